@@ -1,0 +1,128 @@
+//! Stable error codes and frame decoding.
+//!
+//! [`ErrorCode`] is the one list of everything that can go wrong that a client
+//! sees, on the WebSocket (`{"type":"error","code":...}`) and over HTTP
+//! (`{"code":...,"message":...}`). Codes are snake_case and only ever added:
+//! a client may match on them forever.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Every error a client can be told about. Documented in `docs/protocol.md`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame is not valid JSON (or not a JSON object).
+    BadJson,
+    /// The frame has no `type`, or a `type` this server does not know.
+    UnknownType,
+    /// A required field is missing.
+    MissingField,
+    /// A field has the wrong type or an impossible value.
+    InvalidField,
+    /// The WebSocket message is larger than the frame limit (close 1009).
+    FrameTooLarge,
+    /// A message body is empty or larger than the body limit.
+    BodyTooLarge,
+    /// The first frame was not a `hello`, or a request came before it.
+    NotAuthenticated,
+    /// The token is unknown, expired, revoked, or its user is disabled.
+    BadToken,
+    /// No `hello` arrived within the authentication timeout.
+    AuthTimeout,
+    /// The `hello` names a protocol version this server does not speak.
+    UnsupportedVersion,
+    /// The room or user does not exist, or the caller may not see it.
+    /// Both cases give this same answer so that private rooms do not leak.
+    NotFound,
+    /// The caller can see the room but may not do this in it.
+    Forbidden,
+    /// The username or password is wrong (the same answer for an unknown user).
+    InvalidCredentials,
+    /// Too many requests or login attempts; try again later.
+    RateLimited,
+    /// The username is already taken.
+    NameTaken,
+    /// The caller is already a member of the room.
+    AlreadyMember,
+    /// The user named is not a member of the room.
+    NotMember,
+    /// The connection could not keep up with its traffic and was closed; its
+    /// messages wait in its queue (close code 4008).
+    SlowConsumer,
+    /// The server could not make the change durable; nothing was acknowledged.
+    StorageError,
+    /// The server is shutting down; reconnect shortly.
+    ShuttingDown,
+    /// A bug or an unexpected condition on the server; logged there.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The wire spelling, e.g. `"not_found"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadJson => "bad_json",
+            ErrorCode::UnknownType => "unknown_type",
+            ErrorCode::MissingField => "missing_field",
+            ErrorCode::InvalidField => "invalid_field",
+            ErrorCode::FrameTooLarge => "frame_too_large",
+            ErrorCode::BodyTooLarge => "body_too_large",
+            ErrorCode::NotAuthenticated => "not_authenticated",
+            ErrorCode::BadToken => "bad_token",
+            ErrorCode::AuthTimeout => "auth_timeout",
+            ErrorCode::UnsupportedVersion => "unsupported_version",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::InvalidCredentials => "invalid_credentials",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::NameTaken => "name_taken",
+            ErrorCode::AlreadyMember => "already_member",
+            ErrorCode::NotMember => "not_member",
+            ErrorCode::SlowConsumer => "slow_consumer",
+            ErrorCode::StorageError => "storage_error",
+            ErrorCode::ShuttingDown => "shutting_down",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    /// Every code, for documentation checks.
+    pub const ALL: &'static [ErrorCode] = &[
+        ErrorCode::BadJson,
+        ErrorCode::UnknownType,
+        ErrorCode::MissingField,
+        ErrorCode::InvalidField,
+        ErrorCode::FrameTooLarge,
+        ErrorCode::BodyTooLarge,
+        ErrorCode::NotAuthenticated,
+        ErrorCode::BadToken,
+        ErrorCode::AuthTimeout,
+        ErrorCode::UnsupportedVersion,
+        ErrorCode::NotFound,
+        ErrorCode::Forbidden,
+        ErrorCode::InvalidCredentials,
+        ErrorCode::RateLimited,
+        ErrorCode::NameTaken,
+        ErrorCode::AlreadyMember,
+        ErrorCode::NotMember,
+        ErrorCode::SlowConsumer,
+        ErrorCode::StorageError,
+        ErrorCode::ShuttingDown,
+        ErrorCode::Internal,
+    ];
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a client frame could not be decoded. Carries the frame's `req_id` when
+/// one could be read, so the error reply can still be correlated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodeError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub req_id: Option<String>,
+}

@@ -1,0 +1,530 @@
+//! The WebSocket frames.
+//!
+//! Every frame is one JSON object in one text message, tagged by `type`.
+//! Requests may carry a `req_id` (any string the client picks); the reply, or
+//! the `error` that replaces it, echoes it.
+
+use crate::error::{DecodeError, ErrorCode};
+use crate::ids::{Pos, RoomId, RoomSeq, UserId};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Milliseconds since the Unix epoch, UTC, from the server's clock.
+pub type Millis = u64;
+
+/// A frame from the client.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientFrame {
+    /// First frame of every connection: authenticate and say where to resume.
+    Hello {
+        version: u32,
+        token: String,
+        /// The `pos` of the last event this device has processed; absent on a
+        /// device's first login (the server then uses the position it stored
+        /// for `device`, or 0).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<Pos>,
+        /// A stable name for this device (e.g. a random id kept in local
+        /// storage); the server remembers its acknowledged position.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        device: Option<String>,
+    },
+    /// Post a message. `client_id` makes it idempotent: sending the same id
+    /// again returns the first result and stores nothing new.
+    Send {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        room: RoomId,
+        client_id: Uuid,
+        body: String,
+    },
+    /// Find or make the direct-message room with another user.
+    OpenDm {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        user: String,
+    },
+    CreateRoom {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        name: String,
+        #[serde(default)]
+        topic: String,
+        visibility: Visibility,
+    },
+    /// Join a public room.
+    Join {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        room: RoomId,
+    },
+    Leave {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        room: RoomId,
+    },
+    /// Add a user (by username) to a room: owners and moderators of a private
+    /// room, any member of a public one, admins anywhere.
+    AddMember {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        room: RoomId,
+        user: String,
+    },
+    /// Remove a member (owners, moderators, admins).
+    RemoveMember {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        room: RoomId,
+        user: String,
+    },
+    /// The rooms I am a member of.
+    MyRooms {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+    },
+    /// The public rooms of the server.
+    Directory {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+    },
+    Members {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        room: RoomId,
+    },
+    /// The active users of the server (for starting a direct message).
+    Users {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+    },
+    /// A page of a room's timeline: with `before`, the events with a lower
+    /// seq (newest page first, returned oldest first); with `after`, the
+    /// events with a higher seq; with neither, the latest page.
+    History {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        room: RoomId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<RoomSeq>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<RoomSeq>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
+    /// "I have processed everything up to `pos`": stored for this device so a
+    /// reconnect without `resume` continues from here. No reply.
+    AckPos { pos: Pos },
+    /// Set my read marker in a room (it only moves forward); synced to my
+    /// other devices as a `read_marker` frame.
+    MarkRead {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        room: RoomId,
+        seq: RoomSeq,
+    },
+    /// Per room: unread count, my read marker, the latest event.
+    Summary {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+    },
+    /// I am typing in a room (ephemeral; sent to the other online members).
+    Typing { room: RoomId },
+    /// Which users are online now.
+    Online {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+    },
+    Ping {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+    },
+}
+
+/// The `type` names of [`ClientFrame`], to tell an unknown type from a bad field.
+pub const CLIENT_FRAME_TYPES: &[&str] = &[
+    "hello",
+    "send",
+    "open_dm",
+    "create_room",
+    "join",
+    "leave",
+    "add_member",
+    "remove_member",
+    "my_rooms",
+    "directory",
+    "members",
+    "users",
+    "history",
+    "ack_pos",
+    "mark_read",
+    "summary",
+    "typing",
+    "online",
+    "ping",
+];
+
+impl ClientFrame {
+    /// Decode one text message, telling bad JSON, an unknown type and a bad
+    /// field apart so each gets its own error code.
+    pub fn decode(text: &str) -> Result<ClientFrame, DecodeError> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| DecodeError {
+            code: ErrorCode::BadJson,
+            message: format!("not valid JSON: {e}"),
+            req_id: None,
+        })?;
+        let Some(object) = value.as_object() else {
+            return Err(DecodeError {
+                code: ErrorCode::BadJson,
+                message: "a frame must be a JSON object".into(),
+                req_id: None,
+            });
+        };
+        let req_id = object
+            .get("req_id")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned);
+        let kind = object.get("type").and_then(|v| v.as_str());
+        match kind {
+            None => {
+                return Err(DecodeError {
+                    code: ErrorCode::UnknownType,
+                    message: "the frame has no string field `type`".into(),
+                    req_id,
+                });
+            }
+            Some(kind) if !CLIENT_FRAME_TYPES.contains(&kind) => {
+                return Err(DecodeError {
+                    code: ErrorCode::UnknownType,
+                    message: format!("unknown frame type `{}`", truncate(kind, 64)),
+                    req_id,
+                });
+            }
+            Some(_) => {}
+        }
+        serde_json::from_value(value).map_err(|e| {
+            let message = e.to_string();
+            let code = if message.starts_with("missing field") {
+                ErrorCode::MissingField
+            } else {
+                ErrorCode::InvalidField
+            };
+            DecodeError {
+                code,
+                message,
+                req_id,
+            }
+        })
+    }
+
+    /// The request id, for requests that carry one.
+    pub fn req_id(&self) -> Option<&str> {
+        match self {
+            ClientFrame::Send { req_id, .. }
+            | ClientFrame::OpenDm { req_id, .. }
+            | ClientFrame::CreateRoom { req_id, .. }
+            | ClientFrame::Join { req_id, .. }
+            | ClientFrame::Leave { req_id, .. }
+            | ClientFrame::AddMember { req_id, .. }
+            | ClientFrame::RemoveMember { req_id, .. }
+            | ClientFrame::MyRooms { req_id }
+            | ClientFrame::Directory { req_id }
+            | ClientFrame::Members { req_id, .. }
+            | ClientFrame::Users { req_id }
+            | ClientFrame::History { req_id, .. }
+            | ClientFrame::MarkRead { req_id, .. }
+            | ClientFrame::Summary { req_id }
+            | ClientFrame::Online { req_id }
+            | ClientFrame::Ping { req_id } => req_id.as_deref(),
+            ClientFrame::Hello { .. } | ClientFrame::AckPos { .. } | ClientFrame::Typing { .. } => {
+                None
+            }
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        // A ClientFrame holds only strings, numbers and UUIDs: it always serializes.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// Who may find and join a room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    /// Listed in the directory; anyone may join.
+    Public,
+    /// Invisible to non-members; members are added by its owner or moderators.
+    Private,
+}
+
+/// What kind of conversation a room is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomKind {
+    Room,
+    /// A private two-person conversation.
+    Dm,
+}
+
+/// A user's role on the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Leader,
+    Staff,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "leader" => Some(Role::Leader),
+            "staff" => Some(Role::Staff),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Leader => "leader",
+            Role::Staff => "staff",
+        }
+    }
+}
+
+/// A member's role in one room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomRole {
+    Owner,
+    Moderator,
+    Member,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomInfo {
+    pub id: RoomId,
+    pub name: String,
+    pub topic: String,
+    pub visibility: Visibility,
+    pub kind: RoomKind,
+    pub member_count: u64,
+    /// The caller's role in the room, when the caller is a member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub my_role: Option<RoomRole>,
+    /// For a direct-message room: the other person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dm_peer: Option<UserInfo>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberInfo {
+    pub user: UserInfo,
+    pub role: RoomRole,
+}
+
+/// What happened to a membership.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberAction {
+    Joined,
+    Added,
+    Left,
+    Removed,
+}
+
+/// What a timeline event says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Content {
+    Message {
+        body: String,
+    },
+    /// The room was made (always seq 1).
+    Created {
+        name: String,
+        topic: String,
+        visibility: Visibility,
+        room_kind: RoomKind,
+    },
+    /// `user` joined, was added, left or was removed (by `sender`).
+    Member {
+        user: UserInfo,
+        action: MemberAction,
+    },
+}
+
+/// One entry of a room's timeline, as stored and as delivered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Server-wide commit position (what a device resumes from).
+    pub pos: Pos,
+    pub room: RoomId,
+    /// Per-room sequence number.
+    pub seq: RoomSeq,
+    /// Server time of the commit.
+    pub ts: Millis,
+    pub sender: UserInfo,
+    /// The sender's id for a message (idempotency key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<Uuid>,
+    pub content: Content,
+}
+
+/// What a device missed in one room, for the "what you missed" view.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomSummary {
+    pub room: RoomInfo,
+    /// The seq of the room's latest event.
+    pub last_seq: RoomSeq,
+    /// My read marker (0 = nothing read).
+    pub read_seq: RoomSeq,
+    /// Messages (not membership events) after my read marker.
+    pub unread: u64,
+    /// Unread messages that mention me (`@username` or `@room`).
+    pub mentions: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest: Option<Event>,
+}
+
+/// A frame from the server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// Reply to a good `hello`: who I am, and the backlog follows.
+    Welcome {
+        version: u32,
+        user: UserInfo,
+        /// The position the backlog starts after.
+        resume_from: Pos,
+    },
+    /// A timeline event, from the backlog or live. Events reach a device in
+    /// increasing `pos`, each once.
+    Event(Event),
+    /// Everything up to `pos` has been sent: the backlog is done and what
+    /// follows is live.
+    CaughtUp { pos: Pos },
+    /// A `send` is durable (fsynced) and has its place in the room.
+    Ack {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        client_id: Uuid,
+        room: RoomId,
+        seq: RoomSeq,
+        pos: Pos,
+        ts: Millis,
+        /// True when this `client_id` had been stored before: nothing new was stored.
+        duplicate: bool,
+    },
+    Error {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        code: ErrorCode,
+        message: String,
+    },
+    /// Reply to `create_room`, `open_dm` and `join`.
+    Room {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        room: RoomInfo,
+    },
+    /// Reply to `my_rooms` and `directory`.
+    Rooms {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        rooms: Vec<RoomInfo>,
+    },
+    Members {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        room: RoomId,
+        members: Vec<MemberInfo>,
+    },
+    Users {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        users: Vec<UserInfo>,
+    },
+    History {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        room: RoomId,
+        /// Oldest first.
+        events: Vec<Event>,
+        /// More events exist beyond this page in the direction asked.
+        has_more: bool,
+    },
+    Summary {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        rooms: Vec<RoomSummary>,
+    },
+    /// My read marker moved (sent to all my devices).
+    ReadMarker { room: RoomId, seq: RoomSeq },
+    /// Reply to `leave`, `add_member`, `remove_member`, `mark_read`: done,
+    /// and durable at `pos` (0 when nothing entered a timeline).
+    Ok {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        pos: Pos,
+    },
+    Typing { room: RoomId, user: UserInfo },
+    /// A user came online or went offline (sent to users who share a room).
+    Presence { user: UserId, online: bool },
+    Online {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        users: Vec<UserId>,
+    },
+    Pong {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+    },
+}
+
+impl ServerFrame {
+    pub fn error(req_id: Option<String>, code: ErrorCode, message: impl Into<String>) -> Self {
+        ServerFrame::Error {
+            req_id,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        // Server frames hold only strings, numbers, UUIDs and enums: they always serialize.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// WebSocket close codes the server uses (4000-4999 is the application range).
+pub mod close {
+    /// A message over the frame limit (standard "message too big").
+    pub const TOO_BIG: u16 = 1009;
+    /// The server is going away (shutdown).
+    pub const GOING_AWAY: u16 = 1001;
+    /// Authentication failed or timed out.
+    pub const AUTH_FAILED: u16 = 4001;
+    /// The session was logged out, or the user disabled.
+    pub const LOGGED_OUT: u16 = 4003;
+    /// The connection fell behind its traffic (its bounded buffer filled).
+    pub const SLOW_CONSUMER: u16 = 4008;
+}

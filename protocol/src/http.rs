@@ -1,0 +1,43 @@
+//! Bodies of the HTTP API under `/api`.
+
+use crate::error::ErrorCode;
+use crate::frames::{Millis, Role, UserInfo};
+use serde::{Deserialize, Serialize};
+
+/// `POST /api/login`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+/// Reply to a good login. The token goes in the WebSocket `hello` and in
+/// `Authorization: Bearer <token>` for the other HTTP calls.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LoginResponse {
+    pub token: String,
+    pub expires_at: Millis,
+    pub user: UserInfo,
+}
+
+/// `POST /api/admin/users` (admin only).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CreateUserRequest {
+    pub username: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    pub password: String,
+    #[serde(default = "default_role")]
+    pub role: Role,
+}
+
+fn default_role() -> Role {
+    Role::Staff
+}
+
+/// The body of every HTTP error.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    pub message: String,
+}
