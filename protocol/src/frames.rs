@@ -421,7 +421,9 @@ pub enum ServerFrame {
     Event(Event),
     /// Everything up to `pos` has been sent: the backlog is done and what
     /// follows is live.
-    CaughtUp { pos: Pos },
+    CaughtUp {
+        pos: Pos,
+    },
     /// A `send` is durable (fsynced) and has its place in the room.
     Ack {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -478,7 +480,10 @@ pub enum ServerFrame {
         rooms: Vec<RoomSummary>,
     },
     /// My read marker moved (sent to all my devices).
-    ReadMarker { room: RoomId, seq: RoomSeq },
+    ReadMarker {
+        room: RoomId,
+        seq: RoomSeq,
+    },
     /// Reply to `leave`, `add_member`, `remove_member`, `mark_read`: done,
     /// and durable at `pos` (0 when nothing entered a timeline).
     Ok {
@@ -486,9 +491,15 @@ pub enum ServerFrame {
         req_id: Option<String>,
         pos: Pos,
     },
-    Typing { room: RoomId, user: UserInfo },
+    Typing {
+        room: RoomId,
+        user: UserInfo,
+    },
     /// A user came online or went offline (sent to users who share a room).
-    Presence { user: UserId, online: bool },
+    Presence {
+        user: UserId,
+        online: bool,
+    },
     Online {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req_id: Option<String>,
@@ -517,6 +528,8 @@ impl ServerFrame {
 
 /// WebSocket close codes the server uses (4000-4999 is the application range).
 pub mod close {
+    /// A normal close.
+    pub const NORMAL: u16 = 1000;
     /// A message over the frame limit (standard "message too big").
     pub const TOO_BIG: u16 = 1009;
     /// The server is going away (shutdown).

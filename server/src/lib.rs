@@ -1,0 +1,157 @@
+//! # Townhall server
+//!
+//! A WebSocket chat hub with durable, gap-free delivery: every message is
+//! acknowledged only once fsynced, and every member gets it, live or on
+//! their next login, in order, once.
+//!
+//! ## Layout
+//! Dependencies point one way: `main` → [`run`] → [`http`] → [`session`] →
+//! [`handlers`] → {[`hub`], [`committer`], [`store`], [`auth`]}.
+//! - [`config`]: flags and environment.
+//! - [`app`]: the shared handle every handler gets.
+//! - [`http`]: HTTP routes (login, logout, admin, health), the WebSocket
+//!   upgrade with its Origin check. [`assets`]: the embedded web client.
+//! - [`session`]: one connection's life (auth, register, read loop, close).
+//! - [`writer`]: the task that owns a socket's sink (backlog, caught-up,
+//!   live frames, pings, close).
+//! - [`handlers`]: one file per family of client requests.
+//! - [`hub`]: memberships and online sessions in memory; live fan-out. No IO.
+//! - [`committer`]: the single writer; group commit; positions and seqs.
+//! - [`store`]: the `Kv` trait (sled and in-memory) and the typed layer;
+//!   `store/keys.rs` has every key layout.
+//! - [`auth`]: argon2id passwords and hashed session tokens.
+//! - [`error`]: `ServerError` and its mapping to wire codes.
+//! - [`frame`]: serialized frames shared across sockets.
+
+pub mod app;
+pub mod assets;
+pub mod auth;
+pub mod committer;
+pub mod config;
+pub mod error;
+pub mod frame;
+pub mod handlers;
+pub mod http;
+pub mod hub;
+pub mod session;
+pub mod store;
+pub mod writer;
+
+use crate::app::App;
+use crate::committer::Committer;
+use crate::config::Config;
+use crate::hub::Hub;
+use crate::store::{Store, StoreError};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use townhall_protocol::Role;
+
+/// How long shutdown waits for sessions to close before giving up on them.
+const SESSION_DRAIN: Duration = Duration::from_secs(8);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Open the store, make the first admin if there are no users, and serve
+/// until `shutdown` fires; then stop accepting, finish in-flight acks,
+/// close every socket with a Close frame and sync the store.
+pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
+    let store = {
+        let (path, cache) = (config.data.clone(), config.cache_mb * 1024 * 1024);
+        tokio::task::spawn_blocking(move || Store::open_sled(&path, cache))
+            .await
+            .map_err(|e| StartError::Other(e.to_string()))??
+    };
+    let last_pos = store.init()?;
+    ensure_first_admin(&store, config.admin_password.as_deref())?;
+    let memberships = store
+        .current_memberships()?
+        .into_iter()
+        .map(|(room, user, m)| (room, user, m.role));
+    let hub = Hub::new(last_pos, memberships);
+    let committer_stop = CancellationToken::new();
+    let (committer, committer_task) =
+        Committer::start(store.clone(), hub.clone(), last_pos, committer_stop.clone());
+    let app = App::new(
+        store,
+        hub.clone(),
+        committer,
+        config.clone(),
+        shutdown.clone(),
+    );
+
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.bind,
+        source,
+    })?;
+    // Tests and scripts wait for this exact line.
+    println!("listening on http://{addr}");
+    tracing::info!(%addr, data = %config.data.display(), last_pos, "townhall started");
+
+    let router = http::router(app.clone());
+    let serve =
+        axum::serve(listener, router).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    if let Err(e) = serve.await {
+        tracing::error!(error = %e, "http server failed");
+    }
+    // Sessions see `shutdown` too: they stop reading, wait for their acks,
+    // and close with 1001.
+    app.sessions.close();
+    if tokio::time::timeout(SESSION_DRAIN, app.sessions.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            left = app.sessions.len(),
+            "sessions still open after the drain timeout"
+        );
+        hub.kick_all(hub::CloseReason::SHUTDOWN);
+    }
+    committer_stop.cancel();
+    if let Err(e) = committer_task.await {
+        tracing::error!(error = %e, "committer task failed");
+    }
+    tracing::info!("townhall stopped");
+    Ok(())
+}
+
+/// On an empty data folder, create `admin` with the given password or a
+/// random one printed once.
+pub fn ensure_first_admin(store: &Store, password: Option<&str>) -> Result<(), StartError> {
+    if !store.users()?.is_empty() {
+        return Ok(());
+    }
+    let (password, generated) = match password {
+        Some(p) if !p.is_empty() => (p.to_owned(), false),
+        _ => (auth::random_password(), true),
+    };
+    let record = http::new_user_record("admin", Some("Administrator"), &password, Role::Admin)
+        .map_err(|e| StartError::Other(format!("first admin: {e}")))?;
+    store.apply(&committer::user_record_batch(&record))?;
+    store.sync()?;
+    if generated {
+        println!("first start: created user 'admin' with password {password}");
+        println!("(shown once; change it with `townhall user reset-password admin`)");
+    } else {
+        println!(
+            "first start: created user 'admin' with the password from TOWNHALL_ADMIN_PASSWORD"
+        );
+    }
+    Ok(())
+}

@@ -1,1 +1,222 @@
-fn main(){}
+//! The `townhall` binary: `serve` (the default) and `user …` administration.
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use tokio_util::sync::CancellationToken;
+use townhall_protocol::Role;
+use townhall_server::committer::now_millis;
+use townhall_server::config::Config;
+use townhall_server::store::{self, Batch, Store};
+
+#[derive(Parser)]
+#[command(
+    name = "townhall",
+    version,
+    about = "Townhall: a two-way chat hub for companies in change"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Parser)]
+struct ServeDefaults {
+    #[command(flatten)]
+    config: Config,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the server (the default).
+    Serve(Config),
+    /// Manage users in a data folder (the server must not be running on it).
+    User {
+        /// Data folder.
+        #[arg(long, env = "TOWNHALL_DATA", default_value = "./data", global = true)]
+        data: PathBuf,
+        #[command(subcommand)]
+        action: UserCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Add a user; prints a generated password unless one is given.
+    Add {
+        username: String,
+        #[arg(long, default_value = "staff")]
+        role: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long, env = "TOWNHALL_NEW_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// List users.
+    List,
+    /// Change a user's role (admin, leader, staff).
+    SetRole { username: String, role: String },
+    /// Disable a user and end their sessions.
+    Disable { username: String },
+    /// Set a new password (printed when generated) and end their sessions.
+    ResetPassword {
+        username: String,
+        #[arg(long, env = "TOWNHALL_NEW_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        // No subcommand: serve with flags' defaults and the environment.
+        None => serve(ServeDefaults::parse_from(["townhall"]).config),
+        Some(Cmd::Serve(config)) => serve(config),
+        Some(Cmd::User { data, action }) => user(&data, action),
+    }
+}
+
+fn serve(config: Config) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
+    runtime.block_on(async {
+        let shutdown = CancellationToken::new();
+        tokio::spawn(signals(shutdown.clone()));
+        townhall_server::run(config, shutdown)
+            .await
+            .context("townhall")
+    })
+}
+
+async fn signals(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {},
+                    _ = term.recv() => {},
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutdown requested");
+    shutdown.cancel();
+}
+
+fn parse_role(s: &str) -> anyhow::Result<Role> {
+    Role::parse(s).with_context(|| format!("unknown role `{s}` (admin, leader or staff)"))
+}
+
+fn user(data: &std::path::Path, action: UserCmd) -> anyhow::Result<()> {
+    let store = Store::open_sled(data, 16 * 1024 * 1024).with_context(|| {
+        format!(
+            "opening {} (is a server running on it? stop it first)",
+            data.display()
+        )
+    })?;
+    store.init()?;
+    let find = |name: &str| -> anyhow::Result<store::UserRecord> {
+        store
+            .user_by_name(name)?
+            .with_context(|| format!("no user `{name}`"))
+    };
+    let mut batch = Batch::default();
+    match action {
+        UserCmd::Add {
+            username,
+            role,
+            display_name,
+            password,
+        } => {
+            if store.user_by_name(&username)?.is_some() {
+                bail!("user `{username}` exists");
+            }
+            let (password, generated) = password_or_random(password);
+            let record = townhall_server::http::new_user_record(
+                &username,
+                display_name.as_deref(),
+                &password,
+                parse_role(&role)?,
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            store::put_user(&mut batch, &record);
+            println!("added {} ({})", record.username, record.role.as_str());
+            if generated {
+                println!("password: {password}");
+            }
+        }
+        UserCmd::List => {
+            for u in store.users()? {
+                let state = if u.disabled { "disabled" } else { "active" };
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    u.username,
+                    u.role.as_str(),
+                    state,
+                    u.display_name
+                );
+            }
+            return Ok(());
+        }
+        UserCmd::SetRole { username, role } => {
+            let mut u = find(&username)?;
+            u.role = parse_role(&role)?;
+            store::put_user(&mut batch, &u);
+            println!("{} is now {}", u.username, u.role.as_str());
+        }
+        UserCmd::Disable { username } => {
+            let mut u = find(&username)?;
+            u.disabled = true;
+            store::put_user(&mut batch, &u);
+            for hash in store.sessions_of(u.id)? {
+                store::delete_session(&mut batch, &hash);
+            }
+            println!("{} disabled; their sessions are revoked", u.username);
+        }
+        UserCmd::ResetPassword { username, password } => {
+            let mut u = find(&username)?;
+            let (password, generated) = password_or_random(password);
+            if password.chars().count() < 8 {
+                bail!("a password is at least 8 characters");
+            }
+            u.password_hash =
+                townhall_server::auth::hash_password(&password).map_err(|e| anyhow::anyhow!(e))?;
+            store::put_user(&mut batch, &u);
+            for hash in store.sessions_of(u.id)? {
+                store::delete_session(&mut batch, &hash);
+            }
+            println!(
+                "password of {} changed at {}; their sessions are revoked",
+                u.username,
+                now_millis()
+            );
+            if generated {
+                println!("password: {password}");
+            }
+        }
+    }
+    store.apply(&batch)?;
+    store.sync()?;
+    Ok(())
+}
+
+fn password_or_random(password: Option<String>) -> (String, bool) {
+    match password {
+        Some(p) if !p.is_empty() => (p, false),
+        _ => (townhall_server::auth::random_password(), true),
+    }
+}

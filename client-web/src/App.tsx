@@ -1,0 +1,111 @@
+import { signal } from '@preact/signals';
+import { useEffect, useState } from 'preact/hooks';
+import * as api from './api';
+import type { LoginResponse } from './protocol';
+import { navigate, route } from './router';
+import * as storage from './storage';
+import { ChatStore } from './store';
+import { BrowseDialog, CreateRoomDialog, NewDmDialog } from './components/Dialogs';
+import { Home } from './components/Home';
+import { Login } from './components/Login';
+import { RoomPane } from './components/RoomPane';
+import { Sidebar } from './components/Sidebar';
+
+/** The running session: one store per logged-in user. */
+const current = signal<ChatStore | null>(null);
+const loginNotice = signal<string | undefined>(undefined);
+let expiryTimer: ReturnType<typeof setTimeout> | null = null;
+
+function startSession(s: LoginResponse): void {
+  storage.saveSession(s);
+  const store = new ChatStore({
+    session: s,
+    onAuthLost: (why) =>
+      endSession(why === 'logged_out' ? 'You were logged out.' : 'Your session has ended. Please log in again.'),
+  });
+  current.value = store;
+  store.start();
+  if (expiryTimer) clearTimeout(expiryTimer);
+  const left = s.expires_at - Date.now();
+  // setTimeout holds at most ~24.8 days; a longer session is checked on reload.
+  if (left < 2 ** 31 - 1) expiryTimer = setTimeout(() => endSession('Your session expired. Please log in again.'), left);
+}
+
+function endSession(notice?: string): void {
+  const store = current.value;
+  store?.stop();
+  storage.saveSession(null);
+  current.value = null;
+  loginNotice.value = notice;
+  if (expiryTimer) clearTimeout(expiryTimer);
+  expiryTimer = null;
+}
+
+async function logout(): Promise<void> {
+  const store = current.value;
+  if (!store) return;
+  const token = store.token;
+  endSession();
+  await api.logout(token);
+}
+
+/** Resume a saved session on load. */
+export function boot(): void {
+  const s = storage.loadSession();
+  if (s) startSession(s);
+}
+
+type DialogName = 'browse' | 'create' | 'dm' | null;
+
+export function App() {
+  const store = current.value;
+  if (!store) {
+    return (
+      <Login
+        notice={loginNotice.value}
+        onLoggedIn={(s) => {
+          loginNotice.value = undefined;
+          startSession(s);
+        }}
+      />
+    );
+  }
+  return <Shell store={store} />;
+}
+
+function Shell({ store }: { store: ChatStore }) {
+  const [dialog, setDialog] = useState<DialogName>(null);
+  const r = route.value;
+  const roomId = r.name === 'room' ? r.id : null;
+
+  // Tab title shows the unread total, so a background tab says "something new".
+  const total = store.totalUnread.value;
+  useEffect(() => {
+    document.title = total > 0 ? `(${total}) Townhall` : 'Townhall';
+  }, [total]);
+
+  return (
+    <div class={`shell${roomId ? ' has-room' : ''}`}>
+      <a class="skip-link" href="#main">
+        Skip to content
+      </a>
+      <Sidebar
+        store={store}
+        activeRoom={roomId}
+        onBrowse={() => setDialog('browse')}
+        onCreate={() => setDialog('create')}
+        onNewDm={() => setDialog('dm')}
+        onLogout={() => {
+          void logout();
+          navigate('#/');
+        }}
+      />
+      <main id="main" class="main" tabIndex={-1}>
+        {roomId ? <RoomPane key={roomId} store={store} roomId={roomId} /> : <Home store={store} />}
+      </main>
+      {dialog === 'browse' && <BrowseDialog store={store} onClose={() => setDialog(null)} />}
+      {dialog === 'create' && <CreateRoomDialog store={store} onClose={() => setDialog(null)} />}
+      {dialog === 'dm' && <NewDmDialog store={store} onClose={() => setDialog(null)} />}
+    </div>
+  );
+}

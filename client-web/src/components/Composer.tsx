@@ -1,0 +1,94 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { MAX_BODY_BYTES } from '../protocol';
+import type { ChatStore } from '../store';
+import { utf8Length } from '../text';
+import { SendIcon } from './Icons';
+
+interface Props {
+  store: ChatStore;
+  roomId: string;
+  label: string;
+  onSent: () => void;
+}
+
+/** Drafts survive switching rooms (not reloads: the outbox covers sent text). */
+const drafts = new Map<string, string>();
+
+export function Composer({ store, roomId, label, onSent }: Props) {
+  const [text, setText] = useState(drafts.get(roomId) ?? '');
+  const ref = useRef<HTMLTextAreaElement>(null);
+  const tooLong = utf8Length(text) > MAX_BODY_BYTES;
+  const conn = store.connState.value;
+
+  useEffect(() => {
+    setText(drafts.get(roomId) ?? '');
+  }, [roomId]);
+
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    el.style.height = 'auto';
+    el.style.height = `${Math.min(el.scrollHeight, 200)}px`;
+  }, [text]);
+
+  const submit = () => {
+    const body = text.trim();
+    if (!body || tooLong) return;
+    store.sendMessage(roomId, body);
+    drafts.delete(roomId);
+    setText('');
+    onSent();
+  };
+
+  const onKeyDown = (e: KeyboardEvent) => {
+    // Enter sends; Shift+Enter is a new line; an IME composition's Enter is not ours.
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      submit();
+    }
+  };
+
+  return (
+    <form
+      class="composer"
+      onSubmit={(e) => {
+        e.preventDefault();
+        submit();
+      }}
+    >
+      {conn !== 'connected' && (
+        <p class="composer-note" role="status">
+          Not connected — messages you write now are sent when the connection returns.
+        </p>
+      )}
+      {tooLong && (
+        <p class="composer-note error" role="alert">
+          This message is too long to send. Shorten it or split it into several messages.
+        </p>
+      )}
+      <div class="composer-row">
+        <textarea
+          ref={ref}
+          rows={1}
+          value={text}
+          aria-label={label}
+          placeholder={`${label}`}
+          onInput={(e) => {
+            const v = e.currentTarget.value;
+            setText(v);
+            drafts.set(roomId, v);
+            if (v.trim()) store.notifyTyping(roomId);
+          }}
+          onKeyDown={onKeyDown}
+          data-testid="composer"
+        />
+        <button type="submit" class="btn primary send" aria-label="Send message" disabled={!text.trim() || tooLong}>
+          <SendIcon />
+        </button>
+      </div>
+      <p class="composer-hint muted small" aria-hidden="true">
+        Enter to send · Shift+Enter for a new line
+      </p>
+    </form>
+  );
+}

@@ -1,0 +1,189 @@
+import { useEffect, useState } from 'preact/hooks';
+import type { ChatStore } from '../store';
+import { roomTitle } from '../store';
+import { navigate } from '../router';
+import { Composer } from './Composer';
+import { ConfirmDialog } from './Dialogs';
+import { BackIcon, HashIcon, LockIcon, PeopleIcon } from './Icons';
+import { MembersPanel } from './MembersPanel';
+import { Timeline } from './Timeline';
+
+export function RoomPane({ store, roomId }: { store: ChatStore; roomId: string }) {
+  const [showMembers, setShowMembers] = useState(false);
+  const [confirmLeave, setConfirmLeave] = useState(false);
+  const view = store.view.value;
+  const room = store.rooms.value.get(roomId);
+  const info = room?.info;
+
+  useEffect(() => {
+    void store.openRoom(roomId);
+    setShowMembers(false);
+    return () => store.closeRoom();
+  }, [roomId, store]);
+
+  // Once the room list is in, a room that was unknown may be known now.
+  const loaded = store.loaded.value;
+  useEffect(() => {
+    if (loaded && view?.room === roomId && view.status === 'loading' && info) void store.openRoom(roomId);
+  }, [loaded, !!info]);
+
+  if (!view || view.room !== roomId) return <section class="room-pane" aria-busy="true" />;
+
+  if (view.status === 'not_found') {
+    return (
+      <section class="room-pane empty-state" aria-labelledby="nf-title" data-testid="room-not-found">
+        <BackLink />
+        <h1 id="nf-title">Room not found</h1>
+        <p class="muted">This room does not exist, or you do not have access to it.</p>
+        <a class="btn" href="#/">
+          Back to your conversations
+        </a>
+      </section>
+    );
+  }
+
+  if (view.status === 'not_member') {
+    const p = view.preview;
+    return (
+      <section class="room-pane empty-state" aria-labelledby="nm-title">
+        <BackLink />
+        <h1 id="nm-title">{p ? `# ${p.name}` : 'You are not in this room'}</h1>
+        {p?.topic && <p>{p.topic}</p>}
+        <p class="muted">
+          {p ? `${p.member_count} member${p.member_count === 1 ? '' : 's'}. Join to read and post.` : 'You left this room or were removed.'}
+        </p>
+        {p && (
+          <button
+            type="button"
+            class="btn primary"
+            onClick={async () => {
+              await store.join(roomId);
+              void store.openRoom(roomId);
+            }}
+          >
+            Join room
+          </button>
+        )}
+      </section>
+    );
+  }
+
+  if (!info || !room) {
+    return (
+      <section class="room-pane empty-state" aria-busy="true">
+        <p class="muted">{view.status === 'error' ? `Could not open the room: ${view.error}` : 'Loading…'}</p>
+      </section>
+    );
+  }
+
+  const title = roomTitle(room);
+  const pending = store.outbox.value.filter((i) => i.room === roomId);
+  const typers = [...(store.typing.value.get(roomId)?.values() ?? [])].map((t) => t.user.display_name || t.user.username);
+  const isDm = info.kind === 'dm';
+  const peerOnline = isDm && info.dm_peer ? store.online.value.has(info.dm_peer.id) : false;
+
+  return (
+    <section class={`room-pane${showMembers ? ' with-panel' : ''}`} aria-labelledby="room-title">
+      <div class="room-main">
+        <header class="room-head">
+          <BackLink />
+          <div class="room-head-text">
+            <h1 id="room-title" data-testid="room-title">
+              <span class="room-head-icon" aria-hidden="true">
+                {isDm ? <span class={`presence-dot${peerOnline ? ' on' : ''}`} /> : info.visibility === 'private' ? <LockIcon /> : <HashIcon />}
+              </span>
+              {title}
+              {isDm && <span class="sr-only">{peerOnline ? ' (online)' : ' (offline)'}</span>}
+            </h1>
+            {(info.topic || isDm) && (
+              <p class="room-topic muted small">{isDm ? (peerOnline ? 'Online' : 'Offline') : info.topic}</p>
+            )}
+          </div>
+          <div class="room-head-actions">
+            <button
+              type="button"
+              class="btn subtle"
+              aria-expanded={showMembers}
+              aria-controls="members-panel"
+              onClick={() => setShowMembers(!showMembers)}
+            >
+              <PeopleIcon /> <span>{info.member_count}</span>
+              <span class="sr-only"> members</span>
+            </button>
+            {!isDm && (
+              <button
+                type="button"
+                class="btn subtle"
+                onClick={() => setConfirmLeave(true)}
+              >
+                Leave
+              </button>
+            )}
+          </div>
+        </header>
+        {view.status === 'loading' ? (
+          <div class="timeline center muted" aria-busy="true">
+            Loading messages…
+          </div>
+        ) : view.status === 'error' ? (
+          <div class="timeline center">
+            <p>Could not load messages: {view.error}</p>
+            <button type="button" class="btn" onClick={() => void store.openRoom(roomId)}>
+              Try again
+            </button>
+          </div>
+        ) : (
+          <Timeline store={store} room={room} view={view} pending={pending} />
+        )}
+        <div class="typing-line muted small" aria-live="polite" data-testid="typing">
+          {typers.length === 1
+            ? `${typers[0]} is typing…`
+            : typers.length === 2
+              ? `${typers[0]} and ${typers[1]} are typing…`
+              : typers.length > 2
+                ? 'Several people are typing…'
+                : ''}
+        </div>
+        <Composer
+          store={store}
+          roomId={roomId}
+          label={isDm ? `Message ${title}` : `Message #${title}`}
+          onSent={() => {
+            const r = store.rooms.value.get(roomId);
+            const last = r?.timeline.run[r.timeline.run.length - 1]?.seq ?? 0;
+            if (r && last < r.lastSeq) void store.jumpToLatest(roomId);
+          }}
+        />
+        <div class="sr-only" aria-live="polite" aria-atomic="true">
+          {store.announcement.value}
+        </div>
+      </div>
+      {showMembers && <MembersPanel store={store} room={info} onClose={() => setShowMembers(false)} />}
+      {confirmLeave && (
+        <ConfirmDialog
+          title={`Leave ${title}?`}
+          text={
+            info.visibility === 'private'
+              ? 'This room is private: you will need to be added again to come back.'
+              : 'You can join again from Browse rooms.'
+          }
+          confirm="Leave room"
+          onClose={() => setConfirmLeave(false)}
+          onConfirm={async () => {
+            await store.leave(roomId);
+            setConfirmLeave(false);
+            navigate('#/');
+          }}
+        />
+      )}
+    </section>
+  );
+}
+
+function BackLink() {
+  return (
+    <a class="back-link icon-btn" href="#/" aria-label="Back to conversations">
+      <BackIcon />
+    </a>
+  );
+}

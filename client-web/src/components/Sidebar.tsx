@@ -1,0 +1,106 @@
+import type { ChatStore, RoomState } from '../store';
+import { roomTitle } from '../store';
+import { roomHref } from '../router';
+import { initials } from '../text';
+import { ConnectionBadge } from './ConnectionBadge';
+import { HashIcon, LockIcon } from './Icons';
+
+interface Props {
+  store: ChatStore;
+  activeRoom: string | null;
+  onBrowse: () => void;
+  onCreate: () => void;
+  onNewDm: () => void;
+  onLogout: () => void;
+}
+
+export function Sidebar({ store, activeRoom, onBrowse, onCreate, onNewDm, onLogout }: Props) {
+  const rooms = store.roomList.value;
+  const online = store.online.value;
+  return (
+    <aside class="sidebar" aria-label="Sidebar">
+      <header class="sidebar-head">
+        <a class="app-name" href="#/">
+          <span class="brand-mark small" aria-hidden="true">
+            T
+          </span>
+          Townhall
+        </a>
+        <ConnectionBadge state={store.connState.value} />
+      </header>
+      <div class="sidebar-actions">
+        <button type="button" class="btn subtle" onClick={onBrowse}>
+          Browse rooms
+        </button>
+        <button type="button" class="btn subtle" onClick={onCreate}>
+          New room
+        </button>
+        <button type="button" class="btn subtle" onClick={onNewDm}>
+          New message
+        </button>
+      </div>
+      <nav class="room-nav" aria-label="Conversations">
+        {!store.loaded.value ? (
+          <p class="muted pad">Loading conversations…</p>
+        ) : rooms.length === 0 ? (
+          <p class="muted pad">You are not in any room yet. Browse rooms or start a conversation.</p>
+        ) : (
+          <ul class="room-list">
+            {rooms.map((r) => (
+              <RoomItem key={r.id} room={r} active={r.id === activeRoom} online={online} />
+            ))}
+          </ul>
+        )}
+      </nav>
+      <footer class="sidebar-foot">
+        <span class="avatar small" aria-hidden="true">
+          {initials(store.me.display_name || store.me.username)}
+        </span>
+        <span class="me">
+          <span class="me-name">{store.me.display_name || store.me.username}</span>
+          <span class="muted small">@{store.me.username}</span>
+        </span>
+        <button type="button" class="btn subtle" onClick={onLogout}>
+          Log out
+        </button>
+      </footer>
+    </aside>
+  );
+}
+
+function RoomItem({ room, active, online }: { room: RoomState; active: boolean; online: ReadonlySet<string> }) {
+  const info = room.info!;
+  const title = roomTitle(room);
+  const isDm = info.kind === 'dm';
+  const peerOnline = isDm && info.dm_peer ? online.has(info.dm_peer.id) : false;
+  const parts = [isDm ? `Direct message with ${title}` : `Room ${title}`];
+  if (isDm) parts.push(peerOnline ? 'online' : 'offline');
+  if (room.unread) parts.push(`${room.unread} unread`);
+  if (room.mentions) parts.push(`${room.mentions} mentioning you`);
+  return (
+    <li>
+      <a
+        class={`room-item${active ? ' active' : ''}${room.unread ? ' unread' : ''}${room.mentions ? ' mentioned' : ''}`}
+        href={roomHref(room.id)}
+        aria-current={active ? 'page' : undefined}
+        aria-label={parts.join(', ')}
+        data-room-id={room.id}
+      >
+        <span class="room-icon" aria-hidden="true">
+          {isDm ? <span class={`presence-dot${peerOnline ? ' on' : ''}`} /> : info.visibility === 'private' ? <LockIcon /> : <HashIcon />}
+        </span>
+        <span class="room-name">{title}</span>
+        {room.mentions > 0 && (
+          <span class="badge mention" aria-hidden="true" data-testid="mention-badge">
+            @{room.mentions > 1 ? room.mentions : ''}
+          </span>
+        )}
+        {room.unread > 0 && (
+          <span class="badge" aria-hidden="true" data-testid="unread-badge">
+            {room.unread > 999 ? '999+' : room.unread}
+          </span>
+        )}
+      </a>
+    </li>
+  );
+}

@@ -1,0 +1,57 @@
+import type { ChatEvent, Millis } from '../protocol';
+
+const timeFmt = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
+const dayFmt = new Intl.DateTimeFormat(undefined, { weekday: 'long', month: 'long', day: 'numeric' });
+const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'short' });
+
+export function timeOf(ts: Millis): string {
+  return timeFmt.format(new Date(ts));
+}
+
+export function fullTime(ts: Millis): string {
+  return fullFmt.format(new Date(ts));
+}
+
+export function dayKey(ts: Millis): string {
+  const d = new Date(ts);
+  return `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`;
+}
+
+export function dayLabel(ts: Millis, now = Date.now()): string {
+  const k = dayKey(ts);
+  if (k === dayKey(now)) return 'Today';
+  if (k === dayKey(now - 86_400_000)) return 'Yesterday';
+  return dayFmt.format(new Date(ts));
+}
+
+/** One line describing an event, for previews and system lines. */
+export function describe(e: ChatEvent): string {
+  const who = e.sender.display_name || e.sender.username;
+  switch (e.content.kind) {
+    case 'message':
+      return e.content.body;
+    case 'created':
+      return `${who} created ${e.content.room_kind === 'dm' ? 'this conversation' : `the room ${e.content.name}`}`;
+    case 'member': {
+      const u = e.content.user.display_name || e.content.user.username;
+      switch (e.content.action) {
+        case 'joined':
+          return `${u} joined`;
+        case 'left':
+          return `${u} left`;
+        case 'added':
+          return `${who} added ${u}`;
+        case 'removed':
+          return `${who} removed ${u}`;
+      }
+    }
+  }
+  return '';
+}
+
+export function preview(e: ChatEvent): string {
+  const text = describe(e).replace(/\s+/g, ' ');
+  const short = text.length > 140 ? `${text.slice(0, 140)}…` : text;
+  if (e.content.kind !== 'message') return short;
+  return `${e.sender.display_name || e.sender.username}: ${short}`;
+}

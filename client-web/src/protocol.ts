@@ -1,0 +1,165 @@
+// The wire protocol, mirrored from protocol/src/frames.rs, error.rs and http.rs.
+// Keep the names and shapes identical: the Rust crate is the source of truth.
+
+/** Server-wide commit position (what a device resumes from). */
+export type Pos = number;
+/** Per-room sequence number: 1 for the room's first event (`created`). */
+export type RoomSeq = number;
+/** Milliseconds since the Unix epoch, from the server's clock. */
+export type Millis = number;
+export type UserId = string;
+export type RoomId = string;
+
+export const PROTOCOL_VERSION = 1;
+/** Largest message body in UTF-8 bytes (MAX_BODY_BYTES). */
+export const MAX_BODY_BYTES = 16 * 1024;
+/** Largest page the server serves (MAX_PAGE). */
+export const MAX_PAGE = 500;
+
+export type Role = 'admin' | 'leader' | 'staff';
+export type RoomRole = 'owner' | 'moderator' | 'member';
+export type Visibility = 'public' | 'private';
+export type RoomKind = 'room' | 'dm';
+export type MemberAction = 'joined' | 'added' | 'left' | 'removed';
+
+export interface UserInfo {
+  id: UserId;
+  username: string;
+  display_name: string;
+  role: Role;
+}
+
+export interface RoomInfo {
+  id: RoomId;
+  name: string;
+  topic: string;
+  visibility: Visibility;
+  kind: RoomKind;
+  member_count: number;
+  my_role?: RoomRole;
+  dm_peer?: UserInfo;
+}
+
+export interface MemberInfo {
+  user: UserInfo;
+  role: RoomRole;
+}
+
+export type Content =
+  | { kind: 'message'; body: string }
+  | { kind: 'created'; name: string; topic: string; visibility: Visibility; room_kind: RoomKind }
+  | { kind: 'member'; user: UserInfo; action: MemberAction };
+
+export interface ChatEvent {
+  pos: Pos;
+  room: RoomId;
+  seq: RoomSeq;
+  ts: Millis;
+  sender: UserInfo;
+  client_id?: string;
+  content: Content;
+}
+
+export interface RoomSummary {
+  room: RoomInfo;
+  last_seq: RoomSeq;
+  read_seq: RoomSeq;
+  unread: number;
+  mentions: number;
+  latest?: ChatEvent;
+}
+
+export type ErrorCode =
+  | 'bad_json'
+  | 'unknown_type'
+  | 'missing_field'
+  | 'invalid_field'
+  | 'frame_too_large'
+  | 'body_too_large'
+  | 'not_authenticated'
+  | 'bad_token'
+  | 'auth_timeout'
+  | 'unsupported_version'
+  | 'not_found'
+  | 'forbidden'
+  | 'invalid_credentials'
+  | 'rate_limited'
+  | 'name_taken'
+  | 'already_member'
+  | 'not_member'
+  | 'slow_consumer'
+  | 'storage_error'
+  | 'shutting_down'
+  | 'internal';
+
+type Req = { req_id?: string };
+
+export type ClientFrame =
+  | { type: 'hello'; version: number; token: string; resume?: Pos; device?: string }
+  | ({ type: 'send'; room: RoomId; client_id: string; body: string } & Req)
+  | ({ type: 'open_dm'; user: string } & Req)
+  | ({ type: 'create_room'; name: string; topic: string; visibility: Visibility } & Req)
+  | ({ type: 'join'; room: RoomId } & Req)
+  | ({ type: 'leave'; room: RoomId } & Req)
+  | ({ type: 'add_member'; room: RoomId; user: string } & Req)
+  | ({ type: 'remove_member'; room: RoomId; user: string } & Req)
+  | ({ type: 'my_rooms' } & Req)
+  | ({ type: 'directory' } & Req)
+  | ({ type: 'members'; room: RoomId } & Req)
+  | ({ type: 'users' } & Req)
+  | ({ type: 'history'; room: RoomId; before?: RoomSeq; after?: RoomSeq; limit?: number } & Req)
+  | { type: 'ack_pos'; pos: Pos }
+  | ({ type: 'mark_read'; room: RoomId; seq: RoomSeq } & Req)
+  | ({ type: 'summary' } & Req)
+  | { type: 'typing'; room: RoomId }
+  | ({ type: 'online' } & Req)
+  | ({ type: 'ping' } & Req);
+
+export type ServerFrame =
+  | { type: 'welcome'; version: number; user: UserInfo; resume_from: Pos }
+  | ({ type: 'event' } & ChatEvent)
+  | { type: 'caught_up'; pos: Pos }
+  | ({
+      type: 'ack';
+      client_id: string;
+      room: RoomId;
+      seq: RoomSeq;
+      pos: Pos;
+      ts: Millis;
+      duplicate: boolean;
+    } & Req)
+  | ({ type: 'error'; code: ErrorCode; message: string } & Req)
+  | ({ type: 'room'; room: RoomInfo } & Req)
+  | ({ type: 'rooms'; rooms: RoomInfo[] } & Req)
+  | ({ type: 'members'; room: RoomId; members: MemberInfo[] } & Req)
+  | ({ type: 'users'; users: UserInfo[] } & Req)
+  | ({ type: 'history'; room: RoomId; events: ChatEvent[]; has_more: boolean } & Req)
+  | ({ type: 'summary'; rooms: RoomSummary[] } & Req)
+  | { type: 'read_marker'; room: RoomId; seq: RoomSeq }
+  | ({ type: 'ok'; pos: Pos } & Req)
+  | { type: 'typing'; room: RoomId; user: UserInfo }
+  | { type: 'presence'; user: UserId; online: boolean }
+  | ({ type: 'online'; users: UserId[] } & Req)
+  | ({ type: 'pong' } & Req);
+
+/** WebSocket close codes the server uses (frames.rs `close`). */
+export const CloseCode = {
+  TOO_BIG: 1009,
+  GOING_AWAY: 1001,
+  AUTH_FAILED: 4001,
+  LOGGED_OUT: 4003,
+  SLOW_CONSUMER: 4008,
+} as const;
+
+/** `POST /api/login` reply. */
+export interface LoginResponse {
+  token: string;
+  expires_at: Millis;
+  user: UserInfo;
+}
+
+/** Body of every HTTP error. */
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+}

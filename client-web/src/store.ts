@@ -1,0 +1,824 @@
+// The client's state and everything that changes it: rooms with their unread
+// counts and read markers, timelines, the outbox, presence and typing. Frames
+// from the server come in through `handleFrame`; the UI reads the signals and
+// calls the actions. No DOM here, so the unit tests drive it directly.
+
+import { batch, computed, signal } from '@preact/signals';
+import { Connection, RequestError, defaultWsUrl, type ConnState, type SocketLike } from './connection';
+import type {
+  ChatEvent,
+  ClientFrame,
+  LoginResponse,
+  MemberInfo,
+  Pos,
+  RoomId,
+  RoomInfo,
+  RoomSeq,
+  RoomSummary,
+  ServerFrame,
+  UserId,
+  UserInfo,
+  Visibility,
+} from './protocol';
+import * as storage from './storage';
+import type { OutboxItem } from './storage';
+import { mentions } from './text';
+import * as tl from './timeline';
+import type { Timeline } from './timeline';
+
+export interface RoomState {
+  id: RoomId;
+  /** Unknown until `summary`/`my_rooms` names the room (events can come first). */
+  info?: RoomInfo;
+  /** Seq of the room's latest event known here. */
+  lastSeq: RoomSeq;
+  /** My read marker: everything up to it is read. */
+  readSeq: RoomSeq;
+  /** Messages from others after the read marker. */
+  unread: number;
+  /** Of those, the ones that mention me. */
+  mentions: number;
+  latest?: ChatEvent;
+  timeline: Timeline;
+}
+
+/** What the open room's pane shows. */
+export interface RoomView {
+  room: RoomId;
+  status: 'loading' | 'ready' | 'not_found' | 'not_member' | 'error';
+  /** Seq of the last read event when the room was opened: the divider goes after it. */
+  dividerSeq: RoomSeq | null;
+  /** Public room the user is not in: offered to join. */
+  preview?: RoomInfo;
+  error?: string;
+  loadingOlder: boolean;
+  loadingNewer: boolean;
+}
+
+export interface TypingEntry {
+  user: UserInfo;
+  until: number;
+}
+
+export interface StoreOptions {
+  session: LoginResponse;
+  url?: string;
+  createSocket?: (url: string) => SocketLike;
+  random?: () => number;
+  /** May the read marker move now? Default: tab visible and window focused. */
+  isActive?: () => boolean;
+  onAuthLost?: (why: string) => void;
+}
+
+/** Typing shows this long after the last `typing` frame. */
+const TYPING_SHOW_MS = 6_000;
+/** A `typing` frame goes out at most this often per room while the user types. */
+const TYPING_SEND_MS = 3_000;
+/** How often the processed position is acknowledged to the server. */
+const ACK_POS_MS = 5_000;
+/** A send with no ack in this time while connected is shown as failed. */
+const SEND_TIMEOUT_MS = 20_000;
+/** History page size: a couple of screens. */
+export const PAGE = 50;
+/** Events shown above the divider for context when a room opens. */
+const CONTEXT_BEFORE_DIVIDER = 15;
+
+export class ChatStore {
+  readonly me: UserInfo;
+  readonly token: string;
+  readonly conn: Connection;
+  readonly connState = signal<ConnState>('connecting');
+  /** True once the first summary arrived (the room list is real). */
+  readonly loaded = signal(false);
+  readonly rooms = signal<ReadonlyMap<RoomId, RoomState>>(new Map());
+  readonly outbox = signal<readonly OutboxItem[]>([]);
+  /** client_ids acked in this session: their messages show "sent". */
+  readonly sentIds = signal<ReadonlySet<string>>(new Set());
+  readonly online = signal<ReadonlySet<UserId>>(new Set());
+  readonly typing = signal<ReadonlyMap<RoomId, ReadonlyMap<UserId, TypingEntry>>>(new Map());
+  readonly view = signal<RoomView | null>(null);
+  readonly members = signal<ReadonlyMap<RoomId, readonly MemberInfo[]>>(new Map());
+  readonly users = signal<readonly UserInfo[]>([]);
+  /** The newest live message in the open room, for the screen-reader live region. */
+  readonly announcement = signal('');
+
+  /** Rooms I am in, sorted so that what changed is on top. */
+  readonly roomList = computed(() => sortRooms([...this.rooms.value.values()].filter((r) => r.info)));
+  readonly totalUnread = computed(() => {
+    let n = 0;
+    for (const r of this.rooms.value.values()) if (r.info) n += r.unread;
+    return n;
+  });
+
+  /** Highest `pos` processed from the event stream. */
+  private processedPos: Pos;
+  private ackedPos: Pos;
+  private ackTimer: ReturnType<typeof setInterval> | null = null;
+  private sendTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  private typingSentAt = new Map<RoomId, number>();
+  private typingTimer: ReturnType<typeof setTimeout> | null = null;
+  private summaryTimer: ReturnType<typeof setTimeout> | null = null;
+  private markReadInFlight = new Map<RoomId, RoomSeq>();
+  private markReadWanted = new Map<RoomId, RoomSeq>();
+  private readonly isActive: () => boolean;
+  private stopped = false;
+
+  constructor(private readonly opts: StoreOptions) {
+    this.me = opts.session.user;
+    this.token = opts.session.token;
+    this.processedPos = storage.loadPos(this.me.id) ?? 0;
+    this.ackedPos = this.processedPos;
+    this.outbox.value = storage.loadOutbox(this.me.id).map((i) => ({ ...i }));
+    this.isActive =
+      opts.isActive ??
+      (() => globalThis.document?.visibilityState === 'visible' && globalThis.document.hasFocus());
+    this.conn = new Connection({
+      url: opts.url ?? defaultWsUrl(),
+      token: this.token,
+      device: storage.deviceId(),
+      resume: () => (this.processedPos > 0 ? this.processedPos : undefined),
+      onFrame: (f) => this.handleFrame(f),
+      onState: (s) => (this.connState.value = s),
+      onReady: () => this.onReady(),
+      onAuthLost: (why) => this.opts.onAuthLost?.(why),
+      ...(opts.createSocket ? { createSocket: opts.createSocket } : {}),
+      ...(opts.random ? { random: opts.random } : {}),
+    });
+  }
+
+  start(): void {
+    this.conn.start();
+    this.ackTimer = setInterval(() => this.flushPos(), ACK_POS_MS);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.flushPos();
+    this.conn.stop();
+    if (this.ackTimer) clearInterval(this.ackTimer);
+    if (this.typingTimer) clearTimeout(this.typingTimer);
+    if (this.summaryTimer) clearTimeout(this.summaryTimer);
+    for (const t of this.sendTimers.values()) clearTimeout(t);
+    this.sendTimers.clear();
+  }
+
+  get lastProcessedPos(): Pos {
+    return this.processedPos;
+  }
+
+  // ---------------------------------------------------------------- frames
+
+  handleFrame(f: ServerFrame): void {
+    switch (f.type) {
+      case 'event':
+        this.onStreamEvent(stripType(f));
+        break;
+      case 'caught_up':
+        if (f.pos > this.processedPos) this.processedPos = f.pos;
+        this.flushPos();
+        break;
+      case 'ack':
+        this.onAck(f);
+        break;
+      case 'error':
+        if (f.req_id?.startsWith('send:')) this.onSendError(f.req_id.slice(5), f.code, f.message);
+        break;
+      case 'summary':
+        this.applySummary(f.rooms);
+        break;
+      case 'rooms':
+        if (f.req_id?.startsWith('my_rooms')) this.applyMyRooms(f.rooms);
+        break;
+      case 'room':
+        this.upsertInfo(f.room);
+        break;
+      case 'read_marker':
+        this.applyReadMarker(f.room, f.seq);
+        break;
+      case 'typing':
+        this.onTyping(f.room, f.user);
+        break;
+      case 'presence': {
+        const next = new Set(this.online.value);
+        if (f.online) next.add(f.user);
+        else next.delete(f.user);
+        this.online.value = next;
+        break;
+      }
+      case 'online':
+        this.online.value = new Set(f.users);
+        break;
+      case 'members': {
+        const next = new Map(this.members.value);
+        next.set(f.room, f.members);
+        this.members.value = next;
+        break;
+      }
+      case 'users':
+        this.users.value = f.users;
+        break;
+      default:
+        break;
+    }
+  }
+
+  private onReady(): void {
+    // Everything the user wrote that has no ack yet goes out once per
+    // connection; the server answers a repeat client_id with the first ack.
+    for (const item of this.outbox.value) if (item.status === 'sending') this.transmit(item);
+    this.conn.send({ type: 'summary', req_id: 'summary' });
+    this.conn.send({ type: 'online', req_id: 'online' });
+  }
+
+  /** An event from the ordered stream (backlog or live). */
+  onStreamEvent(e: ChatEvent): void {
+    if (e.pos <= this.processedPos) return; // already seen: a resume overlap
+    this.processedPos = e.pos;
+    batch(() => {
+      this.mergeRoomEvents(e.room, [e], true);
+      if (e.client_id && e.sender.id === this.me.id) this.settleOutbox(e.client_id);
+      this.clearTyping(e.room, e.sender.id);
+      const v = this.view.value;
+      if (v && v.room === e.room && e.content.kind === 'message' && e.sender.id !== this.me.id) {
+        this.announcement.value = `${e.sender.display_name}: ${e.content.body}`;
+        if (v.dividerSeq === null && !this.isActive()) {
+          // Arrived while the user looks elsewhere: show where new starts.
+          this.view.value = { ...v, dividerSeq: e.seq - 1 };
+        }
+      }
+    });
+    if (e.content.kind === 'member' && e.content.user.id === this.me.id) {
+      if (e.content.action === 'left' || e.content.action === 'removed') this.forgetRoom(e.room);
+      else this.refreshSummarySoon();
+    } else if (!this.rooms.value.get(e.room)?.info) {
+      this.refreshSummarySoon();
+    }
+    if (e.content.kind === 'member' && this.members.value.has(e.room)) {
+      this.conn.send({ type: 'members', room: e.room, req_id: `members:${e.room}` });
+    }
+  }
+
+  /** Add events to a room; `counting` events move lastSeq and the unread counts. */
+  private mergeRoomEvents(roomId: RoomId, events: readonly ChatEvent[], counting: boolean): void {
+    const rooms = new Map(this.rooms.value);
+    const room = rooms.get(roomId) ?? newRoom(roomId);
+    let next: RoomState = { ...room, timeline: tl.mergeEvents(room.timeline, events) };
+    if (counting) {
+      for (const e of events) {
+        if (e.seq <= next.lastSeq) continue;
+        next.lastSeq = e.seq;
+        next.latest = e;
+        if (e.content.kind === 'message' && e.sender.id !== this.me.id && e.seq > next.readSeq) {
+          next.unread += 1;
+          if (mentions(e.content.body, this.me.username)) next.mentions += 1;
+        }
+        if (e.content.kind === 'member' && next.info && (e.content.action === 'joined' || e.content.action === 'added')) {
+          next.info = { ...next.info, member_count: next.info.member_count + 1 };
+        } else if (e.content.kind === 'member' && next.info) {
+          next.info = { ...next.info, member_count: Math.max(0, next.info.member_count - 1) };
+        }
+      }
+    }
+    if (next.timeline === room.timeline && next.lastSeq === room.lastSeq && rooms.has(roomId)) return;
+    rooms.set(roomId, next);
+    this.rooms.value = rooms;
+  }
+
+  applySummary(list: readonly RoomSummary[]): void {
+    batch(() => {
+      const rooms = new Map(this.rooms.value);
+      const present = new Set<RoomId>();
+      for (const s of list) {
+        present.add(s.room.id);
+        const room = rooms.get(s.room.id) ?? newRoom(s.room.id);
+        const next: RoomState = { ...room, info: s.room, readSeq: Math.max(room.readSeq, s.read_seq) };
+        if (s.last_seq >= room.lastSeq) {
+          // The server's snapshot is at least as new as what we counted.
+          next.lastSeq = s.last_seq;
+          next.unread = s.unread;
+          next.mentions = s.mentions;
+          if (s.latest) next.latest = s.latest;
+        }
+        if (next.readSeq > room.readSeq && next.readSeq >= next.lastSeq) {
+          next.unread = 0;
+          next.mentions = 0;
+        }
+        rooms.set(s.room.id, next);
+      }
+      for (const [id, r] of rooms) if (r.info && !present.has(id)) rooms.delete(id);
+      this.rooms.value = rooms;
+      this.loaded.value = true;
+    });
+  }
+
+  private applyMyRooms(list: readonly RoomInfo[]): void {
+    for (const info of list) this.upsertInfo(info);
+  }
+
+  private upsertInfo(info: RoomInfo): void {
+    // `room` replies also describe rooms we are not in (a public preview);
+    // only my_role marks membership.
+    if (info.my_role === undefined && !this.rooms.value.get(info.id)?.info) return;
+    const rooms = new Map(this.rooms.value);
+    const room = rooms.get(info.id) ?? newRoom(info.id);
+    rooms.set(info.id, { ...room, info });
+    this.rooms.value = rooms;
+  }
+
+  private forgetRoom(roomId: RoomId): void {
+    const rooms = new Map(this.rooms.value);
+    rooms.delete(roomId);
+    this.rooms.value = rooms;
+    const v = this.view.value;
+    if (v && v.room === roomId) this.view.value = { ...v, status: 'not_member' };
+  }
+
+  applyReadMarker(roomId: RoomId, seq: RoomSeq): void {
+    const room = this.rooms.value.get(roomId);
+    if (!room || seq <= room.readSeq) return;
+    const next: RoomState = { ...room, readSeq: seq };
+    if (seq >= room.lastSeq) {
+      next.unread = 0;
+      next.mentions = 0;
+    } else {
+      const counted = this.countUnread(next);
+      if (counted) {
+        next.unread = counted.unread;
+        next.mentions = counted.mentions;
+      } else {
+        this.refreshSummarySoon();
+      }
+    }
+    const rooms = new Map(this.rooms.value);
+    rooms.set(roomId, next);
+    this.rooms.value = rooms;
+  }
+
+  /** Recount unread from loaded events, when every event after the marker is here. */
+  private countUnread(room: RoomState): { unread: number; mentions: number } | null {
+    let unread = 0;
+    let ment = 0;
+    const bySeq = new Map<RoomSeq, ChatEvent>();
+    for (const e of room.timeline.run) bySeq.set(e.seq, e);
+    for (const [s, e] of room.timeline.stash) bySeq.set(s, e);
+    for (let s = room.readSeq + 1; s <= room.lastSeq; s++) {
+      const e = bySeq.get(s);
+      if (!e) return null;
+      if (e.content.kind === 'message' && e.sender.id !== this.me.id) {
+        unread++;
+        if (mentions(e.content.body, this.me.username)) ment++;
+      }
+    }
+    return { unread, mentions: ment };
+  }
+
+  private refreshSummarySoon(): void {
+    if (this.summaryTimer || this.stopped) return;
+    this.summaryTimer = setTimeout(() => {
+      this.summaryTimer = null;
+      this.conn.send({ type: 'summary', req_id: 'summary' });
+    }, 300);
+  }
+
+  private flushPos(): void {
+    if (this.processedPos === this.ackedPos) return;
+    storage.savePos(this.me.id, this.processedPos);
+    if (this.conn.send({ type: 'ack_pos', pos: this.processedPos })) this.ackedPos = this.processedPos;
+  }
+
+  // ---------------------------------------------------------------- outbox
+
+  /** Write a message: it shows at once as "sending" and survives a reload. */
+  sendMessage(room: RoomId, body: string): OutboxItem {
+    const item: OutboxItem = {
+      client_id: storage.uuidv4(),
+      room,
+      body,
+      created_at: Date.now(),
+      status: 'sending',
+    };
+    this.setOutbox([...this.outbox.value, item]);
+    this.transmit(item);
+    return item;
+  }
+
+  retry(clientId: string): void {
+    const item = this.outbox.value.find((i) => i.client_id === clientId);
+    if (!item) return;
+    const again: OutboxItem = { ...item, status: 'sending' };
+    delete again.error;
+    this.setOutbox(this.outbox.value.map((i) => (i.client_id === clientId ? again : i)));
+    this.transmit(again);
+  }
+
+  discard(clientId: string): void {
+    this.setOutbox(this.outbox.value.filter((i) => i.client_id !== clientId));
+  }
+
+  private transmit(item: OutboxItem): void {
+    const frame: ClientFrame = {
+      type: 'send',
+      req_id: `send:${item.client_id}`,
+      room: item.room,
+      client_id: item.client_id,
+      body: item.body,
+    };
+    if (!this.conn.send(frame)) return; // goes out from onReady
+    const old = this.sendTimers.get(item.client_id);
+    if (old) clearTimeout(old);
+    this.sendTimers.set(
+      item.client_id,
+      setTimeout(() => {
+        this.sendTimers.delete(item.client_id);
+        // Still connected and no answer: let the person decide. A retry is
+        // safe, the client_id makes it idempotent.
+        if (this.conn.isReady) this.onSendError(item.client_id, 'timeout', 'No answer from the server.');
+      }, SEND_TIMEOUT_MS),
+    );
+  }
+
+  private onAck(a: Extract<ServerFrame, { type: 'ack' }>): void {
+    const item = this.outbox.value.find((i) => i.client_id === a.client_id);
+    batch(() => {
+      if (item) {
+        // The ack carries everything the event has: show it in its place now
+        // rather than waiting for the live frame (which then dedupes by seq).
+        const ev: ChatEvent = {
+          pos: a.pos,
+          room: a.room,
+          seq: a.seq,
+          ts: a.ts,
+          sender: this.me,
+          client_id: a.client_id,
+          content: { kind: 'message', body: item.body },
+        };
+        this.mergeRoomEvents(a.room, [ev], false);
+        const room = this.rooms.value.get(a.room);
+        if (room && a.seq > room.lastSeq) {
+          const rooms = new Map(this.rooms.value);
+          rooms.set(a.room, { ...room, lastSeq: a.seq, latest: ev });
+          this.rooms.value = rooms;
+        }
+      }
+      this.settleOutbox(a.client_id);
+    });
+  }
+
+  private settleOutbox(clientId: string): void {
+    const t = this.sendTimers.get(clientId);
+    if (t) clearTimeout(t);
+    this.sendTimers.delete(clientId);
+    if (this.outbox.value.some((i) => i.client_id === clientId)) {
+      this.setOutbox(this.outbox.value.filter((i) => i.client_id !== clientId));
+    }
+    if (!this.sentIds.value.has(clientId)) {
+      const s = new Set(this.sentIds.value);
+      s.add(clientId);
+      this.sentIds.value = s;
+    }
+  }
+
+  private onSendError(clientId: string, code: string, message: string): void {
+    const t = this.sendTimers.get(clientId);
+    if (t) clearTimeout(t);
+    this.sendTimers.delete(clientId);
+    // A server going down answers this way; the message goes out again on
+    // the next connection without bothering the person.
+    if (code === 'shutting_down') return;
+    this.setOutbox(
+      this.outbox.value.map((i) =>
+        i.client_id === clientId ? { ...i, status: 'failed' as const, error: describeError(code, message) } : i,
+      ),
+    );
+  }
+
+  private setOutbox(items: readonly OutboxItem[]): void {
+    this.outbox.value = items;
+    storage.saveOutbox(this.me.id, [...items]);
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  /** Open a room: find where the person left off and load the page around it. */
+  async openRoom(roomId: RoomId): Promise<void> {
+    const room = this.rooms.value.get(roomId);
+    const unreadFrom = room?.info && room.lastSeq > room.readSeq ? room.readSeq : null;
+    this.view.value = {
+      room: roomId,
+      status: room?.info ? 'ready' : 'loading',
+      dividerSeq: unreadFrom,
+      loadingOlder: false,
+      loadingNewer: false,
+    };
+    if (!room?.info) {
+      await this.openUnknownRoom(roomId);
+      return;
+    }
+    const t = room.timeline;
+    const first = tl.firstSeq(t);
+    const last = tl.lastSeq(t);
+    const anchor = unreadFrom ?? room.lastSeq;
+    // Already loaded: the run covers from the anchor to the newest event.
+    if (first !== undefined && last !== undefined && first <= Math.max(1, anchor) && last >= room.lastSeq) return;
+    this.patchView(roomId, { status: 'loading' });
+    try {
+      const page =
+        unreadFrom !== null
+          ? await this.history(roomId, { after: Math.max(0, unreadFrom - CONTEXT_BEFORE_DIVIDER), limit: PAGE * 2 })
+          : await this.history(roomId, { limit: PAGE });
+      this.resetTimeline(roomId, page.events);
+      this.patchView(roomId, { status: 'ready' });
+    } catch (e) {
+      this.patchView(roomId, errorView(e));
+    }
+  }
+
+  private async openUnknownRoom(roomId: RoomId): Promise<void> {
+    // Not one of my rooms (or the list is not here yet). Ask the server:
+    // history answers not_found for a room this user may not see, without
+    // telling whether it exists.
+    try {
+      if (!this.loaded.value) await this.waitLoaded();
+      if (this.rooms.value.get(roomId)?.info) {
+        await this.openRoom(roomId);
+        return;
+      }
+      const dir = await this.conn.request<Extract<ServerFrame, { type: 'rooms' }>>({ type: 'directory' });
+      const pub = dir.rooms.find((r) => r.id === roomId);
+      if (pub) this.patchView(roomId, { status: 'not_member', preview: pub });
+      else this.patchView(roomId, { status: 'not_found' });
+    } catch (e) {
+      this.patchView(roomId, errorView(e));
+    }
+  }
+
+  private waitLoaded(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.loaded.value) return resolve();
+      const off = this.loaded.subscribe((v) => {
+        if (v) {
+          queueMicrotask(() => off());
+          resolve();
+        }
+      });
+    });
+  }
+
+  closeRoom(): void {
+    this.view.value = null;
+  }
+
+  /** Scrolled to the top: the page before the first event shown. */
+  async loadOlder(roomId: RoomId): Promise<void> {
+    const v = this.view.value;
+    const room = this.rooms.value.get(roomId);
+    if (!v || v.room !== roomId || v.loadingOlder || !room || !tl.hasOlder(room.timeline)) return;
+    const first = tl.firstSeq(room.timeline);
+    this.patchView(roomId, { loadingOlder: true });
+    try {
+      const page = await this.history(roomId, first === undefined ? { limit: PAGE } : { before: first, limit: PAGE });
+      this.mergeRoomEvents(roomId, page.events, false);
+    } catch {
+      // The next scroll tries again.
+    } finally {
+      this.patchView(roomId, { loadingOlder: false });
+    }
+  }
+
+  /** Scrolled to the bottom of a page that is not the newest: the next page. */
+  async loadNewer(roomId: RoomId): Promise<void> {
+    const v = this.view.value;
+    const room = this.rooms.value.get(roomId);
+    if (!v || v.room !== roomId || v.loadingNewer || !room) return;
+    const last = tl.lastSeq(room.timeline);
+    if (last === undefined || last >= room.lastSeq) return;
+    this.patchView(roomId, { loadingNewer: true });
+    try {
+      const page = await this.history(roomId, { after: last, limit: PAGE * 2 });
+      this.mergeRoomEvents(roomId, page.events, false);
+    } catch {
+      // The next scroll tries again.
+    } finally {
+      this.patchView(roomId, { loadingNewer: false });
+    }
+  }
+
+  /** Jump to the newest page (after sending from an old page). */
+  async jumpToLatest(roomId: RoomId): Promise<void> {
+    const page = await this.history(roomId, { limit: PAGE });
+    this.resetTimeline(roomId, page.events);
+  }
+
+  private resetTimeline(roomId: RoomId, events: readonly ChatEvent[]): void {
+    const rooms = new Map(this.rooms.value);
+    const room = rooms.get(roomId) ?? newRoom(roomId);
+    rooms.set(roomId, { ...room, timeline: tl.resetRun(room.timeline, events) });
+    this.rooms.value = rooms;
+  }
+
+  private history(
+    room: RoomId,
+    q: { before?: RoomSeq; after?: RoomSeq; limit?: number },
+  ): Promise<Extract<ServerFrame, { type: 'history' }>> {
+    return this.conn.request({ type: 'history', room, ...q });
+  }
+
+  private patchView(roomId: RoomId, patch: Partial<RoomView>): void {
+    const v = this.view.value;
+    if (v && v.room === roomId) this.view.value = { ...v, ...patch };
+  }
+
+  /**
+   * The person has seen everything up to `seq` in a room. Moves the read
+   * marker only while the tab is visible and focused: a background tab must
+   * not mark anything read.
+   */
+  markRead(roomId: RoomId, seq: RoomSeq): boolean {
+    if (!this.isActive()) return false;
+    const room = this.rooms.value.get(roomId);
+    if (!room?.info || seq <= room.readSeq) return false;
+    this.applyReadMarker(roomId, seq); // optimistic: the badge clears at once
+    this.markReadWanted.set(roomId, Math.max(seq, this.markReadWanted.get(roomId) ?? 0));
+    this.pumpMarkRead(roomId);
+    return true;
+  }
+
+  /** One mark_read in flight per room; a newer wish waits for it. */
+  private pumpMarkRead(roomId: RoomId): void {
+    if (this.markReadInFlight.has(roomId)) return;
+    const seq = this.markReadWanted.get(roomId);
+    if (seq === undefined) return;
+    this.markReadWanted.delete(roomId);
+    this.markReadInFlight.set(roomId, seq);
+    this.conn
+      .request({ type: 'mark_read', room: roomId, seq })
+      .catch(() => {
+        // Lost with the connection: ask again; it only ever moves forward.
+        const w = this.markReadWanted.get(roomId) ?? 0;
+        this.markReadWanted.set(roomId, Math.max(w, seq));
+      })
+      .finally(() => {
+        this.markReadInFlight.delete(roomId);
+        if (this.markReadWanted.has(roomId) && !this.stopped) setTimeout(() => this.pumpMarkRead(roomId), 200);
+      });
+  }
+
+  // ---------------------------------------------------------------- typing
+
+  /** The person typed in the composer. */
+  notifyTyping(roomId: RoomId): void {
+    const now = Date.now();
+    if (now - (this.typingSentAt.get(roomId) ?? 0) < TYPING_SEND_MS) return;
+    if (this.conn.send({ type: 'typing', room: roomId })) this.typingSentAt.set(roomId, now);
+  }
+
+  private onTyping(roomId: RoomId, user: UserInfo): void {
+    if (user.id === this.me.id) return;
+    const all = new Map(this.typing.value);
+    const inRoom = new Map(all.get(roomId) ?? []);
+    inRoom.set(user.id, { user, until: Date.now() + TYPING_SHOW_MS });
+    all.set(roomId, inRoom);
+    this.typing.value = all;
+    this.scheduleTypingSweep();
+  }
+
+  private clearTyping(roomId: RoomId, userId: UserId): void {
+    const inRoom = this.typing.value.get(roomId);
+    if (!inRoom?.has(userId)) return;
+    const all = new Map(this.typing.value);
+    const next = new Map(inRoom);
+    next.delete(userId);
+    all.set(roomId, next);
+    this.typing.value = all;
+  }
+
+  private scheduleTypingSweep(): void {
+    if (this.typingTimer) return;
+    this.typingTimer = setTimeout(() => {
+      this.typingTimer = null;
+      const now = Date.now();
+      let left = false;
+      const all = new Map<RoomId, ReadonlyMap<UserId, TypingEntry>>();
+      for (const [room, users] of this.typing.value) {
+        const keep = new Map([...users].filter(([, t]) => t.until > now));
+        if (keep.size) {
+          all.set(room, keep);
+          left = true;
+        }
+      }
+      this.typing.value = all;
+      if (left) this.scheduleTypingSweep();
+    }, 1_000);
+  }
+
+  // ---------------------------------------------------------------- rooms & people
+
+  async createRoom(name: string, topic: string, visibility: Visibility): Promise<RoomInfo> {
+    const r = await this.conn.request<Extract<ServerFrame, { type: 'room' }>>({
+      type: 'create_room',
+      name,
+      topic,
+      visibility,
+    });
+    this.refreshSummarySoon();
+    return r.room;
+  }
+
+  async join(roomId: RoomId): Promise<RoomInfo> {
+    const r = await this.conn.request<Extract<ServerFrame, { type: 'room' }>>({ type: 'join', room: roomId });
+    await this.refreshSummary();
+    return r.room;
+  }
+
+  async leave(roomId: RoomId): Promise<void> {
+    await this.conn.request({ type: 'leave', room: roomId });
+    this.forgetRoom(roomId);
+  }
+
+  async openDm(username: string): Promise<RoomInfo> {
+    const r = await this.conn.request<Extract<ServerFrame, { type: 'room' }>>({ type: 'open_dm', user: username });
+    if (!this.rooms.value.get(r.room.id)?.info) await this.refreshSummary();
+    return r.room;
+  }
+
+  async addMember(roomId: RoomId, username: string): Promise<void> {
+    await this.conn.request({ type: 'add_member', room: roomId, user: username });
+    await this.loadMembers(roomId);
+  }
+
+  async removeMember(roomId: RoomId, username: string): Promise<void> {
+    await this.conn.request({ type: 'remove_member', room: roomId, user: username });
+    await this.loadMembers(roomId);
+  }
+
+  async loadMembers(roomId: RoomId): Promise<readonly MemberInfo[]> {
+    const r = await this.conn.request<Extract<ServerFrame, { type: 'members' }>>({ type: 'members', room: roomId });
+    return r.members;
+  }
+
+  async loadUsers(): Promise<readonly UserInfo[]> {
+    const r = await this.conn.request<Extract<ServerFrame, { type: 'users' }>>({ type: 'users' });
+    return r.users;
+  }
+
+  async directory(): Promise<readonly RoomInfo[]> {
+    const r = await this.conn.request<Extract<ServerFrame, { type: 'rooms' }>>({ type: 'directory' });
+    return r.rooms;
+  }
+
+  async refreshSummary(): Promise<void> {
+    await this.conn.request({ type: 'summary' });
+  }
+}
+
+function stripType(f: Extract<ServerFrame, { type: 'event' }>): ChatEvent {
+  const { type: _type, ...e } = f;
+  return e;
+}
+
+function newRoom(id: RoomId): RoomState {
+  return { id, lastSeq: 0, readSeq: 0, unread: 0, mentions: 0, timeline: tl.emptyTimeline };
+}
+
+/** Mentions first, then anything unread, then by latest activity. */
+export function sortRooms(rooms: RoomState[]): RoomState[] {
+  return rooms.sort((a, b) => {
+    const m = Number(b.mentions > 0) - Number(a.mentions > 0);
+    if (m) return m;
+    const u = Number(b.unread > 0) - Number(a.unread > 0);
+    if (u) return u;
+    const t = (b.latest?.ts ?? 0) - (a.latest?.ts ?? 0);
+    if (t) return t;
+    return roomTitle(a).localeCompare(roomTitle(b));
+  });
+}
+
+/** What a room is called on screen: a DM by the other person's name. */
+export function roomTitle(r: { info?: RoomInfo } | RoomInfo): string {
+  const info = 'id' in r && 'kind' in r ? (r as RoomInfo) : (r as { info?: RoomInfo }).info;
+  if (!info) return '';
+  if (info.kind === 'dm') return info.dm_peer?.display_name || info.dm_peer?.username || info.name;
+  return info.name;
+}
+
+function errorView(e: unknown): Partial<RoomView> {
+  if (e instanceof RequestError && (e.code === 'not_found' || e.code === 'forbidden')) return { status: 'not_found' };
+  return { status: 'error', error: e instanceof Error ? e.message : String(e) };
+}
+
+export function describeError(code: string, message: string): string {
+  switch (code) {
+    case 'body_too_large':
+      return 'Message is too long.';
+    case 'rate_limited':
+      return 'Too many messages; wait a moment.';
+    case 'not_found':
+    case 'forbidden':
+    case 'not_member':
+      return 'You can no longer post in this room.';
+    case 'timeout':
+      return 'No answer from the server.';
+    default:
+      return message || code;
+  }
+}

@@ -1,0 +1,125 @@
+// One room's timeline as the screen shows it: a contiguous run of events by
+// seq (no holes, so nothing is silently missing between two messages), plus a
+// stash of events that arrived but do not touch the run yet (live events while
+// an old page is shown, backlog before the room was opened). Pure data: every
+// operation returns a new Timeline, so signals see the change.
+//
+// Dedupe is by seq within a room: an event's (room, seq) and its pos name the
+// same commit, so an event that comes twice (backlog and history, resend after
+// reconnect, ack and live frame) lands once.
+
+import type { ChatEvent, RoomSeq } from './protocol';
+
+/** How many out-of-run events to keep per room; older ones are fetched again. */
+const STASH_LIMIT = 1000;
+
+export interface Timeline {
+  /** Ascending by seq, each seq exactly once, no gaps. */
+  readonly run: readonly ChatEvent[];
+  /** Events outside the run, by seq. */
+  readonly stash: ReadonlyMap<RoomSeq, ChatEvent>;
+}
+
+export const emptyTimeline: Timeline = { run: [], stash: new Map() };
+
+export function firstSeq(t: Timeline): RoomSeq | undefined {
+  return t.run[0]?.seq;
+}
+
+export function lastSeq(t: Timeline): RoomSeq | undefined {
+  return t.run[t.run.length - 1]?.seq;
+}
+
+/** Seq 1 is the room's `created` event: a run that starts there has nothing older. */
+export function hasOlder(t: Timeline): boolean {
+  const f = firstSeq(t);
+  return f === undefined || f > 1;
+}
+
+export function contains(t: Timeline, seq: RoomSeq): boolean {
+  const f = firstSeq(t);
+  const l = lastSeq(t);
+  return (f !== undefined && l !== undefined && seq >= f && seq <= l) || t.stash.has(seq);
+}
+
+/**
+ * Merge events (any order, duplicates allowed) into the timeline. Events next
+ * to the run extend it; others wait in the stash until the run reaches them.
+ */
+export function mergeEvents(t: Timeline, events: readonly ChatEvent[]): Timeline {
+  if (events.length === 0) return t;
+  const stash = new Map(t.stash);
+  for (const e of events) {
+    if (!contains(t, e.seq) && !stash.has(e.seq)) stash.set(e.seq, e);
+  }
+  if (stash.size === t.stash.size) return t; // only duplicates
+  return absorb(t.run.slice(), stash);
+}
+
+/**
+ * Make `page` (a contiguous history page) the run: used when a room is opened
+ * at a given place. The old run goes to the stash so nothing is lost.
+ */
+export function resetRun(t: Timeline, page: readonly ChatEvent[]): Timeline {
+  const stash = new Map(t.stash);
+  for (const e of t.run) stash.set(e.seq, e);
+  const sorted = dedupeSorted(page);
+  // A page from the server is contiguous; if it is not, keep its longest
+  // contiguous tail (the newest part) as the run and stash the rest.
+  let start = 0;
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i]!.seq !== sorted[i - 1]!.seq + 1) start = i;
+  }
+  for (let i = 0; i < start; i++) stash.set(sorted[i]!.seq, sorted[i]!);
+  const run = sorted.slice(start);
+  for (const e of run) stash.delete(e.seq);
+  return absorb(run, stash);
+}
+
+function dedupeSorted(events: readonly ChatEvent[]): ChatEvent[] {
+  const bySeq = new Map<RoomSeq, ChatEvent>();
+  for (const e of events) if (!bySeq.has(e.seq)) bySeq.set(e.seq, e);
+  return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+}
+
+/** Grow the run from the stash in both directions, then bound the stash. */
+function absorb(run: ChatEvent[], stash: Map<RoomSeq, ChatEvent>): Timeline {
+  if (run.length === 0) {
+    if (stash.size === 0) return { run, stash };
+    // No run yet: the newest contiguous block of the stash becomes it, which
+    // is what a room shows at the bottom before any history was asked for.
+    const seqs = [...stash.keys()].sort((a, b) => a - b);
+    let start = seqs.length - 1;
+    while (start > 0 && seqs[start - 1] === seqs[start]! - 1) start--;
+    for (let i = start; i < seqs.length; i++) {
+      run.push(stash.get(seqs[i]!)!);
+      stash.delete(seqs[i]!);
+    }
+  }
+  let next = run[run.length - 1]!.seq + 1;
+  while (stash.has(next)) {
+    run.push(stash.get(next)!);
+    stash.delete(next);
+    next++;
+  }
+  const before: ChatEvent[] = [];
+  let prev = run[0]!.seq - 1;
+  while (stash.has(prev)) {
+    before.push(stash.get(prev)!);
+    stash.delete(prev);
+    prev--;
+  }
+  if (before.length) run = before.reverse().concat(run);
+  // Drop stashed events inside the run's range (cannot happen by
+  // construction, but a stale copy must never show twice).
+  const lo = run[0]!.seq;
+  const hi = run[run.length - 1]!.seq;
+  for (const s of stash.keys()) if (s >= lo && s <= hi) stash.delete(s);
+  if (stash.size > STASH_LIMIT) {
+    const keep = [...stash.keys()].sort((a, b) => b - a).slice(0, STASH_LIMIT);
+    const bounded = new Map<RoomSeq, ChatEvent>();
+    for (const s of keep.reverse()) bounded.set(s, stash.get(s)!);
+    return { run, stash: bounded };
+  }
+  return { run, stash };
+}

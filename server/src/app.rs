@@ -1,0 +1,102 @@
+//! The shared state every request handler gets: a cheap-to-clone handle.
+
+use crate::committer::Committer;
+use crate::config::Config;
+use crate::error::{Result, ServerError};
+use crate::hub::Hub;
+use crate::store::{RoomRecord, Store, UserRecord};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use townhall_protocol::{RoomInfo, RoomKind, UserId};
+
+#[derive(Clone)]
+pub struct App {
+    pub store: Store,
+    pub hub: Hub,
+    pub committer: Committer,
+    pub config: Arc<Config>,
+    /// Fires on SIGTERM/Ctrl-C: sessions stop reading, finish acks, close.
+    pub shutdown: CancellationToken,
+    /// Every session task, so shutdown can wait for them.
+    pub sessions: TaskTracker,
+    /// One permit per WebSocket connection (`--max-connections`).
+    pub connections: Arc<Semaphore>,
+    next_session: Arc<AtomicU64>,
+}
+
+impl App {
+    pub fn new(
+        store: Store,
+        hub: Hub,
+        committer: Committer,
+        config: Config,
+        shutdown: CancellationToken,
+    ) -> App {
+        let max = config.max_connections;
+        App {
+            store,
+            hub,
+            committer,
+            config: Arc::new(config),
+            shutdown,
+            sessions: TaskTracker::new(),
+            connections: Arc::new(Semaphore::new(max)),
+            next_session: Arc::new(AtomicU64::new(1)),
+        }
+    }
+
+    pub fn next_session_id(&self) -> u64 {
+        self.next_session.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Run a blocking store read off the async threads.
+    pub async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T> + Send + 'static,
+    {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| ServerError::Internal(format!("read task: {e}")))?
+    }
+
+    /// A room as `viewer` sees it.
+    pub fn room_info(&self, record: &RoomRecord, viewer: UserId) -> Result<RoomInfo> {
+        let dm_peer = if record.kind == RoomKind::Dm {
+            let members = self.store.room_members(record.id)?;
+            let peer = members.iter().map(|(u, _)| *u).find(|u| *u != viewer);
+            match peer {
+                Some(p) => self.store.user(p)?.map(|u| u.info()),
+                None => None,
+            }
+        } else {
+            None
+        };
+        Ok(record.info(
+            self.hub.member_count(record.id),
+            self.hub.role_in(record.id, viewer),
+            dm_peer,
+        ))
+    }
+
+    /// The active user behind a token, or `BadToken`.
+    pub fn authenticate(&self, token: &str) -> Result<(UserRecord, [u8; 32])> {
+        let hash = crate::auth::hash_token(token);
+        let session = self.store.session(&hash)?.ok_or(ServerError::BadToken)?;
+        if session.expires_at <= crate::committer::now_millis() {
+            return Err(ServerError::BadToken);
+        }
+        let user = self
+            .store
+            .user(session.user)?
+            .ok_or(ServerError::BadToken)?;
+        if user.disabled {
+            return Err(ServerError::BadToken);
+        }
+        Ok((user, hash))
+    }
+}

@@ -1,0 +1,75 @@
+//! Passwords and session tokens.
+//!
+//! Passwords: argon2id with the crate defaults (19 MiB, 2 passes, 1 lane,
+//! OWASP's minimum). Tokens: 256 random bits, hex; only their SHA-256 is
+//! stored, so a copy of the data folder holds no usable token.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+/// A PHC string for `password`.
+pub fn hash_password(password: &str) -> Result<String, String> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| format!("argon2: {e}"))
+}
+
+/// Does `password` match the PHC string `hash`? A malformed hash never matches.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    Argon2::default()
+        .verify_password(password.as_bytes(), hash)
+        .is_ok()
+}
+
+/// A hash of a password nobody has, checked when the username is unknown so
+/// that an unknown user costs the same time as a wrong password.
+pub fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password("not a real password").unwrap_or_default())
+}
+
+/// A new session token and the hash it is stored under.
+pub fn new_token() -> (String, [u8; 32]) {
+    let mut raw = [0u8; 32];
+    rand::rng().fill_bytes(&mut raw);
+    let token = hex::encode(raw);
+    let hash = hash_token(&token);
+    (token, hash)
+}
+
+pub fn hash_token(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// A readable random password for the first admin (about 120 bits).
+pub fn random_password() -> String {
+    let mut raw = [0u8; 15];
+    rand::rng().fill_bytes(&mut raw);
+    hex::encode(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_round_trip_and_rejects_wrong_or_malformed() {
+        let h = hash_password("correct horse").expect("hash");
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &h));
+        assert!(!verify_password("wrong", &h));
+        assert!(!verify_password("correct horse", "not a hash"));
+    }
+
+    #[test]
+    fn tokens_are_random_and_hashed() {
+        let (a, ha) = new_token();
+        let (b, _) = new_token();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 64);
+        assert_eq!(hash_token(&a), ha);
+    }
+}

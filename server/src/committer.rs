@@ -1,0 +1,716 @@
+//! The committer: the single writer. Every change to the store passes
+//! through here, in order, with group commit.
+//!
+//! One task owns the write path. It takes a job, then drains whatever else
+//! is already waiting (up to [`MAX_BATCH`]), applies each job as its own
+//! atomic batch (assigning positions and room sequence numbers in order),
+//! makes them all durable with **one** flush + fdatasync, and only then
+//! publishes the events to the hub and answers the callers. So:
+//! - an ack always follows the fsync that covers its message;
+//! - events become visible (live or in history) in position order, never
+//!   before every lower position is durable;
+//! - concurrent senders share one fsync (the batch forms while the previous
+//!   fsync runs).
+//!
+//! Validation that depends on the store's current state (membership, roles,
+//! idempotency) happens here too, against the latest applied state, so two
+//! racing requests cannot both pass a check that only one should.
+
+use crate::error::{Result, ServerError};
+use crate::frame::{SharedFrame, shared};
+use crate::hub::{Hub, MembershipChange, Published};
+use crate::store::{self, AckRecord, Batch, MemberRecord, OPEN, RoomRecord, Store, UserRecord};
+use std::collections::HashMap;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use townhall_protocol::{
+    Content, Event, MemberAction, Pos, Role, RoomId, RoomKind, RoomRole, RoomSeq, ServerFrame,
+    UserId, UserInfo, Visibility,
+};
+use uuid::Uuid;
+
+/// Jobs waiting for the committer. Bounded so that a flood of writers waits
+/// (backpressure) instead of growing memory; 4096 is several group commits'
+/// worth at full speed.
+pub const QUEUE_CAPACITY: usize = 4096;
+
+/// Most jobs in one group commit: bounds the latency a job can add to the
+/// others in its batch, while one fsync (~0.2 ms) is shared by up to 1024.
+pub const MAX_BATCH: usize = 1024;
+
+/// A change to make durable.
+#[derive(Debug)]
+pub enum Command {
+    Post {
+        user: UserInfo,
+        room: RoomId,
+        client_id: Uuid,
+        body: String,
+    },
+    CreateRoom {
+        user: UserInfo,
+        name: String,
+        topic: String,
+        visibility: Visibility,
+    },
+    OpenDm {
+        user: UserInfo,
+        peer: UserInfo,
+    },
+    Join {
+        user: UserInfo,
+        server_role: Role,
+        room: RoomId,
+    },
+    Leave {
+        user: UserInfo,
+        room: RoomId,
+    },
+    AddMember {
+        actor: UserInfo,
+        actor_role: Role,
+        room: RoomId,
+        target: UserInfo,
+    },
+    RemoveMember {
+        actor: UserInfo,
+        actor_role: Role,
+        room: RoomId,
+        target: UserInfo,
+    },
+    MarkRead {
+        user: UserId,
+        room: RoomId,
+        seq: RoomSeq,
+    },
+    DevicePos {
+        user: UserId,
+        device: String,
+        pos: Pos,
+    },
+    /// Records outside any timeline (users, sessions), made durable like the rest.
+    Raw(Batch),
+}
+
+#[derive(Debug)]
+pub enum Reply {
+    Ack {
+        ack: AckRecord,
+        duplicate: bool,
+    },
+    Room(RoomRecord),
+    /// Done; durable at this position (0 if nothing entered a timeline).
+    Done(Pos),
+    /// The read marker now stands here (it never moves back).
+    ReadMarker(RoomSeq),
+}
+
+struct Job {
+    cmd: Command,
+    reply: Option<oneshot::Sender<Result<Reply>>>,
+}
+
+/// A cheap handle for submitting commands.
+#[derive(Clone)]
+pub struct Committer {
+    tx: mpsc::Sender<Job>,
+}
+
+impl Committer {
+    /// Start the committer task. It ends when `shutdown` fires, after
+    /// finishing every job already queued, with a last sync.
+    pub fn start(
+        store: Store,
+        hub: Hub,
+        last_pos: Pos,
+        shutdown: CancellationToken,
+    ) -> (Committer, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+        let worker = Worker {
+            store,
+            hub,
+            last_pos,
+            rooms: HashMap::new(),
+            unpublished: Vec::new(),
+        };
+        let handle = tokio::spawn(worker.run(rx, shutdown));
+        (Committer { tx }, handle)
+    }
+
+    /// Submit a command and wait until it is durable (or refused).
+    pub async fn submit(&self, cmd: Command) -> Result<Reply> {
+        let rx = self.enqueue(cmd).await?;
+        rx.await.map_err(|_| ServerError::ShuttingDown)?
+    }
+
+    /// Queue a command in order and return the receiver of its reply, so a
+    /// caller can queue several in order before waiting for any.
+    pub async fn enqueue(&self, cmd: Command) -> Result<oneshot::Receiver<Result<Reply>>> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Job {
+                cmd,
+                reply: Some(reply),
+            })
+            .await
+            .map_err(|_| ServerError::ShuttingDown)?;
+        Ok(rx)
+    }
+
+    /// Queue a command nobody waits for; dropped if the queue is full
+    /// (used for device positions, which are only an optimisation).
+    pub fn fire_and_forget(&self, cmd: Command) {
+        let _ = self.tx.try_send(Job { cmd, reply: None });
+    }
+}
+
+/// Cached tail of a room: its last seq and message ordinal.
+#[derive(Clone, Copy)]
+struct RoomTail {
+    seq: RoomSeq,
+    ordinal: u64,
+}
+
+struct Worker {
+    store: Store,
+    hub: Hub,
+    last_pos: Pos,
+    rooms: HashMap<RoomId, RoomTail>,
+    /// Events applied but not yet published because a sync failed; they go
+    /// out after the next successful sync so live delivery has no gap.
+    unpublished: Vec<Published>,
+}
+
+/// What executing one job produced, before the sync.
+struct Pending {
+    events: Vec<Published>,
+    frames_to_user: Vec<(UserId, SharedFrame)>,
+}
+
+impl Worker {
+    async fn run(mut self, mut rx: mpsc::Receiver<Job>, shutdown: CancellationToken) {
+        loop {
+            let first = tokio::select! {
+                job = rx.recv() => job,
+                _ = shutdown.cancelled() => {
+                    // Refuse new jobs, finish the ones already queued.
+                    rx.close();
+                    rx.recv().await
+                }
+            };
+            let Some(first) = first else { break };
+            let mut jobs = vec![first];
+            while jobs.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
+                }
+            }
+            self.commit(jobs).await;
+        }
+        if let Err(e) = tokio::task::spawn_blocking({
+            let store = self.store.clone();
+            move || store.sync()
+        })
+        .await
+        .unwrap_or_else(|e| Err(crate::store::StoreError::Backend(e.to_string())))
+        {
+            tracing::error!(error = %e, "final sync at shutdown failed");
+        }
+        tracing::info!("committer stopped");
+    }
+
+    async fn commit(&mut self, jobs: Vec<Job>) {
+        let mut results = Vec::with_capacity(jobs.len());
+        let mut pending = Pending {
+            events: std::mem::take(&mut self.unpublished),
+            frames_to_user: Vec::new(),
+        };
+        let mut wrote = !pending.events.is_empty();
+        for job in jobs {
+            let before_pos = self.last_pos;
+            let before_events = pending.events.len();
+            let mut batch = Batch::default();
+            let outcome = self.execute(job.cmd, &mut batch, &mut pending);
+            let outcome = match outcome {
+                Ok(reply) if batch.is_empty() => Ok(reply),
+                Ok(reply) => match self.store.apply(&batch) {
+                    Ok(()) => {
+                        wrote = true;
+                        Ok(reply)
+                    }
+                    Err(e) => Err(ServerError::Store(e)),
+                },
+                Err(e) => Err(e),
+            };
+            if outcome.is_err() {
+                // Nothing of this job was applied: forget what it assigned.
+                self.last_pos = before_pos;
+                for ev in pending.events.drain(before_events..) {
+                    self.rooms.remove(&ev.room);
+                }
+            }
+            results.push((job.reply, outcome));
+        }
+        let synced = if wrote {
+            let store = self.store.clone();
+            tokio::task::spawn_blocking(move || store.sync())
+                .await
+                .unwrap_or_else(|e| Err(crate::store::StoreError::Backend(e.to_string())))
+        } else {
+            Ok(())
+        };
+        match synced {
+            Ok(()) => {
+                self.hub.publish(&pending.events);
+                for (user, frame) in pending.frames_to_user {
+                    self.hub.send_to_user(user, frame);
+                }
+                for (reply, outcome) in results {
+                    if let Some(reply) = reply {
+                        let _ = reply.send(outcome);
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "sync failed; nothing in this batch is acknowledged");
+                self.unpublished = pending.events;
+                for (reply, outcome) in results {
+                    if let Some(reply) = reply {
+                        let refused = match outcome {
+                            Ok(_) => Err(ServerError::Store(crate::store::StoreError::Backend(
+                                e.to_string(),
+                            ))),
+                            Err(err) => Err(err),
+                        };
+                        let _ = reply.send(refused);
+                    }
+                }
+            }
+        }
+    }
+
+    fn execute(&mut self, cmd: Command, b: &mut Batch, p: &mut Pending) -> Result<Reply> {
+        match cmd {
+            Command::Post {
+                user,
+                room,
+                client_id,
+                body,
+            } => {
+                if let Some(ack) = self.store.ack(user.id, client_id)? {
+                    return Ok(Reply::Ack {
+                        ack,
+                        duplicate: true,
+                    });
+                }
+                let m = self.store.membership(room, user.id)?;
+                if !m.as_ref().is_some_and(MemberRecord::is_current) {
+                    return Err(ServerError::NotFound);
+                }
+                let ev = self.append(
+                    b,
+                    p,
+                    room,
+                    user.clone(),
+                    Some(client_id),
+                    Content::Message { body },
+                    None,
+                )?;
+                let ack = AckRecord {
+                    room,
+                    seq: ev.seq,
+                    pos: ev.pos,
+                    ts: ev.ts,
+                };
+                store::put_ack(b, user.id, client_id, &ack);
+                Ok(Reply::Ack {
+                    ack,
+                    duplicate: false,
+                })
+            }
+            Command::CreateRoom {
+                user,
+                name,
+                topic,
+                visibility,
+            } => {
+                let record = RoomRecord {
+                    id: RoomId::new(),
+                    name,
+                    topic,
+                    visibility,
+                    kind: RoomKind::Room,
+                    created_by: user.id,
+                    created_at: now_millis(),
+                };
+                self.create_room(
+                    b,
+                    p,
+                    &record,
+                    &user,
+                    &[(user.clone(), RoomRole::Owner, MemberAction::Joined)],
+                )?;
+                Ok(Reply::Room(record))
+            }
+            Command::OpenDm { user, peer } => {
+                if let Some(room) = self.store.dm_room(user.id, peer.id)? {
+                    let record = self.store.room(room)?.ok_or(ServerError::NotFound)?;
+                    return Ok(Reply::Room(record));
+                }
+                let record = RoomRecord {
+                    id: RoomId::new(),
+                    name: String::new(),
+                    topic: String::new(),
+                    visibility: Visibility::Private,
+                    kind: RoomKind::Dm,
+                    created_by: user.id,
+                    created_at: now_millis(),
+                };
+                self.create_room(
+                    b,
+                    p,
+                    &record,
+                    &user,
+                    &[
+                        (user.clone(), RoomRole::Member, MemberAction::Joined),
+                        (peer.clone(), RoomRole::Member, MemberAction::Added),
+                    ],
+                )?;
+                store::put_dm(b, user.id, peer.id, record.id);
+                Ok(Reply::Room(record))
+            }
+            Command::Join {
+                user,
+                server_role,
+                room,
+            } => {
+                let record = self.store.room(room)?.ok_or(ServerError::NotFound)?;
+                let existing = self.store.membership(room, user.id)?;
+                if existing.as_ref().is_some_and(MemberRecord::is_current) {
+                    return Err(ServerError::AlreadyMember);
+                }
+                let may_join = record.kind == RoomKind::Room
+                    && (record.visibility == Visibility::Public || server_role == Role::Admin);
+                if !may_join {
+                    return Err(ServerError::NotFound);
+                }
+                self.add_membership(
+                    b,
+                    p,
+                    room,
+                    &user,
+                    &user,
+                    RoomRole::Member,
+                    MemberAction::Joined,
+                    existing,
+                )?;
+                Ok(Reply::Room(record))
+            }
+            Command::Leave { user, room } => {
+                let record = self.store.room(room)?.ok_or(ServerError::NotFound)?;
+                let existing = self.store.membership(room, user.id)?;
+                let Some(existing) = existing.filter(MemberRecord::is_current) else {
+                    return Err(if record.visibility == Visibility::Public {
+                        ServerError::NotMember
+                    } else {
+                        ServerError::NotFound
+                    });
+                };
+                if record.kind == RoomKind::Dm {
+                    return Err(ServerError::Forbidden(
+                        "a direct conversation cannot be left",
+                    ));
+                }
+                let pos =
+                    self.end_membership(b, p, room, &user, &user, MemberAction::Left, existing)?;
+                Ok(Reply::Done(pos))
+            }
+            Command::AddMember {
+                actor,
+                actor_role,
+                room,
+                target,
+            } => {
+                let record = self.store.room(room)?.ok_or(ServerError::NotFound)?;
+                let actor_m = self
+                    .store
+                    .membership(room, actor.id)?
+                    .filter(MemberRecord::is_current);
+                if actor_m.is_none()
+                    && actor_role != Role::Admin
+                    && record.visibility == Visibility::Private
+                {
+                    return Err(ServerError::NotFound);
+                }
+                if record.kind == RoomKind::Dm {
+                    return Err(ServerError::Forbidden(
+                        "a direct conversation has exactly two people",
+                    ));
+                }
+                let allowed = actor_role == Role::Admin
+                    || match (&actor_m, record.visibility) {
+                        (Some(m), Visibility::Private) => {
+                            matches!(m.role, RoomRole::Owner | RoomRole::Moderator)
+                        }
+                        (Some(_), Visibility::Public) => true,
+                        (None, _) => false,
+                    };
+                if !allowed {
+                    return Err(ServerError::Forbidden(
+                        "only the room's owner or moderators may add people",
+                    ));
+                }
+                let existing = self.store.membership(room, target.id)?;
+                if existing.as_ref().is_some_and(MemberRecord::is_current) {
+                    return Err(ServerError::AlreadyMember);
+                }
+                let pos = self.add_membership(
+                    b,
+                    p,
+                    room,
+                    &actor,
+                    &target,
+                    RoomRole::Member,
+                    MemberAction::Added,
+                    existing,
+                )?;
+                Ok(Reply::Done(pos))
+            }
+            Command::RemoveMember {
+                actor,
+                actor_role,
+                room,
+                target,
+            } => {
+                let record = self.store.room(room)?.ok_or(ServerError::NotFound)?;
+                let actor_m = self
+                    .store
+                    .membership(room, actor.id)?
+                    .filter(MemberRecord::is_current);
+                if actor_m.is_none()
+                    && actor_role != Role::Admin
+                    && record.visibility == Visibility::Private
+                {
+                    return Err(ServerError::NotFound);
+                }
+                if record.kind == RoomKind::Dm {
+                    return Err(ServerError::Forbidden(
+                        "a direct conversation has exactly two people",
+                    ));
+                }
+                let actor_rank = if actor_role == Role::Admin {
+                    3
+                } else {
+                    actor_m.as_ref().map_or(0, |m| rank(m.role))
+                };
+                if actor_rank < rank(RoomRole::Moderator) {
+                    return Err(ServerError::Forbidden(
+                        "only the room's owner or moderators may remove people",
+                    ));
+                }
+                let Some(existing) = self
+                    .store
+                    .membership(room, target.id)?
+                    .filter(MemberRecord::is_current)
+                else {
+                    return Err(ServerError::NotMember);
+                };
+                if rank(existing.role) >= actor_rank {
+                    return Err(ServerError::Forbidden(
+                        "cannot remove someone of equal or higher room role",
+                    ));
+                }
+                let pos = self.end_membership(
+                    b,
+                    p,
+                    room,
+                    &actor,
+                    &target,
+                    MemberAction::Removed,
+                    existing,
+                )?;
+                Ok(Reply::Done(pos))
+            }
+            Command::MarkRead { user, room, seq } => {
+                let current = self.store.read_marker(user, room)?;
+                if seq <= current {
+                    return Ok(Reply::ReadMarker(current));
+                }
+                let last = self.tail(room)?.seq;
+                let seq = seq.min(last);
+                if seq <= current {
+                    return Ok(Reply::ReadMarker(current));
+                }
+                store::put_read_marker(b, user, room, seq);
+                p.frames_to_user
+                    .push((user, shared(&ServerFrame::ReadMarker { room, seq })));
+                Ok(Reply::ReadMarker(seq))
+            }
+            Command::DevicePos { user, device, pos } => {
+                let current = self.store.device_pos(user, &device)?.unwrap_or(0);
+                if pos > current && pos <= self.last_pos {
+                    store::put_device_pos(b, user, &device, pos);
+                }
+                Ok(Reply::Done(0))
+            }
+            Command::Raw(batch) => {
+                b.append(batch);
+                Ok(Reply::Done(0))
+            }
+        }
+    }
+
+    fn tail(&mut self, room: RoomId) -> Result<RoomTail> {
+        if let Some(t) = self.rooms.get(&room) {
+            return Ok(*t);
+        }
+        let t = match self.store.last_event_any(room)? {
+            Some(e) => RoomTail {
+                seq: e.seq,
+                ordinal: e.ordinal,
+            },
+            None => RoomTail { seq: 0, ordinal: 0 },
+        };
+        self.rooms.insert(room, t);
+        Ok(t)
+    }
+
+    /// Give the next position and seq to a new event and write it.
+    #[allow(clippy::too_many_arguments)]
+    fn append(
+        &mut self,
+        b: &mut Batch,
+        p: &mut Pending,
+        room: RoomId,
+        sender: UserInfo,
+        client_id: Option<Uuid>,
+        content: Content,
+        change: Option<MembershipChange>,
+    ) -> Result<Event> {
+        let tail = self.tail(room)?;
+        let is_message = matches!(content, Content::Message { .. });
+        let next = RoomTail {
+            seq: tail.seq + 1,
+            ordinal: tail.ordinal + u64::from(is_message),
+        };
+        self.last_pos += 1;
+        let event = Event {
+            pos: self.last_pos,
+            room,
+            seq: next.seq,
+            ts: now_millis(),
+            sender,
+            client_id,
+            content,
+        };
+        let json = ServerFrame::Event(event.clone()).to_json();
+        store::put_event(b, room, next.seq, event.pos, next.ordinal, json.as_bytes());
+        store::put_last_pos(b, event.pos);
+        self.rooms.insert(room, next);
+        p.events.push(Published {
+            pos: event.pos,
+            room,
+            frame: SharedFrame::from(json),
+            change,
+        });
+        Ok(event)
+    }
+
+    fn create_room(
+        &mut self,
+        b: &mut Batch,
+        p: &mut Pending,
+        record: &RoomRecord,
+        creator: &UserInfo,
+        members: &[(UserInfo, RoomRole, MemberAction)],
+    ) -> Result<()> {
+        store::put_room(b, record);
+        self.rooms
+            .insert(record.id, RoomTail { seq: 0, ordinal: 0 });
+        let created = Content::Created {
+            name: record.name.clone(),
+            topic: record.topic.clone(),
+            visibility: record.visibility,
+            room_kind: record.kind,
+        };
+        self.append(b, p, record.id, creator.clone(), None, created, None)?;
+        for (user, role, action) in members {
+            self.add_membership(b, p, record.id, creator, user, *role, *action, None)?;
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn add_membership(
+        &mut self,
+        b: &mut Batch,
+        p: &mut Pending,
+        room: RoomId,
+        actor: &UserInfo,
+        target: &UserInfo,
+        role: RoomRole,
+        action: MemberAction,
+        existing: Option<MemberRecord>,
+    ) -> Result<Pos> {
+        let content = Content::Member {
+            user: target.clone(),
+            action,
+        };
+        let change = Some(MembershipChange::Joined(target.id, role));
+        let ev = self.append(b, p, room, actor.clone(), None, content, change)?;
+        let mut m = existing.unwrap_or(MemberRecord {
+            role,
+            intervals: Vec::new(),
+        });
+        m.role = role;
+        m.intervals.push((ev.pos, OPEN));
+        store::put_membership(b, room, target.id, &m);
+        Ok(ev.pos)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn end_membership(
+        &mut self,
+        b: &mut Batch,
+        p: &mut Pending,
+        room: RoomId,
+        actor: &UserInfo,
+        target: &UserInfo,
+        action: MemberAction,
+        mut existing: MemberRecord,
+    ) -> Result<Pos> {
+        let content = Content::Member {
+            user: target.clone(),
+            action,
+        };
+        let change = Some(MembershipChange::Left(target.id));
+        let ev = self.append(b, p, room, actor.clone(), None, content, change)?;
+        if let Some(last) = existing.intervals.last_mut() {
+            last.1 = ev.pos;
+        }
+        store::put_membership(b, room, target.id, &existing);
+        Ok(ev.pos)
+    }
+}
+
+fn rank(role: RoomRole) -> u8 {
+    match role {
+        RoomRole::Member => 0,
+        RoomRole::Moderator => 1,
+        RoomRole::Owner => 2,
+    }
+}
+
+pub fn now_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Make a user record durable outside the server (CLI, first start).
+pub fn user_record_batch(user: &UserRecord) -> Batch {
+    let mut b = Batch::default();
+    store::put_user(&mut b, user);
+    b
+}

@@ -1,0 +1,80 @@
+//! Configuration: command-line flags, each also settable by environment.
+
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Clone, Debug, Args)]
+pub struct Config {
+    /// Address to listen on (use port 0 for any free port; the chosen
+    /// address is printed as `listening on http://ADDR`).
+    #[arg(long, env = "TOWNHALL_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// Data folder (the sled database). Only one process may open it.
+    #[arg(long, env = "TOWNHALL_DATA", default_value = "./data")]
+    pub data: PathBuf,
+
+    /// Origins allowed to open the WebSocket from a browser, comma-separated
+    /// (e.g. `https://chat.example.com`). The server's own origin (same host
+    /// as the request) is always allowed; requests without Origin (non-browser
+    /// clients) are allowed.
+    #[arg(long, env = "TOWNHALL_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Password of the first admin account, used only when the data folder
+    /// has no users yet. Without it a random one is made and printed once.
+    #[arg(long, env = "TOWNHALL_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
+    /// sled page cache in MiB.
+    #[arg(long, env = "TOWNHALL_CACHE_MB", default_value_t = 256)]
+    pub cache_mb: u64,
+
+    /// Login sessions expire this many hours after login.
+    #[arg(long, env = "TOWNHALL_SESSION_HOURS", default_value_t = 24 * 7)]
+    pub session_hours: u64,
+
+    /// Seconds a new WebSocket has to send its `hello`.
+    #[arg(long, env = "TOWNHALL_AUTH_TIMEOUT_SECS", default_value_t = 10)]
+    pub auth_timeout_secs: u64,
+
+    /// Seconds between pings to a connection; one that sends nothing (not
+    /// even a pong) for three intervals is dropped.
+    #[arg(long, env = "TOWNHALL_PING_SECS", default_value_t = 30)]
+    pub ping_secs: u64,
+
+    /// Frames buffered per connection before it counts as a slow consumer
+    /// and is closed (its messages stay queued in the store).
+    #[arg(long, env = "TOWNHALL_OUTBOX_FRAMES", default_value_t = 4096)]
+    pub outbox_frames: usize,
+
+    /// Most WebSocket connections at once (each process here may hold
+    /// 20,000 open files).
+    #[arg(long, env = "TOWNHALL_MAX_CONNECTIONS", default_value_t = 19_500)]
+    pub max_connections: usize,
+
+    /// Serve the web client from this folder instead of the copy embedded in
+    /// the binary (for client development).
+    #[arg(long, env = "TOWNHALL_STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Defaults for tests and embedding: a given data folder, any free port.
+    pub fn for_data(data: PathBuf) -> Config {
+        Config {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data,
+            allowed_origins: Vec::new(),
+            admin_password: None,
+            cache_mb: 64,
+            session_hours: 24 * 7,
+            auth_timeout_secs: 10,
+            ping_secs: 30,
+            outbox_frames: 4096,
+            max_connections: 19_500,
+            static_dir: None,
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! The server's error enum and its one mapping to wire codes.
+//!
+//! Handlers return [`ServerError`]; the session and the HTTP layer turn it
+//! into an `error` frame or an HTTP status with [`ServerError::code`] and
+//! [`ServerError::client_message`]. Storage and internal details are logged,
+//! never sent.
+
+use crate::store::StoreError;
+use thiserror::Error;
+use townhall_protocol::ErrorCode;
+
+#[derive(Debug, Error)]
+pub enum ServerError {
+    /// Unknown, or not visible to the caller: one answer for both.
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    #[error("invalid: {0}")]
+    Invalid(String),
+    #[error("message body must be 1 to {max} bytes, got {got}")]
+    BodyTooLarge { got: usize, max: usize },
+    #[error("already a member")]
+    AlreadyMember,
+    #[error("not a member")]
+    NotMember,
+    #[error("name taken")]
+    NameTaken,
+    #[error("invalid username or password")]
+    InvalidCredentials,
+    #[error("invalid, expired or revoked token")]
+    BadToken,
+    #[error("too many requests")]
+    RateLimited,
+    #[error("shutting down")]
+    ShuttingDown,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl ServerError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ServerError::NotFound => ErrorCode::NotFound,
+            ServerError::Forbidden(_) => ErrorCode::Forbidden,
+            ServerError::Invalid(_) => ErrorCode::InvalidField,
+            ServerError::BodyTooLarge { .. } => ErrorCode::BodyTooLarge,
+            ServerError::AlreadyMember => ErrorCode::AlreadyMember,
+            ServerError::NotMember => ErrorCode::NotMember,
+            ServerError::NameTaken => ErrorCode::NameTaken,
+            ServerError::InvalidCredentials => ErrorCode::InvalidCredentials,
+            ServerError::BadToken => ErrorCode::BadToken,
+            ServerError::RateLimited => ErrorCode::RateLimited,
+            ServerError::ShuttingDown => ErrorCode::ShuttingDown,
+            ServerError::Store(_) => ErrorCode::StorageError,
+            ServerError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// What the client is told. Storage and internal errors say only that
+    /// something failed; the detail goes to the log.
+    pub fn client_message(&self) -> String {
+        match self {
+            ServerError::Store(_) => {
+                "the server could not store this; nothing was acknowledged".into()
+            }
+            ServerError::Internal(_) => "internal error (logged on the server)".into(),
+            ServerError::NotFound => "no such room or user".into(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Errors worth a log line (the client's own mistakes are not).
+    pub fn is_server_side(&self) -> bool {
+        matches!(self, ServerError::Store(_) | ServerError::Internal(_))
+    }
+}
+
+pub type Result<T, E = ServerError> = std::result::Result<T, E>;

@@ -1,0 +1,127 @@
+//! Positions and markers: `ack_pos`, `mark_read`, `summary`.
+
+use super::{Ctx, require_member};
+use crate::committer::{Command, Reply};
+use crate::error::{Result, ServerError};
+use townhall_protocol::{Content, Pos, RoomId, RoomSeq, RoomSummary, ServerFrame};
+
+/// Unread messages scanned for mentions per room. Past this many unread, the
+/// mention count covers the newest ones only: a person 5,000 messages behind
+/// reads the summary, not the scroll-back.
+const MENTION_SCAN: usize = 1_000;
+
+pub fn ack_pos(ctx: &Ctx, pos: Pos) {
+    if let Some(device) = &ctx.device {
+        ctx.app.committer.fire_and_forget(Command::DevicePos {
+            user: ctx.user.id,
+            device: device.clone(),
+            pos,
+        });
+    }
+}
+
+pub async fn mark_read(
+    ctx: &Ctx,
+    req_id: Option<String>,
+    room: RoomId,
+    seq: RoomSeq,
+) -> Result<ServerFrame> {
+    require_member(ctx, room)?;
+    match ctx
+        .app
+        .committer
+        .submit(Command::MarkRead {
+            user: ctx.user.id,
+            room,
+            seq,
+        })
+        .await?
+    {
+        Reply::ReadMarker(_) => Ok(ServerFrame::Ok { req_id, pos: 0 }),
+        other => Err(ServerError::Internal(format!(
+            "expected a read marker, got {other:?}"
+        ))),
+    }
+}
+
+pub async fn summary(ctx: &Ctx, req_id: Option<String>) -> Result<ServerFrame> {
+    let app = ctx.app.clone();
+    let user = ctx.user.clone();
+    let rooms = ctx
+        .app
+        .read(move |s| {
+            let visible = app.hub.published();
+            let mention = format!("@{}", user.username.to_lowercase());
+            let mut out = Vec::new();
+            for room in app.hub.rooms_of(user.id) {
+                let Some(record) = s.room(room)? else {
+                    continue;
+                };
+                let info = app.room_info(&record, user.id)?;
+                let latest = s.last_event(room, visible)?;
+                let read_seq = s.read_marker(user.id, room)?;
+                let (last_seq, last_ordinal) =
+                    latest.as_ref().map_or((0, 0), |e| (e.seq, e.ordinal));
+                let read_ordinal = match s.event(room, read_seq.min(last_seq))? {
+                    Some(e) if read_seq > 0 => e.ordinal,
+                    _ => 0,
+                };
+                let unread = last_ordinal.saturating_sub(read_ordinal);
+                let mut mentions = 0;
+                if unread > 0 {
+                    let recent =
+                        s.events(room, read_seq + 1, last_seq, true, MENTION_SCAN, visible)?;
+                    for e in recent {
+                        let ev = e.decode()?;
+                        if ev.sender.id == user.id {
+                            continue;
+                        }
+                        if let Content::Message { body } = &ev.content {
+                            let lower = body.to_lowercase();
+                            if mentions_name(&lower, &mention) || mentions_name(&lower, "@room") {
+                                mentions += 1;
+                            }
+                        }
+                    }
+                }
+                out.push(RoomSummary {
+                    room: info,
+                    last_seq,
+                    read_seq,
+                    unread,
+                    mentions,
+                    latest: latest.map(|e| e.decode()).transpose()?,
+                });
+            }
+            // What changed most recently first.
+            out.sort_by(|a, b| {
+                let ta = a.latest.as_ref().map_or(0, |e| e.pos);
+                let tb = b.latest.as_ref().map_or(0, |e| e.pos);
+                tb.cmp(&ta)
+            });
+            Ok(out)
+        })
+        .await?;
+    Ok(ServerFrame::Summary { req_id, rooms })
+}
+
+/// `@name` as a whole word: `@bob` mentions bob, `@bobby` does not.
+pub(crate) fn mentions_name(lower_body: &str, mention: &str) -> bool {
+    lower_body.match_indices(mention).any(|(i, _)| {
+        let after = lower_body[i + mention.len()..].chars().next();
+        !after.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-')
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mentions_name;
+
+    #[test]
+    fn mention_must_be_a_whole_name() {
+        assert!(mentions_name("hi @bob!", "@bob"));
+        assert!(mentions_name("@bob", "@bob"));
+        assert!(!mentions_name("hi @bobby", "@bob"));
+        assert!(mentions_name("@bobby and @bob", "@bob"));
+    }
+}

@@ -1,0 +1,103 @@
+//! `send` and `history`.
+
+use super::{Ctx, readable_room, require_member};
+use crate::committer::{Command, Reply};
+use crate::error::{Result, ServerError};
+use crate::frame::shared;
+use crate::hub::Outbound;
+use townhall_protocol::{MAX_BODY_BYTES, MAX_PAGE, RoomId, RoomSeq, ServerFrame};
+use uuid::Uuid;
+
+/// Queue a message for the committer; the `ack` (or `error`) follows once it
+/// is durable. Sends of one connection enter the committer in the order they
+/// arrived, so they keep that order in the room.
+pub async fn send(
+    ctx: &Ctx,
+    req_id: Option<String>,
+    room: RoomId,
+    client_id: Uuid,
+    body: String,
+) -> Result<()> {
+    if body.is_empty() || body.len() > MAX_BODY_BYTES {
+        return Err(ServerError::BodyTooLarge {
+            got: body.len(),
+            max: MAX_BODY_BYTES,
+        });
+    }
+    require_member(ctx, room)?;
+    let permit = ctx
+        .in_flight
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| ServerError::ShuttingDown)?;
+    let cmd = Command::Post {
+        user: ctx.user.info(),
+        room,
+        client_id,
+        body,
+    };
+    let reply = ctx.app.committer.enqueue(cmd).await?;
+    let tx = ctx.tx.clone();
+    tokio::spawn(async move {
+        let frame = match reply.await {
+            Ok(Ok(Reply::Ack { ack, duplicate })) => ServerFrame::Ack {
+                req_id,
+                client_id,
+                room: ack.room,
+                seq: ack.seq,
+                pos: ack.pos,
+                ts: ack.ts,
+                duplicate,
+            },
+            Ok(Ok(other)) => {
+                tracing::error!(?other, "committer answered a post with a non-ack");
+                error_frame(req_id, &ServerError::Internal("unexpected reply".into()))
+            }
+            Ok(Err(e)) => error_frame(req_id, &e),
+            Err(_) => error_frame(req_id, &ServerError::ShuttingDown),
+        };
+        let _ = tx.send(Outbound::Frame(shared(&frame))).await;
+        drop(permit);
+    });
+    Ok(())
+}
+
+fn error_frame(req_id: Option<String>, e: &ServerError) -> ServerFrame {
+    if e.is_server_side() {
+        tracing::error!(error = %e, "send failed");
+    }
+    ServerFrame::error(req_id, e.code(), e.client_message())
+}
+
+pub async fn history(
+    ctx: &Ctx,
+    req_id: Option<String>,
+    room: RoomId,
+    before: Option<RoomSeq>,
+    after: Option<RoomSeq>,
+    limit: Option<u32>,
+) -> Result<ServerFrame> {
+    if before.is_some() && after.is_some() {
+        return Err(ServerError::Invalid(
+            "give `before` or `after`, not both".into(),
+        ));
+    }
+    readable_room(ctx, room).await?;
+    let limit = limit.unwrap_or(50).clamp(1, MAX_PAGE) as usize;
+    let visible = ctx.app.hub.published();
+    let (page, has_more) = ctx
+        .app
+        .read(move |s| Ok(s.history(room, before, after, limit, visible)?))
+        .await?;
+    let events = page
+        .iter()
+        .map(|e| e.decode())
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ServerFrame::History {
+        req_id,
+        room,
+        events,
+        has_more,
+    })
+}

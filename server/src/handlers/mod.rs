@@ -1,0 +1,119 @@
+//! One file per family of client requests. [`dispatch`] routes a decoded
+//! frame to its handler; every handler returns the reply frame or a
+//! [`ServerError`] that the session turns into an `error` frame.
+
+mod markers;
+mod messages;
+mod presence;
+mod rooms;
+
+use crate::app::App;
+use crate::error::{Result, ServerError};
+use crate::hub::Outbound;
+use crate::store::UserRecord;
+use std::sync::Arc;
+use tokio::sync::{Semaphore, mpsc};
+use townhall_protocol::{ClientFrame, RoomId, ServerFrame, Visibility};
+
+/// What a handler knows about the connection it serves.
+pub struct Ctx {
+    pub app: App,
+    pub user: UserRecord,
+    pub device: Option<String>,
+    /// The connection's outbound queue, for replies that arrive later (acks).
+    pub tx: mpsc::Sender<Outbound>,
+    /// Sends waiting for their ack on this connection.
+    pub in_flight: Arc<Semaphore>,
+}
+
+/// Sends one connection may have waiting for durability at once: enough to
+/// keep a pipelining client busy across several group commits, small enough
+/// that one client cannot fill the committer's queue alone.
+pub const MAX_IN_FLIGHT: usize = 256;
+
+/// Handle one request. `Ok(None)` means no reply now (fire-and-forget
+/// frames, or a reply that will follow once durable).
+pub async fn dispatch(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFrame>> {
+    match frame {
+        ClientFrame::Hello { .. } => Err(ServerError::Invalid("already authenticated".into())),
+        ClientFrame::Send {
+            req_id,
+            room,
+            client_id,
+            body,
+        } => messages::send(ctx, req_id, room, client_id, body)
+            .await
+            .map(|()| None),
+        ClientFrame::History {
+            req_id,
+            room,
+            before,
+            after,
+            limit,
+        } => messages::history(ctx, req_id, room, before, after, limit)
+            .await
+            .map(Some),
+        ClientFrame::OpenDm { req_id, user } => rooms::open_dm(ctx, req_id, user).await.map(Some),
+        ClientFrame::CreateRoom {
+            req_id,
+            name,
+            topic,
+            visibility,
+        } => rooms::create(ctx, req_id, name, topic, visibility)
+            .await
+            .map(Some),
+        ClientFrame::Join { req_id, room } => rooms::join(ctx, req_id, room).await.map(Some),
+        ClientFrame::Leave { req_id, room } => rooms::leave(ctx, req_id, room).await.map(Some),
+        ClientFrame::AddMember { req_id, room, user } => {
+            rooms::add_member(ctx, req_id, room, user).await.map(Some)
+        }
+        ClientFrame::RemoveMember { req_id, room, user } => {
+            rooms::remove_member(ctx, req_id, room, user)
+                .await
+                .map(Some)
+        }
+        ClientFrame::MyRooms { req_id } => rooms::my_rooms(ctx, req_id).await.map(Some),
+        ClientFrame::Directory { req_id } => rooms::directory(ctx, req_id).await.map(Some),
+        ClientFrame::Members { req_id, room } => rooms::members(ctx, req_id, room).await.map(Some),
+        ClientFrame::Users { req_id } => rooms::users(ctx, req_id).await.map(Some),
+        ClientFrame::AckPos { pos } => {
+            markers::ack_pos(ctx, pos);
+            Ok(None)
+        }
+        ClientFrame::MarkRead { req_id, room, seq } => {
+            markers::mark_read(ctx, req_id, room, seq).await.map(Some)
+        }
+        ClientFrame::Summary { req_id } => markers::summary(ctx, req_id).await.map(Some),
+        ClientFrame::Typing { room } => presence::typing(ctx, room).map(|()| None),
+        ClientFrame::Online { req_id } => Ok(Some(presence::online(ctx, req_id))),
+        ClientFrame::Ping { req_id } => Ok(Some(ServerFrame::Pong { req_id })),
+    }
+}
+
+/// Check that the caller may read a room: any member, and anyone for a
+/// public room. A private room the caller is not in is `NotFound`, exactly
+/// like a room that does not exist.
+pub(crate) async fn readable_room(ctx: &Ctx, room: RoomId) -> Result<crate::store::RoomRecord> {
+    let record = ctx
+        .app
+        .read(move |s| Ok(s.room(room)?))
+        .await?
+        .ok_or(ServerError::NotFound)?;
+    let member = ctx.app.hub.role_in(room, ctx.user.id).is_some();
+    if member
+        || (record.visibility == Visibility::Public
+            && record.kind == townhall_protocol::RoomKind::Room)
+    {
+        Ok(record)
+    } else {
+        Err(ServerError::NotFound)
+    }
+}
+
+/// The caller must be a current member; otherwise `NotFound`.
+pub(crate) fn require_member(ctx: &Ctx, room: RoomId) -> Result<()> {
+    match ctx.app.hub.role_in(room, ctx.user.id) {
+        Some(_) => Ok(()),
+        None => Err(ServerError::NotFound),
+    }
+}

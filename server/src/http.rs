@@ -1,0 +1,320 @@
+//! HTTP routes: login, logout, user administration, health, the WebSocket
+//! upgrade (with its Origin check) and the web client's files.
+
+use crate::app::App;
+use crate::assets;
+use crate::committer::{Command, now_millis};
+use crate::error::ServerError;
+use crate::hub::CloseReason;
+use crate::store::{self, Batch, SessionRecord, UserRecord};
+use axum::Json;
+use axum::Router;
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use townhall_protocol::http::{CreateUserRequest, ErrorBody, LoginRequest, LoginResponse};
+use townhall_protocol::{ErrorCode, MAX_FRAME_BYTES, UserId};
+
+/// Largest HTTP request body: logins and user records are tiny.
+const MAX_HTTP_BODY: usize = 16 * 1024;
+
+/// WebSocket read buffer per connection. tungstenite's default (128 KiB,
+/// allocated up front) would make an idle connection cost 131 KiB; chat
+/// frames are small and 4 KiB keeps an idle connection near 7 KB.
+const WS_READ_BUFFER: usize = 4 * 1024;
+
+/// Bytes the socket's write buffer may hold before writes wait. Our own
+/// bounded channel is the real queue; this only smooths one batch.
+const WS_MAX_WRITE_BUFFER: usize = 1024 * 1024;
+
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/login", post(login))
+        .route("/api/logout", post(logout))
+        .route("/api/admin/users", post(create_user).get(list_users))
+        .route("/ws", get(websocket))
+        .fallback(assets::serve)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_HTTP_BODY))
+        .with_state(app)
+}
+
+/// An HTTP error with the same codes as the WebSocket.
+pub struct HttpError(pub ServerError);
+
+impl From<ServerError> for HttpError {
+    fn from(e: ServerError) -> Self {
+        HttpError(e)
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        if e.is_server_side() {
+            tracing::error!(error = %e, "http request failed");
+        }
+        let status = match e.code() {
+            ErrorCode::InvalidCredentials | ErrorCode::BadToken | ErrorCode::NotAuthenticated => {
+                StatusCode::UNAUTHORIZED
+            }
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::NameTaken | ErrorCode::AlreadyMember => StatusCode::CONFLICT,
+            ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::ShuttingDown | ErrorCode::StorageError => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let body = ErrorBody {
+            code: e.code(),
+            message: e.client_message(),
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+type HttpResult<T> = Result<T, HttpError>;
+
+async fn healthz(State(app): State<App>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "status": "ok",
+        "published_pos": app.hub.published(),
+        "sessions": app.hub.session_count(),
+    }))
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    value.strip_prefix("Bearer ").map(|t| t.trim().to_owned())
+}
+
+async fn authenticated(
+    app: &App,
+    headers: &HeaderMap,
+) -> Result<(UserRecord, [u8; 32]), ServerError> {
+    let token = bearer(headers).ok_or(ServerError::BadToken)?;
+    let app = app.clone();
+    tokio::task::spawn_blocking(move || app.authenticate(&token))
+        .await
+        .map_err(|e| ServerError::Internal(e.to_string()))?
+}
+
+/// Parse a JSON body ourselves so that a bad one gets our error codes.
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ServerError> {
+    serde_json::from_slice(body).map_err(|e| ServerError::Invalid(e.to_string()))
+}
+
+async fn login(State(app): State<App>, body: axum::body::Bytes) -> HttpResult<Json<LoginResponse>> {
+    let req: LoginRequest = parse(&body)?;
+    let store = app.store.clone();
+    let verified =
+        tokio::task::spawn_blocking(move || -> Result<Option<UserRecord>, ServerError> {
+            let user = store.user_by_name(&req.username)?;
+            // Always run argon2, so an unknown user takes as long as a wrong password.
+            let hash = user
+                .as_ref()
+                .map_or(crate::auth::dummy_hash(), |u| u.password_hash.as_str());
+            let ok = crate::auth::verify_password(&req.password, hash);
+            Ok(user.filter(|u| ok && !u.disabled))
+        })
+        .await
+        .map_err(|e| ServerError::Internal(e.to_string()))??;
+    let user = verified.ok_or(ServerError::InvalidCredentials)?;
+    let (token, hash) = crate::auth::new_token();
+    let now = now_millis();
+    let session = SessionRecord {
+        user: user.id,
+        created_at: now,
+        expires_at: now + app.config.session_hours * 3_600_000,
+    };
+    let mut batch = Batch::default();
+    store::put_session(&mut batch, &hash, &session);
+    app.committer.submit(Command::Raw(batch)).await?;
+    tracing::info!(user = %user.username, "login");
+    Ok(Json(LoginResponse {
+        token,
+        expires_at: session.expires_at,
+        user: user.info(),
+    }))
+}
+
+async fn logout(State(app): State<App>, headers: HeaderMap) -> HttpResult<StatusCode> {
+    let (_, hash) = authenticated(&app, &headers).await?;
+    let mut batch = Batch::default();
+    store::delete_session(&mut batch, &hash);
+    app.committer.submit(Command::Raw(batch)).await?;
+    app.hub.kick_token(&hash, CloseReason::LOGGED_OUT);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn create_user(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> HttpResult<(StatusCode, Json<townhall_protocol::UserInfo>)> {
+    let (admin, _) = authenticated(&app, &headers).await?;
+    if admin.role != townhall_protocol::Role::Admin {
+        return Err(ServerError::Forbidden("only admins manage users").into());
+    }
+    let req: CreateUserRequest = parse(&body)?;
+    let record = new_user_record(
+        &req.username,
+        req.display_name.as_deref(),
+        &req.password,
+        req.role,
+    )?;
+    let store = app.store.clone();
+    let name = record.username.clone();
+    let taken = tokio::task::spawn_blocking(move || store.user_by_name(&name))
+        .await
+        .map_err(|e| ServerError::Internal(e.to_string()))?
+        .map_err(ServerError::from)?;
+    if taken.is_some() {
+        return Err(ServerError::NameTaken.into());
+    }
+    let mut batch = Batch::default();
+    store::put_user(&mut batch, &record);
+    app.committer.submit(Command::Raw(batch)).await?;
+    tracing::info!(by = %admin.username, user = %record.username, "user created");
+    Ok((StatusCode::CREATED, Json(record.info())))
+}
+
+async fn list_users(
+    State(app): State<App>,
+    headers: HeaderMap,
+) -> HttpResult<Json<Vec<serde_json::Value>>> {
+    let (admin, _) = authenticated(&app, &headers).await?;
+    if admin.role != townhall_protocol::Role::Admin {
+        return Err(ServerError::Forbidden("only admins manage users").into());
+    }
+    let users = app.read(|s| Ok(s.users()?)).await?;
+    Ok(Json(
+        users
+            .into_iter()
+            .map(|u| serde_json::json!({"user": u.info(), "disabled": u.disabled}))
+            .collect(),
+    ))
+}
+
+/// Validate and build a new user (argon2 runs here: call off the async threads
+/// when many are made).
+pub fn new_user_record(
+    username: &str,
+    display_name: Option<&str>,
+    password: &str,
+    role: townhall_protocol::Role,
+) -> Result<UserRecord, ServerError> {
+    let valid_name = (1..=32).contains(&username.len())
+        && username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if !valid_name {
+        return Err(ServerError::Invalid(
+            "a username is 1 to 32 characters: letters, digits, '.', '_' or '-'".into(),
+        ));
+    }
+    if password.chars().count() < 8 || password.len() > 1024 {
+        return Err(ServerError::Invalid(
+            "a password is 8 to 1024 characters".into(),
+        ));
+    }
+    let display = display_name
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .unwrap_or(username);
+    if display.chars().count() > 64 {
+        return Err(ServerError::Invalid(
+            "a display name is at most 64 characters".into(),
+        ));
+    }
+    let password_hash = crate::auth::hash_password(password).map_err(ServerError::Internal)?;
+    Ok(UserRecord {
+        id: UserId::new(),
+        username: username.to_owned(),
+        display_name: display.to_owned(),
+        role,
+        password_hash,
+        disabled: false,
+        created_at: now_millis(),
+    })
+}
+
+/// Is a browser at `origin` allowed to open the WebSocket? Exact matches
+/// only: the server's own origin (same Host) or a configured one. A
+/// look-alike such as `https://good.example.com.evil.example`, or `null`,
+/// is refused.
+pub fn origin_allowed(origin: Option<&str>, host: Option<&str>, allowed: &[String]) -> bool {
+    let Some(origin) = origin else { return true };
+    if allowed.iter().any(|a| a.trim_end_matches('/') == origin) {
+        return true;
+    }
+    match host {
+        Some(host) => origin == format!("http://{host}") || origin == format!("https://{host}"),
+        None => false,
+    }
+}
+
+async fn websocket(State(app): State<App>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    if !origin_allowed(origin, host, &app.config.allowed_origins) {
+        tracing::warn!(?origin, "websocket refused: origin not allowed");
+        return HttpError(ServerError::Forbidden("origin not allowed")).into_response();
+    }
+    if app.shutdown.is_cancelled() {
+        return HttpError(ServerError::ShuttingDown).into_response();
+    }
+    let Ok(permit) = app.connections.clone().try_acquire_owned() else {
+        return HttpError(ServerError::RateLimited).into_response();
+    };
+    let tracker = app.sessions.clone();
+    ws.read_buffer_size(WS_READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(WS_MAX_WRITE_BUFFER)
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| {
+            tracker.track_future(async move {
+                crate::session::run(socket, app).await;
+                drop(permit);
+            })
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin_allowed;
+
+    #[test]
+    fn origin_check_is_exact() {
+        let allowed = vec!["https://good.example.com".to_owned()];
+        assert!(origin_allowed(None, None, &allowed));
+        assert!(origin_allowed(
+            Some("https://good.example.com"),
+            None,
+            &allowed
+        ));
+        assert!(!origin_allowed(
+            Some("https://good.example.com.evil.example"),
+            None,
+            &allowed
+        ));
+        assert!(!origin_allowed(
+            Some("null"),
+            Some("localhost:8080"),
+            &allowed
+        ));
+        assert!(origin_allowed(
+            Some("http://localhost:8080"),
+            Some("localhost:8080"),
+            &allowed
+        ));
+        assert!(!origin_allowed(
+            Some("http://localhost:8081"),
+            Some("localhost:8080"),
+            &allowed
+        ));
+    }
+}

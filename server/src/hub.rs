@@ -1,0 +1,380 @@
+//! The hub: who is in which room, who is online, and live fan-out. No IO.
+//!
+//! The hub holds every current membership in memory (about 50 bytes each:
+//! a company of 10,000 in 2,000 rooms is a few MiB) so that checking a
+//! membership and finding a room's recipients never touches the disk. It
+//! learns of changes only from the committer's `publish`, in position order,
+//! after they are durable; so the hub's view is always "as of position
+//! `published`", and registering a session reads that position under the
+//! same lock. That is what makes the backlog/live hand-over exact: every
+//! event at or below the registration position is in the store for the
+//! backlog, every event above it is pushed to the session.
+
+use crate::frame::SharedFrame;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use townhall_protocol::{Pos, RoomId, RoomRole, ServerFrame, UserId, close};
+
+/// What the hub hands a session's writer.
+#[derive(Clone, Debug)]
+pub enum Outbound {
+    /// A timeline event; `pos` lets the writer drop anything at or below
+    /// what the backlog already sent.
+    Event { pos: Pos, frame: SharedFrame },
+    /// Any other frame (replies, typing, presence, read markers).
+    Frame(SharedFrame),
+}
+
+/// Why a session is being closed from outside its own loop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloseReason {
+    pub code: u16,
+    pub reason: &'static str,
+}
+
+impl CloseReason {
+    pub const SLOW_CONSUMER: CloseReason = CloseReason {
+        code: close::SLOW_CONSUMER,
+        reason: "slow_consumer",
+    };
+    pub const LOGGED_OUT: CloseReason = CloseReason {
+        code: close::LOGGED_OUT,
+        reason: "logged_out",
+    };
+    pub const SHUTDOWN: CloseReason = CloseReason {
+        code: close::GOING_AWAY,
+        reason: "shutting_down",
+    };
+}
+
+/// A one-shot "close this session" switch with its reason.
+#[derive(Debug, Default)]
+pub struct KillSwitch {
+    token: CancellationToken,
+    /// Set once, before the token fires; read by the writer to choose its
+    /// Close frame. A std Mutex: set and read in a few instructions.
+    reason: Mutex<Option<CloseReason>>,
+}
+
+impl KillSwitch {
+    pub fn kill(&self, reason: CloseReason) {
+        if let Ok(mut r) = self.reason.lock() {
+            r.get_or_insert(reason);
+        }
+        self.token.cancel();
+    }
+    pub fn token(&self) -> &CancellationToken {
+        &self.token
+    }
+    pub fn reason(&self) -> Option<CloseReason> {
+        self.reason.lock().ok().and_then(|r| r.clone())
+    }
+}
+
+/// The hub's handle on one connection.
+#[derive(Clone, Debug)]
+pub struct SessionHandle {
+    pub id: u64,
+    pub user: UserId,
+    /// SHA-256 of the login token it authenticated with (for logout).
+    pub token_hash: [u8; 32],
+    pub tx: mpsc::Sender<Outbound>,
+    pub kill: Arc<KillSwitch>,
+}
+
+/// A membership change carried by a published event.
+#[derive(Clone, Debug)]
+pub enum MembershipChange {
+    Joined(UserId, RoomRole),
+    Left(UserId),
+}
+
+/// One durable event, ready for fan-out.
+#[derive(Clone, Debug)]
+pub struct Published {
+    pub pos: Pos,
+    pub room: RoomId,
+    pub frame: SharedFrame,
+    pub change: Option<MembershipChange>,
+}
+
+#[derive(Default)]
+struct UserEntry {
+    rooms: HashSet<RoomId>,
+    sessions: Vec<SessionHandle>,
+}
+
+#[derive(Default)]
+struct State {
+    /// room → its current members and their room roles.
+    rooms: HashMap<RoomId, HashMap<UserId, RoomRole>>,
+    /// user → rooms and online sessions (entries exist while either is non-empty).
+    users: HashMap<UserId, UserEntry>,
+    published: Pos,
+}
+
+/// Presence is pushed only through rooms up to this size: telling 10,000
+/// people each time one of them connects would cost more than it is worth;
+/// clients of bigger rooms ask with `online`.
+const PRESENCE_ROOM_LIMIT: usize = 500;
+
+#[derive(Clone, Default)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// All membership and session state. A std Mutex, never held across an
+    /// await: every critical section is a map update or a loop of
+    /// non-blocking `try_send`s.
+    state: Mutex<State>,
+    /// Copy of `State::published` readable without the lock, for store reads.
+    published: AtomicU64,
+}
+
+impl Hub {
+    pub fn new(
+        published: Pos,
+        memberships: impl IntoIterator<Item = (RoomId, UserId, RoomRole)>,
+    ) -> Hub {
+        let hub = Hub::default();
+        {
+            let mut s = hub.lock();
+            s.published = published;
+            for (room, user, role) in memberships {
+                s.rooms.entry(room).or_default().insert(user, role);
+                s.users.entry(user).or_default().rooms.insert(room);
+            }
+        }
+        hub.inner.published.store(published, Ordering::Release);
+        hub
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding this lock would be a bug in a few lines of
+        // map code; keep serving rather than poison every later request.
+        self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The last durable, published position: reads of timelines stop here.
+    pub fn published(&self) -> Pos {
+        self.inner.published.load(Ordering::Acquire)
+    }
+
+    /// Register a connection. Returns the position as of which it is
+    /// registered: the backlog must cover everything up to it, and every
+    /// later event will be pushed to `session.tx`.
+    pub fn register(&self, session: SessionHandle) -> Pos {
+        let mut s = self.lock();
+        let user = session.user;
+        let entry = s.users.entry(user).or_default();
+        let first = entry.sessions.is_empty();
+        entry.sessions.push(session);
+        if first {
+            notify_presence(&s, user, true);
+        }
+        s.published
+    }
+
+    pub fn unregister(&self, user: UserId, session_id: u64) {
+        let mut s = self.lock();
+        let Some(entry) = s.users.get_mut(&user) else {
+            return;
+        };
+        entry.sessions.retain(|h| h.id != session_id);
+        if entry.sessions.is_empty() {
+            let now_empty = entry.rooms.is_empty();
+            notify_presence(&s, user, false);
+            if now_empty {
+                s.users.remove(&user);
+            }
+        }
+    }
+
+    /// Fan out durable events, in position order, applying membership changes.
+    pub fn publish(&self, events: &[Published]) {
+        let Some(last) = events.last() else { return };
+        let mut s = self.lock();
+        let mut slow: Vec<(UserId, u64)> = Vec::new();
+        for ev in events {
+            if let Some(MembershipChange::Joined(user, role)) = &ev.change {
+                s.rooms.entry(ev.room).or_default().insert(*user, *role);
+                s.users.entry(*user).or_default().rooms.insert(ev.room);
+            }
+            if let Some(members) = s.rooms.get(&ev.room) {
+                for user in members.keys() {
+                    let Some(entry) = s.users.get(user) else {
+                        continue;
+                    };
+                    for h in &entry.sessions {
+                        let item = Outbound::Event {
+                            pos: ev.pos,
+                            frame: ev.frame.clone(),
+                        };
+                        if h.tx.try_send(item).is_err() {
+                            // Full: the client is not keeping up. Its events stay
+                            // in the store; it resumes from its position.
+                            h.kill.kill(CloseReason::SLOW_CONSUMER);
+                            slow.push((*user, h.id));
+                        }
+                    }
+                }
+            }
+            if let Some(MembershipChange::Left(user)) = &ev.change {
+                let room_empty = match s.rooms.get_mut(&ev.room) {
+                    Some(members) => {
+                        members.remove(user);
+                        members.is_empty()
+                    }
+                    None => false,
+                };
+                if room_empty {
+                    s.rooms.remove(&ev.room);
+                }
+                if let Some(entry) = s.users.get_mut(user) {
+                    entry.rooms.remove(&ev.room);
+                    if entry.rooms.is_empty() && entry.sessions.is_empty() {
+                        s.users.remove(user);
+                    }
+                }
+            }
+        }
+        for (user, id) in slow {
+            if let Some(entry) = s.users.get_mut(&user) {
+                entry.sessions.retain(|h| h.id != id);
+            }
+        }
+        s.published = last.pos;
+        self.inner.published.store(last.pos, Ordering::Release);
+    }
+
+    /// The caller's role in a room, if a current member.
+    pub fn role_in(&self, room: RoomId, user: UserId) -> Option<RoomRole> {
+        self.lock()
+            .rooms
+            .get(&room)
+            .and_then(|m| m.get(&user).copied())
+    }
+
+    pub fn member_count(&self, room: RoomId) -> u64 {
+        self.lock().rooms.get(&room).map_or(0, |m| m.len() as u64)
+    }
+
+    pub fn members(&self, room: RoomId) -> Vec<(UserId, RoomRole)> {
+        self.lock()
+            .rooms
+            .get(&room)
+            .map(|m| m.iter().map(|(u, r)| (*u, *r)).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn rooms_of(&self, user: UserId) -> Vec<RoomId> {
+        self.lock()
+            .users
+            .get(&user)
+            .map(|e| e.rooms.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// Send a frame to every session of a user (read-marker sync).
+    pub fn send_to_user(&self, user: UserId, frame: SharedFrame) {
+        let s = self.lock();
+        if let Some(entry) = s.users.get(&user) {
+            for h in &entry.sessions {
+                let _ = h.tx.try_send(Outbound::Frame(frame.clone()));
+            }
+        }
+    }
+
+    /// Send an ephemeral frame to a room's online members except `from`.
+    pub fn send_to_room_except(&self, room: RoomId, from: UserId, frame: SharedFrame) {
+        let s = self.lock();
+        let Some(members) = s.rooms.get(&room) else {
+            return;
+        };
+        for user in members.keys().filter(|u| **u != from) {
+            if let Some(entry) = s.users.get(user) {
+                for h in &entry.sessions {
+                    // Ephemeral: dropping it for a full client is harmless.
+                    let _ = h.tx.try_send(Outbound::Frame(frame.clone()));
+                }
+            }
+        }
+    }
+
+    pub fn online_users(&self) -> Vec<UserId> {
+        self.lock()
+            .users
+            .iter()
+            .filter(|(_, e)| !e.sessions.is_empty())
+            .map(|(u, _)| *u)
+            .collect()
+    }
+
+    pub fn session_count(&self) -> usize {
+        self.lock().users.values().map(|e| e.sessions.len()).sum()
+    }
+
+    /// Close every session opened with this token (logout).
+    pub fn kick_token(&self, token_hash: &[u8; 32], reason: CloseReason) {
+        let s = self.lock();
+        for entry in s.users.values() {
+            for h in entry
+                .sessions
+                .iter()
+                .filter(|h| &h.token_hash == token_hash)
+            {
+                h.kill.kill(reason.clone());
+            }
+        }
+    }
+
+    /// Close every session of a user (disabled, password reset).
+    pub fn kick_user(&self, user: UserId, reason: CloseReason) {
+        let s = self.lock();
+        if let Some(entry) = s.users.get(&user) {
+            for h in &entry.sessions {
+                h.kill.kill(reason.clone());
+            }
+        }
+    }
+
+    pub fn kick_all(&self, reason: CloseReason) {
+        let s = self.lock();
+        for entry in s.users.values() {
+            for h in &entry.sessions {
+                h.kill.kill(reason.clone());
+            }
+        }
+    }
+}
+
+fn notify_presence(s: &State, user: UserId, online: bool) {
+    let Some(entry) = s.users.get(&user) else {
+        return;
+    };
+    let frame = SharedFrame::from(ServerFrame::Presence { user, online }.to_json());
+    let mut told: HashSet<UserId> = HashSet::new();
+    for room in &entry.rooms {
+        let Some(members) = s.rooms.get(room) else {
+            continue;
+        };
+        if members.len() > PRESENCE_ROOM_LIMIT {
+            continue;
+        }
+        for other in members.keys() {
+            if *other == user || !told.insert(*other) {
+                continue;
+            }
+            if let Some(e) = s.users.get(other) {
+                for h in &e.sessions {
+                    let _ = h.tx.try_send(Outbound::Frame(frame.clone()));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! A session: one WebSocket connection's life.
+//!
+//! 1. Authenticate: the first frame must be a `hello` with a valid token,
+//!    within the auth timeout; otherwise an `error` and Close 4001.
+//! 2. Register with the hub, which returns the position `H` the
+//!    connection is live from; start the writer with the backlog
+//!    `(resume, H]` (it sends `caught_up{H}` after it, then live frames).
+//! 3. Read requests until the peer leaves, goes silent past the idle
+//!    timeout, is killed (logout, slow consumer) or the server shuts down;
+//!    each request gets its reply or an `error` frame, and bad input never
+//!    ends the connection except an oversized message (Close 1009).
+//! 4. Unregister; wait for in-flight acks to be written; close.
+
+use crate::app::App;
+use crate::error::ServerError;
+use crate::frame::shared;
+use crate::handlers::{self, Ctx, MAX_IN_FLIGHT};
+use crate::hub::{CloseReason, KillSwitch, Outbound, SessionHandle};
+use crate::writer::Writer;
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Semaphore, mpsc};
+use townhall_protocol::{ClientFrame, ErrorCode, PROTOCOL_VERSION, ServerFrame, close};
+
+/// How long to keep reading after a Close so the handshake completes.
+const CLOSE_GRACE: Duration = Duration::from_secs(3);
+
+/// How long shutdown waits for a connection's in-flight acks.
+const ACK_DRAIN: Duration = Duration::from_secs(5);
+
+pub async fn run(socket: WebSocket, app: App) {
+    let (sink, mut stream) = socket.split();
+    let auth_timeout = Duration::from_secs(app.config.auth_timeout_secs);
+    let hello = tokio::select! {
+        r = tokio::time::timeout(auth_timeout, next_text(&mut stream)) => r,
+        _ = app.shutdown.cancelled() => return,
+    };
+    let (token, resume, device) = match hello {
+        Err(_) => {
+            return refuse(
+                sink,
+                stream,
+                None,
+                ErrorCode::AuthTimeout,
+                "no hello within the timeout",
+            )
+            .await;
+        }
+        Ok(None) => return,
+        Ok(Some(Err(code))) => {
+            return refuse(sink, stream, None, code, "message too large").await;
+        }
+        Ok(Some(Ok(text))) => match ClientFrame::decode(&text) {
+            Ok(ClientFrame::Hello {
+                version,
+                token,
+                resume,
+                device,
+            }) => {
+                if version != PROTOCOL_VERSION {
+                    let msg = format!("this server speaks protocol version {PROTOCOL_VERSION}");
+                    return refuse(sink, stream, None, ErrorCode::UnsupportedVersion, &msg).await;
+                }
+                (token, resume, device)
+            }
+            Ok(_) => {
+                return refuse(
+                    sink,
+                    stream,
+                    None,
+                    ErrorCode::NotAuthenticated,
+                    "the first frame must be a hello",
+                )
+                .await;
+            }
+            Err(e) => return refuse(sink, stream, e.req_id, e.code, &e.message).await,
+        },
+    };
+    let authed = {
+        let app = app.clone();
+        tokio::task::spawn_blocking(move || app.authenticate(&token)).await
+    };
+    let (user, token_hash) = match authed {
+        Ok(Ok(found)) => found,
+        Ok(Err(e)) => {
+            if e.is_server_side() {
+                tracing::error!(error = %e, "authentication failed on the server side");
+            }
+            return refuse(sink, stream, None, e.code(), &e.client_message()).await;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "authentication task failed");
+            return refuse(sink, stream, None, ErrorCode::Internal, "internal error").await;
+        }
+    };
+    let device = device.filter(|d| !d.is_empty() && d.len() <= 128);
+
+    let (tx, rx) = mpsc::channel(app.config.outbox_frames);
+    let kill = Arc::new(KillSwitch::default());
+    let session_id = app.next_session_id();
+    let handle = SessionHandle {
+        id: session_id,
+        user: user.id,
+        token_hash,
+        tx: tx.clone(),
+        kill: kill.clone(),
+    };
+    let upto = app.hub.register(handle);
+
+    // Where to resume: what the client says, else what this device last
+    // acknowledged, else the start of the user's memberships.
+    let stored = match (&device, resume) {
+        (Some(d), None) => {
+            let (store, uid, d) = (app.store.clone(), user.id, d.clone());
+            tokio::task::spawn_blocking(move || store.device_pos(uid, &d))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .flatten()
+        }
+        _ => None,
+    };
+    let from = resume.or(stored).unwrap_or(0).min(upto);
+    let backlog = {
+        let (store, uid) = (app.store.clone(), user.id);
+        tokio::task::spawn_blocking(move || store.backlog(uid, from, upto)).await
+    };
+    let backlog = match backlog {
+        Ok(Ok(b)) => b,
+        other => {
+            let detail = match other {
+                Ok(Err(e)) => e.to_string(),
+                Err(e) => e.to_string(),
+                Ok(Ok(_)) => String::new(),
+            };
+            tracing::error!(%detail, "cannot open backlog");
+            app.hub.unregister(user.id, session_id);
+            return refuse(
+                sink,
+                stream,
+                None,
+                ErrorCode::StorageError,
+                "cannot read your queue",
+            )
+            .await;
+        }
+    };
+    tracing::debug!(session = session_id, user = %user.username, from, upto, "session ready");
+
+    let writer = Writer {
+        sink,
+        rx,
+        kill: kill.clone(),
+        store: app.store.clone(),
+        ping_every: Duration::from_secs(app.config.ping_secs.max(1)),
+    };
+    let welcome = ServerFrame::Welcome {
+        version: PROTOCOL_VERSION,
+        user: user.info(),
+        resume_from: from,
+    };
+    let writer = tokio::spawn(writer.run(welcome, backlog, upto));
+
+    let ctx = Ctx {
+        app: app.clone(),
+        user: user.clone(),
+        device,
+        tx,
+        in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+    };
+    let idle = Duration::from_secs(app.config.ping_secs.max(1) * 3);
+    let mut shutting_down = false;
+    loop {
+        let next = tokio::select! {
+            _ = kill.token().cancelled() => break,
+            _ = app.shutdown.cancelled() => { shutting_down = true; break }
+            n = tokio::time::timeout(idle, stream.next()) => n,
+        };
+        let msg = match next {
+            Err(_) => {
+                tracing::debug!("idle timeout");
+                break;
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) => {
+                if is_too_big(&e) {
+                    reply(
+                        &ctx,
+                        ServerFrame::error(
+                            None,
+                            ErrorCode::FrameTooLarge,
+                            "message over the frame limit",
+                        ),
+                    )
+                    .await;
+                    kill.kill(CloseReason {
+                        code: close::TOO_BIG,
+                        reason: "frame_too_large",
+                    });
+                }
+                break;
+            }
+            Ok(Some(Ok(msg))) => msg,
+        };
+        match msg {
+            Message::Text(text) => handle_text(&ctx, text.as_str()).await,
+            Message::Binary(_) => {
+                reply(
+                    &ctx,
+                    ServerFrame::error(
+                        None,
+                        ErrorCode::BadJson,
+                        "frames are JSON text, not binary",
+                    ),
+                )
+                .await;
+            }
+            Message::Close(_) => {
+                drain_after_close(&mut stream).await;
+                break;
+            }
+            Message::Ping(_) | Message::Pong(_) => {}
+        }
+    }
+
+    app.hub.unregister(user.id, session_id);
+    if shutting_down {
+        // Let sends already queued reach the committer and their acks the writer.
+        let _ =
+            tokio::time::timeout(ACK_DRAIN, ctx.in_flight.acquire_many(MAX_IN_FLIGHT as u32)).await;
+        kill.kill(CloseReason::SHUTDOWN);
+    } else {
+        kill.kill(CloseReason {
+            code: close::NORMAL,
+            reason: "bye",
+        });
+    }
+    drop(ctx);
+    if let Ok(crate::writer::WriterEnd::Killed(_)) = writer.await {
+        // The writer sent our Close; give the peer a moment to answer it.
+        let _ = tokio::time::timeout(CLOSE_GRACE, drain_after_close(&mut stream)).await;
+    }
+}
+
+async fn handle_text(ctx: &Ctx, text: &str) {
+    let frame = match ClientFrame::decode(text) {
+        Ok(f) => f,
+        Err(e) => {
+            reply(ctx, ServerFrame::error(e.req_id, e.code, e.message)).await;
+            return;
+        }
+    };
+    let req_id = frame.req_id().map(str::to_owned);
+    match handlers::dispatch(ctx, frame).await {
+        Ok(Some(frame)) => reply(ctx, frame).await,
+        Ok(None) => {}
+        Err(e) => {
+            log_error(&e);
+            reply(
+                ctx,
+                ServerFrame::error(req_id, e.code(), e.client_message()),
+            )
+            .await;
+        }
+    }
+}
+
+fn log_error(e: &ServerError) {
+    if e.is_server_side() {
+        tracing::error!(error = %e, "request failed");
+    }
+}
+
+async fn reply(ctx: &Ctx, frame: ServerFrame) {
+    // Waits while the outbox is full: a client that does not read its
+    // replies stops being read from, which is the backpressure we want.
+    let _ = ctx.tx.send(Outbound::Frame(shared(&frame))).await;
+}
+
+/// The next text message; `Err` for an oversized one; `None` when the peer left.
+async fn next_text(stream: &mut SplitStream<WebSocket>) -> Option<Result<String, ErrorCode>> {
+    loop {
+        match stream.next().await? {
+            Ok(Message::Text(t)) => return Some(Ok(t.as_str().to_owned())),
+            Ok(Message::Binary(_)) => return Some(Ok(String::new())),
+            Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+            Ok(Message::Close(_)) => return None,
+            Err(e) if is_too_big(&e) => return Some(Err(ErrorCode::FrameTooLarge)),
+            Err(_) => return None,
+        }
+    }
+}
+
+/// Did reading fail because a message or frame was over the size limit?
+fn is_too_big(e: &axum::Error) -> bool {
+    let text = e.to_string();
+    text.contains("too long") || text.contains("too big") || text.contains("Space limit")
+}
+
+/// Tell the client why, then close with 4001 (or 1009 for size).
+async fn refuse(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut stream: SplitStream<WebSocket>,
+    req_id: Option<String>,
+    code: ErrorCode,
+    message: &str,
+) {
+    let frame = ServerFrame::error(req_id, code, message);
+    let close_code = if code == ErrorCode::FrameTooLarge {
+        close::TOO_BIG
+    } else {
+        close::AUTH_FAILED
+    };
+    let _ = sink.send(Message::Text(shared(&frame))).await;
+    let _ = sink
+        .send(Message::Close(Some(CloseFrame {
+            code: close_code,
+            reason: code.as_str().into(),
+        })))
+        .await;
+    let _ = tokio::time::timeout(CLOSE_GRACE, drain_after_close(&mut stream)).await;
+}
+
+/// Keep reading until the stream ends so the close handshake completes.
+async fn drain_after_close(stream: &mut SplitStream<WebSocket>) {
+    while let Some(Ok(_)) = stream.next().await {}
+}

@@ -1,0 +1,187 @@
+//! Every storage key, encoded in one place.
+//!
+//! Ids are 16 raw bytes; counters are big-endian `u64` so that byte order is
+//! numeric order and range scans come out sorted. A variable-length part
+//! (usernames, device names) is always the last part of its key, so it needs
+//! no terminator. Tests at the bottom check order and round trips.
+
+use super::kv::StoreError;
+use townhall_protocol::{Pos, RoomId, RoomSeq, UserId};
+
+pub const META_SCHEMA_VERSION: &[u8] = b"schema_version";
+pub const META_LAST_POS: &[u8] = b"last_pos";
+
+pub fn user(id: UserId) -> Vec<u8> {
+    id.as_bytes().to_vec()
+}
+
+pub fn room(id: RoomId) -> Vec<u8> {
+    id.as_bytes().to_vec()
+}
+
+/// Usernames are unique without regard to case.
+pub fn username(name: &str) -> Vec<u8> {
+    name.to_lowercase().into_bytes()
+}
+
+pub fn room_user(room: RoomId, user: UserId) -> Vec<u8> {
+    pair(room.as_bytes(), user.as_bytes())
+}
+
+pub fn user_room(user: UserId, room: RoomId) -> Vec<u8> {
+    pair(user.as_bytes(), room.as_bytes())
+}
+
+pub fn room_seq(room: RoomId, seq: RoomSeq) -> Vec<u8> {
+    let mut k = Vec::with_capacity(24);
+    k.extend_from_slice(room.as_bytes());
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+pub fn user_client(user: UserId, client_id: uuid::Uuid) -> Vec<u8> {
+    pair(user.as_bytes(), client_id.as_bytes())
+}
+
+/// The pair key is the same whichever of the two asks.
+pub fn user_pair(a: UserId, b: UserId) -> Vec<u8> {
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    pair(lo.as_bytes(), hi.as_bytes())
+}
+
+pub fn user_device(user: UserId, device: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(16 + device.len());
+    k.extend_from_slice(user.as_bytes());
+    k.extend_from_slice(device.as_bytes());
+    k
+}
+
+fn pair(a: &[u8; 16], b: &[u8; 16]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(32);
+    k.extend_from_slice(a);
+    k.extend_from_slice(b);
+    k
+}
+
+pub fn u64_value(v: u64) -> Vec<u8> {
+    v.to_be_bytes().to_vec()
+}
+
+pub fn read_u64(tree: &'static str, bytes: &[u8]) -> Result<u64, StoreError> {
+    let arr: [u8; 8] = bytes
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| StoreError::Corrupt {
+            tree,
+            detail: format!("expected 8 bytes, found {}", bytes.len()),
+        })?;
+    Ok(u64::from_be_bytes(arr))
+}
+
+/// The second 16-byte id of a pair key.
+pub fn second_id(tree: &'static str, key: &[u8]) -> Result<[u8; 16], StoreError> {
+    key.get(16..32)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| StoreError::Corrupt {
+            tree,
+            detail: format!("pair key of {} bytes", key.len()),
+        })
+}
+
+/// The seq at the end of a `room_seq` key.
+pub fn seq_of(key: &[u8]) -> Result<RoomSeq, StoreError> {
+    read_u64("room_seq_event", key.get(16..).unwrap_or_default())
+}
+
+/// A stored event: `pos ‖ message ordinal ‖ JSON`. The fixed-width prefix lets
+/// the backlog binary-search by position and count unread messages without
+/// parsing JSON. The ordinal counts message events (not membership events) in
+/// the room up to and including this one.
+pub fn event_value(pos: Pos, ordinal: u64, json: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(16 + json.len());
+    v.extend_from_slice(&pos.to_be_bytes());
+    v.extend_from_slice(&ordinal.to_be_bytes());
+    v.extend_from_slice(json);
+    v
+}
+
+/// Split a stored event into (pos, ordinal, JSON).
+pub fn split_event(bytes: &[u8]) -> Result<(Pos, u64, &[u8]), StoreError> {
+    if bytes.len() < 16 {
+        return Err(StoreError::Corrupt {
+            tree: "room_seq_event",
+            detail: format!("event value of {} bytes", bytes.len()),
+        });
+    }
+    let pos = read_u64("room_seq_event", &bytes[..8])?;
+    let ordinal = read_u64("room_seq_event", &bytes[8..16])?;
+    Ok((pos, ordinal, &bytes[16..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_seq_keys_sort_by_room_then_numeric_seq() {
+        let a = RoomId::new();
+        let b = RoomId::new();
+        let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+        let mut keys = vec![
+            room_seq(hi, 1),
+            room_seq(lo, 256),
+            room_seq(lo, 2),
+            room_seq(lo, u64::MAX),
+            room_seq(hi, 0),
+            room_seq(lo, 255),
+        ];
+        keys.sort();
+        let decoded: Vec<(RoomId, u64)> = keys
+            .iter()
+            .map(|k| {
+                let id: [u8; 16] = k[..16].try_into().expect("16 bytes");
+                (RoomId::from_bytes(id), seq_of(k).expect("seq"))
+            })
+            .collect();
+        assert_eq!(
+            decoded,
+            vec![
+                (lo, 2),
+                (lo, 255),
+                (lo, 256),
+                (lo, u64::MAX),
+                (hi, 0),
+                (hi, 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn event_value_round_trips() {
+        let v = event_value(42, 7, br#"{"a":1}"#);
+        let (pos, ordinal, json) = split_event(&v).expect("valid");
+        assert_eq!((pos, ordinal, json), (42, 7, &br#"{"a":1}"#[..]));
+        assert!(split_event(&v[..10]).is_err());
+    }
+
+    #[test]
+    fn pair_key_is_symmetric_and_second_id_round_trips() {
+        let a = UserId::new();
+        let b = UserId::new();
+        assert_eq!(user_pair(a, b), user_pair(b, a));
+        let k = room_user(RoomId::from_bytes(*a.as_bytes()), b);
+        assert_eq!(second_id("t", &k).expect("pair"), *b.as_bytes());
+    }
+
+    #[test]
+    fn usernames_fold_case() {
+        assert_eq!(username("Alice"), username("alice"));
+    }
+
+    #[test]
+    fn u64_values_are_big_endian_and_checked() {
+        assert_eq!(read_u64("t", &u64_value(300)).expect("8 bytes"), 300);
+        assert!(u64_value(1) < u64_value(256));
+        assert!(read_u64("t", &[1, 2]).is_err());
+    }
+}

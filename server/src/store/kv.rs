@@ -1,0 +1,173 @@
+//! The storage trait: a handful of ordered key-value trees with atomic
+//! multi-tree batches and an explicit durability point.
+//!
+//! Everything the server stores goes through [`Kv`]; the typed layer in
+//! [`super::Store`] owns what the keys and values mean. Two implementations:
+//! [`super::SledKv`] (production, on disk) and [`super::MemoryKv`] (fast unit
+//! tests; it loses everything on drop).
+
+use std::ops::Bound;
+use thiserror::Error;
+
+/// The trees, one per relation, named after what maps to what.
+/// Key layouts are in `keys.rs` and `docs/architecture.md`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Tree {
+    /// schema version, last committed position.
+    Meta,
+    /// user id → user record.
+    UserRecord,
+    /// lowercase username → user id.
+    UsernameUser,
+    /// sha256(token) → session record.
+    TokenSession,
+    /// room id → room record.
+    RoomRecord,
+    /// room id ‖ user id → membership record.
+    RoomUserMember,
+    /// user id ‖ room id → membership record (the same record, other direction).
+    UserRoomMember,
+    /// room id ‖ seq → pos ‖ message ordinal ‖ event JSON. The only copy of a body.
+    RoomSeqEvent,
+    /// user id ‖ client id → the ack first given for that send.
+    UserClientAck,
+    /// lower user id ‖ higher user id → direct-message room id.
+    UserPairDm,
+    /// user id ‖ room id → read marker seq.
+    UserRoomRead,
+    /// user id ‖ device name → acknowledged position of that device.
+    UserDevicePos,
+}
+
+impl Tree {
+    pub const ALL: [Tree; 12] = [
+        Tree::Meta,
+        Tree::UserRecord,
+        Tree::UsernameUser,
+        Tree::TokenSession,
+        Tree::RoomRecord,
+        Tree::RoomUserMember,
+        Tree::UserRoomMember,
+        Tree::RoomSeqEvent,
+        Tree::UserClientAck,
+        Tree::UserPairDm,
+        Tree::UserRoomRead,
+        Tree::UserDevicePos,
+    ];
+
+    /// The on-disk tree name. Never change one: it is the data's address.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tree::Meta => "meta",
+            Tree::UserRecord => "user_record",
+            Tree::UsernameUser => "username_user",
+            Tree::TokenSession => "token_session",
+            Tree::RoomRecord => "room_record",
+            Tree::RoomUserMember => "room_user_member",
+            Tree::UserRoomMember => "user_room_member",
+            Tree::RoomSeqEvent => "room_seq_event",
+            Tree::UserClientAck => "user_client_ack",
+            Tree::UserPairDm => "user_pair_dm",
+            Tree::UserRoomRead => "user_room_read",
+            Tree::UserDevicePos => "user_device_pos",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// One write of a batch.
+#[derive(Clone, Debug)]
+pub enum Op {
+    Put(Tree, Vec<u8>, Vec<u8>),
+    Delete(Tree, Vec<u8>),
+}
+
+/// Writes applied all or nothing, across trees.
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+    pub ops: Vec<Op>,
+}
+
+impl Batch {
+    pub fn put(&mut self, tree: Tree, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+        self.ops.push(Op::Put(tree, key.into(), value.into()));
+    }
+    pub fn delete(&mut self, tree: Tree, key: impl Into<Vec<u8>>) {
+        self.ops.push(Op::Delete(tree, key.into()));
+    }
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+    pub fn append(&mut self, other: Batch) {
+        self.ops.extend(other.ops);
+    }
+}
+
+/// A storage failure. The message is for the log, never for a client.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("storage: {0}")]
+    Backend(String),
+    #[error("storage: corrupt record in {tree}: {detail}")]
+    Corrupt { tree: &'static str, detail: String },
+    #[error("storage: data folder is in use by another process ({0})")]
+    Locked(String),
+}
+
+pub type KvPair = (Vec<u8>, Vec<u8>);
+
+/// An ordered key-value store with atomic multi-tree batches.
+pub trait Kv: Send + Sync + 'static {
+    fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Up to `limit` pairs with keys in `(start, end)`, ascending, or
+    /// descending when `reverse`. Bounded so a caller never holds an open
+    /// iterator across an await and never reads more than it asked for.
+    fn range(
+        &self,
+        tree: Tree,
+        start: Bound<Vec<u8>>,
+        end: Bound<Vec<u8>>,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Vec<KvPair>, StoreError>;
+
+    /// Apply every write of `batch` or none of them. Not yet durable.
+    fn apply(&self, batch: &Batch) -> Result<(), StoreError>;
+
+    /// Make everything applied so far durable (on disk and fsynced).
+    fn sync(&self) -> Result<(), StoreError>;
+
+    /// Bytes the store occupies on disk (0 for memory).
+    fn size_on_disk(&self) -> u64;
+}
+
+/// All pairs whose key starts with `prefix`, up to `limit`.
+pub fn scan_prefix(
+    kv: &dyn Kv,
+    tree: Tree,
+    prefix: &[u8],
+    limit: usize,
+) -> Result<Vec<KvPair>, StoreError> {
+    let start = Bound::Included(prefix.to_vec());
+    let end = match prefix_successor(prefix) {
+        Some(next) => Bound::Excluded(next),
+        None => Bound::Unbounded,
+    };
+    kv.range(tree, start, end, false, limit)
+}
+
+/// The smallest key greater than every key that starts with `prefix`.
+pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut next = prefix.to_vec();
+    while let Some(last) = next.pop() {
+        if last < 0xff {
+            next.push(last + 1);
+            return Some(next);
+        }
+    }
+    None
+}

@@ -1,0 +1,640 @@
+//! Storage: the [`Kv`] trait, its sled and in-memory implementations, and
+//! [`Store`], the typed layer that owns what every key and value means.
+//!
+//! Only the committer writes (through [`Batch`]es it builds with the `put_*`
+//! helpers here); everyone reads. Reads of timelines take a `visible` bound:
+//! events above the last fsynced-and-published position are skipped, so no
+//! one sees a message before it, and every lower position, is durable.
+
+mod keys;
+mod kv;
+mod memory_kv;
+mod records;
+mod sled_kv;
+
+pub use kv::{Batch, Kv, Op, StoreError, Tree, prefix_successor, scan_prefix};
+pub use memory_kv::MemoryKv;
+pub use records::{AckRecord, MemberRecord, OPEN, RoomRecord, SessionRecord, UserRecord};
+pub use sled_kv::{DEFAULT_CACHE_BYTES, SledKv};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::VecDeque;
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::Arc;
+use townhall_protocol::{Event, Pos, RoomId, RoomSeq, ServerFrame, UserId};
+
+/// The schema this build writes. Opening a folder with a newer one fails
+/// rather than misreading it; numbered migrations go in `Store::init`.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// How many rows one scan of a whole relation may return. A guard against a
+/// runaway read, far above any real company's rooms or users.
+const SCAN_LIMIT: usize = 1_000_000;
+
+/// Events read from one room per refill while merging a backlog: large
+/// enough that a busy room costs few scans, small enough that twenty rooms
+/// buffered at once stay small.
+const BACKLOG_BLOCK: usize = 128;
+
+/// A stored timeline event. `json` is the serialized `event` frame, exactly
+/// the bytes sent to clients.
+#[derive(Clone, Debug)]
+pub struct StoredEvent {
+    pub seq: RoomSeq,
+    pub pos: Pos,
+    /// Message events in the room up to and including this one.
+    pub ordinal: u64,
+    pub json: Vec<u8>,
+}
+
+impl StoredEvent {
+    pub fn decode(&self) -> Result<Event, StoreError> {
+        match serde_json::from_slice::<ServerFrame>(&self.json) {
+            Ok(ServerFrame::Event(e)) => Ok(e),
+            Ok(_) => Err(corrupt(Tree::RoomSeqEvent, "stored frame is not an event")),
+            Err(e) => Err(corrupt(Tree::RoomSeqEvent, e)),
+        }
+    }
+}
+
+fn corrupt(tree: Tree, detail: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        tree: tree.name(),
+        detail: detail.to_string(),
+    }
+}
+
+/// The typed store: a cheap-to-clone handle over a [`Kv`].
+#[derive(Clone)]
+pub struct Store {
+    kv: Arc<dyn Kv>,
+}
+
+impl Store {
+    pub fn new(kv: Arc<dyn Kv>) -> Store {
+        Store { kv }
+    }
+
+    pub fn open_sled(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
+        Ok(Store::new(Arc::new(SledKv::open(path, cache_bytes)?)))
+    }
+
+    pub fn memory() -> Store {
+        Store::new(Arc::new(MemoryKv::new()))
+    }
+
+    pub fn kv(&self) -> &dyn Kv {
+        self.kv.as_ref()
+    }
+
+    /// Check or write the schema version; return the last committed position.
+    pub fn init(&self) -> Result<Pos, StoreError> {
+        match self.kv.get(Tree::Meta, keys::META_SCHEMA_VERSION)? {
+            None => {
+                let mut b = Batch::default();
+                b.put(
+                    Tree::Meta,
+                    keys::META_SCHEMA_VERSION,
+                    keys::u64_value(SCHEMA_VERSION),
+                );
+                self.kv.apply(&b)?;
+                self.kv.sync()?;
+            }
+            Some(v) => {
+                let found = keys::read_u64("meta", &v)?;
+                if found > SCHEMA_VERSION {
+                    return Err(StoreError::Backend(format!(
+                        "data folder has schema {found}, this build knows up to {SCHEMA_VERSION}"
+                    )));
+                }
+            }
+        }
+        self.last_pos()
+    }
+
+    pub fn last_pos(&self) -> Result<Pos, StoreError> {
+        match self.kv.get(Tree::Meta, keys::META_LAST_POS)? {
+            Some(v) => keys::read_u64("meta", &v),
+            None => Ok(0),
+        }
+    }
+
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.kv.sync()
+    }
+
+    pub fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
+        self.kv.apply(batch)
+    }
+
+    fn get_json<T: DeserializeOwned>(
+        &self,
+        tree: Tree,
+        key: &[u8],
+    ) -> Result<Option<T>, StoreError> {
+        match self.kv.get(tree, key)? {
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| corrupt(tree, e)),
+            None => Ok(None),
+        }
+    }
+
+    fn scan_json<T: DeserializeOwned>(
+        &self,
+        tree: Tree,
+        prefix: &[u8],
+    ) -> Result<Vec<(Vec<u8>, T)>, StoreError> {
+        scan_prefix(self.kv.as_ref(), tree, prefix, SCAN_LIMIT)?
+            .into_iter()
+            .map(|(k, v)| Ok((k, serde_json::from_slice(&v).map_err(|e| corrupt(tree, e))?)))
+            .collect()
+    }
+
+    // ---- users and sessions ----
+
+    pub fn user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
+        self.get_json(Tree::UserRecord, &keys::user(id))
+    }
+
+    pub fn user_by_name(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
+        match self.kv.get(Tree::UsernameUser, &keys::username(name))? {
+            Some(id) => {
+                let id: [u8; 16] = id
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| corrupt(Tree::UsernameUser, "id is not 16 bytes"))?;
+                self.user(UserId::from_bytes(id))
+            }
+            None => Ok(None),
+        }
+    }
+
+    pub fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        Ok(self
+            .scan_json::<UserRecord>(Tree::UserRecord, &[])?
+            .into_iter()
+            .map(|(_, u)| u)
+            .collect())
+    }
+
+    pub fn session(&self, token_hash: &[u8]) -> Result<Option<SessionRecord>, StoreError> {
+        self.get_json(Tree::TokenSession, token_hash)
+    }
+
+    /// Every session of a user (to revoke them all).
+    pub fn sessions_of(&self, user: UserId) -> Result<Vec<Vec<u8>>, StoreError> {
+        Ok(self
+            .scan_json::<SessionRecord>(Tree::TokenSession, &[])?
+            .into_iter()
+            .filter(|(_, s)| s.user == user)
+            .map(|(k, _)| k)
+            .collect())
+    }
+
+    // ---- rooms and memberships ----
+
+    pub fn room(&self, id: RoomId) -> Result<Option<RoomRecord>, StoreError> {
+        self.get_json(Tree::RoomRecord, &keys::room(id))
+    }
+
+    pub fn rooms(&self) -> Result<Vec<RoomRecord>, StoreError> {
+        Ok(self
+            .scan_json::<RoomRecord>(Tree::RoomRecord, &[])?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect())
+    }
+
+    pub fn membership(
+        &self,
+        room: RoomId,
+        user: UserId,
+    ) -> Result<Option<MemberRecord>, StoreError> {
+        self.get_json(Tree::RoomUserMember, &keys::room_user(room, user))
+    }
+
+    /// Every membership record of a room, past ones included.
+    pub fn room_members(&self, room: RoomId) -> Result<Vec<(UserId, MemberRecord)>, StoreError> {
+        self.scan_json::<MemberRecord>(Tree::RoomUserMember, &keys::room(room))?
+            .into_iter()
+            .map(|(k, m)| {
+                Ok((
+                    UserId::from_bytes(keys::second_id("room_user_member", &k)?),
+                    m,
+                ))
+            })
+            .collect()
+    }
+
+    /// Every membership record of a user, past ones included.
+    pub fn user_memberships(
+        &self,
+        user: UserId,
+    ) -> Result<Vec<(RoomId, MemberRecord)>, StoreError> {
+        self.scan_json::<MemberRecord>(Tree::UserRoomMember, &keys::user(user))?
+            .into_iter()
+            .map(|(k, m)| {
+                Ok((
+                    RoomId::from_bytes(keys::second_id("user_room_member", &k)?),
+                    m,
+                ))
+            })
+            .collect()
+    }
+
+    /// Every current membership, for loading the hub at start.
+    pub fn current_memberships(&self) -> Result<Vec<(RoomId, UserId, MemberRecord)>, StoreError> {
+        self.scan_json::<MemberRecord>(Tree::RoomUserMember, &[])?
+            .into_iter()
+            .filter(|(_, m)| m.is_current())
+            .map(|(k, m)| {
+                let room: [u8; 16] = k
+                    .get(..16)
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or_else(|| corrupt(Tree::RoomUserMember, "short key"))?;
+                let user = keys::second_id("room_user_member", &k)?;
+                Ok((RoomId::from_bytes(room), UserId::from_bytes(user), m))
+            })
+            .collect()
+    }
+
+    pub fn dm_room(&self, a: UserId, b: UserId) -> Result<Option<RoomId>, StoreError> {
+        match self.kv.get(Tree::UserPairDm, &keys::user_pair(a, b))? {
+            Some(id) => {
+                let id: [u8; 16] = id
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| corrupt(Tree::UserPairDm, "id is not 16 bytes"))?;
+                Ok(Some(RoomId::from_bytes(id)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    // ---- timelines ----
+
+    pub fn event(&self, room: RoomId, seq: RoomSeq) -> Result<Option<StoredEvent>, StoreError> {
+        match self
+            .kv
+            .get(Tree::RoomSeqEvent, &keys::room_seq(room, seq))?
+        {
+            Some(v) => Ok(Some(stored_event(seq, &v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The latest event of a room, committed or not (the committer's view).
+    pub fn last_event_any(&self, room: RoomId) -> Result<Option<StoredEvent>, StoreError> {
+        Ok(self.events(room, 0, RoomSeq::MAX, true, 1, Pos::MAX)?.pop())
+    }
+
+    /// The latest event of a room visible at `visible`.
+    pub fn last_event(
+        &self,
+        room: RoomId,
+        visible: Pos,
+    ) -> Result<Option<StoredEvent>, StoreError> {
+        // Events above `visible` are at most one commit batch at the tail.
+        let tail = self.events(room, 0, RoomSeq::MAX, true, 64, Pos::MAX)?;
+        if tail.iter().any(|e| e.pos <= visible) {
+            return Ok(tail.into_iter().find(|e| e.pos <= visible));
+        }
+        if tail.len() < 64 {
+            return Ok(None);
+        }
+        Ok(self
+            .events(room, 0, RoomSeq::MAX, true, usize::MAX, visible)?
+            .into_iter()
+            .next())
+    }
+
+    /// Events of a room with `from <= seq <= to`, ascending (or descending
+    /// when `reverse`), at most `limit`, stopping at the first one above
+    /// `visible` in ascending order (and skipping those in descending).
+    pub fn events(
+        &self,
+        room: RoomId,
+        from: RoomSeq,
+        to: RoomSeq,
+        reverse: bool,
+        limit: usize,
+        visible: Pos,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        if from > to {
+            return Ok(Vec::new());
+        }
+        let rows = self.kv.range(
+            Tree::RoomSeqEvent,
+            Bound::Included(keys::room_seq(room, from)),
+            Bound::Included(keys::room_seq(room, to)),
+            reverse,
+            limit,
+        )?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (k, v) in rows {
+            let e = stored_event(keys::seq_of(&k)?, &v)?;
+            if e.pos > visible {
+                if reverse {
+                    continue;
+                }
+                break;
+            }
+            out.push(e);
+        }
+        Ok(out)
+    }
+
+    /// A page of history: oldest first, and whether more lie beyond it.
+    pub fn history(
+        &self,
+        room: RoomId,
+        before: Option<RoomSeq>,
+        after: Option<RoomSeq>,
+        limit: usize,
+        visible: Pos,
+    ) -> Result<(Vec<StoredEvent>, bool), StoreError> {
+        let limit = limit.max(1);
+        match (before, after) {
+            (_, Some(after)) => {
+                let mut page = self.events(
+                    room,
+                    after.saturating_add(1),
+                    RoomSeq::MAX,
+                    false,
+                    limit + 1,
+                    visible,
+                )?;
+                let more = page.len() > limit;
+                page.truncate(limit);
+                Ok((page, more))
+            }
+            (before, None) => {
+                let to = before.map_or(RoomSeq::MAX, |b| b.saturating_sub(1));
+                if to == 0 {
+                    return Ok((Vec::new(), false));
+                }
+                let mut page = self.events(room, 1, to, true, limit + 1, visible)?;
+                let more = page.len() > limit;
+                page.truncate(limit);
+                page.reverse();
+                Ok((page, more))
+            }
+        }
+    }
+
+    /// The first seq of `room` whose position is above `after` (one past the
+    /// last seq when there is none). Binary search over the seq range using
+    /// the position prefix of each stored event: about 20 point reads for a
+    /// room of a million events.
+    pub fn first_seq_after(&self, room: RoomId, after: Pos) -> Result<RoomSeq, StoreError> {
+        let Some(last) = self.last_event_any(room)? else {
+            return Ok(1);
+        };
+        let (mut lo, mut hi) = (1, last.seq + 1);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let pos = match self
+                .kv
+                .get(Tree::RoomSeqEvent, &keys::room_seq(room, mid))?
+            {
+                Some(v) => keys::split_event(&v)?.0,
+                None => return Err(corrupt(Tree::RoomSeqEvent, format!("gap at seq {mid}"))),
+            };
+            if pos <= after {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(lo)
+    }
+
+    /// Everything a user may see with `after < pos <= upto`, read in chunks.
+    pub fn backlog(&self, user: UserId, after: Pos, upto: Pos) -> Result<Backlog, StoreError> {
+        let mut rooms = Vec::new();
+        for (room, membership) in self.user_memberships(user)? {
+            if after >= upto || !membership.overlaps(after, upto) {
+                continue;
+            }
+            let next_seq = self.first_seq_after(room, after)?;
+            rooms.push(RoomCursor {
+                room,
+                membership,
+                next_seq,
+                buf: VecDeque::new(),
+                exhausted: false,
+            });
+        }
+        Ok(Backlog { upto, rooms })
+    }
+
+    // ---- idempotency, markers, devices ----
+
+    pub fn ack(
+        &self,
+        user: UserId,
+        client_id: uuid::Uuid,
+    ) -> Result<Option<AckRecord>, StoreError> {
+        self.get_json(Tree::UserClientAck, &keys::user_client(user, client_id))
+    }
+
+    pub fn read_marker(&self, user: UserId, room: RoomId) -> Result<RoomSeq, StoreError> {
+        match self
+            .kv
+            .get(Tree::UserRoomRead, &keys::user_room(user, room))?
+        {
+            Some(v) => keys::read_u64("user_room_read", &v),
+            None => Ok(0),
+        }
+    }
+
+    pub fn device_pos(&self, user: UserId, device: &str) -> Result<Option<Pos>, StoreError> {
+        match self
+            .kv
+            .get(Tree::UserDevicePos, &keys::user_device(user, device))?
+        {
+            Some(v) => Ok(Some(keys::read_u64("user_device_pos", &v)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn size_on_disk(&self) -> u64 {
+        self.kv.size_on_disk()
+    }
+}
+
+fn stored_event(seq: RoomSeq, value: &[u8]) -> Result<StoredEvent, StoreError> {
+    let (pos, ordinal, json) = keys::split_event(value)?;
+    Ok(StoredEvent {
+        seq,
+        pos,
+        ordinal,
+        json: json.to_vec(),
+    })
+}
+
+fn json<T: Serialize>(value: &T) -> Vec<u8> {
+    // Records are plain structs of strings, numbers and enums: serializing
+    // them cannot fail.
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+// ---- batch builders: the only way records get written ----
+
+pub fn put_user(b: &mut Batch, u: &UserRecord) {
+    b.put(Tree::UserRecord, keys::user(u.id), json(u));
+    b.put(
+        Tree::UsernameUser,
+        keys::username(&u.username),
+        keys::user(u.id),
+    );
+}
+
+pub fn put_session(b: &mut Batch, token_hash: &[u8], s: &SessionRecord) {
+    b.put(Tree::TokenSession, token_hash.to_vec(), json(s));
+}
+
+pub fn delete_session(b: &mut Batch, token_hash: &[u8]) {
+    b.delete(Tree::TokenSession, token_hash.to_vec());
+}
+
+pub fn put_room(b: &mut Batch, r: &RoomRecord) {
+    b.put(Tree::RoomRecord, keys::room(r.id), json(r));
+}
+
+pub fn put_membership(b: &mut Batch, room: RoomId, user: UserId, m: &MemberRecord) {
+    let value = json(m);
+    b.put(
+        Tree::RoomUserMember,
+        keys::room_user(room, user),
+        value.clone(),
+    );
+    b.put(Tree::UserRoomMember, keys::user_room(user, room), value);
+}
+
+pub fn put_event(
+    b: &mut Batch,
+    room: RoomId,
+    seq: RoomSeq,
+    pos: Pos,
+    ordinal: u64,
+    frame_json: &[u8],
+) {
+    b.put(
+        Tree::RoomSeqEvent,
+        keys::room_seq(room, seq),
+        keys::event_value(pos, ordinal, frame_json),
+    );
+}
+
+pub fn put_last_pos(b: &mut Batch, pos: Pos) {
+    b.put(Tree::Meta, keys::META_LAST_POS, keys::u64_value(pos));
+}
+
+pub fn put_ack(b: &mut Batch, user: UserId, client_id: uuid::Uuid, a: &AckRecord) {
+    b.put(
+        Tree::UserClientAck,
+        keys::user_client(user, client_id),
+        json(a),
+    );
+}
+
+pub fn put_dm(b: &mut Batch, a: UserId, c: UserId, room: RoomId) {
+    b.put(Tree::UserPairDm, keys::user_pair(a, c), keys::room(room));
+}
+
+pub fn put_read_marker(b: &mut Batch, user: UserId, room: RoomId, seq: RoomSeq) {
+    b.put(
+        Tree::UserRoomRead,
+        keys::user_room(user, room),
+        keys::u64_value(seq),
+    );
+}
+
+pub fn put_device_pos(b: &mut Batch, user: UserId, device: &str, pos: Pos) {
+    b.put(
+        Tree::UserDevicePos,
+        keys::user_device(user, device),
+        keys::u64_value(pos),
+    );
+}
+
+/// One room's place in a backlog merge.
+#[derive(Debug)]
+struct RoomCursor {
+    room: RoomId,
+    membership: MemberRecord,
+    next_seq: RoomSeq,
+    buf: VecDeque<StoredEvent>,
+    exhausted: bool,
+}
+
+/// A user's backlog: the events of every room they belonged to, merged in
+/// position order, read a chunk at a time so a large backlog never sits in
+/// memory whole and never holds a store iterator across an await.
+#[derive(Debug)]
+pub struct Backlog {
+    upto: Pos,
+    rooms: Vec<RoomCursor>,
+}
+
+impl Backlog {
+    /// The next up to `limit` events (the stored frame bytes), in position order.
+    pub fn next_chunk(
+        &mut self,
+        store: &Store,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut out = Vec::with_capacity(limit.min(1024));
+        while out.len() < limit {
+            for cursor in &mut self.rooms {
+                if cursor.buf.is_empty() && !cursor.exhausted {
+                    cursor.refill(store, self.upto)?;
+                }
+            }
+            let next = self
+                .rooms
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| c.buf.front().map(|e| (e.pos, i)))
+                .min();
+            let Some((_, i)) = next else { break };
+            if let Some(e) = self.rooms[i].buf.pop_front() {
+                out.push(e);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn is_empty_room_set(&self) -> bool {
+        self.rooms.is_empty()
+    }
+}
+
+impl RoomCursor {
+    fn refill(&mut self, store: &Store, upto: Pos) -> Result<(), StoreError> {
+        while self.buf.is_empty() && !self.exhausted {
+            let page = store.events(
+                self.room,
+                self.next_seq,
+                RoomSeq::MAX,
+                false,
+                BACKLOG_BLOCK,
+                upto,
+            )?;
+            if page.len() < BACKLOG_BLOCK {
+                self.exhausted = true;
+            }
+            for e in page {
+                self.next_seq = e.seq + 1;
+                if self.membership.covers(e.pos) {
+                    self.buf.push_back(e);
+                }
+            }
+        }
+        Ok(())
+    }
+}
