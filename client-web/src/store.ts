@@ -502,7 +502,7 @@ export class ChatStore {
   /** Open a room: find where the person left off and load the page around it. */
   async openRoom(roomId: RoomId): Promise<void> {
     const room = this.rooms.value.get(roomId);
-    const unreadFrom = room?.info && room.lastSeq > room.readSeq ? room.readSeq : null;
+    const unreadFrom = room?.info && room.unread > 0 && room.lastSeq > room.readSeq ? room.readSeq : null;
     this.view.value = {
       room: roomId,
       status: room?.info ? 'ready' : 'loading',

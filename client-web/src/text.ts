@@ -4,18 +4,19 @@
 
 /**
  * Does `body` mention `username` (`@username`) or the whole room (`@room`)?
- * A mention starts at the beginning or after a character that cannot be part
- * of a name, and the name must end there too: `@bobby` does not mention `bob`.
+ * The same rule as the server's unread-mention count (handlers/markers.rs
+ * `mentions_name`), so the badge and the highlight agree: case-insensitive,
+ * and the name must end there (`@bobby` does not mention `bob`).
  */
 export function mentions(body: string, username: string): boolean {
-  const re = /@([\p{L}\p{N}_.-]+)/gu;
-  const me = username.toLowerCase();
-  for (const m of body.matchAll(re)) {
-    const at = m.index ?? 0;
-    const before = at > 0 ? body[at - 1]! : '';
-    if (before && /[\p{L}\p{N}_]/u.test(before)) continue; // e-mail address, not a mention
-    const name = m[1]!.replace(/[.-]+$/, '').toLowerCase(); // "@bob." ends a sentence
-    if (name === me || name === 'room') return true;
+  const lower = body.toLowerCase();
+  return mentionsName(lower, `@${username.toLowerCase()}`) || mentionsName(lower, '@room');
+}
+
+function mentionsName(lowerBody: string, mention: string): boolean {
+  for (let i = lowerBody.indexOf(mention); i >= 0; i = lowerBody.indexOf(mention, i + 1)) {
+    const after = lowerBody.slice(i + mention.length).codePointAt(0);
+    if (after === undefined || !/[\p{L}\p{N}_-]/u.test(String.fromCodePoint(after))) return true;
   }
   return false;
 }

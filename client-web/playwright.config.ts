@@ -1,0 +1,21 @@
+import { defineConfig } from '@playwright/test';
+
+// Browser tests against the real server: each test file starts its own
+// `townhall` process (e2e/server.ts) with a fresh data folder, so tests can
+// stop and restart it. Debian's Chromium; never download a browser.
+export default defineConfig({
+  testDir: 'e2e',
+  workers: 1,
+  fullyParallel: false,
+  timeout: 90_000,
+  expect: { timeout: 15_000 },
+  reporter: [['list']],
+  use: {
+    viewport: { width: 1280, height: 800 },
+    launchOptions: {
+      executablePath: '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'],
+    },
+    trace: 'off',
+  },
+});

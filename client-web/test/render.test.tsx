@@ -1,0 +1,51 @@
+import { cleanup, render } from '@testing-library/preact';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MessageText } from '../src/components/MessageText';
+import { Sidebar } from '../src/components/Sidebar';
+import type { RoomInfo } from '../src/protocol';
+import { ChatStore } from '../src/store';
+import { alice, FakeSocket, msg, session } from './fake';
+
+afterEach(cleanup);
+
+describe('message text', () => {
+  it('renders markup as text, never as HTML', () => {
+    const body = '<img src=x onerror="alert(1)"> <b>bold</b>';
+    const { container } = render(<MessageText body={body} />);
+    expect(container.querySelector('img')).toBeNull();
+    expect(container.querySelector('b')).toBeNull();
+    expect(container.textContent).toBe(body);
+  });
+
+  it('makes http(s) links clickable with rel="noopener noreferrer"', () => {
+    const { container } = render(<MessageText body="docs at https://example.com/x, thanks" />);
+    const a = container.querySelector('a')!;
+    expect(a.getAttribute('href')).toBe('https://example.com/x');
+    expect(a.getAttribute('rel')).toBe('noopener noreferrer');
+    expect(a.getAttribute('target')).toBe('_blank');
+    expect(container.textContent).toBe('docs at https://example.com/x, thanks');
+  });
+});
+
+describe('room list', () => {
+  it('shows unread counts, a mention mark, and a DM under the other person’s name', () => {
+    const store = new ChatStore({ session: session(), url: 'ws://t', createSocket: (u) => new FakeSocket(u) });
+    const room: RoomInfo = { id: 'g', name: 'general', topic: '', visibility: 'public', kind: 'room', member_count: 3, my_role: 'member' };
+    const dm: RoomInfo = { id: 'd', name: 'x', topic: '', visibility: 'private', kind: 'dm', member_count: 2, my_role: 'member', dm_peer: alice };
+    store.applySummary([
+      { room, last_seq: 10, read_seq: 7, unread: 3, mentions: 1, latest: msg('g', 10, 'hi') },
+      { room: dm, last_seq: 2, read_seq: 2, unread: 0, mentions: 0 },
+    ]);
+    const { getByRole, getAllByRole } = render(
+      <Sidebar store={store} activeRoom={null} onBrowse={() => {}} onCreate={() => {}} onNewDm={() => {}} onLogout={() => {}} />,
+    );
+    const links = getAllByRole('link').filter((a) => a.classList.contains('room-item'));
+    expect(links.map((a) => a.getAttribute('aria-label'))).toEqual([
+      'Room general, 3 unread, 1 mentioning you',
+      'Direct message with Alice Smith, offline',
+    ]);
+    expect(getByRole('navigation', { name: 'Conversations' })).toBeTruthy();
+    expect(links[0]!.querySelector('[data-testid="mention-badge"]')).not.toBeNull();
+    expect(links[0]!.querySelector('[data-testid="unread-badge"]')!.textContent).toBe('3');
+  });
+});
