@@ -158,6 +158,7 @@ export class ChatStore {
     if (this.ackTimer) clearInterval(this.ackTimer);
     if (this.typingTimer) clearTimeout(this.typingTimer);
     if (this.summaryTimer) clearTimeout(this.summaryTimer);
+    if (this.onlineTimer) clearTimeout(this.onlineTimer);
     for (const t of this.sendTimers.values()) clearTimeout(t);
     this.sendTimers.clear();
   }
@@ -252,6 +253,11 @@ export class ChatStore {
       else this.refreshSummarySoon();
     } else if (!this.rooms.value.get(e.room)?.info) {
       this.refreshSummarySoon();
+    }
+    if (e.content.kind === 'member' && e.content.user.id !== this.me.id) {
+      // Presence frames only reach people who share a room: someone new in a
+      // room may have been online all along.
+      this.refreshOnlineSoon();
     }
     if (e.content.kind === 'member' && this.members.value.has(e.room)) {
       this.conn.send({ type: 'members', room: e.room, req_id: `members:${e.room}` });
@@ -377,6 +383,15 @@ export class ChatStore {
     this.summaryTimer = setTimeout(() => {
       this.summaryTimer = null;
       this.conn.send({ type: 'summary', req_id: 'summary' });
+    }, 300);
+  }
+
+  private onlineTimer: ReturnType<typeof setTimeout> | null = null;
+  private refreshOnlineSoon(): void {
+    if (this.onlineTimer || this.stopped) return;
+    this.onlineTimer = setTimeout(() => {
+      this.onlineTimer = null;
+      this.conn.send({ type: 'online', req_id: 'online' });
     }, 300);
   }
 
@@ -753,11 +768,13 @@ export class ChatStore {
 
   async loadMembers(roomId: RoomId): Promise<readonly MemberInfo[]> {
     const r = await this.conn.request<Extract<ServerFrame, { type: 'members' }>>({ type: 'members', room: roomId });
+    this.refreshOnlineSoon();
     return r.members;
   }
 
   async loadUsers(): Promise<readonly UserInfo[]> {
     const r = await this.conn.request<Extract<ServerFrame, { type: 'users' }>>({ type: 'users' });
+    this.refreshOnlineSoon();
     return r.users;
   }
 
