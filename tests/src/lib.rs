@@ -106,7 +106,10 @@ impl TestServer {
                     return rest.parse::<SocketAddr>().expect("address");
                 }
             }
-            panic!("townhall exited before listening; see {}", self.data.with_extension("log").display());
+            panic!(
+                "townhall exited before listening; see {}",
+                self.data.with_extension("log").display()
+            );
         })
         .await
         .expect("townhall did not start in time");
@@ -132,7 +135,10 @@ impl TestServer {
     pub async fn stop(&mut self) -> Option<i32> {
         let mut c = self.child.take()?;
         let pid = c.id()?;
-        let _ = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+        let _ = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status();
         let status = tokio::time::timeout(Duration::from_secs(20), c.wait())
             .await
             .expect("townhall did not exit within 20 s of SIGTERM")
@@ -161,7 +167,11 @@ impl TestServer {
             .send()
             .await
             .expect("login request");
-        assert!(resp.status().is_success(), "login of {username} failed: {}", resp.status());
+        assert!(
+            resp.status().is_success(),
+            "login of {username} failed: {}",
+            resp.status()
+        );
         resp.json().await.expect("login body")
     }
 
@@ -179,7 +189,12 @@ impl TestServer {
             .send()
             .await
             .expect("create user");
-        assert_eq!(resp.status().as_u16(), 201, "create {username}: {}", resp.text().await.unwrap_or_default());
+        assert_eq!(
+            resp.status().as_u16(),
+            201,
+            "create {username}: {}",
+            resp.text().await.unwrap_or_default()
+        );
         let login = self.login(username, &password).await;
         (login.user, login.token)
     }
@@ -189,7 +204,12 @@ impl TestServer {
         self.connect_from(token, None, None).await
     }
 
-    pub async fn connect_from(&self, token: &str, resume: Option<Pos>, device: Option<&str>) -> Client {
+    pub async fn connect_from(
+        &self,
+        token: &str,
+        resume: Option<Pos>,
+        device: Option<&str>,
+    ) -> Client {
         let mut c = Client::open(&self.ws_url()).await;
         c.send(&ClientFrame::Hello {
             version: PROTOCOL_VERSION,
@@ -205,7 +225,12 @@ impl TestServer {
     }
 
     /// Connect and read the whole backlog up to `caught_up`.
-    pub async fn connect_caught_up(&self, token: &str, resume: Option<Pos>, device: Option<&str>) -> (Client, Vec<Event>, Pos) {
+    pub async fn connect_caught_up(
+        &self,
+        token: &str,
+        resume: Option<Pos>,
+        device: Option<&str>,
+    ) -> (Client, Vec<Event>, Pos) {
         let mut c = self.connect_from(token, resume, device).await;
         let (events, pos) = c.until_caught_up().await;
         (c, events, pos)
@@ -235,7 +260,12 @@ impl Client {
             .await
             .expect("connect timed out")
             .expect("connect");
-        Client { ws, pending: VecDeque::new(), seen: Vec::new(), next_req: 1 }
+        Client {
+            ws,
+            pending: VecDeque::new(),
+            seen: Vec::new(),
+            next_req: 1,
+        }
     }
 
     pub async fn send(&mut self, frame: &ClientFrame) {
@@ -268,7 +298,8 @@ impl Client {
             match self.next_message().await {
                 Some(Message::Text(t)) => {
                     self.seen.push(t.to_string());
-                    return serde_json::from_str(t.as_str()).unwrap_or_else(|e| panic!("bad frame {t}: {e}"));
+                    return serde_json::from_str(t.as_str())
+                        .unwrap_or_else(|e| panic!("bad frame {t}: {e}"));
                 }
                 Some(Message::Close(c)) => panic!("socket closed: {c:?}; seen: {:#?}", self.tail()),
                 Some(_) => continue,
@@ -313,12 +344,18 @@ impl Client {
         self.next_req += 1;
         set_req_id(&mut frame, id.clone());
         self.send(&frame).await;
-        self.expect(&format!("reply to {id}"), |f| reply_id(f) == Some(id.as_str())).await
+        self.expect(&format!("reply to {id}"), |f| {
+            reply_id(f) == Some(id.as_str())
+        })
+        .await
     }
 
     /// The next event (live or backlog).
     pub async fn next_event(&mut self) -> Event {
-        match self.expect("an event", |f| matches!(f, ServerFrame::Event(_))).await {
+        match self
+            .expect("an event", |f| matches!(f, ServerFrame::Event(_)))
+            .await
+        {
             ServerFrame::Event(e) => e,
             _ => unreachable!(),
         }
@@ -331,7 +368,10 @@ impl Client {
 
     /// Wait for an event matching `pred` (other frames are kept for later).
     pub async fn event_where(&mut self, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
-        match self.expect(what, |f| matches!(f, ServerFrame::Event(e) if pred(e))).await {
+        match self
+            .expect(what, |f| matches!(f, ServerFrame::Event(e) if pred(e)))
+            .await
+        {
             ServerFrame::Event(e) => e,
             _ => unreachable!(),
         }
@@ -339,7 +379,8 @@ impl Client {
 
     /// Wait for the message event with this body.
     pub async fn message(&mut self, text: &str) -> Event {
-        self.event_where(&format!("message {text:?}"), |e| body(e) == Some(text)).await
+        self.event_where(&format!("message {text:?}"), |e| body(e) == Some(text))
+            .await
     }
 
     /// Events until `caught_up`; returns them and the caught-up position.
@@ -356,7 +397,12 @@ impl Client {
 
     pub async fn create_room(&mut self, name: &str, visibility: Visibility) -> RoomInfo {
         match self
-            .request(ClientFrame::CreateRoom { req_id: None, name: name.into(), topic: String::new(), visibility })
+            .request(ClientFrame::CreateRoom {
+                req_id: None,
+                name: name.into(),
+                topic: String::new(),
+                visibility,
+            })
             .await
         {
             ServerFrame::Room { room, .. } => room,
@@ -369,7 +415,12 @@ impl Client {
     }
 
     pub async fn add_member(&mut self, room: RoomId, user: &str) -> ServerFrame {
-        self.request(ClientFrame::AddMember { req_id: None, room, user: user.into() }).await
+        self.request(ClientFrame::AddMember {
+            req_id: None,
+            room,
+            user: user.into(),
+        })
+        .await
     }
 
     /// Post and wait for the ack; returns (client_id, seq, pos).
@@ -382,7 +433,13 @@ impl Client {
     }
 
     pub async fn post_with_id(&mut self, room: RoomId, client_id: Uuid, body: &str) -> ServerFrame {
-        self.request(ClientFrame::Send { req_id: None, room, client_id, body: body.into() }).await
+        self.request(ClientFrame::Send {
+            req_id: None,
+            room,
+            client_id,
+            body: body.into(),
+        })
+        .await
     }
 
     /// Expect an error reply with this code.
@@ -461,5 +518,8 @@ pub fn body(e: &Event) -> Option<&str> {
 
 /// Message bodies of events, in order.
 pub fn bodies(events: &[Event]) -> Vec<String> {
-    events.iter().filter_map(|e| body(e).map(str::to_owned)).collect()
+    events
+        .iter()
+        .filter_map(|e| body(e).map(str::to_owned))
+        .collect()
 }

@@ -1,13 +1,19 @@
 //! Bad input gets its documented error code, never a panic, never another
 //! user's connection closed, never stored data lost.
 
-use townhall_protocol::{ClientFrame, ErrorCode, MAX_BODY_BYTES, MAX_FRAME_BYTES, PROTOCOL_VERSION, RoomId, ServerFrame, Visibility, close};
-use townhall_tests::{Client, TestServer, bodies};
 use tokio_tungstenite::tungstenite::Message;
+use townhall_protocol::{
+    ClientFrame, ErrorCode, MAX_BODY_BYTES, MAX_FRAME_BYTES, PROTOCOL_VERSION, RoomId, ServerFrame,
+    Visibility, close,
+};
+use townhall_tests::{Client, TestServer, bodies};
 
 async fn raw_error(c: &mut Client, text: &str) -> (ErrorCode, Option<String>) {
     c.send_raw(text).await;
-    match c.expect("an error", |f| matches!(f, ServerFrame::Error { .. })).await {
+    match c
+        .expect("an error", |f| matches!(f, ServerFrame::Error { .. }))
+        .await
+    {
         ServerFrame::Error { code, req_id, .. } => (code, req_id),
         _ => unreachable!(),
     }
@@ -25,28 +31,105 @@ async fn each_kind_of_bad_frame_gets_its_code_and_the_connection_stays_usable() 
 
     assert_eq!(raw_error(&mut a, "{not json").await.0, ErrorCode::BadJson);
     assert_eq!(raw_error(&mut a, "[1,2,3]").await.0, ErrorCode::BadJson);
-    assert_eq!(raw_error(&mut a, r#"{"type":"launch_missiles","req_id":"x"}"#).await, (ErrorCode::UnknownType, Some("x".into())));
-    assert_eq!(raw_error(&mut a, r#"{"req_id":"y"}"#).await, (ErrorCode::UnknownType, Some("y".into())));
-    assert_eq!(raw_error(&mut a, r#"{"type":"send","req_id":"z","room":"00000000-0000-0000-0000-000000000000"}"#).await, (ErrorCode::MissingField, Some("z".into())));
-    assert_eq!(raw_error(&mut a, r#"{"type":"history","room":"not-a-uuid"}"#).await.0, ErrorCode::InvalidField);
-    assert_eq!(raw_error(&mut a, r#"{"type":"history","room":12}"#).await.0, ErrorCode::InvalidField);
     assert_eq!(
-        raw_error(&mut a, &format!(r#"{{"type":"hello","version":{PROTOCOL_VERSION},"token":"t"}}"#)).await.0,
+        raw_error(&mut a, r#"{"type":"launch_missiles","req_id":"x"}"#).await,
+        (ErrorCode::UnknownType, Some("x".into()))
+    );
+    assert_eq!(
+        raw_error(&mut a, r#"{"req_id":"y"}"#).await,
+        (ErrorCode::UnknownType, Some("y".into()))
+    );
+    assert_eq!(
+        raw_error(
+            &mut a,
+            r#"{"type":"send","req_id":"z","room":"00000000-0000-0000-0000-000000000000"}"#
+        )
+        .await,
+        (ErrorCode::MissingField, Some("z".into()))
+    );
+    assert_eq!(
+        raw_error(&mut a, r#"{"type":"history","room":"not-a-uuid"}"#)
+            .await
+            .0,
+        ErrorCode::InvalidField
+    );
+    assert_eq!(
+        raw_error(&mut a, r#"{"type":"history","room":12}"#).await.0,
+        ErrorCode::InvalidField
+    );
+    assert_eq!(
+        raw_error(
+            &mut a,
+            &format!(r#"{{"type":"hello","version":{PROTOCOL_VERSION},"token":"t"}}"#)
+        )
+        .await
+        .0,
         ErrorCode::InvalidField,
         "a second hello"
     );
     a.send_message(Message::binary(vec![1, 2, 3])).await;
-    let e = a.expect("binary refused", |f| matches!(f, ServerFrame::Error { .. })).await;
-    assert!(matches!(e, ServerFrame::Error { code: ErrorCode::BadJson, .. }));
-    a.expect_error(ClientFrame::History { req_id: None, room: RoomId::new(), before: None, after: None, limit: None }, ErrorCode::NotFound).await;
+    let e = a
+        .expect("binary refused", |f| matches!(f, ServerFrame::Error { .. }))
+        .await;
+    assert!(matches!(
+        e,
+        ServerFrame::Error {
+            code: ErrorCode::BadJson,
+            ..
+        }
+    ));
     a.expect_error(
-        ClientFrame::Send { req_id: None, room: room.id, client_id: uuid::Uuid::new_v4(), body: "x".repeat(MAX_BODY_BYTES + 1) },
+        ClientFrame::History {
+            req_id: None,
+            room: RoomId::new(),
+            before: None,
+            after: None,
+            limit: None,
+        },
+        ErrorCode::NotFound,
+    )
+    .await;
+    a.expect_error(
+        ClientFrame::Send {
+            req_id: None,
+            room: room.id,
+            client_id: uuid::Uuid::new_v4(),
+            body: "x".repeat(MAX_BODY_BYTES + 1),
+        },
         ErrorCode::BodyTooLarge,
     )
     .await;
-    a.expect_error(ClientFrame::Send { req_id: None, room: room.id, client_id: uuid::Uuid::new_v4(), body: String::new() }, ErrorCode::BodyTooLarge).await;
-    a.expect_error(ClientFrame::CreateRoom { req_id: None, name: "  ".into(), topic: String::new(), visibility: Visibility::Public }, ErrorCode::InvalidField).await;
-    a.expect_error(ClientFrame::History { req_id: None, room: room.id, before: Some(5), after: Some(1), limit: None }, ErrorCode::InvalidField).await;
+    a.expect_error(
+        ClientFrame::Send {
+            req_id: None,
+            room: room.id,
+            client_id: uuid::Uuid::new_v4(),
+            body: String::new(),
+        },
+        ErrorCode::BodyTooLarge,
+    )
+    .await;
+    a.expect_error(
+        ClientFrame::CreateRoom {
+            req_id: None,
+            name: "  ".into(),
+            topic: String::new(),
+            visibility: Visibility::Public,
+        },
+        ErrorCode::InvalidField,
+    )
+    .await;
+    a.expect_error(
+        ClientFrame::History {
+            req_id: None,
+            room: room.id,
+            before: Some(5),
+            after: Some(1),
+            limit: None,
+        },
+        ErrorCode::InvalidField,
+    )
+    .await;
 
     // The biggest allowed body goes through.
     a.post(room.id, &"y".repeat(MAX_BODY_BYTES)).await;
@@ -79,8 +162,14 @@ async fn authentication_failures_get_a_code_and_close_4001() {
 
     let cases: Vec<(String, ErrorCode)> = vec![
         (r#"{"type":"ping"}"#.into(), ErrorCode::NotAuthenticated),
-        (format!(r#"{{"type":"hello","version":{PROTOCOL_VERSION},"token":"garbage"}}"#), ErrorCode::BadToken),
-        (format!(r#"{{"type":"hello","version":999,"token":"{token}"}}"#), ErrorCode::UnsupportedVersion),
+        (
+            format!(r#"{{"type":"hello","version":{PROTOCOL_VERSION},"token":"garbage"}}"#),
+            ErrorCode::BadToken,
+        ),
+        (
+            format!(r#"{{"type":"hello","version":999,"token":"{token}"}}"#),
+            ErrorCode::UnsupportedVersion,
+        ),
         ("nonsense".into(), ErrorCode::BadJson),
     ];
     for (first, code) in cases {
@@ -90,7 +179,11 @@ async fn authentication_failures_get_a_code_and_close_4001() {
             ServerFrame::Error { code: got, .. } => assert_eq!(got, code, "for {first}"),
             other => panic!("{first}: {other:?}"),
         }
-        assert_eq!(c.expect_close().await, Some(close::AUTH_FAILED), "for {first}");
+        assert_eq!(
+            c.expect_close().await,
+            Some(close::AUTH_FAILED),
+            "for {first}"
+        );
     }
     // Silence past the auth timeout.
     let mut c = Client::open(&server.ws_url()).await;
@@ -106,12 +199,30 @@ async fn logout_revokes_the_token_and_closes_its_sockets() {
     let server = TestServer::start().await;
     let (_, token) = server.user("alice").await;
     let (mut c, _, _) = server.connect_caught_up(&token, None, None).await;
-    let resp = reqwest::Client::new().post(server.http("/api/logout")).bearer_auth(&token).send().await.expect("logout");
+    let resp = reqwest::Client::new()
+        .post(server.http("/api/logout"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("logout");
     assert_eq!(resp.status().as_u16(), 204);
     assert_eq!(c.expect_close().await, Some(close::LOGGED_OUT));
     let mut again = Client::open(&server.ws_url()).await;
-    again.send(&ClientFrame::Hello { version: PROTOCOL_VERSION, token: token.clone(), resume: None, device: None }).await;
-    assert!(matches!(again.next().await, ServerFrame::Error { code: ErrorCode::BadToken, .. }));
+    again
+        .send(&ClientFrame::Hello {
+            version: PROTOCOL_VERSION,
+            token: token.clone(),
+            resume: None,
+            device: None,
+        })
+        .await;
+    assert!(matches!(
+        again.next().await,
+        ServerFrame::Error {
+            code: ErrorCode::BadToken,
+            ..
+        }
+    ));
 }
 
 #[tokio::test]
@@ -119,18 +230,63 @@ async fn http_errors_use_the_same_codes() {
     let server = TestServer::start().await;
     let (_, token) = server.user("alice").await;
     let http = reqwest::Client::new();
-    let body = |r: reqwest::Response| async move { (r.status().as_u16(), r.json::<serde_json::Value>().await.expect("json")["code"].clone()) };
-    let r = http.post(server.http("/api/login")).json(&serde_json::json!({"username":"alice","password":"wrong-password"})).send().await.expect("req");
+    let body = |r: reqwest::Response| async move {
+        (
+            r.status().as_u16(),
+            r.json::<serde_json::Value>().await.expect("json")["code"].clone(),
+        )
+    };
+    let r = http
+        .post(server.http("/api/login"))
+        .json(&serde_json::json!({"username":"alice","password":"wrong-password"}))
+        .send()
+        .await
+        .expect("req");
     assert_eq!(body(r).await, (401, "invalid_credentials".into()));
-    let r = http.post(server.http("/api/login")).json(&serde_json::json!({"username":"nobody","password":"wrong-password"})).send().await.expect("req");
-    assert_eq!(body(r).await, (401, "invalid_credentials".into()), "unknown user: same answer");
-    let r = http.post(server.http("/api/login")).body("{oops").send().await.expect("req");
+    let r = http
+        .post(server.http("/api/login"))
+        .json(&serde_json::json!({"username":"nobody","password":"wrong-password"}))
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(
+        body(r).await,
+        (401, "invalid_credentials".into()),
+        "unknown user: same answer"
+    );
+    let r = http
+        .post(server.http("/api/login"))
+        .body("{oops")
+        .send()
+        .await
+        .expect("req");
     assert_eq!(body(r).await, (400, "invalid_field".into()));
-    let r = http.post(server.http("/api/admin/users")).bearer_auth(&token).json(&serde_json::json!({"username":"x","password":"12345678"})).send().await.expect("req");
-    assert_eq!(body(r).await, (403, "forbidden".into()), "staff cannot make users");
-    let r = http.post(server.http("/api/admin/users")).bearer_auth(&server.admin_token).json(&serde_json::json!({"username":"alice","password":"12345678"})).send().await.expect("req");
+    let r = http
+        .post(server.http("/api/admin/users"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"username":"x","password":"12345678"}))
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(
+        body(r).await,
+        (403, "forbidden".into()),
+        "staff cannot make users"
+    );
+    let r = http
+        .post(server.http("/api/admin/users"))
+        .bearer_auth(&server.admin_token)
+        .json(&serde_json::json!({"username":"alice","password":"12345678"}))
+        .send()
+        .await
+        .expect("req");
     assert_eq!(body(r).await, (409, "name_taken".into()));
-    let r = http.post(server.http("/api/logout")).bearer_auth("nope").send().await.expect("req");
+    let r = http
+        .post(server.http("/api/logout"))
+        .bearer_auth("nope")
+        .send()
+        .await
+        .expect("req");
     assert_eq!(body(r).await, (401, "bad_token".into()));
 }
 
@@ -143,7 +299,8 @@ async fn a_websocket_from_a_foreign_origin_is_refused() {
         async move {
             use tokio_tungstenite::tungstenite::client::IntoClientRequest;
             let mut req = url.into_client_request().expect("request");
-            req.headers_mut().insert("Origin", origin.parse().expect("header"));
+            req.headers_mut()
+                .insert("Origin", origin.parse().expect("header"));
             match tokio_tungstenite::connect_async(req).await {
                 Ok((mut ws, _)) => {
                     let _ = ws.close(None).await;
@@ -155,7 +312,10 @@ async fn a_websocket_from_a_foreign_origin_is_refused() {
         }
     };
     assert_eq!(try_origin("https://chat.example.com").await, 200);
-    assert_eq!(try_origin("https://chat.example.com.evil.example").await, 403);
+    assert_eq!(
+        try_origin("https://chat.example.com.evil.example").await,
+        403
+    );
     assert_eq!(try_origin("null").await, 403);
     assert_eq!(try_origin("http://evil.example").await, 403);
     // Same origin as the server itself works (the web client's case).
@@ -179,17 +339,29 @@ async fn a_client_that_stops_reading_is_closed_as_slow_and_loses_nothing() {
     // (Alice reads as she goes, in small steps, so only bob falls behind.)
     for step in 0..60 {
         for i in step * 10..step * 10 + 10 {
-            a.send(&ClientFrame::Send { req_id: None, room: room.id, client_id: uuid::Uuid::new_v4(), body: format!("{i} {big}") }).await;
+            a.send(&ClientFrame::Send {
+                req_id: None,
+                room: room.id,
+                client_id: uuid::Uuid::new_v4(),
+                body: format!("{i} {big}"),
+            })
+            .await;
         }
         for _ in 0..10 {
-            a.expect("ack", |f| matches!(f, ServerFrame::Ack { .. })).await;
+            a.expect("ack", |f| matches!(f, ServerFrame::Ack { .. }))
+                .await;
         }
         while a.pending_frame().is_some() {}
     }
     // Bob's connection was closed with slow_consumer (after whatever was in flight).
     assert_eq!(bob.expect_close().await, Some(close::SLOW_CONSUMER));
     // On reconnect he receives everything from his queue.
-    let (_, backlog, _) = server.connect_caught_up(&bob_token, Some(bob_pos), None).await;
-    let got: Vec<String> = bodies(&backlog).iter().map(|b| b.split(' ').next().unwrap_or_default().to_owned()).collect();
+    let (_, backlog, _) = server
+        .connect_caught_up(&bob_token, Some(bob_pos), None)
+        .await;
+    let got: Vec<String> = bodies(&backlog)
+        .iter()
+        .map(|b| b.split(' ').next().unwrap_or_default().to_owned())
+        .collect();
     assert_eq!(got, (0..600).map(|i| i.to_string()).collect::<Vec<_>>());
 }

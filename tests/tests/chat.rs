@@ -19,9 +19,21 @@ async fn alice_and_bob_chat_live_in_a_public_room() {
     }
     // alice sees bob's join as a timeline event.
     let joined = alice
-        .event_where("bob's join", |e| matches!(&e.content, Content::Member { user, .. } if user.id == bob.id))
+        .event_where(
+            "bob's join",
+            |e| matches!(&e.content, Content::Member { user, .. } if user.id == bob.id),
+        )
         .await;
-    assert!(matches!(&joined.content, Content::Member { action: MemberAction::Joined, .. }), "{joined:?}");
+    assert!(
+        matches!(
+            &joined.content,
+            Content::Member {
+                action: MemberAction::Joined,
+                ..
+            }
+        ),
+        "{joined:?}"
+    );
 
     let (_, seq, pos) = alice.post(room.id, "hello bob").await;
     let got = bob_c.message("hello bob").await;
@@ -44,18 +56,35 @@ async fn a_direct_message_room_is_made_once_and_shows_the_other_person() {
     let (mut a, _, _) = server.connect_caught_up(&alice_token, None, None).await;
     let (mut b, _, _) = server.connect_caught_up(&bob_token, None, None).await;
 
-    let dm = match a.request(ClientFrame::OpenDm { req_id: None, user: "bob".into() }).await {
+    let dm = match a
+        .request(ClientFrame::OpenDm {
+            req_id: None,
+            user: "bob".into(),
+        })
+        .await
+    {
         ServerFrame::Room { room, .. } => room,
         other => panic!("open_dm: {other:?}"),
     };
     assert_eq!(dm.kind, RoomKind::Dm);
     assert_eq!(dm.dm_peer.as_ref().map(|u| u.id), Some(bob.id));
     a.post(dm.id, "psst").await;
-    let got = b.expect("the dm message", |f| matches!(f, ServerFrame::Event(e) if body(e) == Some("psst"))).await;
+    let got = b
+        .expect(
+            "the dm message",
+            |f| matches!(f, ServerFrame::Event(e) if body(e) == Some("psst")),
+        )
+        .await;
     assert!(matches!(got, ServerFrame::Event(e) if e.room == dm.id));
 
     // Opening it again, from either side, finds the same room.
-    match b.request(ClientFrame::OpenDm { req_id: None, user: "alice".into() }).await {
+    match b
+        .request(ClientFrame::OpenDm {
+            req_id: None,
+            user: "alice".into(),
+        })
+        .await
+    {
         ServerFrame::Room { room, .. } => {
             assert_eq!(room.id, dm.id);
             assert_eq!(room.dm_peer.map(|u| u.id), Some(alice.id));
@@ -63,10 +92,21 @@ async fn a_direct_message_room_is_made_once_and_shows_the_other_person() {
         other => panic!("open_dm again: {other:?}"),
     }
     // A DM can't be left or grown.
-    a.expect_error(ClientFrame::Leave { req_id: None, room: dm.id }, townhall_protocol::ErrorCode::Forbidden).await;
+    a.expect_error(
+        ClientFrame::Leave {
+            req_id: None,
+            room: dm.id,
+        },
+        townhall_protocol::ErrorCode::Forbidden,
+    )
+    .await;
     let (_, _) = server.user("carol").await;
     a.expect_error(
-        ClientFrame::AddMember { req_id: None, room: dm.id, user: "carol".into() },
+        ClientFrame::AddMember {
+            req_id: None,
+            room: dm.id,
+            user: "carol".into(),
+        },
         townhall_protocol::ErrorCode::Forbidden,
     )
     .await;
@@ -99,8 +139,17 @@ async fn room_listings_show_my_rooms_the_directory_and_members() {
         }
         other => panic!("my_rooms: {other:?}"),
     }
-    assert!(matches!(a.add_member(private.id, "bob").await, ServerFrame::Ok { .. }));
-    match b.request(ClientFrame::Members { req_id: None, room: private.id }).await {
+    assert!(matches!(
+        a.add_member(private.id, "bob").await,
+        ServerFrame::Ok { .. }
+    ));
+    match b
+        .request(ClientFrame::Members {
+            req_id: None,
+            room: private.id,
+        })
+        .await
+    {
         ServerFrame::Members { members, .. } => {
             let names: Vec<_> = members.iter().map(|m| m.user.username.as_str()).collect();
             assert_eq!(names, vec!["alice", "bob"]);
@@ -127,24 +176,80 @@ async fn history_pages_backwards_and_forwards() {
     }
     // seq 1 = created, 2 = alice joined, 3.. = m0..m24 (last seq 27).
     let page = |f: ServerFrame| match f {
-        ServerFrame::History { events, has_more, .. } => (events, has_more),
+        ServerFrame::History {
+            events, has_more, ..
+        } => (events, has_more),
         other => panic!("history: {other:?}"),
     };
-    let (latest, more) = page(a.request(ClientFrame::History { req_id: None, room: room.id, before: None, after: None, limit: Some(10) }).await);
+    let (latest, more) = page(
+        a.request(ClientFrame::History {
+            req_id: None,
+            room: room.id,
+            before: None,
+            after: None,
+            limit: Some(10),
+        })
+        .await,
+    );
     assert!(more);
-    assert_eq!(latest.iter().map(|e| e.seq).collect::<Vec<_>>(), (18..=27).collect::<Vec<_>>());
-    let (older, more) = page(a.request(ClientFrame::History { req_id: None, room: room.id, before: Some(18), after: None, limit: Some(10) }).await);
+    assert_eq!(
+        latest.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (18..=27).collect::<Vec<_>>()
+    );
+    let (older, more) = page(
+        a.request(ClientFrame::History {
+            req_id: None,
+            room: room.id,
+            before: Some(18),
+            after: None,
+            limit: Some(10),
+        })
+        .await,
+    );
     assert!(more);
     assert_eq!(older.first().map(|e| e.seq), Some(8));
     assert_eq!(older.last().map(|e| e.seq), Some(17));
-    let (oldest, more) = page(a.request(ClientFrame::History { req_id: None, room: room.id, before: Some(8), after: None, limit: Some(10) }).await);
+    let (oldest, more) = page(
+        a.request(ClientFrame::History {
+            req_id: None,
+            room: room.id,
+            before: Some(8),
+            after: None,
+            limit: Some(10),
+        })
+        .await,
+    );
     assert!(!more);
-    assert_eq!(oldest.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=7).collect::<Vec<_>>());
-    let (newer, more) = page(a.request(ClientFrame::History { req_id: None, room: room.id, before: None, after: Some(20), limit: Some(100) }).await);
+    assert_eq!(
+        oldest.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=7).collect::<Vec<_>>()
+    );
+    let (newer, more) = page(
+        a.request(ClientFrame::History {
+            req_id: None,
+            room: room.id,
+            before: None,
+            after: Some(20),
+            limit: Some(100),
+        })
+        .await,
+    );
     assert!(!more);
-    assert_eq!(newer.iter().map(|e| e.seq).collect::<Vec<_>>(), (21..=27).collect::<Vec<_>>());
+    assert_eq!(
+        newer.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (21..=27).collect::<Vec<_>>()
+    );
     // The page size is capped.
-    let (capped, _) = page(a.request(ClientFrame::History { req_id: None, room: room.id, before: None, after: Some(0), limit: Some(100_000) }).await);
+    let (capped, _) = page(
+        a.request(ClientFrame::History {
+            req_id: None,
+            room: room.id,
+            before: None,
+            after: Some(0),
+            limit: Some(100_000),
+        })
+        .await,
+    );
     assert_eq!(capped.len(), 27);
 }
 
@@ -159,13 +264,21 @@ async fn typing_and_presence_reach_other_members_only() {
     b.join(room.id).await;
     a.send(&ClientFrame::Typing { room: room.id }).await;
     // `expect` sees typing frames (only `next` skips them).
-    let t = b.expect("typing", |f| matches!(f, ServerFrame::Typing { .. })).await;
-    assert!(matches!(t, ServerFrame::Typing { user, room: r } if user.id == alice.id && r == room.id));
+    let t = b
+        .expect("typing", |f| matches!(f, ServerFrame::Typing { .. }))
+        .await;
+    assert!(
+        matches!(t, ServerFrame::Typing { user, room: r } if user.id == alice.id && r == room.id)
+    );
     match b.request(ClientFrame::Online { req_id: None }).await {
         ServerFrame::Online { users, .. } => assert!(users.contains(&alice.id)),
         other => panic!("online: {other:?}"),
     }
     a.close().await;
-    let p = b.expect("alice offline", |f| matches!(f, ServerFrame::Presence { online: false, .. })).await;
+    let p = b
+        .expect("alice offline", |f| {
+            matches!(f, ServerFrame::Presence { online: false, .. })
+        })
+        .await;
     assert!(matches!(p, ServerFrame::Presence { user, .. } if user == alice.id));
 }

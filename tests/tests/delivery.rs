@@ -15,7 +15,8 @@ async fn bob_receives_what_he_missed_once_in_order_then_live() {
     let room = a.create_room("general", Visibility::Public).await;
     let (mut b, _, pos) = server.connect_caught_up(&bob_token, None, None).await;
     b.join(room.id).await;
-    b.event_where("own join", |e| matches!(e.content, Content::Member { .. })).await;
+    b.event_where("own join", |e| matches!(e.content, Content::Member { .. }))
+        .await;
     b.close().await;
 
     let mut sent = Vec::new();
@@ -74,7 +75,10 @@ async fn concurrent_senders_get_one_gap_free_order_per_room() {
             let mut acked = Vec::new();
             for i in 0..EACH {
                 let id = format!("s{s}-{i}");
-                match c.expect("ack", |f| townhall_tests::reply_id(f) == Some(id.as_str())).await {
+                match c
+                    .expect("ack", |f| townhall_tests::reply_id(f) == Some(id.as_str()))
+                    .await
+                {
                     ServerFrame::Ack { seq, .. } => acked.push(seq),
                     other => panic!("{other:?}"),
                 }
@@ -85,7 +89,10 @@ async fn concurrent_senders_get_one_gap_free_order_per_room() {
     let mut acked_seqs = Vec::new();
     for t in tasks {
         let seqs = t.await.expect("sender");
-        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "a sender's messages keep their order: {seqs:?}");
+        assert!(
+            seqs.windows(2).all(|w| w[0] < w[1]),
+            "a sender's messages keep their order: {seqs:?}"
+        );
         acked_seqs.extend(seqs);
     }
     let mut live = Vec::new();
@@ -96,19 +103,34 @@ async fn concurrent_senders_get_one_gap_free_order_per_room() {
         }
     }
     // Seqs of the room are contiguous across all events; positions increase.
-    assert!(live.windows(2).all(|w| w[0].pos < w[1].pos && w[0].seq < w[1].seq));
+    assert!(
+        live.windows(2)
+            .all(|w| w[0].pos < w[1].pos && w[0].seq < w[1].seq)
+    );
     let mut live_seqs: Vec<u64> = live.iter().map(|e| e.seq).collect();
     acked_seqs.sort();
     live_seqs.sort();
-    assert_eq!(live_seqs, acked_seqs, "every acked message delivered live exactly once");
+    assert_eq!(
+        live_seqs, acked_seqs,
+        "every acked message delivered live exactly once"
+    );
     for s in 0..SENDERS {
-        let mine: Vec<String> = bodies(&live).into_iter().filter(|b| b.starts_with(&format!("s{s}-"))).collect();
+        let mine: Vec<String> = bodies(&live)
+            .into_iter()
+            .filter(|b| b.starts_with(&format!("s{s}-")))
+            .collect();
         let want: Vec<String> = (0..EACH).map(|i| format!("s{s}-{i}")).collect();
         assert_eq!(mine, want);
     }
     // Someone offline meanwhile sees the very same order.
-    let (_, backlog, _) = server.connect_caught_up(&late_token, Some(late_pos), None).await;
-    let offline: Vec<_> = backlog.iter().filter(|e| body(e).is_some()).map(|e| (e.pos, e.seq)).collect();
+    let (_, backlog, _) = server
+        .connect_caught_up(&late_token, Some(late_pos), None)
+        .await;
+    let offline: Vec<_> = backlog
+        .iter()
+        .filter(|e| body(e).is_some())
+        .map(|e| (e.pos, e.seq))
+        .collect();
     let online: Vec<_> = live.iter().map(|e| (e.pos, e.seq)).collect();
     assert_eq!(offline, online);
 }
@@ -129,12 +151,30 @@ async fn resending_the_same_client_id_stores_nothing_new() {
     let again = a.post_with_id(room.id, id, "once").await;
     match (&first, &again) {
         (
-            ServerFrame::Ack { seq: s1, pos: p1, duplicate: false, .. },
-            ServerFrame::Ack { seq: s2, pos: p2, duplicate: true, .. },
+            ServerFrame::Ack {
+                seq: s1,
+                pos: p1,
+                duplicate: false,
+                ..
+            },
+            ServerFrame::Ack {
+                seq: s2,
+                pos: p2,
+                duplicate: true,
+                ..
+            },
         ) => assert_eq!((s1, p1), (s2, p2)),
         other => panic!("{other:?}"),
     }
-    let history = a.request(ClientFrame::History { req_id: None, room: room.id, before: None, after: None, limit: None }).await;
+    let history = a
+        .request(ClientFrame::History {
+            req_id: None,
+            room: room.id,
+            before: None,
+            after: None,
+            limit: None,
+        })
+        .await;
     match history {
         ServerFrame::History { events, .. } => assert_eq!(bodies(&events), vec!["once"]),
         other => panic!("{other:?}"),
@@ -154,10 +194,17 @@ async fn messages_posted_during_the_backlog_arrive_without_gap_or_duplicate() {
     b.join(room.id).await;
     b.close().await;
     for i in 0..1500 {
-        a.send(&ClientFrame::Send { req_id: None, room: room.id, client_id: uuid::Uuid::new_v4(), body: format!("m{i}") }).await;
+        a.send(&ClientFrame::Send {
+            req_id: None,
+            room: room.id,
+            client_id: uuid::Uuid::new_v4(),
+            body: format!("m{i}"),
+        })
+        .await;
     }
     for _ in 0..1500 {
-        a.expect("ack", |f| matches!(f, ServerFrame::Ack { .. })).await;
+        a.expect("ack", |f| matches!(f, ServerFrame::Ack { .. }))
+            .await;
     }
     // A second sender keeps posting while bob connects and drains.
     let (_, carol_token) = server.user("carol").await;
@@ -188,7 +235,10 @@ async fn messages_posted_during_the_backlog_arrive_without_gap_or_duplicate() {
     }
     during.await.expect("sender");
     assert!(caught_up.is_some(), "caught_up was sent");
-    assert!(received.windows(2).all(|w| w[0].pos < w[1].pos), "strictly increasing positions: no duplicate, no reordering");
+    assert!(
+        received.windows(2).all(|w| w[0].pos < w[1].pos),
+        "strictly increasing positions: no duplicate, no reordering"
+    );
     let got = bodies(&received);
     let want: Vec<String> = (0..1500).map(|i| format!("m{i}")).collect();
     let ms: Vec<String> = got.iter().filter(|t| t.starts_with('m')).cloned().collect();
@@ -196,8 +246,15 @@ async fn messages_posted_during_the_backlog_arrive_without_gap_or_duplicate() {
     assert_eq!(ms, want);
     assert_eq!(ds, (0..300).map(|i| format!("d{i}")).collect::<Vec<_>>());
     // And the room's seqs have no hole in what bob saw.
-    let seqs: Vec<u64> = received.iter().filter(|e| e.room == room.id).map(|e| e.seq).collect();
-    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "no gap in the room's sequence");
+    let seqs: Vec<u64> = received
+        .iter()
+        .filter(|e| e.room == room.id)
+        .map(|e| e.seq)
+        .collect();
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "no gap in the room's sequence"
+    );
 }
 
 /// A disconnect in the middle of a backlog resumes from the last processed position.
@@ -208,19 +265,31 @@ async fn a_drop_mid_backlog_resumes_from_the_last_acknowledged_position() {
     let (_, bob_token) = server.user("bob").await;
     let (mut a, _, _) = server.connect_caught_up(&alice_token, None, None).await;
     let room = a.create_room("r", Visibility::Public).await;
-    let (mut b, _, start) = server.connect_caught_up(&bob_token, None, Some("laptop")).await;
+    let (mut b, _, start) = server
+        .connect_caught_up(&bob_token, None, Some("laptop"))
+        .await;
     b.join(room.id).await;
-    b.event_where("own join", |e| matches!(e.content, Content::Member { .. })).await;
+    b.event_where("own join", |e| matches!(e.content, Content::Member { .. }))
+        .await;
     b.close().await;
     for i in 0..300 {
-        a.send(&ClientFrame::Send { req_id: None, room: room.id, client_id: uuid::Uuid::new_v4(), body: format!("m{i}") }).await;
+        a.send(&ClientFrame::Send {
+            req_id: None,
+            room: room.id,
+            client_id: uuid::Uuid::new_v4(),
+            body: format!("m{i}"),
+        })
+        .await;
     }
     for _ in 0..300 {
-        a.expect("ack", |f| matches!(f, ServerFrame::Ack { .. })).await;
+        a.expect("ack", |f| matches!(f, ServerFrame::Ack { .. }))
+            .await;
     }
 
     // Read 100, acknowledge, drop the connection without a goodbye.
-    let mut b = server.connect_from(&bob_token, Some(start), Some("laptop")).await;
+    let mut b = server
+        .connect_from(&bob_token, Some(start), Some("laptop"))
+        .await;
     let mut first = Vec::new();
     while first.len() < 100 {
         first.push(b.next_event().await);
@@ -232,12 +301,20 @@ async fn a_drop_mid_backlog_resumes_from_the_last_acknowledged_position() {
     drop(b);
 
     // Reconnect without saying where: the device's stored position is used.
-    let (_, rest, _) = server.connect_caught_up(&bob_token, None, Some("laptop")).await;
+    let (_, rest, _) = server
+        .connect_caught_up(&bob_token, None, Some("laptop"))
+        .await;
     let all: Vec<String> = bodies(&first).into_iter().chain(bodies(&rest)).collect();
     assert_eq!(all, (0..300).map(|i| format!("m{i}")).collect::<Vec<_>>());
     // And an explicit resume position wins over the stored one.
-    let m49 = first.iter().find(|e| body(e) == Some("m49")).expect("m49 among the first 100").pos;
-    let (_, again, _) = server.connect_caught_up(&bob_token, Some(m49), Some("laptop")).await;
+    let m49 = first
+        .iter()
+        .find(|e| body(e) == Some("m49"))
+        .expect("m49 among the first 100")
+        .pos;
+    let (_, again, _) = server
+        .connect_caught_up(&bob_token, Some(m49), Some("laptop"))
+        .await;
     assert_eq!(bodies(&again).first().map(String::as_str), Some("m50"));
     assert_eq!(again.len(), 250);
 }
@@ -250,9 +327,13 @@ async fn two_devices_of_one_user_each_get_everything_and_share_read_markers() {
     let (_, bob_token) = server.user("bob").await;
     let (mut a, _, _) = server.connect_caught_up(&alice_token, None, None).await;
     let room = a.create_room("r", Visibility::Public).await;
-    let (mut laptop, _, _) = server.connect_caught_up(&bob_token, None, Some("laptop")).await;
+    let (mut laptop, _, _) = server
+        .connect_caught_up(&bob_token, None, Some("laptop"))
+        .await;
     laptop.join(room.id).await;
-    let (mut phone, _, phone_pos) = server.connect_caught_up(&bob_token, None, Some("phone")).await;
+    let (mut phone, _, phone_pos) = server
+        .connect_caught_up(&bob_token, None, Some("phone"))
+        .await;
     phone.close().await;
 
     for i in 0..5 {
@@ -265,18 +346,44 @@ async fn two_devices_of_one_user_each_get_everything_and_share_read_markers() {
             live.push(e);
         }
     }
-    let (mut phone, backlog, _) = server.connect_caught_up(&bob_token, Some(phone_pos), Some("phone")).await;
+    let (mut phone, backlog, _) = server
+        .connect_caught_up(&bob_token, Some(phone_pos), Some("phone"))
+        .await;
     assert_eq!(bodies(&backlog), bodies(&live));
 
     let last = live.last().expect("5").seq;
-    assert!(matches!(laptop.request(ClientFrame::MarkRead { req_id: None, room: room.id, seq: last }).await, ServerFrame::Ok { .. }));
-    let marker = phone.expect("read marker on the other device", |f| matches!(f, ServerFrame::ReadMarker { .. })).await;
-    assert!(matches!(marker, ServerFrame::ReadMarker { seq, room: r } if seq == last && r == room.id));
+    assert!(matches!(
+        laptop
+            .request(ClientFrame::MarkRead {
+                req_id: None,
+                room: room.id,
+                seq: last
+            })
+            .await,
+        ServerFrame::Ok { .. }
+    ));
+    let marker = phone
+        .expect("read marker on the other device", |f| {
+            matches!(f, ServerFrame::ReadMarker { .. })
+        })
+        .await;
+    assert!(
+        matches!(marker, ServerFrame::ReadMarker { seq, room: r } if seq == last && r == room.id)
+    );
     // A marker never moves back.
-    laptop.request(ClientFrame::MarkRead { req_id: None, room: room.id, seq: 1 }).await;
+    laptop
+        .request(ClientFrame::MarkRead {
+            req_id: None,
+            room: room.id,
+            seq: 1,
+        })
+        .await;
     match phone.request(ClientFrame::Summary { req_id: None }).await {
         ServerFrame::Summary { rooms, .. } => {
-            let s = rooms.iter().find(|s| s.room.id == room.id).expect("room in summary");
+            let s = rooms
+                .iter()
+                .find(|s| s.room.id == room.id)
+                .expect("room in summary");
             assert_eq!((s.read_seq, s.unread), (last, 0));
         }
         other => panic!("{other:?}"),
@@ -301,8 +408,24 @@ async fn a_removed_member_receives_nothing_more_live_or_queued() {
     let (mut dave, _, _) = server.connect_caught_up(&dave_token, None, None).await;
 
     a.post(room.id, "before").await;
-    assert!(matches!(a.request(ClientFrame::RemoveMember { req_id: None, room: room.id, user: "carol".into() }).await, ServerFrame::Ok { .. }));
-    assert!(matches!(a.request(ClientFrame::RemoveMember { req_id: None, room: room.id, user: "dave".into() }).await, ServerFrame::Ok { .. }));
+    assert!(matches!(
+        a.request(ClientFrame::RemoveMember {
+            req_id: None,
+            room: room.id,
+            user: "carol".into()
+        })
+        .await,
+        ServerFrame::Ok { .. }
+    ));
+    assert!(matches!(
+        a.request(ClientFrame::RemoveMember {
+            req_id: None,
+            room: room.id,
+            user: "dave".into()
+        })
+        .await,
+        ServerFrame::Ok { .. }
+    ));
     a.post(room.id, "after").await;
 
     // Live: dave sees "before", his removal, and then nothing of the room.
@@ -310,17 +433,43 @@ async fn a_removed_member_receives_nothing_more_live_or_queued() {
     dave.event_where("dave's removal", |e| matches!(&e.content, Content::Member { user, action: MemberAction::Removed } if user.username == "dave")).await;
     dave.request(ClientFrame::Ping { req_id: None }).await; // barrier: "after" was published before this pong
     while let Some(f) = dave.pending_frame() {
-        assert!(!matches!(&f, ServerFrame::Event(e) if body(e) == Some("after")), "dave got a message after removal");
+        assert!(
+            !matches!(&f, ServerFrame::Event(e) if body(e) == Some("after")),
+            "dave got a message after removal"
+        );
     }
 
     // Queued: carol's backlog stops at her removal.
-    let (mut carol, backlog, _) = server.connect_caught_up(&carol_token, Some(carol_pos), None).await;
+    let (mut carol, backlog, _) = server
+        .connect_caught_up(&carol_token, Some(carol_pos), None)
+        .await;
     let texts = bodies(&backlog);
     assert_eq!(texts, vec!["before"]);
     assert!(backlog.iter().any(|e| matches!(&e.content, Content::Member { user, action: MemberAction::Removed } if user.username == "carol")));
     // And the room is now invisible to her.
-    carol.expect_error(ClientFrame::History { req_id: None, room: room.id, before: None, after: None, limit: None }, townhall_protocol::ErrorCode::NotFound).await;
-    carol.expect_error(ClientFrame::Send { req_id: None, room: room.id, client_id: uuid::Uuid::new_v4(), body: "hi".into() }, townhall_protocol::ErrorCode::NotFound).await;
+    carol
+        .expect_error(
+            ClientFrame::History {
+                req_id: None,
+                room: room.id,
+                before: None,
+                after: None,
+                limit: None,
+            },
+            townhall_protocol::ErrorCode::NotFound,
+        )
+        .await;
+    carol
+        .expect_error(
+            ClientFrame::Send {
+                req_id: None,
+                room: room.id,
+                client_id: uuid::Uuid::new_v4(),
+                body: "hi".into(),
+            },
+            townhall_protocol::ErrorCode::NotFound,
+        )
+        .await;
 }
 
 /// "What you missed": per-room unread, mentions and latest, without downloading everything.
@@ -347,12 +496,20 @@ async fn the_summary_shows_unread_mentions_and_the_latest_message() {
         other => panic!("{other:?}"),
     };
     let by_name: HashMap<&str, _> = summary.iter().map(|s| (s.room.name.as_str(), s)).collect();
-    assert_eq!(summary[0].room.id, busy.id, "the room that changed last is first");
+    assert_eq!(
+        summary[0].room.id, busy.id,
+        "the room that changed last is first"
+    );
     let s = by_name["busy"];
     assert_eq!((s.unread, s.mentions), (3, 1));
     assert_eq!(s.latest.as_ref().and_then(body), Some("three (not @bobby)"));
     assert_eq!(by_name["quiet"].unread, 1);
-    b.request(ClientFrame::MarkRead { req_id: None, room: busy.id, seq: s.last_seq }).await;
+    b.request(ClientFrame::MarkRead {
+        req_id: None,
+        room: busy.id,
+        seq: s.last_seq,
+    })
+    .await;
     match b.request(ClientFrame::Summary { req_id: None }).await {
         ServerFrame::Summary { rooms, .. } => {
             let s = rooms.iter().find(|s| s.room.id == busy.id).expect("busy");

@@ -21,25 +21,55 @@ async fn a_non_member_sees_nothing_of_a_private_room() {
     m.message("public news").await;
     m.request(ClientFrame::Ping { req_id: None }).await;
     while let Some(f) = m.pending_frame() {
-        assert!(!matches!(&f, ServerFrame::Event(e) if e.room == secret.id), "leaked live: {f:?}");
+        assert!(
+            !matches!(&f, ServerFrame::Event(e) if e.room == secret.id),
+            "leaked live: {f:?}"
+        );
     }
 
     // Every request about the private room answers exactly like a missing room.
     let missing = RoomId::new();
     for room in [secret.id, missing] {
         let probes = vec![
-            ClientFrame::History { req_id: None, room, before: None, after: None, limit: None },
+            ClientFrame::History {
+                req_id: None,
+                room,
+                before: None,
+                after: None,
+                limit: None,
+            },
             ClientFrame::Members { req_id: None, room },
-            ClientFrame::Send { req_id: None, room, client_id: uuid::Uuid::new_v4(), body: "hi".into() },
+            ClientFrame::Send {
+                req_id: None,
+                room,
+                client_id: uuid::Uuid::new_v4(),
+                body: "hi".into(),
+            },
             ClientFrame::Join { req_id: None, room },
             ClientFrame::Leave { req_id: None, room },
-            ClientFrame::MarkRead { req_id: None, room, seq: 1 },
-            ClientFrame::AddMember { req_id: None, room, user: "mallory".into() },
-            ClientFrame::RemoveMember { req_id: None, room, user: "alice".into() },
+            ClientFrame::MarkRead {
+                req_id: None,
+                room,
+                seq: 1,
+            },
+            ClientFrame::AddMember {
+                req_id: None,
+                room,
+                user: "mallory".into(),
+            },
+            ClientFrame::RemoveMember {
+                req_id: None,
+                room,
+                user: "alice".into(),
+            },
         ];
         for probe in probes {
             match m.request(probe.clone()).await {
-                ServerFrame::Error { code: ErrorCode::NotFound, message, .. } => {
+                ServerFrame::Error {
+                    code: ErrorCode::NotFound,
+                    message,
+                    ..
+                } => {
                     assert_eq!(message, "no such room or user", "{probe:?}");
                 }
                 other => panic!("{probe:?} on {room}: expected not_found, got {other:?}"),
@@ -52,13 +82,26 @@ async fn a_non_member_sees_nothing_of_a_private_room() {
         other => panic!("{other:?}"),
     }
     // Not in her queue: a full backlog from position 0 holds only what she may see.
-    let (_, backlog, _) = server.connect_caught_up(&mallory_token, Some(0), None).await;
-    assert!(backlog.iter().all(|e| e.room != secret.id), "leaked in backlog");
+    let (_, backlog, _) = server
+        .connect_caught_up(&mallory_token, Some(0), None)
+        .await;
+    assert!(
+        backlog.iter().all(|e| e.room != secret.id),
+        "leaked in backlog"
+    );
     assert_eq!(bodies(&backlog), vec!["public news"]);
     // Typing into it is refused too (an error with no req_id).
     m.send(&ClientFrame::Typing { room: secret.id }).await;
-    let e = m.expect("typing refused", |f| matches!(f, ServerFrame::Error { .. })).await;
-    assert!(matches!(e, ServerFrame::Error { code: ErrorCode::NotFound, .. }));
+    let e = m
+        .expect("typing refused", |f| matches!(f, ServerFrame::Error { .. }))
+        .await;
+    assert!(matches!(
+        e,
+        ServerFrame::Error {
+            code: ErrorCode::NotFound,
+            ..
+        }
+    ));
 }
 
 #[tokio::test]
@@ -71,12 +114,47 @@ async fn only_owners_and_moderators_add_people_to_a_private_room() {
     let (mut b, _, _) = server.connect_caught_up(&bob_token, None, None).await;
     let room = a.create_room("board", Visibility::Private).await;
     a.add_member(room.id, "bob").await;
-    b.expect_error(ClientFrame::AddMember { req_id: None, room: room.id, user: "carol".into() }, ErrorCode::Forbidden).await;
-    b.expect_error(ClientFrame::RemoveMember { req_id: None, room: room.id, user: "alice".into() }, ErrorCode::Forbidden).await;
-    a.expect_error(ClientFrame::AddMember { req_id: None, room: room.id, user: "bob".into() }, ErrorCode::AlreadyMember).await;
-    a.expect_error(ClientFrame::AddMember { req_id: None, room: room.id, user: "nobody".into() }, ErrorCode::NotFound).await;
+    b.expect_error(
+        ClientFrame::AddMember {
+            req_id: None,
+            room: room.id,
+            user: "carol".into(),
+        },
+        ErrorCode::Forbidden,
+    )
+    .await;
+    b.expect_error(
+        ClientFrame::RemoveMember {
+            req_id: None,
+            room: room.id,
+            user: "alice".into(),
+        },
+        ErrorCode::Forbidden,
+    )
+    .await;
+    a.expect_error(
+        ClientFrame::AddMember {
+            req_id: None,
+            room: room.id,
+            user: "bob".into(),
+        },
+        ErrorCode::AlreadyMember,
+    )
+    .await;
+    a.expect_error(
+        ClientFrame::AddMember {
+            req_id: None,
+            room: room.id,
+            user: "nobody".into(),
+        },
+        ErrorCode::NotFound,
+    )
+    .await;
     // An admin may add anyone anywhere.
     let mut admin = server.connect(&server.admin_token).await;
     admin.until_caught_up().await;
-    assert!(matches!(admin.add_member(room.id, "carol").await, ServerFrame::Ok { .. }));
+    assert!(matches!(
+        admin.add_member(room.id, "carol").await,
+        ServerFrame::Ok { .. }
+    ));
 }

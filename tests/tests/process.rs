@@ -6,14 +6,27 @@ use std::collections::HashSet;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use townhall_protocol::{ClientFrame, PROTOCOL_VERSION, RoomId, ServerFrame, Visibility};
-use townhall_tests::{TestServer, bodies, binary};
+use townhall_tests::{TestServer, binary, bodies};
 
 /// Send as fast as acks allow (window of 32) until the connection dies or
 /// `stop` fires; return the bodies acknowledged.
-async fn send_until_dead(url: String, token: String, room: RoomId, tag: String, stop: tokio_util_stop::Stop) -> Vec<String> {
+async fn send_until_dead(
+    url: String,
+    token: String,
+    room: RoomId,
+    tag: String,
+    stop: tokio_util_stop::Stop,
+) -> Vec<String> {
     let mut acked = Vec::new();
-    let Ok((mut ws, _)) = tokio_tungstenite::connect_async(&url).await else { return acked };
-    let hello = ClientFrame::Hello { version: PROTOCOL_VERSION, token, resume: None, device: None };
+    let Ok((mut ws, _)) = tokio_tungstenite::connect_async(&url).await else {
+        return acked;
+    };
+    let hello = ClientFrame::Hello {
+        version: PROTOCOL_VERSION,
+        token,
+        resume: None,
+        device: None,
+    };
     if ws.send(Message::text(hello.to_json())).await.is_err() {
         return acked;
     }
@@ -22,7 +35,12 @@ async fn send_until_dead(url: String, token: String, room: RoomId, tag: String, 
     loop {
         while in_flight < 32 && !stop.is_set() {
             let body = format!("{tag}-{next}");
-            let f = ClientFrame::Send { req_id: Some(body.clone()), room, client_id: uuid::Uuid::new_v4(), body };
+            let f = ClientFrame::Send {
+                req_id: Some(body.clone()),
+                room,
+                client_id: uuid::Uuid::new_v4(),
+                body,
+            };
             if ws.send(Message::text(f.to_json())).await.is_err() {
                 return acked;
             }
@@ -34,12 +52,17 @@ async fn send_until_dead(url: String, token: String, room: RoomId, tag: String, 
             return acked;
         }
         match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
-            Ok(Some(Ok(Message::Text(t)))) => match serde_json::from_str::<ServerFrame>(t.as_str()) {
-                Ok(ServerFrame::Ack { req_id: Some(body), .. }) => {
+            Ok(Some(Ok(Message::Text(t)))) => match serde_json::from_str::<ServerFrame>(t.as_str())
+            {
+                Ok(ServerFrame::Ack {
+                    req_id: Some(body), ..
+                }) => {
                     acked.push(body);
                     in_flight -= 1;
                 }
-                Ok(ServerFrame::Error { req_id: Some(_), .. }) => in_flight -= 1,
+                Ok(ServerFrame::Error {
+                    req_id: Some(_), ..
+                }) => in_flight -= 1,
                 _ => {}
             },
             Ok(Some(Ok(_))) => {}
@@ -72,11 +95,29 @@ async fn drain_room(server: &TestServer, reader_token: &str) -> Vec<String> {
 
 fn check_nothing_lost(acked: &[String], delivered: &[String], sent_tags: &[String]) {
     let delivered_set: HashSet<&String> = delivered.iter().collect();
-    assert_eq!(delivered_set.len(), delivered.len(), "a message was delivered twice");
-    let lost: Vec<&String> = acked.iter().filter(|b| !delivered_set.contains(b)).collect();
-    assert!(lost.is_empty(), "{} acknowledged messages lost, e.g. {:?}", lost.len(), &lost[..lost.len().min(5)]);
-    let unexpected: Vec<&String> = delivered.iter().filter(|b| !sent_tags.iter().any(|t| b.starts_with(&format!("{t}-")))).collect();
-    assert!(unexpected.is_empty(), "messages nobody sent: {unexpected:?}");
+    assert_eq!(
+        delivered_set.len(),
+        delivered.len(),
+        "a message was delivered twice"
+    );
+    let lost: Vec<&String> = acked
+        .iter()
+        .filter(|b| !delivered_set.contains(b))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged messages lost, e.g. {:?}",
+        lost.len(),
+        &lost[..lost.len().min(5)]
+    );
+    let unexpected: Vec<&String> = delivered
+        .iter()
+        .filter(|b| !sent_tags.iter().any(|t| b.starts_with(&format!("{t}-"))))
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "messages nobody sent: {unexpected:?}"
+    );
     // Each sender's messages in the order sent, without holes among the acked.
     for tag in sent_tags {
         let nums: Vec<u64> = delivered
@@ -113,7 +154,10 @@ async fn setup_room(server: &TestServer, senders: usize) -> (RoomId, Vec<String>
 /// `TOWNHALL_KILL_RUNS` times (3 by default; the long suite uses 20).
 #[tokio::test]
 async fn sigkill_while_sending_loses_no_acknowledged_message() {
-    let runs: usize = std::env::var("TOWNHALL_KILL_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+    let runs: usize = std::env::var("TOWNHALL_KILL_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
     for run in 0..runs {
         let mut server = TestServer::start().await;
         let (room, tokens, reader) = setup_room(&server, 4).await;
@@ -121,7 +165,13 @@ async fn sigkill_while_sending_loses_no_acknowledged_message() {
         let tags: Vec<String> = (0..tokens.len()).map(|i| format!("r{run}s{i}")).collect();
         let mut tasks = Vec::new();
         for (t, tag) in tokens.iter().zip(&tags) {
-            tasks.push(tokio::spawn(send_until_dead(server.ws_url(), t.clone(), room, tag.clone(), stop.clone())));
+            tasks.push(tokio::spawn(send_until_dead(
+                server.ws_url(),
+                t.clone(),
+                room,
+                tag.clone(),
+                stop.clone(),
+            )));
         }
         // Kill at a varying moment in the middle of the traffic.
         let ms = 300 + (run as u64 * 137) % 700;
@@ -131,11 +181,19 @@ async fn sigkill_while_sending_loses_no_acknowledged_message() {
         for t in tasks {
             acked.extend(t.await.expect("sender"));
         }
-        assert!(!acked.is_empty(), "run {run}: nothing was acknowledged before the kill");
+        assert!(
+            !acked.is_empty(),
+            "run {run}: nothing was acknowledged before the kill"
+        );
         server.restart().await;
         let delivered = drain_room(&server, &reader).await;
         check_nothing_lost(&acked, &delivered, &tags);
-        eprintln!("run {run}: killed after {ms} ms; {} acked, {} delivered (recovered unacked: {})", acked.len(), delivered.len(), delivered.len() - acked.len());
+        eprintln!(
+            "run {run}: killed after {ms} ms; {} acked, {} delivered (recovered unacked: {})",
+            acked.len(),
+            delivered.len(),
+            delivered.len() - acked.len()
+        );
     }
 }
 
@@ -149,13 +207,23 @@ async fn sigterm_under_load_exits_cleanly_and_keeps_every_ack() {
     let tags: Vec<String> = (0..tokens.len()).map(|i| format!("t{i}")).collect();
     let mut tasks = Vec::new();
     for (t, tag) in tokens.iter().zip(&tags) {
-        tasks.push(tokio::spawn(send_until_dead(server.ws_url(), t.clone(), room, tag.clone(), stop.clone())));
+        tasks.push(tokio::spawn(send_until_dead(
+            server.ws_url(),
+            t.clone(),
+            room,
+            tag.clone(),
+            stop.clone(),
+        )));
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let started = std::time::Instant::now();
     let code = server.stop().await;
     assert_eq!(code, Some(0), "exit status after SIGTERM");
-    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
     let mut acked = Vec::new();
     for t in tasks {
         acked.extend(t.await.expect("sender"));
@@ -182,7 +250,14 @@ async fn restart_on_the_same_folder_keeps_everything() {
     let (mut a, backlog, _) = server.connect_caught_up(&alice, Some(0), None).await;
     assert_eq!(bodies(&backlog), vec!["survives"]);
     match (first, a.post_with_id(room.id, id, "survives").await) {
-        (ServerFrame::Ack { pos: p1, .. }, ServerFrame::Ack { pos: p2, duplicate: true, .. }) => assert_eq!(p1, p2),
+        (
+            ServerFrame::Ack { pos: p1, .. },
+            ServerFrame::Ack {
+                pos: p2,
+                duplicate: true,
+                ..
+            },
+        ) => assert_eq!(p1, p2),
         other => panic!("{other:?}"),
     }
     let (_, seq, pos) = a.post(room.id, "after restart").await;
@@ -195,15 +270,32 @@ async fn the_user_command_manages_accounts_in_the_data_folder() {
     let mut server = TestServer::start().await;
     let data = server.data.clone();
     let run = |args: &[&str]| {
-        let out = std::process::Command::new(binary()).arg("user").arg("--data").arg(&data).args(args).output().expect("run");
-        (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr))
+        let out = std::process::Command::new(binary())
+            .arg("user")
+            .arg("--data")
+            .arg(&data)
+            .args(args)
+            .output()
+            .expect("run");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
     };
     let (ok, text) = run(&["list"]);
     assert!(!ok, "must refuse while the server holds the folder: {text}");
     assert!(text.contains("is a server running"), "{text}");
     assert_eq!(server.stop().await, Some(0));
 
-    let (ok, text) = run(&["add", "erin", "--role", "leader", "--password", "erin-password"]);
+    let (ok, text) = run(&[
+        "add",
+        "erin",
+        "--role",
+        "leader",
+        "--password",
+        "erin-password",
+    ]);
     assert!(ok, "{text}");
     let (ok, text) = run(&["add", "frank"]);
     assert!(ok && text.contains("password: "), "{text}");
@@ -212,7 +304,10 @@ async fn the_user_command_manages_accounts_in_the_data_folder() {
     let (ok, text) = run(&["add", "erin"]);
     assert!(!ok && text.contains("exists"), "{text}");
     let (ok, text) = run(&["list"]);
-    assert!(ok && text.contains("erin\tleader\tactive") && text.contains("frank\tadmin\tactive"), "{text}");
+    assert!(
+        ok && text.contains("erin\tleader\tactive") && text.contains("frank\tadmin\tactive"),
+        "{text}"
+    );
 
     server.restart().await;
     let login = server.login("erin", "erin-password").await;
@@ -220,14 +315,36 @@ async fn the_user_command_manages_accounts_in_the_data_folder() {
     assert_eq!(server.stop().await, Some(0));
     let (ok, text) = run(&["disable", "erin"]);
     assert!(ok, "{text}");
-    let (ok, text) = run(&["reset-password", "frank", "--password", "frank-new-password"]);
+    let (ok, text) = run(&[
+        "reset-password",
+        "frank",
+        "--password",
+        "frank-new-password",
+    ]);
     assert!(ok, "{text}");
     server.restart().await;
     // erin's old token is revoked and she cannot log in.
     let mut c = townhall_tests::Client::open(&server.ws_url()).await;
-    c.send(&ClientFrame::Hello { version: PROTOCOL_VERSION, token: login.token, resume: None, device: None }).await;
-    assert!(matches!(c.next().await, ServerFrame::Error { code: townhall_protocol::ErrorCode::BadToken, .. }));
-    let r = reqwest::Client::new().post(server.http("/api/login")).json(&serde_json::json!({"username":"erin","password":"erin-password"})).send().await.expect("req");
+    c.send(&ClientFrame::Hello {
+        version: PROTOCOL_VERSION,
+        token: login.token,
+        resume: None,
+        device: None,
+    })
+    .await;
+    assert!(matches!(
+        c.next().await,
+        ServerFrame::Error {
+            code: townhall_protocol::ErrorCode::BadToken,
+            ..
+        }
+    ));
+    let r = reqwest::Client::new()
+        .post(server.http("/api/login"))
+        .json(&serde_json::json!({"username":"erin","password":"erin-password"}))
+        .send()
+        .await
+        .expect("req");
     assert_eq!(r.status().as_u16(), 401);
     server.login("frank", "frank-new-password").await;
 }

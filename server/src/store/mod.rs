@@ -11,6 +11,8 @@ mod kv;
 mod memory_kv;
 mod records;
 mod sled_kv;
+#[cfg(test)]
+mod tests;
 
 pub use kv::{Batch, Kv, Op, StoreError, Tree, prefix_successor, scan_prefix};
 pub use memory_kv::MemoryKv;

@@ -1,0 +1,284 @@
+//! Wire snapshots: the exact JSON of every frame type, so any change to the
+//! protocol shows up in review, and decoding of bad input.
+
+use townhall_protocol::*;
+use uuid::Uuid;
+
+fn room() -> RoomId {
+    RoomId(Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0001))
+}
+fn uid() -> UserId {
+    UserId(Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0002))
+}
+fn cid() -> Uuid {
+    Uuid::from_u128(0x0196_0000_0000_4000_8000_0000_0000_0003)
+}
+fn alice() -> UserInfo {
+    UserInfo {
+        id: uid(),
+        username: "alice".into(),
+        display_name: "Alice".into(),
+        role: Role::Staff,
+    }
+}
+fn info() -> RoomInfo {
+    RoomInfo {
+        id: room(),
+        name: "general".into(),
+        topic: "".into(),
+        visibility: Visibility::Public,
+        kind: RoomKind::Room,
+        member_count: 2,
+        my_role: Some(RoomRole::Owner),
+        dm_peer: None,
+    }
+}
+fn event() -> Event {
+    Event {
+        pos: 42,
+        room: room(),
+        seq: 7,
+        ts: 1_700_000_000_000,
+        sender: alice(),
+        client_id: Some(cid()),
+        content: Content::Message {
+            body: "hello".into(),
+        },
+    }
+}
+
+const R: &str = "01960000-0000-7000-8000-000000000001";
+const U: &str = "01960000-0000-7000-8000-000000000002";
+const C: &str = "01960000-0000-4000-8000-000000000003";
+
+fn expand(s: &str) -> String {
+    s.replace("$R", R).replace("$U", U).replace("$C", C)
+}
+
+#[test]
+fn client_frames_snapshot_and_round_trip() {
+    let cases: Vec<(ClientFrame, &str)> = vec![
+        (
+            ClientFrame::Hello {
+                version: 1,
+                token: "t".into(),
+                resume: Some(5),
+                device: Some("d".into()),
+            },
+            r#"{"type":"hello","version":1,"token":"t","resume":5,"device":"d"}"#,
+        ),
+        (
+            ClientFrame::Send {
+                req_id: Some("1".into()),
+                room: room(),
+                client_id: cid(),
+                body: "hi".into(),
+            },
+            r#"{"type":"send","req_id":"1","room":"$R","client_id":"$C","body":"hi"}"#,
+        ),
+        (
+            ClientFrame::OpenDm {
+                req_id: None,
+                user: "bob".into(),
+            },
+            r#"{"type":"open_dm","user":"bob"}"#,
+        ),
+        (
+            ClientFrame::CreateRoom {
+                req_id: None,
+                name: "n".into(),
+                topic: "t".into(),
+                visibility: Visibility::Private,
+            },
+            r#"{"type":"create_room","name":"n","topic":"t","visibility":"private"}"#,
+        ),
+        (
+            ClientFrame::Join {
+                req_id: None,
+                room: room(),
+            },
+            r#"{"type":"join","room":"$R"}"#,
+        ),
+        (
+            ClientFrame::Leave {
+                req_id: None,
+                room: room(),
+            },
+            r#"{"type":"leave","room":"$R"}"#,
+        ),
+        (
+            ClientFrame::AddMember {
+                req_id: None,
+                room: room(),
+                user: "bob".into(),
+            },
+            r#"{"type":"add_member","room":"$R","user":"bob"}"#,
+        ),
+        (
+            ClientFrame::RemoveMember {
+                req_id: None,
+                room: room(),
+                user: "bob".into(),
+            },
+            r#"{"type":"remove_member","room":"$R","user":"bob"}"#,
+        ),
+        (
+            ClientFrame::MyRooms { req_id: None },
+            r#"{"type":"my_rooms"}"#,
+        ),
+        (
+            ClientFrame::Directory { req_id: None },
+            r#"{"type":"directory"}"#,
+        ),
+        (
+            ClientFrame::Members {
+                req_id: None,
+                room: room(),
+            },
+            r#"{"type":"members","room":"$R"}"#,
+        ),
+        (ClientFrame::Users { req_id: None }, r#"{"type":"users"}"#),
+        (
+            ClientFrame::History {
+                req_id: None,
+                room: room(),
+                before: Some(10),
+                after: None,
+                limit: Some(50),
+            },
+            r#"{"type":"history","room":"$R","before":10,"limit":50}"#,
+        ),
+        (
+            ClientFrame::AckPos { pos: 42 },
+            r#"{"type":"ack_pos","pos":42}"#,
+        ),
+        (
+            ClientFrame::MarkRead {
+                req_id: None,
+                room: room(),
+                seq: 7,
+            },
+            r#"{"type":"mark_read","room":"$R","seq":7}"#,
+        ),
+        (
+            ClientFrame::Summary { req_id: None },
+            r#"{"type":"summary"}"#,
+        ),
+        (
+            ClientFrame::Typing { room: room() },
+            r#"{"type":"typing","room":"$R"}"#,
+        ),
+        (ClientFrame::Online { req_id: None }, r#"{"type":"online"}"#),
+        (
+            ClientFrame::Ping {
+                req_id: Some("p".into()),
+            },
+            r#"{"type":"ping","req_id":"p"}"#,
+        ),
+    ];
+    assert_eq!(
+        cases.len(),
+        CLIENT_FRAME_TYPES.len(),
+        "every client frame type has a snapshot"
+    );
+    for (frame, json) in cases {
+        let json = expand(json);
+        assert_eq!(frame.to_json(), json);
+        assert_eq!(ClientFrame::decode(&json).expect("decodes"), frame);
+    }
+}
+
+#[test]
+fn server_frames_snapshot() {
+    let ev = r#""pos":42,"room":"$R","seq":7,"ts":1700000000000,"sender":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"},"client_id":"$C","content":{"kind":"message","body":"hello"}"#;
+    let room_json = r#"{"id":"$R","name":"general","topic":"","visibility":"public","kind":"room","member_count":2,"my_role":"owner"}"#;
+    let cases: Vec<(ServerFrame, String)> = vec![
+        (ServerFrame::Welcome { version: 1, user: alice(), resume_from: 3 }, r#"{"type":"welcome","version":1,"user":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"},"resume_from":3}"#.into()),
+        (ServerFrame::Event(event()), format!(r#"{{"type":"event",{ev}}}"#)),
+        (ServerFrame::CaughtUp { pos: 42 }, r#"{"type":"caught_up","pos":42}"#.into()),
+        (ServerFrame::Ack { req_id: Some("1".into()), client_id: cid(), room: room(), seq: 7, pos: 42, ts: 5, duplicate: false }, r#"{"type":"ack","req_id":"1","client_id":"$C","room":"$R","seq":7,"pos":42,"ts":5,"duplicate":false}"#.into()),
+        (ServerFrame::error(Some("1".into()), ErrorCode::NotFound, "no such room or user"), r#"{"type":"error","req_id":"1","code":"not_found","message":"no such room or user"}"#.into()),
+        (ServerFrame::Room { req_id: None, room: info() }, format!(r#"{{"type":"room","room":{room_json}}}"#)),
+        (ServerFrame::Rooms { req_id: None, rooms: vec![info()] }, format!(r#"{{"type":"rooms","rooms":[{room_json}]}}"#)),
+        (ServerFrame::Members { req_id: None, room: room(), members: vec![MemberInfo { user: alice(), role: RoomRole::Owner }] }, r#"{"type":"members","room":"$R","members":[{"user":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"},"role":"owner"}]}"#.into()),
+        (ServerFrame::Users { req_id: None, users: vec![alice()] }, r#"{"type":"users","users":[{"id":"$U","username":"alice","display_name":"Alice","role":"staff"}]}"#.into()),
+        (ServerFrame::History { req_id: None, room: room(), events: vec![event()], has_more: true }, format!(r#"{{"type":"history","room":"$R","events":[{{{ev}}}],"has_more":true}}"#)),
+        (ServerFrame::Summary { req_id: None, rooms: vec![RoomSummary { room: info(), last_seq: 7, read_seq: 5, unread: 2, mentions: 1, latest: Some(event()) }] }, format!(r#"{{"type":"summary","rooms":[{{"room":{room_json},"last_seq":7,"read_seq":5,"unread":2,"mentions":1,"latest":{{{ev}}}}}]}}"#)),
+        (ServerFrame::ReadMarker { room: room(), seq: 7 }, r#"{"type":"read_marker","room":"$R","seq":7}"#.into()),
+        (ServerFrame::Ok { req_id: Some("2".into()), pos: 43 }, r#"{"type":"ok","req_id":"2","pos":43}"#.into()),
+        (ServerFrame::Typing { room: room(), user: alice() }, r#"{"type":"typing","room":"$R","user":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"}}"#.into()),
+        (ServerFrame::Presence { user: uid(), online: true }, r#"{"type":"presence","user":"$U","online":true}"#.into()),
+        (ServerFrame::Online { req_id: None, users: vec![uid()] }, r#"{"type":"online","users":["$U"]}"#.into()),
+        (ServerFrame::Pong { req_id: None }, r#"{"type":"pong"}"#.into()),
+    ];
+    for (frame, json) in cases {
+        let json = expand(&json);
+        assert_eq!(frame.to_json(), json);
+        assert_eq!(
+            serde_json::from_str::<ServerFrame>(&json).expect("parses"),
+            frame
+        );
+    }
+}
+
+#[test]
+fn membership_and_created_events_snapshot() {
+    let c = Content::Member {
+        user: alice(),
+        action: MemberAction::Removed,
+    };
+    assert_eq!(
+        serde_json::to_string(&c).expect("json"),
+        expand(
+            r#"{"kind":"member","user":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"},"action":"removed"}"#
+        )
+    );
+    let c = Content::Created {
+        name: "n".into(),
+        topic: "".into(),
+        visibility: Visibility::Public,
+        room_kind: RoomKind::Dm,
+    };
+    assert_eq!(
+        serde_json::to_string(&c).expect("json"),
+        r#"{"kind":"created","name":"n","topic":"","visibility":"public","room_kind":"dm"}"#
+    );
+}
+
+#[test]
+fn decoding_tells_bad_input_apart() {
+    let code = |s: &str| ClientFrame::decode(s).expect_err("must fail").code;
+    assert_eq!(code("{"), ErrorCode::BadJson);
+    assert_eq!(code("42"), ErrorCode::BadJson);
+    assert_eq!(code(r#"{"no":"type"}"#), ErrorCode::UnknownType);
+    assert_eq!(code(r#"{"type":7}"#), ErrorCode::UnknownType);
+    assert_eq!(code(r#"{"type":"nope"}"#), ErrorCode::UnknownType);
+    assert_eq!(code(r#"{"type":"join"}"#), ErrorCode::MissingField);
+    assert_eq!(
+        code(r#"{"type":"join","room":"x"}"#),
+        ErrorCode::InvalidField
+    );
+    assert_eq!(
+        code(r#"{"type":"ping","surprise":1}"#),
+        ErrorCode::InvalidField
+    );
+    let e = ClientFrame::decode(r#"{"type":"join","req_id":"q"}"#).expect_err("missing room");
+    assert_eq!(e.req_id.as_deref(), Some("q"));
+    // A huge unknown type is not echoed back whole.
+    let long = format!(r#"{{"type":"{}"}}"#, "x".repeat(10_000));
+    assert!(
+        ClientFrame::decode(&long)
+            .expect_err("unknown")
+            .message
+            .len()
+            < 200
+    );
+}
+
+#[test]
+fn error_codes_are_snake_case_and_listed() {
+    for code in ErrorCode::ALL {
+        let json = serde_json::to_string(code).expect("json");
+        assert_eq!(json, format!("\"{}\"", code.as_str()));
+    }
+}

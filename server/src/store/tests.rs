@@ -1,0 +1,288 @@
+//! The store's contract, run against both implementations: sled in a
+//! temporary folder and the in-memory reference.
+
+use super::*;
+use townhall_protocol::{Role, RoomKind, RoomRole, Visibility};
+
+fn both() -> Vec<(&'static str, Store, Option<tempfile::TempDir>)> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sled = Store::open_sled(&dir.path().join("db"), 8 * 1024 * 1024).expect("open sled");
+    vec![("sled", sled, Some(dir)), ("memory", Store::memory(), None)]
+}
+
+fn user(name: &str) -> UserRecord {
+    UserRecord {
+        id: UserId::new(),
+        username: name.into(),
+        display_name: name.into(),
+        role: Role::Staff,
+        password_hash: String::new(),
+        disabled: false,
+        created_at: 0,
+    }
+}
+
+/// Write `n` events into `room` at the given positions (seq 1..).
+fn write_events(store: &Store, room: RoomId, positions: &[Pos]) {
+    let mut b = Batch::default();
+    for (i, pos) in positions.iter().enumerate() {
+        let seq = i as u64 + 1;
+        let json = format!(r#"{{"n":{seq}}}"#);
+        put_event(&mut b, room, seq, *pos, seq, json.as_bytes());
+        put_last_pos(&mut b, *pos);
+    }
+    store.apply(&b).expect("apply");
+    store.sync().expect("sync");
+}
+
+#[test]
+fn users_are_found_by_id_and_by_name_without_case() {
+    for (name, store, _dir) in both() {
+        assert_eq!(store.init().expect("init"), 0, "{name}");
+        let alice = user("Alice");
+        let mut b = Batch::default();
+        put_user(&mut b, &alice);
+        store.apply(&b).expect("apply");
+        assert_eq!(
+            store.user(alice.id).expect("get").as_ref(),
+            Some(&alice),
+            "{name}"
+        );
+        assert_eq!(
+            store.user_by_name("alice").expect("get").map(|u| u.id),
+            Some(alice.id),
+            "{name}"
+        );
+        assert_eq!(store.users().expect("all").len(), 1, "{name}");
+    }
+}
+
+#[test]
+fn history_pages_and_visibility_bound() {
+    for (name, store, _dir) in both() {
+        let room = RoomId::new();
+        let other = RoomId::new();
+        write_events(&store, room, &(1..=10).collect::<Vec<_>>());
+        write_events(&store, other, &[11, 12]);
+        let seqs = |v: &[StoredEvent]| v.iter().map(|e| e.seq).collect::<Vec<_>>();
+        let (page, more) = store
+            .history(room, None, None, 3, Pos::MAX)
+            .expect("latest");
+        assert_eq!((seqs(&page), more), (vec![8, 9, 10], true), "{name}");
+        let (page, more) = store
+            .history(room, Some(3), None, 5, Pos::MAX)
+            .expect("before");
+        assert_eq!((seqs(&page), more), (vec![1, 2], false), "{name}");
+        let (page, more) = store
+            .history(room, None, Some(8), 5, Pos::MAX)
+            .expect("after");
+        assert_eq!((seqs(&page), more), (vec![9, 10], false), "{name}");
+        // Nothing above the visible position is shown.
+        let (page, _) = store.history(room, None, None, 50, 6).expect("bounded");
+        assert_eq!(seqs(&page), vec![1, 2, 3, 4, 5, 6], "{name}");
+        assert_eq!(
+            store.last_event(room, 6).expect("last").map(|e| e.seq),
+            Some(6),
+            "{name}"
+        );
+        assert_eq!(
+            store.last_event_any(room).expect("last").map(|e| e.seq),
+            Some(10),
+            "{name}"
+        );
+        assert!(
+            store
+                .last_event(RoomId::new(), 100)
+                .expect("none")
+                .is_none(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn first_seq_after_finds_the_boundary_by_position() {
+    for (name, store, _dir) in both() {
+        let room = RoomId::new();
+        // Positions interleave with other rooms: 3, 7, 8, 20, 21.
+        write_events(&store, room, &[3, 7, 8, 20, 21]);
+        for (after, want) in [(0, 1), (3, 2), (5, 2), (8, 4), (20, 5), (21, 6), (99, 6)] {
+            assert_eq!(
+                store.first_seq_after(room, after).expect("search"),
+                want,
+                "{name}: after {after}"
+            );
+        }
+        assert_eq!(
+            store.first_seq_after(RoomId::new(), 5).expect("empty"),
+            1,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn backlog_merges_rooms_by_position_within_membership_intervals() {
+    for (name, store, _dir) in both() {
+        let u = UserId::new();
+        let (r1, r2, r3) = (RoomId::new(), RoomId::new(), RoomId::new());
+        write_events(&store, r1, &[1, 4, 6, 9]);
+        write_events(&store, r2, &[2, 5, 7, 8]);
+        write_events(&store, r3, &[3, 10]);
+        let mut b = Batch::default();
+        // Member of r1 throughout, of r2 only for [5, 7], never of r3.
+        put_membership(
+            &mut b,
+            r1,
+            u,
+            &MemberRecord {
+                role: RoomRole::Member,
+                intervals: vec![(1, OPEN)],
+            },
+        );
+        put_membership(
+            &mut b,
+            r2,
+            u,
+            &MemberRecord {
+                role: RoomRole::Member,
+                intervals: vec![(5, 7)],
+            },
+        );
+        store.apply(&b).expect("apply");
+        let mut backlog = store.backlog(u, 0, 9).expect("open");
+        let mut got = Vec::new();
+        loop {
+            let chunk = backlog.next_chunk(&store, 2).expect("chunk");
+            if chunk.is_empty() {
+                break;
+            }
+            assert!(chunk.len() <= 2);
+            got.extend(chunk.into_iter().map(|e| e.pos));
+        }
+        assert_eq!(
+            got,
+            vec![1, 4, 5, 6, 7, 9],
+            "{name}: merged in order, within (0, 9], only while a member"
+        );
+        let mut from_five = store.backlog(u, 5, 10).expect("open");
+        let got: Vec<Pos> = from_five
+            .next_chunk(&store, 100)
+            .expect("chunk")
+            .iter()
+            .map(|e| e.pos)
+            .collect();
+        assert_eq!(got, vec![6, 7, 9], "{name}: resumes after a position");
+    }
+}
+
+#[test]
+fn memberships_read_from_both_sides() {
+    for (name, store, _dir) in both() {
+        let (u1, u2) = (UserId::new(), UserId::new());
+        let room = RoomRecord {
+            id: RoomId::new(),
+            name: "r".into(),
+            topic: String::new(),
+            visibility: Visibility::Private,
+            kind: RoomKind::Room,
+            created_by: u1,
+            created_at: 0,
+        };
+        let mut b = Batch::default();
+        put_room(&mut b, &room);
+        put_membership(
+            &mut b,
+            room.id,
+            u1,
+            &MemberRecord {
+                role: RoomRole::Owner,
+                intervals: vec![(1, OPEN)],
+            },
+        );
+        put_membership(
+            &mut b,
+            room.id,
+            u2,
+            &MemberRecord {
+                role: RoomRole::Member,
+                intervals: vec![(2, 5)],
+            },
+        );
+        store.apply(&b).expect("apply");
+        assert_eq!(
+            store.room_members(room.id).expect("members").len(),
+            2,
+            "{name}"
+        );
+        let current = store.current_memberships().expect("current");
+        assert_eq!(current.len(), 1, "{name}");
+        assert_eq!(current[0].1, u1, "{name}");
+        assert_eq!(
+            store.user_memberships(u2).expect("of u2")[0].0,
+            room.id,
+            "{name}"
+        );
+        assert_eq!(store.rooms().expect("rooms").len(), 1, "{name}");
+    }
+}
+
+#[test]
+fn a_batch_across_trees_is_all_or_nothing_and_durable_across_reopen() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("db");
+    let alice = user("alice");
+    {
+        let store = Store::open_sled(&path, 8 * 1024 * 1024).expect("open");
+        store.init().expect("init");
+        let mut b = Batch::default();
+        put_user(&mut b, &alice);
+        put_last_pos(&mut b, 42);
+        put_read_marker(&mut b, alice.id, RoomId::new(), 7);
+        store.apply(&b).expect("apply");
+        store.sync().expect("sync");
+        // A second open of the same folder is refused while this one lives.
+        assert!(Store::open_sled(&path, 8 * 1024 * 1024).is_err());
+    }
+    let store = Store::open_sled(&path, 8 * 1024 * 1024).expect("reopen");
+    assert_eq!(store.init().expect("init"), 42);
+    assert_eq!(
+        store.user_by_name("alice").expect("get").map(|u| u.id),
+        Some(alice.id)
+    );
+}
+
+#[test]
+fn ack_records_and_device_positions_round_trip() {
+    for (name, store, _dir) in both() {
+        let (u, c, r) = (UserId::new(), uuid::Uuid::new_v4(), RoomId::new());
+        let ack = AckRecord {
+            room: r,
+            seq: 3,
+            pos: 9,
+            ts: 1,
+        };
+        let mut b = Batch::default();
+        put_ack(&mut b, u, c, &ack);
+        put_device_pos(&mut b, u, "phone", 9);
+        put_dm(&mut b, u, UserId::from_bytes([0; 16]), r);
+        store.apply(&b).expect("apply");
+        assert_eq!(store.ack(u, c).expect("ack"), Some(ack), "{name}");
+        assert_eq!(
+            store.ack(u, uuid::Uuid::new_v4()).expect("none"),
+            None,
+            "{name}"
+        );
+        assert_eq!(
+            store.device_pos(u, "phone").expect("pos"),
+            Some(9),
+            "{name}"
+        );
+        assert_eq!(store.device_pos(u, "laptop").expect("pos"), None, "{name}");
+        assert_eq!(
+            store.dm_room(UserId::from_bytes([0; 16]), u).expect("dm"),
+            Some(r),
+            "{name}"
+        );
+    }
+}
