@@ -121,6 +121,8 @@ export class ChatStore {
   private markReadInFlight = new Map<RoomId, RoomSeq>();
   private markReadWanted = new Map<RoomId, RoomSeq>();
   private readonly isActive: () => boolean;
+  /** Rooms whose timeline was loaded from history in this session. */
+  private openedRooms = new Set<RoomId>();
   private stopped = false;
 
   constructor(private readonly opts: StoreOptions) {
@@ -532,9 +534,19 @@ export class ChatStore {
     const t = room.timeline;
     const first = tl.firstSeq(t);
     const last = tl.lastSeq(t);
-    const anchor = unreadFrom ?? room.lastSeq;
-    // Already loaded: the run covers from the anchor to the newest event.
-    if (first !== undefined && last !== undefined && first <= Math.max(1, anchor) && last >= room.lastSeq) return;
+    const anchor = unreadFrom ?? Math.max(1, room.lastSeq - PAGE / 2);
+    // Already loaded in this session and still covering from the last read
+    // event to the newest one: show it as it is. (Events from the stream
+    // alone do not count: they may be just the tail, without context.)
+    if (
+      this.openedRooms.has(roomId) &&
+      first !== undefined &&
+      last !== undefined &&
+      first <= Math.max(1, anchor) &&
+      last >= room.lastSeq
+    ) {
+      return;
+    }
     this.patchView(roomId, { status: 'loading' });
     try {
       const page =
@@ -542,6 +554,7 @@ export class ChatStore {
           ? await this.history(roomId, { after: Math.max(0, unreadFrom - CONTEXT_BEFORE_DIVIDER), limit: PAGE * 2 })
           : await this.history(roomId, { limit: PAGE });
       this.resetTimeline(roomId, page.events);
+      this.openedRooms.add(roomId);
       this.patchView(roomId, { status: 'ready' });
     } catch (e) {
       this.patchView(roomId, errorView(e));

@@ -23,10 +23,10 @@ pub async fn serve(State(app): State<App>, uri: Uri) -> Response {
         return resp;
     }
     // A client route (e.g. /room/…): the app itself.
-    if !path.contains('.') {
-        if let Some(resp) = file(&app, "index.html").await {
-            return resp;
-        }
+    if !path.contains('.')
+        && let Some(resp) = file(&app, "index.html").await
+    {
+        return resp;
     }
     if path == "index.html" {
         return (

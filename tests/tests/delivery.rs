@@ -331,7 +331,7 @@ async fn two_devices_of_one_user_each_get_everything_and_share_read_markers() {
         .connect_caught_up(&bob_token, None, Some("laptop"))
         .await;
     laptop.join(room.id).await;
-    let (mut phone, _, phone_pos) = server
+    let (phone, _, phone_pos) = server
         .connect_caught_up(&bob_token, None, Some("phone"))
         .await;
     phone.close().await;
@@ -403,7 +403,7 @@ async fn a_removed_member_receives_nothing_more_live_or_queued() {
     a.add_member(room.id, "dave").await;
 
     // Carol is offline; dave is online.
-    let (mut carol, _, carol_pos) = server.connect_caught_up(&carol_token, None, None).await;
+    let (carol, _, carol_pos) = server.connect_caught_up(&carol_token, None, None).await;
     carol.close().await;
     let (mut dave, _, _) = server.connect_caught_up(&dave_token, None, None).await;
 

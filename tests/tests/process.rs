@@ -8,14 +8,13 @@ use tokio_tungstenite::tungstenite::Message;
 use townhall_protocol::{ClientFrame, PROTOCOL_VERSION, RoomId, ServerFrame, Visibility};
 use townhall_tests::{TestServer, binary, bodies};
 
-/// Send as fast as acks allow (window of 32) until the connection dies or
-/// `stop` fires; return the bodies acknowledged.
+/// Send as fast as acks allow (window of 32) until the connection dies;
+/// return the bodies acknowledged.
 async fn send_until_dead(
     url: String,
     token: String,
     room: RoomId,
     tag: String,
-    stop: tokio_util_stop::Stop,
 ) -> Vec<String> {
     let mut acked = Vec::new();
     let Ok((mut ws, _)) = tokio_tungstenite::connect_async(&url).await else {
@@ -33,7 +32,7 @@ async fn send_until_dead(
     let mut next = 0u64;
     let mut in_flight = 0;
     loop {
-        while in_flight < 32 && !stop.is_set() {
+        while in_flight < 32 {
             let body = format!("{tag}-{next}");
             let f = ClientFrame::Send {
                 req_id: Some(body.clone()),
@@ -67,22 +66,6 @@ async fn send_until_dead(
             },
             Ok(Some(Ok(_))) => {}
             _ => return acked,
-        }
-    }
-}
-
-/// A tiny stop flag shared with the sender tasks.
-mod tokio_util_stop {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    #[derive(Clone, Default)]
-    pub struct Stop(Arc<AtomicBool>);
-    impl Stop {
-        pub fn set(&self) {
-            self.0.store(true, Ordering::SeqCst)
-        }
-        pub fn is_set(&self) -> bool {
-            self.0.load(Ordering::SeqCst)
         }
     }
 }
@@ -161,7 +144,6 @@ async fn sigkill_while_sending_loses_no_acknowledged_message() {
     for run in 0..runs {
         let mut server = TestServer::start().await;
         let (room, tokens, reader) = setup_room(&server, 4).await;
-        let stop = tokio_util_stop::Stop::default();
         let tags: Vec<String> = (0..tokens.len()).map(|i| format!("r{run}s{i}")).collect();
         let mut tasks = Vec::new();
         for (t, tag) in tokens.iter().zip(&tags) {
@@ -170,7 +152,6 @@ async fn sigkill_while_sending_loses_no_acknowledged_message() {
                 t.clone(),
                 room,
                 tag.clone(),
-                stop.clone(),
             )));
         }
         // Kill at a varying moment in the middle of the traffic.
@@ -203,7 +184,6 @@ async fn sigkill_while_sending_loses_no_acknowledged_message() {
 async fn sigterm_under_load_exits_cleanly_and_keeps_every_ack() {
     let mut server = TestServer::start().await;
     let (room, tokens, reader) = setup_room(&server, 3).await;
-    let stop = tokio_util_stop::Stop::default();
     let tags: Vec<String> = (0..tokens.len()).map(|i| format!("t{i}")).collect();
     let mut tasks = Vec::new();
     for (t, tag) in tokens.iter().zip(&tags) {
@@ -212,7 +192,6 @@ async fn sigterm_under_load_exits_cleanly_and_keeps_every_ack() {
             t.clone(),
             room,
             tag.clone(),
-            stop.clone(),
         )));
     }
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -97,7 +97,7 @@ function RoomItem({ room, active, online }: { room: RoomState; active: boolean; 
         )}
         {room.unread > 0 && (
           <span class="badge" aria-hidden="true" data-testid="unread-badge">
-            {room.unread > 999 ? '999+' : room.unread}
+            {room.unread > 9999 ? '9999+' : room.unread}
           </span>
         )}
       </a>

@@ -127,7 +127,7 @@ mod tests {
         let a = RoomId::new();
         let b = RoomId::new();
         let (lo, hi) = if a < b { (a, b) } else { (b, a) };
-        let mut keys = vec![
+        let mut keys = [
             room_seq(hi, 1),
             room_seq(lo, 256),
             room_seq(lo, 2),

@@ -6,11 +6,13 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Mutex;
 
+type Trees = BTreeMap<Tree, BTreeMap<Vec<u8>, Vec<u8>>>;
+
 #[derive(Default)]
 pub struct MemoryKv {
     /// One map per tree. A std Mutex: every operation is short and never
     /// awaits, and one lock makes a batch atomic across trees for free.
-    trees: Mutex<BTreeMap<Tree, BTreeMap<Vec<u8>, Vec<u8>>>>,
+    trees: Mutex<Trees>,
 }
 
 impl MemoryKv {
@@ -18,10 +20,7 @@ impl MemoryKv {
         MemoryKv::default()
     }
 
-    fn lock(
-        &self,
-    ) -> Result<std::sync::MutexGuard<'_, BTreeMap<Tree, BTreeMap<Vec<u8>, Vec<u8>>>>, StoreError>
-    {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Trees>, StoreError> {
         self.trees
             .lock()
             .map_err(|_| StoreError::Backend("memory store poisoned".into()))
