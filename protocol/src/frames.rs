@@ -530,6 +530,8 @@ impl ServerFrame {
 pub mod close {
     /// A normal close.
     pub const NORMAL: u16 = 1000;
+    /// Policy violation: the client kept going far past its rate limit.
+    pub const POLICY: u16 = 1008;
     /// A message over the frame limit (standard "message too big").
     pub const TOO_BIG: u16 = 1009;
     /// The server is going away (shutdown).

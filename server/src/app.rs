@@ -25,6 +25,32 @@ pub struct App {
     /// One permit per WebSocket connection (`--max-connections`).
     pub connections: Arc<Semaphore>,
     next_session: Arc<AtomicU64>,
+    /// Back-off for repeated failed logins, per account and per IP.
+    pub login_guard: Arc<crate::limits::LoginGuard>,
+    /// Open WebSocket connections per remote IP (loopback is not counted:
+    /// a reverse proxy on the same host would otherwise be one "IP").
+    /// A std Mutex: a map update per connect and disconnect.
+    ip_connections: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+}
+
+/// Releases a connection's per-IP slot when dropped.
+pub struct IpSlot {
+    app: App,
+    ip: Option<std::net::IpAddr>,
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        let Some(ip) = self.ip else { return };
+        if let Ok(mut map) = self.app.ip_connections.lock()
+            && let Some(n) = map.get_mut(&ip)
+        {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&ip);
+            }
+        }
+    }
 }
 
 impl App {
@@ -45,7 +71,29 @@ impl App {
             sessions: TaskTracker::new(),
             connections: Arc::new(Semaphore::new(max)),
             next_session: Arc::new(AtomicU64::new(1)),
+            login_guard: Arc::new(crate::limits::LoginGuard::default()),
+            ip_connections: Arc::default(),
         }
+    }
+
+    /// Take a connection slot for `ip`, or `None` when it has too many.
+    pub fn ip_slot(&self, ip: std::net::IpAddr) -> Option<IpSlot> {
+        if ip.is_loopback() {
+            return Some(IpSlot {
+                app: self.clone(),
+                ip: None,
+            });
+        }
+        let mut map = self.ip_connections.lock().ok()?;
+        let n = map.entry(ip).or_insert(0);
+        if *n >= self.config.max_connections_per_ip {
+            return None;
+        }
+        *n += 1;
+        Some(IpSlot {
+            app: self.clone(),
+            ip: Some(ip),
+        })
     }
 
     pub fn next_session_id(&self) -> u64 {

@@ -252,16 +252,27 @@ impl Worker {
             }
             results.push((job.reply, outcome));
         }
+        let m = crate::metrics::get();
+        crate::metrics::inc(&m.commit_batches);
+        crate::metrics::add(&m.commit_jobs, results.len() as u64);
         let synced = if wrote {
             let store = self.store.clone();
-            tokio::task::spawn_blocking(move || store.sync())
+            let started = std::time::Instant::now();
+            let r = tokio::task::spawn_blocking(move || store.sync())
                 .await
-                .unwrap_or_else(|e| Err(crate::store::StoreError::Backend(e.to_string())))
+                .unwrap_or_else(|e| Err(crate::store::StoreError::Backend(e.to_string())));
+            crate::metrics::inc(&m.fsyncs);
+            crate::metrics::add(&m.fsync_micros_total, started.elapsed().as_micros() as u64);
+            if r.is_err() {
+                crate::metrics::inc(&m.fsync_failures);
+            }
+            r
         } else {
             Ok(())
         };
         match synced {
             Ok(()) => {
+                crate::metrics::add(&m.events_committed, pending.events.len() as u64);
                 self.hub.publish(&pending.events);
                 for (user, frame) in pending.frames_to_user {
                     self.hub.send_to_user(user, frame);
@@ -299,6 +310,7 @@ impl Worker {
                 body,
             } => {
                 if let Some(ack) = self.store.ack(user.id, client_id)? {
+                    crate::metrics::inc(&crate::metrics::get().duplicate_sends);
                     return Ok(Reply::Ack {
                         ack,
                         duplicate: true,
@@ -324,6 +336,7 @@ impl Worker {
                     ts: ev.ts,
                 };
                 store::put_ack(b, user.id, client_id, &ack);
+                crate::metrics::inc(&crate::metrics::get().messages_committed);
                 Ok(Reply::Ack {
                     ack,
                     duplicate: false,

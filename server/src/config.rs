@@ -54,6 +54,20 @@ pub struct Config {
     #[arg(long, env = "TOWNHALL_MAX_CONNECTIONS", default_value_t = 19_500)]
     pub max_connections: usize,
 
+    /// Requests per second one connection may sustain (bursts of 4× this);
+    /// beyond it requests get `rate_limited`, and a client that keeps going
+    /// is closed (1008).
+    #[arg(long, env = "TOWNHALL_REQUESTS_PER_SEC", default_value_t = 50.0)]
+    pub requests_per_sec: f64,
+
+    /// Most WebSocket connections from one remote IP (loopback is exempt).
+    #[arg(long, env = "TOWNHALL_MAX_CONNECTIONS_PER_IP", default_value_t = 1000)]
+    pub max_connections_per_ip: usize,
+
+    /// Most WebSocket connections of one user (devices and tabs).
+    #[arg(long, env = "TOWNHALL_MAX_SESSIONS_PER_USER", default_value_t = 32)]
+    pub max_sessions_per_user: usize,
+
     /// Serve the web client from this folder instead of the copy embedded in
     /// the binary (for client development).
     #[arg(long, env = "TOWNHALL_STATIC_DIR")]
@@ -74,6 +88,9 @@ impl Config {
             ping_secs: 30,
             outbox_frames: 4096,
             max_connections: 19_500,
+            requests_per_sec: 50.0,
+            max_connections_per_ip: 1000,
+            max_sessions_per_user: 32,
             static_dir: None,
         }
     }

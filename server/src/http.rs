@@ -9,10 +9,11 @@ use crate::hub::CloseReason;
 use crate::store::{self, Batch, SessionRecord, UserRecord};
 use axum::Json;
 use axum::Router;
-use axum::extract::{State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use std::net::SocketAddr;
 use townhall_protocol::http::{CreateUserRequest, ErrorBody, LoginRequest, LoginResponse};
 use townhall_protocol::{ErrorCode, MAX_FRAME_BYTES, UserId};
 
@@ -31,6 +32,7 @@ const WS_MAX_WRITE_BUFFER: usize = 1024 * 1024;
 pub fn router(app: App) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .route("/api/login", post(login))
         .route("/api/logout", post(logout))
         .route("/api/admin/users", post(create_user).get(list_users))
@@ -85,6 +87,15 @@ async fn healthz(State(app): State<App>) -> Json<serde_json::Value> {
     }))
 }
 
+async fn metrics(State(app): State<App>) -> impl IntoResponse {
+    let store = app.store.clone();
+    let bytes = tokio::task::spawn_blocking(move || store.size_on_disk())
+        .await
+        .unwrap_or(0);
+    let text = crate::metrics::render(app.hub.session_count(), app.hub.published(), bytes);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+}
+
 fn bearer(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     value.strip_prefix("Bearer ").map(|t| t.trim().to_owned())
@@ -106,8 +117,18 @@ fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ServerError> 
     serde_json::from_slice(body).map_err(|e| ServerError::Invalid(e.to_string()))
 }
 
-async fn login(State(app): State<App>, body: axum::body::Bytes) -> HttpResult<Json<LoginResponse>> {
+async fn login(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: axum::body::Bytes,
+) -> HttpResult<Json<LoginResponse>> {
     let req: LoginRequest = parse(&body)?;
+    let ip = (!peer.ip().is_loopback()).then(|| peer.ip());
+    if app.login_guard.check(&req.username, ip).is_err() {
+        crate::metrics::inc(&crate::metrics::get().login_failures);
+        return Err(ServerError::RateLimited.into());
+    }
+    let username = req.username.clone();
     let store = app.store.clone();
     let verified =
         tokio::task::spawn_blocking(move || -> Result<Option<UserRecord>, ServerError> {
@@ -121,7 +142,13 @@ async fn login(State(app): State<App>, body: axum::body::Bytes) -> HttpResult<Js
         })
         .await
         .map_err(|e| ServerError::Internal(e.to_string()))??;
-    let user = verified.ok_or(ServerError::InvalidCredentials)?;
+    let Some(user) = verified else {
+        app.login_guard.failed(&username);
+        crate::metrics::inc(&crate::metrics::get().login_failures);
+        return Err(ServerError::InvalidCredentials.into());
+    };
+    app.login_guard.succeeded(&username);
+    crate::metrics::inc(&crate::metrics::get().logins);
     let (token, hash) = crate::auth::new_token();
     let now = now_millis();
     let session = SessionRecord {
@@ -256,7 +283,12 @@ pub fn origin_allowed(origin: Option<&str>, host: Option<&str>, allowed: &[Strin
     }
 }
 
-async fn websocket(State(app): State<App>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+async fn websocket(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     if !origin_allowed(origin, host, &app.config.allowed_origins) {
@@ -269,6 +301,10 @@ async fn websocket(State(app): State<App>, headers: HeaderMap, ws: WebSocketUpgr
     let Ok(permit) = app.connections.clone().try_acquire_owned() else {
         return HttpError(ServerError::RateLimited).into_response();
     };
+    let Some(ip_slot) = app.ip_slot(peer.ip()) else {
+        tracing::warn!(ip = %peer.ip(), "websocket refused: too many connections from this address");
+        return HttpError(ServerError::RateLimited).into_response();
+    };
     let tracker = app.sessions.clone();
     ws.read_buffer_size(WS_READ_BUFFER)
         .write_buffer_size(0)
@@ -278,6 +314,7 @@ async fn websocket(State(app): State<App>, headers: HeaderMap, ws: WebSocketUpgr
         .on_upgrade(move |socket| {
             tracker.track_future(async move {
                 crate::session::run(socket, app).await;
+                drop(ip_slot);
                 drop(permit);
             })
         })

@@ -167,17 +167,21 @@ impl Hub {
 
     /// Register a connection. Returns the position as of which it is
     /// registered: the backlog must cover everything up to it, and every
-    /// later event will be pushed to `session.tx`.
-    pub fn register(&self, session: SessionHandle) -> Pos {
+    /// later event will be pushed to `session.tx`. `None` when the user
+    /// already has `max_sessions` connections.
+    pub fn register(&self, session: SessionHandle, max_sessions: usize) -> Option<Pos> {
         let mut s = self.lock();
         let user = session.user;
         let entry = s.users.entry(user).or_default();
+        if entry.sessions.len() >= max_sessions {
+            return None;
+        }
         let first = entry.sessions.is_empty();
         entry.sessions.push(session);
         if first {
             notify_presence(&s, user, true);
         }
-        s.published
+        Some(s.published)
     }
 
     pub fn unregister(&self, user: UserId, session_id: u64) {
@@ -219,6 +223,7 @@ impl Hub {
                             // Full: the client is not keeping up. Its events stay
                             // in the store; it resumes from its position.
                             h.kill.kill(CloseReason::SLOW_CONSUMER);
+                            crate::metrics::inc(&crate::metrics::get().slow_consumer_closes);
                             slow.push((*user, h.id));
                         }
                     }

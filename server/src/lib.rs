@@ -21,7 +21,9 @@
 //!   `store/keys.rs` has every key layout.
 //! - [`auth`]: argon2id passwords and hashed session tokens.
 //! - [`error`]: `ServerError` and its mapping to wire codes.
+//! - [`limits`]: request rate limits and the login guard.
 //! - [`frame`]: serialized frames shared across sockets.
+//! - [`metrics`]: counters for `/metrics`.
 
 pub mod app;
 pub mod assets;
@@ -33,6 +35,8 @@ pub mod frame;
 pub mod handlers;
 pub mod http;
 pub mod hub;
+pub mod limits;
+pub mod metrics;
 pub mod session;
 pub mod store;
 pub mod writer;
@@ -105,8 +109,11 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
     tracing::info!(%addr, data = %config.data.display(), last_pos, "townhall started");
 
     let router = http::router(app.clone());
-    let serve =
-        axum::serve(listener, router).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let serve = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.clone().cancelled_owned());
     if let Err(e) = serve.await {
         tracing::error!(error = %e, "http server failed");
     }

@@ -16,6 +16,7 @@ use crate::error::ServerError;
 use crate::frame::shared;
 use crate::handlers::{self, Ctx, MAX_IN_FLIGHT};
 use crate::hub::{CloseReason, KillSwitch, Outbound, SessionHandle};
+use crate::limits::{REFUSALS_BEFORE_CLOSE, REQUEST_BURST_FACTOR, TokenBucket};
 use crate::writer::Writer;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
@@ -97,6 +98,7 @@ pub async fn run(socket: WebSocket, app: App) {
         }
     };
     let device = device.filter(|d| !d.is_empty() && d.len() <= 128);
+    crate::metrics::inc(&crate::metrics::get().connections_opened);
 
     let (tx, rx) = mpsc::channel(app.config.outbox_frames);
     let kill = Arc::new(KillSwitch::default());
@@ -108,7 +110,13 @@ pub async fn run(socket: WebSocket, app: App) {
         tx: tx.clone(),
         kill: kill.clone(),
     };
-    let upto = app.hub.register(handle);
+    let Some(upto) = app.hub.register(handle, app.config.max_sessions_per_user) else {
+        let msg = format!(
+            "at most {} connections per user",
+            app.config.max_sessions_per_user
+        );
+        return refuse(sink, stream, None, ErrorCode::RateLimited, &msg).await;
+    };
 
     // Where to resume: what the client says, else what this device last
     // acknowledged, else the start of the user's memberships.
@@ -173,6 +181,9 @@ pub async fn run(socket: WebSocket, app: App) {
     };
     let idle = Duration::from_secs(app.config.ping_secs.max(1) * 3);
     let mut shutting_down = false;
+    let rate = app.config.requests_per_sec.max(1.0);
+    let mut bucket = TokenBucket::new(rate, rate * REQUEST_BURST_FACTOR);
+    let mut refused_in_a_row = 0u32;
     loop {
         let next = tokio::select! {
             _ = kill.token().cancelled() => break,
@@ -206,7 +217,31 @@ pub async fn run(socket: WebSocket, app: App) {
             Ok(Some(Ok(msg))) => msg,
         };
         match msg {
-            Message::Text(text) => handle_text(&ctx, text.as_str()).await,
+            Message::Text(text) => {
+                if bucket.take() {
+                    refused_in_a_row = 0;
+                    handle_text(&ctx, text.as_str()).await;
+                } else {
+                    refused_in_a_row += 1;
+                    if refused_in_a_row > REFUSALS_BEFORE_CLOSE {
+                        tracing::warn!(user = %user.username, "closing a connection that ignores rate limits");
+                        kill.kill(CloseReason {
+                            code: close::POLICY,
+                            reason: "rate_limited",
+                        });
+                        break;
+                    }
+                    let req_id = ClientFrame::decode(text.as_str())
+                        .ok()
+                        .and_then(|f| f.req_id().map(str::to_owned));
+                    let frame = ServerFrame::error(
+                        req_id,
+                        ErrorCode::RateLimited,
+                        "too many requests; slow down",
+                    );
+                    reply(&ctx, frame).await;
+                }
+            }
             Message::Binary(_) => {
                 reply(
                     &ctx,
@@ -308,6 +343,7 @@ async fn refuse(
     code: ErrorCode,
     message: &str,
 ) {
+    crate::metrics::inc(&crate::metrics::get().auth_failures);
     let frame = ServerFrame::error(req_id, code, message);
     let close_code = if code == ErrorCode::FrameTooLarge {
         close::TOO_BIG

@@ -146,6 +146,10 @@ impl Writer {
             if chunk.is_empty() {
                 return Ok(None);
             }
+            crate::metrics::add(
+                &crate::metrics::get().backlog_events_sent,
+                chunk.len() as u64,
+            );
             for e in chunk {
                 let text = String::from_utf8(e.json).map_err(axum::Error::new)?;
                 self.sink

@@ -90,6 +90,9 @@ impl TestServer {
             .arg(format!("127.0.0.1:{port}"))
             .arg("--data")
             .arg(&self.data)
+            // Tests pipeline thousands of requests; the rate-limit test sets its own.
+            .arg("--requests-per-sec")
+            .arg(self.rate_limit())
             .args(&self.extra_args)
             .env("TOWNHALL_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("RUST_LOG", "info")
@@ -117,6 +120,17 @@ impl TestServer {
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         self.addr = addr;
         self.child = Some(child);
+    }
+
+    fn rate_limit(&self) -> String {
+        match self
+            .extra_args
+            .iter()
+            .position(|a| a == "--requests-per-sec")
+        {
+            Some(_) => "50".into(), // overridden by the later extra arg
+            None => "1000000".into(),
+        }
     }
 
     pub fn pid(&self) -> u32 {
@@ -274,6 +288,14 @@ impl Client {
 
     pub async fn send_raw(&mut self, text: &str) {
         self.ws.send(Message::text(text)).await.expect("send");
+    }
+
+    /// Send without panicking when the socket is gone.
+    pub async fn try_send_raw(&mut self, text: &str) -> Result<(), String> {
+        self.ws
+            .send(Message::text(text))
+            .await
+            .map_err(|e| e.to_string())
     }
 
     pub async fn send_message(&mut self, msg: Message) {

@@ -365,3 +365,61 @@ async fn a_client_that_stops_reading_is_closed_as_slow_and_loses_nothing() {
         .collect();
     assert_eq!(got, (0..600).map(|i| i.to_string()).collect::<Vec<_>>());
 }
+
+#[tokio::test]
+async fn a_flood_is_throttled_with_rate_limited_and_then_disconnected_while_others_carry_on() {
+    let server = TestServer::start_with(&["--requests-per-sec", "20"]).await;
+    let (_, alice_token) = server.user("alice").await;
+    let (_, bob_token) = server.user("bob").await;
+    let (mut a, _, _) = server.connect_caught_up(&alice_token, None, None).await;
+    let room = a.create_room("r", Visibility::Public).await;
+    let (mut bob, _, _) = server.connect_caught_up(&bob_token, None, None).await;
+    bob.join(room.id).await;
+    // 80 is the burst (4 s of 20/s): request 200 pings at once.
+    for i in 0..200 {
+        a.send(&ClientFrame::Ping {
+            req_id: Some(format!("p{i}")),
+        })
+        .await;
+    }
+    let mut pongs = 0;
+    let mut limited = 0;
+    for _ in 0..200 {
+        match a.next().await {
+            ServerFrame::Pong { .. } => pongs += 1,
+            ServerFrame::Error {
+                code: ErrorCode::RateLimited,
+                req_id: Some(_),
+                ..
+            } => limited += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(
+        pongs >= 80 && pongs < 200 && limited > 0,
+        "pongs {pongs}, limited {limited}"
+    );
+    // Bob is unaffected.
+    bob.post(room.id, "calm").await;
+    // Keep flooding far past the limit: the connection is closed with 1008.
+    let mut closed = None;
+    for i in 0..5_000 {
+        if a.try_send_raw(&format!(r#"{{"type":"ping","req_id":"f{i}"}}"#))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    while closed.is_none() {
+        match a.next_message().await {
+            Some(Message::Close(c)) => closed = Some(c.map(|c| u16::from(c.code))),
+            Some(_) => {}
+            None => break,
+        }
+    }
+    assert_eq!(closed, Some(Some(close::POLICY)));
+    let (mut a2, _, _) = server.connect_caught_up(&alice_token, None, None).await;
+    a2.post(room.id, "back, slower").await;
+    bob.message("back, slower").await;
+}

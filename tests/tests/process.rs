@@ -10,12 +10,7 @@ use townhall_tests::{TestServer, binary, bodies};
 
 /// Send as fast as acks allow (window of 32) until the connection dies;
 /// return the bodies acknowledged.
-async fn send_until_dead(
-    url: String,
-    token: String,
-    room: RoomId,
-    tag: String,
-) -> Vec<String> {
+async fn send_until_dead(url: String, token: String, room: RoomId, tag: String) -> Vec<String> {
     let mut acked = Vec::new();
     let Ok((mut ws, _)) = tokio_tungstenite::connect_async(&url).await else {
         return acked;
