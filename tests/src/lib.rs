@@ -91,8 +91,7 @@ impl TestServer {
             .arg("--data")
             .arg(&self.data)
             // Tests pipeline thousands of requests; the rate-limit test sets its own.
-            .arg("--requests-per-sec")
-            .arg(self.rate_limit())
+            .args(self.default_rate_limit())
             .args(&self.extra_args)
             .env("TOWNHALL_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("RUST_LOG", "info")
@@ -122,14 +121,11 @@ impl TestServer {
         self.child = Some(child);
     }
 
-    fn rate_limit(&self) -> String {
-        match self
-            .extra_args
-            .iter()
-            .position(|a| a == "--requests-per-sec")
-        {
-            Some(_) => "50".into(), // overridden by the later extra arg
-            None => "1000000".into(),
+    fn default_rate_limit(&self) -> Vec<&'static str> {
+        if self.extra_args.iter().any(|a| a == "--requests-per-sec") {
+            Vec::new()
+        } else {
+            vec!["--requests-per-sec", "1000000"]
         }
     }
 
