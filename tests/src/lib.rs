@@ -78,6 +78,21 @@ impl TestServer {
         s
     }
 
+    /// Start on a given data folder (which may not exist yet).
+    pub async fn start_in(data: &Path) -> TestServer {
+        let mut s = TestServer {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data: data.to_path_buf(),
+            _dir: None,
+            child: None,
+            admin_token: String::new(),
+            extra_args: Vec::new(),
+        };
+        s.spawn(0).await;
+        s.admin_token = s.login("admin", ADMIN_PASSWORD).await.token;
+        s
+    }
+
     async fn spawn(&mut self, port: u16) {
         let log = std::fs::OpenOptions::new()
             .create(true)
