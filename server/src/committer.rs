@@ -119,10 +119,12 @@ pub struct Committer {
 impl Committer {
     /// Start the committer task. It ends when `shutdown` fires, after
     /// finishing every job already queued, with a last sync.
+    /// `min_free` is the free-space watermark in bytes below which writes are refused.
     pub fn start(
         store: Store,
         hub: Hub,
         last_pos: Pos,
+        min_free: u64,
         shutdown: CancellationToken,
     ) -> (Committer, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
@@ -132,6 +134,8 @@ impl Committer {
             last_pos,
             rooms: HashMap::new(),
             unpublished: Vec::new(),
+            min_free,
+            disk_full: false,
         };
         let handle = tokio::spawn(worker.run(rx, shutdown));
         (Committer { tx }, handle)
@@ -179,6 +183,10 @@ struct Worker {
     /// Events applied but not yet published because a sync failed; they go
     /// out after the next successful sync so live delivery has no gap.
     unpublished: Vec<Published>,
+    /// Free-space watermark in bytes: below it every job is refused.
+    min_free: u64,
+    /// Whether the last check was below the watermark (to log transitions once).
+    disk_full: bool,
 }
 
 /// What executing one job produced, before the sync.
@@ -220,7 +228,35 @@ impl Worker {
         tracing::info!("committer stopped");
     }
 
+    /// Refuse the whole batch while the disk is nearly full (see
+    /// `--min-free-mb`); returns the jobs back when there is room.
+    fn refuse_if_disk_full(&mut self, jobs: Vec<Job>) -> Option<Vec<Job>> {
+        let free = self.store.free_space();
+        let full = free < self.min_free;
+        if full != self.disk_full {
+            self.disk_full = full;
+            if full {
+                tracing::error!(free_mb = free >> 20, min_mb = self.min_free >> 20, "disk nearly full: refusing writes");
+            } else {
+                tracing::info!(free_mb = free >> 20, "disk space back: accepting writes");
+            }
+        }
+        if !full {
+            return Some(jobs);
+        }
+        for job in jobs {
+            if let Some(reply) = job.reply {
+                let e = crate::store::StoreError::DiskFull { free_mb: free >> 20, min_mb: self.min_free >> 20 };
+                let _ = reply.send(Err(ServerError::Store(e)));
+            }
+        }
+        None
+    }
+
     async fn commit(&mut self, jobs: Vec<Job>) {
+        let Some(jobs) = self.refuse_if_disk_full(jobs) else {
+            return;
+        };
         let mut results = Vec::with_capacity(jobs.len());
         let mut pending = Pending {
             events: std::mem::take(&mut self.unpublished),

@@ -31,6 +31,13 @@ pub struct Config {
     #[arg(long, env = "TOWNHALL_CACHE_MB", default_value_t = 256)]
     pub cache_mb: u64,
 
+    /// Refuse writes (with `storage_error`) while the data folder's
+    /// filesystem has less than this many MiB free. sled 0.34 stops making
+    /// progress after it hits "no space left on device" (measured: every
+    /// later write hangs), so Townhall stops writing before the disk is full.
+    #[arg(long, env = "TOWNHALL_MIN_FREE_MB", default_value_t = 256)]
+    pub min_free_mb: u64,
+
     /// Login sessions expire this many hours after login.
     #[arg(long, env = "TOWNHALL_SESSION_HOURS", default_value_t = 24 * 7)]
     pub session_hours: u64,
@@ -83,6 +90,7 @@ impl Config {
             allowed_origins: Vec::new(),
             admin_password: None,
             cache_mb: 64,
+            min_free_mb: 256,
             session_hours: 24 * 7,
             auth_timeout_secs: 10,
             ping_secs: 30,

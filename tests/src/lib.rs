@@ -79,14 +79,14 @@ impl TestServer {
     }
 
     /// Start on a given data folder (which may not exist yet).
-    pub async fn start_in(data: &Path) -> TestServer {
+    pub async fn start_in(data: &Path, extra_args: &[&str]) -> TestServer {
         let mut s = TestServer {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             data: data.to_path_buf(),
             _dir: None,
             child: None,
             admin_token: String::new(),
-            extra_args: Vec::new(),
+            extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
         };
         s.spawn(0).await;
         s.admin_token = s.login("admin", ADMIN_PASSWORD).await.token;
@@ -322,8 +322,15 @@ impl Client {
         }
     }
 
-    fn tail(&self) -> &[String] {
-        &self.seen[self.seen.len().saturating_sub(20)..]
+    /// The last frames seen, each cut to 300 characters, for failure messages.
+    fn tail(&self) -> Vec<String> {
+        self.seen[self.seen.len().saturating_sub(20)..]
+            .iter()
+            .map(|s| match s.char_indices().nth(300) {
+                Some((i, _)) => format!("{}…", &s[..i]),
+                None => s.clone(),
+            })
+            .collect()
     }
 
     async fn read_frame(&mut self) -> ServerFrame {

@@ -86,7 +86,7 @@ async fn a_full_disk_refuses_sends_with_storage_error_and_recovers_when_space_re
     a.request(ClientFrame::Ping { req_id: None }).await;
 
     // Space returns: sends succeed again.
-    fs.resize("256m");
+    fs.resize("128m");
     let mut recovered = false;
     for _ in 0..50 {
         if let ServerFrame::Ack { .. } = a

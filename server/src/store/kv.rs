@@ -115,6 +115,8 @@ pub enum StoreError {
     Corrupt { tree: &'static str, detail: String },
     #[error("storage: data folder is in use by another process ({0})")]
     Locked(String),
+    #[error("storage: only {free_mb} MiB free, writes resume above {min_mb} MiB")]
+    DiskFull { free_mb: u64, min_mb: u64 },
 }
 
 pub type KvPair = (Vec<u8>, Vec<u8>);
@@ -143,6 +145,9 @@ pub trait Kv: Send + Sync + 'static {
 
     /// Bytes the store occupies on disk (0 for memory).
     fn size_on_disk(&self) -> u64;
+
+    /// Bytes free on the store's filesystem (`u64::MAX` for memory).
+    fn free_space(&self) -> u64;
 }
 
 /// All pairs whose key starts with `prefix`, up to `limit`.

@@ -87,4 +87,8 @@ impl Kv for MemoryKv {
     fn size_on_disk(&self) -> u64 {
         0
     }
+
+    fn free_space(&self) -> u64 {
+        u64::MAX
+    }
 }

@@ -466,6 +466,10 @@ impl Store {
     pub fn size_on_disk(&self) -> u64 {
         self.kv.size_on_disk()
     }
+
+    pub fn free_space(&self) -> u64 {
+        self.kv.free_space()
+    }
 }
 
 fn stored_event(seq: RoomSeq, value: &[u8]) -> Result<StoredEvent, StoreError> {

@@ -160,6 +160,14 @@ impl Kv for SledKv {
     fn size_on_disk(&self) -> u64 {
         dir_size(&self.path)
     }
+
+    fn free_space(&self) -> u64 {
+        match rustix::fs::statvfs(&self.path) {
+            Ok(s) => s.f_bavail.saturating_mul(s.f_frsize),
+            // Unknown: do not refuse writes on a failed statvfs.
+            Err(_) => u64::MAX,
+        }
+    }
 }
 
 fn dir_size(path: &Path) -> u64 {
