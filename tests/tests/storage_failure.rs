@@ -47,10 +47,11 @@ async fn a_full_disk_refuses_sends_with_storage_error_and_recovers_when_space_re
         eprintln!("skipped: TOWNHALL_SKIP_TMPFS is set");
         return;
     }
-    let fs = Tmpfs::mount("24m")
+    let fs = Tmpfs::mount("32m")
         .expect("mounting a tmpfs needs root; set TOWNHALL_SKIP_TMPFS=1 to skip");
     let data = fs.0.join("data");
-    let mut server = TestServer::start_in(&data).await;
+    // Refuse writes below 12 MiB free: the disk "fills" after ~20 MiB.
+    let mut server = TestServer::start_in(&data, &["--min-free-mb", "12"]).await;
     let (_, token) = server.user("alice").await;
     let (mut a, _, _) = server.connect_caught_up(&token, None, None).await;
     let room = a.create_room("r", Visibility::Public).await;
