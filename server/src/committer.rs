@@ -236,7 +236,11 @@ impl Worker {
         if full != self.disk_full {
             self.disk_full = full;
             if full {
-                tracing::error!(free_mb = free >> 20, min_mb = self.min_free >> 20, "disk nearly full: refusing writes");
+                tracing::error!(
+                    free_mb = free >> 20,
+                    min_mb = self.min_free >> 20,
+                    "disk nearly full: refusing writes"
+                );
             } else {
                 tracing::info!(free_mb = free >> 20, "disk space back: accepting writes");
             }
@@ -246,7 +250,10 @@ impl Worker {
         }
         for job in jobs {
             if let Some(reply) = job.reply {
-                let e = crate::store::StoreError::DiskFull { free_mb: free >> 20, min_mb: self.min_free >> 20 };
+                let e = crate::store::StoreError::DiskFull {
+                    free_mb: free >> 20,
+                    min_mb: self.min_free >> 20,
+                };
                 let _ = reply.send(Err(ServerError::Store(e)));
             }
         }

@@ -18,14 +18,12 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use townhall_protocol::{Pos, RoomId, RoomRole, ServerFrame, UserId, close};
 
-/// What the hub hands a session's writer.
+/// A timeline event on its way to a socket; `pos` lets the writer drop
+/// anything at or below what the backlog already sent.
 #[derive(Clone, Debug)]
-pub enum Outbound {
-    /// A timeline event; `pos` lets the writer drop anything at or below
-    /// what the backlog already sent.
-    Event { pos: Pos, frame: SharedFrame },
-    /// Any other frame (replies, typing, presence, read markers).
-    Frame(SharedFrame),
+pub struct EventFrame {
+    pub pos: Pos,
+    pub frame: SharedFrame,
 }
 
 /// Why a session is being closed from outside its own loop.
@@ -81,7 +79,11 @@ pub struct SessionHandle {
     pub user: UserId,
     /// SHA-256 of the login token it authenticated with (for logout).
     pub token_hash: [u8; 32],
-    pub tx: mpsc::Sender<Outbound>,
+    /// Timeline events, in position order. Full means a slow consumer.
+    pub events: mpsc::Sender<EventFrame>,
+    /// Everything else (replies, typing, presence, read markers): these may
+    /// go out while the backlog is still streaming.
+    pub frames: mpsc::Sender<SharedFrame>,
     pub kill: Arc<KillSwitch>,
 }
 
@@ -167,7 +169,7 @@ impl Hub {
 
     /// Register a connection. Returns the position as of which it is
     /// registered: the backlog must cover everything up to it, and every
-    /// later event will be pushed to `session.tx`. `None` when the user
+    /// later event will be pushed to `session.events`. `None` when the user
     /// already has `max_sessions` connections.
     pub fn register(&self, session: SessionHandle, max_sessions: usize) -> Option<Pos> {
         let mut s = self.lock();
@@ -215,11 +217,11 @@ impl Hub {
                         continue;
                     };
                     for h in &entry.sessions {
-                        let item = Outbound::Event {
+                        let item = EventFrame {
                             pos: ev.pos,
                             frame: ev.frame.clone(),
                         };
-                        if h.tx.try_send(item).is_err() {
+                        if h.events.try_send(item).is_err() {
                             // Full: the client is not keeping up. Its events stay
                             // in the store; it resumes from its position.
                             h.kill.kill(CloseReason::SLOW_CONSUMER);
@@ -290,7 +292,7 @@ impl Hub {
         let s = self.lock();
         if let Some(entry) = s.users.get(&user) {
             for h in &entry.sessions {
-                let _ = h.tx.try_send(Outbound::Frame(frame.clone()));
+                let _ = h.frames.try_send(frame.clone());
             }
         }
     }
@@ -305,7 +307,7 @@ impl Hub {
             if let Some(entry) = s.users.get(user) {
                 for h in &entry.sessions {
                     // Ephemeral: dropping it for a full client is harmless.
-                    let _ = h.tx.try_send(Outbound::Frame(frame.clone()));
+                    let _ = h.frames.try_send(frame.clone());
                 }
             }
         }
@@ -377,7 +379,7 @@ fn notify_presence(s: &State, user: UserId, online: bool) {
             }
             if let Some(e) = s.users.get(other) {
                 for h in &e.sessions {
-                    let _ = h.tx.try_send(Outbound::Frame(frame.clone()));
+                    let _ = h.frames.try_send(frame.clone());
                 }
             }
         }

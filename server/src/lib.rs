@@ -84,8 +84,13 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         .map(|(room, user, m)| (room, user, m.role));
     let hub = Hub::new(last_pos, memberships);
     let committer_stop = CancellationToken::new();
-    let (committer, committer_task) =
-        Committer::start(store.clone(), hub.clone(), last_pos, config.min_free_mb * 1024 * 1024, committer_stop.clone());
+    let (committer, committer_task) = Committer::start(
+        store.clone(),
+        hub.clone(),
+        last_pos,
+        config.min_free_mb * 1024 * 1024,
+        committer_stop.clone(),
+    );
     let app = App::new(
         store,
         hub.clone(),

@@ -15,7 +15,7 @@ use crate::app::App;
 use crate::error::ServerError;
 use crate::frame::shared;
 use crate::handlers::{self, Ctx, MAX_IN_FLIGHT};
-use crate::hub::{CloseReason, KillSwitch, Outbound, SessionHandle};
+use crate::hub::{CloseReason, KillSwitch, SessionHandle};
 use crate::limits::{REFUSALS_BEFORE_CLOSE, REQUEST_BURST_FACTOR, TokenBucket};
 use crate::writer::Writer;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -28,6 +28,11 @@ use townhall_protocol::{ClientFrame, ErrorCode, PROTOCOL_VERSION, ServerFrame, c
 
 /// How long to keep reading after a Close so the handshake completes.
 const CLOSE_GRACE: Duration = Duration::from_secs(3);
+
+/// Non-event frames queued for one connection: replies to its own requests
+/// (bounded by its rate limit and in-flight sends), typing, presence. A
+/// client that stops reading fills it and its reader waits: backpressure.
+const FRAME_QUEUE: usize = 512;
 
 /// How long shutdown waits for a connection's in-flight acks.
 const ACK_DRAIN: Duration = Duration::from_secs(5);
@@ -100,14 +105,16 @@ pub async fn run(socket: WebSocket, app: App) {
     let device = device.filter(|d| !d.is_empty() && d.len() <= 128);
     crate::metrics::inc(&crate::metrics::get().connections_opened);
 
-    let (tx, rx) = mpsc::channel(app.config.outbox_frames);
+    let (events_tx, events_rx) = mpsc::channel(app.config.outbox_frames);
+    let (frames_tx, frames_rx) = mpsc::channel(FRAME_QUEUE);
     let kill = Arc::new(KillSwitch::default());
     let session_id = app.next_session_id();
     let handle = SessionHandle {
         id: session_id,
         user: user.id,
         token_hash,
-        tx: tx.clone(),
+        events: events_tx,
+        frames: frames_tx.clone(),
         kill: kill.clone(),
     };
     let Some(upto) = app.hub.register(handle, app.config.max_sessions_per_user) else {
@@ -118,18 +125,28 @@ pub async fn run(socket: WebSocket, app: App) {
         return refuse(sink, stream, None, ErrorCode::RateLimited, &msg).await;
     };
 
-    // Where to resume: what the client says, else what this device last
-    // acknowledged, else the start of the user's memberships.
-    let stored = match (&device, resume) {
-        (Some(d), None) => {
-            let (store, uid, d) = (app.store.clone(), user.id, d.clone());
-            tokio::task::spawn_blocking(move || store.device_pos(uid, &d))
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .flatten()
+    // Where to resume: what the client says; else what this device last
+    // acknowledged; else, for a device never seen, the furthest any of the
+    // user's devices got (a new browser shows history on demand rather than
+    // replaying it); else (the user's very first login) the start of their
+    // memberships.
+    let stored = match resume {
+        Some(_) => None,
+        None => {
+            let (store, uid, d) = (app.store.clone(), user.id, device.clone());
+            tokio::task::spawn_blocking(move || -> Result<Option<u64>, crate::store::StoreError> {
+                if let Some(d) = d
+                    && let Some(pos) = store.device_pos(uid, &d)?
+                {
+                    return Ok(Some(pos));
+                }
+                store.max_device_pos(uid)
+            })
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .flatten()
         }
-        _ => None,
     };
     let from = resume.or(stored).unwrap_or(0).min(upto);
     let backlog = {
@@ -160,7 +177,8 @@ pub async fn run(socket: WebSocket, app: App) {
 
     let writer = Writer {
         sink,
-        rx,
+        events: events_rx,
+        frames: frames_rx,
         kill: kill.clone(),
         store: app.store.clone(),
         ping_every: Duration::from_secs(app.config.ping_secs.max(1)),
@@ -176,7 +194,7 @@ pub async fn run(socket: WebSocket, app: App) {
         app: app.clone(),
         user: user.clone(),
         device,
-        tx,
+        frames: frames_tx,
         in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
     };
     let idle = Duration::from_secs(app.config.ping_secs.max(1) * 3);
@@ -312,7 +330,7 @@ fn log_error(e: &ServerError) {
 async fn reply(ctx: &Ctx, frame: ServerFrame) {
     // Waits while the outbox is full: a client that does not read its
     // replies stops being read from, which is the backpressure we want.
-    let _ = ctx.tx.send(Outbound::Frame(shared(&frame))).await;
+    let _ = ctx.frames.send(shared(&frame)).await;
 }
 
 /// The next text message; `Err` for an oversized one; `None` when the peer left.

@@ -7,7 +7,7 @@
 //! Close frame with the reason's code.
 
 use crate::frame::{SharedFrame, shared};
-use crate::hub::{CloseReason, KillSwitch, Outbound};
+use crate::hub::{CloseReason, EventFrame, KillSwitch};
 use crate::store::{Backlog, Store};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::SinkExt;
@@ -27,7 +27,8 @@ const WRITE_BATCH: usize = 256;
 
 pub struct Writer {
     pub sink: SplitSink<WebSocket, Message>,
-    pub rx: mpsc::Receiver<Outbound>,
+    pub events: mpsc::Receiver<EventFrame>,
+    pub frames: mpsc::Receiver<SharedFrame>,
     pub kill: Arc<KillSwitch>,
     pub store: Store,
     pub ping_every: Duration,
@@ -72,24 +73,34 @@ impl Writer {
                 _ = self.kill.token().cancelled() => {
                     let reason = self.kill.reason().unwrap_or(CloseReason::SHUTDOWN);
                     if reason != CloseReason::SLOW_CONSUMER {
-                        // Replies already queued (acks of finished sends) still go out.
-                        while let Ok(item) = self.rx.try_recv() {
-                            self.feed(item, &mut last_sent).await?;
+                        // What is already queued (acks of finished sends) still goes out.
+                        while let Ok(e) = self.events.try_recv() {
+                            self.feed_event(e, &mut last_sent).await?;
                         }
+                        self.feed_frames().await?;
                     }
                     return self.close(reason).await;
                 }
-                item = self.rx.recv() => {
-                    let Some(item) = item else {
+                event = self.events.recv() => {
+                    let Some(event) = event else {
                         return Ok(WriterEnd::Done);
                     };
-                    self.feed(item, &mut last_sent).await?;
+                    self.feed_event(event, &mut last_sent).await?;
                     for _ in 1..WRITE_BATCH {
-                        match self.rx.try_recv() {
-                            Ok(item) => self.feed(item, &mut last_sent).await?,
+                        match self.events.try_recv() {
+                            Ok(e) => self.feed_event(e, &mut last_sent).await?,
                             Err(_) => break,
                         }
                     }
+                    self.feed_frames().await?;
+                    self.sink.flush().await?;
+                }
+                frame = self.frames.recv() => {
+                    let Some(frame) = frame else {
+                        return Ok(WriterEnd::Done);
+                    };
+                    self.sink.feed(Message::Text(frame)).await?;
+                    self.feed_frames().await?;
                     self.sink.flush().await?;
                 }
                 _ = ping.tick() => {
@@ -99,19 +110,25 @@ impl Writer {
         }
     }
 
-    async fn feed(&mut self, item: Outbound, last_sent: &mut Pos) -> Result<(), axum::Error> {
-        match item {
-            Outbound::Event { pos, frame } => {
-                // Registration makes this impossible; the check keeps "never
-                // twice" true even if that reasoning is ever broken.
-                if pos <= *last_sent {
-                    return Ok(());
-                }
-                *last_sent = pos;
-                self.sink.feed(Message::Text(frame)).await
-            }
-            Outbound::Frame(frame) => self.sink.feed(Message::Text(frame)).await,
+    async fn feed_event(&mut self, e: EventFrame, last_sent: &mut Pos) -> Result<(), axum::Error> {
+        // Registration makes this impossible; the check keeps "never
+        // twice" true even if that reasoning is ever broken.
+        if e.pos <= *last_sent {
+            return Ok(());
         }
+        *last_sent = e.pos;
+        self.sink.feed(Message::Text(e.frame)).await
+    }
+
+    /// Write the non-event frames already waiting (at most a batch).
+    async fn feed_frames(&mut self) -> Result<(), axum::Error> {
+        for _ in 0..WRITE_BATCH {
+            match self.frames.try_recv() {
+                Ok(frame) => self.sink.feed(Message::Text(frame)).await?,
+                Err(_) => break,
+            }
+        }
+        Ok(())
     }
 
     /// Stream the backlog; returns a close reason if killed meanwhile.

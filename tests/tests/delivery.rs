@@ -518,3 +518,39 @@ async fn the_summary_shows_unread_mentions_and_the_latest_message() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A new browser of a user who has been reading elsewhere starts from the
+/// furthest position any of their devices acknowledged, not from the start.
+#[tokio::test]
+async fn a_new_device_starts_where_the_users_other_devices_got_to() {
+    let server = TestServer::start().await;
+    let (_, alice_token) = server.user("alice").await;
+    let (_, bob_token) = server.user("bob").await;
+    let (mut a, _, _) = server.connect_caught_up(&alice_token, None, None).await;
+    let room = a.create_room("r", Visibility::Public).await;
+    let (mut laptop, _, _) = server
+        .connect_caught_up(&bob_token, None, Some("laptop"))
+        .await;
+    laptop.join(room.id).await;
+    for i in 0..10 {
+        a.post(room.id, &format!("old{i}")).await;
+    }
+    let mut last = 0;
+    while last == 0 {
+        let e = laptop.next_event().await;
+        if body(&e) == Some("old9") {
+            last = e.pos;
+        }
+    }
+    laptop.send(&ClientFrame::AckPos { pos: last }).await;
+    laptop.request(ClientFrame::Ping { req_id: None }).await;
+    a.post(room.id, "new").await;
+    let (_, backlog, _) = server
+        .connect_caught_up(&bob_token, None, Some("new-browser"))
+        .await;
+    assert_eq!(
+        bodies(&backlog),
+        vec!["new"],
+        "only what no device of bob's has seen"
+    );
+}

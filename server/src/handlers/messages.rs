@@ -4,7 +4,6 @@ use super::{Ctx, readable_room, require_member};
 use crate::committer::{Command, Reply};
 use crate::error::{Result, ServerError};
 use crate::frame::shared;
-use crate::hub::Outbound;
 use townhall_protocol::{MAX_BODY_BYTES, MAX_PAGE, RoomId, RoomSeq, ServerFrame};
 use uuid::Uuid;
 
@@ -38,7 +37,7 @@ pub async fn send(
         body,
     };
     let reply = ctx.app.committer.enqueue(cmd).await?;
-    let tx = ctx.tx.clone();
+    let frames = ctx.frames.clone();
     tokio::spawn(async move {
         let frame = match reply.await {
             Ok(Ok(Reply::Ack { ack, duplicate })) => ServerFrame::Ack {
@@ -57,7 +56,7 @@ pub async fn send(
             Ok(Err(e)) => error_frame(req_id, &e),
             Err(_) => error_frame(req_id, &ServerError::ShuttingDown),
         };
-        let _ = tx.send(Outbound::Frame(shared(&frame))).await;
+        let _ = frames.send(shared(&frame)).await;
         drop(permit);
     });
     Ok(())

@@ -9,7 +9,7 @@ mod rooms;
 
 use crate::app::App;
 use crate::error::{Result, ServerError};
-use crate::hub::Outbound;
+use crate::frame::SharedFrame;
 use crate::store::UserRecord;
 use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc};
@@ -20,8 +20,9 @@ pub struct Ctx {
     pub app: App,
     pub user: UserRecord,
     pub device: Option<String>,
-    /// The connection's outbound queue, for replies that arrive later (acks).
-    pub tx: mpsc::Sender<Outbound>,
+    /// The connection's queue of non-event frames, for replies that arrive
+    /// later (acks).
+    pub frames: mpsc::Sender<SharedFrame>,
     /// Sends waiting for their ack on this connection.
     pub in_flight: Arc<Semaphore>,
 }

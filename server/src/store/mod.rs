@@ -463,6 +463,21 @@ impl Store {
         }
     }
 
+    /// The furthest position any of the user's devices has acknowledged.
+    pub fn max_device_pos(&self, user: UserId) -> Result<Option<Pos>, StoreError> {
+        let mut max = None;
+        for (_, v) in scan_prefix(
+            self.kv.as_ref(),
+            Tree::UserDevicePos,
+            &keys::user(user),
+            SCAN_LIMIT,
+        )? {
+            let pos = keys::read_u64("user_device_pos", &v)?;
+            max = Some(max.map_or(pos, |m: Pos| m.max(pos)));
+        }
+        Ok(max)
+    }
+
     pub fn size_on_disk(&self) -> u64 {
         self.kv.size_on_disk()
     }
