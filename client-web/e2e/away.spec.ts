@@ -46,6 +46,12 @@ test('bob was away: divider at his read marker, three new messages in order, the
   await alice.send(general, 'Heads-up: the office is closed on Friday for maintenance.');
   await carol.send(general, '@bob can you confirm the on-call rota for the weekend?');
   await alice.send(general, 'Minutes from today are at https://example.com/minutes');
+  // Elsewhere, less urgent: a direct message and another room.
+  const dm = await carol.request<{ type: 'room'; room: { id: string } } & never>({ type: 'open_dm', user: 'bob' });
+  await carol.send((dm as unknown as { room: { id: string } }).room.id, 'Lunch on Thursday?');
+  const support = await alice.createRoom('support', 'private', 'Customer escalations');
+  await alice.request({ type: 'add_member', room: support, user: 'bob' });
+  await alice.send(support, 'Ticket 4821 is resolved, closing it.');
 
   await logIn(page, server, 'bob');
   const link = roomLink(page, 'general');

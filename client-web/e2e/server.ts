@@ -194,12 +194,25 @@ export class WsClient {
     return r.room.id;
   }
 
+  /** Send a message; a rate-limited send is retried with the same client_id. */
   async send(room: string, body: string): Promise<Extract<ServerFrame, { type: 'ack' }>> {
-    return this.request({ type: 'send', room, client_id: randomUUID(), body });
+    const client_id = randomUUID();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.request({ type: 'send', room, client_id, body });
+      } catch (e) {
+        if (!String(e).includes('rate_limited') || attempt > 50) throw e;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
   }
 
-  /** Send many messages with a bounded number in flight (acks come after fsync). */
-  async sendMany(room: string, bodies: string[], inFlight = 64): Promise<void> {
+  /**
+   * Send many messages in order of completion, with a bounded number in
+   * flight (acks come after fsync). The server allows 50 requests/s per
+   * connection with bursts of 200: use several clients to seed faster.
+   */
+  async sendMany(room: string, bodies: string[], inFlight = 16): Promise<void> {
     let i = 0;
     const worker = async () => {
       while (i < bodies.length) {

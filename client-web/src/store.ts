@@ -78,6 +78,8 @@ const TYPING_SEND_MS = 3_000;
 const ACK_POS_MS = 5_000;
 /** A send with no ack in this time while connected is shown as failed. */
 const SEND_TIMEOUT_MS = 20_000;
+/** Backlog events applied in one UI update at most. */
+const BACKLOG_BATCH = 2000;
 /** History page size: a couple of screens. */
 export const PAGE = 50;
 /** Events shown above the divider for context when a room opens. */
@@ -115,12 +117,16 @@ export class ChatStore {
   private ackedPos: Pos;
   private ackTimer: ReturnType<typeof setInterval> | null = null;
   private sendTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  private rateLimitedTries = new Map<string, number>();
   private typingSentAt = new Map<RoomId, number>();
   private typingTimer: ReturnType<typeof setTimeout> | null = null;
   private summaryTimer: ReturnType<typeof setTimeout> | null = null;
   private markReadInFlight = new Map<RoomId, RoomSeq>();
   private markReadWanted = new Map<RoomId, RoomSeq>();
   private readonly isActive: () => boolean;
+  /** Backlog events not applied yet; null once caught up (live events apply at once). */
+  private backlog: ChatEvent[] | null = null;
+  private backlogTimer: ReturnType<typeof setTimeout> | null = null;
   /** Rooms whose timeline was loaded from history in this session. */
   private openedRooms = new Set<RoomId>();
   private stopped = false;
@@ -140,7 +146,14 @@ export class ChatStore {
       device: storage.deviceId(),
       resume: () => (this.processedPos > 0 ? this.processedPos : undefined),
       onFrame: (f) => this.handleFrame(f),
-      onState: (s) => (this.connState.value = s),
+      onState: (s) => {
+        if (s !== 'connected') {
+          // The link dropped mid-backlog: keep what arrived.
+          this.flushBacklog();
+          this.backlog = null;
+        }
+        this.connState.value = s;
+      },
       onReady: () => this.onReady(),
       onAuthLost: (why) => this.opts.onAuthLost?.(why),
       ...(opts.createSocket ? { createSocket: opts.createSocket } : {}),
@@ -161,6 +174,7 @@ export class ChatStore {
     if (this.typingTimer) clearTimeout(this.typingTimer);
     if (this.summaryTimer) clearTimeout(this.summaryTimer);
     if (this.onlineTimer) clearTimeout(this.onlineTimer);
+    if (this.backlogTimer) clearTimeout(this.backlogTimer);
     for (const t of this.sendTimers.values()) clearTimeout(t);
     this.sendTimers.clear();
   }
@@ -174,9 +188,13 @@ export class ChatStore {
   handleFrame(f: ServerFrame): void {
     switch (f.type) {
       case 'event':
-        this.onStreamEvent(stripType(f));
+        if (this.backlog) this.queueBacklog(stripType(f));
+        else this.onStreamEvent(stripType(f));
         break;
       case 'caught_up':
+        mark('caught_up');
+        this.flushBacklog();
+        this.backlog = null;
         if (f.pos > this.processedPos) this.processedPos = f.pos;
         this.flushPos();
         break;
@@ -187,6 +205,7 @@ export class ChatStore {
         if (f.req_id?.startsWith('send:')) this.onSendError(f.req_id.slice(5), f.code, f.message);
         break;
       case 'summary':
+        mark('summary');
         this.applySummary(f.rooms);
         break;
       case 'rooms':
@@ -226,11 +245,39 @@ export class ChatStore {
   }
 
   private onReady(): void {
+    mark('welcome');
+    this.backlog = [];
     // Everything the user wrote that has no ack yet goes out once per
     // connection; the server answers a repeat client_id with the first ack.
     for (const item of this.outbox.value) if (item.status === 'sending') this.transmit(item);
     this.conn.send({ type: 'summary', req_id: 'summary' });
     this.conn.send({ type: 'online', req_id: 'online' });
+    // A room that failed to load because the link dropped loads now.
+    const v = this.view.value;
+    if (v && v.status === 'error') void this.openRoom(v.room);
+  }
+
+  /**
+   * Backlog events are applied in batches: one UI update per batch instead of
+   * one per frame (a thousand renders of the room list cost more than the
+   * events themselves). The batch closes at caught_up, or every 100 ms on a
+   * long backlog so the screen fills in progressively.
+   */
+  private queueBacklog(e: ChatEvent): void {
+    this.backlog!.push(e);
+    if (this.backlog!.length >= BACKLOG_BATCH) this.flushBacklog();
+    else if (!this.backlogTimer) this.backlogTimer = setTimeout(() => this.flushBacklog(), 100);
+  }
+
+  private flushBacklog(): void {
+    if (this.backlogTimer) clearTimeout(this.backlogTimer);
+    this.backlogTimer = null;
+    const events = this.backlog;
+    if (!events || events.length === 0) return;
+    this.backlog = [];
+    batch(() => {
+      for (const e of events) this.onStreamEvent(e);
+    });
   }
 
   /** An event from the ordered stream (backlog or live). */
@@ -502,6 +549,19 @@ export class ChatStore {
     // A server going down answers this way; the message goes out again on
     // the next connection without bothering the person.
     if (code === 'shutting_down') return;
+    if (code === 'rate_limited') {
+      // Over the server's request budget: try again shortly, same client_id.
+      const item = this.outbox.value.find((i) => i.client_id === clientId);
+      const tries = (this.rateLimitedTries.get(clientId) ?? 0) + 1;
+      if (item && tries <= 5) {
+        this.rateLimitedTries.set(clientId, tries);
+        setTimeout(() => {
+          const still = this.outbox.value.find((i) => i.client_id === clientId);
+          if (still && still.status === 'sending' && !this.stopped) this.transmit(still);
+        }, 1_000 * tries);
+        return;
+      }
+    }
     this.setOutbox(
       this.outbox.value.map((i) =>
         i.client_id === clientId ? { ...i, status: 'failed' as const, error: describeError(code, message) } : i,
@@ -601,6 +661,8 @@ export class ChatStore {
     const v = this.view.value;
     const room = this.rooms.value.get(roomId);
     if (!v || v.room !== roomId || v.loadingOlder || !room || !tl.hasOlder(room.timeline)) return;
+    const grown = tl.growFromStash(room.timeline, 'older');
+    if (grown !== room.timeline) return this.setTimeline(roomId, grown);
     const first = tl.firstSeq(room.timeline);
     this.patchView(roomId, { loadingOlder: true });
     try {
@@ -620,6 +682,8 @@ export class ChatStore {
     if (!v || v.room !== roomId || v.loadingNewer || !room) return;
     const last = tl.lastSeq(room.timeline);
     if (last === undefined || last >= room.lastSeq) return;
+    const grown = tl.growFromStash(room.timeline, 'newer');
+    if (grown !== room.timeline) return this.setTimeline(roomId, grown);
     this.patchView(roomId, { loadingNewer: true });
     try {
       const page = await this.history(roomId, { after: last, limit: PAGE * 2 });
@@ -635,6 +699,14 @@ export class ChatStore {
   async jumpToLatest(roomId: RoomId): Promise<void> {
     const page = await this.history(roomId, { limit: PAGE });
     this.resetTimeline(roomId, page.events);
+  }
+
+  private setTimeline(roomId: RoomId, timeline: Timeline): void {
+    const room = this.rooms.value.get(roomId);
+    if (!room) return;
+    const rooms = new Map(this.rooms.value);
+    rooms.set(roomId, { ...room, timeline });
+    this.rooms.value = rooms;
   }
 
   private resetTimeline(roomId: RoomId, events: readonly ChatEvent[]): void {
@@ -798,6 +870,15 @@ export class ChatStore {
 
   async refreshSummary(): Promise<void> {
     await this.conn.request({ type: 'summary' });
+  }
+}
+
+/** Performance marks for the login-to-first-room measurement (README). */
+function mark(name: string): void {
+  try {
+    globalThis.performance?.mark?.(`townhall:${name}`);
+  } catch {
+    // marks are diagnostics only
   }
 }
 

@@ -12,6 +12,12 @@ import type { ChatEvent, RoomSeq } from './protocol';
 
 /** How many out-of-run events to keep per room; older ones are fetched again. */
 const STASH_LIMIT = 1000;
+/**
+ * At most this many stashed events join the run per operation in each
+ * direction: opening a room after a backlog of thousands renders a page, not
+ * the whole backlog; scrolling takes the next page from the stash.
+ */
+export const ABSORB_LIMIT = 100;
 
 export interface Timeline {
   /** Ascending by seq, each seq exactly once, no gaps. */
@@ -53,7 +59,9 @@ export function mergeEvents(t: Timeline, events: readonly ChatEvent[]): Timeline
     if (!contains(t, e.seq) && !stash.has(e.seq)) stash.set(e.seq, e);
   }
   if (stash.size === t.stash.size) return t; // only duplicates
-  return absorb(t.run.slice(), stash);
+  // Everything just merged may join the run, plus a page of what waited.
+  const limit = events.length + ABSORB_LIMIT;
+  return absorb(t.run.slice(), stash, limit, limit);
 }
 
 /**
@@ -82,29 +90,46 @@ function dedupeSorted(events: readonly ChatEvent[]): ChatEvent[] {
   return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
 }
 
-/** Grow the run from the stash in both directions, then bound the stash. */
-function absorb(run: ChatEvent[], stash: Map<RoomSeq, ChatEvent>): Timeline {
+/**
+ * Take up to `n` stashed events that continue the run on one side (no
+ * request needed when the backlog already brought them). Returns the same
+ * timeline when the stash has nothing there.
+ */
+export function growFromStash(t: Timeline, side: 'older' | 'newer', n = ABSORB_LIMIT): Timeline {
+  if (t.run.length === 0) return t;
+  const edge = side === 'newer' ? t.run[t.run.length - 1]!.seq + 1 : t.run[0]!.seq - 1;
+  if (!t.stash.has(edge)) return t;
+  return absorb(t.run.slice(), new Map(t.stash), side === 'newer' ? n : 0, side === 'older' ? n : 0);
+}
+
+/** Grow the run from the stash in both directions (bounded), then bound the stash. */
+function absorb(
+  run: ChatEvent[],
+  stash: Map<RoomSeq, ChatEvent>,
+  newerLimit = ABSORB_LIMIT,
+  olderLimit = ABSORB_LIMIT,
+): Timeline {
   if (run.length === 0) {
     if (stash.size === 0) return { run, stash };
     // No run yet: the newest contiguous block of the stash becomes it, which
     // is what a room shows at the bottom before any history was asked for.
     const seqs = [...stash.keys()].sort((a, b) => a - b);
     let start = seqs.length - 1;
-    while (start > 0 && seqs[start - 1] === seqs[start]! - 1) start--;
+    while (start > 0 && seqs[start - 1] === seqs[start]! - 1 && seqs.length - start < ABSORB_LIMIT) start--;
     for (let i = start; i < seqs.length; i++) {
       run.push(stash.get(seqs[i]!)!);
       stash.delete(seqs[i]!);
     }
   }
   let next = run[run.length - 1]!.seq + 1;
-  while (stash.has(next)) {
+  for (let taken = 0; taken < newerLimit && stash.has(next); taken++) {
     run.push(stash.get(next)!);
     stash.delete(next);
     next++;
   }
   const before: ChatEvent[] = [];
   let prev = run[0]!.seq - 1;
-  while (stash.has(prev)) {
+  for (let taken = 0; taken < olderLimit && stash.has(prev); taken++) {
     before.push(stash.get(prev)!);
     stash.delete(prev);
     prev--;

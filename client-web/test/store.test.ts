@@ -51,6 +51,7 @@ function connect(store: ChatStore): FakeSocket {
   const s = sockets[sockets.length - 1]!;
   s.open();
   s.push({ type: 'welcome', version: 1, user: store.me, resume_from: 0 });
+  s.push({ type: 'caught_up', pos: 0 });
   return s;
 }
 
@@ -132,6 +133,28 @@ describe('connection and resume', () => {
 });
 
 describe('merging backlog and live frames', () => {
+  it('applies a backlog in one batch at caught_up, then live events at once', () => {
+    const store = makeStore();
+    const s = sockets[0]!;
+    s.open();
+    s.push({ type: 'welcome', version: 1, user: store.me, resume_from: 0 });
+    s.push({ type: 'summary', req_id: 'summary', rooms: [summary(general, { last_seq: 1, read_seq: 1 })] });
+    let updates = 0;
+    const off = store.rooms.subscribe(() => updates++);
+    updates = 0;
+    for (let i = 2; i <= 101; i++) s.push(ev(msg(general.id, i, `m${i}`, alice, { pos: 1000 + i })));
+    expect(updates).toBe(0);
+    s.push({ type: 'caught_up', pos: 1101 });
+    expect(updates).toBe(1);
+    expect(store.rooms.value.get(general.id)!.unread).toBe(100);
+    expect(store.lastProcessedPos).toBe(1101);
+    s.push(ev(msg(general.id, 102, 'live', alice, { pos: 1102 })));
+    expect(updates).toBe(2);
+    off();
+    store.stop();
+  });
+
+
   it('shows each event once across backlog, history, resume overlap and live frames', async () => {
     const store = makeStore();
     const s = connect(store);
@@ -264,8 +287,8 @@ describe('outbox', () => {
     const s = connect(store);
     const item = store.sendMessage(general.id, 'x');
     const send = s.ofType('send')[0]!;
-    s.push({ type: 'error', req_id: send.req_id!, code: 'rate_limited', message: 'slow down' });
-    expect(store.outbox.value[0]).toMatchObject({ status: 'failed' });
+    s.push({ type: 'error', req_id: send.req_id!, code: 'body_too_large', message: 'too big' });
+    expect(store.outbox.value[0]).toMatchObject({ status: 'failed', error: 'Message is too long.' });
     store.retry(item.client_id);
     expect(store.outbox.value[0]).toMatchObject({ status: 'sending' });
     expect(s.ofType('send').map((f) => f.client_id)).toEqual([item.client_id, item.client_id]);
@@ -299,6 +322,17 @@ describe('outbox', () => {
     const s4 = connect(reloaded);
     expect(s4.ofType('send')).toHaveLength(0);
     reloaded.stop();
+  });
+
+  it('retries a rate-limited send by itself after a pause, with the same client_id', () => {
+    const store = makeStore();
+    const s = connect(store);
+    const item = store.sendMessage(general.id, 'busy');
+    s.push({ type: 'error', req_id: s.ofType('send')[0]!.req_id!, code: 'rate_limited', message: 'slow down' });
+    expect(store.outbox.value[0]!.status).toBe('sending');
+    vi.advanceTimersByTime(1_100);
+    expect(s.ofType('send').map((f) => f.client_id)).toEqual([item.client_id, item.client_id]);
+    store.stop();
   });
 
   it('does not resend a failed message by itself', () => {

@@ -1,10 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { emptyTimeline, hasOlder, mergeEvents, resetRun } from '../src/timeline';
+import { ABSORB_LIMIT, emptyTimeline, growFromStash, hasOlder, mergeEvents, resetRun } from '../src/timeline';
 import { msg } from './fake';
 
 const seqs = (t: { run: readonly { seq: number }[] }) => t.run.map((e) => e.seq);
 
 describe('timeline merge', () => {
+  it('opening a room after a big backlog shows a page around the anchor, and grows page by page from the stash', () => {
+    const backlog = Array.from({ length: 1000 }, (_, i) => msg('r', i + 1, `b${i + 1}`));
+    let t = mergeEvents(emptyTimeline, backlog);
+    const page = backlog.slice(99, 199); // seq 100..199, around the read marker
+    t = resetRun(t, page);
+    expect(t.run.length).toBeLessThanOrEqual(100 + 2 * ABSORB_LIMIT);
+    expect(t.run[0]!.seq).toBeLessThanOrEqual(100);
+    const end = t.run[t.run.length - 1]!.seq;
+    t = growFromStash(t, 'newer');
+    expect(t.run[t.run.length - 1]!.seq).toBe(end + ABSORB_LIMIT);
+    expect(seqs(t)).toEqual(Array.from({ length: t.run.length }, (_, i) => t.run[0]!.seq + i));
+  });
+
+
   it('keeps events in seq order, each once, whatever order and how often they arrive', () => {
     const a = msg('r', 3, 'three');
     const b = msg('r', 4, 'four');

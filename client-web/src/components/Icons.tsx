@@ -34,3 +34,22 @@ export const SendIcon = () => (
     <path d="M1.7 1.6a.6.6 0 0 1 .7-.1l12 6a.6.6 0 0 1 0 1l-12 6a.6.6 0 0 1-.8-.7L3 8.6h5.5a.6.6 0 0 0 0-1.2H3L1.6 2.2a.6.6 0 0 1 .1-.6Z" />
   </svg>
 );
+
+export const SearchIcon = () => (
+  <svg {...base} fill="none" stroke="currentColor" stroke-width="1.6" stroke-linecap="round">
+    <circle cx="7" cy="7" r="4.5" />
+    <path d="m10.5 10.5 3 3" />
+  </svg>
+);
+
+export const PlusIcon = () => (
+  <svg {...base} fill="none" stroke="currentColor" stroke-width="1.6" stroke-linecap="round">
+    <path d="M8 3v10M3 8h10" />
+  </svg>
+);
+
+export const PenIcon = () => (
+  <svg {...base} fill="none" stroke="currentColor" stroke-width="1.5" stroke-linejoin="round">
+    <path d="M10.5 2.5 13.5 5.5 5.5 13.5H2.5V10.5Z" />
+  </svg>
+);

@@ -21,12 +21,6 @@ export function RoomPane({ store, roomId }: { store: ChatStore; roomId: string }
     return () => store.closeRoom();
   }, [roomId, store]);
 
-  // Once the room list is in, a room that was unknown may be known now.
-  const loaded = store.loaded.value;
-  useEffect(() => {
-    if (loaded && view?.room === roomId && view.status === 'loading' && info) void store.openRoom(roomId);
-  }, [loaded, !!info]);
-
   if (!view || view.room !== roomId) return <section class="room-pane" aria-busy="true" />;
 
   if (view.status === 'not_found') {

@@ -3,7 +3,7 @@ import { roomTitle } from '../store';
 import { roomHref } from '../router';
 import { initials } from '../text';
 import { ConnectionBadge } from './ConnectionBadge';
-import { HashIcon, LockIcon } from './Icons';
+import { HashIcon, LockIcon, PenIcon, PlusIcon, SearchIcon } from './Icons';
 
 interface Props {
   store: ChatStore;
@@ -29,17 +29,18 @@ export function Sidebar({ store, activeRoom, onBrowse, onCreate, onNewDm, onLogo
         <ConnectionBadge state={store.connState.value} />
       </header>
       <div class="sidebar-actions">
-        <button type="button" class="btn subtle" onClick={onBrowse}>
-          Browse rooms
+        <button type="button" class="side-action" onClick={onBrowse}>
+          <SearchIcon /> Browse rooms
         </button>
-        <button type="button" class="btn subtle" onClick={onCreate}>
-          New room
+        <button type="button" class="side-action" onClick={onCreate}>
+          <PlusIcon /> New room
         </button>
-        <button type="button" class="btn subtle" onClick={onNewDm}>
-          New message
+        <button type="button" class="side-action" onClick={onNewDm}>
+          <PenIcon /> New message
         </button>
       </div>
       <nav class="room-nav" aria-label="Conversations">
+        <h2 class="nav-title">Conversations</h2>
         {!store.loaded.value ? (
           <p class="muted pad">Loading conversations…</p>
         ) : rooms.length === 0 ? (

@@ -116,6 +116,11 @@ export function Timeline({ store, room, view, pending }: Props) {
   const items: preact.JSX.Element[] = [];
   let prev: ChatEvent | undefined;
   let dividerShown = !(dividerAfter !== null && events.length > 0 && events[0]!.seq <= dividerAfter + 1);
+  // The divider goes before the first new *message*: someone joining is not
+  // what the person needs to catch up on.
+  const firstNew =
+    dividerAfter === null ? undefined : events.find((e) => e.seq > dividerAfter && e.content.kind === 'message')?.seq;
+  if (firstNew === undefined) dividerShown = true;
   // "Sent" shows under my newest acknowledged message only, not under every one.
   let lastSent = -1;
   for (const e of events) if (e.sender.id === store.me.id && e.client_id && sentIds.has(e.client_id)) lastSent = e.seq;
@@ -128,7 +133,7 @@ export function Timeline({ store, room, view, pending }: Props) {
       );
       prev = undefined;
     }
-    if (!dividerShown && dividerAfter !== null && e.seq > dividerAfter) {
+    if (!dividerShown && e.seq === firstNew) {
       dividerShown = true;
       items.push(
         <li key="new-divider" class="new-divider" role="separator" aria-label="New since you were away" data-testid="new-divider">
@@ -154,7 +159,7 @@ export function Timeline({ store, room, view, pending }: Props) {
   }
 
   return (
-    <div class="timeline" ref={scroller} onScroll={onScroll} tabIndex={0} aria-label="Messages">
+    <div class="timeline" ref={scroller} onScroll={onScroll} tabIndex={0} role="region" aria-label="Messages">
       {older && (
         <div class="load-edge" aria-live="polite">
           {view.loadingOlder ? 'Loading earlier messages…' : ''}
