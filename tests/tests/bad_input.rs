@@ -397,7 +397,7 @@ async fn a_flood_is_throttled_with_rate_limited_and_then_disconnected_while_othe
         }
     }
     assert!(
-        pongs >= 80 && pongs < 200 && limited > 0,
+        (80..200).contains(&pongs) && limited > 0,
         "pongs {pongs}, limited {limited}"
     );
     // Bob is unaffected.
