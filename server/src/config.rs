@@ -42,6 +42,11 @@ pub struct Config {
     #[arg(long, env = "TOWNHALL_SESSION_HOURS", default_value_t = 24 * 7)]
     pub session_hours: u64,
 
+    /// Seconds a client has to send a whole HTTP request head (a browser
+    /// sends it in one packet; this drops slow-trickling "slowloris" peers).
+    #[arg(long, env = "TOWNHALL_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+
     /// Seconds a new WebSocket has to send its `hello`.
     #[arg(long, env = "TOWNHALL_AUTH_TIMEOUT_SECS", default_value_t = 10)]
     pub auth_timeout_secs: u64,
@@ -92,6 +97,7 @@ impl Config {
             cache_mb: 64,
             min_free_mb: 256,
             session_hours: 24 * 7,
+            header_timeout_secs: 10,
             auth_timeout_secs: 10,
             ping_secs: 30,
             outbox_frames: 4096,

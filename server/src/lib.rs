@@ -5,10 +5,11 @@
 //! their next login, in order, once.
 //!
 //! ## Layout
-//! Dependencies point one way: `main` → [`run`] → [`http`] → [`session`] →
+//! Dependencies point one way: `main` → [`run`] → [`listener`] → [`http`] → [`session`] →
 //! [`handlers`] → {[`hub`], [`committer`], [`store`], [`auth`]}.
 //! - [`config`]: flags and environment.
 //! - [`app`]: the shared handle every handler gets.
+//! - [`listener`]: the accept loop (hyper with a header timeout, TCP_NODELAY).
 //! - [`http`]: HTTP routes (login, logout, admin, health), the WebSocket
 //!   upgrade with its Origin check. [`assets`]: the embedded web client.
 //! - [`session`]: one connection's life (auth, register, read loop, close).
@@ -36,6 +37,7 @@ pub mod handlers;
 pub mod http;
 pub mod hub;
 pub mod limits;
+pub mod listener;
 pub mod metrics;
 pub mod session;
 pub mod store;
@@ -113,15 +115,14 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
     println!("listening on http://{addr}");
     tracing::info!(%addr, data = %config.data.display(), last_pos, "townhall started");
 
-    let router = http::router(app.clone());
-    let serve = axum::serve(
+    let header_timeout = Duration::from_secs(config.header_timeout_secs.max(1));
+    listener::serve(
         listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        http::router(app.clone()),
+        shutdown.clone(),
+        header_timeout,
     )
-    .with_graceful_shutdown(shutdown.clone().cancelled_owned());
-    if let Err(e) = serve.await {
-        tracing::error!(error = %e, "http server failed");
-    }
+    .await;
     // Sessions see `shutdown` too: they stop reading, wait for their acks,
     // and close with 1001.
     app.sessions.close();

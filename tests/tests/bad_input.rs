@@ -424,3 +424,52 @@ async fn a_flood_is_throttled_with_rate_limited_and_then_disconnected_while_othe
     a2.post(room.id, "back, slower").await;
     bob.message("back, slower").await;
 }
+
+/// Hundreds of connections trickling their request a byte at a time are
+/// dropped after the header timeout; a normal client connects meanwhile.
+#[tokio::test]
+async fn slow_trickling_handshakes_are_dropped_and_do_not_block_others() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start_with(&["--header-timeout-secs", "2"]).await;
+    let (_, token) = server.user("alice").await;
+    let mut slow = Vec::new();
+    for _ in 0..200 {
+        let mut s = tokio::net::TcpStream::connect(server.addr)
+            .await
+            .expect("connect");
+        s.write_all(b"GET /ws HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .expect("write");
+        slow.push(s);
+    }
+    let started = std::time::Instant::now();
+    // Meanwhile a normal client gets in at once.
+    let (_, _, _) = server.connect_caught_up(&token, None, None).await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "normal client took {:?}",
+        started.elapsed()
+    );
+    // Keep trickling one byte a second; every slow one must be closed.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut open = slow.len();
+    while open > 0 && std::time::Instant::now() < deadline {
+        open = 0;
+        for s in &mut slow {
+            if s.write_all(b"X").await.is_err() {
+                continue;
+            }
+            let mut buf = [0u8; 256];
+            match tokio::time::timeout(std::time::Duration::from_millis(5), s.read(&mut buf)).await
+            {
+                Ok(Ok(0)) | Ok(Err(_)) => {}
+                _ => open += 1,
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert_eq!(
+        open, 0,
+        "{open} trickling connections still open after 10 s"
+    );
+}
