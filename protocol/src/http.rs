@@ -31,6 +31,28 @@ pub struct CreateUserRequest {
     pub role: Role,
 }
 
+/// `PATCH /api/admin/users/{username}` (admin only): every field optional.
+/// Disabling a user or setting their password ends all their sessions.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    #[serde(default)]
+    pub role: Option<Role>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub disabled: Option<bool>,
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// `POST /api/password`: change my own password; all my sessions end.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ChangePasswordRequest {
+    pub old_password: String,
+    pub new_password: String,
+}
+
 fn default_role() -> Role {
     Role::Staff
 }

@@ -14,7 +14,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use std::net::SocketAddr;
-use townhall_protocol::http::{CreateUserRequest, ErrorBody, LoginRequest, LoginResponse};
+use townhall_protocol::http::{
+    ChangePasswordRequest, CreateUserRequest, ErrorBody, LoginRequest, LoginResponse, UpdateUserRequest,
+};
 use townhall_protocol::{ErrorCode, MAX_FRAME_BYTES, UserId};
 
 /// Largest HTTP request body: logins and user records are tiny.
@@ -36,6 +38,8 @@ pub fn router(app: App) -> Router {
         .route("/api/login", post(login))
         .route("/api/logout", post(logout))
         .route("/api/admin/users", post(create_user).get(list_users))
+        .route("/api/admin/users/{username}", axum::routing::patch(update_user))
+        .route("/api/password", post(change_password))
         .route("/ws", get(websocket))
         .fallback(assets::serve)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_HTTP_BODY))
@@ -44,6 +48,12 @@ pub fn router(app: App) -> Router {
 
 /// An HTTP error with the same codes as the WebSocket.
 pub struct HttpError(pub ServerError);
+
+impl From<crate::store::StoreError> for HttpError {
+    fn from(e: crate::store::StoreError) -> Self {
+        HttpError(ServerError::Store(e))
+    }
+}
 
 impl From<ServerError> for HttpError {
     fn from(e: ServerError) -> Self {
@@ -206,6 +216,99 @@ async fn create_user(
     app.committer.submit(Command::Raw(batch)).await?;
     tracing::info!(by = %admin.username, user = %record.username, "user created");
     Ok((StatusCode::CREATED, Json(record.info())))
+}
+
+/// Revoke every login session of a user and close their sockets at once.
+async fn revoke_all(app: &App, user: &UserRecord, batch: &mut Batch) -> Result<(), ServerError> {
+    let (store, id) = (app.store.clone(), user.id);
+    let hashes = tokio::task::spawn_blocking(move || store.sessions_of(id))
+        .await
+        .map_err(|e| ServerError::Internal(e.to_string()))??;
+    for hash in hashes {
+        store::delete_session(batch, &hash);
+    }
+    Ok(())
+}
+
+/// `PATCH /api/admin/users/{username}`: role, display name, disabled,
+/// password. Disabling or setting a password ends all of the user's sessions.
+async fn update_user(
+    State(app): State<App>,
+    headers: HeaderMap,
+    axum::extract::Path(username): axum::extract::Path<String>,
+    body: axum::body::Bytes,
+) -> HttpResult<Json<townhall_protocol::UserInfo>> {
+    let (admin, _) = authenticated(&app, &headers).await?;
+    if admin.role != townhall_protocol::Role::Admin {
+        return Err(ServerError::Forbidden("only admins manage users").into());
+    }
+    let req: UpdateUserRequest = parse(&body)?;
+    let store = app.store.clone();
+    let mut user = tokio::task::spawn_blocking(move || store.user_by_name(&username))
+        .await
+        .map_err(|e| ServerError::Internal(e.to_string()))??
+        .ok_or(ServerError::NotFound)?;
+    let mut revoke = false;
+    if let Some(role) = req.role {
+        user.role = role;
+    }
+    if let Some(name) = req.display_name {
+        let name = name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 64 {
+            return Err(ServerError::Invalid("a display name is 1 to 64 characters".into()).into());
+        }
+        user.display_name = name;
+    }
+    if let Some(disabled) = req.disabled {
+        revoke |= disabled && !user.disabled;
+        user.disabled = disabled;
+    }
+    if let Some(password) = req.password {
+        user.password_hash = hash_new_password(password).await?;
+        revoke = true;
+    }
+    let mut batch = Batch::default();
+    store::put_user(&mut batch, &user);
+    if revoke {
+        revoke_all(&app, &user, &mut batch).await?;
+    }
+    app.committer.submit(Command::Raw(batch)).await?;
+    if revoke {
+        app.hub.kick_user(user.id, CloseReason::LOGGED_OUT);
+    }
+    tracing::info!(by = %admin.username, user = %user.username, revoke, "user updated");
+    Ok(Json(user.info()))
+}
+
+/// `POST /api/password`: a user changes their own password with the old
+/// one; every session, this one included, ends (log in again).
+async fn change_password(State(app): State<App>, headers: HeaderMap, body: axum::body::Bytes) -> HttpResult<StatusCode> {
+    let (mut user, _) = authenticated(&app, &headers).await?;
+    let req: ChangePasswordRequest = parse(&body)?;
+    let (old, hash) = (req.old_password, user.password_hash.clone());
+    let ok = tokio::task::spawn_blocking(move || crate::auth::verify_password(&old, &hash))
+        .await
+        .map_err(|e| ServerError::Internal(e.to_string()))?;
+    if !ok {
+        return Err(ServerError::InvalidCredentials.into());
+    }
+    user.password_hash = hash_new_password(req.new_password).await?;
+    let mut batch = Batch::default();
+    store::put_user(&mut batch, &user);
+    revoke_all(&app, &user, &mut batch).await?;
+    app.committer.submit(Command::Raw(batch)).await?;
+    app.hub.kick_user(user.id, CloseReason::LOGGED_OUT);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn hash_new_password(password: String) -> Result<String, ServerError> {
+    if password.chars().count() < 8 || password.len() > 1024 {
+        return Err(ServerError::Invalid("a password is 8 to 1024 characters".into()));
+    }
+    tokio::task::spawn_blocking(move || crate::auth::hash_password(&password))
+        .await
+        .map_err(|e| ServerError::Internal(e.to_string()))?
+        .map_err(ServerError::Internal)
 }
 
 async fn list_users(
