@@ -212,7 +212,8 @@ async fn repeated_wrong_passwords_back_off_and_unknown_users_look_the_same() {
         unknown[2],
         wrong[2]
     );
-    // After 5 failures bob backs off: even the right password waits.
+    // One more failure (the sixth) and bob backs off: even the right password waits.
+    assert_eq!(login("bob", "bad-password").await.0, 401);
     let (code, kind, _) = login("bob", "bob-password").await;
     assert_eq!((code, kind.as_str()), (429, "rate_limited"));
     // Alice is unaffected.
