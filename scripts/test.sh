@@ -22,6 +22,9 @@ cargo build --locked -p townhall-server --bin townhall
 echo "== cargo test (unit, wire snapshots, store on sled and memory, black-box)"
 cargo test --locked --workspace
 
+echo "== Autobahn WebSocket conformance (kosoku, groups 1-10)"
+scripts/autobahn.sh
+
 echo "== web client unit tests (vitest)"
 (cd client-web && npm test)
 

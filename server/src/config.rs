@@ -80,6 +80,11 @@ pub struct Config {
     #[arg(long, env = "TOWNHALL_MAX_SESSIONS_PER_USER", default_value_t = 32)]
     pub max_sessions_per_user: usize,
 
+    /// Testing only: WebSocket upgrades outside `/ws` become an echo server
+    /// (for the Autobahn conformance cases). Never enable in production.
+    #[arg(long, hide = true)]
+    pub test_echo: bool,
+
     /// Serve the web client from this folder instead of the copy embedded in
     /// the binary (for client development).
     #[arg(long, env = "TOWNHALL_STATIC_DIR")]
@@ -105,6 +110,7 @@ impl Config {
             requests_per_sec: 50.0,
             max_connections_per_ip: 1000,
             max_sessions_per_user: 32,
+            test_echo: false,
             static_dir: None,
         }
     }

@@ -15,7 +15,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use std::net::SocketAddr;
 use townhall_protocol::http::{
-    ChangePasswordRequest, CreateUserRequest, ErrorBody, LoginRequest, LoginResponse, UpdateUserRequest,
+    ChangePasswordRequest, CreateUserRequest, ErrorBody, LoginRequest, LoginResponse,
+    UpdateUserRequest,
 };
 use townhall_protocol::{ErrorCode, MAX_FRAME_BYTES, UserId};
 
@@ -38,10 +39,14 @@ pub fn router(app: App) -> Router {
         .route("/api/login", post(login))
         .route("/api/logout", post(logout))
         .route("/api/admin/users", post(create_user).get(list_users))
-        .route("/api/admin/users/{username}", axum::routing::patch(update_user))
+        .route(
+            "/api/admin/users/{username}",
+            axum::routing::patch(update_user),
+        )
         .route("/api/password", post(change_password))
         .route("/ws", get(websocket))
-        .fallback(assets::serve)
+        .route("/", get(echo_or_assets))
+        .fallback(echo_or_assets)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_HTTP_BODY))
         .with_state(app)
 }
@@ -282,7 +287,11 @@ async fn update_user(
 
 /// `POST /api/password`: a user changes their own password with the old
 /// one; every session, this one included, ends (log in again).
-async fn change_password(State(app): State<App>, headers: HeaderMap, body: axum::body::Bytes) -> HttpResult<StatusCode> {
+async fn change_password(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> HttpResult<StatusCode> {
     let (mut user, _) = authenticated(&app, &headers).await?;
     let req: ChangePasswordRequest = parse(&body)?;
     let (old, hash) = (req.old_password, user.password_hash.clone());
@@ -303,7 +312,9 @@ async fn change_password(State(app): State<App>, headers: HeaderMap, body: axum:
 
 async fn hash_new_password(password: String) -> Result<String, ServerError> {
     if password.chars().count() < 8 || password.len() > 1024 {
-        return Err(ServerError::Invalid("a password is 8 to 1024 characters".into()));
+        return Err(ServerError::Invalid(
+            "a password is 8 to 1024 characters".into(),
+        ));
     }
     tokio::task::spawn_blocking(move || crate::auth::hash_password(&password))
         .await
@@ -409,18 +420,51 @@ async fn websocket(
         return HttpError(ServerError::RateLimited).into_response();
     };
     let tracker = app.sessions.clone();
+    production_limits(ws).on_upgrade(move |socket| {
+        tracker.track_future(async move {
+            crate::session::run(socket, app).await;
+            drop(ip_slot);
+            drop(permit);
+        })
+    })
+}
+
+/// The WebSocket settings of `/ws`, shared with the conformance echo route.
+pub fn production_limits(ws: WebSocketUpgrade) -> WebSocketUpgrade {
     ws.read_buffer_size(WS_READ_BUFFER)
         .write_buffer_size(0)
         .max_write_buffer_size(WS_MAX_WRITE_BUFFER)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| {
-            tracker.track_future(async move {
-                crate::session::run(socket, app).await;
-                drop(ip_slot);
-                drop(permit);
-            })
-        })
+}
+
+/// With `--test-echo` only: any WebSocket upgrade outside `/ws` echoes what
+/// it receives, with the production settings, so the Autobahn cases can
+/// check the transport (see docs/reliability.md).
+async fn echo_or_assets(
+    State(app): State<App>,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+    uri: axum::http::Uri,
+) -> Response {
+    match ws {
+        Ok(ws) if app.config.test_echo => production_limits(ws).on_upgrade(echo),
+        _ => assets::serve(State(app), uri).await,
+    }
+}
+
+async fn echo(mut socket: axum::extract::ws::WebSocket) {
+    use axum::extract::ws::Message;
+    while let Some(Ok(msg)) = socket.recv().await {
+        let reply = match msg {
+            Message::Text(t) => Message::Text(t),
+            Message::Binary(b) => Message::Binary(b),
+            Message::Close(_) => continue, // tungstenite answers the close; keep polling to the end
+            Message::Ping(_) | Message::Pong(_) => continue,
+        };
+        if socket.send(reply).await.is_err() {
+            break;
+        }
+    }
 }
 
 #[cfg(test)]

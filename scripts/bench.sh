@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# Townhall benchmarks (issue 5): build release, then run every workload of
+# the load generator (tests/src/bin/townhall-load.rs) against the real
+# townhall binary on 127.0.0.1, each on a fresh copy of a prepared user pool.
+# Each run prints one line of JSON; all lines go to $OUT (JSON Lines) and a
+# table is printed at the end. docs/benchmarks.md records the figures.
+#
+#   scripts/bench.sh                 full sizes for this 2-core machine (~15 min;
+#                                    the first run also builds a pool of 10,000
+#                                    users, ~4 min of argon2)
+#   scripts/bench.sh --smoke         tiny sizes, a few seconds per workload:
+#                                    checks that the tool works (lost or duplicated
+#                                    messages, failed connections fail the run),
+#                                    not speed. For CI.
+#   scripts/bench.sh --peers         also the side-by-side runs against mosquitto
+#                                    and nats-server (if installed) in the same run
+#   scripts/bench.sh --only fanout   just the workloads whose name matches
+#   scripts/bench.sh --debug         use debug builds (faster to build, slower to run)
+#
+# Pinning: with 2 or more cores the server runs on core 0 (--server-cpus) and
+# the load generator on core 1 (taskset), so neither steals the other's core.
+# Every run is bounded: a warm-up, a measured window, a cap on messages, and
+# timeouts on every wait inside the tool.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+
+smoke=0 peers=0 only="" profile=release
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --smoke) smoke=1 ;;
+    --peers) peers=1 ;;
+    --only) only="$2"; shift ;;
+    --debug) profile=debug ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if [ "$profile" = release ]; then
+  echo "== building townhall and townhall-load (release)" >&2
+  cargo build --release --locked -p townhall-server --bin townhall -p townhall-tests --bin townhall-load >&2
+else
+  echo "== building townhall and townhall-load (debug)" >&2
+  cargo build --locked -p townhall-server --bin townhall -p townhall-tests --bin townhall-load >&2
+fi
+bin="target/$profile"
+load="$bin/townhall-load"
+
+mkdir -p target/bench
+stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+if [ "$smoke" = 1 ]; then
+  pool="target/bench-pool-smoke"
+  out="${OUT:-target/bench/smoke-$stamp.jsonl}"
+else
+  pool="${POOL:-target/bench-pool}"
+  out="${OUT:-target/bench/results-$stamp.jsonl}"
+fi
+
+# Pin the server and the load generator apart where there are cores to.
+cores="$(nproc)"
+pin=() server_pin=()
+if [ "$cores" -ge 2 ] && command -v taskset >/dev/null && [ "$smoke" = 0 ]; then
+  pin=(taskset -c 1)
+  server_pin=(--server-cpus 0)
+fi
+
+{
+  echo "== machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/^Mem:/{print $2}') GiB memory, open-file limit $(ulimit -n)"
+  echo "== kernel $(uname -r); $(date -u '+%Y-%m-%d %H:%M UTC'); git $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo '+dirty')"
+  echo "== load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "== results: $out"
+} >&2
+
+failed=0
+# half_rate LABEL: half the messages/s measured by an earlier run in $out
+# (at least 1), for a latency run at half the load the server sustained.
+half_rate() {
+  local r
+  r="$(jq -r --arg l "$1" 'select(.label == $l) | .figures.messages_per_sec // 0' "$out" 2>/dev/null | tail -1)"
+  awk -v r="${r:-0}" 'BEGIN { h = int(r / 2); print (h < 1 ? 1 : h) }'
+}
+
+# run NAME ARGS...: one workload, one JSON line appended to $out.
+run() {
+  local name="$1"; shift
+  if [ -n "$only" ] && [[ "$name" != *"$only"* ]]; then return 0; fi
+  echo "== $name: townhall-load $*" >&2
+  local line
+  if line="$("${pin[@]}" "$load" --pool "$pool" "${server_pin[@]}" --label "$name" "${strict[@]}" "$@")"; then
+    echo "$line" >> "$out"
+  else
+    echo "!! $name failed" >&2
+    [ -n "$line" ] && echo "$line" >> "$out"
+    failed=1
+  fi
+}
+
+if [ "$smoke" = 1 ]; then
+  strict=(--strict)
+  common=(--warmup 0.3 --duration 1)
+  run idle                   idle --connections 60 --users 30 --hold 1.6 --ping-secs 1
+  run fanout-rate            "${common[@]}" fanout --members 30 --senders 5 --rate 100
+  run fanout-saturated       "${common[@]}" fanout --members 30 --senders 5 --window 16
+  run small-rooms            "${common[@]}" small-rooms --users 30 --room-size 5 --interval-ms 200
+  run durable-saturated      "${common[@]}" durable --senders 10 --window 4
+  run durable-rate           "${common[@]}" durable --senders 10 --rate 200
+  run catchup                catchup --rooms 4 --messages 200 --reps 3 --senders 20
+  run absent-broadcast       "${common[@]}" absent-broadcast --members 40 --online 8 --senders 4
+else
+  strict=()
+  common=(--warmup 3 --duration 10)
+  run idle-19k               idle --connections 19000 --users 10000 --hold 20 --ping-secs 5
+  run fanout-1k-saturated    "${common[@]}" fanout --members 1000 --senders 50 --window 256
+  # Half the target load (500k deliveries/s), and half of what was measured.
+  run fanout-1k-500msgs      "${common[@]}" fanout --members 1000 --senders 20 --rate 500
+  half="$(half_rate fanout-1k-saturated)"
+  run fanout-1k-half         "${common[@]}" fanout --members 1000 --senders 20 --rate "$half"
+  run fanout-10k-saturated   "${common[@]}" fanout --members 10000 --senders 50 --window 64
+  run fanout-100-100msgs     "${common[@]}" fanout --members 100 --senders 10 --rate 100
+  run small-rooms-10k        "${common[@]}" small-rooms --users 10000 --room-size 5 --interval-ms 1000
+  run durable-saturated      "${common[@]}" durable --senders 2000 --window 4
+  run durable-50k            "${common[@]}" durable --senders 2000 --rate 50000
+  half="$(half_rate durable-saturated)"
+  run durable-half           "${common[@]}" durable --senders 2000 --rate "$half"
+  run catchup-10k            catchup --rooms 20 --messages 10000 --reps 10
+  run absent-10k             "${common[@]}" absent-broadcast --members 10000 --online 1000 --senders 50
+fi
+
+if [ "$peers" = 1 ] && [ "$smoke" = 0 ]; then
+  scripts_peer_dir="$(mktemp -d)"
+  # Run as root, mosquitto drops to its own user: let it write its store.
+  chmod 777 "$scripts_peer_dir"
+  trap 'rm -rf "$scripts_peer_dir"' EXIT
+  if command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ]; then
+    mosq="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
+    cat > "$scripts_peer_dir/mosquitto.conf" <<EOF
+listener 18830 127.0.0.1
+allow_anonymous true
+persistence true
+persistence_location $scripts_peer_dir/
+autosave_interval 1
+max_queued_messages 100000
+max_inflight_messages 0
+EOF
+    for kind in fanout queue; do
+      rm -f "$scripts_peer_dir/mosquitto.db"
+      taskset -c 0 "$mosq" -c "$scripts_peer_dir/mosquitto.conf" > "$scripts_peer_dir/mosquitto-$kind.log" 2>&1 &
+      mpid=$!
+      sleep 0.5
+      if [ "$kind" = fanout ]; then
+        run mqtt-fanout-1k-saturated "${common[@]}" --server-pid "$mpid" mqtt-fanout --mqtt 127.0.0.1:18830 --members 1000 --senders 50 --window 256
+        run mqtt-fanout-1k-500msgs   "${common[@]}" --server-pid "$mpid" mqtt-fanout --mqtt 127.0.0.1:18830 --members 1000 --senders 20 --rate 500
+        half="$(half_rate fanout-1k-saturated)"
+        run mqtt-fanout-1k-half      "${common[@]}" --server-pid "$mpid" mqtt-fanout --mqtt 127.0.0.1:18830 --members 1000 --senders 20 --rate "$half"
+        run mqtt-fanout-10k-saturated "${common[@]}" --server-pid "$mpid" mqtt-fanout --mqtt 127.0.0.1:18830 --members 10000 --senders 50 --window 64
+        run mqtt-fanout-100-100msgs  "${common[@]}" --server-pid "$mpid" mqtt-fanout --mqtt 127.0.0.1:18830 --members 100 --senders 10 --rate 100
+      else
+        run mqtt-queue-10k --server-pid "$mpid" mqtt-queue --mqtt 127.0.0.1:18830 --topics 20 --messages 10000 --reps 10
+      fi
+      kill "$mpid" 2>/dev/null || true
+      wait "$mpid" 2>/dev/null || true
+    done
+  else
+    echo "== mosquitto not installed (apt-get install -y mosquitto): skipped" >&2
+  fi
+  if command -v nats-server >/dev/null; then
+    taskset -c 0 nats-server -a 127.0.0.1 -p 14222 > "$scripts_peer_dir/nats.log" 2>&1 &
+    npid=$!
+    sleep 0.5
+    run nats-fanout-1k-saturated "${common[@]}" --server-pid "$npid" nats-fanout --nats 127.0.0.1:14222 --members 1000 --senders 50 --window 256
+    run nats-fanout-1k-500msgs   "${common[@]}" --server-pid "$npid" nats-fanout --nats 127.0.0.1:14222 --members 1000 --senders 20 --rate 500
+    run nats-fanout-100-100msgs  "${common[@]}" --server-pid "$npid" nats-fanout --nats 127.0.0.1:14222 --members 100 --senders 10 --rate 100
+    kill "$npid" 2>/dev/null || true
+    wait "$npid" 2>/dev/null || true
+  else
+    echo "== nats-server not installed (apt-get install -y nats-server): skipped" >&2
+  fi
+fi
+
+if [ "$smoke" = 1 ] && command -v jq >/dev/null && [ -s "$out" ]; then
+  echo "== smoke: correctness checks (speed is not checked here)" >&2
+  jq -r '[.label // .workload, (if .ok then "ok" else "FAILED: " + ([.checks | to_entries[] | select(.value.ok | not) | "\(.key) (\(.value.detail))"] | join("; ")) end)] | @tsv' "$out" >&2
+elif command -v jq >/dev/null && [ -s "$out" ]; then
+  echo "== figures (full lines in $out)" >&2
+  jq -r '[.label // .workload,
+          (if .ok then "ok" else "CHECK FAILED" end),
+          ([.targets[] | "\(.name)=\(.value // "n/a") (\(.op) \(.limit): \(if .met then "met" elif .met == false then "MISSED" else "n/a" end))"] | join("; "))]
+         | @tsv' "$out" >&2
+fi
+exit "$failed"
