@@ -309,6 +309,11 @@ impl Client {
             .map_err(|e| e.to_string())
     }
 
+    /// Send any message (raw frames included) without panicking when the socket is gone.
+    pub async fn try_send_message(&mut self, msg: Message) -> Result<(), String> {
+        self.ws.send(msg).await.map_err(|e| e.to_string())
+    }
+
     pub async fn send_message(&mut self, msg: Message) {
         self.ws.send(msg).await.expect("send");
     }

@@ -473,3 +473,96 @@ async fn slow_trickling_handshakes_are_dropped_and_do_not_block_others() {
         "{open} trickling connections still open after 10 s"
     );
 }
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .map(str::to_owned)
+        })
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// A message over the cap built from many small continuation frames is
+/// refused like one big frame, and the server's memory barely moves.
+#[tokio::test]
+async fn an_oversized_message_in_many_small_fragments_is_refused_with_1009() {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    use tokio_tungstenite::tungstenite::protocol::frame::{Frame, FrameHeader};
+    let server = TestServer::start().await;
+    let (_, token) = server.user("alice").await;
+    let before = rss_kib(server.pid());
+    for _ in 0..5 {
+        let (mut c, _, _) = server.connect_caught_up(&token, None, None).await;
+        let chunk = vec![b'x'; 1024];
+        let mut closed = None;
+        for i in 0..200 {
+            let header = FrameHeader {
+                is_final: false,
+                opcode: if i == 0 {
+                    OpCode::Data(Data::Text)
+                } else {
+                    OpCode::Data(Data::Continue)
+                },
+                ..FrameHeader::default()
+            };
+            if c.try_send_message(Message::Frame(Frame::from_payload(
+                header,
+                chunk.clone().into(),
+            )))
+            .await
+            .is_err()
+            {
+                break;
+            }
+        }
+        while closed.is_none() {
+            match c.next_message().await {
+                Some(Message::Close(code)) => closed = Some(code.map(|c| u16::from(c.code))),
+                Some(_) => {}
+                None => break,
+            }
+        }
+        assert_eq!(closed, Some(Some(close::TOO_BIG)));
+    }
+    let after = rss_kib(server.pid());
+    assert!(
+        after < before + 16 * 1024,
+        "RSS grew from {before} KiB to {after} KiB"
+    );
+}
+
+/// A peer that goes silent (answers no pings) is dropped after three ping
+/// intervals, and its session is freed.
+#[tokio::test]
+async fn a_dead_peer_is_dropped_after_missing_pings() {
+    let server = TestServer::start_with(&["--ping-secs", "1"]).await;
+    let (_, token) = server.user("alice").await;
+    let (c, _, _) = server.connect_caught_up(&token, None, None).await;
+    // Stop reading entirely: tungstenite only answers pings while polled.
+    let started = std::time::Instant::now();
+    let sessions = || async {
+        let text = reqwest::get(server.http("/metrics"))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        text.lines()
+            .find_map(|l| l.strip_prefix("townhall_sessions "))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(99)
+    };
+    assert_eq!(sessions().await, 1);
+    while sessions().await != 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(8),
+            "silent peer still registered after 8 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    drop(c);
+}
