@@ -107,7 +107,7 @@ if [ "$smoke" = 1 ]; then
   run durable-saturated      "${common[@]}" durable --senders 10 --window 4
   run durable-rate           "${common[@]}" durable --senders 10 --rate 200
   run catchup                catchup --rooms 4 --messages 200 --reps 3 --senders 20
-  run absent-broadcast       "${common[@]}" absent-broadcast --members 40 --online 8 --senders 4
+  run absent-broadcast       "${common[@]}" absent-broadcast --members 40 --online 8 --senders 4 --store-senders 8 --store-messages 200
 else
   strict=()
   common=(--warmup 3 --duration 10)

@@ -25,6 +25,9 @@ cargo test --locked --workspace
 echo "== Autobahn WebSocket conformance (kosoku, groups 1-10)"
 scripts/autobahn.sh
 
+echo "== fuzzing decode + dispatch (short run; scripts/long-tests.sh runs 10 minutes)"
+FUZZ_SECONDS=60 scripts/fuzz.sh 2>&1 | tail -n 8
+
 echo "== web client unit tests (vitest)"
 (cd client-web && npm test)
 
