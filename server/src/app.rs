@@ -131,12 +131,25 @@ impl App {
         ))
     }
 
-    /// The active user behind a token, or `BadToken`.
+    /// The active user behind a token, or `BadToken` (unknown, revoked,
+    /// past its absolute expiry, idle too long, or its user disabled).
     pub fn authenticate(&self, token: &str) -> Result<(UserRecord, [u8; 32])> {
         let hash = crate::auth::hash_token(token);
         let session = self.store.session(&hash)?.ok_or(ServerError::BadToken)?;
-        if session.expires_at <= crate::committer::now_millis() {
+        let now = crate::committer::now_millis();
+        let idle_ms = (self.config.session_idle_hours * 3_600_000.0) as u64;
+        let seen = session.last_seen.max(session.created_at);
+        if session.expires_at <= now || now.saturating_sub(seen) > idle_ms {
             return Err(ServerError::BadToken);
+        }
+        // Refresh the idle clock, but write at most once a minute (or a
+        // quarter of the idle limit, if that is shorter).
+        if now.saturating_sub(seen) > (idle_ms / 4).min(60_000) {
+            self.committer
+                .fire_and_forget(crate::committer::Command::TouchSession {
+                    token_hash: hash,
+                    at: now,
+                });
         }
         let user = self
             .store

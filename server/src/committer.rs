@@ -24,8 +24,8 @@ use std::collections::HashMap;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use townhall_protocol::{
-    Content, Event, MemberAction, Pos, Role, RoomId, RoomKind, RoomRole, RoomSeq, ServerFrame,
-    UserId, UserInfo, Visibility,
+    Content, Event, MemberAction, Millis, Pos, Role, RoomId, RoomKind, RoomRole, RoomSeq,
+    ServerFrame, UserId, UserInfo, Visibility,
 };
 use uuid::Uuid;
 
@@ -90,6 +90,12 @@ pub enum Command {
     },
     /// Records outside any timeline (users, sessions), made durable like the rest.
     Raw(Batch),
+    /// Refresh a session's idle clock, only if it still exists (a logout
+    /// that committed first must not be undone).
+    TouchSession {
+        token_hash: [u8; 32],
+        at: Millis,
+    },
 }
 
 #[derive(Debug)]
@@ -612,6 +618,13 @@ impl Worker {
             }
             Command::Raw(batch) => {
                 b.append(batch);
+                Ok(Reply::Done(0))
+            }
+            Command::TouchSession { token_hash, at } => {
+                if let Some(mut s) = self.store.session(&token_hash)? {
+                    s.last_seen = s.last_seen.max(at);
+                    store::put_session(b, &token_hash, &s);
+                }
                 Ok(Reply::Done(0))
             }
         }

@@ -38,9 +38,14 @@ pub struct Config {
     #[arg(long, env = "TOWNHALL_MIN_FREE_MB", default_value_t = 256)]
     pub min_free_mb: u64,
 
-    /// Login sessions expire this many hours after login.
-    #[arg(long, env = "TOWNHALL_SESSION_HOURS", default_value_t = 24 * 7)]
-    pub session_hours: u64,
+    /// Login sessions end this many hours after login, however active
+    /// (absolute expiry; fractions allowed).
+    #[arg(long, env = "TOWNHALL_SESSION_HOURS", default_value_t = 24.0 * 30.0)]
+    pub session_hours: f64,
+
+    /// Login sessions unused for this many hours end (idle expiry).
+    #[arg(long, env = "TOWNHALL_SESSION_IDLE_HOURS", default_value_t = 24.0 * 7.0)]
+    pub session_idle_hours: f64,
 
     /// Seconds a client has to send a whole HTTP request head (a browser
     /// sends it in one packet; this drops slow-trickling "slowloris" peers).
@@ -101,7 +106,8 @@ impl Config {
             admin_password: None,
             cache_mb: 64,
             min_free_mb: 256,
-            session_hours: 24 * 7,
+            session_hours: 24.0 * 30.0,
+            session_idle_hours: 24.0 * 7.0,
             header_timeout_secs: 10,
             auth_timeout_secs: 10,
             ping_secs: 30,

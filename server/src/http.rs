@@ -169,7 +169,8 @@ async fn login(
     let session = SessionRecord {
         user: user.id,
         created_at: now,
-        expires_at: now + app.config.session_hours * 3_600_000,
+        expires_at: now + (app.config.session_hours * 3_600_000.0) as u64,
+        last_seen: now,
     };
     let mut batch = Batch::default();
     store::put_session(&mut batch, &hash, &session);

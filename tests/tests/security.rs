@@ -263,3 +263,101 @@ async fn hostile_text_is_stored_and_delivered_exactly_as_text() {
         other => panic!("{other:?}"),
     }
 }
+
+async fn hello_answer(server: &TestServer, token: &str) -> ServerFrame {
+    let mut c = townhall_tests::Client::open(&server.ws_url()).await;
+    c.send(&ClientFrame::Hello {
+        version: 1,
+        token: token.to_owned(),
+        resume: None,
+        device: None,
+    })
+    .await;
+    c.next().await
+}
+
+/// Wait (bounded) until the token is refused; returns how long it took.
+async fn until_refused(server: &TestServer, token: &str, limit: Duration) -> Duration {
+    let started = Instant::now();
+    loop {
+        match hello_answer(server, token).await {
+            ServerFrame::Error {
+                code: ErrorCode::BadToken,
+                ..
+            } => return started.elapsed(),
+            ServerFrame::Welcome { .. } => {}
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            started.elapsed() < limit,
+            "token still accepted after {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_session_ends_at_its_absolute_expiry_even_when_in_use() {
+    // 0.001 h = 3.6 s.
+    let server = TestServer::start_with(&["--session-hours", "0.001"]).await;
+    let (_, token) = server.user("alice").await;
+    assert!(matches!(
+        hello_answer(&server, &token).await,
+        ServerFrame::Welcome { .. }
+    ));
+    let took = until_refused(&server, &token, Duration::from_secs(15)).await;
+    assert!(took > Duration::from_secs(2), "refused too early: {took:?}");
+}
+
+#[tokio::test]
+async fn an_unused_session_ends_after_the_idle_limit_but_use_keeps_it_alive() {
+    // Idle limit 0.001 h = 3.6 s; absolute limit the default (30 days).
+    let server = TestServer::start_with(&["--session-idle-hours", "0.001"]).await;
+    let (_, busy) = server.user("alice").await;
+    let (_, idle) = server.user("bob").await;
+    // Alice uses her token every 700 ms for 6 s: it stays valid.
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(6) {
+        assert!(
+            matches!(
+                hello_answer(&server, &busy).await,
+                ServerFrame::Welcome { .. }
+            ),
+            "active session expired"
+        );
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+    // Bob's, unused meanwhile, is gone.
+    assert!(matches!(
+        hello_answer(&server, &idle).await,
+        ServerFrame::Error {
+            code: ErrorCode::BadToken,
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn one_user_may_hold_only_so_many_connections() {
+    let server = TestServer::start_with(&["--max-sessions-per-user", "2"]).await;
+    let (_, token) = server.user("alice").await;
+    let _a = server.connect(&token).await;
+    let _b = server.connect(&token).await;
+    assert!(matches!(
+        hello_answer(&server, &token).await,
+        ServerFrame::Error {
+            code: ErrorCode::RateLimited,
+            ..
+        }
+    ));
+    drop(_a);
+    // Once one closes, a new one is welcome again.
+    let started = Instant::now();
+    while !matches!(
+        hello_answer(&server, &token).await,
+        ServerFrame::Welcome { .. }
+    ) {
+        assert!(started.elapsed() < Duration::from_secs(5), "slot not freed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

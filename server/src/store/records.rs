@@ -34,7 +34,11 @@ impl UserRecord {
 pub struct SessionRecord {
     pub user: UserId,
     pub created_at: Millis,
+    /// Absolute expiry.
     pub expires_at: Millis,
+    /// Last use (refreshed at most every minute), for idle expiry.
+    #[serde(default)]
+    pub last_seen: Millis,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
