@@ -46,7 +46,11 @@ export interface MemberInfo {
 }
 
 export type Content =
-  | { kind: 'message'; body: string }
+  | { kind: 'message'; body: string; thread?: RoomSeq; question?: boolean }
+  | { kind: 'edited'; target: RoomSeq; body: string }
+  | { kind: 'deleted'; target: RoomSeq }
+  | { kind: 'reaction'; target: RoomSeq; emoji: string; on: boolean }
+  | { kind: 'answered'; question: RoomSeq; answer: RoomSeq }
   | { kind: 'created'; name: string; topic: string; visibility: Visibility; room_kind: RoomKind }
   | { kind: 'member'; user: UserInfo; action: MemberAction };
 
@@ -58,6 +62,8 @@ export interface ChatEvent {
   sender: UserInfo;
   client_id?: string;
   content: Content;
+  /** What happened to a message since (history shows the current state). */
+  state?: MessageState;
 }
 
 export interface RoomSummary {
@@ -162,4 +168,18 @@ export interface LoginResponse {
 export interface ErrorBody {
   code: ErrorCode;
   message: string;
+}
+
+export interface MessageState {
+  edited_at?: Millis;
+  deleted?: boolean;
+  reactions?: Record<string, UserId[]>;
+  answer?: RoomSeq;
+  replies?: number;
+  edits?: RoomSeq[];
+}
+
+/** Events that change another message rather than adding to the timeline. */
+export function isChange(c: Content): boolean {
+  return c.kind === 'edited' || c.kind === 'deleted' || c.kind === 'reaction' || c.kind === 'answered';
 }

@@ -38,6 +38,53 @@ pub enum ClientFrame {
         room: RoomId,
         client_id: Uuid,
         body: String,
+        /// Reply in the thread under this message (its seq).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        thread: Option<RoomSeq>,
+        /// Post it as a question: open until someone allowed marks an answer.
+        #[serde(default, skip_serializing_if = "is_false")]
+        question: bool,
+    },
+    /// Change the body of my own message.
+    Edit {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        room: RoomId,
+        seq: RoomSeq,
+        body: String,
+    },
+    /// Delete my own message (room owners, moderators and admins: any). It
+    /// leaves a tombstone; the body is erased from storage.
+    Delete {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        room: RoomId,
+        seq: RoomSeq,
+    },
+    /// Add (`on: true`) or remove my reaction to a message; `emoji` is one of
+    /// [`REACTIONS`].
+    React {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        room: RoomId,
+        seq: RoomSeq,
+        emoji: String,
+        on: bool,
+    },
+    /// Mark `answer` as the answer to the question `question` (room owners,
+    /// moderators, leaders and admins).
+    MarkAnswer {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        room: RoomId,
+        question: RoomSeq,
+        answer: RoomSeq,
+    },
+    /// The open questions I may answer, across rooms, oldest first, with the
+    /// answer-time figures.
+    Questions {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
     },
     /// Find or make the direct-message room with another user.
     OpenDm {
@@ -146,6 +193,11 @@ pub enum ClientFrame {
 pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "hello",
     "send",
+    "edit",
+    "delete",
+    "react",
+    "mark_answer",
+    "questions",
     "open_dm",
     "create_room",
     "join",
@@ -222,6 +274,11 @@ impl ClientFrame {
     pub fn req_id(&self) -> Option<&str> {
         match self {
             ClientFrame::Send { req_id, .. }
+            | ClientFrame::Edit { req_id, .. }
+            | ClientFrame::Delete { req_id, .. }
+            | ClientFrame::React { req_id, .. }
+            | ClientFrame::MarkAnswer { req_id, .. }
+            | ClientFrame::Questions { req_id }
             | ClientFrame::OpenDm { req_id, .. }
             | ClientFrame::CreateRoom { req_id, .. }
             | ClientFrame::Join { req_id, .. }
@@ -248,6 +305,14 @@ impl ClientFrame {
         serde_json::to_string(self).unwrap_or_default()
     }
 }
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// The reactions a client may use: a small fixed set keeps them meaningful
+/// and cheap to count.
+pub const REACTIONS: &[&str] = &["👍", "❤️", "😄", "🎉", "😮", "😢", "🙏", "✅"];
 
 fn truncate(s: &str, max: usize) -> &str {
     match s.char_indices().nth(max) {
@@ -357,7 +422,25 @@ pub enum MemberAction {
 pub enum Content {
     Message {
         body: String,
+        /// A reply in the thread under this message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        thread: Option<RoomSeq>,
+        /// Posted as a question.
+        #[serde(default, skip_serializing_if = "is_false")]
+        question: bool,
     },
+    /// `target` (a message) now reads `body`.
+    Edited { target: RoomSeq, body: String },
+    /// `target` was deleted (by `sender`); only a tombstone remains.
+    Deleted { target: RoomSeq },
+    /// `sender` added (`on`) or removed a reaction to `target`.
+    Reaction {
+        target: RoomSeq,
+        emoji: String,
+        on: bool,
+    },
+    /// The question `question` is answered by the message `answer`.
+    Answered { question: RoomSeq, answer: RoomSeq },
     /// The room was made (always seq 1).
     Created {
         name: String,
@@ -387,6 +470,58 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<Uuid>,
     pub content: Content,
+    /// Current state of a message, kept up to date in storage and in history
+    /// (live and backlog copies show the state when sent; the later
+    /// `edited`/`deleted`/`reaction`/`answered` events carry the changes).
+    #[serde(default, skip_serializing_if = "MessageState::is_plain")]
+    pub state: MessageState,
+}
+
+/// What happened to a message after it was posted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageState {
+    /// Time of the last edit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<Millis>,
+    /// Deleted: the body is gone.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub deleted: bool,
+    /// Reactions: emoji → who (in the order they reacted).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub reactions: std::collections::BTreeMap<String, Vec<UserId>>,
+    /// For a question: the seq of the message marked as its answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<RoomSeq>,
+    /// For a message with thread replies: how many.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub replies: u64,
+    /// Seqs of the `edited` events of this message (so a delete can erase
+    /// their bodies too).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edits: Vec<RoomSeq>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl MessageState {
+    pub fn is_plain(&self) -> bool {
+        self == &MessageState::default()
+    }
+}
+
+/// An open question, for the unanswered-questions queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenQuestion {
+    pub room: RoomId,
+    pub room_name: String,
+    pub seq: RoomSeq,
+    pub asker: UserInfo,
+    pub body: String,
+    pub asked_at: Millis,
+    /// Milliseconds since it was asked.
+    pub age_ms: u64,
 }
 
 /// What a device missed in one room, for the "what you missed" view.
@@ -494,6 +629,21 @@ pub enum ServerFrame {
     Typing {
         room: RoomId,
         user: UserInfo,
+    },
+    /// Reply to `questions`.
+    Questions {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        /// Oldest first.
+        questions: Vec<OpenQuestion>,
+        /// Open questions in rooms I may see (not only those I may answer).
+        open: u64,
+        /// Median time from question to answer, over questions answered in
+        /// the last 7 and 30 days (None when there were none).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        median_answer_ms_7d: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        median_answer_ms_30d: Option<u64>,
     },
     /// A user came online or went offline (sent to users who share a room).
     Presence {

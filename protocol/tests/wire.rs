@@ -43,7 +43,10 @@ fn event() -> Event {
         client_id: Some(cid()),
         content: Content::Message {
             body: "hello".into(),
+            thread: None,
+            question: false,
         },
+        state: MessageState::default(),
     }
 }
 
@@ -73,8 +76,50 @@ fn client_frames_snapshot_and_round_trip() {
                 room: room(),
                 client_id: cid(),
                 body: "hi".into(),
+                thread: None,
+                question: false,
             },
             r#"{"type":"send","req_id":"1","room":"$R","client_id":"$C","body":"hi"}"#,
+        ),
+        (
+            ClientFrame::Edit {
+                req_id: None,
+                room: room(),
+                seq: 7,
+                body: "b".into(),
+            },
+            r#"{"type":"edit","room":"$R","seq":7,"body":"b"}"#,
+        ),
+        (
+            ClientFrame::Delete {
+                req_id: None,
+                room: room(),
+                seq: 7,
+            },
+            r#"{"type":"delete","room":"$R","seq":7}"#,
+        ),
+        (
+            ClientFrame::React {
+                req_id: None,
+                room: room(),
+                seq: 7,
+                emoji: "👍".into(),
+                on: true,
+            },
+            r#"{"type":"react","room":"$R","seq":7,"emoji":"👍","on":true}"#,
+        ),
+        (
+            ClientFrame::MarkAnswer {
+                req_id: None,
+                room: room(),
+                question: 7,
+                answer: 9,
+            },
+            r#"{"type":"mark_answer","room":"$R","question":7,"answer":9}"#,
+        ),
+        (
+            ClientFrame::Questions { req_id: None },
+            r#"{"type":"questions"}"#,
         ),
         (
             ClientFrame::OpenDm {
@@ -210,6 +255,16 @@ fn server_frames_snapshot() {
         (ServerFrame::Presence { user: uid(), online: true }, r#"{"type":"presence","user":"$U","online":true}"#.into()),
         (ServerFrame::Online { req_id: None, users: vec![uid()] }, r#"{"type":"online","users":["$U"]}"#.into()),
         (ServerFrame::Pong { req_id: None }, r#"{"type":"pong"}"#.into()),
+        (
+            ServerFrame::Questions {
+                req_id: None,
+                questions: vec![OpenQuestion { room: room(), room_name: "general".into(), seq: 7, asker: alice(), body: "why?".into(), asked_at: 5, age_ms: 60_000 }],
+                open: 3,
+                median_answer_ms_7d: Some(120_000),
+                median_answer_ms_30d: None,
+            },
+            r#"{"type":"questions","questions":[{"room":"$R","room_name":"general","seq":7,"asker":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"},"body":"why?","asked_at":5,"age_ms":60000}],"open":3,"median_answer_ms_7d":120000}"#.into(),
+        ),
     ];
     for (frame, json) in cases {
         let json = expand(&json);
@@ -219,6 +274,66 @@ fn server_frames_snapshot() {
             frame
         );
     }
+}
+
+#[test]
+fn message_changes_and_state_snapshot() {
+    let mut e = event();
+    e.content = Content::Message {
+        body: "q?".into(),
+        thread: Some(3),
+        question: true,
+    };
+    e.state.answer = Some(9);
+    e.state.replies = 2;
+    e.state.reactions.insert("👍".into(), vec![uid()]);
+    let json = serde_json::to_string(&e).expect("json");
+    assert!(
+        json.contains(r#""content":{"kind":"message","body":"q?","thread":3,"question":true}"#),
+        "{json}"
+    );
+    assert!(
+        json.ends_with(&expand(
+            r#""state":{"reactions":{"👍":["$U"]},"answer":9,"replies":2}}"#
+        )),
+        "{json}"
+    );
+    for (c, want) in [
+        (
+            Content::Edited {
+                target: 7,
+                body: "b".into(),
+            },
+            r#"{"kind":"edited","target":7,"body":"b"}"#,
+        ),
+        (
+            Content::Deleted { target: 7 },
+            r#"{"kind":"deleted","target":7}"#,
+        ),
+        (
+            Content::Reaction {
+                target: 7,
+                emoji: "🎉".into(),
+                on: false,
+            },
+            r#"{"kind":"reaction","target":7,"emoji":"🎉","on":false}"#,
+        ),
+        (
+            Content::Answered {
+                question: 7,
+                answer: 9,
+            },
+            r#"{"kind":"answered","question":7,"answer":9}"#,
+        ),
+    ] {
+        assert_eq!(serde_json::to_string(&c).expect("json"), want);
+    }
+    // A plain message carries no state and no optional fields.
+    assert!(
+        !serde_json::to_string(&event())
+            .expect("json")
+            .contains("state")
+    );
 }
 
 #[test]

@@ -29,6 +29,9 @@ use townhall_protocol::{
 };
 use uuid::Uuid;
 
+mod messages;
+pub use messages::MessageOp;
+
 /// Jobs waiting for the committer. Bounded so that a flood of writers waits
 /// (backpressure) instead of growing memory; 4096 is several group commits'
 /// worth at full speed.
@@ -46,7 +49,11 @@ pub enum Command {
         room: RoomId,
         client_id: Uuid,
         body: String,
+        thread: Option<RoomSeq>,
+        question: bool,
     },
+    /// Edit, delete, react to, or mark the answer of an existing message.
+    Message(messages::MessageOp),
     CreateRoom {
         user: UserInfo,
         name: String,
@@ -357,6 +364,8 @@ impl Worker {
                 room,
                 client_id,
                 body,
+                thread,
+                question,
             } => {
                 if let Some(ack) = self.store.ack(user.id, client_id)? {
                     crate::metrics::inc(&crate::metrics::get().duplicate_sends);
@@ -369,15 +378,18 @@ impl Worker {
                 if !m.as_ref().is_some_and(MemberRecord::is_current) {
                     return Err(ServerError::NotFound);
                 }
-                let ev = self.append(
-                    b,
-                    p,
-                    room,
-                    user.clone(),
-                    Some(client_id),
-                    Content::Message { body },
-                    None,
-                )?;
+                if let Some(parent) = thread {
+                    self.count_reply(b, room, parent)?;
+                }
+                let content = Content::Message {
+                    body,
+                    thread,
+                    question,
+                };
+                let ev = self.append(b, p, room, user.clone(), Some(client_id), content, None)?;
+                if question {
+                    store::put_open_question(b, room, ev.seq, ev.ts);
+                }
                 let ack = AckRecord {
                     room,
                     seq: ev.seq,
@@ -616,6 +628,7 @@ impl Worker {
                 }
                 Ok(Reply::Done(0))
             }
+            Command::Message(op) => self.message_op(b, p, op),
             Command::Raw(batch) => {
                 b.append(batch);
                 Ok(Reply::Done(0))
@@ -672,6 +685,7 @@ impl Worker {
             sender,
             client_id,
             content,
+            state: Default::default(),
         };
         let json = ServerFrame::Event(event.clone()).to_json();
         store::put_event(b, room, next.seq, event.pos, next.ordinal, json.as_bytes());

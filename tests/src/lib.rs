@@ -483,6 +483,8 @@ impl Client {
             room,
             client_id,
             body: body.into(),
+            thread: None,
+            question: false,
         })
         .await
     }
@@ -516,6 +518,11 @@ fn set_req_id(frame: &mut ClientFrame, id: String) {
     use ClientFrame::*;
     match frame {
         Send { req_id, .. }
+        | Edit { req_id, .. }
+        | Delete { req_id, .. }
+        | React { req_id, .. }
+        | MarkAnswer { req_id, .. }
+        | Questions { req_id }
         | OpenDm { req_id, .. }
         | CreateRoom { req_id, .. }
         | Join { req_id, .. }
@@ -548,6 +555,7 @@ pub fn reply_id(f: &ServerFrame) -> Option<&str> {
         | Summary { req_id, .. }
         | Ok { req_id, .. }
         | Online { req_id, .. }
+        | Questions { req_id, .. }
         | Pong { req_id } => req_id.as_deref(),
         _ => None,
     }
@@ -556,7 +564,7 @@ pub fn reply_id(f: &ServerFrame) -> Option<&str> {
 /// The body of a message event, or None for other events.
 pub fn body(e: &Event) -> Option<&str> {
     match &e.content {
-        Content::Message { body } => Some(body),
+        Content::Message { body, .. } => Some(body),
         _ => None,
     }
 }

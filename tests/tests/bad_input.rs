@@ -95,6 +95,8 @@ async fn each_kind_of_bad_frame_gets_its_code_and_the_connection_stays_usable() 
             room: room.id,
             client_id: uuid::Uuid::new_v4(),
             body: "x".repeat(MAX_BODY_BYTES + 1),
+            thread: None,
+            question: false,
         },
         ErrorCode::BodyTooLarge,
     )
@@ -105,6 +107,8 @@ async fn each_kind_of_bad_frame_gets_its_code_and_the_connection_stays_usable() 
             room: room.id,
             client_id: uuid::Uuid::new_v4(),
             body: String::new(),
+            thread: None,
+            question: false,
         },
         ErrorCode::BodyTooLarge,
     )
@@ -344,6 +348,8 @@ async fn a_client_that_stops_reading_is_closed_as_slow_and_loses_nothing() {
                 room: room.id,
                 client_id: uuid::Uuid::new_v4(),
                 body: format!("{i} {big}"),
+                thread: None,
+                question: false,
             })
             .await;
         }

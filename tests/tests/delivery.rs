@@ -69,6 +69,8 @@ async fn concurrent_senders_get_one_gap_free_order_per_room() {
                     room: room.id,
                     client_id: uuid::Uuid::new_v4(),
                     body: format!("s{s}-{i}"),
+                    thread: None,
+                    question: false,
                 })
                 .await;
             }
@@ -199,6 +201,8 @@ async fn messages_posted_during_the_backlog_arrive_without_gap_or_duplicate() {
             room: room.id,
             client_id: uuid::Uuid::new_v4(),
             body: format!("m{i}"),
+            thread: None,
+            question: false,
         })
         .await;
     }
@@ -278,6 +282,8 @@ async fn a_drop_mid_backlog_resumes_from_the_last_acknowledged_position() {
             room: room.id,
             client_id: uuid::Uuid::new_v4(),
             body: format!("m{i}"),
+            thread: None,
+            question: false,
         })
         .await;
     }
@@ -466,6 +472,8 @@ async fn a_removed_member_receives_nothing_more_live_or_queued() {
                 room: room.id,
                 client_id: uuid::Uuid::new_v4(),
                 body: "hi".into(),
+                thread: None,
+                question: false,
             },
             townhall_protocol::ErrorCode::NotFound,
         )

@@ -34,6 +34,8 @@ async fn health_and_metrics_report_durable_progress_and_group_commit() {
             room: room.id,
             client_id: uuid::Uuid::new_v4(),
             body: format!("m{i}"),
+            thread: None,
+            question: false,
         })
         .await;
     }

@@ -44,6 +44,8 @@ async fn a_non_member_sees_nothing_of_a_private_room() {
                 room,
                 client_id: uuid::Uuid::new_v4(),
                 body: "hi".into(),
+                thread: None,
+                question: false,
             },
             ClientFrame::Join { req_id: None, room },
             ClientFrame::Leave { req_id: None, room },

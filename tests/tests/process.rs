@@ -34,6 +34,8 @@ async fn send_until_dead(url: String, token: String, room: RoomId, tag: String) 
                 room,
                 client_id: uuid::Uuid::new_v4(),
                 body,
+                thread: None,
+                question: false,
             };
             if ws.send(Message::text(f.to_json())).await.is_err() {
                 return acked;

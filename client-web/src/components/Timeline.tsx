@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useLayoutEffect, useRef } from 'preact/hooks';
-import type { ChatEvent } from '../protocol';
+import { isChange, type ChatEvent } from '../protocol';
 import type { OutboxItem } from '../storage';
 import type { ChatStore, RoomState, RoomView } from '../store';
 import { hasOlder, lastSeq as runLast } from '../timeline';
@@ -125,6 +125,9 @@ export function Timeline({ store, room, view, pending }: Props) {
   let lastSent = -1;
   for (const e of events) if (e.sender.id === store.me.id && e.client_id && sentIds.has(e.client_id)) lastSent = e.seq;
   for (const e of events) {
+    // Edits, deletes, reactions and answers change other messages; history
+    // already shows their result (live application comes with the UI for them).
+    if (isChange(e.content)) continue;
     if (!prev || dayKey(prev.ts) !== dayKey(e.ts)) {
       items.push(
         <li key={`day-${e.seq}`} class="day-sep" role="separator" aria-label={dayLabel(e.ts)}>
@@ -249,7 +252,12 @@ function EventItem({ event: e, grouped, me, myName, sent }: EventProps) {
           </div>
         )}
         <div class="msg-text" data-testid="message-text">
-          <MessageText body={e.content.body} />
+          {e.state?.deleted ? (
+            <span class="muted">(message deleted)</span>
+          ) : (
+            <MessageText body={e.content.body} />
+          )}
+          {e.state?.edited_at && !e.state.deleted && <span class="muted small"> (edited)</span>}
         </div>
         {mine && sent && (
           <div class="msg-status sent" data-status="sent">

@@ -32,6 +32,14 @@ export function describe(e: ChatEvent): string {
       return e.content.body;
     case 'created':
       return `${who} created ${e.content.room_kind === 'dm' ? 'this conversation' : `the room ${e.content.name}`}`;
+    case 'edited':
+      return `${who} edited a message`;
+    case 'deleted':
+      return `${who} deleted a message`;
+    case 'reaction':
+      return `${who} reacted ${e.content.emoji}`;
+    case 'answered':
+      return `${who} marked an answer`;
     case 'member': {
       const u = e.content.user.display_name || e.content.user.username;
       switch (e.content.action) {

@@ -76,7 +76,7 @@ pub async fn summary(ctx: &Ctx, req_id: Option<String>) -> Result<ServerFrame> {
                         if ev.sender.id == user.id {
                             continue;
                         }
-                        if let Content::Message { body } = &ev.content {
+                        if let Content::Message { body, .. } = &ev.content {
                             let lower = body.to_lowercase();
                             if mentions_name(&lower, &mention) || mentions_name(&lower, "@room") {
                                 mentions += 1;

@@ -10,19 +10,28 @@ use uuid::Uuid;
 /// Queue a message for the committer; the `ack` (or `error`) follows once it
 /// is durable. Sends of one connection enter the committer in the order they
 /// arrived, so they keep that order in the room.
-pub async fn send(
-    ctx: &Ctx,
-    req_id: Option<String>,
-    room: RoomId,
-    client_id: Uuid,
-    body: String,
-) -> Result<()> {
+/// A body must be 1 to `MAX_BODY_BYTES` bytes.
+pub(crate) fn check_body(body: &str) -> Result<()> {
     if body.is_empty() || body.len() > MAX_BODY_BYTES {
         return Err(ServerError::BodyTooLarge {
             got: body.len(),
             max: MAX_BODY_BYTES,
         });
     }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn send(
+    ctx: &Ctx,
+    req_id: Option<String>,
+    room: RoomId,
+    client_id: Uuid,
+    body: String,
+    thread: Option<RoomSeq>,
+    question: bool,
+) -> Result<()> {
+    check_body(&body)?;
     require_member(ctx, room)?;
     let permit = ctx
         .in_flight
@@ -35,6 +44,8 @@ pub async fn send(
         room,
         client_id,
         body,
+        thread,
+        question,
     };
     let reply = ctx.app.committer.enqueue(cmd).await?;
     let frames = ctx.frames.clone();

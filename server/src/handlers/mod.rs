@@ -5,6 +5,7 @@
 mod markers;
 mod messages;
 mod presence;
+mod questions;
 mod rooms;
 
 use crate::app::App;
@@ -42,7 +43,9 @@ pub async fn dispatch(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFram
             room,
             client_id,
             body,
-        } => messages::send(ctx, req_id, room, client_id, body)
+            thread,
+            question,
+        } => messages::send(ctx, req_id, room, client_id, body, thread, question)
             .await
             .map(|()| None),
         ClientFrame::History {
@@ -88,6 +91,35 @@ pub async fn dispatch(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFram
         ClientFrame::Typing { room } => presence::typing(ctx, room).map(|()| None),
         ClientFrame::Online { req_id } => Ok(Some(presence::online(ctx, req_id))),
         ClientFrame::Ping { req_id } => Ok(Some(ServerFrame::Pong { req_id })),
+        ClientFrame::Edit {
+            req_id,
+            room,
+            seq,
+            body,
+        } => questions::edit(ctx, req_id, room, seq, body)
+            .await
+            .map(Some),
+        ClientFrame::Delete { req_id, room, seq } => {
+            questions::delete(ctx, req_id, room, seq).await.map(Some)
+        }
+        ClientFrame::React {
+            req_id,
+            room,
+            seq,
+            emoji,
+            on,
+        } => questions::react(ctx, req_id, room, seq, emoji, on)
+            .await
+            .map(Some),
+        ClientFrame::MarkAnswer {
+            req_id,
+            room,
+            question,
+            answer,
+        } => questions::mark_answer(ctx, req_id, room, question, answer)
+            .await
+            .map(Some),
+        ClientFrame::Questions { req_id } => questions::queue(ctx, req_id).await.map(Some),
     }
 }
 

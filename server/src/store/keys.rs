@@ -56,6 +56,27 @@ pub fn user_device(user: UserId, device: &str) -> Vec<u8> {
     k
 }
 
+/// time ‖ room ‖ seq: answered questions in time order.
+pub fn time_room_seq(at: u64, room: RoomId, seq: RoomSeq) -> Vec<u8> {
+    let mut k = Vec::with_capacity(32);
+    k.extend_from_slice(&at.to_be_bytes());
+    k.extend_from_slice(room.as_bytes());
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// The room and seq of a `room_seq` key.
+pub fn split_room_seq(key: &[u8]) -> Result<(RoomId, RoomSeq), StoreError> {
+    let room: [u8; 16] = key
+        .get(..16)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| StoreError::Corrupt {
+            tree: "room_seq",
+            detail: format!("key of {} bytes", key.len()),
+        })?;
+    Ok((RoomId::from_bytes(room), seq_of(key)?))
+}
+
 fn pair(a: &[u8; 16], b: &[u8; 16]) -> Vec<u8> {
     let mut k = Vec::with_capacity(32);
     k.extend_from_slice(a);

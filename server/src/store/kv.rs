@@ -37,10 +37,14 @@ pub enum Tree {
     UserRoomRead,
     /// user id ‖ device name → acknowledged position of that device.
     UserDevicePos,
+    /// room id ‖ seq → time asked, for every open question.
+    RoomSeqOpenQuestion,
+    /// time answered ‖ room id ‖ seq → milliseconds from question to answer.
+    TimeAnsweredQuestion,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 12] = [
+    pub const ALL: [Tree; 14] = [
         Tree::Meta,
         Tree::UserRecord,
         Tree::UsernameUser,
@@ -53,6 +57,8 @@ impl Tree {
         Tree::UserPairDm,
         Tree::UserRoomRead,
         Tree::UserDevicePos,
+        Tree::RoomSeqOpenQuestion,
+        Tree::TimeAnsweredQuestion,
     ];
 
     /// The on-disk tree name. Never change one: it is the data's address.
@@ -70,6 +76,8 @@ impl Tree {
             Tree::UserPairDm => "user_pair_dm",
             Tree::UserRoomRead => "user_room_read",
             Tree::UserDevicePos => "user_device_pos",
+            Tree::RoomSeqOpenQuestion => "room_seq_open_question",
+            Tree::TimeAnsweredQuestion => "time_answered_question",
         }
     }
 

@@ -478,6 +478,35 @@ impl Store {
         Ok(max)
     }
 
+    /// Every open question: (room, seq, asked at).
+    pub fn open_questions(&self) -> Result<Vec<(RoomId, RoomSeq, u64)>, StoreError> {
+        scan_prefix(self.kv.as_ref(), Tree::RoomSeqOpenQuestion, &[], SCAN_LIMIT)?
+            .into_iter()
+            .map(|(k, v)| {
+                let (room, seq) = keys::split_room_seq(&k)?;
+                Ok((room, seq, keys::read_u64("room_seq_open_question", &v)?))
+            })
+            .collect()
+    }
+
+    /// Questions answered at or after `since`: (answered at, room, time to answer in ms).
+    pub fn answered_since(&self, since: u64) -> Result<Vec<(u64, RoomId, u64)>, StoreError> {
+        let rows = self.kv.range(
+            Tree::TimeAnsweredQuestion,
+            Bound::Included(since.to_be_bytes().to_vec()),
+            Bound::Unbounded,
+            false,
+            SCAN_LIMIT,
+        )?;
+        rows.into_iter()
+            .map(|(k, v)| {
+                let at = keys::read_u64("time_answered_question", &k)?;
+                let (room, _) = keys::split_room_seq(k.get(8..).unwrap_or_default())?;
+                Ok((at, room, keys::read_u64("time_answered_question", &v)?))
+            })
+            .collect()
+    }
+
     pub fn size_on_disk(&self) -> u64 {
         self.kv.size_on_disk()
     }
@@ -548,6 +577,26 @@ pub fn put_event(
         Tree::RoomSeqEvent,
         keys::room_seq(room, seq),
         keys::event_value(pos, ordinal, frame_json),
+    );
+}
+
+pub fn put_open_question(b: &mut Batch, room: RoomId, seq: RoomSeq, asked_at: u64) {
+    b.put(
+        Tree::RoomSeqOpenQuestion,
+        keys::room_seq(room, seq),
+        keys::u64_value(asked_at),
+    );
+}
+
+pub fn delete_open_question(b: &mut Batch, room: RoomId, seq: RoomSeq) {
+    b.delete(Tree::RoomSeqOpenQuestion, keys::room_seq(room, seq));
+}
+
+pub fn put_answered_question(b: &mut Batch, at: u64, room: RoomId, seq: RoomSeq, took_ms: u64) {
+    b.put(
+        Tree::TimeAnsweredQuestion,
+        keys::time_room_seq(at, room, seq),
+        keys::u64_value(took_ms),
     );
 }
 

@@ -1,0 +1,312 @@
+//! Changes to existing messages: thread replies, edits, deletes, reactions
+//! and answers to questions.
+//!
+//! Each change is a new timeline event (so it reaches every member live or
+//! in their backlog, like any message) **and** a rewrite of the target's
+//! stored frame, so that history and later backlogs show the message as it
+//! is now (edited mark, tombstone, reactions, answer). The rewrite keeps the
+//! target's position and seq: nothing moves in the timeline.
+
+use super::{Pending, Reply, Worker, now_millis};
+use crate::error::{Result, ServerError};
+use crate::store::{self, Batch, MemberRecord, StoredEvent};
+use townhall_protocol::{
+    Content, Event, REACTIONS, Role, RoomId, RoomRole, RoomSeq, ServerFrame, UserInfo,
+};
+
+/// A change to an existing message.
+#[derive(Debug)]
+pub enum MessageOp {
+    Edit {
+        user: UserInfo,
+        room: RoomId,
+        seq: RoomSeq,
+        body: String,
+    },
+    Delete {
+        user: UserInfo,
+        server_role: Role,
+        room: RoomId,
+        seq: RoomSeq,
+    },
+    React {
+        user: UserInfo,
+        room: RoomId,
+        seq: RoomSeq,
+        emoji: String,
+        on: bool,
+    },
+    MarkAnswer {
+        user: UserInfo,
+        server_role: Role,
+        room: RoomId,
+        question: RoomSeq,
+        answer: RoomSeq,
+    },
+}
+
+impl Worker {
+    /// The message at `room`/`seq`, with its stored form. Missing:
+    /// `NotFound`; another kind of event: `Invalid`.
+    fn message(&self, room: RoomId, seq: RoomSeq) -> Result<(StoredEvent, Event)> {
+        let stored = self.store.event(room, seq)?.ok_or(ServerError::NotFound)?;
+        let event = stored.decode()?;
+        match event.content {
+            Content::Message { .. } => Ok((stored, event)),
+            _ => Err(ServerError::Invalid(format!("seq {seq} is not a message"))),
+        }
+    }
+
+    /// Store the message's new state in place (same position and seq).
+    fn rewrite(&self, b: &mut Batch, stored: &StoredEvent, event: &Event) {
+        let json = ServerFrame::Event(event.clone()).to_json();
+        store::put_event(
+            b,
+            event.room,
+            event.seq,
+            stored.pos,
+            stored.ordinal,
+            json.as_bytes(),
+        );
+    }
+
+    /// The caller's current room role; `NotFound` for a non-member.
+    fn room_role(&self, room: RoomId, user: &UserInfo) -> Result<RoomRole> {
+        self.store
+            .membership(room, user.id)?
+            .filter(MemberRecord::is_current)
+            .map(|m| m.role)
+            .ok_or(ServerError::NotFound)
+    }
+
+    /// The room role of someone who must be a member, unless an admin.
+    fn role_or_admin(
+        &self,
+        room: RoomId,
+        user: &UserInfo,
+        server_role: Role,
+    ) -> Result<Option<RoomRole>> {
+        match self.room_role(room, user) {
+            Ok(r) => Ok(Some(r)),
+            Err(ServerError::NotFound) if server_role == Role::Admin => {
+                // Admins act on any existing room.
+                self.store.room(room)?.ok_or(ServerError::NotFound)?;
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A thread reply counts on its parent, which must be a live top-level message.
+    pub(super) fn count_reply(
+        &mut self,
+        b: &mut Batch,
+        room: RoomId,
+        parent: RoomSeq,
+    ) -> Result<()> {
+        let (stored, mut event) = self.message(room, parent)?;
+        if event.state.deleted {
+            return Err(ServerError::Invalid(
+                "cannot reply under a deleted message".into(),
+            ));
+        }
+        if let Content::Message {
+            thread: Some(_), ..
+        } = event.content
+        {
+            return Err(ServerError::Invalid(
+                "reply under the thread's first message".into(),
+            ));
+        }
+        event.state.replies += 1;
+        self.rewrite(b, &stored, &event);
+        Ok(())
+    }
+
+    pub(super) fn message_op(
+        &mut self,
+        b: &mut Batch,
+        p: &mut Pending,
+        op: MessageOp,
+    ) -> Result<Reply> {
+        let pos = match op {
+            MessageOp::Edit {
+                user,
+                room,
+                seq,
+                body,
+            } => {
+                self.room_role(room, &user)?;
+                let (stored, mut event) = self.message(room, seq)?;
+                if event.sender.id != user.id {
+                    return Err(ServerError::Forbidden("only the sender may edit a message"));
+                }
+                if event.state.deleted {
+                    return Err(ServerError::Invalid("the message is deleted".into()));
+                }
+                if let Content::Message { body: old, .. } = &mut event.content {
+                    old.clone_from(&body);
+                }
+                let ev = self.append(
+                    b,
+                    p,
+                    room,
+                    user,
+                    None,
+                    Content::Edited { target: seq, body },
+                    None,
+                )?;
+                event.state.edited_at = Some(ev.ts);
+                event.state.edits.push(ev.seq);
+                self.rewrite(b, &stored, &event);
+                ev.pos
+            }
+            MessageOp::Delete {
+                user,
+                server_role,
+                room,
+                seq,
+            } => {
+                let role = self.role_or_admin(room, &user, server_role)?;
+                let (stored, mut event) = self.message(room, seq)?;
+                let moderator = server_role == Role::Admin
+                    || matches!(role, Some(RoomRole::Owner | RoomRole::Moderator));
+                if event.sender.id != user.id && !moderator {
+                    return Err(ServerError::Forbidden(
+                        "only the sender or a moderator may delete a message",
+                    ));
+                }
+                if event.state.deleted {
+                    return Ok(Reply::Done(0));
+                }
+                // Erase the body everywhere it is stored: the message and its edits.
+                for edit_seq in std::mem::take(&mut event.state.edits) {
+                    if let Some(edit_stored) = self.store.event(room, edit_seq)? {
+                        let mut edit = edit_stored.decode()?;
+                        if let Content::Edited { body, .. } = &mut edit.content {
+                            body.clear();
+                            self.rewrite(b, &edit_stored, &edit);
+                        }
+                    }
+                }
+                let open_question =
+                    matches!(event.content, Content::Message { question: true, .. })
+                        && event.state.answer.is_none();
+                if let Content::Message { body, .. } = &mut event.content {
+                    body.clear();
+                }
+                event.state.deleted = true;
+                event.state.edited_at = None;
+                event.state.reactions.clear();
+                self.rewrite(b, &stored, &event);
+                if open_question {
+                    store::delete_open_question(b, room, seq);
+                }
+                self.append(
+                    b,
+                    p,
+                    room,
+                    user,
+                    None,
+                    Content::Deleted { target: seq },
+                    None,
+                )?
+                .pos
+            }
+            MessageOp::React {
+                user,
+                room,
+                seq,
+                emoji,
+                on,
+            } => {
+                self.room_role(room, &user)?;
+                if !REACTIONS.contains(&emoji.as_str()) {
+                    return Err(ServerError::Invalid(format!(
+                        "reactions are one of {}",
+                        REACTIONS.join(" ")
+                    )));
+                }
+                let (stored, mut event) = self.message(room, seq)?;
+                if event.state.deleted {
+                    return Err(ServerError::Invalid("the message is deleted".into()));
+                }
+                let who = event.state.reactions.entry(emoji.clone()).or_default();
+                if who.contains(&user.id) == on {
+                    return Ok(Reply::Done(0));
+                }
+                if on {
+                    who.push(user.id);
+                } else {
+                    who.retain(|u| *u != user.id);
+                    if who.is_empty() {
+                        event.state.reactions.remove(&emoji);
+                    }
+                }
+                self.rewrite(b, &stored, &event);
+                self.append(
+                    b,
+                    p,
+                    room,
+                    user,
+                    None,
+                    Content::Reaction {
+                        target: seq,
+                        emoji,
+                        on,
+                    },
+                    None,
+                )?
+                .pos
+            }
+            MessageOp::MarkAnswer {
+                user,
+                server_role,
+                room,
+                question,
+                answer,
+            } => {
+                let role = self.role_or_admin(room, &user, server_role)?;
+                let may_answer = matches!(server_role, Role::Admin | Role::Leader)
+                    || matches!(role, Some(RoomRole::Owner | RoomRole::Moderator));
+                if !may_answer {
+                    return Err(ServerError::Forbidden(
+                        "only moderators, leaders and admins mark answers",
+                    ));
+                }
+                let (q_stored, mut q) = self.message(room, question)?;
+                if !matches!(q.content, Content::Message { question: true, .. }) || q.state.deleted
+                {
+                    return Err(ServerError::Invalid(format!(
+                        "seq {question} is not a question"
+                    )));
+                }
+                let (_, a) = self.message(room, answer)?;
+                if a.state.deleted || answer == question {
+                    return Err(ServerError::Invalid(format!(
+                        "seq {answer} cannot be the answer"
+                    )));
+                }
+                let first_answer = q.state.answer.is_none();
+                q.state.answer = Some(answer);
+                self.rewrite(b, &q_stored, &q);
+                let ev = self.append(
+                    b,
+                    p,
+                    room,
+                    user,
+                    None,
+                    Content::Answered { question, answer },
+                    None,
+                )?;
+                if first_answer {
+                    store::delete_open_question(b, room, question);
+                    let now = now_millis();
+                    store::put_answered_question(b, now, room, question, now.saturating_sub(q.ts));
+                }
+                ev.pos
+            }
+        };
+        Ok(Reply::Done(pos))
+    }
+}
