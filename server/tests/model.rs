@@ -301,6 +301,8 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     room: w.rooms[r],
                     client_id: uuid::Uuid::new_v4(),
                     body: "m".into(),
+                    thread: None,
+                    question: false,
                 };
                 let got = w.committer.submit(cmd).await;
                 if model.is_member(u, r) {
