@@ -99,6 +99,10 @@ pub enum ClientFrame {
         #[serde(default)]
         topic: String,
         visibility: Visibility,
+        /// Only leaders, admins and the room's owner and moderators post
+        /// top-level messages; everyone may reply in threads and ask there.
+        #[serde(default, skip_serializing_if = "is_false")]
+        announce_only: bool,
     },
     /// Join a public room.
     Join {
@@ -398,6 +402,12 @@ pub struct RoomInfo {
     /// For a direct-message room: the other person.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dm_peer: Option<UserInfo>,
+    /// Only leaders, admins, owners and moderators post top-level messages.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub announce_only: bool,
+    /// The organisation-wide room: every user is a member; staff cannot leave.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub org_wide: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -134,6 +134,7 @@ fn client_frames_snapshot_and_round_trip() {
                 name: "n".into(),
                 topic: "t".into(),
                 visibility: Visibility::Private,
+                announce_only: false,
             },
             r#"{"type":"create_room","name":"n","topic":"t","visibility":"private"}"#,
         ),

@@ -30,6 +30,7 @@ use townhall_protocol::{
 use uuid::Uuid;
 
 mod messages;
+mod org;
 pub use messages::MessageOp;
 
 /// Jobs waiting for the committer. Bounded so that a flood of writers waits
@@ -59,6 +60,13 @@ pub enum Command {
         name: String,
         topic: String,
         visibility: Visibility,
+        announce_only: bool,
+    },
+    /// Make the organisation-wide room if there is none (with `creator` as
+    /// owner), and make every one of `members` a member of it.
+    EnsureOrgRoom {
+        creator: UserInfo,
+        members: Vec<UserInfo>,
     },
     OpenDm {
         user: UserInfo,
@@ -378,6 +386,9 @@ impl Worker {
                 if !m.as_ref().is_some_and(MemberRecord::is_current) {
                     return Err(ServerError::NotFound);
                 }
+                if thread.is_none() {
+                    self.check_may_post_top_level(room, &user)?;
+                }
                 if let Some(parent) = thread {
                     self.count_reply(b, room, parent)?;
                 }
@@ -408,6 +419,7 @@ impl Worker {
                 name,
                 topic,
                 visibility,
+                announce_only,
             } => {
                 let record = RoomRecord {
                     id: RoomId::new(),
@@ -417,6 +429,8 @@ impl Worker {
                     kind: RoomKind::Room,
                     created_by: user.id,
                     created_at: now_millis(),
+                    announce_only,
+                    org_wide: false,
                 };
                 self.create_room(
                     b,
@@ -440,6 +454,8 @@ impl Worker {
                     kind: RoomKind::Dm,
                     created_by: user.id,
                     created_at: now_millis(),
+                    announce_only: false,
+                    org_wide: false,
                 };
                 self.create_room(
                     b,
@@ -494,6 +510,11 @@ impl Worker {
                 if record.kind == RoomKind::Dm {
                     return Err(ServerError::Forbidden(
                         "a direct conversation cannot be left",
+                    ));
+                }
+                if record.org_wide && user.role == Role::Staff {
+                    return Err(ServerError::Forbidden(
+                        "everyone stays in the organisation room",
                     ));
                 }
                 let pos =
@@ -573,6 +594,11 @@ impl Worker {
                         "a direct conversation has exactly two people",
                     ));
                 }
+                if record.org_wide && actor_role != Role::Admin {
+                    return Err(ServerError::Forbidden(
+                        "everyone stays in the organisation room",
+                    ));
+                }
                 let actor_rank = if actor_role == Role::Admin {
                     3
                 } else {
@@ -629,6 +655,9 @@ impl Worker {
                 Ok(Reply::Done(0))
             }
             Command::Message(op) => self.message_op(b, p, op),
+            Command::EnsureOrgRoom { creator, members } => {
+                self.ensure_org_room(b, p, creator, members)
+            }
             Command::Raw(batch) => {
                 b.append(batch);
                 Ok(Reply::Done(0))

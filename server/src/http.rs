@@ -220,6 +220,12 @@ async fn create_user(
     let mut batch = Batch::default();
     store::put_user(&mut batch, &record);
     app.committer.submit(Command::Raw(batch)).await?;
+    // Everyone is in the organisation room from their first login.
+    let join = Command::EnsureOrgRoom {
+        creator: admin.info(),
+        members: vec![record.info()],
+    };
+    app.committer.submit(join).await?;
     tracing::info!(by = %admin.username, user = %record.username, "user created");
     Ok((StatusCode::CREATED, Json(record.info())))
 }

@@ -93,6 +93,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         config.min_free_mb * 1024 * 1024,
         committer_stop.clone(),
     );
+    ensure_org_room(&store, &committer).await?;
     let app = App::new(
         store,
         hub.clone(),
@@ -141,6 +142,29 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         tracing::error!(error = %e, "committer task failed");
     }
     tracing::info!("townhall stopped");
+    Ok(())
+}
+
+/// The organisation-wide room exists and every active user is in it
+/// (accounts made offline with `townhall user add` join it here).
+async fn ensure_org_room(store: &Store, committer: &Committer) -> Result<(), StartError> {
+    let mut users = store.users()?;
+    users.sort_by_key(|u| u.created_at);
+    let Some(creator) = users.iter().find(|u| u.role == Role::Admin && !u.disabled) else {
+        return Err(StartError::Other(
+            "no active admin account to own the organisation room".into(),
+        ));
+    };
+    let creator = creator.info();
+    let members = users
+        .iter()
+        .filter(|u| !u.disabled)
+        .map(|u| u.info())
+        .collect();
+    committer
+        .submit(committer::Command::EnsureOrgRoom { creator, members })
+        .await
+        .map_err(|e| StartError::Other(format!("organisation room: {e}")))?;
     Ok(())
 }
 

@@ -447,6 +447,7 @@ impl Client {
                 name: name.into(),
                 topic: String::new(),
                 visibility,
+                announce_only: false,
             })
             .await
         {

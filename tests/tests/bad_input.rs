@@ -119,6 +119,7 @@ async fn each_kind_of_bad_frame_gets_its_code_and_the_connection_stays_usable() 
             name: "  ".into(),
             topic: String::new(),
             visibility: Visibility::Public,
+            announce_only: false,
         },
         ErrorCode::InvalidField,
     )

@@ -63,7 +63,8 @@ pub async fn dispatch(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFram
             name,
             topic,
             visibility,
-        } => rooms::create(ctx, req_id, name, topic, visibility)
+            announce_only,
+        } => rooms::create(ctx, req_id, name, topic, visibility, announce_only)
             .await
             .map(Some),
         ClientFrame::Join { req_id, room } => rooms::join(ctx, req_id, room).await.map(Some),

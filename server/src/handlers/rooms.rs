@@ -57,6 +57,7 @@ pub async fn create(
     name: String,
     topic: String,
     visibility: Visibility,
+    announce_only: bool,
 ) -> Result<ServerFrame> {
     let name = name.trim().to_owned();
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
@@ -77,6 +78,7 @@ pub async fn create(
             name,
             topic,
             visibility,
+            announce_only,
         })
         .await?;
     room_frame(ctx, req_id, expect_room(reply)?).await

@@ -10,6 +10,7 @@ use townhall_protocol::{Pos, RoomId, RoomSeq, UserId};
 
 pub const META_SCHEMA_VERSION: &[u8] = b"schema_version";
 pub const META_LAST_POS: &[u8] = b"last_pos";
+pub const META_ORG_ROOM: &[u8] = b"org_room";
 
 pub fn user(id: UserId) -> Vec<u8> {
     id.as_bytes().to_vec()

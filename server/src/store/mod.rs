@@ -116,6 +116,20 @@ impl Store {
         self.last_pos()
     }
 
+    /// The organisation-wide room, once made.
+    pub fn org_room(&self) -> Result<Option<RoomId>, StoreError> {
+        match self.kv.get(Tree::Meta, keys::META_ORG_ROOM)? {
+            Some(id) => {
+                let id: [u8; 16] = id
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| corrupt(Tree::Meta, "org room id is not 16 bytes"))?;
+                Ok(Some(RoomId::from_bytes(id)))
+            }
+            None => Ok(None),
+        }
+    }
+
     pub fn last_pos(&self) -> Result<Pos, StoreError> {
         match self.kv.get(Tree::Meta, keys::META_LAST_POS)? {
             Some(v) => keys::read_u64("meta", &v),
@@ -598,6 +612,10 @@ pub fn put_answered_question(b: &mut Batch, at: u64, room: RoomId, seq: RoomSeq,
         keys::time_room_seq(at, room, seq),
         keys::u64_value(took_ms),
     );
+}
+
+pub fn put_org_room(b: &mut Batch, room: RoomId) {
+    b.put(Tree::Meta, keys::META_ORG_ROOM, keys::room(room));
 }
 
 pub fn put_last_pos(b: &mut Batch, pos: Pos) {

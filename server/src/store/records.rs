@@ -50,6 +50,10 @@ pub struct RoomRecord {
     pub kind: RoomKind,
     pub created_by: UserId,
     pub created_at: Millis,
+    #[serde(default)]
+    pub announce_only: bool,
+    #[serde(default)]
+    pub org_wide: bool,
 }
 
 impl RoomRecord {
@@ -68,6 +72,8 @@ impl RoomRecord {
             member_count,
             my_role,
             dm_peer,
+            announce_only: self.announce_only,
+            org_wide: self.org_wide,
         }
     }
 }
