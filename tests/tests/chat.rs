@@ -124,14 +124,18 @@ async fn room_listings_show_my_rooms_the_directory_and_members() {
 
     match b.request(ClientFrame::Directory { req_id: None }).await {
         ServerFrame::Rooms { rooms, .. } => {
-            let names: Vec<_> = rooms.iter().map(|r| r.name.as_str()).collect();
+            let names: Vec<_> = rooms
+                .iter()
+                .filter(|r| !r.org_wide)
+                .map(|r| r.name.as_str())
+                .collect();
             assert_eq!(names, vec!["town-square"], "private rooms are not listed");
         }
         other => panic!("directory: {other:?}"),
     }
     match a.request(ClientFrame::MyRooms { req_id: None }).await {
         ServerFrame::Rooms { rooms, .. } => {
-            let mut ids: Vec<_> = rooms.iter().map(|r| r.id).collect();
+            let mut ids: Vec<_> = rooms.iter().filter(|r| !r.org_wide).map(|r| r.id).collect();
             ids.sort();
             let mut want = vec![public.id, private.id];
             want.sort();
