@@ -560,6 +560,11 @@ pub enum ServerFrame {
         user: UserInfo,
         /// The position the backlog starts after.
         resume_from: Pos,
+        /// The `resume` given is beyond anything this server has (its data
+        /// was restored from a backup): forget local positions and state,
+        /// and continue from `resume_from`.
+        #[serde(default, skip_serializing_if = "is_false")]
+        reset: bool,
     },
     /// A timeline event, from the backlog or live. Events reach a device in
     /// increasing `pos`, each once.
@@ -692,6 +697,10 @@ pub mod close {
     pub const NORMAL: u16 = 1000;
     /// Policy violation: the client kept going far past its rate limit.
     pub const POLICY: u16 = 1008;
+    /// The server failed (storage error): reconnect later.
+    pub const SERVER_ERROR: u16 = 1011;
+    /// The server is at a limit (too many connections): reconnect later.
+    pub const TRY_AGAIN_LATER: u16 = 1013;
     /// A message over the frame limit (standard "message too big").
     pub const TOO_BIG: u16 = 1009;
     /// The server is going away (shutdown).

@@ -217,6 +217,11 @@ impl Hub {
                         continue;
                     };
                     for h in &entry.sessions {
+                        // Once a session missed an event it must get no later
+                        // one (it would resume past the gap): skip it.
+                        if h.kill.token().is_cancelled() {
+                            continue;
+                        }
                         let item = EventFrame {
                             pos: ev.pos,
                             frame: ev.frame.clone(),

@@ -34,6 +34,10 @@ const CLOSE_GRACE: Duration = Duration::from_secs(3);
 /// client that stops reading fills it and its reader waits: backpressure.
 const FRAME_QUEUE: usize = 512;
 
+/// How long a finished session waits for its writer (whose every write
+/// already has a 30 s timeout, plus 5 s for the goodbye).
+const WRITER_GRACE: Duration = Duration::from_secs(40);
+
 /// How long shutdown waits for a connection's in-flight acks.
 const ACK_DRAIN: Duration = Duration::from_secs(5);
 
@@ -85,6 +89,7 @@ pub async fn run(socket: WebSocket, app: App) {
             Err(e) => return refuse(sink, stream, e.req_id, e.code, &e.message).await,
         },
     };
+    let token_for_check = token.clone();
     let authed = {
         let app = app.clone();
         tokio::task::spawn_blocking(move || app.authenticate(&token)).await
@@ -124,6 +129,23 @@ pub async fn run(socket: WebSocket, app: App) {
         );
         return refuse(sink, stream, None, ErrorCode::RateLimited, &msg).await;
     };
+    // A logout or a disable that committed between our token check and the
+    // registration would have missed this session: check once more.
+    let recheck = {
+        let app = app.clone();
+        tokio::task::spawn_blocking(move || app.authenticate(&token_for_check)).await
+    };
+    if !matches!(recheck, Ok(Ok(_))) {
+        app.hub.unregister(user.id, session_id);
+        return refuse(
+            sink,
+            stream,
+            None,
+            ErrorCode::BadToken,
+            "invalid, expired or revoked token",
+        )
+        .await;
+    }
 
     // Where to resume: what the client says; else what this device last
     // acknowledged; else, for a device never seen, the furthest any of the
@@ -148,7 +170,15 @@ pub async fn run(socket: WebSocket, app: App) {
             .flatten()
         }
     };
-    let from = resume.or(stored).unwrap_or(0).min(upto);
+    // A position beyond the server's (its data folder was restored from an
+    // older backup) would make the client ignore new events: tell it to
+    // reset instead.
+    let reset = resume.is_some_and(|r| r > upto);
+    let from = if reset {
+        upto
+    } else {
+        resume.or(stored).unwrap_or(0)
+    };
     let backlog = {
         let (store, uid) = (app.store.clone(), user.id);
         tokio::task::spawn_blocking(move || store.backlog(uid, from, upto)).await
@@ -187,6 +217,7 @@ pub async fn run(socket: WebSocket, app: App) {
         version: PROTOCOL_VERSION,
         user: user.info(),
         resume_from: from,
+        reset,
     };
     let writer = tokio::spawn(writer.run(welcome, backlog, upto));
 
@@ -235,6 +266,16 @@ pub async fn run(socket: WebSocket, app: App) {
             Ok(Some(Ok(msg))) => msg,
         };
         match msg {
+            Message::Binary(_) if !bucket.take() => {
+                refused_in_a_row += 1;
+                if refused_in_a_row > REFUSALS_BEFORE_CLOSE {
+                    kill.kill(CloseReason {
+                        code: close::POLICY,
+                        reason: "rate_limited",
+                    });
+                    break;
+                }
+            }
             Message::Text(text) => {
                 if bucket.take() {
                     refused_in_a_row = 0;
@@ -292,9 +333,16 @@ pub async fn run(socket: WebSocket, app: App) {
         });
     }
     drop(ctx);
-    if let Ok(crate::writer::WriterEnd::Killed(_)) = writer.await {
-        // The writer sent our Close; give the peer a moment to answer it.
-        let _ = tokio::time::timeout(CLOSE_GRACE, drain_after_close(&mut stream)).await;
+    // The writer's own writes time out, so this wait is bounded; abort it
+    // anyway if something still holds it.
+    let abort = writer.abort_handle();
+    match tokio::time::timeout(WRITER_GRACE, writer).await {
+        Ok(Ok(crate::writer::WriterEnd::Killed(_))) => {
+            // The writer sent our Close; give the peer a moment to answer it.
+            let _ = tokio::time::timeout(CLOSE_GRACE, drain_after_close(&mut stream)).await;
+        }
+        Ok(_) => {}
+        Err(_) => abort.abort(),
     }
 }
 
@@ -363,10 +411,13 @@ async fn refuse(
 ) {
     crate::metrics::inc(&crate::metrics::get().auth_failures);
     let frame = ServerFrame::error(req_id, code, message);
-    let close_code = if code == ErrorCode::FrameTooLarge {
-        close::TOO_BIG
-    } else {
-        close::AUTH_FAILED
+    // Only an authentication failure closes with 4001 (which makes a client
+    // drop its login); a full server or a storage fault is "try again".
+    let close_code = match code {
+        ErrorCode::FrameTooLarge => close::TOO_BIG,
+        ErrorCode::RateLimited => close::TRY_AGAIN_LATER,
+        ErrorCode::StorageError | ErrorCode::Internal => close::SERVER_ERROR,
+        _ => close::AUTH_FAILED,
     };
     let _ = sink.send(Message::Text(shared(&frame))).await;
     let _ = sink

@@ -1,10 +1,15 @@
 //! The writer: the one task that owns a connection's sink.
 //!
 //! It sends the `welcome`, then the backlog read from the store in position
-//! order, then `caught_up`, then whatever the hub and the handlers queue on
-//! the connection's bounded channel, batching: it writes every frame that is
-//! already waiting and flushes once. It also pings, and on a kill sends the
-//! Close frame with the reason's code.
+//! order (with any replies that are waiting, and pings, between chunks),
+//! then `caught_up`, then whatever the hub and the handlers queue on the
+//! connection's bounded channels, batching: it writes every frame that is
+//! already waiting and flushes once. On a kill it sends the Close frame with
+//! the reason's code.
+//!
+//! Every socket write races the kill switch and a timeout, so a peer that
+//! stops reading (a full TCP window) can never pin this task: it is killed
+//! as a slow consumer by the hub, or times out here.
 
 use crate::frame::{SharedFrame, shared};
 use crate::hub::{CloseReason, EventFrame, KillSwitch};
@@ -12,10 +17,11 @@ use crate::store::{Backlog, Store};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::SinkExt;
 use futures_util::stream::SplitSink;
+use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-use townhall_protocol::{Pos, ServerFrame};
+use townhall_protocol::{Pos, ServerFrame, close};
 
 /// Events read from the store per backlog step: big enough for few, large
 /// ordered scans; small enough that one step is a few milliseconds.
@@ -24,6 +30,13 @@ const BACKLOG_CHUNK: usize = 512;
 /// Frames written before one flush when many are waiting: one syscall for
 /// many frames, without holding a huge batch in the socket buffer.
 const WRITE_BATCH: usize = 256;
+
+/// Longest a single socket write may block. A healthy peer drains a chat
+/// frame in microseconds; 30 s covers a stalled mobile link recovering.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Longest the goodbye (queued replies, then the Close frame) may take.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct Writer {
     pub sink: SplitSink<WebSocket, Message>,
@@ -35,107 +48,134 @@ pub struct Writer {
 }
 
 pub enum WriterEnd {
-    /// The channel closed (the session ended) or the socket failed.
+    /// The channels closed (the session ended) or the socket failed.
     Done,
     Killed(CloseReason),
 }
 
+/// Why writing stopped.
+enum Stop {
+    Killed,
+    Failed,
+}
+
+/// Run one socket operation unless the session is killed or it stalls.
+async fn guarded<T>(
+    kill: &KillSwitch,
+    op: impl Future<Output = Result<T, axum::Error>>,
+) -> Result<T, Stop> {
+    tokio::select! {
+        biased;
+        _ = kill.token().cancelled() => Err(Stop::Killed),
+        r = tokio::time::timeout(WRITE_TIMEOUT, op) => match r {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "socket write failed");
+                Err(Stop::Failed)
+            }
+            Err(_) => {
+                tracing::debug!("socket write timed out");
+                Err(Stop::Failed)
+            }
+        },
+    }
+}
+
 impl Writer {
     pub async fn run(mut self, welcome: ServerFrame, backlog: Backlog, upto: Pos) -> WriterEnd {
-        match self.run_inner(welcome, backlog, upto).await {
-            Ok(end) => end,
-            Err(e) => {
-                tracing::debug!(error = %e, "socket write failed");
-                WriterEnd::Done
+        let end = match self.stream(welcome, backlog, upto).await {
+            Stop::Killed => {
+                let reason = self.kill.reason().unwrap_or(CloseReason::SHUTDOWN);
+                let _ = tokio::time::timeout(CLOSE_TIMEOUT, self.goodbye(&reason)).await;
+                WriterEnd::Killed(reason)
             }
-        }
+            Stop::Failed => WriterEnd::Done,
+        };
+        // Whatever ended the writer ends the session too.
+        self.kill.kill(CloseReason {
+            code: close::NORMAL,
+            reason: "closed",
+        });
+        end
     }
 
-    async fn run_inner(
-        &mut self,
-        welcome: ServerFrame,
-        backlog: Backlog,
-        upto: Pos,
-    ) -> Result<WriterEnd, axum::Error> {
-        self.sink.send(Message::Text(shared(&welcome))).await?;
-        if let Some(reason) = self.send_backlog(backlog).await? {
-            return self.close(reason).await;
+    /// Welcome, backlog, caught-up, then live traffic until stopped.
+    async fn stream(&mut self, welcome: ServerFrame, backlog: Backlog, upto: Pos) -> Stop {
+        if let Err(stop) =
+            guarded(&self.kill, self.sink.send(Message::Text(shared(&welcome)))).await
+        {
+            return stop;
         }
-        self.sink
-            .send(Message::Text(shared(&ServerFrame::CaughtUp { pos: upto })))
-            .await?;
+        if let Err(stop) = self.send_backlog(backlog).await {
+            return stop;
+        }
+        let caught_up = Message::Text(shared(&ServerFrame::CaughtUp { pos: upto }));
+        if let Err(stop) = guarded(&self.kill, self.sink.send(caught_up)).await {
+            return stop;
+        }
         let mut last_sent = upto;
         let mut ping = tokio::time::interval(self.ping_every);
         ping.tick().await;
         loop {
-            tokio::select! {
+            let step = tokio::select! {
                 biased;
-                _ = self.kill.token().cancelled() => {
-                    let reason = self.kill.reason().unwrap_or(CloseReason::SHUTDOWN);
-                    if reason != CloseReason::SLOW_CONSUMER {
-                        // What is already queued (acks of finished sends) still goes out.
-                        while let Ok(e) = self.events.try_recv() {
-                            self.feed_event(e, &mut last_sent).await?;
-                        }
-                        self.feed_frames().await?;
-                    }
-                    return self.close(reason).await;
-                }
-                event = self.events.recv() => {
-                    let Some(event) = event else {
-                        return Ok(WriterEnd::Done);
-                    };
-                    self.feed_event(event, &mut last_sent).await?;
-                    for _ in 1..WRITE_BATCH {
-                        match self.events.try_recv() {
-                            Ok(e) => self.feed_event(e, &mut last_sent).await?,
-                            Err(_) => break,
-                        }
-                    }
-                    self.feed_frames().await?;
-                    self.sink.flush().await?;
-                }
-                frame = self.frames.recv() => {
-                    let Some(frame) = frame else {
-                        return Ok(WriterEnd::Done);
-                    };
-                    self.sink.feed(Message::Text(frame)).await?;
-                    self.feed_frames().await?;
-                    self.sink.flush().await?;
-                }
-                _ = ping.tick() => {
-                    self.sink.send(Message::Ping(Default::default())).await?;
-                }
+                _ = self.kill.token().cancelled() => return Stop::Killed,
+                event = self.events.recv() => match event {
+                    Some(event) => self.write_events(event, &mut last_sent).await,
+                    None => return Stop::Failed,
+                },
+                frame = self.frames.recv() => match frame {
+                    Some(frame) => self.write_frames(Some(frame)).await,
+                    None => return Stop::Failed,
+                },
+                _ = ping.tick() => guarded(&self.kill, self.sink.send(Message::Ping(Default::default()))).await,
+            };
+            if let Err(stop) = step {
+                return stop;
             }
         }
     }
 
-    async fn feed_event(&mut self, e: EventFrame, last_sent: &mut Pos) -> Result<(), axum::Error> {
-        // Registration makes this impossible; the check keeps "never
-        // twice" true even if that reasoning is ever broken.
-        if e.pos <= *last_sent {
-            return Ok(());
+    /// Write this event and the others already waiting, any waiting
+    /// frames, then flush once.
+    async fn write_events(&mut self, first: EventFrame, last_sent: &mut Pos) -> Result<(), Stop> {
+        let mut next = Some(first);
+        let mut written = 0;
+        while let Some(e) = next.take() {
+            // Registration makes an old event impossible; the check keeps
+            // "never twice" true even if that reasoning is ever broken.
+            if e.pos > *last_sent {
+                *last_sent = e.pos;
+                guarded(&self.kill, self.sink.feed(Message::Text(e.frame))).await?;
+            }
+            written += 1;
+            if written < WRITE_BATCH {
+                next = self.events.try_recv().ok();
+            }
         }
-        *last_sent = e.pos;
-        self.sink.feed(Message::Text(e.frame)).await
+        self.write_frames(None).await
     }
 
-    /// Write the non-event frames already waiting (at most a batch).
-    async fn feed_frames(&mut self) -> Result<(), axum::Error> {
+    /// Write `first` and the non-event frames already waiting (a batch at
+    /// most), then flush.
+    async fn write_frames(&mut self, first: Option<SharedFrame>) -> Result<(), Stop> {
+        if let Some(frame) = first {
+            guarded(&self.kill, self.sink.feed(Message::Text(frame))).await?;
+        }
         for _ in 0..WRITE_BATCH {
             match self.frames.try_recv() {
-                Ok(frame) => self.sink.feed(Message::Text(frame)).await?,
+                Ok(frame) => guarded(&self.kill, self.sink.feed(Message::Text(frame))).await?,
                 Err(_) => break,
             }
         }
-        Ok(())
+        guarded(&self.kill, self.sink.flush()).await
     }
 
-    /// Stream the backlog; returns a close reason if killed meanwhile.
-    async fn send_backlog(
-        &mut self,
-        mut backlog: Backlog,
-    ) -> Result<Option<CloseReason>, axum::Error> {
+    /// Stream the backlog in chunks; between chunks, send the replies that
+    /// are waiting (a `summary` asked for at login need not wait for the
+    /// whole backlog) and a ping when one is due.
+    async fn send_backlog(&mut self, mut backlog: Backlog) -> Result<(), Stop> {
+        let mut last_ping = Instant::now();
         loop {
             let store = self.store.clone();
             let read = tokio::task::spawn_blocking(move || {
@@ -144,12 +184,13 @@ impl Writer {
             });
             let (next, chunk) = tokio::select! {
                 biased;
-                _ = self.kill.token().cancelled() => {
-                    return Ok(Some(self.kill.reason().unwrap_or(CloseReason::SHUTDOWN)));
-                }
+                _ = self.kill.token().cancelled() => return Err(Stop::Killed),
                 r = read => match r {
                     Ok(r) => r,
-                    Err(e) => return Err(axum::Error::new(e)),
+                    Err(e) => {
+                        tracing::error!(error = %e, "backlog task failed");
+                        return Err(Stop::Failed);
+                    }
                 },
             };
             backlog = next;
@@ -157,32 +198,53 @@ impl Writer {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::error!(error = %e, "backlog read failed");
-                    return Err(axum::Error::new(e));
+                    return Err(Stop::Failed);
                 }
             };
             if chunk.is_empty() {
-                return Ok(None);
+                return Ok(());
             }
             crate::metrics::add(
                 &crate::metrics::get().backlog_events_sent,
                 chunk.len() as u64,
             );
             for e in chunk {
-                let text = String::from_utf8(e.json).map_err(axum::Error::new)?;
-                self.sink
-                    .feed(Message::Text(SharedFrame::from(text)))
-                    .await?;
+                let Ok(text) = String::from_utf8(e.json) else {
+                    tracing::error!("stored event is not UTF-8");
+                    return Err(Stop::Failed);
+                };
+                guarded(
+                    &self.kill,
+                    self.sink.feed(Message::Text(SharedFrame::from(text))),
+                )
+                .await?;
             }
-            self.sink.flush().await?;
+            if last_ping.elapsed() >= self.ping_every {
+                last_ping = Instant::now();
+                guarded(
+                    &self.kill,
+                    self.sink.feed(Message::Ping(Default::default())),
+                )
+                .await?;
+            }
+            self.write_frames(None).await?;
         }
     }
 
-    async fn close(&mut self, reason: CloseReason) -> Result<WriterEnd, axum::Error> {
+    /// After a kill: unless the client is too slow to care, send the replies
+    /// still queued (acks of finished sends), then the Close frame.
+    async fn goodbye(&mut self, reason: &CloseReason) {
+        if *reason != CloseReason::SLOW_CONSUMER {
+            while let Ok(frame) = self.frames.try_recv() {
+                if self.sink.feed(Message::Text(frame)).await.is_err() {
+                    return;
+                }
+            }
+        }
         let frame = CloseFrame {
             code: reason.code,
             reason: reason.reason.into(),
         };
         let _ = self.sink.send(Message::Close(Some(frame))).await;
-        Ok(WriterEnd::Killed(reason))
     }
 }

@@ -162,6 +162,7 @@ impl World {
                     name: format!("r{r}"),
                     topic: String::new(),
                     visibility: Visibility::Public,
+                    announce_only: false,
                 })
                 .await
                 .expect("create");

@@ -35,10 +35,11 @@ pub const SCHEMA_VERSION: u64 = 1;
 /// runaway read, far above any real company's rooms or users.
 const SCAN_LIMIT: usize = 1_000_000;
 
-/// Events read from one room per refill while merging a backlog: large
-/// enough that a busy room costs few scans, small enough that twenty rooms
-/// buffered at once stay small.
-const BACKLOG_BLOCK: usize = 128;
+/// Events buffered across all rooms while merging a backlog. Each room's
+/// refill reads `BACKLOG_BUFFER / rooms` events (at least 4, at most 128):
+/// large ordered scans for a user in a few busy rooms, and bounded memory
+/// (about this many events) for a user in thousands.
+const BACKLOG_BUFFER: usize = 2048;
 
 /// A stored timeline event. `json` is the serialized `event` frame, exactly
 /// the bytes sent to clients.
@@ -313,18 +314,22 @@ impl Store {
         room: RoomId,
         visible: Pos,
     ) -> Result<Option<StoredEvent>, StoreError> {
-        // Events above `visible` are at most one commit batch at the tail.
-        let tail = self.events(room, 0, RoomSeq::MAX, true, 64, Pos::MAX)?;
-        if tail.iter().any(|e| e.pos <= visible) {
-            return Ok(tail.into_iter().find(|e| e.pos <= visible));
-        }
-        if tail.len() < 64 {
+        let seq = self.last_visible_seq(room, visible)?;
+        if seq == 0 {
             return Ok(None);
         }
-        Ok(self
-            .events(room, 0, RoomSeq::MAX, true, usize::MAX, visible)?
-            .into_iter()
-            .next())
+        self.event(room, seq)
+    }
+
+    /// The seq of the last event of `room` at or below position `visible`
+    /// (0 when none): the tail itself, or a binary search when the newest
+    /// events are not yet published.
+    pub fn last_visible_seq(&self, room: RoomId, visible: Pos) -> Result<RoomSeq, StoreError> {
+        match self.last_event_any(room)? {
+            None => Ok(0),
+            Some(last) if last.pos <= visible => Ok(last.seq),
+            Some(_) => Ok(self.first_seq_after(room, visible)?.saturating_sub(1)),
+        }
     }
 
     /// Events of a room with `from <= seq <= to`, ascending (or descending
@@ -388,7 +393,10 @@ impl Store {
                 Ok((page, more))
             }
             (before, None) => {
-                let to = before.map_or(RoomSeq::MAX, |b| b.saturating_sub(1));
+                // Start below anything not yet visible, so a page under load
+                // is full and `has_more` stays true.
+                let last = self.last_visible_seq(room, visible)?;
+                let to = before.map_or(last, |b| b.saturating_sub(1).min(last));
                 if to == 0 {
                     return Ok((Vec::new(), false));
                 }
@@ -436,15 +444,22 @@ impl Store {
                 continue;
             }
             let next_seq = self.first_seq_after(room, after)?;
+            // Nothing after the end of the last membership interval is theirs.
+            let until = membership
+                .intervals
+                .last()
+                .map_or(upto, |(_, left)| (*left).min(upto));
             rooms.push(RoomCursor {
                 room,
                 membership,
                 next_seq,
+                until,
                 buf: VecDeque::new(),
                 exhausted: false,
             });
         }
-        Ok(Backlog { upto, rooms })
+        let block = (BACKLOG_BUFFER / rooms.len().max(1)).clamp(4, 128);
+        Ok(Backlog { rooms, block })
     }
 
     // ---- idempotency, markers, devices ----
@@ -656,6 +671,9 @@ struct RoomCursor {
     room: RoomId,
     membership: MemberRecord,
     next_seq: RoomSeq,
+    /// The last position this room can contribute (end of membership or
+    /// of the backlog).
+    until: Pos,
     buf: VecDeque<StoredEvent>,
     exhausted: bool,
 }
@@ -665,8 +683,9 @@ struct RoomCursor {
 /// memory whole and never holds a store iterator across an await.
 #[derive(Debug)]
 pub struct Backlog {
-    upto: Pos,
     rooms: Vec<RoomCursor>,
+    /// Events read per room refill.
+    block: usize,
 }
 
 impl Backlog {
@@ -680,7 +699,7 @@ impl Backlog {
         while out.len() < limit {
             for cursor in &mut self.rooms {
                 if cursor.buf.is_empty() && !cursor.exhausted {
-                    cursor.refill(store, self.upto)?;
+                    cursor.refill(store, self.block)?;
                 }
             }
             let next = self
@@ -703,17 +722,17 @@ impl Backlog {
 }
 
 impl RoomCursor {
-    fn refill(&mut self, store: &Store, upto: Pos) -> Result<(), StoreError> {
+    fn refill(&mut self, store: &Store, block: usize) -> Result<(), StoreError> {
         while self.buf.is_empty() && !self.exhausted {
             let page = store.events(
                 self.room,
                 self.next_seq,
                 RoomSeq::MAX,
                 false,
-                BACKLOG_BLOCK,
-                upto,
+                block,
+                self.until,
             )?;
-            if page.len() < BACKLOG_BLOCK {
+            if page.len() < block {
                 self.exhausted = true;
             }
             for e in page {

@@ -188,6 +188,8 @@ fn memberships_read_from_both_sides() {
             kind: RoomKind::Room,
             created_by: u1,
             created_at: 0,
+            announce_only: false,
+            org_wide: false,
         };
         let mut b = Batch::default();
         put_room(&mut b, &room);
