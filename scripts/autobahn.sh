@@ -3,7 +3,7 @@
 # negotiated) against the real binary's echo route (--test-echo), with the
 # production WebSocket settings, using kosoku (Autobahn's case files on
 # Python 3). Fails if any case's result differs from
-# tests/autobahn/expected.json. The 9.* cases over the 64 KiB message cap
+# tests/autobahn/expected.json. The 9.* cases over the 128 KiB message cap
 # fail by design (the server closes with 1009).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +28,7 @@ got = {k: v["behavior"] for k, v in cases.items()}
 want = json.load(open(sys.argv[2]))
 diff = {k: (want.get(k), got.get(k)) for k in set(got) | set(want) if want.get(k) != got.get(k)}
 ok = sum(1 for v in got.values() if v in ("OK", "NON-STRICT", "INFORMATIONAL"))
-print(f"autobahn: {len(got)} cases, {ok} passed, {len(got) - ok} failed by design (9.* over the 64 KiB cap)")
+print(f"autobahn: {len(got)} cases, {ok} passed, {len(got) - ok} failed by design (9.* over the 128 KiB cap)")
 if diff:
     for k in sorted(diff, key=lambda s: [int(x) for x in s.split(".")]):
         print(f"  {k}: expected {diff[k][0]}, got {diff[k][1]}")

@@ -16,6 +16,9 @@
 #                                    and nats-server (if installed) in the same run
 #   scripts/bench.sh --only fanout   just the workloads whose name matches
 #   scripts/bench.sh --debug         use debug builds (faster to build, slower to run)
+#   scripts/bench.sh --wait-quiet    before each run, wait (up to 5 min) until the
+#                                    machine is idle (other builds and tests would
+#                                    take the cores the figures need)
 #
 # Pinning: with 2 or more cores the server runs on core 0 (--server-cpus) and
 # the load generator on core 1 (taskset), so neither steals the other's core.
@@ -25,14 +28,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 
-smoke=0 peers=0 only="" profile=release
+smoke=0 peers=0 only="" profile=release quiet=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) smoke=1 ;;
     --peers) peers=1 ;;
     --only) only="$2"; shift ;;
     --debug) profile=debug ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    --wait-quiet) quiet=1 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -78,14 +82,34 @@ failed=0
 # (at least 1), for a latency run at half the load the server sustained.
 half_rate() {
   local r
-  r="$(jq -r --arg l "$1" 'select(.label == $l) | .figures.messages_per_sec // 0' "$out" 2>/dev/null | tail -1)"
+  r="$(jq -r --arg l "$1" 'select(.label == $l) | .figures.messages_per_sec // .figures.acks_per_sec // 0' "$out" 2>/dev/null | tail -1)"
   awk -v r="${r:-0}" 'BEGIN { h = int(r / 2); print (h < 1 ? 1 : h) }'
+}
+
+# busy_pct: percent of all cores busy over the next 2 seconds (/proc/stat),
+# not counting niced work (a niced fuzzer yields its core to the runs).
+busy_pct() {
+  local a b
+  a="$(head -1 /proc/stat)"; sleep 2; b="$(head -1 /proc/stat)"
+  printf '%s\n%s\n' "$a" "$b" | awk '{ idle = $3 + $5 + $6; total = 0; for (i = 2; i <= NF; i++) total += $i;
+    if (NR == 1) { i0 = idle; t0 = total } else { printf "%d\n", 100 * (1 - (idle - i0) / (total - t0)) } }'
+}
+
+# wait_quiet: with --wait-quiet, wait up to 5 minutes for the machine to idle.
+wait_quiet() {
+  [ "$quiet" = 1 ] || return 0
+  local tries=0 busy
+  while busy="$(busy_pct)"; [ "$busy" -gt 10 ] && [ "$tries" -lt 150 ]; do
+    [ $((tries % 15)) = 0 ] && echo "   (machine ${busy}% busy: waiting for it to idle)" >&2
+    tries=$((tries + 1))
+  done
 }
 
 # run NAME ARGS...: one workload, one JSON line appended to $out.
 run() {
   local name="$1"; shift
   if [ -n "$only" ] && [[ "$name" != *"$only"* ]]; then return 0; fi
+  wait_quiet
   echo "== $name: townhall-load $*" >&2
   local line
   if line="$("${pin[@]}" "$load" --pool "$pool" "${server_pin[@]}" --label "$name" "${strict[@]}" "$@")"; then

@@ -31,10 +31,11 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// is about four pages of text.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// Largest WebSocket message the server reads. A `send` with a maximal body,
-/// escaped as JSON, stays well below it; anything bigger is refused with close
-/// code 1009 before it is parsed.
-pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Largest WebSocket message the server reads. A `send` with a maximal body
+/// stays below it even when every byte needs JSON escaping (`\u0000` is six
+/// bytes: 16 KiB × 6 = 96 KiB); anything bigger is refused with close code
+/// 1009 before it is parsed.
+pub const MAX_FRAME_BYTES: usize = 128 * 1024;
 
 /// Largest page of history or backlog one request may ask for.
 pub const MAX_PAGE: u32 = 500;

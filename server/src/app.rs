@@ -155,7 +155,7 @@ impl App {
             .store
             .user(session.user)?
             .ok_or(ServerError::BadToken)?;
-        if user.disabled {
+        if user.disabled || session.created_at < user.sessions_valid_after {
             return Err(ServerError::BadToken);
         }
         Ok((user, hash))

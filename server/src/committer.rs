@@ -29,8 +29,10 @@ use townhall_protocol::{
 };
 use uuid::Uuid;
 
+mod accounts;
 mod messages;
 mod org;
+pub use accounts::AccountOp;
 pub use messages::MessageOp;
 
 /// Jobs waiting for the committer. Bounded so that a flood of writers waits
@@ -105,6 +107,8 @@ pub enum Command {
     },
     /// Records outside any timeline (users, sessions), made durable like the rest.
     Raw(Batch),
+    /// Changes to accounts, applied to the freshly read record.
+    Account(accounts::AccountOp),
     /// Refresh a session's idle clock, only if it still exists (a logout
     /// that committed first must not be undone).
     TouchSession {
@@ -120,6 +124,7 @@ pub enum Reply {
         duplicate: bool,
     },
     Room(RoomRecord),
+    User(UserRecord),
     /// Done; durable at this position (0 if nothing entered a timeline).
     Done(Pos),
     /// The read marker now stands here (it never moves back).
@@ -149,6 +154,7 @@ impl Committer {
         shutdown: CancellationToken,
     ) -> (Committer, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+        let store_for_sync = store.clone();
         let worker = Worker {
             store,
             hub,
@@ -157,6 +163,7 @@ impl Committer {
             unpublished: Vec::new(),
             min_free,
             disk_full: false,
+            syncer: Syncer::start(store_for_sync),
         };
         let handle = tokio::spawn(worker.run(rx, shutdown));
         (Committer { tx }, handle)
@@ -208,6 +215,65 @@ struct Worker {
     min_free: u64,
     /// Whether the last check was below the watermark (to log transitions once).
     disk_full: bool,
+    syncer: Syncer,
+}
+
+/// A thread of its own for the flush + fdatasync, so that acks never wait
+/// behind other blocking work (a burst of argon2 logins, backlog reads) on
+/// tokio's shared blocking pool.
+struct Syncer {
+    /// Capacity 1: the committer waits for each sync before asking again.
+    /// An Option so that drop can close it before joining the thread.
+    tx: Option<std::sync::mpsc::SyncSender<oneshot::Sender<Result<(), crate::store::StoreError>>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Syncer {
+    fn drop(&mut self) {
+        // Close the channel, then wait for the thread: it holds a store
+        // handle, and the data folder stays locked until that is gone.
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Syncer {
+    fn start(store: Store) -> Syncer {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<
+            oneshot::Sender<Result<(), crate::store::StoreError>>,
+        >(1);
+        let spawned = std::thread::Builder::new()
+            .name("townhall-fsync".into())
+            .spawn(move || {
+                while let Ok(reply) = rx.recv() {
+                    let _ = reply.send(store.sync());
+                }
+            });
+        let thread = match spawned {
+            Ok(t) => Some(t),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start the fsync thread");
+                None
+            }
+        };
+        Syncer {
+            tx: Some(tx),
+            thread,
+        }
+    }
+
+    async fn sync(&self) -> Result<(), crate::store::StoreError> {
+        let (reply, done) = oneshot::channel();
+        self.tx
+            .as_ref()
+            .ok_or_else(|| crate::store::StoreError::Backend("fsync thread gone".into()))?
+            .send(reply)
+            .map_err(|_| crate::store::StoreError::Backend("fsync thread gone".into()))?;
+        done.await
+            .map_err(|_| crate::store::StoreError::Backend("fsync thread gone".into()))?
+    }
 }
 
 /// What executing one job produced, before the sync.
@@ -237,13 +303,7 @@ impl Worker {
             }
             self.commit(jobs).await;
         }
-        if let Err(e) = tokio::task::spawn_blocking({
-            let store = self.store.clone();
-            move || store.sync()
-        })
-        .await
-        .unwrap_or_else(|e| Err(crate::store::StoreError::Backend(e.to_string())))
-        {
+        if let Err(e) = self.syncer.sync().await {
             tracing::error!(error = %e, "final sync at shutdown failed");
         }
         tracing::info!("committer stopped");
@@ -320,11 +380,8 @@ impl Worker {
         crate::metrics::inc(&m.commit_batches);
         crate::metrics::add(&m.commit_jobs, results.len() as u64);
         let synced = if wrote {
-            let store = self.store.clone();
             let started = std::time::Instant::now();
-            let r = tokio::task::spawn_blocking(move || store.sync())
-                .await
-                .unwrap_or_else(|e| Err(crate::store::StoreError::Backend(e.to_string())));
+            let r = self.syncer.sync().await;
             crate::metrics::inc(&m.fsyncs);
             crate::metrics::add(&m.fsync_micros_total, started.elapsed().as_micros() as u64);
             if r.is_err() {
@@ -366,6 +423,7 @@ impl Worker {
     }
 
     fn execute(&mut self, cmd: Command, b: &mut Batch, p: &mut Pending) -> Result<Reply> {
+        let cmd = self.with_current_roles(cmd)?;
         match cmd {
             Command::Post {
                 user,
@@ -655,6 +713,7 @@ impl Worker {
                 Ok(Reply::Done(0))
             }
             Command::Message(op) => self.message_op(b, p, op),
+            Command::Account(op) => self.account_op(b, op),
             Command::EnsureOrgRoom { creator, members } => {
                 self.ensure_org_room(b, p, creator, members)
             }

@@ -77,6 +77,12 @@ pub struct Config {
     #[arg(long, env = "TOWNHALL_REQUESTS_PER_SEC", default_value_t = 50.0)]
     pub requests_per_sec: f64,
 
+    /// Behind a reverse proxy on this host: take the client's address for
+    /// login rate limits from the last `X-Forwarded-For` entry of requests
+    /// that come from loopback.
+    #[arg(long, env = "TOWNHALL_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+
     /// Most WebSocket connections from one remote IP (loopback is exempt).
     #[arg(long, env = "TOWNHALL_MAX_CONNECTIONS_PER_IP", default_value_t = 1000)]
     pub max_connections_per_ip: usize,
@@ -114,6 +120,7 @@ impl Config {
             outbox_frames: 4096,
             max_connections: 19_500,
             requests_per_sec: 50.0,
+            trust_forwarded_for: false,
             max_connections_per_ip: 1000,
             max_sessions_per_user: 32,
             test_echo: false,

@@ -3,7 +3,7 @@
 
 use crate::app::App;
 use crate::assets;
-use crate::committer::{Command, now_millis};
+use crate::committer::{AccountOp, Command, Reply, now_millis};
 use crate::error::ServerError;
 use crate::hub::CloseReason;
 use crate::store::{self, Batch, SessionRecord, UserRecord};
@@ -14,14 +14,20 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
 use townhall_protocol::http::{
     ChangePasswordRequest, CreateUserRequest, ErrorBody, LoginRequest, LoginResponse,
     UpdateUserRequest,
 };
 use townhall_protocol::{ErrorCode, MAX_FRAME_BYTES, UserId};
 
-/// Largest HTTP request body: logins and user records are tiny.
+/// Largest HTTP request body we parse: logins and user records are tiny.
+/// Up to 64 KiB is read and refused as `body_too_large`; beyond that the
+/// connection's body limit answers 413 without reading it.
 const MAX_HTTP_BODY: usize = 16 * 1024;
+const HTTP_BODY_READ_LIMIT: usize = 64 * 1024;
 
 /// WebSocket read buffer per connection. tungstenite's default (128 KiB,
 /// allocated up front) would make an idle connection cost 131 KiB; chat
@@ -47,7 +53,7 @@ pub fn router(app: App) -> Router {
         .route("/ws", get(websocket))
         .route("/", get(echo_or_assets))
         .fallback(echo_or_assets)
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_HTTP_BODY))
+        .layer(axum::extract::DefaultBodyLimit::max(HTTP_BODY_READ_LIMIT))
         .with_state(app)
 }
 
@@ -129,42 +135,102 @@ async fn authenticated(
 
 /// Parse a JSON body ourselves so that a bad one gets our error codes.
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ServerError> {
+    if body.len() > MAX_HTTP_BODY {
+        return Err(ServerError::BodyTooLarge {
+            got: body.len(),
+            max: MAX_HTTP_BODY,
+        });
+    }
     serde_json::from_slice(body).map_err(|e| ServerError::Invalid(e.to_string()))
+}
+
+/// Password hashes being computed at once. argon2id takes 19 MiB and tens
+/// of milliseconds of a core each; more than two per core only queues, and
+/// an unbounded number would let a login flood exhaust memory. Past this,
+/// logins answer `rate_limited` at once.
+const ARGON2_AT_ONCE: usize = 4;
+
+fn argon2_permits() -> &'static Arc<Semaphore> {
+    static PERMITS: std::sync::OnceLock<Arc<Semaphore>> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| Arc::new(Semaphore::new(ARGON2_AT_ONCE)))
+}
+
+/// Run argon2 work off the async threads, within the concurrency cap.
+async fn with_argon2<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ServerError> {
+    // Wait briefly for a turn (a burst of logins queues), then give up.
+    let permit = tokio::time::timeout(
+        Duration::from_secs(3),
+        argon2_permits().clone().acquire_owned(),
+    )
+    .await
+    .map_err(|_| ServerError::RateLimited)?
+    .map_err(|_| ServerError::ShuttingDown)?;
+    let r = tokio::task::spawn_blocking(move || {
+        let r = f();
+        drop(permit);
+        r
+    })
+    .await
+    .map_err(|e| ServerError::Internal(e.to_string()))?;
+    Ok(r)
+}
+
+/// The client's address: the TCP peer, or with `--trust-forwarded-for`
+/// and a peer on loopback (our own reverse proxy), the last address of
+/// `X-Forwarded-For`. `None` for loopback itself (not rate limited).
+fn client_ip(app: &App, peer: SocketAddr, headers: &HeaderMap) -> Option<std::net::IpAddr> {
+    if peer.ip().is_loopback() {
+        if !app.config.trust_forwarded_for {
+            return None;
+        }
+        return headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse().ok());
+    }
+    Some(peer.ip())
 }
 
 async fn login(
     State(app): State<App>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> HttpResult<Json<LoginResponse>> {
     let req: LoginRequest = parse(&body)?;
-    let ip = (!peer.ip().is_loopback()).then(|| peer.ip());
-    if app.login_guard.check(&req.username, ip).is_err() {
+    // Nothing longer than a valid username or password is looked up or hashed.
+    if req.username.len() > 32 || req.password.len() > 1024 {
+        return Err(ServerError::InvalidCredentials.into());
+    }
+    if app
+        .login_guard
+        .check(&req.username, client_ip(&app, peer, &headers))
+        .is_err()
+    {
         crate::metrics::inc(&crate::metrics::get().login_failures);
         return Err(ServerError::RateLimited.into());
     }
     let username = req.username.clone();
     let store = app.store.clone();
-    let verified =
-        tokio::task::spawn_blocking(move || -> Result<Option<UserRecord>, ServerError> {
-            let user = store.user_by_name(&req.username)?;
-            // Always run argon2, so an unknown user takes as long as a wrong password.
-            let hash = user
-                .as_ref()
-                .map_or(crate::auth::dummy_hash(), |u| u.password_hash.as_str());
-            let ok = crate::auth::verify_password(&req.password, hash);
-            Ok(user.filter(|u| ok && !u.disabled))
-        })
-        .await
-        .map_err(|e| ServerError::Internal(e.to_string()))??;
+    let verified = with_argon2(move || -> Result<Option<UserRecord>, ServerError> {
+        let user = store.user_by_name(&req.username)?;
+        // Always run argon2, so an unknown user takes as long as a wrong password.
+        let hash = user
+            .as_ref()
+            .map_or(crate::auth::dummy_hash(), |u| u.password_hash.as_str());
+        let ok = crate::auth::verify_password(&req.password, hash);
+        Ok(user.filter(|u| ok && !u.disabled))
+    })
+    .await??;
     let Some(user) = verified else {
         app.login_guard.failed(&username);
         crate::metrics::inc(&crate::metrics::get().login_failures);
         return Err(ServerError::InvalidCredentials.into());
     };
-    app.login_guard.succeeded(&username);
-    crate::metrics::inc(&crate::metrics::get().logins);
-    let (token, hash) = crate::auth::new_token();
+    let (token, token_hash) = crate::auth::new_token();
     let now = now_millis();
     let session = SessionRecord {
         user: user.id,
@@ -172,13 +238,20 @@ async fn login(
         expires_at: now + (app.config.session_hours * 3_600_000.0) as u64,
         last_seen: now,
     };
-    let mut batch = Batch::default();
-    store::put_session(&mut batch, &hash, &session);
-    app.committer.submit(Command::Raw(batch)).await?;
+    let expires_at = session.expires_at;
+    let op = AccountOp::Login {
+        user: user.id,
+        proved_hash: user.password_hash.clone(),
+        token_hash,
+        session,
+    };
+    app.committer.submit(Command::Account(op)).await?;
+    app.login_guard.succeeded(&username);
+    crate::metrics::inc(&crate::metrics::get().logins);
     tracing::info!(user = %user.username, "login");
     Ok(Json(LoginResponse {
         token,
-        expires_at: session.expires_at,
+        expires_at,
         user: user.info(),
     }))
 }
@@ -192,103 +265,86 @@ async fn logout(State(app): State<App>, headers: HeaderMap) -> HttpResult<Status
     Ok(StatusCode::NO_CONTENT)
 }
 
+async fn require_admin(app: &App, headers: &HeaderMap) -> Result<UserRecord, ServerError> {
+    let (admin, _) = authenticated(app, headers).await?;
+    if admin.role != townhall_protocol::Role::Admin {
+        return Err(ServerError::Forbidden("only admins manage users"));
+    }
+    Ok(admin)
+}
+
 async fn create_user(
     State(app): State<App>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> HttpResult<(StatusCode, Json<townhall_protocol::UserInfo>)> {
-    let (admin, _) = authenticated(&app, &headers).await?;
-    if admin.role != townhall_protocol::Role::Admin {
-        return Err(ServerError::Forbidden("only admins manage users").into());
-    }
+    let admin = require_admin(&app, &headers).await?;
     let req: CreateUserRequest = parse(&body)?;
-    let record = new_user_record(
-        &req.username,
-        req.display_name.as_deref(),
-        &req.password,
-        req.role,
-    )?;
-    let store = app.store.clone();
-    let name = record.username.clone();
-    let taken = tokio::task::spawn_blocking(move || store.user_by_name(&name))
-        .await
-        .map_err(|e| ServerError::Internal(e.to_string()))?
-        .map_err(ServerError::from)?;
-    if taken.is_some() {
-        return Err(ServerError::NameTaken.into());
-    }
-    let mut batch = Batch::default();
-    store::put_user(&mut batch, &record);
-    app.committer.submit(Command::Raw(batch)).await?;
+    let record = with_argon2(move || {
+        new_user_record(
+            &req.username,
+            req.display_name.as_deref(),
+            &req.password,
+            req.role,
+        )
+    })
+    .await??;
+    let info = record.info();
+    app.committer
+        .submit(Command::Account(AccountOp::Create(record)))
+        .await?;
     // Everyone is in the organisation room from their first login.
     let join = Command::EnsureOrgRoom {
         creator: admin.info(),
-        members: vec![record.info()],
+        members: vec![info.clone()],
     };
     app.committer.submit(join).await?;
-    tracing::info!(by = %admin.username, user = %record.username, "user created");
-    Ok((StatusCode::CREATED, Json(record.info())))
-}
-
-/// Revoke every login session of a user and close their sockets at once.
-async fn revoke_all(app: &App, user: &UserRecord, batch: &mut Batch) -> Result<(), ServerError> {
-    let (store, id) = (app.store.clone(), user.id);
-    let hashes = tokio::task::spawn_blocking(move || store.sessions_of(id))
-        .await
-        .map_err(|e| ServerError::Internal(e.to_string()))??;
-    for hash in hashes {
-        store::delete_session(batch, &hash);
-    }
-    Ok(())
+    tracing::info!(by = %admin.username, user = %info.username, "user created");
+    Ok((StatusCode::CREATED, Json(info)))
 }
 
 /// `PATCH /api/admin/users/{username}`: role, display name, disabled,
-/// password. Disabling or setting a password ends all of the user's sessions.
+/// password. Disabling or setting a password voids all the user's sessions;
+/// any change closes their sockets so they reconnect with the new state.
 async fn update_user(
     State(app): State<App>,
     headers: HeaderMap,
     axum::extract::Path(username): axum::extract::Path<String>,
     body: axum::body::Bytes,
 ) -> HttpResult<Json<townhall_protocol::UserInfo>> {
-    let (admin, _) = authenticated(&app, &headers).await?;
-    if admin.role != townhall_protocol::Role::Admin {
-        return Err(ServerError::Forbidden("only admins manage users").into());
-    }
+    let admin = require_admin(&app, &headers).await?;
     let req: UpdateUserRequest = parse(&body)?;
-    let store = app.store.clone();
-    let mut user = tokio::task::spawn_blocking(move || store.user_by_name(&username))
-        .await
-        .map_err(|e| ServerError::Internal(e.to_string()))??
-        .ok_or(ServerError::NotFound)?;
-    let mut revoke = false;
-    if let Some(role) = req.role {
-        user.role = role;
-    }
-    if let Some(name) = req.display_name {
-        let name = name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > 64 {
-            return Err(ServerError::Invalid("a display name is 1 to 64 characters".into()).into());
+    let display_name = match req.display_name {
+        Some(name) => {
+            let name = name.trim().to_owned();
+            if name.is_empty() || name.chars().count() > 64 {
+                return Err(
+                    ServerError::Invalid("a display name is 1 to 64 characters".into()).into(),
+                );
+            }
+            Some(name)
         }
-        user.display_name = name;
-    }
-    if let Some(disabled) = req.disabled {
-        revoke |= disabled && !user.disabled;
-        user.disabled = disabled;
-    }
-    if let Some(password) = req.password {
-        user.password_hash = hash_new_password(password).await?;
-        revoke = true;
-    }
-    let mut batch = Batch::default();
-    store::put_user(&mut batch, &user);
-    if revoke {
-        revoke_all(&app, &user, &mut batch).await?;
-    }
-    app.committer.submit(Command::Raw(batch)).await?;
-    if revoke {
-        app.hub.kick_user(user.id, CloseReason::LOGGED_OUT);
-    }
-    tracing::info!(by = %admin.username, user = %user.username, revoke, "user updated");
+        None => None,
+    };
+    let password_hash = match req.password {
+        Some(p) => Some(hash_new_password(p).await?),
+        None => None,
+    };
+    let op = AccountOp::Update {
+        username,
+        role: req.role,
+        display_name,
+        disabled: req.disabled,
+        password_hash,
+    };
+    let user = match app.committer.submit(Command::Account(op)).await? {
+        Reply::User(u) => u,
+        other => {
+            return Err(ServerError::Internal(format!("expected a user, got {other:?}")).into());
+        }
+    };
+    app.hub.kick_user(user.id, CloseReason::LOGGED_OUT);
+    tracing::info!(by = %admin.username, user = %user.username, "user updated");
     Ok(Json(user.info()))
 }
 
@@ -299,20 +355,19 @@ async fn change_password(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> HttpResult<StatusCode> {
-    let (mut user, _) = authenticated(&app, &headers).await?;
+    let (user, _) = authenticated(&app, &headers).await?;
     let req: ChangePasswordRequest = parse(&body)?;
     let (old, hash) = (req.old_password, user.password_hash.clone());
-    let ok = tokio::task::spawn_blocking(move || crate::auth::verify_password(&old, &hash))
-        .await
-        .map_err(|e| ServerError::Internal(e.to_string()))?;
-    if !ok {
+    if !with_argon2(move || crate::auth::verify_password(&old, &hash)).await? {
         return Err(ServerError::InvalidCredentials.into());
     }
-    user.password_hash = hash_new_password(req.new_password).await?;
-    let mut batch = Batch::default();
-    store::put_user(&mut batch, &user);
-    revoke_all(&app, &user, &mut batch).await?;
-    app.committer.submit(Command::Raw(batch)).await?;
+    let new_hash = hash_new_password(req.new_password).await?;
+    let op = AccountOp::ChangePassword {
+        user: user.id,
+        proved_hash: user.password_hash.clone(),
+        new_hash,
+    };
+    app.committer.submit(Command::Account(op)).await?;
     app.hub.kick_user(user.id, CloseReason::LOGGED_OUT);
     Ok(StatusCode::NO_CONTENT)
 }
@@ -323,9 +378,8 @@ async fn hash_new_password(password: String) -> Result<String, ServerError> {
             "a password is 8 to 1024 characters".into(),
         ));
     }
-    tokio::task::spawn_blocking(move || crate::auth::hash_password(&password))
-        .await
-        .map_err(|e| ServerError::Internal(e.to_string()))?
+    with_argon2(move || crate::auth::hash_password(&password))
+        .await?
         .map_err(ServerError::Internal)
 }
 
@@ -385,6 +439,7 @@ pub fn new_user_record(
         role,
         password_hash,
         disabled: false,
+        sessions_valid_after: 0,
         created_at: now_millis(),
     })
 }

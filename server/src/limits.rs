@@ -111,7 +111,12 @@ impl LoginGuard {
             return;
         };
         if accounts.len() > MAX_TRACKED {
-            accounts.clear();
+            // Forget accounts that are not backing off; never lift a lockout.
+            let now = Instant::now();
+            accounts.retain(|_, s| s.locked_until.is_some_and(|t| t > now));
+            if accounts.len() > MAX_TRACKED {
+                return;
+            }
         }
         let state = accounts
             .entry(username.to_lowercase())

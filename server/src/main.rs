@@ -181,6 +181,7 @@ fn user(data: &std::path::Path, action: UserCmd) -> anyhow::Result<()> {
         UserCmd::Disable { username } => {
             let mut u = find(&username)?;
             u.disabled = true;
+            u.sessions_valid_after = now_millis() + 1;
             store::put_user(&mut batch, &u);
             for hash in store.sessions_of(u.id)? {
                 store::delete_session(&mut batch, &hash);
@@ -195,6 +196,7 @@ fn user(data: &std::path::Path, action: UserCmd) -> anyhow::Result<()> {
             }
             u.password_hash =
                 townhall_server::auth::hash_password(&password).map_err(|e| anyhow::anyhow!(e))?;
+            u.sessions_valid_after = now_millis() + 1;
             store::put_user(&mut batch, &u);
             for hash in store.sessions_of(u.id)? {
                 store::delete_session(&mut batch, &hash);

@@ -154,6 +154,22 @@ impl World {
                 role: Role::Staff,
             })
             .collect();
+        // The committer acts with the stored accounts' current roles.
+        for u in &users {
+            let record = townhall_server::store::UserRecord {
+                id: u.id,
+                username: u.username.clone(),
+                display_name: u.display_name.clone(),
+                role: u.role,
+                password_hash: String::new(),
+                disabled: false,
+                created_at: 0,
+                sessions_valid_after: 0,
+            };
+            store
+                .apply(&townhall_server::committer::user_record_batch(&record))
+                .expect("user");
+        }
         let mut rooms = Vec::new();
         for r in 0..ROOMS {
             let reply = committer

@@ -136,6 +136,9 @@ async fn each_kind_of_bad_frame_gets_its_code_and_the_connection_stays_usable() 
     )
     .await;
 
+    // A maximal body of control characters (six bytes each once escaped as
+    // JSON) still fits in a frame and goes through.
+    a.post(room.id, &"\u{1}".repeat(MAX_BODY_BYTES)).await;
     // The biggest allowed body goes through.
     a.post(room.id, &"y".repeat(MAX_BODY_BYTES)).await;
     // Still usable, and bob never noticed.

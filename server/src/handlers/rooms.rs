@@ -156,7 +156,7 @@ pub async fn remove_member(
     room: RoomId,
     username: String,
 ) -> Result<ServerFrame> {
-    readable_room(ctx, room).await?;
+    visible_for_management(ctx, room).await?;
     let target = ctx
         .app
         .read(move |s| Ok(s.user_by_name(&username)?))

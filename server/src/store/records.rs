@@ -15,6 +15,10 @@ pub struct UserRecord {
     pub password_hash: String,
     pub disabled: bool,
     pub created_at: Millis,
+    /// Sessions created before this moment are void (set on disable and
+    /// password change: revocation without scanning every session).
+    #[serde(default)]
+    pub sessions_valid_after: Millis,
 }
 
 impl UserRecord {

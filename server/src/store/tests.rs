@@ -18,6 +18,7 @@ fn user(name: &str) -> UserRecord {
         role: Role::Staff,
         password_hash: String::new(),
         disabled: false,
+        sessions_valid_after: 0,
         created_at: 0,
     }
 }

@@ -1,0 +1,216 @@
+//! Account changes, made inside the single writer so that concurrent ones
+//! cannot undo each other (a password change cannot re-enable a user an
+//! admin just disabled), and the roles that commands act with.
+//!
+//! Requests carry the role their session had at `hello`; a user demoted
+//! since must not keep the old powers, so every command's role is replaced
+//! here with the one stored now, and a disabled user's commands are refused.
+
+use super::{Command, Reply, Worker, now_millis};
+use crate::error::{Result, ServerError};
+use crate::store::{self, Batch, SessionRecord, UserRecord};
+use townhall_protocol::{Role, UserId, UserInfo};
+
+/// A change to an account. Password hashes are computed before (argon2 is
+/// too slow for the writer); the writer checks nothing changed meanwhile.
+#[derive(Debug)]
+pub enum AccountOp {
+    /// Create a user; `NameTaken` if the username (any case) exists.
+    Create(UserRecord),
+    /// An admin's change; a `Some` field replaces the stored one. Disabling
+    /// or a new password voids every session of the user.
+    Update {
+        username: String,
+        role: Option<Role>,
+        display_name: Option<String>,
+        disabled: Option<bool>,
+        password_hash: Option<String>,
+    },
+    /// A user's own password change, valid only if the password they
+    /// proved is still the current one. Voids every session.
+    ChangePassword {
+        user: UserId,
+        proved_hash: String,
+        new_hash: String,
+    },
+    /// Store a login session, valid only if the password the login proved
+    /// is still current and the user still active.
+    Login {
+        user: UserId,
+        proved_hash: String,
+        token_hash: [u8; 32],
+        session: SessionRecord,
+    },
+}
+
+impl Worker {
+    fn fresh_user(&self, id: UserId) -> Result<UserRecord> {
+        match self.store.user(id)? {
+            Some(u) if !u.disabled => Ok(u),
+            _ => Err(ServerError::BadToken),
+        }
+    }
+
+    fn fresh(&self, user: UserInfo) -> Result<UserInfo> {
+        Ok(self.fresh_user(user.id)?.info())
+    }
+
+    /// Replace the roles a command carries with the ones stored now.
+    pub(super) fn with_current_roles(&self, cmd: Command) -> Result<Command> {
+        use super::MessageOp as M;
+        Ok(match cmd {
+            Command::Post {
+                user,
+                room,
+                client_id,
+                body,
+                thread,
+                question,
+            } => Command::Post {
+                user: self.fresh(user)?,
+                room,
+                client_id,
+                body,
+                thread,
+                question,
+            },
+            Command::Join { user, room, .. } => {
+                let user = self.fresh(user)?;
+                Command::Join {
+                    server_role: user.role,
+                    user,
+                    room,
+                }
+            }
+            Command::AddMember {
+                actor,
+                room,
+                target,
+                ..
+            } => {
+                let actor = self.fresh(actor)?;
+                Command::AddMember {
+                    actor_role: actor.role,
+                    actor,
+                    room,
+                    target,
+                }
+            }
+            Command::RemoveMember {
+                actor,
+                room,
+                target,
+                ..
+            } => {
+                let actor = self.fresh(actor)?;
+                Command::RemoveMember {
+                    actor_role: actor.role,
+                    actor,
+                    room,
+                    target,
+                }
+            }
+            Command::Message(M::Delete {
+                user, room, seq, ..
+            }) => {
+                let user = self.fresh(user)?;
+                Command::Message(M::Delete {
+                    server_role: user.role,
+                    user,
+                    room,
+                    seq,
+                })
+            }
+            Command::Message(M::MarkAnswer {
+                user,
+                room,
+                question,
+                answer,
+                ..
+            }) => {
+                let user = self.fresh(user)?;
+                Command::Message(M::MarkAnswer {
+                    server_role: user.role,
+                    user,
+                    room,
+                    question,
+                    answer,
+                })
+            }
+            other => other,
+        })
+    }
+
+    pub(super) fn account_op(&mut self, b: &mut Batch, op: AccountOp) -> Result<Reply> {
+        match op {
+            AccountOp::Create(record) => {
+                if self.store.user_by_name(&record.username)?.is_some() {
+                    return Err(ServerError::NameTaken);
+                }
+                store::put_user(b, &record);
+                Ok(Reply::User(record))
+            }
+            AccountOp::Update {
+                username,
+                role,
+                display_name,
+                disabled,
+                password_hash,
+            } => {
+                let mut user = self
+                    .store
+                    .user_by_name(&username)?
+                    .ok_or(ServerError::NotFound)?;
+                let mut revoke = password_hash.is_some();
+                if let Some(role) = role {
+                    user.role = role;
+                }
+                if let Some(name) = display_name {
+                    user.display_name = name;
+                }
+                if let Some(disabled) = disabled {
+                    revoke |= disabled && !user.disabled;
+                    user.disabled = disabled;
+                }
+                if let Some(hash) = password_hash {
+                    user.password_hash = hash;
+                }
+                if revoke {
+                    user.sessions_valid_after = now_millis() + 1;
+                }
+                store::put_user(b, &user);
+                Ok(Reply::User(user))
+            }
+            AccountOp::ChangePassword {
+                user,
+                proved_hash,
+                new_hash,
+            } => {
+                let mut record = self.fresh_user(user)?;
+                if record.password_hash != proved_hash {
+                    return Err(ServerError::InvalidCredentials);
+                }
+                record.password_hash = new_hash;
+                record.sessions_valid_after = now_millis() + 1;
+                store::put_user(b, &record);
+                Ok(Reply::User(record))
+            }
+            AccountOp::Login {
+                user,
+                proved_hash,
+                token_hash,
+                mut session,
+            } => {
+                let record = self
+                    .fresh_user(user)
+                    .map_err(|_| ServerError::InvalidCredentials)?;
+                if record.password_hash != proved_hash {
+                    return Err(ServerError::InvalidCredentials);
+                }
+                session.created_at = session.created_at.max(record.sessions_valid_after);
+                store::put_session(b, &token_hash, &session);
+                Ok(Reply::User(record))
+            }
+        }
+    }
+}
