@@ -20,6 +20,11 @@ pub struct SledKv {
     /// A Mutex because `File::sync_data` takes `&self` but two syncs at once
     /// would be wasted work; only the committer calls it, so it never waits.
     data_file: Mutex<File>,
+    /// The highest-numbered blob file already fsynced. sled writes a log
+    /// record over about a quarter of a segment (a leaf holding several large
+    /// messages) to `blobs/<lsn>` and never fsyncs it; `sync` does. A Mutex
+    /// for the same reason as `data_file`.
+    blobs_synced: Mutex<Option<u64>>,
     path: PathBuf,
 }
 
@@ -56,6 +61,7 @@ impl SledKv {
             db,
             trees,
             data_file: Mutex::new(data_file),
+            blobs_synced: Mutex::new(None),
             path: path.to_path_buf(),
         })
     }
@@ -149,6 +155,7 @@ impl Kv for SledKv {
 
     fn sync(&self) -> Result<(), StoreError> {
         self.db.flush().map_err(backend)?;
+        self.sync_new_blobs()?;
         let file = self
             .data_file
             .lock()
@@ -167,6 +174,52 @@ impl Kv for SledKv {
             // Unknown: do not refuse writes on a failed statvfs.
             Err(_) => u64::MAX,
         }
+    }
+}
+
+impl SledKv {
+    /// fsync every blob file written since the last sync, then the blobs
+    /// folder (so the new names are durable too). Blob files are named by
+    /// their log sequence number, so "new" is "numbered above the last one
+    /// synced". Before the log that points at them is fsynced.
+    fn sync_new_blobs(&self) -> Result<(), StoreError> {
+        let dir = self.path.join("blobs");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Ok(()); // no blobs folder yet: nothing was written there
+        };
+        let mut synced = self
+            .blobs_synced
+            .lock()
+            .map_err(|_| StoreError::Backend("blob fsync state poisoned".into()))?;
+        let mut newest = *synced;
+        let mut any = false;
+        for entry in entries.flatten() {
+            let Some(lsn) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u64>().ok())
+            else {
+                continue;
+            };
+            if synced.is_some_and(|s| lsn <= s) {
+                continue;
+            }
+            match File::open(entry.path()).and_then(|f| f.sync_all()) {
+                Ok(()) => {}
+                // sled reclaimed it meanwhile: nothing to make durable.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StoreError::Backend(format!("fsync blob {lsn}: {e}"))),
+            }
+            newest = Some(newest.map_or(lsn, |n: u64| n.max(lsn)));
+            any = true;
+        }
+        if any {
+            File::open(&dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| StoreError::Backend(format!("fsync blobs folder: {e}")))?;
+            *synced = newest;
+        }
+        Ok(())
     }
 }
 
