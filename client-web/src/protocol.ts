@@ -122,7 +122,7 @@ export type ClientFrame =
   | ({ type: 'ping' } & Req);
 
 export type ServerFrame =
-  | { type: 'welcome'; version: number; user: UserInfo; resume_from: Pos }
+  | { type: 'welcome'; version: number; user: UserInfo; resume_from: Pos; reset?: boolean }
   | ({ type: 'event' } & ChatEvent)
   | { type: 'caught_up'; pos: Pos }
   | ({

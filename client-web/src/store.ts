@@ -187,6 +187,14 @@ export class ChatStore {
 
   handleFrame(f: ServerFrame): void {
     switch (f.type) {
+      case 'welcome':
+        // The server's data was restored from an older backup: our
+        // positions and timelines belong to a history it no longer has.
+        if (f.reset) {
+          storage.savePos(this.me.id, f.resume_from);
+          if (typeof location !== 'undefined') location.reload();
+        }
+        break;
       case 'event':
         if (this.backlog) this.queueBacklog(stripType(f));
         else this.onStreamEvent(stripType(f));
