@@ -51,6 +51,7 @@ export type Content =
   | { kind: 'deleted'; target: RoomSeq }
   | { kind: 'reaction'; target: RoomSeq; emoji: string; on: boolean }
   | { kind: 'answered'; question: RoomSeq; answer: RoomSeq }
+  | { kind: 'room_role_set'; user: UserInfo; role: RoomRole }
   | { kind: 'created'; name: string; topic: string; visibility: Visibility; room_kind: RoomKind }
   | { kind: 'member'; user: UserInfo; action: MemberAction };
 

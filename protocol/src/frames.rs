@@ -124,6 +124,15 @@ pub enum ClientFrame {
         user: String,
     },
     /// Remove a member (owners, moderators, admins).
+    /// Make a member a moderator or a plain member again (the room's
+    /// owner, or an admin).
+    SetRoomRole {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        room: RoomId,
+        user: String,
+        role: RoomRole,
+    },
     RemoveMember {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req_id: Option<String>,
@@ -208,6 +217,7 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "leave",
     "add_member",
     "remove_member",
+    "set_room_role",
     "my_rooms",
     "directory",
     "members",
@@ -289,6 +299,7 @@ impl ClientFrame {
             | ClientFrame::Leave { req_id, .. }
             | ClientFrame::AddMember { req_id, .. }
             | ClientFrame::RemoveMember { req_id, .. }
+            | ClientFrame::SetRoomRole { req_id, .. }
             | ClientFrame::MyRooms { req_id }
             | ClientFrame::Directory { req_id }
             | ClientFrame::Members { req_id, .. }
@@ -451,6 +462,8 @@ pub enum Content {
     },
     /// The question `question` is answered by the message `answer`.
     Answered { question: RoomSeq, answer: RoomSeq },
+    /// `user`'s role in the room is now `role` (set by `sender`).
+    RoomRoleSet { user: UserInfo, role: RoomRole },
     /// The room was made (always seq 1).
     Created {
         name: String,

@@ -124,6 +124,15 @@ fn client_frames_snapshot_and_round_trip() {
             r#"{"type":"questions"}"#,
         ),
         (
+            ClientFrame::SetRoomRole {
+                req_id: None,
+                room: room(),
+                user: "bob".into(),
+                role: RoomRole::Moderator,
+            },
+            r#"{"type":"set_room_role","room":"$R","user":"bob","role":"moderator"}"#,
+        ),
+        (
             ClientFrame::OpenDm {
                 req_id: None,
                 user: "bob".into(),

@@ -55,6 +55,14 @@ pub enum Command {
         thread: Option<RoomSeq>,
         question: bool,
     },
+    /// Make a member a moderator or a plain member (owner or admin).
+    SetRoomRole {
+        actor: UserInfo,
+        actor_role: Role,
+        room: RoomId,
+        target: UserInfo,
+        role: RoomRole,
+    },
     /// Edit, delete, react to, or mark the answer of an existing message.
     Message(messages::MessageOp),
     CreateRoom {
@@ -716,6 +724,55 @@ impl Worker {
             Command::Account(op) => self.account_op(b, op),
             Command::EnsureOrgRoom { creator, members } => {
                 self.ensure_org_room(b, p, creator, members)
+            }
+            Command::SetRoomRole {
+                actor,
+                actor_role,
+                room,
+                target,
+                role,
+            } => {
+                self.store.room(room)?.ok_or(ServerError::NotFound)?;
+                let actor_m = self
+                    .store
+                    .membership(room, actor.id)?
+                    .filter(MemberRecord::is_current);
+                if actor_m.is_none() && actor_role != Role::Admin {
+                    return Err(ServerError::NotFound);
+                }
+                let is_owner = actor_m.as_ref().is_some_and(|m| m.role == RoomRole::Owner);
+                if !is_owner && actor_role != Role::Admin {
+                    return Err(ServerError::Forbidden(
+                        "only the room's owner or an admin sets room roles",
+                    ));
+                }
+                if role == RoomRole::Owner {
+                    return Err(ServerError::Invalid(
+                        "a room has one owner; set moderator or member".into(),
+                    ));
+                }
+                let Some(mut m) = self
+                    .store
+                    .membership(room, target.id)?
+                    .filter(MemberRecord::is_current)
+                else {
+                    return Err(ServerError::NotMember);
+                };
+                if m.role == RoomRole::Owner {
+                    return Err(ServerError::Forbidden("the owner's role cannot be changed"));
+                }
+                if m.role == role {
+                    return Ok(Reply::Done(0));
+                }
+                m.role = role;
+                store::put_membership(b, room, target.id, &m);
+                let content = Content::RoomRoleSet {
+                    user: target.clone(),
+                    role,
+                };
+                let change = Some(MembershipChange::Joined(target.id, role));
+                let ev = self.append(b, p, room, actor, None, content, change)?;
+                Ok(Reply::Done(ev.pos))
             }
             Command::Raw(batch) => {
                 b.append(batch);

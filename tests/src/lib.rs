@@ -530,6 +530,7 @@ fn set_req_id(frame: &mut ClientFrame, id: String) {
         | Leave { req_id, .. }
         | AddMember { req_id, .. }
         | RemoveMember { req_id, .. }
+        | SetRoomRole { req_id, .. }
         | MyRooms { req_id }
         | Directory { req_id }
         | Members { req_id, .. }

@@ -160,3 +160,86 @@ async fn only_owners_and_moderators_add_people_to_a_private_room() {
         ServerFrame::Ok { .. }
     ));
 }
+
+#[tokio::test]
+async fn the_owner_makes_a_moderator_who_may_then_add_and_remove_people() {
+    let server = TestServer::start().await;
+    let (_, alice_token) = server.user("alice").await;
+    let (_, bob_token) = server.user("bob").await;
+    server.user("carol").await;
+    let (mut a, _, _) = server.connect_caught_up(&alice_token, None, None).await;
+    let (mut b, _, _) = server.connect_caught_up(&bob_token, None, None).await;
+    let room = a.create_room("board", Visibility::Private).await;
+    a.add_member(room.id, "bob").await;
+    b.expect_error(
+        ClientFrame::AddMember {
+            req_id: None,
+            room: room.id,
+            user: "carol".into(),
+        },
+        ErrorCode::Forbidden,
+    )
+    .await;
+    // Only the owner sets roles; nobody becomes a second owner.
+    b.expect_error(
+        ClientFrame::SetRoomRole {
+            req_id: None,
+            room: room.id,
+            user: "bob".into(),
+            role: townhall_protocol::RoomRole::Moderator,
+        },
+        ErrorCode::Forbidden,
+    )
+    .await;
+    a.expect_error(
+        ClientFrame::SetRoomRole {
+            req_id: None,
+            room: room.id,
+            user: "bob".into(),
+            role: townhall_protocol::RoomRole::Owner,
+        },
+        ErrorCode::InvalidField,
+    )
+    .await;
+    assert!(matches!(
+        a.request(ClientFrame::SetRoomRole {
+            req_id: None,
+            room: room.id,
+            user: "bob".into(),
+            role: townhall_protocol::RoomRole::Moderator
+        })
+        .await,
+        ServerFrame::Ok { .. }
+    ));
+    let ev = b
+        .event_where("role change", |e| {
+            matches!(e.content, townhall_protocol::Content::RoomRoleSet { .. })
+        })
+        .await;
+    assert!(
+        matches!(&ev.content, townhall_protocol::Content::RoomRoleSet { user, role: townhall_protocol::RoomRole::Moderator } if user.username == "bob")
+    );
+    assert!(matches!(
+        b.add_member(room.id, "carol").await,
+        ServerFrame::Ok { .. }
+    ));
+    assert!(matches!(
+        b.request(ClientFrame::RemoveMember {
+            req_id: None,
+            room: room.id,
+            user: "carol".into()
+        })
+        .await,
+        ServerFrame::Ok { .. }
+    ));
+    // A moderator cannot remove the owner.
+    b.expect_error(
+        ClientFrame::RemoveMember {
+            req_id: None,
+            room: room.id,
+            user: "alice".into(),
+        },
+        ErrorCode::Forbidden,
+    )
+    .await;
+}

@@ -137,6 +137,22 @@ impl Worker {
                     answer,
                 })
             }
+            Command::SetRoomRole {
+                actor,
+                room,
+                target,
+                role,
+                ..
+            } => {
+                let actor = self.fresh(actor)?;
+                Command::SetRoomRole {
+                    actor_role: actor.role,
+                    actor,
+                    room,
+                    target,
+                    role,
+                }
+            }
             other => other,
         })
     }

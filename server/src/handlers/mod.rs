@@ -81,6 +81,14 @@ pub async fn dispatch(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFram
         ClientFrame::Directory { req_id } => rooms::directory(ctx, req_id).await.map(Some),
         ClientFrame::Members { req_id, room } => rooms::members(ctx, req_id, room).await.map(Some),
         ClientFrame::Users { req_id } => rooms::users(ctx, req_id).await.map(Some),
+        ClientFrame::SetRoomRole {
+            req_id,
+            room,
+            user,
+            role,
+        } => rooms::set_room_role(ctx, req_id, room, user, role)
+            .await
+            .map(Some),
         ClientFrame::AckPos { pos } => {
             markers::ack_pos(ctx, pos);
             Ok(None)

@@ -260,3 +260,32 @@ pub async fn users(ctx: &Ctx, req_id: Option<String>) -> Result<ServerFrame> {
         .await?;
     Ok(ServerFrame::Users { req_id, users })
 }
+
+/// `set_room_role`: the room's owner (or an admin) makes a member a
+/// moderator, or a plain member again.
+pub async fn set_room_role(
+    ctx: &Ctx,
+    req_id: Option<String>,
+    room: RoomId,
+    username: String,
+    role: townhall_protocol::RoomRole,
+) -> Result<ServerFrame> {
+    visible_for_management(ctx, room).await?;
+    let target = ctx
+        .app
+        .read(move |s| Ok(s.user_by_name(&username)?))
+        .await?
+        .ok_or(ServerError::NotMember)?;
+    let cmd = Command::SetRoomRole {
+        actor: ctx.user.info(),
+        actor_role: ctx.user.role,
+        room,
+        target: target.info(),
+        role,
+    };
+    let reply = ctx.app.committer.submit(cmd).await?;
+    Ok(ServerFrame::Ok {
+        req_id,
+        pos: expect_done(reply)?,
+    })
+}
