@@ -26,7 +26,8 @@ echo "== Autobahn WebSocket conformance (kosoku, groups 1-10)"
 scripts/autobahn.sh
 
 echo "== fuzzing decode + dispatch (short run; scripts/long-tests.sh runs 10 minutes)"
-FUZZ_SECONDS=60 scripts/fuzz.sh 2>&1 | tail -n 8
+FUZZ_SECONDS=60 scripts/fuzz.sh > target/fuzz-ci.log 2>&1 || { tail -n 60 target/fuzz-ci.log; exit 1; }
+tail -n 8 target/fuzz-ci.log
 
 echo "== web client unit tests (vitest)"
 (cd client-web && npm test)

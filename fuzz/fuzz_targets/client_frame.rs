@@ -24,7 +24,11 @@ struct Harness {
 fn harness() -> &'static Harness {
     static H: OnceLock<Harness> = OnceLock::new();
     H.get_or_init(|| {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
         let ctx = rt.block_on(async {
             let store = Store::memory();
             store.init().expect("init");
@@ -35,29 +39,57 @@ fn harness() -> &'static Harness {
                 role: Role::Staff,
                 password_hash: String::new(),
                 disabled: false,
+                sessions_valid_after: 0,
                 created_at: 0,
             };
-            store.apply(&townhall_server::committer::user_record_batch(&user)).expect("user");
+            store
+                .apply(&townhall_server::committer::user_record_batch(&user))
+                .expect("user");
             let hub = Hub::new(0, []);
-            let (committer, _task) = Committer::start(store.clone(), hub.clone(), 0, 0, CancellationToken::new());
+            let (committer, _task) =
+                Committer::start(store.clone(), hub.clone(), 0, 0, CancellationToken::new());
             committer
-                .submit(Command::CreateRoom { user: user.info(), name: "r".into(), topic: String::new(), visibility: Visibility::Public })
+                .submit(Command::CreateRoom {
+                    user: user.info(),
+                    name: "r".into(),
+                    topic: String::new(),
+                    visibility: Visibility::Public,
+                    announce_only: false,
+                })
                 .await
                 .expect("room");
-            let app = App::new(store, hub, committer, Config::for_data("/nonexistent".into()), CancellationToken::new());
+            let app = App::new(
+                store,
+                hub,
+                committer,
+                Config::for_data("/nonexistent".into()),
+                CancellationToken::new(),
+            );
             let (frames, mut rx) = tokio::sync::mpsc::channel(1024);
             // Drain replies so the handlers never wait on a full queue.
             tokio::spawn(async move { while rx.recv().await.is_some() {} });
-            Ctx { app, user, device: None, frames, in_flight: std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)) }
+            Ctx {
+                app,
+                user,
+                device: None,
+                frames,
+                in_flight: std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
+            }
         });
         Harness { rt, ctx }
     })
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let Ok(frame) = ClientFrame::decode(text) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(frame) = ClientFrame::decode(text) else {
+        return;
+    };
     let h = harness();
-    let r = h.rt.block_on(async { tokio::time::timeout(Duration::from_secs(5), dispatch(&h.ctx, frame)).await });
+    let r = h.rt.block_on(async {
+        tokio::time::timeout(Duration::from_secs(5), dispatch(&h.ctx, frame)).await
+    });
     assert!(r.is_ok(), "a request hung for 5 s");
 });
