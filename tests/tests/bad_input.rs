@@ -342,6 +342,19 @@ async fn a_client_that_stops_reading_is_closed_as_slow_and_loses_nothing() {
     let room = a.create_room("flood", Visibility::Public).await;
     let (mut bob, _, bob_pos) = server.connect_caught_up(&bob_token, None, None).await;
     bob.join(room.id).await;
+    // Carol keeps reading throughout: she must get everything live, unharmed.
+    let (_, carol_token) = server.user("carol").await;
+    let (mut carol, _, _) = server.connect_caught_up(&carol_token, None, None).await;
+    carol.join(room.id).await;
+    let carol_reads = tokio::spawn(async move {
+        let mut got = 0;
+        while got < 600 {
+            if townhall_tests::body(&carol.next_event().await).is_some() {
+                got += 1;
+            }
+        }
+        carol
+    });
     // Bob stops reading; alice floods with big messages so socket buffers fill.
     let big = "z".repeat(8 * 1024);
     // (Alice reads as she goes, in small steps, so only bob falls behind.)
@@ -363,6 +376,12 @@ async fn a_client_that_stops_reading_is_closed_as_slow_and_loses_nothing() {
         }
         while a.pending_frame().is_some() {}
     }
+    // Carol received all 600 live, without being closed.
+    let mut carol = tokio::time::timeout(std::time::Duration::from_secs(30), carol_reads)
+        .await
+        .expect("carol kept up")
+        .expect("carol");
+    carol.request(ClientFrame::Ping { req_id: None }).await;
     // Bob's connection was closed with slow_consumer (after whatever was in flight).
     assert_eq!(bob.expect_close().await, Some(close::SLOW_CONSUMER));
     // On reconnect he receives everything from his queue.

@@ -15,6 +15,15 @@ async fn a_non_member_sees_nothing_of_a_private_room() {
     let public = a.create_room("lobby", Visibility::Public).await;
     m.join(public.id).await;
     a.post(secret.id, "the secret plan").await;
+    a.request(ClientFrame::Send {
+        req_id: None,
+        room: secret.id,
+        client_id: uuid::Uuid::new_v4(),
+        body: "a secret question?".into(),
+        thread: None,
+        question: true,
+    })
+    .await;
     a.post(public.id, "public news").await;
 
     // Live: mallory gets the public message and never the secret one.
@@ -64,6 +73,45 @@ async fn a_non_member_sees_nothing_of_a_private_room() {
                 room,
                 user: "alice".into(),
             },
+            ClientFrame::SetRoomRole {
+                req_id: None,
+                room,
+                user: "alice".into(),
+                role: townhall_protocol::RoomRole::Member,
+            },
+            // Operations on the secret message (seq 3) itself.
+            ClientFrame::Edit {
+                req_id: None,
+                room,
+                seq: 3,
+                body: "x".into(),
+            },
+            ClientFrame::Delete {
+                req_id: None,
+                room,
+                seq: 3,
+            },
+            ClientFrame::React {
+                req_id: None,
+                room,
+                seq: 3,
+                emoji: "👍".into(),
+                on: true,
+            },
+            ClientFrame::MarkAnswer {
+                req_id: None,
+                room,
+                question: 3,
+                answer: 3,
+            },
+            ClientFrame::Send {
+                req_id: None,
+                room,
+                client_id: uuid::Uuid::new_v4(),
+                body: "reply".into(),
+                thread: Some(3),
+                question: true,
+            },
         ];
         for probe in probes {
             match m.request(probe.clone()).await {
@@ -78,6 +126,8 @@ async fn a_non_member_sees_nothing_of_a_private_room() {
             }
         }
     }
+    // Not in the questions queue or its counts either.
+    owner_question_check(&mut m).await;
     // Not in the directory, not in her rooms.
     match m.request(ClientFrame::Directory { req_id: None }).await {
         ServerFrame::Rooms { rooms, .. } => assert!(rooms.iter().all(|r| r.id != secret.id)),
@@ -242,4 +292,19 @@ async fn the_owner_makes_a_moderator_who_may_then_add_and_remove_people() {
         ErrorCode::Forbidden,
     )
     .await;
+}
+
+async fn owner_question_check(m: &mut townhall_tests::Client) {
+    match m.request(ClientFrame::Questions { req_id: None }).await {
+        ServerFrame::Questions {
+            questions, open, ..
+        } => {
+            assert!(questions.is_empty());
+            assert_eq!(
+                open, 0,
+                "an open question of a private room counted for a non-member"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
 }
