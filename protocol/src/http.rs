@@ -63,3 +63,19 @@ pub struct ErrorBody {
     pub code: ErrorCode,
     pub message: String,
 }
+
+/// One entry of the audit log (`GET /api/admin/audit`): who did what, when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub at: Millis,
+    pub actor: UserInfo,
+    /// `remove_member`, `set_room_role`, `delete_message`, `mark_answer`,
+    /// `create_user`, `update_user`, `disable_user`, `reset_password`.
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<crate::ids::RoomId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<UserInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<crate::ids::RoomSeq>,
+}

@@ -172,6 +172,7 @@ impl Committer {
             min_free,
             disk_full: false,
             syncer: Syncer::start(store_for_sync),
+            audit_nonce: 0,
         };
         let handle = tokio::spawn(worker.run(rx, shutdown));
         (Committer { tx }, handle)
@@ -224,6 +225,8 @@ struct Worker {
     /// Whether the last check was below the watermark (to log transitions once).
     disk_full: bool,
     syncer: Syncer,
+    /// Tells apart audit entries of the same millisecond.
+    audit_nonce: u64,
 }
 
 /// A thread of its own for the flush + fdatasync, so that acks never wait
@@ -636,6 +639,7 @@ impl Worker {
                     MemberAction::Added,
                     existing,
                 )?;
+                self.audit(b, &actor, "add_member", Some(room), Some(target), None);
                 Ok(Reply::Done(pos))
             }
             Command::RemoveMember {
@@ -696,6 +700,7 @@ impl Worker {
                     MemberAction::Removed,
                     existing,
                 )?;
+                self.audit(b, &actor, "remove_member", Some(room), Some(target), None);
                 Ok(Reply::Done(pos))
             }
             Command::MarkRead { user, room, seq } => {
@@ -771,6 +776,7 @@ impl Worker {
                     role,
                 };
                 let change = Some(MembershipChange::Joined(target.id, role));
+                self.audit(b, &actor, "set_room_role", Some(room), Some(target), None);
                 let ev = self.append(b, p, room, actor, None, content, change)?;
                 Ok(Reply::Done(ev.pos))
             }
@@ -786,6 +792,28 @@ impl Worker {
                 Ok(Reply::Done(0))
             }
         }
+    }
+
+    /// Record a moderation or admin action in the audit log.
+    fn audit(
+        &mut self,
+        b: &mut Batch,
+        actor: &UserInfo,
+        action: &str,
+        room: Option<RoomId>,
+        target: Option<UserInfo>,
+        seq: Option<RoomSeq>,
+    ) {
+        self.audit_nonce += 1;
+        let entry = townhall_protocol::http::AuditEntry {
+            at: now_millis(),
+            actor: actor.clone(),
+            action: action.into(),
+            room,
+            target,
+            seq,
+        };
+        store::put_audit(b, self.audit_nonce, &entry);
     }
 
     fn tail(&mut self, room: RoomId) -> Result<RoomTail> {

@@ -50,6 +50,7 @@ pub fn router(app: App) -> Router {
             axum::routing::patch(update_user),
         )
         .route("/api/password", post(change_password))
+        .route("/api/admin/audit", get(audit_log))
         .route("/ws", get(websocket))
         .route("/", get(echo_or_assets))
         .fallback(echo_or_assets)
@@ -291,7 +292,10 @@ async fn create_user(
     .await??;
     let info = record.info();
     app.committer
-        .submit(Command::Account(AccountOp::Create(record)))
+        .submit(Command::Account(AccountOp::Create {
+            record,
+            by: admin.info(),
+        }))
         .await?;
     // Everyone is in the organisation room from their first login.
     let join = Command::EnsureOrgRoom {
@@ -331,6 +335,7 @@ async fn update_user(
         None => None,
     };
     let op = AccountOp::Update {
+        by: admin.info(),
         username,
         role: req.role,
         display_name,
@@ -381,6 +386,17 @@ async fn hash_new_password(password: String) -> Result<String, ServerError> {
     with_argon2(move || crate::auth::hash_password(&password))
         .await?
         .map_err(ServerError::Internal)
+}
+
+/// `GET /api/admin/audit?limit=N`: the newest moderation and admin actions.
+async fn audit_log(
+    State(app): State<App>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> HttpResult<Json<Vec<townhall_protocol::http::AuditEntry>>> {
+    require_admin(&app, &headers).await?;
+    let limit = q.get("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(100).clamp(1, 1000);
+    Ok(Json(app.read(move |s| Ok(s.audit(limit)?)).await?))
 }
 
 async fn list_users(

@@ -361,3 +361,93 @@ async fn one_user_may_hold_only_so_many_connections() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn moderation_and_admin_actions_are_in_the_audit_log_for_admins_only() {
+    let server = TestServer::start().await;
+    let (_, alice_token) = server.user("alice").await;
+    let (_, bob_token) = server.user("bob").await;
+    let (mut a, _, _) = server.connect_caught_up(&alice_token, None, None).await;
+    let room = a.create_room("r", Visibility::Public).await;
+    let (mut b, _, _) = server.connect_caught_up(&bob_token, None, None).await;
+    b.join(room.id).await;
+    let (_, seq, _) = b.post(room.id, "rude words").await;
+    assert!(matches!(
+        a.request(ClientFrame::Delete {
+            req_id: None,
+            room: room.id,
+            seq
+        })
+        .await,
+        ServerFrame::Ok { .. }
+    ));
+    assert!(matches!(
+        a.request(ClientFrame::RemoveMember {
+            req_id: None,
+            room: room.id,
+            user: "bob".into()
+        })
+        .await,
+        ServerFrame::Ok { .. }
+    ));
+    assert_eq!(
+        patch_user(&server, "bob", serde_json::json!({"disabled": true})).await,
+        200
+    );
+
+    let http = reqwest::Client::new();
+    let log: Vec<serde_json::Value> = http
+        .get(server.http("/api/admin/audit"))
+        .bearer_auth(&server.admin_token)
+        .send()
+        .await
+        .expect("audit")
+        .json()
+        .await
+        .expect("json");
+    let actions: Vec<(String, String, String)> = log
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or_default().to_owned(),
+                e["actor"]["username"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                e["target"]["username"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    let want = [
+        ("disable_user", "admin", "bob"),
+        ("remove_member", "alice", "bob"),
+        ("delete_message", "alice", "bob"),
+    ];
+    for (i, (action, actor, target)) in want.iter().enumerate() {
+        assert_eq!(
+            (
+                actions[i].0.as_str(),
+                actions[i].1.as_str(),
+                actions[i].2.as_str()
+            ),
+            (*action, *actor, *target),
+            "newest first: {actions:?}"
+        );
+    }
+    assert!(
+        actions
+            .iter()
+            .any(|(a, _, t)| a == "create_user" && t == "alice")
+    );
+    assert!(log[0]["at"].as_u64().is_some());
+    let r = http
+        .get(server.http("/api/admin/audit"))
+        .bearer_auth(&alice_token)
+        .send()
+        .await
+        .expect("audit");
+    assert_eq!(r.status().as_u16(), 403);
+}

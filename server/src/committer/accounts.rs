@@ -16,10 +16,11 @@ use townhall_protocol::{Role, UserId, UserInfo};
 #[derive(Debug)]
 pub enum AccountOp {
     /// Create a user; `NameTaken` if the username (any case) exists.
-    Create(UserRecord),
+    Create { record: UserRecord, by: UserInfo },
     /// An admin's change; a `Some` field replaces the stored one. Disabling
     /// or a new password voids every session of the user.
     Update {
+        by: UserInfo,
         username: String,
         role: Option<Role>,
         display_name: Option<String>,
@@ -159,14 +160,16 @@ impl Worker {
 
     pub(super) fn account_op(&mut self, b: &mut Batch, op: AccountOp) -> Result<Reply> {
         match op {
-            AccountOp::Create(record) => {
+            AccountOp::Create { record, by } => {
                 if self.store.user_by_name(&record.username)?.is_some() {
                     return Err(ServerError::NameTaken);
                 }
                 store::put_user(b, &record);
+                self.audit(b, &by, "create_user", None, Some(record.info()), None);
                 Ok(Reply::User(record))
             }
             AccountOp::Update {
+                by,
                 username,
                 role,
                 display_name,
@@ -178,6 +181,11 @@ impl Worker {
                     .user_by_name(&username)?
                     .ok_or(ServerError::NotFound)?;
                 let mut revoke = password_hash.is_some();
+                let action = match (disabled, password_hash.is_some()) {
+                    (Some(true), _) => "disable_user",
+                    (_, true) => "reset_password",
+                    _ => "update_user",
+                };
                 if let Some(role) = role {
                     user.role = role;
                 }
@@ -195,6 +203,7 @@ impl Worker {
                     user.sessions_valid_after = now_millis() + 1;
                 }
                 store::put_user(b, &user);
+                self.audit(b, &by, action, None, Some(user.info()), None);
                 Ok(Reply::User(user))
             }
             AccountOp::ChangePassword {

@@ -202,6 +202,16 @@ impl Worker {
                 if open_question {
                     store::delete_open_question(b, room, seq);
                 }
+                if event.sender.id != user.id {
+                    self.audit(
+                        b,
+                        &user,
+                        "delete_message",
+                        Some(room),
+                        Some(event.sender.clone()),
+                        Some(seq),
+                    );
+                }
                 self.append(
                     b,
                     p,
@@ -288,6 +298,14 @@ impl Worker {
                     )));
                 }
                 let first_answer = q.state.answer.is_none();
+                self.audit(
+                    b,
+                    &user,
+                    "mark_answer",
+                    Some(room),
+                    Some(q.sender.clone()),
+                    Some(question),
+                );
                 q.state.answer = Some(answer);
                 self.rewrite(b, &q_stored, &q);
                 let ev = self.append(

@@ -41,10 +41,12 @@ pub enum Tree {
     RoomSeqOpenQuestion,
     /// time answered ‖ room id ‖ seq → milliseconds from question to answer.
     TimeAnsweredQuestion,
+    /// time ‖ sequence → audit entry (moderation and admin actions).
+    TimeAudit,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 14] = [
+    pub const ALL: [Tree; 15] = [
         Tree::Meta,
         Tree::UserRecord,
         Tree::UsernameUser,
@@ -59,6 +61,7 @@ impl Tree {
         Tree::UserDevicePos,
         Tree::RoomSeqOpenQuestion,
         Tree::TimeAnsweredQuestion,
+        Tree::TimeAudit,
     ];
 
     /// The on-disk tree name. Never change one: it is the data's address.
@@ -78,6 +81,7 @@ impl Tree {
             Tree::UserDevicePos => "user_device_pos",
             Tree::RoomSeqOpenQuestion => "room_seq_open_question",
             Tree::TimeAnsweredQuestion => "time_answered_question",
+            Tree::TimeAudit => "time_audit",
         }
     }
 

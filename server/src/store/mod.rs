@@ -507,6 +507,24 @@ impl Store {
         Ok(max)
     }
 
+    /// The newest `limit` audit entries, newest first.
+    pub fn audit(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<townhall_protocol::http::AuditEntry>, StoreError> {
+        self.kv
+            .range(
+                Tree::TimeAudit,
+                Bound::Unbounded,
+                Bound::Unbounded,
+                true,
+                limit,
+            )?
+            .into_iter()
+            .map(|(_, v)| serde_json::from_slice(&v).map_err(|e| corrupt(Tree::TimeAudit, e)))
+            .collect()
+    }
+
     /// Every open question: (room, seq, asked at).
     pub fn open_questions(&self) -> Result<Vec<(RoomId, RoomSeq, u64)>, StoreError> {
         scan_prefix(self.kv.as_ref(), Tree::RoomSeqOpenQuestion, &[], SCAN_LIMIT)?
@@ -631,6 +649,14 @@ pub fn put_answered_question(b: &mut Batch, at: u64, room: RoomId, seq: RoomSeq,
 
 pub fn put_org_room(b: &mut Batch, room: RoomId) {
     b.put(Tree::Meta, keys::META_ORG_ROOM, keys::room(room));
+}
+
+/// Record a moderation or admin action. `nonce` keeps entries of the same
+/// millisecond apart (the committer passes a counter).
+pub fn put_audit(b: &mut Batch, nonce: u64, entry: &townhall_protocol::http::AuditEntry) {
+    let mut key = entry.at.to_be_bytes().to_vec();
+    key.extend_from_slice(&nonce.to_be_bytes());
+    b.put(Tree::TimeAudit, key, json(entry));
 }
 
 pub fn put_last_pos(b: &mut Batch, pos: Pos) {
