@@ -86,6 +86,32 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req_id: Option<String>,
     },
+    /// A leader's broadcast to everyone (`rooms` empty: the organisation
+    /// room) or to a set of rooms; optionally asking each reader to confirm.
+    Broadcast {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        client_id: Uuid,
+        body: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        rooms: Vec<RoomId>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        ack_requested: bool,
+    },
+    /// This device received (`delivered`), showed in a focused window
+    /// (`opened`) or the reader confirmed (`acknowledged`) a broadcast.
+    BroadcastReceipt { broadcast: Uuid, kind: ReceiptKind },
+    /// The reach of one of my broadcasts (admins: any).
+    Reach {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        broadcast: Uuid,
+    },
+    /// Broadcasts waiting for my acknowledgement (to pin them).
+    PendingAcks {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+    },
     /// Find or make the direct-message room with another user.
     OpenDm {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -206,6 +232,10 @@ pub enum ClientFrame {
 pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "hello",
     "send",
+    "broadcast",
+    "broadcast_receipt",
+    "reach",
+    "pending_acks",
     "edit",
     "delete",
     "react",
@@ -293,6 +323,9 @@ impl ClientFrame {
             | ClientFrame::React { req_id, .. }
             | ClientFrame::MarkAnswer { req_id, .. }
             | ClientFrame::Questions { req_id }
+            | ClientFrame::Broadcast { req_id, .. }
+            | ClientFrame::Reach { req_id, .. }
+            | ClientFrame::PendingAcks { req_id }
             | ClientFrame::OpenDm { req_id, .. }
             | ClientFrame::CreateRoom { req_id, .. }
             | ClientFrame::Join { req_id, .. }
@@ -309,9 +342,10 @@ impl ClientFrame {
             | ClientFrame::Summary { req_id }
             | ClientFrame::Online { req_id }
             | ClientFrame::Ping { req_id } => req_id.as_deref(),
-            ClientFrame::Hello { .. } | ClientFrame::AckPos { .. } | ClientFrame::Typing { .. } => {
-                None
-            }
+            ClientFrame::Hello { .. }
+            | ClientFrame::AckPos { .. }
+            | ClientFrame::Typing { .. }
+            | ClientFrame::BroadcastReceipt { .. } => None,
         }
     }
 
@@ -334,6 +368,44 @@ fn truncate(s: &str, max: usize) -> &str {
         Some((i, _)) => &s[..i],
         None => s,
     }
+}
+
+/// How far a broadcast got with one reader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptKind {
+    Delivered,
+    Opened,
+    Acknowledged,
+}
+
+/// One reader of a broadcast: when it reached them (0 = not yet).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReachEntry {
+    pub user: UserInfo,
+    pub delivered_at: Millis,
+    pub opened_at: Millis,
+    pub acknowledged_at: Millis,
+}
+
+/// Counts of a broadcast's reach, against its audience when posted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReachCounts {
+    pub audience: u64,
+    pub delivered: u64,
+    pub opened: u64,
+    pub acknowledged: u64,
+}
+
+/// A broadcast waiting for my acknowledgement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingAck {
+    pub broadcast: Uuid,
+    pub room: RoomId,
+    pub seq: RoomSeq,
+    pub sender: UserInfo,
+    pub body: String,
+    pub ts: Millis,
 }
 
 /// Who may find and join a room.
@@ -464,6 +536,13 @@ pub enum Content {
     Answered { question: RoomSeq, answer: RoomSeq },
     /// `user`'s role in the room is now `role` (set by `sender`).
     RoomRoleSet { user: UserInfo, role: RoomRole },
+    /// A leader's broadcast (the same `broadcast` id in every room it went to).
+    Broadcast {
+        body: String,
+        broadcast: Uuid,
+        #[serde(default, skip_serializing_if = "is_false")]
+        ack_requested: bool,
+    },
     /// The room was made (always seq 1).
     Created {
         name: String,
@@ -657,6 +736,32 @@ pub enum ServerFrame {
     Typing {
         room: RoomId,
         user: UserInfo,
+    },
+    /// Reply to `broadcast`: durable in every room of the audience.
+    BroadcastPosted {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        broadcast: Uuid,
+        audience: u64,
+        duplicate: bool,
+    },
+    /// Reply to `reach`: counts and every reader with their times.
+    Reach {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        broadcast: Uuid,
+        counts: ReachCounts,
+        readers: Vec<ReachEntry>,
+    },
+    /// Pushed to a broadcast's sender whenever its reach changes.
+    ReachUpdate {
+        broadcast: Uuid,
+        counts: ReachCounts,
+    },
+    PendingAcks {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        broadcasts: Vec<PendingAck>,
     },
     /// Reply to `questions`.
     Questions {

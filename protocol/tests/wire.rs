@@ -133,6 +133,34 @@ fn client_frames_snapshot_and_round_trip() {
             r#"{"type":"set_room_role","room":"$R","user":"bob","role":"moderator"}"#,
         ),
         (
+            ClientFrame::Broadcast {
+                req_id: None,
+                client_id: cid(),
+                body: "b".into(),
+                rooms: vec![],
+                ack_requested: true,
+            },
+            r#"{"type":"broadcast","client_id":"$C","body":"b","ack_requested":true}"#,
+        ),
+        (
+            ClientFrame::BroadcastReceipt {
+                broadcast: cid(),
+                kind: ReceiptKind::Opened,
+            },
+            r#"{"type":"broadcast_receipt","broadcast":"$C","kind":"opened"}"#,
+        ),
+        (
+            ClientFrame::Reach {
+                req_id: None,
+                broadcast: cid(),
+            },
+            r#"{"type":"reach","broadcast":"$C"}"#,
+        ),
+        (
+            ClientFrame::PendingAcks { req_id: None },
+            r#"{"type":"pending_acks"}"#,
+        ),
+        (
             ClientFrame::OpenDm {
                 req_id: None,
                 user: "bob".into(),
@@ -267,6 +295,10 @@ fn server_frames_snapshot() {
         (ServerFrame::Presence { user: uid(), online: true }, r#"{"type":"presence","user":"$U","online":true}"#.into()),
         (ServerFrame::Online { req_id: None, users: vec![uid()] }, r#"{"type":"online","users":["$U"]}"#.into()),
         (ServerFrame::Pong { req_id: None }, r#"{"type":"pong"}"#.into()),
+        (ServerFrame::BroadcastPosted { req_id: None, broadcast: cid(), audience: 5, duplicate: false }, r#"{"type":"broadcast_posted","broadcast":"$C","audience":5,"duplicate":false}"#.into()),
+        (ServerFrame::ReachUpdate { broadcast: cid(), counts: ReachCounts { audience: 5, delivered: 3, opened: 2, acknowledged: 1 } }, r#"{"type":"reach_update","broadcast":"$C","counts":{"audience":5,"delivered":3,"opened":2,"acknowledged":1}}"#.into()),
+        (ServerFrame::Reach { req_id: None, broadcast: cid(), counts: ReachCounts { audience: 1, delivered: 1, opened: 0, acknowledged: 0 }, readers: vec![ReachEntry { user: alice(), delivered_at: 5, opened_at: 0, acknowledged_at: 0 }] }, r#"{"type":"reach","broadcast":"$C","counts":{"audience":1,"delivered":1,"opened":0,"acknowledged":0},"readers":[{"user":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"},"delivered_at":5,"opened_at":0,"acknowledged_at":0}]}"#.into()),
+        (ServerFrame::PendingAcks { req_id: None, broadcasts: vec![PendingAck { broadcast: cid(), room: room(), seq: 7, sender: alice(), body: "b".into(), ts: 5 }] }, r#"{"type":"pending_acks","broadcasts":[{"broadcast":"$C","room":"$R","seq":7,"sender":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"},"body":"b","ts":5}]}"#.into()),
         (
             ServerFrame::Questions {
                 req_id: None,

@@ -30,6 +30,7 @@ use townhall_protocol::{
 use uuid::Uuid;
 
 mod accounts;
+mod broadcasts;
 mod messages;
 mod org;
 pub use accounts::AccountOp;
@@ -54,6 +55,20 @@ pub enum Command {
         body: String,
         thread: Option<RoomSeq>,
         question: bool,
+    },
+    /// A leader's broadcast (see `committer/broadcasts.rs`).
+    Broadcast {
+        user: UserInfo,
+        client_id: Uuid,
+        body: String,
+        rooms: Vec<RoomId>,
+        ack_requested: bool,
+    },
+    /// A reader's receipt for a broadcast.
+    Receipt {
+        user: UserId,
+        broadcast: Uuid,
+        kind: townhall_protocol::ReceiptKind,
     },
     /// Make a member a moderator or a plain member (owner or admin).
     SetRoomRole {
@@ -133,6 +148,13 @@ pub enum Reply {
     },
     Room(RoomRecord),
     User(UserRecord),
+    /// A broadcast is durable: its id, audience size, and whether it had
+    /// been posted before under the same client id.
+    Broadcast {
+        id: Uuid,
+        audience: u64,
+        duplicate: bool,
+    },
     /// Done; durable at this position (0 if nothing entered a timeline).
     Done(Pos),
     /// The read marker now stands here (it never moves back).
@@ -475,6 +497,7 @@ impl Worker {
                     seq: ev.seq,
                     pos: ev.pos,
                     ts: ev.ts,
+                    broadcast: None,
                 };
                 store::put_ack(b, user.id, client_id, &ack);
                 crate::metrics::inc(&crate::metrics::get().messages_committed);
@@ -780,6 +803,18 @@ impl Worker {
                 let ev = self.append(b, p, room, actor, None, content, change)?;
                 Ok(Reply::Done(ev.pos))
             }
+            Command::Broadcast {
+                user,
+                client_id,
+                body,
+                rooms,
+                ack_requested,
+            } => self.broadcast(b, p, user, client_id, body, rooms, ack_requested),
+            Command::Receipt {
+                user,
+                broadcast,
+                kind,
+            } => self.receipt(b, p, user, broadcast, kind),
             Command::Raw(batch) => {
                 b.append(batch);
                 Ok(Reply::Done(0))
@@ -844,7 +879,7 @@ impl Worker {
         change: Option<MembershipChange>,
     ) -> Result<Event> {
         let tail = self.tail(room)?;
-        let is_message = matches!(content, Content::Message { .. });
+        let is_message = matches!(content, Content::Message { .. } | Content::Broadcast { .. });
         let next = RoomTail {
             seq: tail.seq + 1,
             ordinal: tail.ordinal + u64::from(is_message),

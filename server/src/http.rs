@@ -395,7 +395,11 @@ async fn audit_log(
     axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> HttpResult<Json<Vec<townhall_protocol::http::AuditEntry>>> {
     require_admin(&app, &headers).await?;
-    let limit = q.get("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(100).clamp(1, 1000);
+    let limit = q
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(100)
+        .clamp(1, 1000);
     Ok(Json(app.read(move |s| Ok(s.audit(limit)?)).await?))
 }
 

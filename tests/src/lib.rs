@@ -531,6 +531,9 @@ fn set_req_id(frame: &mut ClientFrame, id: String) {
         | AddMember { req_id, .. }
         | RemoveMember { req_id, .. }
         | SetRoomRole { req_id, .. }
+        | Broadcast { req_id, .. }
+        | Reach { req_id, .. }
+        | PendingAcks { req_id }
         | MyRooms { req_id }
         | Directory { req_id }
         | Members { req_id, .. }
@@ -540,7 +543,9 @@ fn set_req_id(frame: &mut ClientFrame, id: String) {
         | Summary { req_id }
         | Online { req_id }
         | Ping { req_id } => *req_id = Some(id),
-        Hello { .. } | AckPos { .. } | Typing { .. } => panic!("{frame:?} has no reply"),
+        Hello { .. } | AckPos { .. } | Typing { .. } | BroadcastReceipt { .. } => {
+            panic!("{frame:?} has no reply")
+        }
     }
 }
 
@@ -558,6 +563,9 @@ pub fn reply_id(f: &ServerFrame) -> Option<&str> {
         | Ok { req_id, .. }
         | Online { req_id, .. }
         | Questions { req_id, .. }
+        | BroadcastPosted { req_id, .. }
+        | Reach { req_id, .. }
+        | PendingAcks { req_id, .. }
         | Pong { req_id } => req_id.as_deref(),
         _ => None,
     }

@@ -154,6 +154,19 @@ impl Worker {
                     role,
                 }
             }
+            Command::Broadcast {
+                user,
+                client_id,
+                body,
+                rooms,
+                ack_requested,
+            } => Command::Broadcast {
+                user: self.fresh(user)?,
+                client_id,
+                body,
+                rooms,
+                ack_requested,
+            },
             other => other,
         })
     }

@@ -52,7 +52,7 @@ impl Worker {
         let stored = self.store.event(room, seq)?.ok_or(ServerError::NotFound)?;
         let event = stored.decode()?;
         match event.content {
-            Content::Message { .. } => Ok((stored, event)),
+            Content::Message { .. } | Content::Broadcast { .. } => Ok((stored, event)),
             _ => Err(ServerError::Invalid(format!("seq {seq} is not a message"))),
         }
     }
@@ -144,7 +144,9 @@ impl Worker {
                 if event.state.deleted {
                     return Err(ServerError::Invalid("the message is deleted".into()));
                 }
-                if let Content::Message { body: old, .. } = &mut event.content {
+                if let Content::Message { body: old, .. } | Content::Broadcast { body: old, .. } =
+                    &mut event.content
+                {
                     old.clone_from(&body);
                 }
                 let ev = self.append(
@@ -192,7 +194,9 @@ impl Worker {
                 let open_question =
                     matches!(event.content, Content::Message { question: true, .. })
                         && event.state.answer.is_none();
-                if let Content::Message { body, .. } = &mut event.content {
+                if let Content::Message { body, .. } | Content::Broadcast { body, .. } =
+                    &mut event.content
+                {
                     body.clear();
                 }
                 event.state.deleted = true;

@@ -2,6 +2,7 @@
 //! frame to its handler; every handler returns the reply frame or a
 //! [`ServerError`] that the session turns into an `error` frame.
 
+mod broadcasts;
 mod markers;
 mod messages;
 mod presence;
@@ -81,6 +82,25 @@ pub async fn dispatch(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFram
         ClientFrame::Directory { req_id } => rooms::directory(ctx, req_id).await.map(Some),
         ClientFrame::Members { req_id, room } => rooms::members(ctx, req_id, room).await.map(Some),
         ClientFrame::Users { req_id } => rooms::users(ctx, req_id).await.map(Some),
+        ClientFrame::Broadcast {
+            req_id,
+            client_id,
+            body,
+            rooms,
+            ack_requested,
+        } => broadcasts::broadcast(ctx, req_id, client_id, body, rooms, ack_requested)
+            .await
+            .map(Some),
+        ClientFrame::BroadcastReceipt { broadcast, kind } => {
+            broadcasts::receipt(ctx, broadcast, kind);
+            Ok(None)
+        }
+        ClientFrame::Reach { req_id, broadcast } => {
+            broadcasts::reach(ctx, req_id, broadcast).await.map(Some)
+        }
+        ClientFrame::PendingAcks { req_id } => {
+            broadcasts::pending_acks(ctx, req_id).await.map(Some)
+        }
         ClientFrame::SetRoomRole {
             req_id,
             room,

@@ -43,10 +43,17 @@ pub enum Tree {
     TimeAnsweredQuestion,
     /// time ‖ sequence → audit entry (moderation and admin actions).
     TimeAudit,
+    /// broadcast id → broadcast record (rooms, counts).
+    BroadcastRecord,
+    /// broadcast id ‖ user id → delivered ‖ opened ‖ acknowledged times (the
+    /// audience as it was when posted; 24 bytes a reader).
+    BroadcastUserReach,
+    /// user id ‖ broadcast id → (nothing): broadcasts waiting for the user's ack.
+    UserBroadcastPending,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 15] = [
+    pub const ALL: [Tree; 18] = [
         Tree::Meta,
         Tree::UserRecord,
         Tree::UsernameUser,
@@ -62,6 +69,9 @@ impl Tree {
         Tree::RoomSeqOpenQuestion,
         Tree::TimeAnsweredQuestion,
         Tree::TimeAudit,
+        Tree::BroadcastRecord,
+        Tree::BroadcastUserReach,
+        Tree::UserBroadcastPending,
     ];
 
     /// The on-disk tree name. Never change one: it is the data's address.
@@ -82,6 +92,9 @@ impl Tree {
             Tree::RoomSeqOpenQuestion => "room_seq_open_question",
             Tree::TimeAnsweredQuestion => "time_answered_question",
             Tree::TimeAudit => "time_audit",
+            Tree::BroadcastRecord => "broadcast_record",
+            Tree::BroadcastUserReach => "broadcast_user_reach",
+            Tree::UserBroadcastPending => "user_broadcast_pending",
         }
     }
 

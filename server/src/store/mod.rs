@@ -16,7 +16,9 @@ mod tests;
 
 pub use kv::{Batch, Kv, Op, StoreError, Tree, prefix_successor, scan_prefix};
 pub use memory_kv::MemoryKv;
-pub use records::{AckRecord, MemberRecord, OPEN, RoomRecord, SessionRecord, UserRecord};
+pub use records::{
+    AckRecord, BroadcastRecord, MemberRecord, OPEN, RoomRecord, SessionRecord, UserRecord,
+};
 pub use sled_kv::{DEFAULT_CACHE_BYTES, SledKv};
 
 use serde::Serialize;
@@ -507,6 +509,61 @@ impl Store {
         Ok(max)
     }
 
+    pub fn broadcast(&self, id: uuid::Uuid) -> Result<Option<BroadcastRecord>, StoreError> {
+        self.get_json(Tree::BroadcastRecord, id.as_bytes())
+    }
+
+    /// A reader's times for a broadcast; `None` if not in its audience.
+    pub fn reach(
+        &self,
+        broadcast: uuid::Uuid,
+        user: UserId,
+    ) -> Result<Option<[u64; 3]>, StoreError> {
+        match self
+            .kv
+            .get(Tree::BroadcastUserReach, &reach_key(broadcast, user))?
+        {
+            Some(v) => Ok(Some(read_times(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every reader of a broadcast with their times.
+    pub fn reach_all(&self, broadcast: uuid::Uuid) -> Result<Vec<(UserId, [u64; 3])>, StoreError> {
+        scan_prefix(
+            self.kv.as_ref(),
+            Tree::BroadcastUserReach,
+            broadcast.as_bytes(),
+            SCAN_LIMIT,
+        )?
+        .into_iter()
+        .map(|(k, v)| {
+            Ok((
+                UserId::from_bytes(keys::second_id("broadcast_user_reach", &k)?),
+                read_times(&v)?,
+            ))
+        })
+        .collect()
+    }
+
+    /// Broadcasts waiting for this user's acknowledgement.
+    pub fn pending_acks(&self, user: UserId) -> Result<Vec<uuid::Uuid>, StoreError> {
+        scan_prefix(
+            self.kv.as_ref(),
+            Tree::UserBroadcastPending,
+            &keys::user(user),
+            SCAN_LIMIT,
+        )?
+        .into_iter()
+        .map(|(k, _)| {
+            Ok(uuid::Uuid::from_bytes(keys::second_id(
+                "user_broadcast_pending",
+                &k,
+            )?))
+        })
+        .collect()
+    }
+
     /// The newest `limit` audit entries, newest first.
     pub fn audit(
         &self,
@@ -657,6 +714,51 @@ pub fn put_audit(b: &mut Batch, nonce: u64, entry: &townhall_protocol::http::Aud
     let mut key = entry.at.to_be_bytes().to_vec();
     key.extend_from_slice(&nonce.to_be_bytes());
     b.put(Tree::TimeAudit, key, json(entry));
+}
+
+pub fn put_broadcast(b: &mut Batch, r: &BroadcastRecord) {
+    b.put(Tree::BroadcastRecord, r.id.as_bytes().to_vec(), json(r));
+}
+
+/// A reader's times for a broadcast: delivered, opened, acknowledged (0 = not yet).
+pub fn put_reach(b: &mut Batch, broadcast: uuid::Uuid, user: UserId, times: [u64; 3]) {
+    let mut v = Vec::with_capacity(24);
+    for t in times {
+        v.extend_from_slice(&t.to_be_bytes());
+    }
+    b.put(Tree::BroadcastUserReach, reach_key(broadcast, user), v);
+}
+
+pub fn put_pending_ack(b: &mut Batch, user: UserId, broadcast: uuid::Uuid) {
+    b.put(
+        Tree::UserBroadcastPending,
+        pending_key(user, broadcast),
+        Vec::new(),
+    );
+}
+
+pub fn delete_pending_ack(b: &mut Batch, user: UserId, broadcast: uuid::Uuid) {
+    b.delete(Tree::UserBroadcastPending, pending_key(user, broadcast));
+}
+
+fn reach_key(broadcast: uuid::Uuid, user: UserId) -> Vec<u8> {
+    let mut k = broadcast.as_bytes().to_vec();
+    k.extend_from_slice(user.as_bytes());
+    k
+}
+
+fn pending_key(user: UserId, broadcast: uuid::Uuid) -> Vec<u8> {
+    let mut k = user.as_bytes().to_vec();
+    k.extend_from_slice(broadcast.as_bytes());
+    k
+}
+
+fn read_times(v: &[u8]) -> Result<[u64; 3], StoreError> {
+    let mut t = [0u64; 3];
+    for (i, slot) in t.iter_mut().enumerate() {
+        *slot = keys::read_u64("broadcast_user_reach", v.get(i * 8..).unwrap_or_default())?;
+    }
+    Ok(t)
 }
 
 pub fn put_last_pos(b: &mut Batch, pos: Pos) {

@@ -117,6 +117,19 @@ impl MemberRecord {
     }
 }
 
+/// A broadcast: where it went and how far it got.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BroadcastRecord {
+    pub id: uuid::Uuid,
+    pub sender: UserInfo,
+    pub body: String,
+    /// The room and seq of its message in each room of the audience.
+    pub rooms: Vec<(RoomId, RoomSeq)>,
+    pub ack_requested: bool,
+    pub created_at: Millis,
+    pub counts: townhall_protocol::ReachCounts,
+}
+
 /// What the first `send` with a client id was answered with, so that a
 /// re-send gets the very same answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,6 +138,9 @@ pub struct AckRecord {
     pub seq: RoomSeq,
     pub pos: Pos,
     pub ts: Millis,
+    /// For a broadcast: its id (a re-send returns the same one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broadcast: Option<uuid::Uuid>,
 }
 
 #[cfg(test)]

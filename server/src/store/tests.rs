@@ -264,6 +264,7 @@ fn ack_records_and_device_positions_round_trip() {
             seq: 3,
             pos: 9,
             ts: 1,
+            broadcast: None,
         };
         let mut b = Batch::default();
         put_ack(&mut b, u, c, &ack);

@@ -1,0 +1,177 @@
+//! Broadcasts and their reach ledger.
+//!
+//! A leader's broadcast is one `broadcast` event in each room of its
+//! audience (the organisation room for "everyone"): the body is stored once
+//! per room, never per person, and reaches every member live or in their
+//! backlog like any message. The audience as it was when posted is written
+//! down (24 bytes a reader: delivered, opened, acknowledged times), with
+//! running counts on the broadcast, so reach is "of the people it was meant
+//! for", and each receipt updates it in O(1). The sender's sessions are told
+//! of every change (`reach_update`).
+
+use super::{Pending, Reply, Worker, now_millis};
+use crate::error::{Result, ServerError};
+use crate::frame::shared;
+use crate::store::{self, AckRecord, Batch, BroadcastRecord};
+use std::collections::BTreeSet;
+use townhall_protocol::{
+    Content, ReachCounts, ReceiptKind, Role, RoomId, ServerFrame, UserId, UserInfo,
+};
+use uuid::Uuid;
+
+/// Most rooms one broadcast may name: an audience, not a spam run.
+const MAX_ROOMS: usize = 100;
+
+impl Worker {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn broadcast(
+        &mut self,
+        b: &mut Batch,
+        p: &mut Pending,
+        user: UserInfo,
+        client_id: Uuid,
+        body: String,
+        rooms: Vec<RoomId>,
+        ack_requested: bool,
+    ) -> Result<Reply> {
+        if let Some(ack) = self.store.ack(user.id, client_id)? {
+            let id = ack
+                .broadcast
+                .ok_or_else(|| ServerError::Invalid("client_id was used for a message".into()))?;
+            let audience = self.store.broadcast(id)?.map_or(0, |r| r.counts.audience);
+            return Ok(Reply::Broadcast {
+                id,
+                audience,
+                duplicate: true,
+            });
+        }
+        if !matches!(user.role, Role::Leader | Role::Admin) {
+            return Err(ServerError::Forbidden("only leaders and admins broadcast"));
+        }
+        let rooms = if rooms.is_empty() {
+            vec![self.store.org_room()?.ok_or(ServerError::NotFound)?]
+        } else {
+            rooms
+        };
+        let rooms: Vec<RoomId> = rooms
+            .into_iter()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if rooms.len() > MAX_ROOMS {
+            return Err(ServerError::Invalid(format!("at most {MAX_ROOMS} rooms")));
+        }
+        // The sender must be in every room: a broadcast is a post there.
+        let mut audience: BTreeSet<UserId> = BTreeSet::new();
+        for room in &rooms {
+            if !self
+                .store
+                .membership(*room, user.id)?
+                .is_some_and(|m| m.is_current())
+            {
+                return Err(ServerError::NotFound);
+            }
+            for (member, m) in self.store.room_members(*room)? {
+                if m.is_current() && member != user.id {
+                    audience.insert(member);
+                }
+            }
+        }
+        let id = Uuid::now_v7();
+        let mut placed = Vec::with_capacity(rooms.len());
+        let mut first = None;
+        for room in &rooms {
+            let content = Content::Broadcast {
+                body: body.clone(),
+                broadcast: id,
+                ack_requested,
+            };
+            let ev = self.append(b, p, *room, user.clone(), Some(client_id), content, None)?;
+            first.get_or_insert(AckRecord {
+                room: *room,
+                seq: ev.seq,
+                pos: ev.pos,
+                ts: ev.ts,
+                broadcast: Some(id),
+            });
+            placed.push((*room, ev.seq));
+        }
+        for reader in &audience {
+            store::put_reach(b, id, *reader, [0, 0, 0]);
+            if ack_requested {
+                store::put_pending_ack(b, *reader, id);
+            }
+        }
+        let counts = ReachCounts {
+            audience: audience.len() as u64,
+            ..ReachCounts::default()
+        };
+        let record = BroadcastRecord {
+            id,
+            sender: user.clone(),
+            body,
+            rooms: placed,
+            ack_requested,
+            created_at: now_millis(),
+            counts,
+        };
+        store::put_broadcast(b, &record);
+        if let Some(ack) = first {
+            store::put_ack(b, user.id, client_id, &ack);
+        }
+        Ok(Reply::Broadcast {
+            id,
+            audience: audience.len() as u64,
+            duplicate: false,
+        })
+    }
+
+    pub(super) fn receipt(
+        &mut self,
+        b: &mut Batch,
+        p: &mut Pending,
+        user: UserId,
+        id: Uuid,
+        kind: ReceiptKind,
+    ) -> Result<Reply> {
+        let Some(mut times) = self.store.reach(id, user)? else {
+            return Err(ServerError::NotFound); // not in its audience
+        };
+        let Some(mut record) = self.store.broadcast(id)? else {
+            return Err(ServerError::NotFound);
+        };
+        let now = now_millis();
+        // Acknowledging implies opening, opening implies delivery.
+        let upto = match kind {
+            ReceiptKind::Delivered => 0,
+            ReceiptKind::Opened => 1,
+            ReceiptKind::Acknowledged => 2,
+        };
+        let mut changed = false;
+        for (i, slot) in times.iter_mut().enumerate().take(upto + 1) {
+            if *slot == 0 {
+                *slot = now;
+                changed = true;
+                match i {
+                    0 => record.counts.delivered += 1,
+                    1 => record.counts.opened += 1,
+                    _ => record.counts.acknowledged += 1,
+                }
+            }
+        }
+        if !changed {
+            return Ok(Reply::Done(0));
+        }
+        store::put_reach(b, id, user, times);
+        if kind == ReceiptKind::Acknowledged {
+            store::delete_pending_ack(b, user, id);
+        }
+        store::put_broadcast(b, &record);
+        let update = ServerFrame::ReachUpdate {
+            broadcast: id,
+            counts: record.counts.clone(),
+        };
+        p.frames_to_user.push((record.sender.id, shared(&update)));
+        Ok(Reply::Done(0))
+    }
+}

@@ -1,0 +1,216 @@
+//! A leader's broadcast reaches everyone (online now or at next login), asks
+//! them to confirm, and the leader watches its reach grow.
+
+use townhall_protocol::{ClientFrame, Content, ErrorCode, ReceiptKind, ServerFrame};
+use townhall_tests::{Client, TestServer};
+
+fn counts(f: &ServerFrame) -> (u64, u64, u64, u64) {
+    match f {
+        ServerFrame::Reach { counts: c, .. } | ServerFrame::ReachUpdate { counts: c, .. } => {
+            (c.audience, c.delivered, c.opened, c.acknowledged)
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn receive_broadcast(c: &mut Client) -> (uuid::Uuid, bool) {
+    let e = c
+        .event_where("the broadcast", |e| {
+            matches!(e.content, Content::Broadcast { .. })
+        })
+        .await;
+    match e.content {
+        Content::Broadcast {
+            broadcast,
+            ack_requested,
+            ..
+        } => (broadcast, ack_requested),
+        _ => unreachable!(),
+    }
+}
+
+#[tokio::test]
+async fn a_broadcast_reaches_online_and_offline_staff_and_its_reach_grows_live() {
+    let server = TestServer::start().await;
+    let (_, lead_token) = server.user_with_role("lead", "leader").await;
+    let mut staff = Vec::new();
+    for i in 0..4 {
+        staff.push(server.user(&format!("staff{i}")).await.1);
+    }
+    let (mut lead, _, _) = server.connect_caught_up(&lead_token, None, None).await;
+    // Two are online, two are away.
+    let (mut s0, _, _) = server.connect_caught_up(&staff[0], None, None).await;
+    let (mut s1, _, _) = server.connect_caught_up(&staff[1], None, None).await;
+
+    let (s2_probe, _, _) = server.connect_caught_up(&staff[2], None, None).await;
+    s2_probe.close().await;
+    // Staff cannot broadcast.
+    s0.expect_error(
+        ClientFrame::Broadcast {
+            req_id: None,
+            client_id: uuid::Uuid::new_v4(),
+            body: "hi all".into(),
+            rooms: vec![],
+            ack_requested: false,
+        },
+        ErrorCode::Forbidden,
+    )
+    .await;
+
+    let client_id = uuid::Uuid::new_v4();
+    let posted = lead
+        .request(ClientFrame::Broadcast {
+            req_id: None,
+            client_id,
+            body: "The new structure starts on 1 March.".into(),
+            rooms: vec![],
+            ack_requested: true,
+        })
+        .await;
+    let (id, audience) = match posted {
+        ServerFrame::BroadcastPosted {
+            broadcast,
+            audience,
+            duplicate: false,
+            ..
+        } => (broadcast, audience),
+        other => panic!("{other:?}"),
+    };
+    // Everyone but the leader: admin + 4 staff.
+    assert_eq!(audience, 5);
+    // Re-sending the same client id is a duplicate with the same id.
+    match lead
+        .request(ClientFrame::Broadcast {
+            req_id: None,
+            client_id,
+            body: "The new structure starts on 1 March.".into(),
+            rooms: vec![],
+            ack_requested: true,
+        })
+        .await
+    {
+        ServerFrame::BroadcastPosted {
+            broadcast,
+            duplicate: true,
+            ..
+        } => assert_eq!(broadcast, id),
+        other => panic!("{other:?}"),
+    }
+
+    // The online ones get it live; their client reports delivery and opening.
+    for c in [&mut s0, &mut s1] {
+        let (got, ack_requested) = receive_broadcast(c).await;
+        assert_eq!((got, ack_requested), (id, true));
+        c.send(&ClientFrame::BroadcastReceipt {
+            broadcast: id,
+            kind: ReceiptKind::Delivered,
+        })
+        .await;
+    }
+    s0.send(&ClientFrame::BroadcastReceipt {
+        broadcast: id,
+        kind: ReceiptKind::Acknowledged,
+    })
+    .await;
+    // The leader sees the counts move live.
+    let mut last = (5, 0, 0, 0);
+    while last != (5, 2, 1, 1) {
+        last = counts(
+            &lead
+                .expect("reach update", |f| {
+                    matches!(f, ServerFrame::ReachUpdate { .. })
+                })
+                .await,
+        );
+    }
+
+    // Pinned for s1 until acknowledged; not for s0 any more.
+    let pending = |f: ServerFrame| match f {
+        ServerFrame::PendingAcks { broadcasts, .. } => {
+            broadcasts.iter().map(|b| b.broadcast).collect::<Vec<_>>()
+        }
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        pending(s1.request(ClientFrame::PendingAcks { req_id: None }).await),
+        vec![id]
+    );
+    assert!(pending(s0.request(ClientFrame::PendingAcks { req_id: None }).await).is_empty());
+
+    // An absent one logs in later: the broadcast is in their backlog, pinned.
+    let (mut s2, backlog, _) = server.connect_caught_up(&staff[2], None, None).await;
+    assert!(
+        backlog
+            .iter()
+            .any(|e| matches!(e.content, Content::Broadcast { broadcast, .. } if broadcast == id))
+    );
+    assert_eq!(
+        pending(s2.request(ClientFrame::PendingAcks { req_id: None }).await),
+        vec![id]
+    );
+    s2.send(&ClientFrame::BroadcastReceipt {
+        broadcast: id,
+        kind: ReceiptKind::Acknowledged,
+    })
+    .await;
+    while last != (5, 3, 2, 2) {
+        last = counts(
+            &lead
+                .expect("reach update", |f| {
+                    matches!(f, ServerFrame::ReachUpdate { .. })
+                })
+                .await,
+        );
+    }
+
+    // The reach view lists who has not acknowledged first, with times.
+    match lead
+        .request(ClientFrame::Reach {
+            req_id: None,
+            broadcast: id,
+        })
+        .await
+    {
+        ServerFrame::Reach {
+            counts: c, readers, ..
+        } => {
+            assert_eq!(
+                (c.audience, c.delivered, c.opened, c.acknowledged),
+                (5, 3, 2, 2)
+            );
+            assert_eq!(readers.len(), 5);
+            let not_yet: Vec<&str> = readers
+                .iter()
+                .filter(|r| r.acknowledged_at == 0)
+                .map(|r| r.user.username.as_str())
+                .collect();
+            assert_eq!(not_yet, vec!["admin", "staff3", "staff1"]);
+            assert!(
+                readers
+                    .iter()
+                    .all(|r| r.acknowledged_at == 0 || r.opened_at != 0 && r.delivered_at != 0)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // Only the sender and admins see reach.
+    s0.expect_error(
+        ClientFrame::Reach {
+            req_id: None,
+            broadcast: id,
+        },
+        ErrorCode::NotFound,
+    )
+    .await;
+    let mut admin = server.connect(&server.admin_token).await;
+    admin.until_caught_up().await;
+    assert!(matches!(
+        admin
+            .request(ClientFrame::Reach {
+                req_id: None,
+                broadcast: id
+            })
+            .await,
+        ServerFrame::Reach { .. }
+    ));
+}
