@@ -86,6 +86,14 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req_id: Option<String>,
     },
+    /// Follow (`on: true`) or stop following a leader: their broadcasts then
+    /// reach me even outside the rooms they are sent to.
+    Follow {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        user: String,
+        on: bool,
+    },
     /// A leader's broadcast to everyone (`rooms` empty: the organisation
     /// room) or to a set of rooms; optionally asking each reader to confirm.
     Broadcast {
@@ -232,6 +240,7 @@ pub enum ClientFrame {
 pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "hello",
     "send",
+    "follow",
     "broadcast",
     "broadcast_receipt",
     "reach",
@@ -324,6 +333,7 @@ impl ClientFrame {
             | ClientFrame::MarkAnswer { req_id, .. }
             | ClientFrame::Questions { req_id }
             | ClientFrame::Broadcast { req_id, .. }
+            | ClientFrame::Follow { req_id, .. }
             | ClientFrame::Reach { req_id, .. }
             | ClientFrame::PendingAcks { req_id }
             | ClientFrame::OpenDm { req_id, .. }

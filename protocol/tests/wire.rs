@@ -161,6 +161,14 @@ fn client_frames_snapshot_and_round_trip() {
             r#"{"type":"pending_acks"}"#,
         ),
         (
+            ClientFrame::Follow {
+                req_id: None,
+                user: "lead".into(),
+                on: true,
+            },
+            r#"{"type":"follow","user":"lead","on":true}"#,
+        ),
+        (
             ClientFrame::OpenDm {
                 req_id: None,
                 user: "bob".into(),

@@ -64,6 +64,12 @@ pub enum Command {
         rooms: Vec<RoomId>,
         ack_requested: bool,
     },
+    /// Follow or stop following a leader.
+    Follow {
+        user: UserInfo,
+        leader: UserInfo,
+        on: bool,
+    },
     /// A reader's receipt for a broadcast.
     Receipt {
         user: UserId,
@@ -815,6 +821,7 @@ impl Worker {
                 broadcast,
                 kind,
             } => self.receipt(b, p, user, broadcast, kind),
+            Command::Follow { user, leader, on } => self.follow(b, p, user, leader, on),
             Command::Raw(batch) => {
                 b.append(batch);
                 Ok(Reply::Done(0))

@@ -532,6 +532,7 @@ fn set_req_id(frame: &mut ClientFrame, id: String) {
         | RemoveMember { req_id, .. }
         | SetRoomRole { req_id, .. }
         | Broadcast { req_id, .. }
+        | Follow { req_id, .. }
         | Reach { req_id, .. }
         | PendingAcks { req_id }
         | MyRooms { req_id }

@@ -214,3 +214,73 @@ async fn a_broadcast_reaches_online_and_offline_staff_and_its_reach_grows_live()
         ServerFrame::Reach { .. }
     ));
 }
+
+#[tokio::test]
+async fn followers_get_a_leaders_broadcasts_sent_to_rooms_they_are_not_in() {
+    let server = TestServer::start().await;
+    let (_, lead_token) = server.user_with_role("lead", "leader").await;
+    let (_, fan_token) = server.user("fan").await;
+    let (mut lead, _, _) = server.connect_caught_up(&lead_token, None, None).await;
+    let sales = lead
+        .create_room("sales", townhall_protocol::Visibility::Private)
+        .await;
+    let (mut fan, _, _) = server.connect_caught_up(&fan_token, None, None).await;
+    fan.expect_error(
+        ClientFrame::Follow {
+            req_id: None,
+            user: "fan".into(),
+            on: true,
+        },
+        ErrorCode::InvalidField,
+    )
+    .await;
+    assert!(matches!(
+        fan.request(ClientFrame::Follow {
+            req_id: None,
+            user: "lead".into(),
+            on: true
+        })
+        .await,
+        ServerFrame::Ok { .. }
+    ));
+
+    let to_sales = |body: &str| ClientFrame::Broadcast {
+        req_id: None,
+        client_id: uuid::Uuid::new_v4(),
+        body: body.into(),
+        rooms: vec![sales.id],
+        ack_requested: false,
+    };
+    let (id, audience) = match lead.request(to_sales("sales targets for Q3")).await {
+        ServerFrame::BroadcastPosted {
+            broadcast,
+            audience,
+            ..
+        } => (broadcast, audience),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(audience, 1, "the follower, though not in sales");
+    let (got, _) = receive_broadcast(&mut fan).await;
+    assert_eq!(got, id);
+
+    // Unfollowing stops it.
+    assert!(matches!(
+        fan.request(ClientFrame::Follow {
+            req_id: None,
+            user: "lead".into(),
+            on: false
+        })
+        .await,
+        ServerFrame::Ok { .. }
+    ));
+    match lead.request(to_sales("second update")).await {
+        ServerFrame::BroadcastPosted { audience, .. } => assert_eq!(audience, 0),
+        other => panic!("{other:?}"),
+    }
+    fan.request(ClientFrame::Ping { req_id: None }).await;
+    while let Some(f) = fan.pending_frame() {
+        assert!(
+            !matches!(&f, ServerFrame::Event(e) if matches!(&e.content, Content::Broadcast { body, .. } if body == "second update"))
+        );
+    }
+}

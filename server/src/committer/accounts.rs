@@ -167,6 +167,11 @@ impl Worker {
                 rooms,
                 ack_requested,
             },
+            Command::Follow { user, leader, on } => Command::Follow {
+                user: self.fresh(user)?,
+                leader: self.fresh(leader)?,
+                on,
+            },
             other => other,
         })
     }

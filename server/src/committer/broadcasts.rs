@@ -48,11 +48,15 @@ impl Worker {
         if !matches!(user.role, Role::Leader | Role::Admin) {
             return Err(ServerError::Forbidden("only leaders and admins broadcast"));
         }
-        let rooms = if rooms.is_empty() {
+        let mut rooms = if rooms.is_empty() {
             vec![self.store.org_room()?.ok_or(ServerError::NotFound)?]
         } else {
             rooms
         };
+        // Followers get it in the sender's followers room, wherever it went.
+        if let Some(followers) = self.store.followers_room(user.id)? {
+            rooms.push(followers);
+        }
         let rooms: Vec<RoomId> = rooms
             .into_iter()
             .collect::<BTreeSet<_>>()
@@ -124,6 +128,67 @@ impl Worker {
             audience: audience.len() as u64,
             duplicate: false,
         })
+    }
+
+    /// Following a leader is membership of their followers room (private,
+    /// announce-only, owned by the leader, made on the first follow).
+    pub(super) fn follow(
+        &mut self,
+        b: &mut Batch,
+        p: &mut Pending,
+        user: UserInfo,
+        leader: UserInfo,
+        on: bool,
+    ) -> Result<Reply> {
+        use townhall_protocol::{MemberAction, RoomKind, RoomRole, Visibility};
+        if !matches!(leader.role, Role::Leader | Role::Admin) {
+            return Err(ServerError::Invalid(
+                "only leaders and admins can be followed".into(),
+            ));
+        }
+        if leader.id == user.id {
+            return Err(ServerError::Invalid("you cannot follow yourself".into()));
+        }
+        let room = match self.store.followers_room(leader.id)? {
+            Some(room) => room,
+            None if !on => return Ok(Reply::Done(0)),
+            None => {
+                let record = crate::store::RoomRecord {
+                    id: RoomId::new(),
+                    name: format!("Followers of {}", leader.display_name),
+                    topic: format!("Broadcasts from {}", leader.display_name),
+                    visibility: Visibility::Private,
+                    kind: RoomKind::Room,
+                    created_by: leader.id,
+                    created_at: now_millis(),
+                    announce_only: true,
+                    org_wide: false,
+                };
+                let owner = [(leader.clone(), RoomRole::Owner, MemberAction::Joined)];
+                self.create_room(b, p, &record, &leader, &owner)?;
+                store::put_followers_room(b, leader.id, record.id);
+                record.id
+            }
+        };
+        let existing = self.store.membership(room, user.id)?;
+        let member = existing.as_ref().is_some_and(|m| m.is_current());
+        let pos = match (on, member, existing) {
+            (true, false, existing) => self.add_membership(
+                b,
+                p,
+                room,
+                &user,
+                &user,
+                RoomRole::Member,
+                MemberAction::Joined,
+                existing,
+            )?,
+            (false, true, Some(existing)) => {
+                self.end_membership(b, p, room, &user, &user, MemberAction::Left, existing)?
+            }
+            _ => 0,
+        };
+        Ok(Reply::Done(pos))
     }
 
     pub(super) fn receipt(

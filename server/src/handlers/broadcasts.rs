@@ -128,3 +128,34 @@ pub async fn pending_acks(ctx: &Ctx, req_id: Option<String>) -> Result<ServerFra
         })
         .await
 }
+
+pub async fn follow(
+    ctx: &Ctx,
+    req_id: Option<String>,
+    username: String,
+    on: bool,
+) -> Result<ServerFrame> {
+    let leader = ctx
+        .app
+        .read(move |s| Ok(s.user_by_name(&username)?))
+        .await?;
+    let leader = match leader {
+        Some(u) if !u.disabled => u.info(),
+        _ => return Err(ServerError::NotFound),
+    };
+    match ctx
+        .app
+        .committer
+        .submit(Command::Follow {
+            user: ctx.user.info(),
+            leader,
+            on,
+        })
+        .await?
+    {
+        Reply::Done(pos) => Ok(ServerFrame::Ok { req_id, pos }),
+        other => Err(ServerError::Internal(format!(
+            "expected done, got {other:?}"
+        ))),
+    }
+}

@@ -91,6 +91,9 @@ pub async fn dispatch(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFram
         } => broadcasts::broadcast(ctx, req_id, client_id, body, rooms, ack_requested)
             .await
             .map(Some),
+        ClientFrame::Follow { req_id, user, on } => {
+            broadcasts::follow(ctx, req_id, user, on).await.map(Some)
+        }
         ClientFrame::BroadcastReceipt { broadcast, kind } => {
             broadcasts::receipt(ctx, broadcast, kind);
             Ok(None)

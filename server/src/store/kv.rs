@@ -50,10 +50,12 @@ pub enum Tree {
     BroadcastUserReach,
     /// user id ‖ broadcast id → (nothing): broadcasts waiting for the user's ack.
     UserBroadcastPending,
+    /// leader user id → the room their followers are members of.
+    UserFollowersRoom,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 18] = [
+    pub const ALL: [Tree; 19] = [
         Tree::Meta,
         Tree::UserRecord,
         Tree::UsernameUser,
@@ -72,6 +74,7 @@ impl Tree {
         Tree::BroadcastRecord,
         Tree::BroadcastUserReach,
         Tree::UserBroadcastPending,
+        Tree::UserFollowersRoom,
     ];
 
     /// The on-disk tree name. Never change one: it is the data's address.
@@ -95,6 +98,7 @@ impl Tree {
             Tree::BroadcastRecord => "broadcast_record",
             Tree::BroadcastUserReach => "broadcast_user_reach",
             Tree::UserBroadcastPending => "user_broadcast_pending",
+            Tree::UserFollowersRoom => "user_followers_room",
         }
     }
 

@@ -509,6 +509,20 @@ impl Store {
         Ok(max)
     }
 
+    /// The room a leader's followers are members of, once someone followed.
+    pub fn followers_room(&self, leader: UserId) -> Result<Option<RoomId>, StoreError> {
+        match self.kv.get(Tree::UserFollowersRoom, &keys::user(leader))? {
+            Some(id) => {
+                let id: [u8; 16] = id
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| corrupt(Tree::UserFollowersRoom, "id is not 16 bytes"))?;
+                Ok(Some(RoomId::from_bytes(id)))
+            }
+            None => Ok(None),
+        }
+    }
+
     pub fn broadcast(&self, id: uuid::Uuid) -> Result<Option<BroadcastRecord>, StoreError> {
         self.get_json(Tree::BroadcastRecord, id.as_bytes())
     }
@@ -759,6 +773,14 @@ fn read_times(v: &[u8]) -> Result<[u64; 3], StoreError> {
         *slot = keys::read_u64("broadcast_user_reach", v.get(i * 8..).unwrap_or_default())?;
     }
     Ok(t)
+}
+
+pub fn put_followers_room(b: &mut Batch, leader: UserId, room: RoomId) {
+    b.put(
+        Tree::UserFollowersRoom,
+        keys::user(leader),
+        keys::room(room),
+    );
 }
 
 pub fn put_last_pos(b: &mut Batch, pos: Pos) {
