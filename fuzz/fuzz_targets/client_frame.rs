@@ -40,6 +40,7 @@ fn harness() -> &'static Harness {
                 password_hash: String::new(),
                 disabled: false,
                 sessions_valid_after: 0,
+        transformation_team: false,
                 created_at: 0,
             };
             store

@@ -80,6 +80,15 @@ pub enum ClientFrame {
         question: RoomSeq,
         answer: RoomSeq,
     },
+    /// Merge questions into one canonical question of the same room: they
+    /// leave the queue, and answering the canonical one answers them all.
+    MergeQuestions {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        room: RoomId,
+        questions: Vec<RoomSeq>,
+        into: RoomSeq,
+    },
     /// The open questions I may answer, across rooms, oldest first, with the
     /// answer-time figures.
     Questions {
@@ -249,6 +258,7 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "delete",
     "react",
     "mark_answer",
+    "merge_questions",
     "questions",
     "open_dm",
     "create_room",
@@ -331,6 +341,7 @@ impl ClientFrame {
             | ClientFrame::Delete { req_id, .. }
             | ClientFrame::React { req_id, .. }
             | ClientFrame::MarkAnswer { req_id, .. }
+            | ClientFrame::MergeQuestions { req_id, .. }
             | ClientFrame::Questions { req_id }
             | ClientFrame::Broadcast { req_id, .. }
             | ClientFrame::Follow { req_id, .. }
@@ -544,6 +555,8 @@ pub enum Content {
     },
     /// The question `question` is answered by the message `answer`.
     Answered { question: RoomSeq, answer: RoomSeq },
+    /// The question `question` was merged into `into`.
+    Merged { question: RoomSeq, into: RoomSeq },
     /// `user`'s role in the room is now `role` (set by `sender`).
     RoomRoleSet { user: UserInfo, role: RoomRole },
     /// A leader's broadcast (the same `broadcast` id in every room it went to).
@@ -607,6 +620,12 @@ pub struct MessageState {
     /// For a message with thread replies: how many.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub replies: u64,
+    /// A question merged into this canonical question (its seq).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<RoomSeq>,
+    /// For a canonical question: the questions merged into it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged: Vec<RoomSeq>,
     /// Seqs of the `edited` events of this message (so a delete can erase
     /// their bodies too).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -44,6 +44,9 @@ pub struct UpdateUserRequest {
     pub disabled: Option<bool>,
     #[serde(default)]
     pub password: Option<String>,
+    /// Member of the transformation team (answers questions everywhere).
+    #[serde(default)]
+    pub transformation_team: Option<bool>,
 }
 
 /// `POST /api/password`: change my own password; all my sessions end.

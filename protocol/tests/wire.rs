@@ -169,6 +169,15 @@ fn client_frames_snapshot_and_round_trip() {
             r#"{"type":"follow","user":"lead","on":true}"#,
         ),
         (
+            ClientFrame::MergeQuestions {
+                req_id: None,
+                room: room(),
+                questions: vec![8, 9],
+                into: 7,
+            },
+            r#"{"type":"merge_questions","room":"$R","questions":[8,9],"into":7}"#,
+        ),
+        (
             ClientFrame::OpenDm {
                 req_id: None,
                 user: "bob".into(),

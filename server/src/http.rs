@@ -341,6 +341,7 @@ async fn update_user(
         display_name,
         disabled: req.disabled,
         password_hash,
+        transformation_team: req.transformation_team,
     };
     let user = match app.committer.submit(Command::Account(op)).await? {
         Reply::User(u) => u,
@@ -460,6 +461,7 @@ pub fn new_user_record(
         password_hash,
         disabled: false,
         sessions_valid_after: 0,
+        transformation_team: false,
         created_at: now_millis(),
     })
 }

@@ -165,6 +165,7 @@ impl World {
                 disabled: false,
                 created_at: 0,
                 sessions_valid_after: 0,
+                transformation_team: false,
             };
             store
                 .apply(&townhall_server::committer::user_record_batch(&record))

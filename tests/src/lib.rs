@@ -523,6 +523,7 @@ fn set_req_id(frame: &mut ClientFrame, id: String) {
         | Delete { req_id, .. }
         | React { req_id, .. }
         | MarkAnswer { req_id, .. }
+        | MergeQuestions { req_id, .. }
         | Questions { req_id }
         | OpenDm { req_id, .. }
         | CreateRoom { req_id, .. }

@@ -375,3 +375,108 @@ async fn questions_wait_in_the_queue_until_someone_allowed_marks_an_answer() {
     let h = history(&mut staff, room.id).await;
     assert_eq!(at(&h, q).state.answer, Some(answer));
 }
+
+#[tokio::test]
+async fn the_transformation_team_merges_duplicate_questions_and_one_answer_answers_all() {
+    let server = TestServer::start().await;
+    let (_, owner_token) = server.user("owner").await;
+    server.user("tina").await;
+    let (_, a_token) = server.user("asker1").await;
+    let (_, b_token) = server.user("asker2").await;
+    // An admin puts tina in the transformation team.
+    let r = reqwest::Client::new()
+        .patch(server.http("/api/admin/users/tina"))
+        .bearer_auth(&server.admin_token)
+        .json(&serde_json::json!({"transformation_team": true}))
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(r.status().as_u16(), 200);
+    // (Roles are read when acting; a fresh login is not needed, but use one.)
+    let team_token = server.login("tina", "tina-password").await.token;
+    let (mut owner, _, _) = server.connect_caught_up(&owner_token, None, None).await;
+    let room = owner.create_room("q", Visibility::Public).await;
+    let mut people = Vec::new();
+    for t in [&team_token, &a_token, &b_token] {
+        let (mut c, _, _) = server.connect_caught_up(t, None, None).await;
+        c.join(room.id).await;
+        people.push(c);
+    }
+    let ask = |body: &str| ClientFrame::Send {
+        req_id: None,
+        room: room.id,
+        client_id: uuid::Uuid::new_v4(),
+        body: body.into(),
+        thread: None,
+        question: true,
+    };
+    let q1 = match people[1].request(ask("will we move offices?")).await {
+        ServerFrame::Ack { seq, .. } => seq,
+        other => panic!("{other:?}"),
+    };
+    let q2 = match people[2].request(ask("are we moving buildings?")).await {
+        ServerFrame::Ack { seq, .. } => seq,
+        other => panic!("{other:?}"),
+    };
+    // A plain member cannot merge; the team member can.
+    people[1]
+        .expect_error(
+            ClientFrame::MergeQuestions {
+                req_id: None,
+                room: room.id,
+                questions: vec![q2],
+                into: q1,
+            },
+            ErrorCode::Forbidden,
+        )
+        .await;
+    ok(
+        &mut people[0],
+        ClientFrame::MergeQuestions {
+            req_id: None,
+            room: room.id,
+            questions: vec![q2],
+            into: q1,
+        },
+    )
+    .await;
+    match people[0]
+        .request(ClientFrame::Questions { req_id: None })
+        .await
+    {
+        ServerFrame::Questions {
+            questions, open, ..
+        } => {
+            assert_eq!(
+                questions.iter().map(|q| q.seq).collect::<Vec<_>>(),
+                vec![q1]
+            );
+            assert_eq!(open, 1);
+        }
+        other => panic!("{other:?}"),
+    }
+    let (_, answer, _) = people[0].post(room.id, "no move is planned").await;
+    ok(
+        &mut people[0],
+        ClientFrame::MarkAnswer {
+            req_id: None,
+            room: room.id,
+            question: q1,
+            answer,
+        },
+    )
+    .await;
+    // Both askers are told.
+    for (i, q) in [(1, q1), (2, q2)] {
+        people[i]
+            .event_where(
+                "answered",
+                |e| matches!(e.content, Content::Answered { question, .. } if question == q),
+            )
+            .await;
+    }
+    let h = history(&mut owner, room.id).await;
+    assert_eq!(at(&h, q2).state.merged_into, Some(q1));
+    assert_eq!(at(&h, q2).state.answer, Some(answer));
+    assert_eq!(at(&h, q1).state.merged, vec![q2]);
+}

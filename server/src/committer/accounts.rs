@@ -26,6 +26,7 @@ pub enum AccountOp {
         display_name: Option<String>,
         disabled: Option<bool>,
         password_hash: Option<String>,
+        transformation_team: Option<bool>,
     },
     /// A user's own password change, valid only if the password they
     /// proved is still the current one. Voids every session.
@@ -172,6 +173,22 @@ impl Worker {
                 leader: self.fresh(leader)?,
                 on,
             },
+            Command::Message(M::MergeQuestions {
+                user,
+                room,
+                questions,
+                into,
+                ..
+            }) => {
+                let user = self.fresh(user)?;
+                Command::Message(M::MergeQuestions {
+                    server_role: user.role,
+                    user,
+                    room,
+                    questions,
+                    into,
+                })
+            }
             other => other,
         })
     }
@@ -193,6 +210,7 @@ impl Worker {
                 display_name,
                 disabled,
                 password_hash,
+                transformation_team,
             } => {
                 let mut user = self
                     .store
@@ -206,6 +224,9 @@ impl Worker {
                 };
                 if let Some(role) = role {
                     user.role = role;
+                }
+                if let Some(team) = transformation_team {
+                    user.transformation_team = team;
                 }
                 if let Some(name) = display_name {
                     user.display_name = name;

@@ -43,6 +43,13 @@ pub enum MessageOp {
         question: RoomSeq,
         answer: RoomSeq,
     },
+    MergeQuestions {
+        user: UserInfo,
+        server_role: Role,
+        room: RoomId,
+        questions: Vec<RoomSeq>,
+        into: RoomSeq,
+    },
 }
 
 impl Worker {
@@ -94,6 +101,26 @@ impl Worker {
                 Ok(None)
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// Room owners and moderators, leaders, admins and the transformation
+    /// team may answer (and merge) questions.
+    fn check_may_answer(&self, room: RoomId, user: &UserInfo, server_role: Role) -> Result<()> {
+        let role = self.role_or_admin(room, user, server_role)?;
+        let team = self
+            .store
+            .user(user.id)?
+            .is_some_and(|u| u.transformation_team);
+        let may = team
+            || matches!(server_role, Role::Admin | Role::Leader)
+            || matches!(role, Some(RoomRole::Owner | RoomRole::Moderator));
+        if may {
+            Ok(())
+        } else {
+            Err(ServerError::Forbidden(
+                "only moderators, leaders, admins and the transformation team answer questions",
+            ))
         }
     }
 
@@ -280,14 +307,7 @@ impl Worker {
                 question,
                 answer,
             } => {
-                let role = self.role_or_admin(room, &user, server_role)?;
-                let may_answer = matches!(server_role, Role::Admin | Role::Leader)
-                    || matches!(role, Some(RoomRole::Owner | RoomRole::Moderator));
-                if !may_answer {
-                    return Err(ServerError::Forbidden(
-                        "only moderators, leaders and admins mark answers",
-                    ));
-                }
+                self.check_may_answer(room, &user, server_role)?;
                 let (q_stored, mut q) = self.message(room, question)?;
                 if !matches!(q.content, Content::Message { question: true, .. }) || q.state.deleted
                 {
@@ -326,7 +346,105 @@ impl Worker {
                     let now = now_millis();
                     store::put_answered_question(b, now, room, question, now.saturating_sub(q.ts));
                 }
+                // One answer answers every question merged into this one.
+                for merged in q.state.merged.clone() {
+                    let Ok((m_stored, mut m)) = self.message(room, merged) else {
+                        continue;
+                    };
+                    if m.state.deleted || m.state.answer.is_some() {
+                        continue;
+                    }
+                    m.state.answer = Some(answer);
+                    self.rewrite(b, &m_stored, &m);
+                    self.append(
+                        b,
+                        p,
+                        room,
+                        q.sender.clone(),
+                        None,
+                        Content::Answered {
+                            question: merged,
+                            answer,
+                        },
+                        None,
+                    )?;
+                    let now = now_millis();
+                    store::put_answered_question(b, now, room, merged, now.saturating_sub(m.ts));
+                }
                 ev.pos
+            }
+            MessageOp::MergeQuestions {
+                user,
+                server_role,
+                room,
+                questions,
+                into,
+            } => {
+                self.check_may_answer(room, &user, server_role)?;
+                let (c_stored, mut canonical) = self.message(room, into)?;
+                let is_open_question = |e: &Event| {
+                    matches!(e.content, Content::Message { question: true, .. })
+                        && !e.state.deleted
+                        && e.state.merged_into.is_none()
+                };
+                if !is_open_question(&canonical) {
+                    return Err(ServerError::Invalid(format!(
+                        "seq {into} is not a question"
+                    )));
+                }
+                let mut last = 0;
+                for seq in questions.into_iter().filter(|s| *s != into) {
+                    let (m_stored, mut m) = self.message(room, seq)?;
+                    if !is_open_question(&m)
+                        || m.state.answer.is_some()
+                        || !m.state.merged.is_empty()
+                    {
+                        return Err(ServerError::Invalid(format!("seq {seq} cannot be merged")));
+                    }
+                    m.state.merged_into = Some(into);
+                    self.rewrite(b, &m_stored, &m);
+                    store::delete_open_question(b, room, seq);
+                    canonical.state.merged.push(seq);
+                    last = self
+                        .append(
+                            b,
+                            p,
+                            room,
+                            user.clone(),
+                            None,
+                            Content::Merged {
+                                question: seq,
+                                into,
+                            },
+                            None,
+                        )?
+                        .pos;
+                }
+                // If the canonical one is answered already, so are the merged ones.
+                if let Some(answer) = canonical.state.answer {
+                    for seq in canonical.state.merged.clone() {
+                        if let Ok((m_stored, mut m)) = self.message(room, seq)
+                            && m.state.answer.is_none()
+                        {
+                            m.state.answer = Some(answer);
+                            self.rewrite(b, &m_stored, &m);
+                            self.append(
+                                b,
+                                p,
+                                room,
+                                user.clone(),
+                                None,
+                                Content::Answered {
+                                    question: seq,
+                                    answer,
+                                },
+                                None,
+                            )?;
+                        }
+                    }
+                }
+                self.rewrite(b, &c_stored, &canonical);
+                last
             }
         };
         Ok(Reply::Done(pos))

@@ -151,6 +151,14 @@ pub async fn dispatch(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFram
         } => questions::mark_answer(ctx, req_id, room, question, answer)
             .await
             .map(Some),
+        ClientFrame::MergeQuestions {
+            req_id,
+            room,
+            questions,
+            into,
+        } => questions::merge(ctx, req_id, room, questions, into)
+            .await
+            .map(Some),
         ClientFrame::Questions { req_id } => questions::queue(ctx, req_id).await.map(Some),
     }
 }

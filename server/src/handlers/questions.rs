@@ -107,6 +107,31 @@ pub async fn mark_answer(
     submit(ctx, req_id, op).await
 }
 
+pub async fn merge(
+    ctx: &Ctx,
+    req_id: Option<String>,
+    room: RoomId,
+    questions: Vec<RoomSeq>,
+    into: RoomSeq,
+) -> Result<ServerFrame> {
+    if questions.len() > 100 {
+        return Err(ServerError::Invalid(
+            "merge at most 100 questions at once".into(),
+        ));
+    }
+    if ctx.user.role != Role::Admin {
+        readable_room(ctx, room).await?;
+    }
+    let op = MessageOp::MergeQuestions {
+        user: ctx.user.info(),
+        server_role: ctx.user.role,
+        room,
+        questions,
+        into,
+    };
+    submit(ctx, req_id, op).await
+}
+
 /// The open questions the caller may answer (oldest first), the number open
 /// in rooms they can see, and the median time to answer there.
 pub async fn queue(ctx: &Ctx, req_id: Option<String>) -> Result<ServerFrame> {
@@ -116,6 +141,7 @@ pub async fn queue(ctx: &Ctx, req_id: Option<String>) -> Result<ServerFrame> {
         .read(move |s| {
             let now = now_millis();
             let visible = app.hub.published();
+            let team = s.user(user.id)?.is_some_and(|u| u.transformation_team);
             // Per room: None = not visible; Some((may answer, name)).
             let mut rooms: HashMap<RoomId, Option<(bool, String)>> = HashMap::new();
             let mut access = |room: RoomId| -> Result<Option<(bool, String)>> {
@@ -126,7 +152,8 @@ pub async fn queue(ctx: &Ctx, req_id: Option<String>) -> Result<ServerFrame> {
                     let role = app.hub.role_in(room, user.id);
                     let public = r.visibility == Visibility::Public && r.kind == RoomKind::Room;
                     let sees = role.is_some() || public;
-                    let answers = matches!(user.role, Role::Admin | Role::Leader)
+                    let answers = team
+                        || matches!(user.role, Role::Admin | Role::Leader)
                         || matches!(role, Some(RoomRole::Owner | RoomRole::Moderator));
                     sees.then_some((answers, r.name))
                 });

@@ -19,6 +19,10 @@ pub struct UserRecord {
     /// password change: revocation without scanning every session).
     #[serde(default)]
     pub sessions_valid_after: Millis,
+    /// A member of the transformation team: may mark answers to questions
+    /// in every room they can see, like a leader.
+    #[serde(default)]
+    pub transformation_team: bool,
 }
 
 impl UserRecord {

@@ -19,6 +19,7 @@ fn user(name: &str) -> UserRecord {
         password_hash: String::new(),
         disabled: false,
         sessions_valid_after: 0,
+        transformation_team: false,
         created_at: 0,
     }
 }
