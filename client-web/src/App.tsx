@@ -7,6 +7,7 @@ import * as storage from './storage';
 import { ChatStore } from './store';
 import { BrowseDialog, CreateRoomDialog, NewDmDialog } from './components/Dialogs';
 import { Home } from './components/Home';
+import { QuestionsView } from './components/Questions';
 import { Login } from './components/Login';
 import { RoomPane } from './components/RoomPane';
 import { Sidebar } from './components/Sidebar';
@@ -92,6 +93,7 @@ function Shell({ store }: { store: ChatStore }) {
       <Sidebar
         store={store}
         activeRoom={roomId}
+        questionsActive={r.name === 'questions'}
         onBrowse={() => setDialog('browse')}
         onCreate={() => setDialog('create')}
         onNewDm={() => setDialog('dm')}
@@ -101,7 +103,13 @@ function Shell({ store }: { store: ChatStore }) {
         }}
       />
       <main id="main" class="main" tabIndex={-1}>
-        {roomId ? <RoomPane key={roomId} store={store} roomId={roomId} /> : <Home store={store} />}
+        {roomId ? (
+          <RoomPane key={roomId} store={store} roomId={roomId} at={r.name === 'room' ? r.at : undefined} />
+        ) : r.name === 'questions' ? (
+          <QuestionsView store={store} />
+        ) : (
+          <Home store={store} />
+        )}
       </main>
       {dialog === 'browse' && <BrowseDialog store={store} onClose={() => setDialog(null)} />}
       {dialog === 'create' && <CreateRoomDialog store={store} onClose={() => setDialog(null)} />}

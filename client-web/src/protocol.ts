@@ -52,6 +52,8 @@ export type Content =
   | { kind: 'reaction'; target: RoomSeq; emoji: string; on: boolean }
   | { kind: 'answered'; question: RoomSeq; answer: RoomSeq }
   | { kind: 'room_role_set'; user: UserInfo; role: RoomRole }
+  | { kind: 'merged'; question: RoomSeq; into: RoomSeq }
+  | { kind: 'broadcast'; body: string; broadcast: string; ack_requested?: boolean }
   | { kind: 'created'; name: string; topic: string; visibility: Visibility; room_kind: RoomKind }
   | { kind: 'member'; user: UserInfo; action: MemberAction };
 
@@ -103,7 +105,13 @@ type Req = { req_id?: string };
 
 export type ClientFrame =
   | { type: 'hello'; version: number; token: string; resume?: Pos; device?: string }
-  | ({ type: 'send'; room: RoomId; client_id: string; body: string } & Req)
+  | ({ type: 'send'; room: RoomId; client_id: string; body: string; thread?: RoomSeq; question?: boolean } & Req)
+  | ({ type: 'edit'; room: RoomId; seq: RoomSeq; body: string } & Req)
+  | ({ type: 'delete'; room: RoomId; seq: RoomSeq } & Req)
+  | ({ type: 'react'; room: RoomId; seq: RoomSeq; emoji: string; on: boolean } & Req)
+  | ({ type: 'mark_answer'; room: RoomId; question: RoomSeq; answer: RoomSeq } & Req)
+  | ({ type: 'questions' } & Req)
+  | ({ type: 'set_room_role'; room: RoomId; user: string; role: RoomRole } & Req)
   | ({ type: 'open_dm'; user: string } & Req)
   | ({ type: 'create_room'; name: string; topic: string; visibility: Visibility } & Req)
   | ({ type: 'join'; room: RoomId } & Req)
@@ -116,6 +124,7 @@ export type ClientFrame =
   | ({ type: 'users' } & Req)
   | ({ type: 'history'; room: RoomId; before?: RoomSeq; after?: RoomSeq; limit?: number } & Req)
   | { type: 'ack_pos'; pos: Pos }
+  | { type: 'broadcast_receipt'; broadcast: string; kind: 'delivered' | 'opened' | 'acknowledged' }
   | ({ type: 'mark_read'; room: RoomId; seq: RoomSeq } & Req)
   | ({ type: 'summary' } & Req)
   | { type: 'typing'; room: RoomId }
@@ -142,6 +151,13 @@ export type ServerFrame =
   | ({ type: 'users'; users: UserInfo[] } & Req)
   | ({ type: 'history'; room: RoomId; events: ChatEvent[]; has_more: boolean } & Req)
   | ({ type: 'summary'; rooms: RoomSummary[] } & Req)
+  | ({
+      type: 'questions';
+      questions: OpenQuestion[];
+      open: number;
+      median_answer_ms_7d?: Millis;
+      median_answer_ms_30d?: Millis;
+    } & Req)
   | { type: 'read_marker'; room: RoomId; seq: RoomSeq }
   | ({ type: 'ok'; pos: Pos } & Req)
   | { type: 'typing'; room: RoomId; user: UserInfo }
@@ -171,6 +187,20 @@ export interface ErrorBody {
   message: string;
 }
 
+/** An open question in the `questions` reply (frames.rs `OpenQuestion`). */
+export interface OpenQuestion {
+  room: RoomId;
+  room_name: string;
+  seq: RoomSeq;
+  asker: UserInfo;
+  body: string;
+  asked_at: Millis;
+  age_ms: number;
+}
+
+/** The reactions the server accepts (`REACTIONS`), in picker order. */
+export const REACTIONS = ['👍', '❤️', '😄', '🎉', '😮', '😢', '🙏', '✅'] as const;
+
 export interface MessageState {
   edited_at?: Millis;
   deleted?: boolean;
@@ -182,5 +212,7 @@ export interface MessageState {
 
 /** Events that change another message rather than adding to the timeline. */
 export function isChange(c: Content): boolean {
-  return c.kind === 'edited' || c.kind === 'deleted' || c.kind === 'reaction' || c.kind === 'answered';
+  return (
+    c.kind === 'edited' || c.kind === 'deleted' || c.kind === 'reaction' || c.kind === 'answered' || c.kind === 'merged'
+  );
 }

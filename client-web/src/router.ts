@@ -3,13 +3,16 @@
 
 import { signal } from '@preact/signals';
 
-export type Route = { name: 'home' } | { name: 'room'; id: string };
+export type Route = { name: 'home' } | { name: 'questions' } | { name: 'room'; id: string; at?: number };
 
 export function parseRoute(hash: string): Route {
-  const m = /^#\/room\/([^/?#]+)/.exec(hash);
+  if (/^#\/questions\b/.test(hash)) return { name: 'questions' };
+  const m = /^#\/room\/([^/?#]+)(?:\?at=(\d+))?/.exec(hash);
   if (m) {
     try {
-      return { name: 'room', id: decodeURIComponent(m[1]!) };
+      const r: Route = { name: 'room', id: decodeURIComponent(m[1]!) };
+      if (m[2]) r.at = Number(m[2]);
+      return r;
     } catch {
       return { name: 'home' };
     }
@@ -23,9 +26,11 @@ globalThis.addEventListener?.('hashchange', () => {
   route.value = parseRoute(globalThis.location.hash);
 });
 
-export function roomHref(id: string): string {
-  return `#/room/${encodeURIComponent(id)}`;
+export function roomHref(id: string, at?: number): string {
+  return `#/room/${encodeURIComponent(id)}${at !== undefined ? `?at=${at}` : ''}`;
 }
+
+export const questionsHref = '#/questions';
 
 export function navigate(href: string): void {
   if (globalThis.location.hash !== href) globalThis.location.hash = href;

@@ -14,6 +14,8 @@ export interface OutboxItem {
   /** Local time it was written: keeps the on-screen order stable. */
   created_at: number;
   status: 'sending' | 'failed';
+  /** Posted as a question. */
+  question?: boolean;
   /** Why it failed, for the "failed — retry" line. */
   error?: string;
 }

@@ -5,8 +5,11 @@
 
 import { batch, computed, signal } from '@preact/signals';
 import { Connection, RequestError, defaultWsUrl, type ConnState, type SocketLike } from './connection';
+import { isChange } from './protocol';
 import type {
   ChatEvent,
+  OpenQuestion,
+  RoomRole,
   ClientFrame,
   LoginResponse,
   MemberInfo,
@@ -53,6 +56,15 @@ export interface RoomView {
   error?: string;
   loadingOlder: boolean;
   loadingNewer: boolean;
+  /** Opened at this message (a link to it): scrolled to and highlighted. */
+  focusSeq?: RoomSeq;
+}
+
+export interface QuestionsInfo {
+  questions: readonly OpenQuestion[];
+  open: number;
+  median7d?: number;
+  median30d?: number;
 }
 
 export interface TypingEntry {
@@ -101,6 +113,8 @@ export class ChatStore {
   readonly view = signal<RoomView | null>(null);
   readonly members = signal<ReadonlyMap<RoomId, readonly MemberInfo[]>>(new Map());
   readonly users = signal<readonly UserInfo[]>([]);
+  /** Bumped when a question is asked, answered or deleted: the Questions view reloads. */
+  readonly questionsTick = signal(0);
   /** The newest live message in the open room, for the screen-reader live region. */
   readonly announcement = signal('');
 
@@ -292,10 +306,16 @@ export class ChatStore {
   onStreamEvent(e: ChatEvent): void {
     if (e.pos <= this.processedPos) return; // already seen: a resume overlap
     this.processedPos = e.pos;
+    // A broadcast reached this device: tell its sender's reach ledger.
+    if (e.content.kind === 'broadcast' && e.sender.id !== this.me.id) {
+      this.conn.send({ type: 'broadcast_receipt', broadcast: e.content.broadcast, kind: 'delivered' });
+    }
     batch(() => {
       this.mergeRoomEvents(e.room, [e], true);
       if (e.client_id && e.sender.id === this.me.id) this.settleOutbox(e.client_id);
       this.clearTyping(e.room, e.sender.id);
+      const c = e.content;
+      if ((c.kind === 'message' && c.question) || c.kind === 'answered' || c.kind === 'deleted') this.questionsTick.value++;
       const v = this.view.value;
       if (v && v.room === e.room && e.content.kind === 'message' && e.sender.id !== this.me.id) {
         this.announcement.value = `${e.sender.display_name}: ${e.content.body}`;
@@ -325,7 +345,14 @@ export class ChatStore {
   private mergeRoomEvents(roomId: RoomId, events: readonly ChatEvent[], counting: boolean): void {
     const rooms = new Map(this.rooms.value);
     const room = rooms.get(roomId) ?? newRoom(roomId);
-    let next: RoomState = { ...room, timeline: tl.mergeEvents(room.timeline, events) };
+    let timeline = tl.mergeEvents(room.timeline, events);
+    // Stream events that change other messages fold into their targets (a
+    // history page already carries its messages' current state).
+    if (counting) {
+      const changes = events.filter((e) => isChange(e.content));
+      if (changes.length) timeline = tl.applyChanges(timeline, changes);
+    }
+    let next: RoomState = { ...room, timeline };
     if (counting) {
       for (const e of events) {
         if (e.seq <= next.lastSeq) continue;
@@ -461,7 +488,7 @@ export class ChatStore {
   // ---------------------------------------------------------------- outbox
 
   /** Write a message: it shows at once as "sending" and survives a reload. */
-  sendMessage(room: RoomId, body: string): OutboxItem {
+  sendMessage(room: RoomId, body: string, opts: { question?: boolean } = {}): OutboxItem {
     const item: OutboxItem = {
       client_id: storage.uuidv4(),
       room,
@@ -469,6 +496,7 @@ export class ChatStore {
       created_at: Date.now(),
       status: 'sending',
     };
+    if (opts.question) item.question = true;
     this.setOutbox([...this.outbox.value, item]);
     this.transmit(item);
     return item;
@@ -494,6 +522,7 @@ export class ChatStore {
       room: item.room,
       client_id: item.client_id,
       body: item.body,
+      ...(item.question ? { question: true } : {}),
     };
     if (!this.conn.send(frame)) return; // goes out from onReady
     const old = this.sendTimers.get(item.client_id);
@@ -522,7 +551,7 @@ export class ChatStore {
           ts: a.ts,
           sender: this.me,
           client_id: a.client_id,
-          content: { kind: 'message', body: item.body },
+          content: item.question ? { kind: 'message', body: item.body, question: true } : { kind: 'message', body: item.body },
         };
         this.mergeRoomEvents(a.room, [ev], false);
         const room = this.rooms.value.get(a.room);
@@ -585,7 +614,7 @@ export class ChatStore {
   // ---------------------------------------------------------------- reading
 
   /** Open a room: find where the person left off and load the page around it. */
-  async openRoom(roomId: RoomId): Promise<void> {
+  async openRoom(roomId: RoomId, at?: RoomSeq): Promise<void> {
     const room = this.rooms.value.get(roomId);
     const unreadFrom = room?.info && room.unread > 0 && room.lastSeq > room.readSeq ? room.readSeq : null;
     this.view.value = {
@@ -594,9 +623,23 @@ export class ChatStore {
       dividerSeq: unreadFrom,
       loadingOlder: false,
       loadingNewer: false,
+      ...(at !== undefined ? { focusSeq: at } : {}),
     };
     if (!room?.info) {
       await this.openUnknownRoom(roomId);
+      return;
+    }
+    if (at !== undefined) {
+      // A link to one message: the page around it.
+      this.patchView(roomId, { status: 'loading' });
+      try {
+        const page = await this.history(roomId, { after: Math.max(0, at - CONTEXT_BEFORE_DIVIDER - 1), limit: PAGE * 2 });
+        this.resetTimeline(roomId, page.events);
+        this.openedRooms.add(roomId);
+        this.patchView(roomId, { status: 'ready' });
+      } catch (e) {
+        this.patchView(roomId, errorView(e));
+      }
       return;
     }
     const t = room.timeline;
@@ -636,7 +679,7 @@ export class ChatStore {
     try {
       if (!this.loaded.value) await this.waitLoaded();
       if (this.rooms.value.get(roomId)?.info) {
-        await this.openRoom(roomId);
+        await this.openRoom(roomId, this.view.value?.focusSeq);
         return;
       }
       const dir = await this.conn.request<Extract<ServerFrame, { type: 'rooms' }>>({ type: 'directory' });
@@ -874,6 +917,52 @@ export class ChatStore {
   async directory(): Promise<readonly RoomInfo[]> {
     const r = await this.conn.request<Extract<ServerFrame, { type: 'rooms' }>>({ type: 'directory' });
     return r.rooms;
+  }
+
+  // ---------------------------------------------------------------- message actions
+
+  /** Edit my message; the `edited` event updates it everywhere. */
+  async editMessage(room: RoomId, seq: RoomSeq, body: string): Promise<void> {
+    await this.conn.request({ type: 'edit', room, seq, body });
+  }
+
+  async deleteMessage(room: RoomId, seq: RoomSeq): Promise<void> {
+    await this.conn.request({ type: 'delete', room, seq });
+  }
+
+  async react(room: RoomId, seq: RoomSeq, emoji: string, on: boolean): Promise<void> {
+    await this.conn.request({ type: 'react', room, seq, emoji, on });
+  }
+
+  async markAnswer(room: RoomId, question: RoomSeq, answer: RoomSeq): Promise<void> {
+    await this.conn.request({ type: 'mark_answer', room, question, answer });
+  }
+
+  async setRoomRole(room: RoomId, username: string, role: RoomRole): Promise<void> {
+    await this.conn.request({ type: 'set_room_role', room, user: username, role });
+  }
+
+  /** The open questions I may answer, the open count and median answer times. */
+  async loadQuestions(): Promise<QuestionsInfo> {
+    const r = await this.conn.request<Extract<ServerFrame, { type: 'questions' }>>({ type: 'questions' });
+    const info: QuestionsInfo = { questions: r.questions, open: r.open };
+    if (r.median_answer_ms_7d !== undefined) info.median7d = r.median_answer_ms_7d;
+    if (r.median_answer_ms_30d !== undefined) info.median30d = r.median_answer_ms_30d;
+    return info;
+  }
+
+  /** Room owner/moderator, or a leader/admin: may mark answers. */
+  mayAnswer(roomId: RoomId): boolean {
+    if (this.me.role === 'admin' || this.me.role === 'leader') return true;
+    const r = this.rooms.value.get(roomId)?.info?.my_role;
+    return r === 'owner' || r === 'moderator';
+  }
+
+  /** May delete other people's messages: room owner/moderator or an admin (the server's rule). */
+  mayModerate(roomId: RoomId): boolean {
+    if (this.me.role === 'admin') return true;
+    const r = this.rooms.value.get(roomId)?.info?.my_role;
+    return r === 'owner' || r === 'moderator';
   }
 
   async refreshSummary(): Promise<void> {

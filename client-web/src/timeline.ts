@@ -148,3 +148,97 @@ function absorb(
   }
   return { run, stash };
 }
+
+/**
+ * Apply change events (`edited`, `deleted`, `reaction`, `answered`) to the
+ * messages they target, wherever those are held (run or stash). A target not
+ * loaded here is left alone: history brings it with its current `state`.
+ * Applying the same change twice changes nothing (reactions are sets of user
+ * ids; an edit older than one the message already carries is skipped).
+ */
+export function applyChanges(t: Timeline, changes: readonly ChatEvent[]): Timeline {
+  let run: ChatEvent[] | null = null;
+  let stash: Map<RoomSeq, ChatEvent> | null = null;
+  const sorted = [...changes].sort((a, b) => a.seq - b.seq);
+  for (const c of sorted) {
+    const target = changeTarget(c);
+    if (target === undefined) continue;
+    const first = t.run[0]?.seq;
+    const idx = first === undefined ? -1 : target - first;
+    const cur = run ?? t.run;
+    if (idx >= 0 && idx < cur.length && cur[idx]!.seq === target) {
+      const next = foldChange(cur[idx]!, c);
+      if (next !== cur[idx]) {
+        run ??= t.run.slice();
+        run[idx] = next;
+      }
+      continue;
+    }
+    const st = stash ?? t.stash;
+    const held = st.get(target);
+    if (held) {
+      const next = foldChange(held, c);
+      if (next !== held) {
+        stash ??= new Map(t.stash);
+        stash.set(target, next);
+      }
+    }
+  }
+  if (!run && !stash) return t;
+  return { run: run ?? t.run, stash: stash ?? t.stash };
+}
+
+function changeTarget(c: ChatEvent): RoomSeq | undefined {
+  switch (c.content.kind) {
+    case 'edited':
+    case 'deleted':
+    case 'reaction':
+      return c.content.target;
+    case 'answered':
+      return c.content.question;
+    default:
+      return undefined;
+  }
+}
+
+/** One message with one change folded in; the same object when nothing changes. */
+export function foldChange(m: ChatEvent, c: ChatEvent): ChatEvent {
+  if (m.content.kind !== 'message') return m;
+  const state = m.state ?? {};
+  switch (c.content.kind) {
+    case 'edited': {
+      if (state.deleted) return m;
+      const edits = state.edits ?? [];
+      if (edits.includes(c.seq) || edits.some((s) => s > c.seq)) return m;
+      return {
+        ...m,
+        content: { ...m.content, body: c.content.body },
+        state: { ...state, edited_at: c.ts, edits: [...edits, c.seq] },
+      };
+    }
+    case 'deleted': {
+      if (state.deleted) return m;
+      const next: ChatEvent = { ...m, content: { ...m.content, body: '' }, state: { deleted: true } };
+      if (state.answer !== undefined) next.state!.answer = state.answer;
+      if (state.replies !== undefined) next.state!.replies = state.replies;
+      return next;
+    }
+    case 'reaction': {
+      if (state.deleted) return m;
+      const { emoji, on } = c.content;
+      const who = state.reactions?.[emoji] ?? [];
+      const has = who.includes(c.sender.id);
+      if (has === on) return m;
+      const reactions = { ...(state.reactions ?? {}) };
+      const list = on ? [...who, c.sender.id] : who.filter((u) => u !== c.sender.id);
+      if (list.length) reactions[emoji] = list;
+      else delete reactions[emoji];
+      return { ...m, state: { ...state, reactions } };
+    }
+    case 'answered':
+      if (state.answer === c.content.answer) return m;
+      return { ...m, state: { ...state, answer: c.content.answer } };
+    default:
+      return m;
+  }
+}

@@ -16,12 +16,14 @@ const drafts = new Map<string, string>();
 
 export function Composer({ store, roomId, label, onSent }: Props) {
   const [text, setText] = useState(drafts.get(roomId) ?? '');
+  const [question, setQuestion] = useState(false);
   const ref = useRef<HTMLTextAreaElement>(null);
   const tooLong = utf8Length(text) > MAX_BODY_BYTES;
   const conn = store.connState.value;
 
   useEffect(() => {
     setText(drafts.get(roomId) ?? '');
+    setQuestion(false);
   }, [roomId]);
 
   useEffect(() => {
@@ -34,9 +36,10 @@ export function Composer({ store, roomId, label, onSent }: Props) {
   const submit = () => {
     const body = text.trim();
     if (!body || tooLong) return;
-    store.sendMessage(roomId, body);
+    store.sendMessage(roomId, body, question ? { question: true } : {});
     drafts.delete(roomId);
     setText('');
+    setQuestion(false);
     onSent();
   };
 
@@ -82,13 +85,24 @@ export function Composer({ store, roomId, label, onSent }: Props) {
           onKeyDown={onKeyDown}
           data-testid="composer"
         />
-        <button type="submit" class="btn primary send" aria-label="Send message" disabled={!text.trim() || tooLong}>
+        <button type="submit" class="btn primary send" aria-label={question ? 'Send question' : 'Send message'} disabled={!text.trim() || tooLong}>
           <SendIcon />
         </button>
       </div>
-      <p class="composer-hint muted small" aria-hidden="true">
-        Enter to send · Shift+Enter for a new line
-      </p>
+      <div class="composer-foot">
+        <label class="question-toggle">
+          <input
+            type="checkbox"
+            checked={question}
+            onChange={(e) => setQuestion(e.currentTarget.checked)}
+            data-testid="ask-question"
+          />
+          Ask as a question
+        </label>
+        <p class="composer-hint muted small" aria-hidden="true">
+          Enter to send · Shift+Enter for a new line
+        </p>
+      </div>
     </form>
   );
 }

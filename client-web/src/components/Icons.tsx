@@ -53,3 +53,11 @@ export const PenIcon = () => (
     <path d="M10.5 2.5 13.5 5.5 5.5 13.5H2.5V10.5Z" />
   </svg>
 );
+
+export const QuestionIcon = () => (
+  <svg {...base} fill="none" stroke="currentColor" stroke-width="1.5" stroke-linecap="round">
+    <circle cx="8" cy="8" r="6" />
+    <path d="M6.2 6.3a1.9 1.9 0 0 1 3.7.5c0 1.3-1.9 1.6-1.9 2.8" />
+    <circle cx="8" cy="11.4" r="0.4" fill="currentColor" />
+  </svg>
+);

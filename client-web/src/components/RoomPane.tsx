@@ -8,7 +8,7 @@ import { BackIcon, HashIcon, LockIcon, PeopleIcon } from './Icons';
 import { MembersPanel } from './MembersPanel';
 import { Timeline } from './Timeline';
 
-export function RoomPane({ store, roomId }: { store: ChatStore; roomId: string }) {
+export function RoomPane({ store, roomId, at }: { store: ChatStore; roomId: string; at?: number | undefined }) {
   const [showMembers, setShowMembers] = useState(false);
   const [confirmLeave, setConfirmLeave] = useState(false);
   const view = store.view.value;
@@ -16,10 +16,10 @@ export function RoomPane({ store, roomId }: { store: ChatStore; roomId: string }
   const info = room?.info;
 
   useEffect(() => {
-    void store.openRoom(roomId);
+    void store.openRoom(roomId, at);
     setShowMembers(false);
     return () => store.closeRoom();
-  }, [roomId, store]);
+  }, [roomId, at, store]);
 
   if (!view || view.room !== roomId) return <section class="room-pane" aria-busy="true" />;
 

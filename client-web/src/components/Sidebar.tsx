@@ -1,20 +1,21 @@
 import type { ChatStore, RoomState } from '../store';
 import { roomTitle } from '../store';
-import { roomHref } from '../router';
+import { questionsHref, roomHref } from '../router';
 import { initials } from '../text';
 import { ConnectionBadge } from './ConnectionBadge';
-import { HashIcon, LockIcon, PenIcon, PlusIcon, SearchIcon } from './Icons';
+import { HashIcon, LockIcon, PenIcon, PlusIcon, QuestionIcon, SearchIcon } from './Icons';
 
 interface Props {
   store: ChatStore;
   activeRoom: string | null;
+  questionsActive?: boolean;
   onBrowse: () => void;
   onCreate: () => void;
   onNewDm: () => void;
   onLogout: () => void;
 }
 
-export function Sidebar({ store, activeRoom, onBrowse, onCreate, onNewDm, onLogout }: Props) {
+export function Sidebar({ store, activeRoom, questionsActive, onBrowse, onCreate, onNewDm, onLogout }: Props) {
   const rooms = store.roomList.value;
   const online = store.online.value;
   return (
@@ -38,6 +39,14 @@ export function Sidebar({ store, activeRoom, onBrowse, onCreate, onNewDm, onLogo
         <button type="button" class="side-action" onClick={onNewDm}>
           <PenIcon /> New message
         </button>
+        <a
+          class={`side-action${questionsActive ? ' active' : ''}`}
+          href={questionsHref}
+          aria-current={questionsActive ? 'page' : undefined}
+          data-testid="questions-link"
+        >
+          <QuestionIcon /> Questions
+        </a>
       </div>
       <nav class="room-nav" aria-label="Conversations">
         <h2 class="nav-title">Conversations</h2>

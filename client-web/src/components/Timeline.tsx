@@ -1,9 +1,9 @@
-import { useCallback, useEffect, useLayoutEffect, useRef } from 'preact/hooks';
-import { isChange, type ChatEvent } from '../protocol';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { isChange, MAX_BODY_BYTES, REACTIONS, type ChatEvent } from '../protocol';
 import type { OutboxItem } from '../storage';
 import type { ChatStore, RoomState, RoomView } from '../store';
 import { hasOlder, lastSeq as runLast } from '../timeline';
-import { initials, mentions } from '../text';
+import { initials, mentions, utf8Length } from '../text';
 import { dayKey, dayLabel, describe, fullTime, timeOf } from './format';
 import { MessageText } from './MessageText';
 
@@ -28,6 +28,86 @@ export function Timeline({ store, room, view, pending }: Props) {
   const topBefore = useRef(0);
   const sentIds = store.sentIds.value;
   const events = room.timeline.run;
+  // One message at a time is being edited / confirmed for deletion / reacted to.
+  const [editing, setEditing] = useState<number | null>(null);
+  const [confirming, setConfirming] = useState<number | null>(null);
+  const [picker, setPicker] = useState<number | null>(null);
+  /** The question whose answer is being chosen. */
+  const [answering, setAnswering] = useState<number | null>(null);
+  const [actionError, setActionError] = useState('');
+  /** After an inline editor or confirmation closes, focus goes back to the message's actions. */
+  const refocus = useRef<{ seq: number; action: string } | null>(null);
+  useEffect(() => {
+    const r = refocus.current;
+    if (!r || editing !== null || confirming !== null) return;
+    refocus.current = null;
+    const el = scroller.current;
+    const item = el?.querySelector<HTMLElement>(`[data-seq="${r.seq}"]`);
+    const target = item?.querySelector<HTMLElement>(`[data-action="${r.action}"]`) ?? item?.querySelector<HTMLElement>('[data-action="react"]');
+    (target ?? el)?.focus();
+  });
+  const mayModerate = store.mayModerate(room.id);
+  const mayAnswer = store.mayAnswer(room.id);
+  const live = view.status === 'ready' && room.info !== undefined;
+
+  useEffect(() => {
+    setEditing(null);
+    setConfirming(null);
+    setPicker(null);
+    setAnswering(null);
+    setActionError('');
+  }, [room.id]);
+
+  const run = (what: string, p: Promise<unknown>, after?: () => void) => {
+    setActionError('');
+    p.then(
+      () => after?.(),
+      (err: unknown) => setActionError(`Could not ${what}: ${err instanceof Error ? err.message : String(err)}`),
+    );
+  };
+  const actions: Actions = {
+    edit: (seq) => {
+      setConfirming(null);
+      setPicker(null);
+      setEditing(seq);
+    },
+    saveEdit: (seq, body) =>
+      run('save the edit', store.editMessage(room.id, seq, body), () => {
+        refocus.current = { seq, action: 'edit' };
+        setEditing(null);
+      }),
+    cancelEdit: () => {
+      if (editing !== null) refocus.current = { seq: editing, action: 'edit' };
+      setEditing(null);
+    },
+    askDelete: (seq) => {
+      setEditing(null);
+      setConfirming(seq);
+    },
+    confirmDelete: (seq) =>
+      run('delete the message', store.deleteMessage(room.id, seq), () => {
+        refocus.current = { seq, action: 'none' };
+        setConfirming(null);
+      }),
+    cancelDelete: () => {
+      if (confirming !== null) refocus.current = { seq: confirming, action: 'delete' };
+      setConfirming(null);
+    },
+    togglePicker: (seq) => setPicker((p) => (p === seq ? null : seq)),
+    react: (seq, emoji, on) => {
+      setPicker(null);
+      run('react', store.react(room.id, seq, emoji, on));
+    },
+    startAnswer: (seq) => setAnswering(seq),
+    pickAnswer: (seq) => {
+      const q = answering;
+      if (q === null) return;
+      run('mark the answer', store.markAnswer(room.id, q, seq), () => setAnswering(null));
+    },
+  };
+  const answeringEvent = answering === null ? undefined : events.find((e) => e.seq === answering);
+  const answerSeqs = new Set<number>();
+  for (const e of events) if (e.content.kind === 'message' && e.state?.answer !== undefined) answerSeqs.add(e.state.answer);
   const newer = (runLast(room.timeline) ?? 0) < room.lastSeq;
   const older = hasOlder(room.timeline);
 
@@ -60,8 +140,12 @@ export function Timeline({ store, room, view, pending }: Props) {
     if (!el || view.status !== 'ready' || placed.current === room.id) return;
     placed.current = room.id;
     firstSeqSeen.current = events[0]?.seq;
+    const target = view.focusSeq !== undefined ? el.querySelector<HTMLElement>(`[data-seq="${view.focusSeq}"]`) : null;
     const divider = el.querySelector<HTMLElement>('.new-divider');
-    if (divider) {
+    if (target) {
+      el.scrollTop = Math.max(0, target.offsetTop - el.clientHeight * 0.25);
+      target.focus({ preventScroll: true });
+    } else if (divider) {
       el.scrollTop = Math.max(0, divider.offsetTop - el.clientHeight * 0.25);
     } else {
       el.scrollTop = el.scrollHeight;
@@ -153,6 +237,16 @@ export function Timeline({ store, room, view, pending }: Props) {
         me={store.me.id}
         myName={store.me.username}
         sent={e.seq === lastSent}
+        live={live}
+        mayModerate={mayModerate}
+        mayAnswer={mayAnswer}
+        editing={editing === e.seq}
+        confirming={confirming === e.seq}
+        picker={picker === e.seq}
+        answering={answering}
+        isAnswer={answerSeqs.has(e.seq)}
+        focused={view.focusSeq === e.seq}
+        actions={actions}
       />,
     );
     prev = e;
@@ -163,6 +257,26 @@ export function Timeline({ store, room, view, pending }: Props) {
 
   return (
     <div class="timeline" ref={scroller} onScroll={onScroll} tabIndex={0} role="region" aria-label="Messages">
+      {answering !== null && (
+        <div class="answer-banner" role="status" data-testid="answer-banner">
+          <span>
+            Choose the message that answers
+            {answeringEvent && answeringEvent.content.kind === 'message' ? ` “${clip(answeringEvent.content.body)}”` : ' the question'}
+            : use “Mark as answer” on it.
+          </span>
+          <button type="button" class="btn link" onClick={() => setAnswering(null)}>
+            Cancel
+          </button>
+        </div>
+      )}
+      {actionError && (
+        <div class="action-error" role="alert">
+          <span>{actionError}</span>
+          <button type="button" class="btn link" onClick={() => setActionError('')}>
+            Dismiss
+          </button>
+        </div>
+      )}
       {older && (
         <div class="load-edge" aria-live="polite">
           {view.loadingOlder ? 'Loading earlier messages…' : ''}
@@ -202,15 +316,47 @@ function isGrouped(prev: ChatEvent | undefined, e: ChatEvent): boolean {
   );
 }
 
+interface Actions {
+  edit: (seq: number) => void;
+  saveEdit: (seq: number, body: string) => void;
+  cancelEdit: () => void;
+  askDelete: (seq: number) => void;
+  confirmDelete: (seq: number) => void;
+  cancelDelete: () => void;
+  togglePicker: (seq: number) => void;
+  react: (seq: number, emoji: string, on: boolean) => void;
+  startAnswer: (seq: number) => void;
+  pickAnswer: (seq: number) => void;
+}
+
 interface EventProps {
   event: ChatEvent;
   grouped: boolean;
   me: string;
   myName: string;
   sent: boolean;
+  /** Actions are offered (the room is mine and loaded). */
+  live: boolean;
+  mayModerate: boolean;
+  mayAnswer: boolean;
+  editing: boolean;
+  confirming: boolean;
+  picker: boolean;
+  /** Seq of the question whose answer is being chosen, if any. */
+  answering: number | null;
+  /** Some question names this message as its answer. */
+  isAnswer: boolean;
+  /** The message a link pointed at. */
+  focused: boolean;
+  actions: Actions;
 }
 
-function EventItem({ event: e, grouped, me, myName, sent }: EventProps) {
+function clip(s: string, n = 80): string {
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+}
+
+function EventItem(p: EventProps) {
+  const { event: e, grouped, me, myName, sent, actions } = p;
   if (e.content.kind !== 'message') {
     return (
       <li class="sys-line" data-seq={e.seq}>
@@ -222,12 +368,33 @@ function EventItem({ event: e, grouped, me, myName, sent }: EventProps) {
     );
   }
   const mine = e.sender.id === me;
-  const mentioned = !mine && mentions(e.content.body, myName);
+  const deleted = !!e.state?.deleted;
+  const mentioned = !mine && !deleted && mentions(e.content.body, myName);
   const name = e.sender.display_name || e.sender.username;
+  const question = !!e.content.question;
+  const answered = question && e.state?.answer !== undefined;
+  const reactions = Object.entries(e.state?.reactions ?? {}).filter(([, who]) => who.length > 0);
+  const canAct = p.live && !deleted;
+  const canDelete = canAct && (mine || p.mayModerate);
+  const choosing = p.answering !== null && p.answering !== e.seq && canAct;
   return (
     <li
-      class={`msg${grouped ? ' grouped' : ''}${mentioned ? ' mentions-me' : ''}${mine ? ' mine' : ''}`}
+      class={`msg${grouped ? ' grouped' : ''}${mentioned ? ' mentions-me' : ''}${mine ? ' mine' : ''}${question ? ' question' : ''}${
+        p.answering === e.seq ? ' answering' : ''
+      }${p.focused ? ' focused' : ''}`}
       data-seq={e.seq}
+      tabIndex={p.focused ? -1 : undefined}
+      onKeyDown={(ev) => {
+        if (ev.key !== 'Escape' || ev.defaultPrevented) return;
+        if (p.picker) {
+          ev.preventDefault();
+          actions.togglePicker(e.seq);
+          (ev.currentTarget as HTMLElement).querySelector<HTMLElement>('[data-action="react"]')?.focus();
+        } else if (p.confirming) {
+          ev.preventDefault();
+          actions.cancelDelete();
+        }
+      }}
       data-testid="message"
     >
       {grouped ? (
@@ -251,21 +418,220 @@ function EventItem({ event: e, grouped, me, myName, sent }: EventProps) {
             {mentioned && <span class="tag mention">Mentions you</span>}
           </div>
         )}
-        <div class="msg-text" data-testid="message-text">
-          {e.state?.deleted ? (
-            <span class="muted">(message deleted)</span>
-          ) : (
-            <MessageText body={e.content.body} />
-          )}
-          {e.state?.edited_at && !e.state.deleted && <span class="muted small"> (edited)</span>}
-        </div>
+        {(question || p.isAnswer) && !deleted && (
+          <div class="msg-tags">
+            {question && (
+              <span class="tag question" data-testid="question-badge">
+                Question
+              </span>
+            )}
+            {answered && (
+              <span class="tag answered" data-testid="answered-badge">
+                Answered
+              </span>
+            )}
+            {p.isAnswer && (
+              <span class="tag answer" data-testid="answer-badge">
+                Answer
+              </span>
+            )}
+          </div>
+        )}
+        {p.editing && e.content.kind === 'message' ? (
+          <EditBox
+            initial={e.content.body}
+            onSave={(body) => actions.saveEdit(e.seq, body)}
+            onCancel={actions.cancelEdit}
+          />
+        ) : (
+          <div class="msg-text" data-testid="message-text">
+            {deleted ? <span class="muted">(message deleted)</span> : <MessageText body={e.content.body} />}
+            {e.state?.edited_at && !deleted && (
+              <span class="muted small" data-testid="edited-mark">
+                {' '}
+                (edited)
+              </span>
+            )}
+          </div>
+        )}
+        {reactions.length > 0 && (
+          <div class="reactions" role="group" aria-label="Reactions">
+            {reactions.map(([emoji, who]) => {
+              const minePressed = who.includes(me);
+              return (
+                <button
+                  key={emoji}
+                  type="button"
+                  class={`reaction${minePressed ? ' mine' : ''}`}
+                  aria-pressed={minePressed}
+                  aria-label={`${emoji} ${who.length}${minePressed ? ', including you' : ''}. ${minePressed ? 'Remove' : 'Add'} reaction`}
+                  disabled={!canAct}
+                  onClick={() => actions.react(e.seq, emoji, !minePressed)}
+                  data-testid="reaction"
+                  data-emoji={emoji}
+                >
+                  <span aria-hidden="true">{emoji}</span>
+                  <span class="count" aria-hidden="true">
+                    {who.length}
+                  </span>
+                </button>
+              );
+            })}
+          </div>
+        )}
+        {p.picker && canAct && (
+          <div class="reaction-picker" role="group" aria-label="Pick a reaction" ref={focusFirstButton}>
+            {REACTIONS.map((emoji) => {
+              const on = (e.state?.reactions?.[emoji] ?? []).includes(me);
+              return (
+                <button
+                  key={emoji}
+                  type="button"
+                  class={`reaction-choice${on ? ' mine' : ''}`}
+                  aria-pressed={on}
+                  aria-label={`React with ${emoji}`}
+                  onClick={(ev) => {
+                    const li = ev.currentTarget.closest('li');
+                    actions.react(e.seq, emoji, !on);
+                    li?.querySelector<HTMLElement>('[data-action="react"]')?.focus();
+                  }}
+                >
+                  {emoji}
+                </button>
+              );
+            })}
+          </div>
+        )}
+        {p.confirming && (
+          <div class="confirm-row" role="group" aria-label="Confirm deletion">
+            <span>Delete this message for everyone?</span>
+            <ConfirmButton onClick={() => actions.confirmDelete(e.seq)} />
+            <button type="button" class="btn subtle" onClick={actions.cancelDelete}>
+              Cancel
+            </button>
+          </div>
+        )}
+        {choosing && (
+          <div class="answer-pick">
+            <button type="button" class="btn primary" onClick={() => actions.pickAnswer(e.seq)}>
+              Mark as answer
+            </button>
+          </div>
+        )}
         {mine && sent && (
           <div class="msg-status sent" data-status="sent">
             Sent
           </div>
         )}
       </div>
+      {canAct && !p.editing && (
+        <div class="msg-actions" role="group" aria-label={`Actions for message from ${name}`}>
+          <button
+            type="button"
+            class="btn subtle act"
+            aria-expanded={p.picker}
+            aria-label="Add reaction"
+            title="Add reaction"
+            data-action="react"
+            onClick={() => actions.togglePicker(e.seq)}
+          >
+            <span aria-hidden="true">☺+</span>
+          </button>
+          {mine && (
+            <button type="button" class="btn subtle act" data-action="edit" onClick={() => actions.edit(e.seq)}>
+              Edit
+            </button>
+          )}
+          {canDelete && (
+            <button type="button" class="btn subtle act danger" data-action="delete" onClick={() => actions.askDelete(e.seq)}>
+              Delete
+            </button>
+          )}
+          {question && p.mayAnswer && !answered && p.answering === null && (
+            <button type="button" class="btn subtle act" onClick={() => actions.startAnswer(e.seq)}>
+              Mark answer…
+            </button>
+          )}
+        </div>
+      )}
     </li>
+  );
+}
+
+/** Move focus into a popup as it opens (a ref callback runs once per mount). */
+function focusFirstButton(el: HTMLElement | null): void {
+  if (el && !el.contains(document.activeElement)) el.querySelector<HTMLElement>('button')?.focus();
+}
+
+function ConfirmButton({ onClick }: { onClick: () => void }) {
+  const ref = useRef<HTMLButtonElement>(null);
+  useEffect(() => ref.current?.focus(), []);
+  return (
+    <button ref={ref} type="button" class="btn danger" onClick={onClick}>
+      Delete message
+    </button>
+  );
+}
+
+/** Inline editor: Enter saves, Shift+Enter is a new line, Escape cancels. */
+function EditBox({ initial, onSave, onCancel }: { initial: string; onSave: (body: string) => void; onCancel: () => void }) {
+  const [text, setText] = useState(initial);
+  const ref = useRef<HTMLTextAreaElement>(null);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    el.focus();
+    el.setSelectionRange(el.value.length, el.value.length);
+  }, []);
+  const body = text.trim();
+  const tooLong = utf8Length(text) > MAX_BODY_BYTES;
+  const save = () => {
+    if (!body || tooLong) return;
+    if (body === initial) onCancel();
+    else onSave(body);
+  };
+  return (
+    <form
+      class="edit-box"
+      onSubmit={(ev) => {
+        ev.preventDefault();
+        save();
+      }}
+    >
+      <textarea
+        ref={ref}
+        rows={2}
+        value={text}
+        aria-label="Edit message"
+        data-testid="edit-box"
+        onInput={(ev) => setText(ev.currentTarget.value)}
+        onKeyDown={(ev) => {
+          if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
+            ev.preventDefault();
+            save();
+          } else if (ev.key === 'Escape') {
+            ev.preventDefault();
+            onCancel();
+          }
+        }}
+      />
+      {tooLong && (
+        <p class="composer-note error" role="alert">
+          This message is too long.
+        </p>
+      )}
+      <div class="row">
+        <button type="submit" class="btn primary" disabled={!body || tooLong}>
+          Save
+        </button>
+        <button type="button" class="btn subtle" onClick={onCancel}>
+          Cancel
+        </button>
+        <span class="muted small" aria-hidden="true">
+          Enter to save · Escape to cancel
+        </span>
+      </div>
+    </form>
   );
 }
 

@@ -40,6 +40,10 @@ export function describe(e: ChatEvent): string {
       return `${who} reacted ${e.content.emoji}`;
     case 'answered':
       return `${who} marked an answer`;
+    case 'merged':
+      return `${who} merged a question into another`;
+    case 'broadcast':
+      return `📣 ${who}: ${e.content.body}`;
     case 'room_role_set': {
       const u = e.content.user.display_name || e.content.user.username;
       return e.content.role === 'moderator' ? `${who} made ${u} a moderator` : `${who} made ${u} a member`;

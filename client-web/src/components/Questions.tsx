@@ -1,0 +1,99 @@
+import { useEffect, useState } from 'preact/hooks';
+import type { ChatStore, QuestionsInfo } from '../store';
+import { roomHref } from '../router';
+import { fullTime } from './format';
+
+/** "3 h", "2 d": how long something took or has waited. */
+export function duration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m} min`;
+  const h = Math.round(m / 60);
+  if (h < 48) return `${h} h`;
+  return `${Math.round(h / 24)} d`;
+}
+
+/** Open questions I may answer, oldest first, with the open count and answer times. */
+export function QuestionsView({ store }: { store: ChatStore }) {
+  const [data, setData] = useState<QuestionsInfo | null>(null);
+  const [error, setError] = useState('');
+  const [loading, setLoading] = useState(true);
+  const conn = store.connState.value;
+
+  const load = () => {
+    setLoading(true);
+    setError('');
+    store.loadQuestions().then(
+      (d) => {
+        setData(d);
+        setLoading(false);
+      },
+      (e: unknown) => {
+        setError(e instanceof Error ? e.message : String(e));
+        setLoading(false);
+      },
+    );
+  };
+  const tick = store.questionsTick.value;
+  // Load on open, after a reconnect, and (shortly after) when questions change.
+  useEffect(() => {
+    if (conn !== 'connected') return;
+    const t = setTimeout(load, tick === 0 ? 0 : 300);
+    return () => clearTimeout(t);
+  }, [store, conn, tick]);
+
+  return (
+    <section class="questions-page" aria-labelledby="questions-title" aria-busy={loading} data-testid="questions-view">
+      <div class="row">
+        <h1 id="questions-title">Questions</h1>
+        <button type="button" class="btn subtle" onClick={load} disabled={loading}>
+          Refresh
+        </button>
+      </div>
+      {error && (
+        <p class="form-error" role="alert">
+          Could not load the questions: {error}
+        </p>
+      )}
+      {data && (
+        <>
+          <dl class="q-stats">
+            <div class="q-stat">
+              <dt>Open questions</dt>
+              <dd data-testid="open-count">{data.open}</dd>
+            </div>
+            <div class="q-stat">
+              <dt>Median time to answer, 7 days</dt>
+              <dd>{data.median7d !== undefined ? duration(data.median7d) : '—'}</dd>
+            </div>
+            <div class="q-stat">
+              <dt>Median time to answer, 30 days</dt>
+              <dd>{data.median30d !== undefined ? duration(data.median30d) : '—'}</dd>
+            </div>
+          </dl>
+          <h2 class="section-title">Waiting for an answer from you</h2>
+          {data.questions.length === 0 ? (
+            <p class="muted">No open questions you can answer.</p>
+          ) : (
+            <ul class="q-list" data-testid="question-list">
+              {data.questions.map((q) => (
+                <li key={`${q.room}-${q.seq}`}>
+                  <a class="q-item" href={roomHref(q.room, q.seq)} data-testid="open-question">
+                    <span class="q-top">
+                      <span class="q-room">#{q.room_name}</span>
+                      <span>{q.asker.display_name || q.asker.username}</span>
+                      <span title={fullTime(q.asked_at)}>{q.age_ms < 60_000 ? 'asked just now' : `asked ${duration(q.age_ms)} ago`}</span>
+                    </span>
+                    <span class="q-body">{q.body}</span>
+                  </a>
+                </li>
+              ))}
+            </ul>
+          )}
+        </>
+      )}
+      {!data && loading && <p class="muted">Loading questions…</p>}
+    </section>
+  );
+}
