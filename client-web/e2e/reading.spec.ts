@@ -85,7 +85,10 @@ test('a background tab does not mark messages read; coming back does', async ({ 
 
 test('keyboard only: log in, reach a room, send a message', async ({ page }) => {
   await page.goto(server.url + '/');
-  await page.keyboard.type('bob'); // the username field has focus
+  // The username field takes focus once the app has rendered: wait for that
+  // (typing earlier loses keystrokes on a busy machine).
+  await expect(page.getByRole('textbox', { name: 'Username' })).toBeFocused();
+  await page.keyboard.type('bob');
   await page.keyboard.press('Tab');
   await page.keyboard.type('bob-password');
   await page.keyboard.press('Enter');

@@ -117,12 +117,17 @@ export class TownhallServer {
     return (await res.json()) as LoginResponse;
   }
 
-  async createUser(username: string, displayName: string, password = `${username}-password`): Promise<UserInfo> {
+  async createUser(
+    username: string,
+    displayName: string,
+    password = `${username}-password`,
+    role: 'staff' | 'leader' | 'admin' = 'staff',
+  ): Promise<UserInfo> {
     if (!this.adminToken) this.adminToken = (await this.login('admin', ADMIN_PASSWORD)).token;
     const res = await fetch(`${this.url}/api/admin/users`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${this.adminToken}` },
-      body: JSON.stringify({ username, display_name: displayName, password, role: 'staff' }),
+      body: JSON.stringify({ username, display_name: displayName, password, role }),
     });
     if (!res.ok) throw new Error(`create user ${username}: ${res.status} ${await res.text()}`);
     return (await res.json()) as UserInfo;

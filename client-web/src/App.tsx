@@ -7,6 +7,7 @@ import * as storage from './storage';
 import { ChatStore } from './store';
 import { BrowseDialog, CreateRoomDialog, NewDmDialog } from './components/Dialogs';
 import { Home } from './components/Home';
+import { BroadcastDialog, ReachView } from './components/Broadcasts';
 import { QuestionsView } from './components/Questions';
 import { Login } from './components/Login';
 import { RoomPane } from './components/RoomPane';
@@ -56,7 +57,7 @@ export function boot(): void {
   if (s) startSession(s);
 }
 
-type DialogName = 'browse' | 'create' | 'dm' | null;
+type DialogName = 'browse' | 'create' | 'dm' | 'broadcast' | null;
 
 export function App() {
   const store = current.value;
@@ -97,6 +98,7 @@ function Shell({ store }: { store: ChatStore }) {
         onBrowse={() => setDialog('browse')}
         onCreate={() => setDialog('create')}
         onNewDm={() => setDialog('dm')}
+        onBroadcast={() => setDialog('broadcast')}
         onLogout={() => {
           void logout();
           navigate('#/');
@@ -107,6 +109,8 @@ function Shell({ store }: { store: ChatStore }) {
           <RoomPane key={roomId} store={store} roomId={roomId} at={r.name === 'room' ? r.at : undefined} />
         ) : r.name === 'questions' ? (
           <QuestionsView store={store} />
+        ) : r.name === 'reach' ? (
+          <ReachView key={r.id} store={store} id={r.id} />
         ) : (
           <Home store={store} />
         )}
@@ -114,6 +118,7 @@ function Shell({ store }: { store: ChatStore }) {
       {dialog === 'browse' && <BrowseDialog store={store} onClose={() => setDialog(null)} />}
       {dialog === 'create' && <CreateRoomDialog store={store} onClose={() => setDialog(null)} />}
       {dialog === 'dm' && <NewDmDialog store={store} onClose={() => setDialog(null)} />}
+      {dialog === 'broadcast' && <BroadcastDialog store={store} onClose={() => setDialog(null)} />}
     </div>
   );
 }

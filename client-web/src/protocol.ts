@@ -129,7 +129,11 @@ export type ClientFrame =
   | ({ type: 'summary' } & Req)
   | { type: 'typing'; room: RoomId }
   | ({ type: 'online' } & Req)
-  | ({ type: 'ping' } & Req);
+  | ({ type: 'ping' } & Req)
+  | ({ type: 'broadcast'; client_id: string; body: string; rooms: RoomId[]; ack_requested: boolean } & Req)
+  | ({ type: 'follow'; user: string; on: boolean } & Req)
+  | ({ type: 'reach'; broadcast: string } & Req)
+  | ({ type: 'pending_acks' } & Req);
 
 export type ServerFrame =
   | { type: 'welcome'; version: number; user: UserInfo; resume_from: Pos; reset?: boolean }
@@ -163,7 +167,37 @@ export type ServerFrame =
   | { type: 'typing'; room: RoomId; user: UserInfo }
   | { type: 'presence'; user: UserId; online: boolean }
   | ({ type: 'online'; users: UserId[] } & Req)
-  | ({ type: 'pong' } & Req);
+  | ({ type: 'pong' } & Req)
+  | ({ type: 'broadcast_posted'; broadcast: string; audience: number; duplicate: boolean } & Req)
+  | ({ type: 'reach'; broadcast: string; counts: ReachCounts; readers: ReachEntry[] } & Req)
+  | { type: 'reach_update'; broadcast: string; counts: ReachCounts }
+  | ({ type: 'pending_acks'; broadcasts: PendingAck[] } & Req);
+
+/** A broadcast's reach against its audience (frames.rs `ReachCounts`). */
+export interface ReachCounts {
+  audience: number;
+  delivered: number;
+  opened: number;
+  acknowledged: number;
+}
+
+/** One reader of a broadcast; 0 = not yet. */
+export interface ReachEntry {
+  user: UserInfo;
+  delivered_at: Millis;
+  opened_at: Millis;
+  acknowledged_at: Millis;
+}
+
+/** A broadcast waiting for my acknowledgement, and where it is shown. */
+export interface PendingAck {
+  broadcast: string;
+  room: RoomId;
+  seq: RoomSeq;
+  sender: UserInfo;
+  body: string;
+  ts: Millis;
+}
 
 /** WebSocket close codes the server uses (frames.rs `close`). */
 export const CloseCode = {

@@ -3,10 +3,22 @@
 
 import { signal } from '@preact/signals';
 
-export type Route = { name: 'home' } | { name: 'questions' } | { name: 'room'; id: string; at?: number };
+export type Route =
+  | { name: 'home' }
+  | { name: 'questions' }
+  | { name: 'reach'; id: string }
+  | { name: 'room'; id: string; at?: number };
 
 export function parseRoute(hash: string): Route {
   if (/^#\/questions\b/.test(hash)) return { name: 'questions' };
+  const rm = /^#\/reach\/([^/?#]+)/.exec(hash);
+  if (rm) {
+    try {
+      return { name: 'reach', id: decodeURIComponent(rm[1]!) };
+    } catch {
+      return { name: 'home' };
+    }
+  }
   const m = /^#\/room\/([^/?#]+)(?:\?at=(\d+))?/.exec(hash);
   if (m) {
     try {

@@ -9,6 +9,8 @@ import { isChange } from './protocol';
 import type {
   ChatEvent,
   OpenQuestion,
+  PendingAck,
+  ReachCounts,
   RoomRole,
   ClientFrame,
   LoginResponse,
@@ -117,6 +119,10 @@ export class ChatStore {
   readonly questionsTick = signal(0);
   /** The newest live message in the open room, for the screen-reader live region. */
   readonly announcement = signal('');
+  /** Broadcasts waiting for my acknowledgement, oldest first (pinned). */
+  readonly pendingAcks = signal<readonly PendingAck[]>([]);
+  /** Latest reach counts of my broadcasts, from `reach_update` (and `reach`). */
+  readonly reachCounts = signal<ReadonlyMap<string, ReachCounts>>(new Map());
 
   /** Rooms I am in, sorted so that what changed is on top. */
   readonly roomList = computed(() => sortRooms([...this.rooms.value.values()].filter((r) => r.info)));
@@ -144,6 +150,10 @@ export class ChatStore {
   /** Rooms whose timeline was loaded from history in this session. */
   private openedRooms = new Set<RoomId>();
   private stopped = false;
+  /** Broadcasts whose `opened` receipt went out in this session. */
+  private openedSent = new Set<string>();
+  /** Broadcasts I acknowledged in this session (a late `pending_acks` reply must not re-pin them). */
+  private acknowledged = new Set<string>();
 
   constructor(private readonly opts: StoreOptions) {
     this.me = opts.session.user;
@@ -211,7 +221,11 @@ export class ChatStore {
         break;
       case 'event':
         if (this.backlog) this.queueBacklog(stripType(f));
-        else this.onStreamEvent(stripType(f));
+        else {
+          const e = stripType(f);
+          this.onStreamEvent(e);
+          this.pinIfAsked(e);
+        }
         break;
       case 'caught_up':
         mark('caught_up');
@@ -219,6 +233,8 @@ export class ChatStore {
         this.backlog = null;
         if (f.pos > this.processedPos) this.processedPos = f.pos;
         this.flushPos();
+        // What the backlog brought that still needs my acknowledgement.
+        void this.loadPendingAcks().catch(() => undefined);
         break;
       case 'ack':
         this.onAck(f);
@@ -260,6 +276,9 @@ export class ChatStore {
       }
       case 'users':
         this.users.value = f.users;
+        break;
+      case 'reach_update':
+        this.setReachCounts(f.broadcast, f.counts);
         break;
       default:
         break;
@@ -358,9 +377,10 @@ export class ChatStore {
         if (e.seq <= next.lastSeq) continue;
         next.lastSeq = e.seq;
         next.latest = e;
-        if (e.content.kind === 'message' && e.sender.id !== this.me.id && e.seq > next.readSeq) {
+        // Broadcasts count as unread like messages (the server's rule); mentions are messages only.
+        if ((e.content.kind === 'message' || e.content.kind === 'broadcast') && e.sender.id !== this.me.id && e.seq > next.readSeq) {
           next.unread += 1;
-          if (mentions(e.content.body, this.me.username)) next.mentions += 1;
+          if (e.content.kind === 'message' && mentions(e.content.body, this.me.username)) next.mentions += 1;
         }
         if (e.content.kind === 'member' && next.info && (e.content.action === 'joined' || e.content.action === 'added')) {
           next.info = { ...next.info, member_count: next.info.member_count + 1 };
@@ -454,9 +474,9 @@ export class ChatStore {
     for (let s = room.readSeq + 1; s <= room.lastSeq; s++) {
       const e = bySeq.get(s);
       if (!e) return null;
-      if (e.content.kind === 'message' && e.sender.id !== this.me.id) {
+      if ((e.content.kind === 'message' || e.content.kind === 'broadcast') && e.sender.id !== this.me.id) {
         unread++;
-        if (mentions(e.content.body, this.me.username)) ment++;
+        if (e.content.kind === 'message' && mentions(e.content.body, this.me.username)) ment++;
       }
     }
     return { unread, mentions: ment };
@@ -963,6 +983,80 @@ export class ChatStore {
     if (this.me.role === 'admin') return true;
     const r = this.rooms.value.get(roomId)?.info?.my_role;
     return r === 'owner' || r === 'moderator';
+  }
+
+  // ------------------------------------------------------------ broadcasts
+
+  /** A live broadcast asking for acknowledgement pins itself until acknowledged. */
+  private pinIfAsked(e: ChatEvent): void {
+    const c = e.content;
+    if (c.kind !== 'broadcast' || !c.ack_requested || e.sender.id === this.me.id) return;
+    if (this.pendingAcks.value.some((p) => p.broadcast === c.broadcast)) return;
+    this.pendingAcks.value = [
+      ...this.pendingAcks.value,
+      { broadcast: c.broadcast, room: e.room, seq: e.seq, sender: e.sender, body: c.body, ts: e.ts },
+    ];
+  }
+
+  async loadPendingAcks(): Promise<readonly PendingAck[]> {
+    const r = await this.conn.request<Extract<ServerFrame, { type: 'pending_acks' }>>({ type: 'pending_acks' });
+    // Keep live arrivals the reply may not include yet.
+    const ids = new Set(r.broadcasts.map((b) => b.broadcast));
+    const extra = this.pendingAcks.value.filter((p) => !ids.has(p.broadcast) && !this.acknowledged.has(p.broadcast));
+    this.pendingAcks.value = [...r.broadcasts.filter((b) => !this.acknowledged.has(b.broadcast)), ...extra].sort((a, b) => a.ts - b.ts);
+    return this.pendingAcks.value;
+  }
+
+  /** "I have read this": tell the ledger and unpin. */
+  acknowledge(broadcast: string): void {
+    this.openedSent.add(broadcast);
+    this.acknowledged.add(broadcast);
+    this.conn.send({ type: 'broadcast_receipt', broadcast, kind: 'acknowledged' });
+    this.pendingAcks.value = this.pendingAcks.value.filter((p) => p.broadcast !== broadcast);
+  }
+
+  /** The room is on screen in a focused window: its broadcasts count as opened, once each. */
+  markBroadcastsOpened(roomId: RoomId): void {
+    if (!this.isActive()) return;
+    const room = this.rooms.value.get(roomId);
+    if (!room) return;
+    for (const e of room.timeline.run) {
+      const c = e.content;
+      if (c.kind !== 'broadcast' || e.sender.id === this.me.id || this.openedSent.has(c.broadcast)) continue;
+      this.openedSent.add(c.broadcast);
+      this.conn.send({ type: 'broadcast_receipt', broadcast: c.broadcast, kind: 'opened' });
+    }
+  }
+
+  /** Post a broadcast (leaders and admins): `rooms` empty means everyone. */
+  async postBroadcast(
+    body: string,
+    rooms: readonly RoomId[],
+    ackRequested: boolean,
+  ): Promise<Extract<ServerFrame, { type: 'broadcast_posted' }>> {
+    return this.conn.request<Extract<ServerFrame, { type: 'broadcast_posted' }>>({
+      type: 'broadcast',
+      client_id: storage.uuidv4(),
+      body,
+      rooms: [...rooms],
+      ack_requested: ackRequested,
+    });
+  }
+
+  async loadReach(broadcast: string): Promise<Extract<ServerFrame, { type: 'reach' }>> {
+    const r = await this.conn.request<Extract<ServerFrame, { type: 'reach' }>>({ type: 'reach', broadcast });
+    this.setReachCounts(broadcast, r.counts);
+    return r;
+  }
+
+  private setReachCounts(broadcast: string, counts: ReachCounts): void {
+    const next = new Map(this.reachCounts.value);
+    next.set(broadcast, counts);
+    this.reachCounts.value = next;
+  }
+
+  async follow(username: string, on: boolean): Promise<void> {
+    await this.conn.request({ type: 'follow', user: username, on });
   }
 
   async refreshSummary(): Promise<void> {

@@ -1,8 +1,10 @@
+import type { ChatEvent } from '../protocol';
 import type { ChatStore } from '../store';
 import { roomTitle } from '../store';
 import { roomHref } from '../router';
 import { preview } from './format';
 import { HashIcon, LockIcon } from './Icons';
+import { PinnedAcks } from './Broadcasts';
 
 /** The first screen after login: what happened while I was away, what needs me. */
 export function Home({ store }: { store: ChatStore }) {
@@ -12,10 +14,12 @@ export function Home({ store }: { store: ChatStore }) {
   return (
     <section class="home" aria-labelledby="home-title">
       <h1 id="home-title">Welcome back, {name}</h1>
+      <PinnedAcks store={store} />
+      <MyAnswers store={store} />
       {!store.loaded.value ? (
         <p class="muted">Loading what you missed…</p>
       ) : rooms.length === 0 ? (
-        <p class="muted">You are all caught up.</p>
+        store.pendingAcks.value.length === 0 && answersForMe(store).length === 0 && <p class="muted">You are all caught up.</p>
       ) : (
         <>
           <h2 class="section-title">While you were away</h2>
@@ -48,6 +52,56 @@ export function Home({ store }: { store: ChatStore }) {
           </ul>
         </>
       )}
+    </section>
+  );
+}
+
+interface MyAnswer {
+  room: string;
+  roomName: string;
+  question: ChatEvent;
+  answer: number;
+}
+
+/**
+ * Unread `answered` events for questions I asked, from the timelines this
+ * device holds (the backlog and live events): cheap, and empty when unknown.
+ */
+function answersForMe(store: ChatStore): MyAnswer[] {
+  const out: MyAnswer[] = [];
+  for (const r of store.roomList.value) {
+    for (const e of r.timeline.run) {
+      if (e.content.kind !== 'answered' || e.seq <= r.readSeq) continue;
+      const q = e.content.question;
+      const question = r.timeline.run.find((x) => x.seq === q);
+      if (!question || question.sender.id !== store.me.id || question.content.kind !== 'message') continue;
+      out.push({ room: r.id, roomName: roomTitle(r), question, answer: e.content.answer });
+    }
+  }
+  return out;
+}
+
+function MyAnswers({ store }: { store: ChatStore }) {
+  const list = answersForMe(store);
+  if (list.length === 0) return null;
+  return (
+    <section aria-labelledby="answers-title" data-testid="my-answers">
+      <h2 class="section-title" id="answers-title">
+        Answers to your questions
+      </h2>
+      <ul class="away-list">
+        {list.map((a) => (
+          <li key={`${a.room}-${a.question.seq}`}>
+            <a class="away-item" href={roomHref(a.room, a.answer)}>
+              <span class="away-top">
+                <span class="away-name">{a.roomName}</span>
+                <span class="badge">Answered</span>
+              </span>
+              <span class="away-preview">{preview(a.question)}</span>
+            </a>
+          </li>
+        ))}
+      </ul>
     </section>
   );
 }

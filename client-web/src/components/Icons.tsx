@@ -61,3 +61,10 @@ export const QuestionIcon = () => (
     <circle cx="8" cy="11.4" r="0.4" fill="currentColor" />
   </svg>
 );
+
+export const MegaphoneIcon = () => (
+  <svg {...base} fill="none" stroke="currentColor" stroke-width="1.5" stroke-linejoin="round">
+    <path d="M2.5 6.5v3h2l5 3v-9l-5 3h-2Z" />
+    <path d="M12 6a2.5 2.5 0 0 1 0 4M5 9.5l1 4" />
+  </svg>
+);

@@ -131,6 +131,9 @@ export function MembersPanel({ store, room, onClose }: Props) {
                     >
                       Message
                     </button>
+                    {(m.user.role === 'leader' || m.user.role === 'admin') && (
+                      <FollowButton store={store} username={m.user.username} name={name} onError={setError} />
+                    )}
                     {canManage && m.role !== 'owner' && (
                       <button
                         type="button"
@@ -177,4 +180,31 @@ export function messageOf(e: unknown): string {
     }
   }
   return e instanceof Error ? e.message : String(e);
+}
+
+/** Follow a leader: their broadcasts then reach me in rooms I am not in. */
+function FollowButton(p: { store: ChatStore; username: string; name: string; onError: (m: string) => void }) {
+  const [following, setFollowing] = useState(false);
+  const [busy, setBusy] = useState(false);
+  return (
+    <button
+      type="button"
+      class="btn link"
+      aria-pressed={following}
+      aria-label={`Follow ${p.name}`}
+      disabled={busy}
+      onClick={async () => {
+        setBusy(true);
+        try {
+          await p.store.follow(p.username, !following);
+          setFollowing(!following);
+        } catch (err) {
+          p.onError(messageOf(err));
+        }
+        setBusy(false);
+      }}
+    >
+      {following ? 'Following' : 'Follow'}
+    </button>
+  );
 }

@@ -6,6 +6,7 @@ import { Composer } from './Composer';
 import { ConfirmDialog } from './Dialogs';
 import { BackIcon, HashIcon, LockIcon, PeopleIcon } from './Icons';
 import { MembersPanel } from './MembersPanel';
+import { PinnedAcks } from './Broadcasts';
 import { Timeline } from './Timeline';
 
 export function RoomPane({ store, roomId, at }: { store: ChatStore; roomId: string; at?: number | undefined }) {
@@ -115,6 +116,7 @@ export function RoomPane({ store, roomId, at }: { store: ChatStore; roomId: stri
             )}
           </div>
         </header>
+        <PinnedAcks store={store} room={roomId} />
         {view.status === 'loading' ? (
           <div class="timeline center muted" aria-busy="true">
             Loading messages…

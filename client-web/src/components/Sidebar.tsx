@@ -1,9 +1,10 @@
+import { mayBroadcast } from './Broadcasts';
 import type { ChatStore, RoomState } from '../store';
 import { roomTitle } from '../store';
 import { questionsHref, roomHref } from '../router';
 import { initials } from '../text';
 import { ConnectionBadge } from './ConnectionBadge';
-import { HashIcon, LockIcon, PenIcon, PlusIcon, QuestionIcon, SearchIcon } from './Icons';
+import { HashIcon, LockIcon, MegaphoneIcon, PenIcon, PlusIcon, QuestionIcon, SearchIcon } from './Icons';
 
 interface Props {
   store: ChatStore;
@@ -11,11 +12,12 @@ interface Props {
   questionsActive?: boolean;
   onBrowse: () => void;
   onCreate: () => void;
+  onBroadcast?: () => void;
   onNewDm: () => void;
   onLogout: () => void;
 }
 
-export function Sidebar({ store, activeRoom, questionsActive, onBrowse, onCreate, onNewDm, onLogout }: Props) {
+export function Sidebar({ store, activeRoom, questionsActive, onBrowse, onCreate, onNewDm, onBroadcast, onLogout }: Props) {
   const rooms = store.roomList.value;
   const online = store.online.value;
   return (
@@ -39,6 +41,11 @@ export function Sidebar({ store, activeRoom, questionsActive, onBrowse, onCreate
         <button type="button" class="side-action" onClick={onNewDm}>
           <PenIcon /> New message
         </button>
+        {mayBroadcast(store) && onBroadcast && (
+          <button type="button" class="side-action" onClick={onBroadcast}>
+            <MegaphoneIcon /> Broadcast
+          </button>
+        )}
         <a
           class={`side-action${questionsActive ? ' active' : ''}`}
           href={questionsHref}

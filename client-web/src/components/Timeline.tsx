@@ -1,3 +1,4 @@
+import { BroadcastCard } from './Broadcasts';
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { isChange, MAX_BODY_BYTES, REACTIONS, type ChatEvent } from '../protocol';
 import type { OutboxItem } from '../storage';
@@ -132,6 +133,7 @@ export function Timeline({ store, room, view, pending }: Props) {
         break;
       }
     }
+    store.markBroadcastsOpened(room.id);
   }, [store, room.id, view.status]);
 
   // First placement: at the divider when there is one, else at the bottom.
@@ -357,6 +359,7 @@ function clip(s: string, n = 80): string {
 
 function EventItem(p: EventProps) {
   const { event: e, grouped, me, myName, sent, actions } = p;
+  if (e.content.kind === 'broadcast') return <BroadcastCard event={e} mine={e.sender.id === me} />;
   if (e.content.kind !== 'message') {
     return (
       <li class="sys-line" data-seq={e.seq}>
