@@ -495,6 +495,7 @@ impl Worker {
                     question,
                 };
                 let ev = self.append(b, p, room, user.clone(), Some(client_id), content, None)?;
+                self.read_own(b, p, user.id, room, ev.seq)?;
                 if question {
                     store::put_open_question(b, room, ev.seq, ev.ts);
                 }
@@ -834,6 +835,24 @@ impl Worker {
                 Ok(Reply::Done(0))
             }
         }
+    }
+
+    /// What I write I have read: move my read marker past my own message
+    /// (never back), and tell my other devices.
+    fn read_own(
+        &mut self,
+        b: &mut Batch,
+        p: &mut Pending,
+        user: UserId,
+        room: RoomId,
+        seq: RoomSeq,
+    ) -> Result<()> {
+        if self.store.read_marker(user, room)? < seq {
+            store::put_read_marker(b, user, room, seq);
+            p.frames_to_user
+                .push((user, shared(&ServerFrame::ReadMarker { room, seq })));
+        }
+        Ok(())
     }
 
     /// Record a moderation or admin action in the audit log.

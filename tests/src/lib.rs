@@ -353,14 +353,20 @@ impl Client {
         }
     }
 
-    /// The next frame, buffered ones first; skips presence and typing.
+    /// The next frame, buffered ones first; skips presence, typing and read markers.
     pub async fn next(&mut self) -> ServerFrame {
         loop {
             let f = match self.pending.pop_front() {
                 Some(f) => f,
                 None => self.read_frame().await,
             };
-            if !matches!(f, ServerFrame::Presence { .. } | ServerFrame::Typing { .. }) {
+            // Presence, typing and read-marker sync are side traffic.
+            if !matches!(
+                f,
+                ServerFrame::Presence { .. }
+                    | ServerFrame::Typing { .. }
+                    | ServerFrame::ReadMarker { .. }
+            ) {
                 return f;
             }
         }

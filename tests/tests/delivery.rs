@@ -562,3 +562,27 @@ async fn a_new_device_starts_where_the_users_other_devices_got_to() {
         "only what no device of bob's has seen"
     );
 }
+
+/// What I write does not count as unread for me, on any of my devices.
+#[tokio::test]
+async fn my_own_messages_move_my_read_marker() {
+    let server = TestServer::start().await;
+    let (_, token) = server.user("alice").await;
+    let (mut a, _, _) = server.connect_caught_up(&token, None, None).await;
+    let room = a.create_room("r", Visibility::Public).await;
+    let (mut phone, _, _) = server.connect_caught_up(&token, None, None).await;
+    let (_, seq, _) = a.post(room.id, "note to the team").await;
+    let marker = phone
+        .expect("read marker", |f| {
+            matches!(f, ServerFrame::ReadMarker { .. })
+        })
+        .await;
+    assert!(matches!(marker, ServerFrame::ReadMarker { seq: s, .. } if s == seq));
+    match a.request(ClientFrame::Summary { req_id: None }).await {
+        ServerFrame::Summary { rooms, .. } => {
+            let s = rooms.iter().find(|s| s.room.id == room.id).expect("room");
+            assert_eq!((s.unread, s.read_seq), (0, seq));
+        }
+        other => panic!("{other:?}"),
+    }
+}

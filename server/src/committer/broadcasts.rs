@@ -99,6 +99,7 @@ impl Worker {
                 broadcast: Some(id),
             });
             placed.push((*room, ev.seq));
+            self.read_own(b, p, user.id, *room, ev.seq)?;
         }
         for reader in &audience {
             store::put_reach(b, id, *reader, [0, 0, 0]);
