@@ -484,6 +484,26 @@ impl Client {
         }
     }
 
+    /// Pipeline `count` messages `m0`, `m1`, … without waiting, then wait
+    /// for all their acks (other frames are kept for later).
+    pub async fn post_pipelined(&mut self, room: RoomId, count: usize) {
+        for i in 0..count {
+            self.send(&ClientFrame::Send {
+                req_id: None,
+                room,
+                client_id: Uuid::new_v4(),
+                body: format!("m{i}"),
+                thread: None,
+                question: false,
+            })
+            .await;
+        }
+        for _ in 0..count {
+            self.expect("ack", |f| matches!(f, ServerFrame::Ack { .. }))
+                .await;
+        }
+    }
+
     pub async fn post_with_id(&mut self, room: RoomId, client_id: Uuid, body: &str) -> ServerFrame {
         self.request(ClientFrame::Send {
             req_id: None,

@@ -195,21 +195,7 @@ async fn messages_posted_during_the_backlog_arrive_without_gap_or_duplicate() {
     let (mut b, _, bob_pos) = server.connect_caught_up(&bob_token, None, None).await;
     b.join(room.id).await;
     b.close().await;
-    for i in 0..1500 {
-        a.send(&ClientFrame::Send {
-            req_id: None,
-            room: room.id,
-            client_id: uuid::Uuid::new_v4(),
-            body: format!("m{i}"),
-            thread: None,
-            question: false,
-        })
-        .await;
-    }
-    for _ in 0..1500 {
-        a.expect("ack", |f| matches!(f, ServerFrame::Ack { .. }))
-            .await;
-    }
+    a.post_pipelined(room.id, 1500).await;
     // A second sender keeps posting while bob connects and drains.
     let (_, carol_token) = server.user("carol").await;
     let mut c = server.connect(&carol_token).await;
@@ -276,21 +262,7 @@ async fn a_drop_mid_backlog_resumes_from_the_last_acknowledged_position() {
     b.event_where("own join", |e| matches!(e.content, Content::Member { .. }))
         .await;
     b.close().await;
-    for i in 0..300 {
-        a.send(&ClientFrame::Send {
-            req_id: None,
-            room: room.id,
-            client_id: uuid::Uuid::new_v4(),
-            body: format!("m{i}"),
-            thread: None,
-            question: false,
-        })
-        .await;
-    }
-    for _ in 0..300 {
-        a.expect("ack", |f| matches!(f, ServerFrame::Ack { .. }))
-            .await;
-    }
+    a.post_pipelined(room.id, 300).await;
 
     // Read 100, acknowledge, drop the connection without a goodbye.
     let mut b = server

@@ -1,6 +1,6 @@
 //! What an operator sees: health, metrics, and group commit at work.
 
-use townhall_protocol::{ClientFrame, ServerFrame, Visibility};
+use townhall_protocol::Visibility;
 use townhall_tests::TestServer;
 
 fn counter(text: &str, name: &str) -> u64 {
@@ -28,21 +28,7 @@ async fn health_and_metrics_report_durable_progress_and_group_commit() {
     let fsyncs_before = counter(&before, "townhall_fsyncs_total");
 
     // 400 pipelined sends: many share each fsync.
-    for i in 0..400 {
-        a.send(&ClientFrame::Send {
-            req_id: None,
-            room: room.id,
-            client_id: uuid::Uuid::new_v4(),
-            body: format!("m{i}"),
-            thread: None,
-            question: false,
-        })
-        .await;
-    }
-    for _ in 0..400 {
-        a.expect("ack", |f| matches!(f, ServerFrame::Ack { .. }))
-            .await;
-    }
+    a.post_pipelined(room.id, 400).await;
     let after = http
         .get(server.http("/metrics"))
         .send()
