@@ -8,13 +8,13 @@
 #   scripts/bench.sh                 full sizes for this 2-core machine (~15 min;
 #                                    the first run also builds a pool of 10,000
 #                                    users, ~4 min of argon2)
-#   scripts/bench.sh --smoke         tiny sizes, a few seconds per workload:
-#                                    checks that the tool works (lost or duplicated
-#                                    messages, failed connections fail the run),
-#                                    not speed. For CI.
+#   scripts/bench.sh --smoke         tiny sizes, all workloads at once, ~6 s after
+#                                    the build: checks that the tool works (lost or
+#                                    duplicated messages, failed connections fail
+#                                    the run), not speed. For CI.
 #   scripts/bench.sh --peers         also the side-by-side runs against mosquitto
 #                                    and nats-server (if installed) in the same run
-#   scripts/bench.sh --only fanout   just the workloads whose name matches
+#   scripts/bench.sh --only 'fanout|idle'   just the runs whose label matches (a regex)
 #   scripts/bench.sh --debug         use debug builds (faster to build, slower to run)
 #   scripts/bench.sh --wait-quiet    before each run, wait (up to 5 min) until the
 #                                    machine is idle (other builds and tests would
@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
     --only) only="$2"; shift ;;
     --debug) profile=debug ;;
     --wait-quiet) quiet=1 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -50,10 +50,17 @@ else
   cargo build --locked -p townhall-server --bin townhall -p townhall-tests --bin townhall-load >&2
 fi
 bin="target/$profile"
-load="$bin/townhall-load"
 
 mkdir -p target/bench
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+# Copies of the two binaries for this run: a build elsewhere in the
+# workspace during the run must not change what is measured.
+frozen="target/bench/bin-$stamp"
+mkdir -p "$frozen"
+cp "$bin/townhall" "$bin/townhall-load" "$frozen/"
+trap 'rm -rf "$frozen"' EXIT
+load="$frozen/townhall-load"
+
 if [ "$smoke" = 1 ]; then
   pool="target/bench-pool-smoke"
   out="${OUT:-target/bench/smoke-$stamp.jsonl}"
@@ -108,30 +115,36 @@ wait_quiet() {
 # run NAME ARGS...: one workload, one JSON line appended to $out.
 run() {
   local name="$1"; shift
-  if [ -n "$only" ] && [[ "$name" != *"$only"* ]]; then return 0; fi
+  if [ -n "$only" ] && ! [[ "$name" =~ $only ]]; then return 0; fi
   wait_quiet
   echo "== $name: townhall-load $*" >&2
   local line
-  if line="$("${pin[@]}" "$load" --pool "$pool" "${server_pin[@]}" --label "$name" "${strict[@]}" "$@")"; then
+  if line="$("${pin[@]}" "$load" --pool "$pool" --server-bin "$frozen/townhall" "${server_pin[@]}" --label "$name" "${strict[@]}" "$@")"; then
     echo "$line" >> "$out"
   else
     echo "!! $name failed" >&2
     [ -n "$line" ] && echo "$line" >> "$out"
-    failed=1
+    touch "$out.failed"
   fi
 }
 
 if [ "$smoke" = 1 ]; then
+  # Correctness, not speed: the workloads run at once (each on its own
+  # server), after the pool exists.
   strict=(--strict)
   common=(--warmup 0.3 --duration 1)
-  run idle                   idle --connections 60 --users 30 --hold 1.6 --ping-secs 1
-  run fanout-rate            "${common[@]}" fanout --members 30 --senders 5 --rate 100
-  run fanout-saturated       "${common[@]}" fanout --members 30 --senders 5 --window 16
-  run small-rooms            "${common[@]}" small-rooms --users 30 --room-size 5 --interval-ms 200
-  run durable-saturated      "${common[@]}" durable --senders 10 --window 4
-  run durable-rate           "${common[@]}" durable --senders 10 --rate 200
-  run catchup                catchup --rooms 4 --messages 200 --reps 3 --senders 20
-  run absent-broadcast       "${common[@]}" absent-broadcast --members 40 --online 8 --senders 4 --store-senders 8 --store-messages 200
+  "$load" --pool "$pool" --server-bin "$frozen/townhall" pool --users 40 > /dev/null
+  pids=()
+  bg() { run "$@" & pids+=($!); }
+  bg idle                   idle --connections 60 --users 30 --hold 1.6 --ping-secs 1
+  bg fanout-rate            "${common[@]}" fanout --members 30 --senders 5 --rate 100
+  bg fanout-saturated       "${common[@]}" fanout --members 30 --senders 5 --window 16
+  bg small-rooms            "${common[@]}" small-rooms --users 30 --room-size 5 --interval-ms 200
+  bg durable-saturated      "${common[@]}" durable --senders 10 --window 4
+  bg durable-rate           "${common[@]}" durable --senders 10 --rate 200
+  bg catchup                catchup --rooms 4 --messages 200 --reps 3 --senders 20
+  bg absent-broadcast       "${common[@]}" absent-broadcast --members 40 --online 8 --senders 4 --store-senders 8 --store-messages 200
+  for p in "${pids[@]}"; do wait "$p"; done
 else
   strict=()
   common=(--warmup 3 --duration 10)
@@ -149,14 +162,14 @@ else
   half="$(half_rate durable-saturated)"
   run durable-half           "${common[@]}" durable --senders 2000 --rate "$half"
   run catchup-10k            catchup --rooms 20 --messages 10000 --reps 10
-  run absent-10k             "${common[@]}" absent-broadcast --members 10000 --online 1000 --senders 50
+  run absent-10k             "${common[@]}" absent-broadcast --members 10000 --online 1000 --senders 10 --store-senders 50 --store-messages 10000
 fi
 
 if [ "$peers" = 1 ] && [ "$smoke" = 0 ]; then
   scripts_peer_dir="$(mktemp -d)"
   # Run as root, mosquitto drops to its own user: let it write its store.
   chmod 777 "$scripts_peer_dir"
-  trap 'rm -rf "$scripts_peer_dir"' EXIT
+  trap 'rm -rf "$scripts_peer_dir" "$frozen"' EXIT
   if command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ]; then
     mosq="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
     cat > "$scripts_peer_dir/mosquitto.conf" <<EOF
@@ -212,5 +225,9 @@ elif command -v jq >/dev/null && [ -s "$out" ]; then
           (if .ok then "ok" else "CHECK FAILED" end),
           ([.targets[] | "\(.name)=\(.value // "n/a") (\(.op) \(.limit): \(if .met then "met" elif .met == false then "MISSED" else "n/a" end))"] | join("; "))]
          | @tsv' "$out" >&2
+fi
+if [ -e "$out.failed" ]; then
+  rm -f "$out.failed"
+  failed=1
 fi
 exit "$failed"

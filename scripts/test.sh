@@ -29,6 +29,9 @@ echo "== fuzzing decode + dispatch (short run; scripts/long-tests.sh runs 10 min
 FUZZ_SECONDS=60 scripts/fuzz.sh > target/fuzz-ci.log 2>&1 || { tail -n 60 target/fuzz-ci.log; exit 1; }
 tail -n 8 target/fuzz-ci.log
 
+echo "== load generator smoke run (every workload, tiny sizes: correctness, not speed)"
+scripts/bench.sh --smoke
+
 echo "== web client unit tests (vitest)"
 (cd client-web && npm test)
 

@@ -34,6 +34,12 @@ const HTTP_BODY_READ_LIMIT: usize = 64 * 1024;
 /// frames are small and 4 KiB keeps an idle connection near 7 KB.
 const WS_READ_BUFFER: usize = 4 * 1024;
 
+/// Bytes gathered before a socket write. The writer feeds every frame that
+/// is waiting and then flushes once, so frames leave in one `send()` per
+/// batch; with 0 each frame was its own syscall (measured: 55% of server
+/// CPU in `send`, fan-out 95k → 1.74M deliveries/s with this buffer).
+const WS_WRITE_BUFFER: usize = 64 * 1024;
+
 /// Bytes the socket's write buffer may hold before writes wait. Our own
 /// bounded channel is the real queue; this only smooths one batch.
 const WS_MAX_WRITE_BUFFER: usize = 1024 * 1024;
@@ -516,7 +522,7 @@ async fn websocket(
 /// The WebSocket settings of `/ws`, shared with the conformance echo route.
 pub fn production_limits(ws: WebSocketUpgrade) -> WebSocketUpgrade {
     ws.read_buffer_size(WS_READ_BUFFER)
-        .write_buffer_size(0)
+        .write_buffer_size(WS_WRITE_BUFFER)
         .max_write_buffer_size(WS_MAX_WRITE_BUFFER)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
