@@ -626,22 +626,7 @@ impl Worker {
                 room,
                 target,
             } => {
-                let record = self.store.room(room)?.ok_or(ServerError::NotFound)?;
-                let actor_m = self
-                    .store
-                    .membership(room, actor.id)?
-                    .filter(MemberRecord::is_current);
-                if actor_m.is_none()
-                    && actor_role != Role::Admin
-                    && record.visibility == Visibility::Private
-                {
-                    return Err(ServerError::NotFound);
-                }
-                if record.kind == RoomKind::Dm {
-                    return Err(ServerError::Forbidden(
-                        "a direct conversation has exactly two people",
-                    ));
-                }
+                let (record, actor_m) = self.managed_room(room, &actor, actor_role)?;
                 let allowed = actor_role == Role::Admin
                     || match (&actor_m, record.visibility) {
                         (Some(m), Visibility::Private) => {
@@ -678,22 +663,7 @@ impl Worker {
                 room,
                 target,
             } => {
-                let record = self.store.room(room)?.ok_or(ServerError::NotFound)?;
-                let actor_m = self
-                    .store
-                    .membership(room, actor.id)?
-                    .filter(MemberRecord::is_current);
-                if actor_m.is_none()
-                    && actor_role != Role::Admin
-                    && record.visibility == Visibility::Private
-                {
-                    return Err(ServerError::NotFound);
-                }
-                if record.kind == RoomKind::Dm {
-                    return Err(ServerError::Forbidden(
-                        "a direct conversation has exactly two people",
-                    ));
-                }
+                let (record, actor_m) = self.managed_room(room, &actor, actor_role)?;
                 if record.org_wide && actor_role != Role::Admin {
                     return Err(ServerError::Forbidden(
                         "everyone stays in the organisation room",
@@ -835,6 +805,35 @@ impl Worker {
                 Ok(Reply::Done(0))
             }
         }
+    }
+
+    /// A room someone adds people to or removes them from: it exists and
+    /// the actor can see it (a member, or an admin; a private room is
+    /// otherwise "not found"), and it is not a direct conversation. Returns
+    /// the room and the actor's current membership.
+    fn managed_room(
+        &self,
+        room: RoomId,
+        actor: &UserInfo,
+        actor_role: Role,
+    ) -> Result<(RoomRecord, Option<MemberRecord>)> {
+        let record = self.store.room(room)?.ok_or(ServerError::NotFound)?;
+        let actor_m = self
+            .store
+            .membership(room, actor.id)?
+            .filter(MemberRecord::is_current);
+        if actor_m.is_none()
+            && actor_role != Role::Admin
+            && record.visibility == Visibility::Private
+        {
+            return Err(ServerError::NotFound);
+        }
+        if record.kind == RoomKind::Dm {
+            return Err(ServerError::Forbidden(
+                "a direct conversation has exactly two people",
+            ));
+        }
+        Ok((record, actor_m))
     }
 
     /// What I write I have read: move my read marker past my own message
