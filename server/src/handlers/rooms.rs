@@ -156,12 +156,7 @@ pub async fn remove_member(
     room: RoomId,
     username: String,
 ) -> Result<ServerFrame> {
-    visible_for_management(ctx, room).await?;
-    let target = ctx
-        .app
-        .read(move |s| Ok(s.user_by_name(&username)?))
-        .await?
-        .ok_or(ServerError::NotMember)?;
+    let target = managed_member(ctx, room, username).await?;
     let cmd = Command::RemoveMember {
         actor: ctx.user.info(),
         actor_role: ctx.user.role,
@@ -173,6 +168,20 @@ pub async fn remove_member(
         req_id,
         pos: expect_done(reply)?,
     })
+}
+
+/// The room must be one the caller may manage; the user named is looked
+/// up (unknown: `NotMember`, like a user who is not in the room).
+async fn managed_member(
+    ctx: &Ctx,
+    room: RoomId,
+    username: String,
+) -> Result<crate::store::UserRecord> {
+    visible_for_management(ctx, room).await?;
+    ctx.app
+        .read(move |s| Ok(s.user_by_name(&username)?))
+        .await?
+        .ok_or(ServerError::NotMember)
 }
 
 /// Admins manage every room (the committer still checks it exists);
@@ -270,12 +279,7 @@ pub async fn set_room_role(
     username: String,
     role: townhall_protocol::RoomRole,
 ) -> Result<ServerFrame> {
-    visible_for_management(ctx, room).await?;
-    let target = ctx
-        .app
-        .read(move |s| Ok(s.user_by_name(&username)?))
-        .await?
-        .ok_or(ServerError::NotMember)?;
+    let target = managed_member(ctx, room, username).await?;
     let cmd = Command::SetRoomRole {
         actor: ctx.user.info(),
         actor_role: ctx.user.role,
