@@ -19,8 +19,8 @@
 use crate::error::{Result, ServerError};
 use crate::frame::{SharedFrame, shared};
 use crate::hub::{Hub, MembershipChange, Published};
+use crate::idhash::IdMap;
 use crate::store::{self, AckRecord, Batch, MemberRecord, OPEN, RoomRecord, Store, UserRecord};
-use std::collections::HashMap;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use townhall_protocol::{
@@ -167,6 +167,24 @@ pub enum Reply {
     ReadMarker(RoomSeq),
 }
 
+type JobResult = (Option<oneshot::Sender<Result<Reply>>>, Result<Reply>);
+
+/// Answer every job of a group whose writes did not become durable: those
+/// that had succeeded get the storage error, the rest keep their own.
+fn refuse_all(results: Vec<JobResult>, e: &crate::store::StoreError) {
+    for (reply, outcome) in results {
+        if let Some(reply) = reply {
+            let refused = match outcome {
+                Ok(_) => Err(ServerError::Store(crate::store::StoreError::Backend(
+                    e.to_string(),
+                ))),
+                Err(err) => Err(err),
+            };
+            let _ = reply.send(refused);
+        }
+    }
+}
+
 struct Job {
     cmd: Command,
     reply: Option<oneshot::Sender<Result<Reply>>>,
@@ -190,16 +208,18 @@ impl Committer {
         shutdown: CancellationToken,
     ) -> (Committer, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
-        let store_for_sync = store.clone();
+        let (overlay_store, overlay) = store.with_overlay();
         let worker = Worker {
-            store,
+            store: overlay_store,
+            base: store.clone(),
+            overlay,
             hub,
             last_pos,
-            rooms: HashMap::new(),
+            rooms: IdMap::default(),
             unpublished: Vec::new(),
             min_free,
             disk_full: false,
-            syncer: Syncer::start(store_for_sync),
+            syncer: Syncer::start(store),
             audit_nonce: 0,
         };
         let handle = tokio::spawn(worker.run(rx, shutdown));
@@ -241,10 +261,15 @@ struct RoomTail {
 }
 
 struct Worker {
+    /// The store as the committer sees it: the base store plus this
+    /// group's writes, not yet applied (see `store/overlay_kv.rs`).
     store: Store,
+    /// The store everyone else reads; a group's writes reach it in one batch.
+    base: Store,
+    overlay: std::sync::Arc<crate::store::OverlayKv>,
     hub: Hub,
     last_pos: Pos,
-    rooms: HashMap<RoomId, RoomTail>,
+    rooms: IdMap<RoomId, RoomTail>,
     /// Events applied but not yet published because a sync failed; they go
     /// out after the next successful sync so live delivery has no gap.
     unpublished: Vec<Published>,
@@ -389,6 +414,8 @@ impl Worker {
             events: std::mem::take(&mut self.unpublished),
             frames_to_user: Vec::new(),
         };
+        let group_start_pos = self.last_pos;
+        let carried = pending.events.len();
         let mut wrote = !pending.events.is_empty();
         for job in jobs {
             let before_pos = self.last_pos;
@@ -418,6 +445,25 @@ impl Worker {
         let m = crate::metrics::get();
         crate::metrics::inc(&m.commit_batches);
         crate::metrics::add(&m.commit_jobs, results.len() as u64);
+        // Every job's writes reach the store now, as one batch: one sled
+        // log write for the group instead of one per job.
+        let group = self.overlay.take_batch();
+        let applied = match group {
+            Ok(group) if group.is_empty() => Ok(()),
+            Ok(group) => self.base.apply(&group),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = applied {
+            tracing::error!(error = %e, "applying the group failed; nothing in it is acknowledged");
+            let _ = self.overlay.discard();
+            // Forget what this group assigned; earlier unpublished events stay.
+            self.last_pos = group_start_pos;
+            self.rooms.clear();
+            pending.events.truncate(carried);
+            self.unpublished = pending.events;
+            refuse_all(results, &e);
+            return;
+        }
         let synced = if wrote {
             let started = std::time::Instant::now();
             let r = self.syncer.sync().await;
@@ -446,17 +492,7 @@ impl Worker {
             Err(e) => {
                 tracing::error!(error = %e, "sync failed; nothing in this batch is acknowledged");
                 self.unpublished = pending.events;
-                for (reply, outcome) in results {
-                    if let Some(reply) = reply {
-                        let refused = match outcome {
-                            Ok(_) => Err(ServerError::Store(crate::store::StoreError::Backend(
-                                e.to_string(),
-                            ))),
-                            Err(err) => Err(err),
-                        };
-                        let _ = reply.send(refused);
-                    }
-                }
+                refuse_all(results, &e);
             }
         }
     }
@@ -489,6 +525,7 @@ impl Worker {
                 if let Some(parent) = thread {
                     self.count_reply(b, room, parent)?;
                 }
+                let mentions = self.store.resolve_mentions(user.id, &body)?;
                 let content = Content::Message {
                     body,
                     thread,
@@ -496,6 +533,9 @@ impl Worker {
                 };
                 let ev = self.append(b, p, room, user.clone(), Some(client_id), content, None)?;
                 self.read_own(b, p, user.id, room, ev.seq)?;
+                if let Some(record) = mentions {
+                    store::put_mentions(b, room, ev.seq, &record);
+                }
                 if question {
                     store::put_open_question(b, room, ev.seq, ev.ts);
                 }

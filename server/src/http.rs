@@ -30,9 +30,11 @@ const MAX_HTTP_BODY: usize = 16 * 1024;
 const HTTP_BODY_READ_LIMIT: usize = 64 * 1024;
 
 /// WebSocket read buffer per connection. tungstenite's default (128 KiB,
-/// allocated up front) would make an idle connection cost 131 KiB; chat
-/// frames are small and 4 KiB keeps an idle connection near 7 KB.
-const WS_READ_BUFFER: usize = 4 * 1024;
+/// allocated up front) would make an idle connection cost 131 KiB. Client
+/// frames are small (a chat line, an ack) and a larger one only takes a few
+/// more reads: 1 KiB keeps 19,000 idle connections under 8 KiB of RSS each
+/// (measured 9,458 B per connection with 4 KiB; docs/benchmarks.md).
+const WS_READ_BUFFER: usize = 1024;
 
 /// Bytes gathered before a socket write. The writer feeds every frame that
 /// is waiting and then flushes once, so frames leave in one `send()` per

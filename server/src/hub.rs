@@ -11,7 +11,7 @@
 //! backlog, every event above it is pushed to the session.
 
 use crate::frame::SharedFrame;
-use std::collections::{HashMap, HashSet};
+use crate::idhash::{IdMap, IdSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::mpsc;
@@ -105,16 +105,16 @@ pub struct Published {
 
 #[derive(Default)]
 struct UserEntry {
-    rooms: HashSet<RoomId>,
+    rooms: IdSet<RoomId>,
     sessions: Vec<SessionHandle>,
 }
 
 #[derive(Default)]
 struct State {
     /// room → its current members and their room roles.
-    rooms: HashMap<RoomId, HashMap<UserId, RoomRole>>,
+    rooms: IdMap<RoomId, IdMap<UserId, RoomRole>>,
     /// user → rooms and online sessions (entries exist while either is non-empty).
-    users: HashMap<UserId, UserEntry>,
+    users: IdMap<UserId, UserEntry>,
     published: Pos,
 }
 
@@ -370,7 +370,7 @@ fn notify_presence(s: &State, user: UserId, online: bool) {
         return;
     };
     let frame = SharedFrame::from(ServerFrame::Presence { user, online }.to_json());
-    let mut told: HashSet<UserId> = HashSet::new();
+    let mut told: IdSet<UserId> = IdSet::default();
     for room in &entry.rooms {
         let Some(members) = s.rooms.get(room) else {
             continue;

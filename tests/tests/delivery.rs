@@ -455,7 +455,7 @@ async fn a_removed_member_receives_nothing_more_live_or_queued() {
 /// "What you missed": per-room unread, mentions and latest, without downloading everything.
 #[tokio::test]
 async fn the_summary_shows_unread_mentions_and_the_latest_message() {
-    let server = TestServer::start().await;
+    let mut server = TestServer::start().await;
     let (_, alice_token) = server.user("alice").await;
     let (_, bob_token) = server.user("bob").await;
     let (mut a, _, _) = server.connect_caught_up(&alice_token, None, None).await;
@@ -466,9 +466,31 @@ async fn the_summary_shows_unread_mentions_and_the_latest_message() {
     b.join(quiet.id).await;
     b.close().await;
     a.post(quiet.id, "nothing much").await;
+    // Mentions that stop being mentions do not count: one edited away, one
+    // deleted; and `@room` counts for everyone in the room.
+    let (_, edited, _) = a.post(quiet.id, "@Bob first draft").await;
+    let (_, deleted, _) = a.post(quiet.id, "@bob oops").await;
+    a.post(quiet.id, "@room all hands at 3").await;
+    a.request(ClientFrame::Edit {
+        req_id: None,
+        room: quiet.id,
+        seq: edited,
+        body: "first draft".into(),
+    })
+    .await;
+    a.request(ClientFrame::Delete {
+        req_id: None,
+        room: quiet.id,
+        seq: deleted,
+    })
+    .await;
     a.post(busy.id, "one").await;
     a.post(busy.id, "hey @bob, can you look?").await;
     a.post(busy.id, "three (not @bobby)").await;
+    a.close().await;
+    // The counts come from the store: a restart keeps them.
+    assert_eq!(server.stop().await, Some(0));
+    server.restart().await;
 
     let (mut b, _, _) = server.connect_caught_up(&bob_token, None, None).await;
     let summary = match b.request(ClientFrame::Summary { req_id: None }).await {
@@ -483,7 +505,11 @@ async fn the_summary_shows_unread_mentions_and_the_latest_message() {
     let s = by_name["busy"];
     assert_eq!((s.unread, s.mentions), (3, 1));
     assert_eq!(s.latest.as_ref().and_then(body), Some("three (not @bobby)"));
-    assert_eq!(by_name["quiet"].unread, 1);
+    assert_eq!(
+        (by_name["quiet"].unread, by_name["quiet"].mentions),
+        (4, 1),
+        "4 messages left (one deleted); only @room still mentions bob"
+    );
     b.request(ClientFrame::MarkRead {
         req_id: None,
         room: busy.id,

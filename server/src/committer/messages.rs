@@ -176,6 +176,12 @@ impl Worker {
                 {
                     old.clone_from(&body);
                 }
+                if matches!(event.content, Content::Message { .. }) {
+                    match self.store.resolve_mentions(user.id, &body)? {
+                        Some(record) => store::put_mentions(b, room, seq, &record),
+                        None => store::delete_mentions(b, room, seq),
+                    }
+                }
                 let ev = self.append(
                     b,
                     p,
@@ -233,6 +239,7 @@ impl Worker {
                 if open_question {
                     store::delete_open_question(b, room, seq);
                 }
+                store::delete_mentions(b, room, seq);
                 if event.sender.id != user.id {
                     self.audit(
                         b,

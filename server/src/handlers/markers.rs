@@ -3,12 +3,7 @@
 use super::{Ctx, require_member};
 use crate::committer::{Command, Reply};
 use crate::error::{Result, ServerError};
-use townhall_protocol::{Content, Pos, RoomId, RoomSeq, RoomSummary, ServerFrame};
-
-/// Unread messages scanned for mentions per room. Past this many unread, the
-/// mention count covers the newest ones only: a person 5,000 messages behind
-/// reads the summary, not the scroll-back.
-const MENTION_SCAN: usize = 1_000;
+use townhall_protocol::{Pos, RoomId, RoomSeq, RoomSummary, ServerFrame};
 
 pub fn ack_pos(ctx: &Ctx, pos: Pos) {
     if let Some(device) = &ctx.device {
@@ -51,7 +46,6 @@ pub async fn summary(ctx: &Ctx, req_id: Option<String>) -> Result<ServerFrame> {
         .app
         .read(move |s| {
             let visible = app.hub.published();
-            let mention = format!("@{}", user.username.to_lowercase());
             let mut out = Vec::new();
             for room in app.hub.rooms_of(user.id) {
                 let Some(record) = s.room(room)? else {
@@ -67,23 +61,11 @@ pub async fn summary(ctx: &Ctx, req_id: Option<String>) -> Result<ServerFrame> {
                     _ => 0,
                 };
                 let unread = last_ordinal.saturating_sub(read_ordinal);
-                let mut mentions = 0;
-                if unread > 0 {
-                    let recent =
-                        s.events(room, read_seq + 1, last_seq, true, MENTION_SCAN, visible)?;
-                    for e in recent {
-                        let ev = e.decode()?;
-                        if ev.sender.id == user.id {
-                            continue;
-                        }
-                        if let Content::Message { body, .. } = &ev.content {
-                            let lower = body.to_lowercase();
-                            if mentions_name(&lower, &mention) || mentions_name(&lower, "@room") {
-                                mentions += 1;
-                            }
-                        }
-                    }
-                }
+                let mentions = if unread > 0 {
+                    s.mention_count(room, read_seq, last_seq, user.id)?
+                } else {
+                    0
+                };
                 out.push(RoomSummary {
                     room: info,
                     last_seq,
@@ -103,25 +85,4 @@ pub async fn summary(ctx: &Ctx, req_id: Option<String>) -> Result<ServerFrame> {
         })
         .await?;
     Ok(ServerFrame::Summary { req_id, rooms })
-}
-
-/// `@name` as a whole word: `@bob` mentions bob, `@bobby` does not.
-pub(crate) fn mentions_name(lower_body: &str, mention: &str) -> bool {
-    lower_body.match_indices(mention).any(|(i, _)| {
-        let after = lower_body[i + mention.len()..].chars().next();
-        !after.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-')
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::mentions_name;
-
-    #[test]
-    fn mention_must_be_a_whole_name() {
-        assert!(mentions_name("hi @bob!", "@bob"));
-        assert!(mentions_name("@bob", "@bob"));
-        assert!(!mentions_name("hi @bobby", "@bob"));
-        assert!(mentions_name("@bobby and @bob", "@bob"));
-    }
 }

@@ -11,6 +11,9 @@ use townhall_protocol::{Pos, RoomId, RoomSeq, UserId};
 pub const META_SCHEMA_VERSION: &[u8] = b"schema_version";
 pub const META_LAST_POS: &[u8] = b"last_pos";
 pub const META_ORG_ROOM: &[u8] = b"org_room";
+/// Present once `room_seq_mention` covers every stored message (data folders
+/// from before that tree get it built at their first start).
+pub const META_MENTIONS_INDEXED: &[u8] = b"mentions_indexed";
 
 pub fn user(id: UserId) -> Vec<u8> {
     id.as_bytes().to_vec()

@@ -52,10 +52,14 @@ pub enum Tree {
     UserBroadcastPending,
     /// leader user id → the room their followers are members of.
     UserFollowersRoom,
+    /// room id ‖ seq → sender ‖ `@room` flag ‖ mentioned user ids, for each
+    /// message that mentions someone (so `summary` counts without reading
+    /// the messages).
+    RoomSeqMention,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 19] = [
+    pub const ALL: [Tree; 20] = [
         Tree::Meta,
         Tree::UserRecord,
         Tree::UsernameUser,
@@ -75,6 +79,7 @@ impl Tree {
         Tree::BroadcastUserReach,
         Tree::UserBroadcastPending,
         Tree::UserFollowersRoom,
+        Tree::RoomSeqMention,
     ];
 
     /// The on-disk tree name. Never change one: it is the data's address.
@@ -99,6 +104,7 @@ impl Tree {
             Tree::BroadcastUserReach => "broadcast_user_reach",
             Tree::UserBroadcastPending => "user_broadcast_pending",
             Tree::UserFollowersRoom => "user_followers_room",
+            Tree::RoomSeqMention => "room_seq_mention",
         }
     }
 
@@ -204,4 +210,17 @@ pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
         }
     }
     None
+}
+
+/// Whether `(start, end)` holds no key at all: inverted, or one key with an
+/// excluded end. `BTreeMap::range` panics on such a range.
+pub fn range_is_empty(start: &Bound<Vec<u8>>, end: &Bound<Vec<u8>>) -> bool {
+    match (start, end) {
+        (Bound::Included(s) | Bound::Excluded(s), Bound::Included(e) | Bound::Excluded(e)) => {
+            s > e
+                || (s == e
+                    && (matches!(start, Bound::Excluded(_)) || matches!(end, Bound::Excluded(_))))
+        }
+        _ => false,
+    }
 }

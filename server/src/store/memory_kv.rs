@@ -1,7 +1,7 @@
 //! [`Kv`] in memory: the reference implementation for fast unit tests. It
 //! forgets everything when dropped; production always uses [`super::SledKv`].
 
-use super::kv::{Batch, Kv, KvPair, Op, StoreError, Tree};
+use super::kv::{Batch, Kv, KvPair, Op, StoreError, Tree, range_is_empty};
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Mutex;
@@ -45,15 +45,8 @@ impl Kv for MemoryKv {
             return Ok(Vec::new());
         };
         // BTreeMap::range panics on an inverted or empty-excluded range.
-        if let (Bound::Included(s) | Bound::Excluded(s), Bound::Included(e) | Bound::Excluded(e)) =
-            (&start, &end)
-        {
-            let empty = s > e
-                || (s == e
-                    && (matches!(start, Bound::Excluded(_)) || matches!(end, Bound::Excluded(_))));
-            if empty {
-                return Ok(Vec::new());
-            }
+        if range_is_empty(&start, &end) {
+            return Ok(Vec::new());
         }
         let iter = t.range((start, end)).map(|(k, v)| (k.clone(), v.clone()));
         Ok(if reverse {

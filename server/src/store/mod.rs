@@ -9,6 +9,7 @@
 mod keys;
 mod kv;
 mod memory_kv;
+mod overlay_kv;
 mod records;
 mod sled_kv;
 #[cfg(test)]
@@ -16,11 +17,13 @@ mod tests;
 
 pub use kv::{Batch, Kv, Op, StoreError, Tree, prefix_successor, scan_prefix};
 pub use memory_kv::MemoryKv;
+pub use overlay_kv::OverlayKv;
 pub use records::{
     AckRecord, BroadcastRecord, MemberRecord, OPEN, RoomRecord, SessionRecord, UserRecord,
 };
 pub use sled_kv::{DEFAULT_CACHE_BYTES, SledKv};
 
+use crate::mentions::MentionRecord;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::VecDeque;
@@ -94,6 +97,14 @@ impl Store {
         self.kv.as_ref()
     }
 
+    /// A store for the committer over this one: its writes stay in memory
+    /// (where its own reads see them) until it applies them here as one
+    /// batch with [`OverlayKv::take_batch`].
+    pub fn with_overlay(&self) -> (Store, Arc<OverlayKv>) {
+        let overlay = Arc::new(OverlayKv::new(self.kv.clone()));
+        (Store::new(overlay.clone()), overlay)
+    }
+
     /// Check or write the schema version; return the last committed position.
     pub fn init(&self) -> Result<Pos, StoreError> {
         match self.kv.get(Tree::Meta, keys::META_SCHEMA_VERSION)? {
@@ -104,6 +115,7 @@ impl Store {
                     keys::META_SCHEMA_VERSION,
                     keys::u64_value(SCHEMA_VERSION),
                 );
+                b.put(Tree::Meta, keys::META_MENTIONS_INDEXED, keys::u64_value(1));
                 self.kv.apply(&b)?;
                 self.kv.sync()?;
             }
@@ -113,6 +125,13 @@ impl Store {
                     return Err(StoreError::Backend(format!(
                         "data folder has schema {found}, this build knows up to {SCHEMA_VERSION}"
                     )));
+                }
+                if self
+                    .kv
+                    .get(Tree::Meta, keys::META_MENTIONS_INDEXED)?
+                    .is_none()
+                {
+                    self.index_mentions()?;
                 }
             }
         }
@@ -625,6 +644,105 @@ impl Store {
             .collect()
     }
 
+    /// Messages in `room` with seq in `(after, upto]` that mention `user`
+    /// (by name or `@room`, not sent by them).
+    pub fn mention_count(
+        &self,
+        room: RoomId,
+        after: RoomSeq,
+        upto: RoomSeq,
+        user: UserId,
+    ) -> Result<u64, StoreError> {
+        if upto <= after {
+            return Ok(0);
+        }
+        let rows = self.kv.range(
+            Tree::RoomSeqMention,
+            Bound::Excluded(keys::room_seq(room, after)),
+            Bound::Included(keys::room_seq(room, upto)),
+            false,
+            SCAN_LIMIT,
+        )?;
+        let mut count = 0;
+        for (_, v) in rows {
+            let record = MentionRecord::decode(&v)
+                .ok_or_else(|| corrupt(Tree::RoomSeqMention, "bad mention record"))?;
+            count += u64::from(record.mentions(user));
+        }
+        Ok(count)
+    }
+
+    /// Who a body mentions, resolved against the usernames stored now;
+    /// `None` when it mentions nobody.
+    pub fn resolve_mentions(
+        &self,
+        sender: UserId,
+        body: &str,
+    ) -> Result<Option<MentionRecord>, StoreError> {
+        if !body.contains('@') {
+            return Ok(None);
+        }
+        let mut record = MentionRecord {
+            sender,
+            room: false,
+            users: Vec::new(),
+        };
+        for name in crate::mentions::candidates(body) {
+            if name == "room" {
+                record.room = true;
+            } else if let Some(u) = self.user_by_name(&name)?
+                && !record.users.contains(&u.id)
+            {
+                record.users.push(u.id);
+            }
+        }
+        Ok((record.room || !record.users.is_empty()).then_some(record))
+    }
+
+    /// Build `room_seq_mention` for a data folder written before it existed.
+    fn index_mentions(&self) -> Result<(), StoreError> {
+        let mut start = Bound::Unbounded;
+        let mut indexed = 0u64;
+        loop {
+            let rows = self
+                .kv
+                .range(Tree::RoomSeqEvent, start, Bound::Unbounded, false, 4096)?;
+            let Some((last, _)) = rows.last() else { break };
+            start = Bound::Excluded(last.clone());
+            let mut b = Batch::default();
+            for (k, v) in &rows {
+                let (_, _, json) = keys::split_event(v)?;
+                if !json.contains(&b'@') {
+                    continue;
+                }
+                let (room, seq) = keys::split_room_seq(k)?;
+                let stored = StoredEvent {
+                    seq,
+                    pos: 0,
+                    ordinal: 0,
+                    json: json.to_vec(),
+                };
+                let event = stored.decode()?;
+                if event.state.deleted {
+                    continue;
+                }
+                if let townhall_protocol::Content::Message { body, .. } = &event.content
+                    && let Some(record) = self.resolve_mentions(event.sender.id, body)?
+                {
+                    put_mentions(&mut b, room, seq, &record);
+                    indexed += 1;
+                }
+            }
+            self.kv.apply(&b)?;
+        }
+        let mut b = Batch::default();
+        b.put(Tree::Meta, keys::META_MENTIONS_INDEXED, keys::u64_value(1));
+        self.kv.apply(&b)?;
+        self.kv.sync()?;
+        tracing::info!(messages = indexed, "built the mention index");
+        Ok(())
+    }
+
     pub fn size_on_disk(&self) -> u64 {
         self.kv.size_on_disk()
     }
@@ -696,6 +814,18 @@ pub fn put_event(
         keys::room_seq(room, seq),
         keys::event_value(pos, ordinal, frame_json),
     );
+}
+
+pub fn put_mentions(b: &mut Batch, room: RoomId, seq: RoomSeq, record: &MentionRecord) {
+    b.put(
+        Tree::RoomSeqMention,
+        keys::room_seq(room, seq),
+        record.encode(),
+    );
+}
+
+pub fn delete_mentions(b: &mut Batch, room: RoomId, seq: RoomSeq) {
+    b.delete(Tree::RoomSeqMention, keys::room_seq(room, seq));
 }
 
 pub fn put_open_question(b: &mut Batch, room: RoomId, seq: RoomSeq, asked_at: u64) {

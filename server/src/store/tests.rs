@@ -320,3 +320,167 @@ fn large_values_that_sled_puts_in_blob_files_are_synced_without_error() {
         Some(15_000)
     );
 }
+
+mod overlay {
+    //! The committer's overlay must read exactly like the store it will
+    //! become: a base with some writes applied, plus pending writes on top,
+    //! compared with one store that had all of them applied directly.
+    use super::super::kv::{Kv, Op};
+    use super::*;
+    use proptest::prelude::*;
+    use std::ops::Bound;
+
+    fn key(k: u8) -> Vec<u8> {
+        vec![k / 16, k % 16]
+    }
+
+    fn bound(kind: u8, k: u8) -> Bound<Vec<u8>> {
+        match kind % 3 {
+            0 => Bound::Unbounded,
+            1 => Bound::Included(key(k)),
+            _ => Bound::Excluded(key(k)),
+        }
+    }
+
+    fn op(put: bool, k: u8, v: u8) -> Op {
+        if put {
+            Op::Put(Tree::RoomSeqEvent, key(k), vec![v])
+        } else {
+            Op::Delete(Tree::RoomSeqEvent, key(k))
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn reads_through_the_overlay_match_a_store_with_everything_applied(
+            base_ops in proptest::collection::vec((any::<bool>(), 0u8..64, any::<u8>()), 0..60),
+            top_ops in proptest::collection::vec((any::<bool>(), 0u8..64, any::<u8>()), 0..60),
+            queries in proptest::collection::vec((0u8..3, 0u8..64, 0u8..3, 0u8..64, any::<bool>(), 0usize..20), 1..20),
+        ) {
+            let base = std::sync::Arc::new(MemoryKv::new());
+            let expected = MemoryKv::new();
+            let base_batch = Batch { ops: base_ops.iter().map(|&(p, k, v)| op(p, k, v)).collect() };
+            let top_batch = Batch { ops: top_ops.iter().map(|&(p, k, v)| op(p, k, v)).collect() };
+            base.apply(&base_batch).expect("base");
+            expected.apply(&base_batch).expect("expected base");
+            expected.apply(&top_batch).expect("expected top");
+            let overlay = OverlayKv::new(base.clone());
+            overlay.apply(&top_batch).expect("overlay");
+
+            for k in 0u8..64 {
+                prop_assert_eq!(
+                    overlay.get(Tree::RoomSeqEvent, &key(k)).expect("get"),
+                    expected.get(Tree::RoomSeqEvent, &key(k)).expect("get")
+                );
+            }
+            for (sk, s, ek, e, reverse, limit) in queries {
+                let got = overlay
+                    .range(Tree::RoomSeqEvent, bound(sk, s), bound(ek, e), reverse, limit)
+                    .expect("range");
+                let want = expected
+                    .range(Tree::RoomSeqEvent, bound(sk, s), bound(ek, e), reverse, limit)
+                    .expect("range");
+                prop_assert_eq!(got, want);
+            }
+
+            // Handing the pending writes to the base makes it the expected store.
+            let group = overlay.take_batch().expect("take");
+            base.apply(&group).expect("apply group");
+            let all = |kv: &dyn Kv| kv.range(Tree::RoomSeqEvent, Bound::Unbounded, Bound::Unbounded, false, 1000).expect("all");
+            prop_assert_eq!(all(base.as_ref()), all(&expected));
+            // And the overlay is empty again: it reads as the base.
+            prop_assert_eq!(all(&overlay), all(base.as_ref()));
+        }
+    }
+
+    #[test]
+    fn discard_forgets_pending_writes() {
+        let base = std::sync::Arc::new(MemoryKv::new());
+        let overlay = OverlayKv::new(base.clone());
+        let mut b = Batch::default();
+        b.put(Tree::Meta, b"k".to_vec(), b"v".to_vec());
+        overlay.apply(&b).expect("apply");
+        assert_eq!(
+            overlay.get(Tree::Meta, b"k").expect("get"),
+            Some(b"v".to_vec())
+        );
+        assert_eq!(base.get(Tree::Meta, b"k").expect("get"), None);
+        overlay.discard().expect("discard");
+        assert_eq!(overlay.get(Tree::Meta, b"k").expect("get"), None);
+        assert!(overlay.take_batch().expect("take").is_empty());
+    }
+}
+
+/// A data folder from before the mention index gets it built at its first
+/// start, so `summary` counts old mentions too.
+#[test]
+fn the_mention_index_is_built_for_an_older_data_folder() {
+    use townhall_protocol::{Content, Event, UserInfo};
+    for (name, store, _dir) in both() {
+        store.init().expect("init");
+        let bob = user("bob");
+        let alice = user("alice");
+        let mut b = Batch::default();
+        put_user(&mut b, &bob);
+        put_user(&mut b, &alice);
+        let room = RoomId::new();
+        let bodies = ["hi @Bob", "no mention", "@room meeting", "hi @bobby"];
+        for (i, body) in bodies.iter().enumerate() {
+            let seq = i as u64 + 1;
+            let event = Event {
+                pos: seq,
+                room,
+                seq,
+                ts: 0,
+                sender: UserInfo {
+                    id: alice.id,
+                    username: "alice".into(),
+                    display_name: "alice".into(),
+                    role: Role::Staff,
+                },
+                client_id: None,
+                content: Content::Message {
+                    body: body.to_string(),
+                    thread: None,
+                    question: false,
+                },
+                state: Default::default(),
+            };
+            let json = ServerFrame::Event(event).to_json();
+            put_event(&mut b, room, seq, seq, seq, json.as_bytes());
+        }
+        // As an older build left it: no index, no marker.
+        b.delete(Tree::Meta, keys::META_MENTIONS_INDEXED);
+        store.apply(&b).expect("apply");
+        assert_eq!(
+            store.mention_count(room, 0, 4, bob.id).expect("count"),
+            0,
+            "{name}: nothing indexed yet"
+        );
+        store.init().expect("init builds the index");
+        assert_eq!(
+            store.mention_count(room, 0, 4, bob.id).expect("count"),
+            2,
+            "{name}"
+        );
+        assert_eq!(
+            store.mention_count(room, 1, 4, bob.id).expect("count"),
+            1,
+            "{name}"
+        );
+        assert_eq!(
+            store.mention_count(room, 0, 4, alice.id).expect("count"),
+            0,
+            "{name}: own messages"
+        );
+        assert!(
+            store
+                .kv()
+                .get(Tree::Meta, keys::META_MENTIONS_INDEXED)
+                .expect("get")
+                .is_some(),
+            "{name}"
+        );
+    }
+}
