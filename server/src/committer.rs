@@ -450,7 +450,10 @@ impl Worker {
         let group = self.overlay.take_batch();
         let applied = match group {
             Ok(group) if group.is_empty() => Ok(()),
-            Ok(group) => self.base.apply(&group),
+            Ok(group) => self
+                .base
+                .apply(&group)
+                .map(|()| self.overlay.applied(&group)),
             Err(e) => Err(e),
         };
         if let Err(e) = applied {

@@ -9,9 +9,14 @@
 //! to the base store with one sled write and then made durable with one
 //! fsync. Nobody else reads through the overlay: other readers see only what
 //! was applied to the base store.
+//!
+//! It also keeps a read cache of the small records the committer reads for
+//! nearly every job (users, rooms, memberships, read markers): a sled read
+//! costs 2–3 µs, and the committer is the only writer while the server runs,
+//! so a value it read or wrote stays true until it writes it again.
 
 use super::kv::{Batch, Kv, KvPair, Op, StoreError, Tree, range_is_empty};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::sync::{Arc, Mutex};
 
@@ -24,6 +29,29 @@ pub struct OverlayKv {
     /// [`Kv`] takes `&self`; only the committer task touches it, one call at
     /// a time, so it is never contended.
     pending: Mutex<Vec<Pending>>,
+    /// What the base store holds for recently read or written keys of the
+    /// [`cached`] trees (`None`: known absent). Same Mutex reasoning.
+    cache: Mutex<HashMap<(Tree, Vec<u8>), Option<Vec<u8>>>>,
+}
+
+/// Entries the read cache holds before it starts over: bounds its memory
+/// (small records, a few MiB) while holding a large company's hot set.
+const CACHE_ENTRIES: usize = 65_536;
+
+/// Trees whose records the committer reads for most jobs. Not events (large,
+/// rarely read again) nor idempotency records (each key is read once).
+fn cached(tree: Tree) -> bool {
+    matches!(
+        tree,
+        Tree::Meta
+            | Tree::UserRecord
+            | Tree::UsernameUser
+            | Tree::RoomRecord
+            | Tree::RoomUserMember
+            | Tree::UserRoomMember
+            | Tree::UserRoomRead
+            | Tree::UserFollowersRoom
+    )
 }
 
 impl OverlayKv {
@@ -31,6 +59,7 @@ impl OverlayKv {
         OverlayKv {
             base,
             pending: Mutex::new(vec![Pending::new(); Tree::ALL.len()]),
+            cache: Mutex::new(HashMap::new()),
         }
     }
 
@@ -56,11 +85,47 @@ impl OverlayKv {
         Ok(batch)
     }
 
-    /// Forget every pending write (the group failed before reaching disk).
+    /// The cache, emptied if a panic left it half-updated: it is only a
+    /// copy, so starting over is always safe.
+    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<(Tree, Vec<u8>), Option<Vec<u8>>>> {
+        match self.cache.lock() {
+            Ok(cache) => cache,
+            Err(poisoned) => {
+                self.cache.clear_poison();
+                let mut cache = poisoned.into_inner();
+                cache.clear();
+                cache
+            }
+        }
+    }
+
+    /// `batch` (from [`OverlayKv::take_batch`]) is now in the base store:
+    /// keep the cache in step with it. Cannot fail: the batch is applied.
+    pub fn applied(&self, batch: &Batch) {
+        let mut cache = self.cache();
+        for op in &batch.ops {
+            match op {
+                Op::Put(t, k, v) if cached(*t) => {
+                    cache.insert((*t, k.clone()), Some(v.clone()));
+                }
+                Op::Delete(t, k) if cached(*t) => {
+                    cache.insert((*t, k.clone()), None);
+                }
+                _ => {}
+            }
+        }
+        if cache.len() > CACHE_ENTRIES {
+            cache.clear();
+        }
+    }
+
+    /// Forget every pending write (the group failed before reaching disk),
+    /// and the read cache with it: what the base holds is no longer sure.
     pub fn discard(&self) -> Result<(), StoreError> {
         for tree in self.lock()?.iter_mut() {
             tree.clear();
         }
+        self.cache().clear();
         Ok(())
     }
 }
@@ -70,7 +135,19 @@ impl Kv for OverlayKv {
         if let Some(v) = self.lock()?[tree.index()].get(key) {
             return Ok(v.clone());
         }
-        self.base.get(tree, key)
+        if !cached(tree) {
+            return self.base.get(tree, key);
+        }
+        if let Some(v) = self.cache().get(&(tree, key.to_vec())) {
+            return Ok(v.clone());
+        }
+        let v = self.base.get(tree, key)?;
+        let mut cache = self.cache();
+        if cache.len() >= CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert((tree, key.to_vec()), v.clone());
+        Ok(v)
     }
 
     fn range(

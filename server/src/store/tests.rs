@@ -342,11 +342,11 @@ mod overlay {
         }
     }
 
-    fn op(put: bool, k: u8, v: u8) -> Op {
+    fn op(tree: Tree, put: bool, k: u8, v: u8) -> Op {
         if put {
-            Op::Put(Tree::RoomSeqEvent, key(k), vec![v])
+            Op::Put(tree, key(k), vec![v])
         } else {
-            Op::Delete(Tree::RoomSeqEvent, key(k))
+            Op::Delete(tree, key(k))
         }
     }
 
@@ -355,42 +355,50 @@ mod overlay {
         #[test]
         fn reads_through_the_overlay_match_a_store_with_everything_applied(
             base_ops in proptest::collection::vec((any::<bool>(), 0u8..64, any::<u8>()), 0..60),
-            top_ops in proptest::collection::vec((any::<bool>(), 0u8..64, any::<u8>()), 0..60),
+            rounds in proptest::collection::vec(
+                proptest::collection::vec((any::<bool>(), 0u8..64, any::<u8>()), 0..60), 1..4),
             queries in proptest::collection::vec((0u8..3, 0u8..64, 0u8..3, 0u8..64, any::<bool>(), 0usize..20), 1..20),
+            cached_tree in any::<bool>(),
         ) {
+            // An event tree (never cached) or a read-marker tree (cached).
+            let tree = if cached_tree { Tree::UserRoomRead } else { Tree::RoomSeqEvent };
+            let batch = |ops: &[(bool, u8, u8)]| Batch { ops: ops.iter().map(|&(p, k, v)| op(tree, p, k, v)).collect() };
             let base = std::sync::Arc::new(MemoryKv::new());
             let expected = MemoryKv::new();
-            let base_batch = Batch { ops: base_ops.iter().map(|&(p, k, v)| op(p, k, v)).collect() };
-            let top_batch = Batch { ops: top_ops.iter().map(|&(p, k, v)| op(p, k, v)).collect() };
-            base.apply(&base_batch).expect("base");
-            expected.apply(&base_batch).expect("expected base");
-            expected.apply(&top_batch).expect("expected top");
+            base.apply(&batch(&base_ops)).expect("base");
+            expected.apply(&batch(&base_ops)).expect("expected base");
             let overlay = OverlayKv::new(base.clone());
-            overlay.apply(&top_batch).expect("overlay");
+            let all = |kv: &dyn Kv| kv.range(tree, Bound::Unbounded, Bound::Unbounded, false, 1000).expect("all");
 
-            for k in 0u8..64 {
-                prop_assert_eq!(
-                    overlay.get(Tree::RoomSeqEvent, &key(k)).expect("get"),
-                    expected.get(Tree::RoomSeqEvent, &key(k)).expect("get")
-                );
+            // Several groups in a row, as the committer runs them: reads see
+            // the pending writes, then the group reaches the base.
+            for round in rounds {
+                expected.apply(&batch(&round)).expect("expected top");
+                overlay.apply(&batch(&round)).expect("overlay");
+                for k in 0u8..64 {
+                    prop_assert_eq!(
+                        overlay.get(tree, &key(k)).expect("get"),
+                        expected.get(tree, &key(k)).expect("get")
+                    );
+                }
+                for &(sk, s, ek, e, reverse, limit) in &queries {
+                    let got = overlay.range(tree, bound(sk, s), bound(ek, e), reverse, limit).expect("range");
+                    let want = expected.range(tree, bound(sk, s), bound(ek, e), reverse, limit).expect("range");
+                    prop_assert_eq!(got, want);
+                }
+                let group = overlay.take_batch().expect("take");
+                base.apply(&group).expect("apply group");
+                overlay.applied(&group);
+                // The base is now the expected store, and the overlay reads as the base.
+                prop_assert_eq!(all(base.as_ref()), all(&expected));
+                prop_assert_eq!(all(&overlay), all(base.as_ref()));
+                for k in 0u8..64 {
+                    prop_assert_eq!(
+                        overlay.get(tree, &key(k)).expect("get"),
+                        base.get(tree, &key(k)).expect("get")
+                    );
+                }
             }
-            for (sk, s, ek, e, reverse, limit) in queries {
-                let got = overlay
-                    .range(Tree::RoomSeqEvent, bound(sk, s), bound(ek, e), reverse, limit)
-                    .expect("range");
-                let want = expected
-                    .range(Tree::RoomSeqEvent, bound(sk, s), bound(ek, e), reverse, limit)
-                    .expect("range");
-                prop_assert_eq!(got, want);
-            }
-
-            // Handing the pending writes to the base makes it the expected store.
-            let group = overlay.take_batch().expect("take");
-            base.apply(&group).expect("apply group");
-            let all = |kv: &dyn Kv| kv.range(Tree::RoomSeqEvent, Bound::Unbounded, Bound::Unbounded, false, 1000).expect("all");
-            prop_assert_eq!(all(base.as_ref()), all(&expected));
-            // And the overlay is empty again: it reads as the base.
-            prop_assert_eq!(all(&overlay), all(base.as_ref()));
         }
     }
 
