@@ -23,6 +23,9 @@ use std::sync::{Arc, Mutex};
 /// Pending writes of one tree: key → `Some(value)` (put) or `None` (delete).
 type Pending = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
+/// (tree, key) → what the base store holds (`None`: known absent).
+type ReadCache = HashMap<(Tree, Vec<u8>), Option<Vec<u8>>>;
+
 pub struct OverlayKv {
     base: Arc<dyn Kv>,
     /// One map per tree (indexed by [`Tree::index`]). A std Mutex because
@@ -31,7 +34,7 @@ pub struct OverlayKv {
     pending: Mutex<Vec<Pending>>,
     /// What the base store holds for recently read or written keys of the
     /// [`cached`] trees (`None`: known absent). Same Mutex reasoning.
-    cache: Mutex<HashMap<(Tree, Vec<u8>), Option<Vec<u8>>>>,
+    cache: Mutex<ReadCache>,
 }
 
 /// Entries the read cache holds before it starts over: bounds its memory
@@ -87,7 +90,7 @@ impl OverlayKv {
 
     /// The cache, emptied if a panic left it half-updated: it is only a
     /// copy, so starting over is always safe.
-    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<(Tree, Vec<u8>), Option<Vec<u8>>>> {
+    fn cache(&self) -> std::sync::MutexGuard<'_, ReadCache> {
         match self.cache.lock() {
             Ok(cache) => cache,
             Err(poisoned) => {
