@@ -284,3 +284,64 @@ async fn followers_get_a_leaders_broadcasts_sent_to_rooms_they_are_not_in() {
         );
     }
 }
+
+async fn following(c: &mut Client) -> Vec<String> {
+    match c.request(ClientFrame::Following { req_id: None }).await {
+        ServerFrame::Following { users, .. } => users.into_iter().map(|u| u.username).collect(),
+        other => panic!("expected following, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn following_lists_the_leaders_i_follow_across_logins() {
+    let server = TestServer::start().await;
+    let (_, lead_token) = server.user_with_role("lead", "leader").await;
+    server.user_with_role("boss", "admin").await;
+    let (_, fan_token) = server.user("fan").await;
+    let (_, other_token) = server.user("other").await;
+    // Someone else follows boss, so boss's followers room exists without fan.
+    let (mut other, _, _) = server.connect_caught_up(&other_token, None, None).await;
+    other
+        .request(ClientFrame::Follow {
+            req_id: None,
+            user: "boss".into(),
+            on: true,
+        })
+        .await;
+    let (mut fan, _, _) = server.connect_caught_up(&fan_token, None, None).await;
+    assert!(following(&mut fan).await.is_empty());
+    for leader in ["lead", "boss"] {
+        assert!(matches!(
+            fan.request(ClientFrame::Follow {
+                req_id: None,
+                user: leader.into(),
+                on: true
+            })
+            .await,
+            ServerFrame::Ok { .. }
+        ));
+    }
+    let mut now = following(&mut fan).await;
+    now.sort();
+    assert_eq!(now, ["boss", "lead"]);
+    fan.close().await;
+
+    // After a new login the answer is the same; unfollowing removes one.
+    let (mut fan, _, _) = server.connect_caught_up(&fan_token, None, None).await;
+    let mut again = following(&mut fan).await;
+    again.sort();
+    assert_eq!(again, ["boss", "lead"]);
+    fan.request(ClientFrame::Follow {
+        req_id: None,
+        user: "boss".into(),
+        on: false,
+    })
+    .await;
+    assert_eq!(following(&mut fan).await, ["lead"]);
+    assert_eq!(following(&mut other).await, ["boss"]);
+    let (mut lead, _, _) = server.connect_caught_up(&lead_token, None, None).await;
+    assert!(
+        following(&mut lead).await.is_empty(),
+        "owning the followers room is not following"
+    );
+}
