@@ -224,6 +224,16 @@ export interface LoginResponse {
   user: UserInfo;
 }
 
+/** One entry of `GET /api/admin/audit` (http.rs `AuditEntry`). */
+export interface AuditEntry {
+  at: Millis;
+  actor: UserInfo;
+  action: string;
+  room?: RoomId;
+  target?: UserInfo;
+  seq?: RoomSeq;
+}
+
 /** Body of every HTTP error. */
 export interface ErrorBody {
   code: ErrorCode;

@@ -392,6 +392,22 @@ async fn the_transformation_team_merges_duplicate_questions_and_one_answer_answe
         .await
         .expect("patch");
     assert_eq!(r.status().as_u16(), 200);
+    // The admin's user list shows who is on the team.
+    let list: Vec<serde_json::Value> = reqwest::Client::new()
+        .get(server.http("/api/admin/users"))
+        .bearer_auth(&server.admin_token)
+        .send()
+        .await
+        .expect("list users")
+        .json()
+        .await
+        .expect("json");
+    let team: Vec<&str> = list
+        .iter()
+        .filter(|u| u["transformation_team"] == serde_json::json!(true))
+        .filter_map(|u| u["user"]["username"].as_str())
+        .collect();
+    assert_eq!(team, ["tina"], "seen: {list:?}");
     // (Roles are read when acting; a fresh login is not needed, but use one.)
     let team_token = server.login("tina", "tina-password").await.token;
     let (mut owner, _, _) = server.connect_caught_up(&owner_token, None, None).await;
