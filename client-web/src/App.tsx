@@ -9,6 +9,7 @@ import { BrowseDialog, CreateRoomDialog, NewDmDialog } from './components/Dialog
 import { Home } from './components/Home';
 import { BroadcastDialog, ReachView } from './components/Broadcasts';
 import { QuestionsView } from './components/Questions';
+import { AdminView } from './components/Admin';
 import { Login } from './components/Login';
 import { RoomPane } from './components/RoomPane';
 import { Sidebar } from './components/Sidebar';
@@ -95,6 +96,7 @@ function Shell({ store }: { store: ChatStore }) {
         store={store}
         activeRoom={roomId}
         questionsActive={r.name === 'questions'}
+        adminActive={r.name === 'admin'}
         onBrowse={() => setDialog('browse')}
         onCreate={() => setDialog('create')}
         onNewDm={() => setDialog('dm')}
@@ -109,6 +111,8 @@ function Shell({ store }: { store: ChatStore }) {
           <RoomPane key={roomId} store={store} roomId={roomId} at={r.name === 'room' ? r.at : undefined} />
         ) : r.name === 'questions' ? (
           <QuestionsView store={store} />
+        ) : r.name === 'admin' ? (
+          <AdminView store={store} />
         ) : r.name === 'reach' ? (
           <ReachView key={r.id} store={store} id={r.id} />
         ) : (

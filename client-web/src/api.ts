@@ -1,6 +1,7 @@
-// The small HTTP API: log in and log out. Everything else goes over the socket.
+// The small HTTP API: log in and log out, and the admin calls (users, audit
+// log). Everything else goes over the socket.
 
-import type { ErrorBody, LoginResponse } from './protocol';
+import type { AuditEntry, ErrorBody, LoginResponse, Role, UserInfo } from './protocol';
 
 export class ApiError extends Error {
   constructor(
@@ -60,4 +61,57 @@ function loginMessage(code: string, fallback?: string): string {
     default:
       return fallback || 'Login failed. Try again.';
   }
+}
+
+/** One user in `GET /api/admin/users`. */
+export interface AdminUser {
+  user: UserInfo;
+  disabled: boolean;
+  transformation_team?: boolean;
+}
+
+/** Fields an admin may change with `PATCH /api/admin/users/{username}`. */
+export interface UserPatch {
+  role?: Role;
+  display_name?: string;
+  disabled?: boolean;
+  transformation_team?: boolean;
+}
+
+/** A call to the admin API with the session's token; HTTP errors become ApiError. */
+async function adminFetch<T>(token: string, path: string, init: RequestInit = {}): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      ...init,
+      headers: { ...(init.body ? { 'Content-Type': 'application/json' } : {}), Authorization: `Bearer ${token}` },
+    });
+  } catch {
+    throw new ApiError('network', 'Cannot reach the server. Check your connection and try again.', 0);
+  }
+  if (!res.ok) {
+    let body: Partial<ErrorBody> = {};
+    try {
+      body = (await res.json()) as ErrorBody;
+    } catch {
+      // not JSON
+    }
+    throw new ApiError(body.code ?? `http_${res.status}`, body.message || `Request failed (${res.status}).`, res.status);
+  }
+  return (await res.json()) as T;
+}
+
+export function listUsers(token: string): Promise<AdminUser[]> {
+  return adminFetch<AdminUser[]>(token, '/api/admin/users');
+}
+
+export function updateUser(token: string, username: string, patch: UserPatch): Promise<UserInfo> {
+  return adminFetch<UserInfo>(token, `/api/admin/users/${encodeURIComponent(username)}`, {
+    method: 'PATCH',
+    body: JSON.stringify(patch),
+  });
+}
+
+export function auditLog(token: string, limit = 100): Promise<AuditEntry[]> {
+  return adminFetch<AuditEntry[]>(token, `/api/admin/audit?limit=${limit}`);
 }

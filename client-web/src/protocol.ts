@@ -38,6 +38,10 @@ export interface RoomInfo {
   member_count: number;
   my_role?: RoomRole;
   dm_peer?: UserInfo;
+  /** Only leaders, admins, owners and moderators post top-level messages. */
+  announce_only?: boolean;
+  /** The organisation-wide room: everyone is in it. */
+  org_wide?: boolean;
 }
 
 export interface MemberInfo {
@@ -133,7 +137,10 @@ export type ClientFrame =
   | ({ type: 'broadcast'; client_id: string; body: string; rooms: RoomId[]; ack_requested: boolean } & Req)
   | ({ type: 'follow'; user: string; on: boolean } & Req)
   | ({ type: 'reach'; broadcast: string } & Req)
-  | ({ type: 'pending_acks' } & Req);
+  | ({ type: 'pending_acks' } & Req)
+  | ({ type: 'merge_questions'; room: RoomId; questions: RoomSeq[]; into: RoomSeq } & Req)
+  | ({ type: 'thread'; room: RoomId; seq: RoomSeq; after?: RoomSeq; limit?: number } & Req)
+  | ({ type: 'following' } & Req);
 
 export type ServerFrame =
   | { type: 'welcome'; version: number; user: UserInfo; resume_from: Pos; reset?: boolean }
@@ -171,7 +178,9 @@ export type ServerFrame =
   | ({ type: 'broadcast_posted'; broadcast: string; audience: number; duplicate: boolean } & Req)
   | ({ type: 'reach'; broadcast: string; counts: ReachCounts; readers: ReachEntry[] } & Req)
   | { type: 'reach_update'; broadcast: string; counts: ReachCounts }
-  | ({ type: 'pending_acks'; broadcasts: PendingAck[] } & Req);
+  | ({ type: 'pending_acks'; broadcasts: PendingAck[] } & Req)
+  | ({ type: 'thread'; room: RoomId; parent: ChatEvent; replies: ChatEvent[]; has_more: boolean } & Req)
+  | ({ type: 'following'; users: UserInfo[] } & Req);
 
 /** A broadcast's reach against its audience (frames.rs `ReachCounts`). */
 export interface ReachCounts {
@@ -213,6 +222,16 @@ export interface LoginResponse {
   token: string;
   expires_at: Millis;
   user: UserInfo;
+}
+
+/** One entry of `GET /api/admin/audit` (http.rs `AuditEntry`). */
+export interface AuditEntry {
+  at: Millis;
+  actor: UserInfo;
+  action: string;
+  room?: RoomId;
+  target?: UserInfo;
+  seq?: RoomSeq;
 }
 
 /** Body of every HTTP error. */

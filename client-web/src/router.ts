@@ -6,11 +6,13 @@ import { signal } from '@preact/signals';
 export type Route =
   | { name: 'home' }
   | { name: 'questions' }
+  | { name: 'admin' }
   | { name: 'reach'; id: string }
   | { name: 'room'; id: string; at?: number };
 
 export function parseRoute(hash: string): Route {
   if (/^#\/questions\b/.test(hash)) return { name: 'questions' };
+  if (/^#\/admin\b/.test(hash)) return { name: 'admin' };
   const rm = /^#\/reach\/([^/?#]+)/.exec(hash);
   if (rm) {
     try {
@@ -43,6 +45,7 @@ export function roomHref(id: string, at?: number): string {
 }
 
 export const questionsHref = '#/questions';
+export const adminHref = '#/admin';
 
 export function navigate(href: string): void {
   if (globalThis.location.hash !== href) globalThis.location.hash = href;

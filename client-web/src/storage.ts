@@ -16,6 +16,8 @@ export interface OutboxItem {
   status: 'sending' | 'failed';
   /** Posted as a question. */
   question?: boolean;
+  /** A reply in the thread under this message. */
+  thread?: number;
   /** Why it failed, for the "failed — retry" line. */
   error?: string;
 }

@@ -30,6 +30,8 @@ import type { OutboxItem } from './storage';
 import { mentions } from './text';
 import * as tl from './timeline';
 import type { Timeline } from './timeline';
+import * as th from './thread';
+import type { ThreadState } from './thread';
 
 export interface RoomState {
   id: RoomId;
@@ -123,6 +125,10 @@ export class ChatStore {
   readonly pendingAcks = signal<readonly PendingAck[]>([]);
   /** Latest reach counts of my broadcasts, from `reach_update` (and `reach`). */
   readonly reachCounts = signal<ReadonlyMap<string, ReachCounts>>(new Map());
+  /** The thread open beside the room, if any. */
+  readonly thread = signal<ThreadState | null>(null);
+  /** The leaders I follow (from `following`, then my own follow/unfollow). */
+  readonly following = signal<ReadonlySet<UserId>>(new Set());
 
   /** Rooms I am in, sorted so that what changed is on top. */
   readonly roomList = computed(() => sortRooms([...this.rooms.value.values()].filter((r) => r.info)));
@@ -280,6 +286,9 @@ export class ChatStore {
       case 'reach_update':
         this.setReachCounts(f.broadcast, f.counts);
         break;
+      case 'following':
+        this.following.value = new Set(f.users.map((u) => u.id));
+        break;
       default:
         break;
     }
@@ -293,6 +302,7 @@ export class ChatStore {
     for (const item of this.outbox.value) if (item.status === 'sending') this.transmit(item);
     this.conn.send({ type: 'summary', req_id: 'summary' });
     this.conn.send({ type: 'online', req_id: 'online' });
+    this.conn.send({ type: 'following', req_id: 'following' });
     // A room that failed to load because the link dropped loads now.
     const v = this.view.value;
     if (v && v.status === 'error') void this.openRoom(v.room);
@@ -331,6 +341,11 @@ export class ChatStore {
     }
     batch(() => {
       this.mergeRoomEvents(e.room, [e], true);
+      const open = this.thread.value;
+      if (open) {
+        const next = th.applyEvent(open, e);
+        if (next !== open) this.thread.value = next;
+      }
       if (e.client_id && e.sender.id === this.me.id) this.settleOutbox(e.client_id);
       this.clearTyping(e.room, e.sender.id);
       const c = e.content;
@@ -355,16 +370,23 @@ export class ChatStore {
       // room may have been online all along.
       this.refreshOnlineSoon();
     }
-    if (e.content.kind === 'member' && this.members.value.has(e.room)) {
+    if (e.content.kind === 'room_role_set' && e.content.user.id === this.me.id) this.refreshSummarySoon();
+    if ((e.content.kind === 'member' || e.content.kind === 'room_role_set') && this.members.value.has(e.room)) {
       this.conn.send({ type: 'members', room: e.room, req_id: `members:${e.room}` });
     }
   }
 
-  /** Add events to a room; `counting` events move lastSeq and the unread counts. */
-  private mergeRoomEvents(roomId: RoomId, events: readonly ChatEvent[], counting: boolean): void {
+  /**
+   * Add events to a room; `counting` events move lastSeq and the unread
+   * counts. Thread replies new here count on their parent (`replies`: the
+   * stream and acks; a history page already carries the counts).
+   */
+  private mergeRoomEvents(roomId: RoomId, events: readonly ChatEvent[], counting: boolean, replies = counting): void {
     const rooms = new Map(this.rooms.value);
     const room = rooms.get(roomId) ?? newRoom(roomId);
+    const fresh = replies ? events.filter((e) => th.threadOf(e) !== undefined && !tl.contains(room.timeline, e.seq)) : [];
     let timeline = tl.mergeEvents(room.timeline, events);
+    if (fresh.length) timeline = th.countReplies(timeline, fresh);
     // Stream events that change other messages fold into their targets (a
     // history page already carries its messages' current state).
     if (counting) {
@@ -508,7 +530,7 @@ export class ChatStore {
   // ---------------------------------------------------------------- outbox
 
   /** Write a message: it shows at once as "sending" and survives a reload. */
-  sendMessage(room: RoomId, body: string, opts: { question?: boolean } = {}): OutboxItem {
+  sendMessage(room: RoomId, body: string, opts: { question?: boolean; thread?: RoomSeq } = {}): OutboxItem {
     const item: OutboxItem = {
       client_id: storage.uuidv4(),
       room,
@@ -517,6 +539,7 @@ export class ChatStore {
       status: 'sending',
     };
     if (opts.question) item.question = true;
+    if (opts.thread !== undefined) item.thread = opts.thread;
     this.setOutbox([...this.outbox.value, item]);
     this.transmit(item);
     return item;
@@ -543,6 +566,7 @@ export class ChatStore {
       client_id: item.client_id,
       body: item.body,
       ...(item.question ? { question: true } : {}),
+      ...(item.thread !== undefined ? { thread: item.thread } : {}),
     };
     if (!this.conn.send(frame)) return; // goes out from onReady
     const old = this.sendTimers.get(item.client_id);
@@ -571,9 +595,19 @@ export class ChatStore {
           ts: a.ts,
           sender: this.me,
           client_id: a.client_id,
-          content: item.question ? { kind: 'message', body: item.body, question: true } : { kind: 'message', body: item.body },
+          content: {
+            kind: 'message',
+            body: item.body,
+            ...(item.question ? { question: true } : {}),
+            ...(item.thread !== undefined ? { thread: item.thread } : {}),
+          },
         };
-        this.mergeRoomEvents(a.room, [ev], false);
+        this.mergeRoomEvents(a.room, [ev], false, true);
+        const open = this.thread.value;
+        if (open) {
+          const next = th.applyEvent(open, ev);
+          if (next !== open) this.thread.value = next;
+        }
         const room = this.rooms.value.get(a.room);
         if (room && a.seq > room.lastSeq) {
           const rooms = new Map(this.rooms.value);
@@ -1055,8 +1089,68 @@ export class ChatStore {
     this.reachCounts.value = next;
   }
 
-  async follow(username: string, on: boolean): Promise<void> {
-    await this.conn.request({ type: 'follow', user: username, on });
+  async follow(user: UserInfo, on: boolean): Promise<void> {
+    await this.conn.request({ type: 'follow', user: user.username, on });
+    const next = new Set(this.following.value);
+    if (on) next.add(user.id);
+    else next.delete(user.id);
+    this.following.value = next;
+  }
+
+  // ---------------------------------------------------------------- threads
+
+  /** Open the thread under a message: load it, then keep it current from the stream. */
+  async openThread(room: RoomId, seq: RoomSeq): Promise<void> {
+    const start: ThreadState = { room, seq, status: 'loading', replies: [], hasMore: false };
+    this.thread.value = start;
+    try {
+      const r = await this.conn.request<Extract<ServerFrame, { type: 'thread' }>>({ type: 'thread', room, seq });
+      const cur = this.thread.value;
+      if (!cur || cur.room !== room || cur.seq !== seq) return; // closed or another one opened
+      this.thread.value = th.loaded(cur, r.parent, r.replies, r.has_more);
+    } catch (e) {
+      const cur = this.thread.value;
+      if (!cur || cur.room !== room || cur.seq !== seq) return;
+      this.thread.value = { ...cur, status: 'error', error: e instanceof Error ? e.message : String(e) };
+    }
+  }
+
+  /** The next page of a long thread. */
+  async loadMoreReplies(): Promise<void> {
+    const cur = this.thread.value;
+    if (!cur || cur.status !== 'ready' || !cur.hasMore || !cur.parent) return;
+    const after = cur.replies[cur.replies.length - 1]?.seq;
+    const r = await this.conn.request<Extract<ServerFrame, { type: 'thread' }>>({
+      type: 'thread',
+      room: cur.room,
+      seq: cur.seq,
+      ...(after !== undefined ? { after } : {}),
+    });
+    const now = this.thread.value;
+    if (!now || now.room !== cur.room || now.seq !== cur.seq) return;
+    this.thread.value = { ...now, replies: th.mergeReplies(now.replies, r.replies), hasMore: r.has_more };
+  }
+
+  closeThread(): void {
+    this.thread.value = null;
+  }
+
+  /**
+   * May I start a top-level message here? In an announce-only room only
+   * leaders, admins, owners and moderators do (the server's rule); everyone
+   * may reply in threads.
+   */
+  mayPostTopLevel(roomId: RoomId): boolean {
+    const info = this.rooms.value.get(roomId)?.info;
+    if (!info?.announce_only) return true;
+    if (this.me.role === 'admin' || this.me.role === 'leader') return true;
+    return info.my_role === 'owner' || info.my_role === 'moderator';
+  }
+
+  /** Merge duplicate questions into a canonical one (those who may answer). */
+  async mergeQuestions(room: RoomId, questions: readonly RoomSeq[], into: RoomSeq): Promise<void> {
+    await this.conn.request({ type: 'merge_questions', room, questions: [...questions], into });
+    this.questionsTick.value++;
   }
 
   async refreshSummary(): Promise<void> {

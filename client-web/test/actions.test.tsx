@@ -57,11 +57,11 @@ describe('message actions and state in the timeline', () => {
   it('a member may edit and delete only their own message; an owner deletes any', () => {
     const member = setup('member');
     const names = (el: HTMLElement) => [...el.querySelectorAll('.msg-actions button')].map((b) => b.textContent);
-    expect(names(member.items[0]!)).toEqual(['☺+']);
-    expect(names(member.items[1]!)).toEqual(['☺+', 'Edit', 'Delete']);
+    expect(names(member.items[0]!)).toEqual(['☺+', 'Reply']);
+    expect(names(member.items[1]!)).toEqual(['☺+', 'Reply', 'Edit', 'Delete']);
     cleanup();
     const owner = setup('owner');
-    expect(names(owner.items[0]!)).toEqual(['☺+', 'Delete']);
+    expect(names(owner.items[0]!)).toEqual(['☺+', 'Reply', 'Delete']);
   });
 
   it('the picker offers the eight reactions, mine pressed', () => {

@@ -129,6 +129,23 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req_id: Option<String>,
     },
+    /// The leaders I follow (to show Follow / Unfollow).
+    Following {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+    },
+    /// One thread: the message `seq` and its replies, oldest first; with
+    /// `after`, only the replies with a higher seq.
+    Thread {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        room: RoomId,
+        seq: RoomSeq,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<RoomSeq>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
     /// Find or make the direct-message room with another user.
     OpenDm {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -254,6 +271,8 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "broadcast_receipt",
     "reach",
     "pending_acks",
+    "following",
+    "thread",
     "edit",
     "delete",
     "react",
@@ -347,6 +366,8 @@ impl ClientFrame {
             | ClientFrame::Follow { req_id, .. }
             | ClientFrame::Reach { req_id, .. }
             | ClientFrame::PendingAcks { req_id }
+            | ClientFrame::Following { req_id }
+            | ClientFrame::Thread { req_id, .. }
             | ClientFrame::OpenDm { req_id, .. }
             | ClientFrame::CreateRoom { req_id, .. }
             | ClientFrame::Join { req_id, .. }
@@ -749,6 +770,24 @@ pub enum ServerFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req_id: Option<String>,
         rooms: Vec<RoomSummary>,
+    },
+    /// Reply to `thread`: the thread's first message as it is now, and a
+    /// page of its replies, oldest first.
+    Thread {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        room: RoomId,
+        parent: Event,
+        replies: Vec<Event>,
+        /// More replies follow the last one (ask again with `after`).
+        has_more: bool,
+    },
+    /// Reply to `following`: the leaders whose broadcasts reach me as a
+    /// follower.
+    Following {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        users: Vec<UserInfo>,
     },
     /// My read marker moved (sent to all my devices).
     ReadMarker {

@@ -157,6 +157,22 @@ fn client_frames_snapshot_and_round_trip() {
             r#"{"type":"reach","broadcast":"$C"}"#,
         ),
         (
+            ClientFrame::Following {
+                req_id: Some("f".into()),
+            },
+            r#"{"type":"following","req_id":"f"}"#,
+        ),
+        (
+            ClientFrame::Thread {
+                req_id: None,
+                room: room(),
+                seq: 7,
+                after: Some(9),
+                limit: Some(50),
+            },
+            r#"{"type":"thread","room":"$R","seq":7,"after":9,"limit":50}"#,
+        ),
+        (
             ClientFrame::PendingAcks { req_id: None },
             r#"{"type":"pending_acks"}"#,
         ),
@@ -306,6 +322,8 @@ fn server_frames_snapshot() {
         (ServerFrame::Users { req_id: None, users: vec![alice()] }, r#"{"type":"users","users":[{"id":"$U","username":"alice","display_name":"Alice","role":"staff"}]}"#.into()),
         (ServerFrame::History { req_id: None, room: room(), events: vec![event()], has_more: true }, format!(r#"{{"type":"history","room":"$R","events":[{{{ev}}}],"has_more":true}}"#)),
         (ServerFrame::Summary { req_id: None, rooms: vec![RoomSummary { room: info(), last_seq: 7, read_seq: 5, unread: 2, mentions: 1, latest: Some(event()) }] }, format!(r#"{{"type":"summary","rooms":[{{"room":{room_json},"last_seq":7,"read_seq":5,"unread":2,"mentions":1,"latest":{{{ev}}}}}]}}"#)),
+        (ServerFrame::Thread { req_id: None, room: room(), parent: event(), replies: vec![event()], has_more: false }, format!(r#"{{"type":"thread","room":"$R","parent":{{{ev}}},"replies":[{{{ev}}}],"has_more":false}}"#)),
+        (ServerFrame::Following { req_id: None, users: vec![alice()] }, r#"{"type":"following","users":[{"id":"$U","username":"alice","display_name":"Alice","role":"staff"}]}"#.into()),
         (ServerFrame::ReadMarker { room: room(), seq: 7 }, r#"{"type":"read_marker","room":"$R","seq":7}"#.into()),
         (ServerFrame::Ok { req_id: Some("2".into()), pos: 43 }, r#"{"type":"ok","req_id":"2","pos":43}"#.into()),
         (ServerFrame::Typing { room: room(), user: alice() }, r#"{"type":"typing","room":"$R","user":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"}}"#.into()),

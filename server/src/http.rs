@@ -424,7 +424,13 @@ async fn list_users(
     Ok(Json(
         users
             .into_iter()
-            .map(|u| serde_json::json!({"user": u.info(), "disabled": u.disabled}))
+            .map(|u| {
+                serde_json::json!({
+                    "user": u.info(),
+                    "disabled": u.disabled,
+                    "transformation_team": u.transformation_team,
+                })
+            })
             .collect(),
     ))
 }

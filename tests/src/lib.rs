@@ -562,6 +562,8 @@ fn set_req_id(frame: &mut ClientFrame, id: String) {
         | Follow { req_id, .. }
         | Reach { req_id, .. }
         | PendingAcks { req_id }
+        | Following { req_id }
+        | Thread { req_id, .. }
         | MyRooms { req_id }
         | Directory { req_id }
         | Members { req_id, .. }
@@ -594,6 +596,8 @@ pub fn reply_id(f: &ServerFrame) -> Option<&str> {
         | BroadcastPosted { req_id, .. }
         | Reach { req_id, .. }
         | PendingAcks { req_id, .. }
+        | Thread { req_id, .. }
+        | Following { req_id, .. }
         | Pong { req_id } => req_id.as_deref(),
         _ => None,
     }

@@ -284,3 +284,310 @@ async fn followers_get_a_leaders_broadcasts_sent_to_rooms_they_are_not_in() {
         );
     }
 }
+
+async fn following(c: &mut Client) -> Vec<String> {
+    match c.request(ClientFrame::Following { req_id: None }).await {
+        ServerFrame::Following { users, .. } => users.into_iter().map(|u| u.username).collect(),
+        other => panic!("expected following, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn following_lists_the_leaders_i_follow_across_logins() {
+    let server = TestServer::start().await;
+    let (_, lead_token) = server.user_with_role("lead", "leader").await;
+    server.user_with_role("boss", "admin").await;
+    let (_, fan_token) = server.user("fan").await;
+    let (_, other_token) = server.user("other").await;
+    // Someone else follows boss, so boss's followers room exists without fan.
+    let (mut other, _, _) = server.connect_caught_up(&other_token, None, None).await;
+    other
+        .request(ClientFrame::Follow {
+            req_id: None,
+            user: "boss".into(),
+            on: true,
+        })
+        .await;
+    let (mut fan, _, _) = server.connect_caught_up(&fan_token, None, None).await;
+    assert!(following(&mut fan).await.is_empty());
+    for leader in ["lead", "boss"] {
+        assert!(matches!(
+            fan.request(ClientFrame::Follow {
+                req_id: None,
+                user: leader.into(),
+                on: true
+            })
+            .await,
+            ServerFrame::Ok { .. }
+        ));
+    }
+    let mut now = following(&mut fan).await;
+    now.sort();
+    assert_eq!(now, ["boss", "lead"]);
+    fan.close().await;
+
+    // After a new login the answer is the same; unfollowing removes one.
+    let (mut fan, _, _) = server.connect_caught_up(&fan_token, None, None).await;
+    let mut again = following(&mut fan).await;
+    again.sort();
+    assert_eq!(again, ["boss", "lead"]);
+    fan.request(ClientFrame::Follow {
+        req_id: None,
+        user: "boss".into(),
+        on: false,
+    })
+    .await;
+    assert_eq!(following(&mut fan).await, ["lead"]);
+    assert_eq!(following(&mut other).await, ["boss"]);
+    let (mut lead, _, _) = server.connect_caught_up(&lead_token, None, None).await;
+    assert!(
+        following(&mut lead).await.is_empty(),
+        "owning the followers room is not following"
+    );
+}
+
+async fn reach(c: &mut Client, broadcast: uuid::Uuid) -> ((u64, u64, u64, u64), Vec<String>) {
+    let f = c
+        .request(ClientFrame::Reach {
+            req_id: None,
+            broadcast,
+        })
+        .await;
+    let readers = match &f {
+        ServerFrame::Reach { readers, .. } => {
+            let mut names: Vec<String> = readers.iter().map(|r| r.user.username.clone()).collect();
+            names.sort();
+            names
+        }
+        other => panic!("expected reach, got {other:?}"),
+    };
+    (counts(&f), readers)
+}
+
+async fn pending_ids(c: &mut Client) -> Vec<uuid::Uuid> {
+    match c.request(ClientFrame::PendingAcks { req_id: None }).await {
+        ServerFrame::PendingAcks { broadcasts, .. } => {
+            broadcasts.iter().map(|b| b.broadcast).collect()
+        }
+        other => panic!("expected pending_acks, got {other:?}"),
+    }
+}
+
+async fn post_broadcast(
+    lead: &mut Client,
+    rooms: Vec<townhall_protocol::RoomId>,
+    body: &str,
+) -> (uuid::Uuid, u64) {
+    match lead
+        .request(ClientFrame::Broadcast {
+            req_id: None,
+            client_id: uuid::Uuid::new_v4(),
+            body: body.into(),
+            rooms,
+            ack_requested: true,
+        })
+        .await
+    {
+        ServerFrame::BroadcastPosted {
+            broadcast,
+            audience,
+            ..
+        } => (broadcast, audience),
+        other => panic!("expected broadcast_posted, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_broadcast_to_chosen_rooms_counts_a_member_of_two_of_them_once() {
+    use townhall_protocol::Visibility;
+    let server = TestServer::start().await;
+    let (_, lead_token) = server.user_with_role("lead", "leader").await;
+    let (_, both_token) = server.user("both").await;
+    let (_, sales_token) = server.user("salesperson").await;
+    let (_, ops_token) = server.user("operator").await;
+    let (_, none_token) = server.user("elsewhere").await;
+    let (mut lead, _, _) = server.connect_caught_up(&lead_token, None, None).await;
+    let sales = lead.create_room("sales", Visibility::Public).await;
+    let ops = lead.create_room("ops", Visibility::Public).await;
+    let (mut both, _, _) = server.connect_caught_up(&both_token, None, None).await;
+    both.join(sales.id).await;
+    both.join(ops.id).await;
+    let (mut s, _, _) = server.connect_caught_up(&sales_token, None, None).await;
+    s.join(sales.id).await;
+    let (mut o, _, _) = server.connect_caught_up(&ops_token, None, None).await;
+    o.join(ops.id).await;
+    let (mut none, _, _) = server.connect_caught_up(&none_token, None, None).await;
+
+    let (id, audience) = post_broadcast(&mut lead, vec![sales.id, ops.id], "Q3 targets").await;
+    assert_eq!(
+        audience, 3,
+        "both, salesperson, operator: both counted once"
+    );
+    let (c, readers) = reach(&mut lead, id).await;
+    assert_eq!(c, (3, 0, 0, 0));
+    assert_eq!(readers, ["both", "operator", "salesperson"]);
+
+    // "both" sees the broadcast in each of its rooms (it is a post in each),
+    // but it is one broadcast to confirm, and one reader in the ledger.
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let e = both
+            .event_where(
+                "the broadcast",
+                |e| matches!(e.content, Content::Broadcast { broadcast, .. } if broadcast == id),
+            )
+            .await;
+        seen.push(e.room);
+    }
+    seen.sort();
+    let mut expected = vec![sales.id, ops.id];
+    expected.sort();
+    assert_eq!(seen, expected);
+    assert_eq!(pending_ids(&mut both).await, vec![id]);
+    // Its client reports delivery from each room: counted once.
+    for _ in 0..2 {
+        both.send(&ClientFrame::BroadcastReceipt {
+            broadcast: id,
+            kind: ReceiptKind::Delivered,
+        })
+        .await;
+    }
+    both.send(&ClientFrame::BroadcastReceipt {
+        broadcast: id,
+        kind: ReceiptKind::Acknowledged,
+    })
+    .await;
+    // Receipts are applied in order: once the acknowledgement shows, both
+    // deliveries have been counted.
+    let update = lead
+        .expect(
+            "the acknowledgement in a reach update",
+            |f| matches!(f, ServerFrame::ReachUpdate { counts, .. } if counts.acknowledged == 1),
+        )
+        .await;
+    assert_eq!(counts(&update), (3, 1, 1, 1), "one reader, counted once");
+    let (c, _) = reach(&mut lead, id).await;
+    assert_eq!(c, (3, 1, 1, 1));
+    assert!(pending_ids(&mut both).await.is_empty());
+
+    // The one in neither room gets nothing and has nothing to confirm.
+    assert!(pending_ids(&mut none).await.is_empty());
+    while let Some(f) = none.pending_frame() {
+        assert!(
+            !matches!(&f, ServerFrame::Event(e) if matches!(e.content, Content::Broadcast { .. })),
+            "{f:?}"
+        );
+    }
+    s.close().await;
+    o.close().await;
+}
+
+#[tokio::test]
+async fn someone_who_joins_after_a_broadcast_is_not_in_its_audience() {
+    use townhall_protocol::Visibility;
+    let server = TestServer::start().await;
+    let (_, lead_token) = server.user_with_role("lead", "leader").await;
+    let (_, early_token) = server.user("early").await;
+    let (_, late_token) = server.user("late").await;
+    let (mut lead, _, _) = server.connect_caught_up(&lead_token, None, None).await;
+    let room = lead.create_room("project", Visibility::Public).await;
+    let (mut early, _, _) = server.connect_caught_up(&early_token, None, None).await;
+    early.join(room.id).await;
+
+    let (id, audience) = post_broadcast(&mut lead, vec![room.id], "kick-off on Monday").await;
+    assert_eq!(audience, 1);
+
+    let (mut late, _, _) = server.connect_caught_up(&late_token, None, None).await;
+    late.join(room.id).await;
+    // The post is in the room's history for the newcomer to read...
+    let history = match late
+        .request(ClientFrame::History {
+            req_id: None,
+            room: room.id,
+            before: None,
+            after: None,
+            limit: None,
+        })
+        .await
+    {
+        ServerFrame::History { events, .. } => events,
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        history
+            .iter()
+            .any(|e| matches!(e.content, Content::Broadcast { broadcast, .. } if broadcast == id))
+    );
+    // ...but they were not its audience: nothing to confirm, and their
+    // receipts do not change the counts against the audience.
+    assert!(pending_ids(&mut late).await.is_empty());
+    for kind in [ReceiptKind::Delivered, ReceiptKind::Acknowledged] {
+        late.send(&ClientFrame::BroadcastReceipt {
+            broadcast: id,
+            kind,
+        })
+        .await;
+    }
+    late.request(ClientFrame::Ping { req_id: None }).await;
+    // Then a reader of the audience reports delivery: receipts are applied
+    // in order, so when it shows, the newcomer's have been applied too.
+    early
+        .send(&ClientFrame::BroadcastReceipt {
+            broadcast: id,
+            kind: ReceiptKind::Delivered,
+        })
+        .await;
+    let update = lead
+        .expect(
+            "early's delivery in a reach update",
+            |f| matches!(f, ServerFrame::ReachUpdate { counts, .. } if counts.delivered >= 1),
+        )
+        .await;
+    assert_eq!(
+        counts(&update),
+        (1, 1, 0, 0),
+        "the newcomer counted nowhere"
+    );
+    let (c, readers) = reach(&mut lead, id).await;
+    assert_eq!(c, (1, 1, 0, 0));
+    assert_eq!(readers, ["early"]);
+}
+
+#[tokio::test]
+async fn a_broadcast_naming_a_room_the_leader_cannot_see_is_refused_and_posts_nothing() {
+    use townhall_protocol::Visibility;
+    let server = TestServer::start().await;
+    let (_, lead_token) = server.user_with_role("lead", "leader").await;
+    let (_, owner_token) = server.user("owner").await;
+    let (mut owner, _, _) = server.connect_caught_up(&owner_token, None, None).await;
+    let secret = owner.create_room("board", Visibility::Private).await;
+    let (mut lead, _, _) = server.connect_caught_up(&lead_token, None, None).await;
+    let mine = lead.create_room("mine", Visibility::Public).await;
+    owner.join(mine.id).await;
+
+    let broadcast = |rooms: Vec<townhall_protocol::RoomId>| ClientFrame::Broadcast {
+        req_id: None,
+        client_id: uuid::Uuid::new_v4(),
+        body: "should not go out".into(),
+        rooms,
+        ack_requested: true,
+    };
+    // A private room the leader is not in, alongside one they are in: the
+    // same `not_found` as a room that does not exist, so nothing leaks.
+    lead.expect_error(broadcast(vec![mine.id, secret.id]), ErrorCode::NotFound)
+        .await;
+    lead.expect_error(
+        broadcast(vec![townhall_protocol::RoomId::new()]),
+        ErrorCode::NotFound,
+    )
+    .await;
+    // Nothing was posted anywhere: not in the leader's own room either.
+    owner.request(ClientFrame::Ping { req_id: None }).await;
+    assert!(pending_ids(&mut owner).await.is_empty());
+    while let Some(f) = owner.pending_frame() {
+        assert!(
+            !matches!(&f, ServerFrame::Event(e) if matches!(e.content, Content::Broadcast { .. })),
+            "{f:?}"
+        );
+    }
+}

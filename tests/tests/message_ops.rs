@@ -392,6 +392,22 @@ async fn the_transformation_team_merges_duplicate_questions_and_one_answer_answe
         .await
         .expect("patch");
     assert_eq!(r.status().as_u16(), 200);
+    // The admin's user list shows who is on the team.
+    let list: Vec<serde_json::Value> = reqwest::Client::new()
+        .get(server.http("/api/admin/users"))
+        .bearer_auth(&server.admin_token)
+        .send()
+        .await
+        .expect("list users")
+        .json()
+        .await
+        .expect("json");
+    let team: Vec<&str> = list
+        .iter()
+        .filter(|u| u["transformation_team"] == serde_json::json!(true))
+        .filter_map(|u| u["user"]["username"].as_str())
+        .collect();
+    assert_eq!(team, ["tina"], "seen: {list:?}");
     // (Roles are read when acting; a fresh login is not needed, but use one.)
     let team_token = server.login("tina", "tina-password").await.token;
     let (mut owner, _, _) = server.connect_caught_up(&owner_token, None, None).await;
@@ -479,4 +495,136 @@ async fn the_transformation_team_merges_duplicate_questions_and_one_answer_answe
     assert_eq!(at(&h, q2).state.merged_into, Some(q1));
     assert_eq!(at(&h, q2).state.answer, Some(answer));
     assert_eq!(at(&h, q1).state.merged, vec![q2]);
+}
+
+/// Reply in the thread under `parent`; the reply's seq once it is durable.
+async fn reply(c: &mut Client, room: townhall_protocol::RoomId, parent: u64, text: &str) -> u64 {
+    match c
+        .request(ClientFrame::Send {
+            req_id: None,
+            room,
+            client_id: uuid::Uuid::new_v4(),
+            body: text.into(),
+            thread: Some(parent),
+            question: false,
+        })
+        .await
+    {
+        ServerFrame::Ack { seq, .. } => seq,
+        other => panic!("expected ack, got {other:?}"),
+    }
+}
+
+async fn thread(
+    c: &mut Client,
+    room: townhall_protocol::RoomId,
+    seq: u64,
+    after: Option<u64>,
+    limit: Option<u32>,
+) -> ServerFrame {
+    c.request(ClientFrame::Thread {
+        req_id: None,
+        room,
+        seq,
+        after,
+        limit,
+    })
+    .await
+}
+
+fn thread_page(f: ServerFrame) -> (Event, Vec<String>, bool) {
+    match f {
+        ServerFrame::Thread {
+            parent,
+            replies,
+            has_more,
+            ..
+        } => (
+            parent,
+            replies
+                .iter()
+                .map(|e| body(e).unwrap_or("?").to_owned())
+                .collect(),
+            has_more,
+        ),
+        other => panic!("expected a thread, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_thread_is_read_back_with_only_its_own_replies_in_pages() {
+    let server = TestServer::start().await;
+    let (_, a_token) = server.user("alice").await;
+    let (_, b_token) = server.user("bob").await;
+    let (_, c_token) = server.user("carol").await;
+    let (mut a, _, _) = server.connect_caught_up(&a_token, None, None).await;
+    let room = a.create_room("plans", Visibility::Public).await;
+    let (mut b, _, _) = server.connect_caught_up(&b_token, None, None).await;
+    b.join(room.id).await;
+    let (_, parent, _) = a.post(room.id, "the move is on the 3rd").await;
+    let (_, other, _) = a.post(room.id, "lunch is at noon").await;
+    reply(&mut b, room.id, parent, "which floor?").await;
+    reply(&mut a, room.id, other, "pizza?").await;
+    b.post(room.id, "top-level chatter").await;
+    let second = reply(&mut a, room.id, parent, "the fourth").await;
+    reply(&mut b, room.id, parent, "thanks").await;
+
+    let (p, replies, more) = thread_page(thread(&mut b, room.id, parent, None, None).await);
+    assert_eq!(p.seq, parent);
+    assert_eq!(p.state.replies, 3, "the parent as it is now");
+    assert_eq!(replies, ["which floor?", "the fourth", "thanks"]);
+    assert!(!more);
+
+    // Paged: two, then the rest after the last one seen.
+    let (_, page, more) = thread_page(thread(&mut b, room.id, parent, None, Some(2)).await);
+    assert_eq!(page, ["which floor?", "the fourth"]);
+    assert!(more);
+    let (_, page, more) = thread_page(thread(&mut b, room.id, parent, Some(second), None).await);
+    assert_eq!(page, ["thanks"]);
+    assert!(!more);
+
+    // The other thread is separate; a message with no replies has an empty thread.
+    let (_, page, _) = thread_page(thread(&mut b, room.id, other, None, None).await);
+    assert_eq!(page, ["pizza?"]);
+
+    // A reply does not start a thread; a seq that does not exist is not found.
+    b.expect_error(
+        ClientFrame::Thread {
+            req_id: None,
+            room: room.id,
+            seq: second,
+            after: None,
+            limit: None,
+        },
+        ErrorCode::InvalidField,
+    )
+    .await;
+    b.expect_error(
+        ClientFrame::Thread {
+            req_id: None,
+            room: room.id,
+            seq: 10_000,
+            after: None,
+            limit: None,
+        },
+        ErrorCode::NotFound,
+    )
+    .await;
+
+    // A private room's thread is as invisible as the room.
+    let secret = a.create_room("board", Visibility::Private).await;
+    let (_, hidden, _) = a.post(secret.id, "reorg draft").await;
+    reply(&mut a, secret.id, hidden, "v2").await;
+    let (mut c, _, _) = server.connect_caught_up(&c_token, None, None).await;
+    c.expect_error(
+        ClientFrame::Thread {
+            req_id: None,
+            room: secret.id,
+            seq: hidden,
+            after: None,
+            limit: None,
+        },
+        ErrorCode::NotFound,
+    )
+    .await;
 }

@@ -19,9 +19,10 @@ export function mayBroadcast(store: ChatStore): boolean {
 }
 
 /** A `broadcast` event in the timeline: an announcement card. */
-export function BroadcastCard({ event: e, mine }: { event: ChatEvent; mine: boolean }) {
+export function BroadcastCard({ event: e, mine, onThread }: { event: ChatEvent; mine: boolean; onThread?: (() => void) | undefined }) {
   if (e.content.kind !== 'broadcast') return null;
   const name = e.sender.display_name || e.sender.username;
+  const replies = e.state?.replies ?? 0;
   return (
     <li class="broadcast-card" data-seq={e.seq} data-testid="broadcast" tabIndex={-1}>
       <article aria-label={`Broadcast from ${name}`}>
@@ -36,11 +37,18 @@ export function BroadcastCard({ event: e, mine }: { event: ChatEvent; mine: bool
           <MessageText body={e.content.body} />
         </p>
         {e.content.ack_requested && <p class="muted small">Readers are asked to confirm they have read this.</p>}
-        {mine && (
-          <a class="btn link" href={reachHref(e.content.broadcast)}>
-            See reach
-          </a>
-        )}
+        <div class="broadcast-foot">
+          {onThread && (
+            <button type="button" class="btn link" data-testid="thread-link" onClick={onThread}>
+              {replies === 0 ? 'Reply or ask a question' : replies === 1 ? '1 reply' : `${replies} replies`}
+            </button>
+          )}
+          {mine && (
+            <a class="btn link" href={reachHref(e.content.broadcast)}>
+              See reach
+            </a>
+          )}
+        </div>
       </article>
     </li>
   );

@@ -22,6 +22,8 @@ export function MembersPanel({ store, room, onClose }: Props) {
     room.kind === 'room' &&
     (room.my_role === 'owner' || room.my_role === 'moderator' || store.me.role === 'admin');
   const canAdd = room.kind === 'room' && (room.visibility === 'public' || canManage);
+  // Moderators are made by the room's owner, or an admin (the server's rule).
+  const canSetRoles = room.kind === 'room' && (room.my_role === 'owner' || store.me.role === 'admin');
 
   useEffect(() => {
     store.loadMembers(room.id).catch((e) => setError(messageOf(e)));
@@ -111,7 +113,14 @@ export function MembersPanel({ store, room, onClose }: Props) {
                   </span>
                   <span class="muted small">
                     @{m.user.username} · {on ? 'online' : 'offline'}
-                    {m.role !== 'member' ? ` · ${m.role}` : ''}
+                    {m.role !== 'member' && (
+                      <>
+                        {' · '}
+                        <span class={`tag role-${m.role}`} data-testid="member-role">
+                          {m.role}
+                        </span>
+                      </>
+                    )}
                   </span>
                 </span>
                 {!isMe && (
@@ -132,7 +141,26 @@ export function MembersPanel({ store, room, onClose }: Props) {
                       Message
                     </button>
                     {(m.user.role === 'leader' || m.user.role === 'admin') && (
-                      <FollowButton store={store} username={m.user.username} name={name} onError={setError} />
+                      <FollowButton store={store} user={m.user} name={name} onError={setError} />
+                    )}
+                    {canSetRoles && m.role !== 'owner' && (
+                      <button
+                        type="button"
+                        class="btn link"
+                        aria-label={m.role === 'moderator' ? `Make ${name} a member again` : `Make ${name} a moderator`}
+                        data-testid="set-room-role"
+                        onClick={async () => {
+                          setError(null);
+                          try {
+                            await store.setRoomRole(room.id, m.user.username, m.role === 'moderator' ? 'member' : 'moderator');
+                            await store.loadMembers(room.id);
+                          } catch (err) {
+                            setError(messageOf(err));
+                          }
+                        }}
+                      >
+                        {m.role === 'moderator' ? 'Make member' : 'Make moderator'}
+                      </button>
                     )}
                     {canManage && m.role !== 'owner' && (
                       <button
@@ -183,8 +211,8 @@ export function messageOf(e: unknown): string {
 }
 
 /** Follow a leader: their broadcasts then reach me in rooms I am not in. */
-function FollowButton(p: { store: ChatStore; username: string; name: string; onError: (m: string) => void }) {
-  const [following, setFollowing] = useState(false);
+function FollowButton(p: { store: ChatStore; user: UserInfo; name: string; onError: (m: string) => void }) {
+  const following = p.store.following.value.has(p.user.id);
   const [busy, setBusy] = useState(false);
   return (
     <button
@@ -192,12 +220,12 @@ function FollowButton(p: { store: ChatStore; username: string; name: string; onE
       class="btn link"
       aria-pressed={following}
       aria-label={`Follow ${p.name}`}
+      data-testid="follow"
       disabled={busy}
       onClick={async () => {
         setBusy(true);
         try {
-          await p.store.follow(p.username, !following);
-          setFollowing(!following);
+          await p.store.follow(p.user, !following);
         } catch (err) {
           p.onError(messageOf(err));
         }

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { ChatStore, QuestionsInfo } from '../store';
 import { roomHref } from '../router';
 import { fullTime } from './format';
+import { mergePlan, questionKey } from '../merge';
 
 /** "3 h", "2 d": how long something took or has waited. */
 export function duration(ms: number): string {
@@ -19,6 +20,11 @@ export function QuestionsView({ store }: { store: ChatStore }) {
   const [data, setData] = useState<QuestionsInfo | null>(null);
   const [error, setError] = useState('');
   const [loading, setLoading] = useState(true);
+  /** Questions ticked for merging, by questionKey; and the one to keep. */
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
+  const [keep, setKeep] = useState<string | undefined>(undefined);
+  const [mergeError, setMergeError] = useState('');
+  const [merging, setMerging] = useState(false);
   const conn = store.connState.value;
 
   const load = () => {
@@ -27,6 +33,9 @@ export function QuestionsView({ store }: { store: ChatStore }) {
     store.loadQuestions().then(
       (d) => {
         setData(d);
+        // Forget ticks of questions that are no longer open.
+        const open = new Set(d.questions.map(questionKey));
+        setSelected((sel) => new Set([...sel].filter((k) => open.has(k))));
         setLoading(false);
       },
       (e: unknown) => {
@@ -42,6 +51,30 @@ export function QuestionsView({ store }: { store: ChatStore }) {
     const t = setTimeout(load, tick === 0 ? 0 : 300);
     return () => clearTimeout(t);
   }, [store, conn, tick]);
+
+  const picked = (data?.questions ?? []).filter((q) => selected.has(questionKey(q)));
+  const plan = mergePlan(picked, keep);
+  const toggle = (key: string, on: boolean) => {
+    const next = new Set(selected);
+    if (on) next.add(key);
+    else next.delete(key);
+    setSelected(next);
+    setMergeError('');
+  };
+  const merge = async () => {
+    if (!plan.ok) return;
+    setMerging(true);
+    setMergeError('');
+    try {
+      await store.mergeQuestions(plan.room, plan.questions, plan.into);
+      setSelected(new Set());
+      setKeep(undefined);
+    } catch (e) {
+      setMergeError(`Could not merge: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      setMerging(false);
+    }
+  };
 
   return (
     <section class="questions-page" aria-labelledby="questions-title" aria-busy={loading} data-testid="questions-view">
@@ -78,7 +111,16 @@ export function QuestionsView({ store }: { store: ChatStore }) {
           ) : (
             <ul class="q-list" data-testid="question-list">
               {data.questions.map((q) => (
-                <li key={`${q.room}-${q.seq}`}>
+                <li key={`${q.room}-${q.seq}`} class="q-row">
+                  <label class="q-select">
+                    <input
+                      type="checkbox"
+                      checked={selected.has(questionKey(q))}
+                      onChange={(e) => toggle(questionKey(q), e.currentTarget.checked)}
+                      data-testid="select-question"
+                    />
+                    <span class="sr-only">Select “{q.body}” to merge</span>
+                  </label>
                   <a class="q-item" href={roomHref(q.room, q.seq)} data-testid="open-question">
                     <span class="q-top">
                       <span class="q-room">#{q.room_name}</span>
@@ -90,6 +132,43 @@ export function QuestionsView({ store }: { store: ChatStore }) {
                 </li>
               ))}
             </ul>
+          )}
+          {picked.length > 0 && (
+            <div class="merge-bar" role="group" aria-labelledby="merge-title" data-testid="merge-bar">
+              <h2 class="section-title" id="merge-title">
+                Merge duplicates
+              </h2>
+              {plan.ok ? (
+                <>
+                  <fieldset class="merge-keep">
+                    <legend>Keep as the main question (one answer will answer all):</legend>
+                    {picked.map((q) => (
+                      <label key={questionKey(q)} class="merge-choice">
+                        <input
+                          type="radio"
+                          name="merge-into"
+                          checked={plan.into === q.seq}
+                          onChange={() => setKeep(questionKey(q))}
+                        />
+                        {q.body}
+                      </label>
+                    ))}
+                  </fieldset>
+                  <button type="button" class="btn primary" disabled={merging} onClick={() => void merge()}>
+                    Merge {picked.length} questions
+                  </button>
+                </>
+              ) : (
+                <p class="muted" role="status">
+                  {plan.reason}
+                </p>
+              )}
+              {mergeError && (
+                <p class="form-error" role="alert">
+                  {mergeError}
+                </p>
+              )}
+            </div>
           )}
         </>
       )}

@@ -7,6 +7,7 @@ import { ConfirmDialog } from './Dialogs';
 import { BackIcon, HashIcon, LockIcon, PeopleIcon } from './Icons';
 import { MembersPanel } from './MembersPanel';
 import { PinnedAcks } from './Broadcasts';
+import { ThreadPanel } from './ThreadPanel';
 import { Timeline } from './Timeline';
 
 export function RoomPane({ store, roomId, at }: { store: ChatStore; roomId: string; at?: number | undefined }) {
@@ -19,8 +20,17 @@ export function RoomPane({ store, roomId, at }: { store: ChatStore; roomId: stri
   useEffect(() => {
     void store.openRoom(roomId, at);
     setShowMembers(false);
-    return () => store.closeRoom();
+    store.closeThread();
+    return () => {
+      store.closeRoom();
+      store.closeThread();
+    };
   }, [roomId, at, store]);
+
+  const threadOpen = store.thread.value?.room === roomId;
+  useEffect(() => {
+    if (threadOpen) setShowMembers(false);
+  }, [threadOpen]);
 
   if (!view || view.room !== roomId) return <section class="room-pane" aria-busy="true" />;
 
@@ -72,13 +82,16 @@ export function RoomPane({ store, roomId, at }: { store: ChatStore; roomId: stri
   }
 
   const title = roomTitle(room);
-  const pending = store.outbox.value.filter((i) => i.room === roomId);
+  const pending = store.outbox.value.filter((i) => i.room === roomId && i.thread === undefined);
+  const thread = store.thread.value;
+  const showThread = !!thread && thread.room === roomId;
+  const mayPost = store.mayPostTopLevel(roomId);
   const typers = [...(store.typing.value.get(roomId)?.values() ?? [])].map((t) => t.user.display_name || t.user.username);
   const isDm = info.kind === 'dm';
   const peerOnline = isDm && info.dm_peer ? store.online.value.has(info.dm_peer.id) : false;
 
   return (
-    <section class={`room-pane${showMembers ? ' with-panel' : ''}`} aria-labelledby="room-title">
+    <section class={`room-pane${showMembers || showThread ? ' with-panel' : ''}`} aria-labelledby="room-title">
       <div class="room-main">
         <header class="room-head">
           <BackLink />
@@ -100,7 +113,10 @@ export function RoomPane({ store, roomId, at }: { store: ChatStore; roomId: stri
               class="btn subtle"
               aria-expanded={showMembers}
               aria-controls="members-panel"
-              onClick={() => setShowMembers(!showMembers)}
+              onClick={() => {
+                if (!showMembers) store.closeThread();
+                setShowMembers(!showMembers);
+              }}
             >
               <PeopleIcon /> <span>{info.member_count}</span>
               <span class="sr-only"> members</span>
@@ -140,21 +156,38 @@ export function RoomPane({ store, roomId, at }: { store: ChatStore; roomId: stri
                 ? 'Several people are typing…'
                 : ''}
         </div>
-        <Composer
-          store={store}
-          roomId={roomId}
-          label={isDm ? `Message ${title}` : `Message #${title}`}
-          onSent={() => {
-            const r = store.rooms.value.get(roomId);
-            const last = r?.timeline.run[r.timeline.run.length - 1]?.seq ?? 0;
-            if (r && last < r.lastSeq) void store.jumpToLatest(roomId);
-          }}
-        />
+        {mayPost ? (
+          <Composer
+            store={store}
+            roomId={roomId}
+            label={isDm ? `Message ${title}` : `Message #${title}`}
+            onSent={() => {
+              const r = store.rooms.value.get(roomId);
+              const last = r?.timeline.run[r.timeline.run.length - 1]?.seq ?? 0;
+              if (r && last < r.lastSeq) void store.jumpToLatest(roomId);
+            }}
+          />
+        ) : (
+          <p class="composer-note announce-note" role="note" data-testid="announce-only-note">
+            Only leaders and moderators post here. Reply under a post, or ask a question there.
+          </p>
+        )}
         <div class="sr-only" aria-live="polite" aria-atomic="true">
           {store.announcement.value}
         </div>
       </div>
-      {showMembers && <MembersPanel store={store} room={info} onClose={() => setShowMembers(false)} />}
+      {showMembers && !showThread && <MembersPanel store={store} room={info} onClose={() => setShowMembers(false)} />}
+      {showThread && (
+        <ThreadPanel
+          store={store}
+          onClose={() => {
+            const seq = thread.seq;
+            store.closeThread();
+            // Back to the message the thread hangs under.
+            document.querySelector<HTMLElement>(`.timeline [data-seq="${seq}"] [data-action="thread"], .timeline [data-seq="${seq}"] [data-testid="thread-link"]`)?.focus();
+          }}
+        />
+      )}
       {confirmLeave && (
         <ConfirmDialog
           title={`Leave ${title}?`}

@@ -1,15 +1,16 @@
 import { mayBroadcast } from './Broadcasts';
 import type { ChatStore, RoomState } from '../store';
 import { roomTitle } from '../store';
-import { questionsHref, roomHref } from '../router';
+import { adminHref, questionsHref, roomHref } from '../router';
 import { initials } from '../text';
 import { ConnectionBadge } from './ConnectionBadge';
-import { HashIcon, LockIcon, MegaphoneIcon, PenIcon, PlusIcon, QuestionIcon, SearchIcon } from './Icons';
+import { HashIcon, LockIcon, MegaphoneIcon, PenIcon, PeopleIcon, PlusIcon, QuestionIcon, SearchIcon } from './Icons';
 
 interface Props {
   store: ChatStore;
   activeRoom: string | null;
   questionsActive?: boolean;
+  adminActive?: boolean;
   onBrowse: () => void;
   onCreate: () => void;
   onBroadcast?: () => void;
@@ -17,7 +18,7 @@ interface Props {
   onLogout: () => void;
 }
 
-export function Sidebar({ store, activeRoom, questionsActive, onBrowse, onCreate, onNewDm, onBroadcast, onLogout }: Props) {
+export function Sidebar({ store, activeRoom, questionsActive, adminActive, onBrowse, onCreate, onNewDm, onBroadcast, onLogout }: Props) {
   const rooms = store.roomList.value;
   const online = store.online.value;
   return (
@@ -54,6 +55,16 @@ export function Sidebar({ store, activeRoom, questionsActive, onBrowse, onCreate
         >
           <QuestionIcon /> Questions
         </a>
+        {store.me.role === 'admin' && (
+          <a
+            class={`side-action${adminActive ? ' active' : ''}`}
+            href={adminHref}
+            aria-current={adminActive ? 'page' : undefined}
+            data-testid="admin-link"
+          >
+            <PeopleIcon /> Administration
+          </a>
+        )}
       </div>
       <nav class="room-nav" aria-label="Conversations">
         <h2 class="nav-title">Conversations</h2>

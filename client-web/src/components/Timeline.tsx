@@ -99,6 +99,7 @@ export function Timeline({ store, room, view, pending }: Props) {
       setPicker(null);
       run('react', store.react(room.id, seq, emoji, on));
     },
+    openThread: (seq) => void store.openThread(room.id, seq),
     startAnswer: (seq) => setAnswering(seq),
     pickAnswer: (seq) => {
       const q = answering;
@@ -327,6 +328,8 @@ interface Actions {
   cancelDelete: () => void;
   togglePicker: (seq: number) => void;
   react: (seq: number, emoji: string, on: boolean) => void;
+  /** Open the thread under this message (a reply: its parent's). */
+  openThread: (seq: number) => void;
   startAnswer: (seq: number) => void;
   pickAnswer: (seq: number) => void;
 }
@@ -359,7 +362,9 @@ function clip(s: string, n = 80): string {
 
 function EventItem(p: EventProps) {
   const { event: e, grouped, me, myName, sent, actions } = p;
-  if (e.content.kind === 'broadcast') return <BroadcastCard event={e} mine={e.sender.id === me} />;
+  if (e.content.kind === 'broadcast') {
+    return <BroadcastCard event={e} mine={e.sender.id === me} onThread={p.live ? () => actions.openThread(e.seq) : undefined} />;
+  }
   if (e.content.kind !== 'message') {
     return (
       <li class="sys-line" data-seq={e.seq}>
@@ -380,6 +385,8 @@ function EventItem(p: EventProps) {
   const canAct = p.live && !deleted;
   const canDelete = canAct && (mine || p.mayModerate);
   const choosing = p.answering !== null && p.answering !== e.seq && canAct;
+  const inThread = e.content.thread;
+  const replies = e.state?.replies ?? 0;
   return (
     <li
       class={`msg${grouped ? ' grouped' : ''}${mentioned ? ' mentions-me' : ''}${mine ? ' mine' : ''}${question ? ' question' : ''}${
@@ -521,6 +528,28 @@ function EventItem(p: EventProps) {
             </button>
           </div>
         )}
+        {inThread !== undefined && p.live && (
+          <button
+            type="button"
+            class="btn link small in-thread"
+            data-testid="in-thread"
+            aria-label="In a thread: view the thread"
+            onClick={() => actions.openThread(inThread)}
+          >
+            In a thread · View
+          </button>
+        )}
+        {inThread === undefined && replies > 0 && p.live && (
+          <button
+            type="button"
+            class="btn link small thread-link"
+            data-testid="thread-link"
+            aria-label={`${replies} ${replies === 1 ? 'reply' : 'replies'}: open the thread`}
+            onClick={() => actions.openThread(e.seq)}
+          >
+            {replies === 1 ? '1 reply' : `${replies} replies`}
+          </button>
+        )}
         {mine && sent && (
           <div class="msg-status sent" data-status="sent">
             Sent
@@ -540,6 +569,11 @@ function EventItem(p: EventProps) {
           >
             <span aria-hidden="true">☺+</span>
           </button>
+          {inThread === undefined && (
+            <button type="button" class="btn subtle act" data-action="thread" onClick={() => actions.openThread(e.seq)}>
+              Reply
+            </button>
+          )}
           {mine && (
             <button type="button" class="btn subtle act" data-action="edit" onClick={() => actions.edit(e.seq)}>
               Edit

@@ -1,4 +1,4 @@
-//! `broadcast`, `broadcast_receipt`, `reach`, `pending_acks`.
+//! `broadcast`, `broadcast_receipt`, `reach`, `pending_acks`, `follow`, `following`.
 
 use super::Ctx;
 use crate::committer::{Command, Reply};
@@ -158,4 +158,28 @@ pub async fn follow(
             "expected done, got {other:?}"
         ))),
     }
+}
+
+/// The leaders I follow: those whose followers room I am a member of.
+pub async fn following(ctx: &Ctx, req_id: Option<String>) -> Result<ServerFrame> {
+    let rooms = ctx
+        .app
+        .read(|s| {
+            let mut out = Vec::new();
+            for user in s.users()? {
+                if let Some(room) = s.followers_room(user.id)? {
+                    out.push((user.info(), room));
+                }
+            }
+            Ok(out)
+        })
+        .await?;
+    let me = ctx.user.id;
+    let users = rooms
+        .into_iter()
+        // A leader is a member (the owner) of their own followers room.
+        .filter(|(user, room)| user.id != me && ctx.app.hub.role_in(*room, me).is_some())
+        .map(|(user, _)| user)
+        .collect();
+    Ok(ServerFrame::Following { req_id, users })
 }

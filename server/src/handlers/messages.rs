@@ -1,10 +1,10 @@
-//! `send` and `history`.
+//! `send`, `history` and `thread`.
 
 use super::{Ctx, readable_room, require_member};
 use crate::committer::{Command, Reply};
 use crate::error::{Result, ServerError};
 use crate::frame::shared;
-use townhall_protocol::{MAX_BODY_BYTES, MAX_PAGE, RoomId, RoomSeq, ServerFrame};
+use townhall_protocol::{Content, Event, MAX_BODY_BYTES, MAX_PAGE, RoomId, RoomSeq, ServerFrame};
 use uuid::Uuid;
 
 /// Queue a message for the committer; the `ack` (or `error`) follows once it
@@ -110,4 +110,99 @@ pub async fn history(
         events,
         has_more,
     })
+}
+
+/// Events read per store range while looking for a thread's replies: big
+/// enough that a scan is a few range reads, small enough that a short thread
+/// near its parent costs one.
+const THREAD_SCAN_CHUNK: usize = 256;
+
+/// Replies a `thread` reply carries when the client gives no `limit`.
+const THREAD_PAGE: usize = 100;
+
+/// One thread: its first message as it is now, and a page of its replies.
+///
+/// Replies live in the room's timeline like any message, so this scans the
+/// timeline after the parent (or after `after`). With no `after`, the scan
+/// stops once it has seen as many replies as the parent counts: a thread
+/// costs the events between its parent and its last reply, not the room.
+pub async fn thread(
+    ctx: &Ctx,
+    req_id: Option<String>,
+    room: RoomId,
+    seq: RoomSeq,
+    after: Option<RoomSeq>,
+    limit: Option<u32>,
+) -> Result<ServerFrame> {
+    readable_room(ctx, room).await?;
+    let limit = limit.map_or(THREAD_PAGE, |l| l.clamp(1, MAX_PAGE) as usize);
+    let visible = ctx.app.hub.published();
+    let (parent, replies, has_more) = ctx
+        .app
+        .read(move |s| {
+            let stored = s
+                .event(room, seq)?
+                .filter(|e| e.pos <= visible)
+                .ok_or(ServerError::NotFound)?;
+            let parent = stored.decode()?;
+            match parent.content {
+                Content::Message { thread: None, .. } | Content::Broadcast { .. } => {}
+                _ => {
+                    return Err(ServerError::Invalid(format!(
+                        "seq {seq} does not start a thread"
+                    )));
+                }
+            }
+            let expected = if after.is_none() {
+                Some(parent.state.replies)
+            } else {
+                None
+            };
+            let mut replies: Vec<Event> = Vec::new();
+            let mut seen: u64 = 0;
+            let mut from = after.unwrap_or(seq).max(seq).saturating_add(1);
+            let mut has_more = false;
+            'scan: loop {
+                if expected.is_some_and(|n| seen >= n) {
+                    break;
+                }
+                let chunk = s.events(room, from, RoomSeq::MAX, false, THREAD_SCAN_CHUNK, visible)?;
+                let Some(last) = chunk.last() else { break };
+                from = last.seq.saturating_add(1);
+                let full = chunk.len() == THREAD_SCAN_CHUNK;
+                for stored in &chunk {
+                    // Most events are not replies: skip them without decoding.
+                    if !contains(&stored.json, br#""thread":"#) {
+                        continue;
+                    }
+                    let event = stored.decode()?;
+                    if !matches!(event.content, Content::Message { thread: Some(t), .. } if t == seq)
+                    {
+                        continue;
+                    }
+                    if replies.len() == limit {
+                        has_more = true;
+                        break 'scan;
+                    }
+                    seen += 1;
+                    replies.push(event);
+                }
+                if !full {
+                    break;
+                }
+            }
+            Ok((parent, replies, has_more))
+        })
+        .await?;
+    Ok(ServerFrame::Thread {
+        req_id,
+        room,
+        parent,
+        replies,
+        has_more,
+    })
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }

@@ -101,6 +101,16 @@ pub async fn dispatch(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFram
         ClientFrame::Reach { req_id, broadcast } => {
             broadcasts::reach(ctx, req_id, broadcast).await.map(Some)
         }
+        ClientFrame::Following { req_id } => broadcasts::following(ctx, req_id).await.map(Some),
+        ClientFrame::Thread {
+            req_id,
+            room,
+            seq,
+            after,
+            limit,
+        } => messages::thread(ctx, req_id, room, seq, after, limit)
+            .await
+            .map(Some),
         ClientFrame::PendingAcks { req_id } => {
             broadcasts::pending_acks(ctx, req_id).await.map(Some)
         }

@@ -1,0 +1,177 @@
+import { useEffect, useState } from 'preact/hooks';
+import { auditLog, listUsers, updateUser, type AdminUser } from '../api';
+import type { AuditEntry } from '../protocol';
+import type { ChatStore } from '../store';
+import { fullTime } from './format';
+
+/** What an audit action means, in words (http.rs `AuditEntry::action`). */
+export function describeAction(action: string): string {
+  switch (action) {
+    case 'create_user':
+      return 'created user';
+    case 'update_user':
+      return 'changed user';
+    case 'disable_user':
+      return 'disabled user';
+    case 'reset_password':
+      return 'reset the password of';
+    case 'add_member':
+      return 'added to a room';
+    case 'remove_member':
+      return 'removed from a room';
+    case 'set_room_role':
+      return 'changed the room role of';
+    case 'delete_message':
+      return 'deleted a message of';
+    case 'mark_answer':
+      return 'marked an answer';
+    default:
+      return action.replace(/_/g, ' ');
+  }
+}
+
+/** Admins: who is on the transformation team, and the audit log. */
+export function AdminView({ store }: { store: ChatStore }) {
+  const [users, setUsers] = useState<readonly AdminUser[] | null>(null);
+  const [audit, setAudit] = useState<readonly AuditEntry[] | null>(null);
+  const [error, setError] = useState('');
+  const [busy, setBusy] = useState<string | null>(null);
+  /** Public rooms by id, to name rooms the admin is not in. */
+  const [directory, setDirectory] = useState<ReadonlyMap<string, string>>(new Map());
+  const rooms = store.rooms.value;
+  const roomName = (id: string) => rooms.get(id)?.info?.name ?? directory.get(id);
+
+  const load = () => {
+    setError('');
+    Promise.all([listUsers(store.token), auditLog(store.token, 200)]).then(
+      ([u, a]) => {
+        setUsers(u);
+        setAudit(a);
+      },
+      (e: unknown) => setError(e instanceof Error ? e.message : String(e)),
+    );
+    store.directory().then(
+      (list) => setDirectory(new Map(list.map((r) => [r.id, r.name]))),
+      () => undefined,
+    );
+  };
+  useEffect(load, [store]);
+
+  if (store.me.role !== 'admin') {
+    return (
+      <section class="questions-page" aria-labelledby="admin-title">
+        <h1 id="admin-title">Administration</h1>
+        <p class="muted">Only admins can see this page.</p>
+      </section>
+    );
+  }
+
+  const setTeam = async (u: AdminUser, on: boolean) => {
+    setBusy(u.user.username);
+    setError('');
+    // Shown at once; the reload after the call shows the server's state.
+    setUsers((list) => list?.map((x) => (x.user.id === u.user.id ? { ...x, transformation_team: on } : x)) ?? null);
+    try {
+      await updateUser(store.token, u.user.username, { transformation_team: on });
+    } catch (e) {
+      setError(`Could not change ${u.user.username}: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      load();
+      setBusy(null);
+    }
+  };
+
+  return (
+    <section class="questions-page admin-page" aria-labelledby="admin-title" data-testid="admin-view">
+      <div class="row">
+        <h1 id="admin-title">Administration</h1>
+        <button type="button" class="btn subtle" onClick={load}>
+          Refresh
+        </button>
+      </div>
+      {error && (
+        <p class="form-error" role="alert">
+          {error}
+        </p>
+      )}
+      <h2 class="section-title">People</h2>
+      <p class="muted small">
+        The transformation team answers and merges questions in every room they are in. A change signs the person out
+        of their open sessions so it takes effect.
+      </p>
+      {!users ? (
+        <p class="muted">Loading…</p>
+      ) : (
+        <table class="admin-table" data-testid="admin-users">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Role</th>
+              <th scope="col">Transformation team</th>
+            </tr>
+          </thead>
+          <tbody>
+            {users.map((u) => (
+              <tr key={u.user.id} data-testid="admin-user">
+                <th scope="row">
+                  {u.user.display_name} <span class="muted small">@{u.user.username}</span>
+                  {u.disabled && <span class="muted small"> (disabled)</span>}
+                </th>
+                <td>{u.user.role}</td>
+                <td>
+                  <label class="question-toggle">
+                    <input
+                      type="checkbox"
+                      checked={!!u.transformation_team}
+                      disabled={busy !== null || u.disabled}
+                      onChange={(e) => void setTeam(u, e.currentTarget.checked)}
+                      data-testid="team-toggle"
+                    />
+                    <span class="sr-only">{u.user.display_name} is on the transformation team</span>
+                    <span aria-hidden="true">{u.transformation_team ? 'Member' : '—'}</span>
+                  </label>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <h2 class="section-title">Audit log</h2>
+      {!audit ? (
+        <p class="muted">Loading…</p>
+      ) : audit.length === 0 ? (
+        <p class="muted">No moderation or admin actions yet.</p>
+      ) : (
+        <table class="admin-table" data-testid="audit-log">
+          <thead>
+            <tr>
+              <th scope="col">When</th>
+              <th scope="col">Who</th>
+              <th scope="col">What</th>
+              <th scope="col">Whom / where</th>
+            </tr>
+          </thead>
+          <tbody>
+            {audit.map((a, i) => {
+              const room = a.room ? roomName(a.room) : undefined;
+              return (
+                <tr key={`${a.at}-${i}`} data-testid="audit-entry" data-action={a.action}>
+                  <td>
+                    <time dateTime={new Date(a.at).toISOString()}>{fullTime(a.at)}</time>
+                  </td>
+                  <td>{a.actor.display_name || a.actor.username}</td>
+                  <td>{describeAction(a.action)}</td>
+                  <td>
+                    {a.target ? a.target.display_name || a.target.username : ''}
+                    {a.room ? ` in ${room ? `#${room}` : 'a room'}` : ''}
+                    {a.seq !== undefined ? ` (message ${a.seq})` : ''}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
