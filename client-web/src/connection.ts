@@ -229,6 +229,9 @@ export class Connection {
         this.opts.onAuthLost(ev.code === CloseCode.LOGGED_OUT ? 'logged_out' : 'auth_failed');
         return;
       }
+      // My account changed: nothing is wrong, so no backoff; the next
+      // welcome carries the new role and team flag.
+      if (ev.code === CloseCode.ACCOUNT_CHANGED) this.attempt = 0;
       this.scheduleRetry();
     };
   }

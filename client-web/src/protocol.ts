@@ -143,7 +143,14 @@ export type ClientFrame =
   | ({ type: 'following' } & Req);
 
 export type ServerFrame =
-  | { type: 'welcome'; version: number; user: UserInfo; resume_from: Pos; reset?: boolean }
+  | {
+      type: 'welcome';
+      version: number;
+      user: UserInfo;
+      resume_from: Pos;
+      reset?: boolean;
+      transformation_team?: boolean;
+    }
   | ({ type: 'event' } & ChatEvent)
   | { type: 'caught_up'; pos: Pos }
   | ({
@@ -215,6 +222,8 @@ export const CloseCode = {
   AUTH_FAILED: 4001,
   LOGGED_OUT: 4003,
   SLOW_CONSUMER: 4008,
+  /** An admin changed my account (role, team): reconnect at once, same token. */
+  ACCOUNT_CHANGED: 4009,
 } as const;
 
 /** `POST /api/login` reply. */

@@ -102,7 +102,10 @@ export const PAGE = 50;
 const CONTEXT_BEFORE_DIVIDER = 15;
 
 export class ChatStore {
-  readonly me: UserInfo;
+  /** Who I am; each `welcome` refreshes it (an admin may change my role). */
+  me: UserInfo;
+  /** In the transformation team: may answer questions in any room I can see. */
+  transformationTeam = false;
   readonly token: string;
   readonly conn: Connection;
   readonly connState = signal<ConnState>('connecting');
@@ -218,6 +221,8 @@ export class ChatStore {
   handleFrame(f: ServerFrame): void {
     switch (f.type) {
       case 'welcome':
+        this.me = f.user;
+        this.transformationTeam = f.transformation_team === true;
         // The server's data was restored from an older backup: our
         // positions and timelines belong to a history it no longer has.
         if (f.reset) {
@@ -1008,6 +1013,7 @@ export class ChatStore {
   /** Room owner/moderator, or a leader/admin: may mark answers. */
   mayAnswer(roomId: RoomId): boolean {
     if (this.me.role === 'admin' || this.me.role === 'leader') return true;
+    if (this.transformationTeam) return true;
     const r = this.rooms.value.get(roomId)?.info?.my_role;
     return r === 'owner' || r === 'moderator';
   }

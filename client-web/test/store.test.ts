@@ -130,6 +130,35 @@ describe('connection and resume', () => {
     expect(lost).toEqual(['logged_out']);
     expect(sockets).toHaveLength(1);
   });
+
+  it('reconnects at once when an admin changes my account (4009), and takes the new role and team flag', () => {
+    const lost: string[] = [];
+    const store = new ChatStore({
+      session: session(),
+      url: 'ws://t',
+      createSocket: (u) => {
+        const s = new FakeSocket(u);
+        sockets.push(s);
+        return s;
+      },
+      random: () => 0.5,
+      onAuthLost: (w) => lost.push(w),
+    });
+    store.start();
+    connect(store);
+    expect(store.mayAnswer(general.id)).toBe(false);
+    sockets[0]!.drop(4009);
+    vi.advanceTimersByTime(1_000);
+    expect(lost).toEqual([]);
+    expect(sockets).toHaveLength(2);
+    const s = sockets[1]!;
+    s.open();
+    expect(s.sent[0]).toMatchObject({ type: 'hello' });
+    s.push({ type: 'welcome', version: 1, user: { ...store.me, role: 'staff' }, resume_from: 0, transformation_team: true });
+    expect(store.transformationTeam).toBe(true);
+    expect(store.mayAnswer(general.id)).toBe(true);
+    store.stop();
+  });
 });
 
 describe('merging backlog and live frames', () => {

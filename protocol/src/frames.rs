@@ -707,6 +707,10 @@ pub enum ServerFrame {
         /// and continue from `resume_from`.
         #[serde(default, skip_serializing_if = "is_false")]
         reset: bool,
+        /// I am in the transformation team (I may answer questions in any
+        /// room I can see). Absent when false.
+        #[serde(default, skip_serializing_if = "is_false")]
+        transformation_team: bool,
     },
     /// A timeline event, from the backlog or live. Events reach a device in
     /// increasing `pos`, each once.
@@ -897,4 +901,7 @@ pub mod close {
     pub const LOGGED_OUT: u16 = 4003;
     /// The connection fell behind its traffic (its bounded buffer filled).
     pub const SLOW_CONSUMER: u16 = 4008;
+    /// An admin changed my account (role, name, transformation team): the
+    /// token still works; reconnect at once to get the new `welcome`.
+    pub const ACCOUNT_CHANGED: u16 = 4009;
 }

@@ -311,7 +311,8 @@ fn server_frames_snapshot() {
     let ev = r#""pos":42,"room":"$R","seq":7,"ts":1700000000000,"sender":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"},"client_id":"$C","content":{"kind":"message","body":"hello"}"#;
     let room_json = r#"{"id":"$R","name":"general","topic":"","visibility":"public","kind":"room","member_count":2,"my_role":"owner"}"#;
     let cases: Vec<(ServerFrame, String)> = vec![
-        (ServerFrame::Welcome { version: 1, user: alice(), resume_from: 3, reset: false }, r#"{"type":"welcome","version":1,"user":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"},"resume_from":3}"#.into()),
+        (ServerFrame::Welcome { version: 1, user: alice(), resume_from: 3, reset: false, transformation_team: false }, r#"{"type":"welcome","version":1,"user":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"},"resume_from":3}"#.into()),
+        (ServerFrame::Welcome { version: 1, user: alice(), resume_from: 3, reset: false, transformation_team: true }, r#"{"type":"welcome","version":1,"user":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"},"resume_from":3,"transformation_team":true}"#.into()),
         (ServerFrame::Event(event()), format!(r#"{{"type":"event",{ev}}}"#)),
         (ServerFrame::CaughtUp { pos: 42 }, r#"{"type":"caught_up","pos":42}"#.into()),
         (ServerFrame::Ack { req_id: Some("1".into()), client_id: cid(), room: room(), seq: 7, pos: 42, ts: 5, duplicate: false }, r#"{"type":"ack","req_id":"1","client_id":"$C","room":"$R","seq":7,"pos":42,"ts":5,"duplicate":false}"#.into()),

@@ -326,6 +326,9 @@ async fn update_user(
 ) -> HttpResult<Json<townhall_protocol::UserInfo>> {
     let admin = require_admin(&app, &headers).await?;
     let req: UpdateUserRequest = parse(&body)?;
+    // Disabling or a new password ends the sessions; any other change only
+    // makes them reconnect, so they carry the new role or team flag.
+    let ends_sessions = req.disabled == Some(true) || req.password.is_some();
     let display_name = match req.display_name {
         Some(name) => {
             let name = name.trim().to_owned();
@@ -357,7 +360,12 @@ async fn update_user(
             return Err(ServerError::Internal(format!("expected a user, got {other:?}")).into());
         }
     };
-    app.hub.kick_user(user.id, CloseReason::LOGGED_OUT);
+    let close = if ends_sessions {
+        CloseReason::LOGGED_OUT
+    } else {
+        CloseReason::ACCOUNT_CHANGED
+    };
+    app.hub.kick_user(user.id, close);
     tracing::info!(by = %admin.username, user = %user.username, "user updated");
     Ok(Json(user.info()))
 }

@@ -42,6 +42,10 @@ impl CloseReason {
         code: close::LOGGED_OUT,
         reason: "logged_out",
     };
+    pub const ACCOUNT_CHANGED: CloseReason = CloseReason {
+        code: close::ACCOUNT_CHANGED,
+        reason: "account_changed",
+    };
     pub const SHUTDOWN: CloseReason = CloseReason {
         code: close::GOING_AWAY,
         reason: "shutting_down",

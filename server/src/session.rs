@@ -218,6 +218,7 @@ pub async fn run(socket: WebSocket, app: App) {
         user: user.info(),
         resume_from: from,
         reset,
+        transformation_team: user.transformation_team,
     };
     let writer = tokio::spawn(writer.run(welcome, backlog, upto));
 

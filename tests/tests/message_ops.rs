@@ -380,9 +380,10 @@ async fn questions_wait_in_the_queue_until_someone_allowed_marks_an_answer() {
 async fn the_transformation_team_merges_duplicate_questions_and_one_answer_answers_all() {
     let server = TestServer::start().await;
     let (_, owner_token) = server.user("owner").await;
-    server.user("tina").await;
+    let (_, tina_token) = server.user("tina").await;
     let (_, a_token) = server.user("asker1").await;
     let (_, b_token) = server.user("asker2").await;
+    let (mut tina_before, _, _) = server.connect_caught_up(&tina_token, None, None).await;
     // An admin puts tina in the transformation team.
     let r = reqwest::Client::new()
         .patch(server.http("/api/admin/users/tina"))
@@ -392,6 +393,28 @@ async fn the_transformation_team_merges_duplicate_questions_and_one_answer_answe
         .await
         .expect("patch");
     assert_eq!(r.status().as_u16(), 200);
+    // Her open socket is asked to reconnect, not logged out; the same token
+    // works and the new `welcome` says she is on the team.
+    assert_eq!(
+        tina_before.expect_close().await,
+        Some(townhall_protocol::close::ACCOUNT_CHANGED)
+    );
+    let mut again = townhall_tests::Client::open(&server.ws_url()).await;
+    again
+        .send(&ClientFrame::Hello {
+            version: townhall_protocol::PROTOCOL_VERSION,
+            token: tina_token.clone(),
+            resume: None,
+            device: None,
+        })
+        .await;
+    match again.next().await {
+        ServerFrame::Welcome {
+            transformation_team,
+            ..
+        } => assert!(transformation_team, "welcome after the change"),
+        other => panic!("expected welcome, got {other:?}"),
+    }
     // The admin's user list shows who is on the team.
     let list: Vec<serde_json::Value> = reqwest::Client::new()
         .get(server.http("/api/admin/users"))

@@ -96,8 +96,8 @@ export function AdminView({ store }: { store: ChatStore }) {
       )}
       <h2 class="section-title">People</h2>
       <p class="muted small">
-        The transformation team answers and merges questions in every room they are in. A change signs the person out
-        of their open sessions so it takes effect.
+        The transformation team answers and merges questions in every room they are in. A change takes effect at once:
+        the person's open windows reconnect by themselves.
       </p>
       {!users ? (
         <p class="muted">Loading…</p>
