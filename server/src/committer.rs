@@ -539,6 +539,9 @@ impl Worker {
                 if let Some(record) = mentions {
                     store::put_mentions(b, room, ev.seq, &record);
                 }
+                if let Some(parent) = thread {
+                    store::put_thread_reply(b, room, parent, ev.seq);
+                }
                 if question {
                     store::put_open_question(b, room, ev.seq, ev.ts);
                 }

@@ -112,20 +112,14 @@ pub async fn history(
     })
 }
 
-/// Events read per store range while looking for a thread's replies: big
-/// enough that a scan is a few range reads, small enough that a short thread
-/// near its parent costs one.
-const THREAD_SCAN_CHUNK: usize = 256;
-
 /// Replies a `thread` reply carries when the client gives no `limit`.
 const THREAD_PAGE: usize = 100;
 
 /// One thread: its first message as it is now, and a page of its replies.
 ///
-/// Replies live in the room's timeline like any message, so this scans the
-/// timeline after the parent (or after `after`). With no `after`, the scan
-/// stops once it has seen as many replies as the parent counts: a thread
-/// costs the events between its parent and its last reply, not the room.
+/// The committer indexes each reply under its thread (`room_thread_reply`),
+/// so a page costs one range read of the index and a point read per reply,
+/// however long the room's timeline is between them.
 pub async fn thread(
     ctx: &Ctx,
     req_id: Option<String>,
@@ -153,43 +147,20 @@ pub async fn thread(
                     )));
                 }
             }
-            let expected = if after.is_none() {
-                Some(parent.state.replies)
-            } else {
-                None
-            };
-            let mut replies: Vec<Event> = Vec::new();
-            let mut seen: u64 = 0;
-            let mut from = after.unwrap_or(seq).max(seq).saturating_add(1);
+            // One more than a page tells whether another page follows.
+            let seqs = s.thread_replies(room, seq, after.unwrap_or(0), limit + 1)?;
+            let mut replies: Vec<Event> = Vec::with_capacity(seqs.len().min(limit));
             let mut has_more = false;
-            'scan: loop {
-                if expected.is_some_and(|n| seen >= n) {
+            for reply in seqs {
+                // Not yet durable and published: not visible to anyone yet.
+                let Some(stored) = s.event(room, reply)?.filter(|e| e.pos <= visible) else {
+                    break;
+                };
+                if replies.len() == limit {
+                    has_more = true;
                     break;
                 }
-                let chunk = s.events(room, from, RoomSeq::MAX, false, THREAD_SCAN_CHUNK, visible)?;
-                let Some(last) = chunk.last() else { break };
-                from = last.seq.saturating_add(1);
-                let full = chunk.len() == THREAD_SCAN_CHUNK;
-                for stored in &chunk {
-                    // Most events are not replies: skip them without decoding.
-                    if !contains(&stored.json, br#""thread":"#) {
-                        continue;
-                    }
-                    let event = stored.decode()?;
-                    if !matches!(event.content, Content::Message { thread: Some(t), .. } if t == seq)
-                    {
-                        continue;
-                    }
-                    if replies.len() == limit {
-                        has_more = true;
-                        break 'scan;
-                    }
-                    seen += 1;
-                    replies.push(event);
-                }
-                if !full {
-                    break;
-                }
+                replies.push(stored.decode()?);
             }
             Ok((parent, replies, has_more))
         })
@@ -201,8 +172,4 @@ pub async fn thread(
         replies,
         has_more,
     })
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }

@@ -11,9 +11,10 @@ use townhall_protocol::{Pos, RoomId, RoomSeq, UserId};
 pub const META_SCHEMA_VERSION: &[u8] = b"schema_version";
 pub const META_LAST_POS: &[u8] = b"last_pos";
 pub const META_ORG_ROOM: &[u8] = b"org_room";
-/// Present once `room_seq_mention` covers every stored message (data folders
-/// from before that tree get it built at their first start).
-pub const META_MENTIONS_INDEXED: &[u8] = b"mentions_indexed";
+/// Which of the indexes derived from stored messages (`room_seq_mention`,
+/// `room_thread_reply`) cover every message: [`super::INDEXES_VERSION`] once
+/// built. A data folder from before an index gets it built at its first start.
+pub const META_INDEXES: &[u8] = b"indexes_version";
 
 pub fn user(id: UserId) -> Vec<u8> {
     id.as_bytes().to_vec()
@@ -66,6 +67,13 @@ pub fn time_room_seq(at: u64, room: RoomId, seq: RoomSeq) -> Vec<u8> {
     k.extend_from_slice(&at.to_be_bytes());
     k.extend_from_slice(room.as_bytes());
     k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// room ‖ thread's first seq ‖ reply seq.
+pub fn room_thread_reply(room: RoomId, parent: RoomSeq, reply: RoomSeq) -> Vec<u8> {
+    let mut k = room_seq(room, parent);
+    k.extend_from_slice(&reply.to_be_bytes());
     k
 }
 

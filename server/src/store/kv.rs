@@ -56,10 +56,13 @@ pub enum Tree {
     /// message that mentions someone (so `summary` counts without reading
     /// the messages).
     RoomSeqMention,
+    /// room id ‖ thread's first seq ‖ reply seq → (nothing): a thread's
+    /// replies, so reading one costs its replies, not the room's timeline.
+    RoomThreadReply,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 20] = [
+    pub const ALL: [Tree; 21] = [
         Tree::Meta,
         Tree::UserRecord,
         Tree::UsernameUser,
@@ -80,6 +83,7 @@ impl Tree {
         Tree::UserBroadcastPending,
         Tree::UserFollowersRoom,
         Tree::RoomSeqMention,
+        Tree::RoomThreadReply,
     ];
 
     /// The on-disk tree name. Never change one: it is the data's address.
@@ -105,6 +109,7 @@ impl Tree {
             Tree::UserBroadcastPending => "user_broadcast_pending",
             Tree::UserFollowersRoom => "user_followers_room",
             Tree::RoomSeqMention => "room_seq_mention",
+            Tree::RoomThreadReply => "room_thread_reply",
         }
     }
 

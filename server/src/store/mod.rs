@@ -36,6 +36,11 @@ use townhall_protocol::{Event, Pos, RoomId, RoomSeq, ServerFrame, UserId};
 /// rather than misreading it; numbered migrations go in `Store::init`.
 pub const SCHEMA_VERSION: u64 = 1;
 
+/// The indexes derived from stored messages that this build keeps: 1 the
+/// mention index, 2 also the thread index. An older folder gets them
+/// (re)built at its first start (`Store::init`).
+pub const INDEXES_VERSION: u64 = 2;
+
 /// How many rows one scan of a whole relation may return. A guard against a
 /// runaway read, far above any real company's rooms or users.
 const SCAN_LIMIT: usize = 1_000_000;
@@ -115,7 +120,11 @@ impl Store {
                     keys::META_SCHEMA_VERSION,
                     keys::u64_value(SCHEMA_VERSION),
                 );
-                b.put(Tree::Meta, keys::META_MENTIONS_INDEXED, keys::u64_value(1));
+                b.put(
+                    Tree::Meta,
+                    keys::META_INDEXES,
+                    keys::u64_value(INDEXES_VERSION),
+                );
                 self.kv.apply(&b)?;
                 self.kv.sync()?;
             }
@@ -126,12 +135,12 @@ impl Store {
                         "data folder has schema {found}, this build knows up to {SCHEMA_VERSION}"
                     )));
                 }
-                if self
-                    .kv
-                    .get(Tree::Meta, keys::META_MENTIONS_INDEXED)?
-                    .is_none()
-                {
-                    self.index_mentions()?;
+                let indexes = match self.kv.get(Tree::Meta, keys::META_INDEXES)? {
+                    Some(v) => keys::read_u64("meta", &v)?,
+                    None => 0,
+                };
+                if indexes < INDEXES_VERSION {
+                    self.build_indexes()?;
                 }
             }
         }
@@ -699,10 +708,13 @@ impl Store {
         Ok((record.room || !record.users.is_empty()).then_some(record))
     }
 
-    /// Build `room_seq_mention` for a data folder written before it existed.
-    fn index_mentions(&self) -> Result<(), StoreError> {
+    /// Build the indexes derived from messages (`room_seq_mention`,
+    /// `room_thread_reply`) for a data folder written before them. Every
+    /// write is a put of what the message says now, so a run cut short by a
+    /// crash is simply run again.
+    fn build_indexes(&self) -> Result<(), StoreError> {
         let mut start = Bound::Unbounded;
-        let mut indexed = 0u64;
+        let (mut mentions, mut replies) = (0u64, 0u64);
         loop {
             let rows = self
                 .kv
@@ -712,7 +724,8 @@ impl Store {
             let mut b = Batch::default();
             for (k, v) in &rows {
                 let (_, _, json) = keys::split_event(v)?;
-                if !json.contains(&b'@') {
+                // Neither index concerns a message without '@' or a thread.
+                if !json.contains(&b'@') && !contains(json, br#""thread":"#) {
                     continue;
                 }
                 let (room, seq) = keys::split_room_seq(k)?;
@@ -723,24 +736,53 @@ impl Store {
                     json: json.to_vec(),
                 };
                 let event = stored.decode()?;
-                if event.state.deleted {
+                let townhall_protocol::Content::Message { body, thread, .. } = &event.content
+                else {
                     continue;
+                };
+                if let Some(parent) = thread {
+                    put_thread_reply(&mut b, room, *parent, seq);
+                    replies += 1;
                 }
-                if let townhall_protocol::Content::Message { body, .. } = &event.content
+                if !event.state.deleted
                     && let Some(record) = self.resolve_mentions(event.sender.id, body)?
                 {
                     put_mentions(&mut b, room, seq, &record);
-                    indexed += 1;
+                    mentions += 1;
                 }
             }
             self.kv.apply(&b)?;
         }
         let mut b = Batch::default();
-        b.put(Tree::Meta, keys::META_MENTIONS_INDEXED, keys::u64_value(1));
+        b.put(
+            Tree::Meta,
+            keys::META_INDEXES,
+            keys::u64_value(INDEXES_VERSION),
+        );
         self.kv.apply(&b)?;
         self.kv.sync()?;
-        tracing::info!(messages = indexed, "built the mention index");
+        tracing::info!(mentions, replies, "built the message indexes");
         Ok(())
+    }
+
+    /// The seqs of a thread's replies after `after`, oldest first, up to `limit`.
+    pub fn thread_replies(
+        &self,
+        room: RoomId,
+        parent: RoomSeq,
+        after: RoomSeq,
+        limit: usize,
+    ) -> Result<Vec<RoomSeq>, StoreError> {
+        let rows = self.kv.range(
+            Tree::RoomThreadReply,
+            Bound::Excluded(keys::room_thread_reply(room, parent, after)),
+            Bound::Included(keys::room_thread_reply(room, parent, RoomSeq::MAX)),
+            false,
+            limit,
+        )?;
+        rows.iter()
+            .map(|(k, _)| keys::read_u64("room_thread_reply", k.get(24..).unwrap_or_default()))
+            .collect()
     }
 
     pub fn size_on_disk(&self) -> u64 {
@@ -814,6 +856,19 @@ pub fn put_event(
         keys::room_seq(room, seq),
         keys::event_value(pos, ordinal, frame_json),
     );
+}
+
+pub fn put_thread_reply(b: &mut Batch, room: RoomId, parent: RoomSeq, reply: RoomSeq) {
+    b.put(
+        Tree::RoomThreadReply,
+        keys::room_thread_reply(room, parent, reply),
+        Vec::new(),
+    );
+}
+
+/// Whether `needle` occurs in `haystack` (raw JSON prefilters).
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 pub fn put_mentions(b: &mut Batch, room: RoomId, seq: RoomSeq, record: &MentionRecord) {

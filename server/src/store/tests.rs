@@ -423,7 +423,7 @@ mod overlay {
 /// A data folder from before the mention index gets it built at its first
 /// start, so `summary` counts old mentions too.
 #[test]
-fn the_mention_index_is_built_for_an_older_data_folder() {
+fn the_message_indexes_are_built_for_an_older_data_folder() {
     use townhall_protocol::{Content, Event, UserInfo};
     for (name, store, _dir) in both() {
         store.init().expect("init");
@@ -433,9 +433,17 @@ fn the_mention_index_is_built_for_an_older_data_folder() {
         put_user(&mut b, &bob);
         put_user(&mut b, &alice);
         let room = RoomId::new();
-        let bodies = ["hi @Bob", "no mention", "@room meeting", "hi @bobby"];
+        // The fifth is a reply in the thread under the first.
+        let bodies = [
+            "hi @Bob",
+            "no mention",
+            "@room meeting",
+            "hi @bobby",
+            "a reply",
+        ];
         for (i, body) in bodies.iter().enumerate() {
             let seq = i as u64 + 1;
+            let thread = (seq == 5).then_some(1);
             let event = Event {
                 pos: seq,
                 room,
@@ -450,7 +458,7 @@ fn the_mention_index_is_built_for_an_older_data_folder() {
                 client_id: None,
                 content: Content::Message {
                     body: body.to_string(),
-                    thread: None,
+                    thread,
                     question: false,
                 },
                 state: Default::default(),
@@ -459,14 +467,32 @@ fn the_mention_index_is_built_for_an_older_data_folder() {
             put_event(&mut b, room, seq, seq, seq, json.as_bytes());
         }
         // As an older build left it: no index, no marker.
-        b.delete(Tree::Meta, keys::META_MENTIONS_INDEXED);
+        b.delete(Tree::Meta, keys::META_INDEXES);
         store.apply(&b).expect("apply");
+        assert!(
+            store
+                .thread_replies(room, 1, 0, 10)
+                .expect("replies")
+                .is_empty(),
+            "{name}: nothing indexed yet"
+        );
         assert_eq!(
             store.mention_count(room, 0, 4, bob.id).expect("count"),
             0,
             "{name}: nothing indexed yet"
         );
-        store.init().expect("init builds the index");
+        store.init().expect("init builds the indexes");
+        assert_eq!(
+            store.thread_replies(room, 1, 0, 10).expect("replies"),
+            vec![5],
+            "{name}"
+        );
+        assert!(
+            store
+                .thread_replies(room, 1, 5, 10)
+                .expect("after")
+                .is_empty()
+        );
         assert_eq!(
             store.mention_count(room, 0, 4, bob.id).expect("count"),
             2,
@@ -485,7 +511,7 @@ fn the_mention_index_is_built_for_an_older_data_folder() {
         assert!(
             store
                 .kv()
-                .get(Tree::Meta, keys::META_MENTIONS_INDEXED)
+                .get(Tree::Meta, keys::META_INDEXES)
                 .expect("get")
                 .is_some(),
             "{name}"
