@@ -154,6 +154,9 @@ else
   run fanout-1k-500msgs      "${common[@]}" fanout --members 1000 --senders 20 --rate 500
   half="$(half_rate fanout-1k-saturated)"
   run fanout-1k-half         "${common[@]}" fanout --members 1000 --senders 20 --rate "$half"
+  # A load mosquitto also sustains (it saturates near 100 msgs/s into
+  # 1,000): the like-for-like latency comparison.
+  run fanout-1k-50msgs       "${common[@]}" fanout --members 1000 --senders 20 --rate 50
   run fanout-10k-saturated   "${common[@]}" fanout --members 10000 --senders 50 --window 64
   run fanout-100-100msgs     "${common[@]}" fanout --members 100 --senders 10 --rate 100
   run small-rooms-10k        "${common[@]}" small-rooms --users 10000 --room-size 5 --interval-ms 1000
@@ -191,6 +194,7 @@ EOF
         run mqtt-fanout-1k-500msgs   "${common[@]}" --server-pid "$mpid" mqtt-fanout --mqtt 127.0.0.1:18830 --members 1000 --senders 20 --rate 500
         half="$(half_rate fanout-1k-saturated)"
         run mqtt-fanout-1k-half      "${common[@]}" --server-pid "$mpid" mqtt-fanout --mqtt 127.0.0.1:18830 --members 1000 --senders 20 --rate "$half"
+        run mqtt-fanout-1k-50msgs    "${common[@]}" --server-pid "$mpid" mqtt-fanout --mqtt 127.0.0.1:18830 --members 1000 --senders 20 --rate 50
         run mqtt-fanout-10k-saturated "${common[@]}" --server-pid "$mpid" mqtt-fanout --mqtt 127.0.0.1:18830 --members 10000 --senders 50 --window 64
         run mqtt-fanout-100-100msgs  "${common[@]}" --server-pid "$mpid" mqtt-fanout --mqtt 127.0.0.1:18830 --members 100 --senders 10 --rate 100
       else

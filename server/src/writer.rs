@@ -60,13 +60,18 @@ enum Stop {
 }
 
 /// Run one socket operation unless the session is killed or it stalls.
+/// The operation is polled first: a write that completes at once (nearly
+/// all of them) never registers with the kill switch or the timer; the
+/// writer's loop sees a kill before its next write.
 async fn guarded<T>(
     kill: &KillSwitch,
     op: impl Future<Output = Result<T, axum::Error>>,
 ) -> Result<T, Stop> {
+    if kill.is_killed() {
+        return Err(Stop::Killed);
+    }
     tokio::select! {
         biased;
-        _ = kill.token().cancelled() => Err(Stop::Killed),
         r = tokio::time::timeout(WRITE_TIMEOUT, op) => match r {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => {
@@ -78,6 +83,7 @@ async fn guarded<T>(
                 Err(Stop::Failed)
             }
         },
+        _ = kill.token().cancelled() => Err(Stop::Killed),
     }
 }
 
@@ -116,10 +122,15 @@ impl Writer {
         let mut last_sent = upto;
         let mut ping = tokio::time::interval(self.ping_every);
         ping.tick().await;
+        // One wait on the kill switch for the whole loop: making a new one
+        // per wakeup registered with the token's mutex each time.
+        let kill = self.kill.clone();
+        let killed = kill.token().cancelled();
+        tokio::pin!(killed);
         loop {
             let step = tokio::select! {
                 biased;
-                _ = self.kill.token().cancelled() => return Stop::Killed,
+                _ = &mut killed => return Stop::Killed,
                 event = self.events.recv() => match event {
                     Some(event) => self.write_events(event, &mut last_sent).await,
                     None => return Stop::Failed,
