@@ -58,8 +58,13 @@ test('bob was away: divider at his read marker, three new messages in order, the
   await expect(link).toHaveAttribute('aria-label', 'Room general, 3 unread, 1 mentioning you');
   await expect(link.getByTestId('unread-badge')).toHaveText('3');
   await expect(link.getByTestId('mention-badge')).toBeVisible();
-  // The overview says what needs him.
+  // The overview says what needs him: the room that mentions him first,
+  // then the other rooms with news.
+  await expect(page.getByRole('heading', { name: 'You were mentioned' })).toBeVisible();
+  await expect(page.getByTestId('away-mentioned')).toContainText('general');
   await expect(page.getByRole('heading', { name: 'While you were away' })).toBeVisible();
+  await expect(page.getByTestId('away-rooms')).toContainText('support');
+  await expect(page.getByTestId('away-rooms')).not.toContainText('general');
 
   await link.click();
   const divider = page.getByTestId('new-divider');

@@ -2,6 +2,7 @@ import { cleanup, render } from '@testing-library/preact';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MessageText } from '../src/components/MessageText';
 import { Sidebar } from '../src/components/Sidebar';
+import { Home } from '../src/components/Home';
 import type { RoomInfo } from '../src/protocol';
 import { ChatStore } from '../src/store';
 import { alice, FakeSocket, msg, session } from './fake';
@@ -47,5 +48,33 @@ describe('room list', () => {
     expect(getByRole('navigation', { name: 'Conversations' })).toBeTruthy();
     expect(links[0]!.querySelector('[data-testid="mention-badge"]')).not.toBeNull();
     expect(links[0]!.querySelector('[data-testid="unread-badge"]')!.textContent).toBe('3');
+  });
+});
+
+describe('home', () => {
+  it('puts rooms where I was mentioned before the other rooms with news', () => {
+    const store = new ChatStore({ session: session(), url: 'ws://t', createSocket: (u) => new FakeSocket(u) });
+    const room = (id: string, name: string): RoomInfo => ({
+      id,
+      name,
+      topic: '',
+      visibility: 'public',
+      kind: 'room',
+      member_count: 3,
+      my_role: 'member',
+    });
+    // "busy" changed last, "quiet" mentions me: quiet comes first.
+    store.applySummary([
+      { room: room('b', 'busy'), last_seq: 10, read_seq: 5, unread: 5, mentions: 0, latest: msg('b', 10, 'later', alice, { pos: 20 }) },
+      { room: room('q', 'quiet'), last_seq: 3, read_seq: 1, unread: 2, mentions: 1, latest: msg('q', 3, '@bob look', alice, { pos: 9 }) },
+      { room: room('r', 'read'), last_seq: 4, read_seq: 4, unread: 0, mentions: 0 },
+    ]);
+    store.loaded.value = true;
+    const { getByTestId, getAllByRole } = render(<Home store={store} />);
+    const headings = getAllByRole('heading', { level: 2 }).map((h) => h.textContent);
+    expect(headings).toEqual(['You were mentioned', 'While you were away']);
+    expect(getByTestId('away-mentioned').textContent).toContain('quiet');
+    expect(getByTestId('away-rooms').textContent).toContain('busy');
+    expect(getByTestId('away-rooms').textContent).not.toContain('read');
   });
 });

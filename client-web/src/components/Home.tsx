@@ -1,16 +1,21 @@
 import type { ChatEvent } from '../protocol';
-import type { ChatStore } from '../store';
+import type { ChatStore, RoomState } from '../store';
 import { roomTitle } from '../store';
 import { roomHref } from '../router';
 import { preview } from './format';
 import { HashIcon, LockIcon } from './Icons';
 import { PinnedAcks } from './Broadcasts';
 
-/** The first screen after login: what happened while I was away, what needs me. */
+/**
+ * The first screen after login: what needs me first (broadcasts waiting for
+ * my acknowledgement, answers to my questions, rooms where I was mentioned),
+ * then the other rooms with news, most recent first.
+ */
 export function Home({ store }: { store: ChatStore }) {
   const rooms = store.roomList.value.filter((r) => r.unread > 0);
+  const mentioned = rooms.filter((r) => r.mentions > 0);
+  const others = rooms.filter((r) => r.mentions === 0);
   const name = store.me.display_name || store.me.username;
-  const online = store.online.value;
   return (
     <section class="home" aria-labelledby="home-title">
       <h1 id="home-title">Welcome back, {name}</h1>
@@ -22,37 +27,47 @@ export function Home({ store }: { store: ChatStore }) {
         store.pendingAcks.value.length === 0 && answersForMe(store).length === 0 && <p class="muted">You are all caught up.</p>
       ) : (
         <>
-          <h2 class="section-title">While you were away</h2>
-          <ul class="away-list">
-            {rooms.map((r) => (
-              <li key={r.id}>
-                <a class={`away-item${r.mentions ? ' mentioned' : ''}`} href={roomHref(r.id)}>
-                  <span class="away-top">
-                    <span class="away-name">
-                      <span class="room-icon" aria-hidden="true">
-                        {r.info?.kind === 'dm' ? (
-                          <span class={`presence-dot${r.info.dm_peer && online.has(r.info.dm_peer.id) ? ' on' : ''}`} />
-                        ) : r.info?.visibility === 'private' ? (
-                          <LockIcon />
-                        ) : (
-                          <HashIcon />
-                        )}
-                      </span>
-                      {roomTitle(r)}
-                    </span>
-                    <span class="away-counts">
-                      {r.mentions > 0 && <span class="badge mention">@ {r.mentions}</span>}
-                      <span class="badge">{r.unread} new</span>
-                    </span>
-                  </span>
-                  {r.latest && <span class="away-preview">{preview(r.latest)}</span>}
-                </a>
-              </li>
-            ))}
-          </ul>
+          {mentioned.length > 0 && <AwayList store={store} title="You were mentioned" rooms={mentioned} testId="away-mentioned" />}
+          {others.length > 0 && <AwayList store={store} title="While you were away" rooms={others} testId="away-rooms" />}
         </>
       )}
     </section>
+  );
+}
+
+function AwayList({ store, title, rooms, testId }: { store: ChatStore; title: string; rooms: RoomState[]; testId: string }) {
+  const online = store.online.value;
+  return (
+    <>
+      <h2 class="section-title">{title}</h2>
+      <ul class="away-list" data-testid={testId}>
+        {rooms.map((r) => (
+          <li key={r.id}>
+            <a class={`away-item${r.mentions ? ' mentioned' : ''}`} href={roomHref(r.id)}>
+              <span class="away-top">
+                <span class="away-name">
+                  <span class="room-icon" aria-hidden="true">
+                    {r.info?.kind === 'dm' ? (
+                      <span class={`presence-dot${r.info.dm_peer && online.has(r.info.dm_peer.id) ? ' on' : ''}`} />
+                    ) : r.info?.visibility === 'private' ? (
+                      <LockIcon />
+                    ) : (
+                      <HashIcon />
+                    )}
+                  </span>
+                  {roomTitle(r)}
+                </span>
+                <span class="away-counts">
+                  {r.mentions > 0 && <span class="badge mention">@ {r.mentions}</span>}
+                  <span class="badge">{r.unread} new</span>
+                </span>
+              </span>
+              {r.latest && <span class="away-preview">{preview(r.latest)}</span>}
+            </a>
+          </li>
+        ))}
+      </ul>
+    </>
   );
 }
 
