@@ -211,7 +211,7 @@ async fn login(
 ) -> HttpResult<Json<LoginResponse>> {
     let req: LoginRequest = parse(&body)?;
     // Nothing longer than a valid username or password is looked up or hashed.
-    if req.username.len() > 32 || req.password.len() > 1024 {
+    if req.username.len() > crate::mentions::MAX_USERNAME || req.password.len() > 1024 {
         return Err(ServerError::InvalidCredentials.into());
     }
     if app
@@ -451,10 +451,7 @@ pub fn new_user_record(
     password: &str,
     role: townhall_protocol::Role,
 ) -> Result<UserRecord, ServerError> {
-    let valid_name = (1..=32).contains(&username.len())
-        && username
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    let valid_name = crate::mentions::is_username(username);
     if !valid_name {
         return Err(ServerError::Invalid(
             "a username is 1 to 32 characters: letters, digits, '.', '_' or '-'".into(),

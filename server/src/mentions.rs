@@ -14,36 +14,63 @@ fn continues_name(c: char) -> bool {
     c.is_alphanumeric() || c == '_' || c == '-'
 }
 
-/// The lowercase names a body may mention: for each `@`, every prefix of the
-/// name-like run after it that ends on a word boundary. At most
-/// [`MAX_CANDIDATES`], so a body of 16 KiB of `@a.` costs a bounded number
-/// of username lookups.
-pub fn candidates(body: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+/// Longest username (accounts are refused beyond it).
+pub const MAX_USERNAME: usize = 32;
+
+/// The rule for usernames: 1 to 32 ASCII letters, digits, `.`, `_` or `-`.
+/// Accounts are made under it (`http.rs`), and a mention can only name one.
+pub fn is_username(name: &str) -> bool {
+    (1..=MAX_USERNAME).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// Most distinct names looked up for one message: bounds the username
+/// lookups (and the committer's read cache) a single message can cause.
+pub const MAX_CANDIDATES: usize = 32;
+
+/// What a body may mention, before looking names up.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Candidates {
+    /// `@room` appears.
+    pub room: bool,
+    /// Lowercase names that could be usernames, at most [`MAX_CANDIDATES`].
+    pub names: Vec<String>,
+}
+
+/// For each `@`, every prefix of the name-like run after it that ends on a
+/// word boundary and could be a username.
+pub fn candidates(body: &str) -> Candidates {
+    let mut out = Candidates::default();
     let lower = body.to_lowercase();
     for (at, _) in lower.match_indices('@') {
         let rest = &lower[at + 1..];
-        let run_len = rest
-            .char_indices()
-            .find(|(_, c)| !(continues_name(*c) || *c == '.'))
-            .map_or(rest.len(), |(i, _)| i);
-        let run = &rest[..run_len];
-        for (i, c) in run.char_indices() {
+        for (i, c) in rest.char_indices() {
+            if !(continues_name(c) || c == '.') {
+                break;
+            }
             let end = i + c.len_utf8();
-            let next = run[end..].chars().next();
-            if !next.is_some_and(continues_name) && !out.iter().any(|n| n == &run[..end]) {
-                out.push(run[..end].to_string());
-                if out.len() >= MAX_CANDIDATES {
-                    return out;
-                }
+            // No username is longer: nothing further can match.
+            if end > MAX_USERNAME {
+                break;
+            }
+            if rest[end..].chars().next().is_some_and(continues_name) {
+                continue;
+            }
+            let name = &rest[..end];
+            if name == "room" {
+                out.room = true;
+            } else if out.names.len() < MAX_CANDIDATES
+                && is_username(name)
+                && !out.names.iter().any(|n| n == name)
+            {
+                out.names.push(name.to_string());
             }
         }
     }
     out
 }
-
-/// Most names looked up for one message.
-pub const MAX_CANDIDATES: usize = 32;
 
 /// What the store keeps for a message that mentions someone.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,29 +122,50 @@ impl MentionRecord {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_mention_must_be_a_whole_name() {
-        assert_eq!(candidates("hi @bob!"), vec!["bob"]);
-        assert_eq!(candidates("@Bob"), vec!["bob"]);
-        assert!(candidates("hi @bobby").iter().all(|n| n != "bob"));
-        assert!(candidates("@bobby and @bob").contains(&"bob".to_string()));
-        assert!(candidates("@bob_x @bob-y").iter().all(|n| n != "bob"));
-        assert_eq!(candidates("@bob.smith"), vec!["bob", "bob.smith"]);
-        assert_eq!(
-            candidates("mail bob@example.com"),
-            vec!["example", "example.com"]
-        );
-        assert_eq!(candidates("no mention"), Vec::<String>::new());
-        assert_eq!(candidates("@room please"), vec!["room"]);
-        assert_eq!(candidates("@ alone"), Vec::<String>::new());
+    fn names(body: &str) -> Vec<String> {
+        candidates(body).names
     }
 
     #[test]
-    fn candidates_are_bounded() {
+    fn a_mention_must_be_a_whole_name() {
+        assert_eq!(names("hi @bob!"), vec!["bob"]);
+        assert_eq!(names("@Bob"), vec!["bob"]);
+        assert!(names("hi @bobby").iter().all(|n| n != "bob"));
+        assert!(names("@bobby and @bob").contains(&"bob".to_string()));
+        assert!(names("@bob_x @bob-y").iter().all(|n| n != "bob"));
+        assert_eq!(names("@bob.smith"), vec!["bob", "bob.smith"]);
+        assert_eq!(
+            names("mail bob@example.com"),
+            vec!["example", "example.com"]
+        );
+        assert!(names("no mention").is_empty());
+        assert!(names("@ alone").is_empty());
+        assert!(names("@élodie").is_empty(), "not a possible username");
+        let room = candidates("@room please");
+        assert!(room.room && room.names.is_empty());
+    }
+
+    #[test]
+    fn candidates_are_bounded_and_room_is_never_crowded_out() {
+        // Long runs: nothing over 32 bytes is looked up.
+        let body = format!("@{}.b.c.d", "a".repeat(16_000));
+        assert!(names(&body).is_empty());
         let body = "@a.".repeat(5000);
-        assert!(candidates(&body).len() <= MAX_CANDIDATES);
-        let body: String = (0..100).map(|i| format!("@user{i} ")).collect();
-        assert_eq!(candidates(&body).len(), MAX_CANDIDATES);
+        assert!(names(&body).len() <= MAX_CANDIDATES);
+        // Many names: at most 32 looked up, and `@room` still counts.
+        let body: String = (0..100).map(|i| format!("@user{i} ")).collect::<String>() + "@room";
+        let c = candidates(&body);
+        assert_eq!(c.names.len(), MAX_CANDIDATES);
+        assert!(c.room);
+    }
+
+    #[test]
+    fn the_username_rule() {
+        assert!(is_username("bob.smith-2_x"));
+        assert!(!is_username(""));
+        assert!(!is_username(&"a".repeat(33)));
+        assert!(!is_username("bob smith"));
+        assert!(!is_username("bøb"));
     }
 
     #[test]

@@ -11,10 +11,6 @@ use townhall_protocol::{Pos, RoomId, RoomSeq, UserId};
 pub const META_SCHEMA_VERSION: &[u8] = b"schema_version";
 pub const META_LAST_POS: &[u8] = b"last_pos";
 pub const META_ORG_ROOM: &[u8] = b"org_room";
-/// Which of the indexes derived from stored messages (`room_seq_mention`,
-/// `room_thread_reply`) cover every message: [`super::INDEXES_VERSION`] once
-/// built. A data folder from before an index gets it built at its first start.
-pub const META_INDEXES: &[u8] = b"indexes_version";
 
 pub fn user(id: UserId) -> Vec<u8> {
     id.as_bytes().to_vec()

@@ -34,12 +34,14 @@ use townhall_protocol::{Event, Pos, RoomId, RoomSeq, ServerFrame, UserId};
 
 /// The schema this build writes. Opening a folder with a newer one fails
 /// rather than misreading it; numbered migrations go in `Store::init`.
-pub const SCHEMA_VERSION: u64 = 1;
+/// 2: the indexes derived from messages (`room_seq_mention`,
+/// `room_thread_reply`) exist. A build of schema 1 refuses a folder of
+/// schema 2, so it can never add messages the indexes miss.
+pub const SCHEMA_VERSION: u64 = 2;
 
-/// The indexes derived from stored messages that this build keeps: 1 the
-/// mention index, 2 also the thread index. An older folder gets them
-/// (re)built at its first start (`Store::init`).
-pub const INDEXES_VERSION: u64 = 2;
+/// Mention rows `summary` reads per room, newest first: a room with more
+/// unread mentions than this shows this many.
+pub const MENTION_COUNT_LIMIT: usize = 10_000;
 
 /// How many rows one scan of a whole relation may return. A guard against a
 /// runaway read, far above any real company's rooms or users.
@@ -120,11 +122,6 @@ impl Store {
                     keys::META_SCHEMA_VERSION,
                     keys::u64_value(SCHEMA_VERSION),
                 );
-                b.put(
-                    Tree::Meta,
-                    keys::META_INDEXES,
-                    keys::u64_value(INDEXES_VERSION),
-                );
                 self.kv.apply(&b)?;
                 self.kv.sync()?;
             }
@@ -135,11 +132,8 @@ impl Store {
                         "data folder has schema {found}, this build knows up to {SCHEMA_VERSION}"
                     )));
                 }
-                let indexes = match self.kv.get(Tree::Meta, keys::META_INDEXES)? {
-                    Some(v) => keys::read_u64("meta", &v)?,
-                    None => 0,
-                };
-                if indexes < INDEXES_VERSION {
+                // Migration 1 → 2: build the indexes from the messages.
+                if found < 2 {
                     self.build_indexes()?;
                 }
             }
@@ -654,7 +648,8 @@ impl Store {
     }
 
     /// Messages in `room` with seq in `(after, upto]` that mention `user`
-    /// (by name or `@room`, not sent by them).
+    /// (by name or `@room`, not sent by them), over the newest
+    /// [`MENTION_COUNT_LIMIT`] messages that mention anyone.
     pub fn mention_count(
         &self,
         room: RoomId,
@@ -669,8 +664,8 @@ impl Store {
             Tree::RoomSeqMention,
             Bound::Excluded(keys::room_seq(room, after)),
             Bound::Included(keys::room_seq(room, upto)),
-            false,
-            SCAN_LIMIT,
+            true,
+            MENTION_COUNT_LIMIT,
         )?;
         let mut count = 0;
         for (_, v) in rows {
@@ -691,15 +686,14 @@ impl Store {
         if !body.contains('@') {
             return Ok(None);
         }
+        let found = crate::mentions::candidates(body);
         let mut record = MentionRecord {
             sender,
-            room: false,
+            room: found.room,
             users: Vec::new(),
         };
-        for name in crate::mentions::candidates(body) {
-            if name == "room" {
-                record.room = true;
-            } else if let Some(u) = self.user_by_name(&name)?
+        for name in found.names {
+            if let Some(u) = self.user_by_name(&name)?
                 && !record.users.contains(&u.id)
             {
                 record.users.push(u.id);
@@ -753,15 +747,12 @@ impl Store {
             }
             self.kv.apply(&b)?;
         }
+        // Last, after every index row: a crash before this reruns the build.
         let mut b = Batch::default();
-        b.put(
-            Tree::Meta,
-            keys::META_INDEXES,
-            keys::u64_value(INDEXES_VERSION),
-        );
+        b.put(Tree::Meta, keys::META_SCHEMA_VERSION, keys::u64_value(2));
         self.kv.apply(&b)?;
         self.kv.sync()?;
-        tracing::info!(mentions, replies, "built the message indexes");
+        tracing::info!(mentions, replies, "schema 2: built the message indexes");
         Ok(())
     }
 

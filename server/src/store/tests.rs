@@ -477,8 +477,8 @@ fn the_message_indexes_are_built_for_an_older_data_folder() {
             let json = ServerFrame::Event(event).to_json();
             put_event(&mut b, room, seq, seq, seq, json.as_bytes());
         }
-        // As an older build left it: no index, no marker.
-        b.delete(Tree::Meta, keys::META_INDEXES);
+        // As a schema-1 build left it: messages, no indexes.
+        b.put(Tree::Meta, keys::META_SCHEMA_VERSION, keys::u64_value(1));
         store.apply(&b).expect("apply");
         assert!(
             store
@@ -519,13 +519,13 @@ fn the_message_indexes_are_built_for_an_older_data_folder() {
             0,
             "{name}: own messages"
         );
-        assert!(
+        assert_eq!(
             store
                 .kv()
-                .get(Tree::Meta, keys::META_INDEXES)
-                .expect("get")
-                .is_some(),
-            "{name}"
+                .get(Tree::Meta, keys::META_SCHEMA_VERSION)
+                .expect("get"),
+            Some(keys::u64_value(2)),
+            "{name}: migrated, so a schema-1 build now refuses the folder"
         );
     }
 }
