@@ -432,7 +432,6 @@ async fn a_flood_is_throttled_with_rate_limited_and_then_disconnected_while_othe
     // Bob is unaffected.
     bob.post(room.id, "calm").await;
     // Keep flooding far past the limit: the connection is closed with 1008.
-    let mut closed = None;
     for i in 0..5_000 {
         if a.try_send_raw(&format!(r#"{{"type":"ping","req_id":"f{i}"}}"#))
             .await
@@ -441,14 +440,7 @@ async fn a_flood_is_throttled_with_rate_limited_and_then_disconnected_while_othe
             break;
         }
     }
-    while closed.is_none() {
-        match a.next_message().await {
-            Some(Message::Close(c)) => closed = Some(c.map(|c| u16::from(c.code))),
-            Some(_) => {}
-            None => break,
-        }
-    }
-    assert_eq!(closed, Some(Some(close::POLICY)));
+    assert_eq!(a.expect_close().await, Some(close::POLICY));
     let (mut a2, _, _) = server.connect_caught_up(&alice_token, None, None).await;
     a2.post(room.id, "back, slower").await;
     bob.message("back, slower").await;
@@ -527,7 +519,6 @@ async fn an_oversized_message_in_many_small_fragments_is_refused_with_1009() {
     for _ in 0..5 {
         let (mut c, _, _) = server.connect_caught_up(&token, None, None).await;
         let chunk = vec![b'x'; 1024];
-        let mut closed = None;
         for i in 0..200 {
             let header = FrameHeader {
                 is_final: false,
@@ -548,14 +539,7 @@ async fn an_oversized_message_in_many_small_fragments_is_refused_with_1009() {
                 break;
             }
         }
-        while closed.is_none() {
-            match c.next_message().await {
-                Some(Message::Close(code)) => closed = Some(code.map(|c| u16::from(c.code))),
-                Some(_) => {}
-                None => break,
-            }
-        }
-        assert_eq!(closed, Some(Some(close::TOO_BIG)));
+        assert_eq!(c.expect_close().await, Some(close::TOO_BIG));
     }
     let after = rss_kib(server.pid());
     assert!(
