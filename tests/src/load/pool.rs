@@ -116,6 +116,33 @@ impl Target {
     }
 
     /// `/healthz`: (published position, open sessions).
+    /// One room of the first `members` users. The first makes it; the admin
+    /// (not a member, so it hears none of it) adds the others while they are
+    /// offline, so no one receives thousands of join events.
+    pub async fn one_room(
+        &self,
+        name: &str,
+        members: usize,
+        parallel: usize,
+    ) -> anyhow::Result<townhall_protocol::RoomId> {
+        use super::conn;
+        let (mut owner, _) = conn::login_caught_up(
+            self.addr,
+            &self.users[0].token,
+            Some(Pos::MAX),
+            conn::SMALL_READ_BUFFER,
+        )
+        .await?;
+        let room = conn::create_room(&mut owner, name).await?.id;
+        let _ = owner.close(None).await;
+        let pairs = self.users[1..members]
+            .iter()
+            .map(|c| (room, c.username.clone()))
+            .collect();
+        conn::add_members_as_admin(self.addr, &self.admin_token, pairs, parallel).await?;
+        Ok(room)
+    }
+
     pub async fn health(&self) -> anyhow::Result<(Pos, u64)> {
         let v: serde_json::Value = self
             .http

@@ -13,7 +13,7 @@
 
 use super::{Count, DRAIN, meter, reader, reader_until, secs, windowed_sender};
 use crate::load::Common;
-use crate::load::conn::{self, SMALL_READ_BUFFER};
+use crate::load::conn;
 use crate::load::measure::{Report, Tally, Target as Goal, Window, round3};
 use crate::load::pool::Target;
 use clap::Args;
@@ -66,20 +66,9 @@ pub async fn run(common: &Common, a: AbsentArgs) -> anyhow::Result<Report> {
     let target = Target::prepare(common, a.members, &[]).await?;
     let addr = target.addr;
     let t_setup = Instant::now();
-    let (mut owner, _) = conn::login_caught_up(
-        addr,
-        &target.users[0].token,
-        Some(Pos::MAX),
-        SMALL_READ_BUFFER,
-    )
-    .await?;
-    let room = conn::create_room(&mut owner, "all-hands").await?.id;
-    let _ = owner.close(None).await;
-    let pairs = target.users[1..a.members]
-        .iter()
-        .map(|c| (room, c.username.clone()))
-        .collect();
-    conn::add_members_as_admin(addr, &target.admin_token, pairs, a.setup_parallel).await?;
+    let room = target
+        .one_room("all-hands", a.members, a.setup_parallel)
+        .await?;
     let tokens = target.users[..a.online]
         .iter()
         .map(|c| c.token.clone())

@@ -6,7 +6,7 @@
 
 use super::{Count, DRAIN, PER_CONN_RATE, meter, paced_sender, reader, secs, windowed_sender};
 use crate::load::Common;
-use crate::load::conn::{self, SMALL_READ_BUFFER};
+use crate::load::conn;
 use crate::load::measure::{Report, Tally, Target as Goal, Window};
 use crate::load::pool::Target;
 use clap::Args;
@@ -63,23 +63,9 @@ pub async fn run(common: &Common, a: FanoutArgs) -> anyhow::Result<Report> {
     let addr = target.addr;
     let t_setup = Instant::now();
 
-    // The first member makes the room; the admin (not a member, so it
-    // hears none of it) adds the others while they are offline, so no
-    // one receives thousands of join events.
-    let (mut owner, _) = conn::login_caught_up(
-        addr,
-        &target.users[0].token,
-        Some(Pos::MAX),
-        SMALL_READ_BUFFER,
-    )
-    .await?;
-    let room = conn::create_room(&mut owner, "fanout").await?.id;
-    let _ = owner.close(None).await;
-    let pairs = target.users[1..a.members]
-        .iter()
-        .map(|c| (room, c.username.clone()))
-        .collect();
-    conn::add_members_as_admin(addr, &target.admin_token, pairs, a.setup_parallel).await?;
+    let room = target
+        .one_room("fanout", a.members, a.setup_parallel)
+        .await?;
     let t_connect = Instant::now();
     let tokens = target.users.iter().map(|c| c.token.clone()).collect();
     let conns = conn::connect_all(addr, tokens, Some(Pos::MAX), a.read_buffer, 64).await?;
