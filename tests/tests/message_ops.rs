@@ -35,6 +35,17 @@ async fn ok(c: &mut Client, frame: ClientFrame) -> u64 {
     }
 }
 
+/// A `react` frame: add (`on`) or remove my `emoji` on message `seq`.
+fn react(room: townhall_protocol::RoomId, seq: u64, emoji: &str, on: bool) -> ClientFrame {
+    ClientFrame::React {
+        req_id: None,
+        room,
+        seq,
+        emoji: emoji.into(),
+        on,
+    }
+}
+
 #[tokio::test]
 async fn edits_and_deletes_reach_everyone_and_history_shows_the_current_state() {
     let mut server = TestServer::start().await;
@@ -164,76 +175,14 @@ async fn reactions_and_thread_replies_are_counted_on_the_message() {
     let (mut b, _, _) = server.connect_caught_up(&b_token, None, None).await;
     b.join(room.id).await;
     let (_, seq, _) = a.post(room.id, "new office opens Monday").await;
-    ok(
-        &mut b,
-        ClientFrame::React {
-            req_id: None,
-            room: room.id,
-            seq,
-            emoji: "🎉".into(),
-            on: true,
-        },
-    )
-    .await;
-    ok(
-        &mut a,
-        ClientFrame::React {
-            req_id: None,
-            room: room.id,
-            seq,
-            emoji: "🎉".into(),
-            on: true,
-        },
-    )
-    .await;
-    ok(
-        &mut a,
-        ClientFrame::React {
-            req_id: None,
-            room: room.id,
-            seq,
-            emoji: "👍".into(),
-            on: true,
-        },
-    )
-    .await;
-    ok(
-        &mut a,
-        ClientFrame::React {
-            req_id: None,
-            room: room.id,
-            seq,
-            emoji: "👍".into(),
-            on: false,
-        },
-    )
-    .await;
+    ok(&mut b, react(room.id, seq, "🎉", true)).await;
+    ok(&mut a, react(room.id, seq, "🎉", true)).await;
+    ok(&mut a, react(room.id, seq, "👍", true)).await;
+    ok(&mut a, react(room.id, seq, "👍", false)).await;
     // Reacting twice is a no-op (no new event).
-    assert_eq!(
-        ok(
-            &mut b,
-            ClientFrame::React {
-                req_id: None,
-                room: room.id,
-                seq,
-                emoji: "🎉".into(),
-                on: true
-            }
-        )
-        .await,
-        0
-    );
-    b.expect_error(
-        ClientFrame::React {
-            req_id: None,
-            room: room.id,
-            seq,
-            emoji: "🦄".into(),
-            on: true,
-        },
-        ErrorCode::InvalidField,
-    )
-    .await;
+    assert_eq!(ok(&mut b, react(room.id, seq, "🎉", true)).await, 0);
+    b.expect_error(react(room.id, seq, "🦄", true), ErrorCode::InvalidField)
+        .await;
     let reaction = a
         .event_where(
             "bob's reaction",
