@@ -29,6 +29,12 @@ async fn receive_broadcast(c: &mut Client) -> (uuid::Uuid, bool) {
     }
 }
 
+/// Send a reader's receipt for a broadcast (no reply comes back).
+async fn receipt(c: &mut Client, broadcast: uuid::Uuid, kind: ReceiptKind) {
+    c.send(&ClientFrame::BroadcastReceipt { broadcast, kind })
+        .await;
+}
+
 #[tokio::test]
 async fn a_broadcast_reaches_online_and_offline_staff_and_its_reach_grows_live() {
     let server = TestServer::start().await;
@@ -101,17 +107,9 @@ async fn a_broadcast_reaches_online_and_offline_staff_and_its_reach_grows_live()
     for c in [&mut s0, &mut s1] {
         let (got, ack_requested) = receive_broadcast(c).await;
         assert_eq!((got, ack_requested), (id, true));
-        c.send(&ClientFrame::BroadcastReceipt {
-            broadcast: id,
-            kind: ReceiptKind::Delivered,
-        })
-        .await;
+        receipt(c, id, ReceiptKind::Delivered).await;
     }
-    s0.send(&ClientFrame::BroadcastReceipt {
-        broadcast: id,
-        kind: ReceiptKind::Acknowledged,
-    })
-    .await;
+    receipt(&mut s0, id, ReceiptKind::Acknowledged).await;
     // The leader sees the counts move live.
     let mut last = (5, 0, 0, 0);
     while last != (5, 2, 1, 1) {
@@ -148,11 +146,7 @@ async fn a_broadcast_reaches_online_and_offline_staff_and_its_reach_grows_live()
         pending(s2.request(ClientFrame::PendingAcks { req_id: None }).await),
         vec![id]
     );
-    s2.send(&ClientFrame::BroadcastReceipt {
-        broadcast: id,
-        kind: ReceiptKind::Acknowledged,
-    })
-    .await;
+    receipt(&mut s2, id, ReceiptKind::Acknowledged).await;
     while last != (5, 3, 2, 2) {
         last = counts(
             &lead
@@ -446,17 +440,9 @@ async fn a_broadcast_to_chosen_rooms_counts_a_member_of_two_of_them_once() {
     assert_eq!(pending_ids(&mut both).await, vec![id]);
     // Its client reports delivery from each room: counted once.
     for _ in 0..2 {
-        both.send(&ClientFrame::BroadcastReceipt {
-            broadcast: id,
-            kind: ReceiptKind::Delivered,
-        })
-        .await;
+        receipt(&mut both, id, ReceiptKind::Delivered).await;
     }
-    both.send(&ClientFrame::BroadcastReceipt {
-        broadcast: id,
-        kind: ReceiptKind::Acknowledged,
-    })
-    .await;
+    receipt(&mut both, id, ReceiptKind::Acknowledged).await;
     // Receipts are applied in order: once the acknowledgement shows, both
     // deliveries have been counted.
     let update = lead
@@ -522,21 +508,12 @@ async fn someone_who_joins_after_a_broadcast_is_not_in_its_audience() {
     // receipts do not change the counts against the audience.
     assert!(pending_ids(&mut late).await.is_empty());
     for kind in [ReceiptKind::Delivered, ReceiptKind::Acknowledged] {
-        late.send(&ClientFrame::BroadcastReceipt {
-            broadcast: id,
-            kind,
-        })
-        .await;
+        receipt(&mut late, id, kind).await;
     }
     late.request(ClientFrame::Ping { req_id: None }).await;
     // Then a reader of the audience reports delivery: receipts are applied
     // in order, so when it shows, the newcomer's have been applied too.
-    early
-        .send(&ClientFrame::BroadcastReceipt {
-            broadcast: id,
-            kind: ReceiptKind::Delivered,
-        })
-        .await;
+    receipt(&mut early, id, ReceiptKind::Delivered).await;
     let update = lead
         .expect(
             "early's delivery in a reach update",
