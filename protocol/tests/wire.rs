@@ -303,6 +303,68 @@ fn client_frames_snapshot_and_round_trip() {
         let json = expand(json);
         assert_eq!(frame.to_json(), json);
         assert_eq!(ClientFrame::decode(&json).expect("decodes"), frame);
+        assert_same_on_both_paths(&json);
+        // The same frame with spacing, keys reordered, and explicit nulls
+        // for the optional fields, on both paths.
+        let mut object: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&json).expect("object");
+        let keys: Vec<String> = object.keys().rev().cloned().collect();
+        let reordered: serde_json::Map<_, _> = keys
+            .iter()
+            .map(|k| (k.clone(), object[k].clone()))
+            .collect();
+        assert_same_on_both_paths(&serde_json::to_string_pretty(&reordered).expect("json"));
+        object.insert("req_id".into(), serde_json::Value::Null);
+        assert_same_on_both_paths(&serde_json::Value::Object(object).to_string());
+    }
+}
+
+/// `decode`'s fast path (straight into the frame) accepts exactly what its
+/// slow path (through a `Value`) accepts, with the same result, and refuses
+/// with the slow path's code.
+fn assert_same_on_both_paths(text: &str) {
+    let fast = ClientFrame::decode(text);
+    let slow = ClientFrame::decode_via_value(text);
+    match (&fast, &slow) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b, "{text}"),
+        (Err(a), Err(b)) => assert_eq!((a.code, &a.req_id), (b.code, &b.req_id), "{text}"),
+        _ => panic!("the paths disagree on {text}: fast {fast:?}, slow {slow:?}"),
+    }
+}
+
+#[test]
+fn both_decoding_paths_agree_on_odd_input() {
+    let r = R;
+    let c = C;
+    for text in [
+        // Duplicate keys: a `Value` keeps the last one.
+        format!(r#"{{"type":"send","room":"{r}","client_id":"{c}","body":"a","body":"b"}}"#),
+        format!(r#"{{"type":"send","type":"send","room":"{r}","client_id":"{c}","body":"a"}}"#),
+        // A frame that is an array of its fields, which serde would read
+        // into a struct.
+        format!(r#"["send",null,"{r}","{c}","a"]"#),
+        r#"  ["ping"]"#.to_string(),
+        // Numbers: a float, a negative, a huge one where an integer goes.
+        format!(r#"{{"type":"edit","room":"{r}","seq":7.0,"body":"b"}}"#),
+        format!(r#"{{"type":"edit","room":"{r}","seq":-1,"body":"b"}}"#),
+        format!(r#"{{"type":"edit","room":"{r}","seq":1e30,"body":"b"}}"#),
+        // Escapes in strings, which cannot be borrowed.
+        format!(
+            r#"{{"type":"send","room":"{r}","client_id":"{c}","body":"a
+bé"q""}}"#
+        ),
+        // An unknown field, a wrong type, a null where a value is needed.
+        format!(r#"{{"type":"send","room":"{r}","client_id":"{c}","body":"a","x":1}}"#),
+        format!(r#"{{"type":"send","room":"{r}","client_id":"{c}","body":5}}"#),
+        format!(r#"{{"type":"send","room":null,"client_id":"{c}","body":"a"}}"#),
+        format!(r#"{{"type":"send","room":"{r}","client_id":"{c}","body":"a","question":null}}"#),
+        // Trailing garbage, nesting, the type last.
+        r#"{"type":"ping"} x"#.to_string(),
+        r#"{"type":"ping","req_id":{"a":1}}"#.to_string(),
+        r#"{"req_id":"z","type":"ping"}"#.to_string(),
+        r#"{"type":"hello","version":1,"token":"t","resume":null}"#.to_string(),
+    ] {
+        assert_same_on_both_paths(&text);
     }
 }
 

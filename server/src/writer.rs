@@ -88,7 +88,7 @@ async fn guarded<T>(
 }
 
 impl Writer {
-    pub async fn run(mut self, welcome: ServerFrame, backlog: Backlog, upto: Pos) -> WriterEnd {
+    pub async fn run(mut self, welcome: SharedFrame, backlog: Backlog, upto: Pos) -> WriterEnd {
         let end = match self.stream(welcome, backlog, upto).await {
             Stop::Killed => {
                 let reason = self.kill.reason().unwrap_or(CloseReason::SHUTDOWN);
@@ -106,17 +106,13 @@ impl Writer {
     }
 
     /// Welcome, backlog, caught-up, then live traffic until stopped.
-    async fn stream(&mut self, welcome: ServerFrame, backlog: Backlog, upto: Pos) -> Stop {
-        if let Err(stop) =
-            guarded(&self.kill, self.sink.send(Message::Text(shared(&welcome)))).await
-        {
-            return stop;
-        }
-        if let Err(stop) = self.send_backlog(backlog).await {
-            return stop;
-        }
-        let caught_up = Message::Text(shared(&ServerFrame::CaughtUp { pos: upto }));
-        if let Err(stop) = guarded(&self.kill, self.sink.send(caught_up)).await {
+    async fn stream(&mut self, welcome: SharedFrame, backlog: Backlog, upto: Pos) -> Stop {
+        // On the heap, so that the writer's task holds the catch-up's
+        // states (the backlog, its reads) only while it runs, not for the
+        // connection's whole life. With the welcome arriving already
+        // serialized, an idle connection's writer future went from 2.4 KB
+        // to 1.2 KB (measured with `size_of_val`).
+        if let Err(stop) = Box::pin(self.catch_up(welcome, backlog, upto)).await {
             return stop;
         }
         let mut last_sent = upto;
@@ -145,6 +141,19 @@ impl Writer {
                 return stop;
             }
         }
+    }
+
+    /// Welcome, the backlog, then `caught_up`.
+    async fn catch_up(
+        &mut self,
+        welcome: SharedFrame,
+        backlog: Backlog,
+        upto: Pos,
+    ) -> Result<(), Stop> {
+        guarded(&self.kill, self.sink.send(Message::Text(welcome))).await?;
+        self.send_backlog(backlog).await?;
+        let caught_up = Message::Text(shared(&ServerFrame::CaughtUp { pos: upto }));
+        guarded(&self.kill, self.sink.send(caught_up)).await
     }
 
     /// Write this event and the others already waiting, any waiting
