@@ -11,6 +11,25 @@ use thiserror::Error;
 
 /// The trees, one per relation, named after what maps to what.
 /// Key layouts are in `keys.rs` and `docs/architecture.md`.
+///
+/// **On-disk format (schema 3).** [`super::SledKv`] keeps every logical tree
+/// in one sled tree, each key prefixed by its tree's one-byte [`Tree::tag`].
+/// The tags are part of the format: never change or reuse one, give a new
+/// tree the next free number (below 255), whatever its place in this enum.
+///
+/// | tag | tree | | tag | tree |
+/// |---|---|---|---|---|
+/// | 0 | `meta` | | 11 | `user_device_pos` |
+/// | 1 | `user_record` | | 12 | `room_seq_open_question` |
+/// | 2 | `username_user` | | 13 | `time_answered_question` |
+/// | 3 | `token_session` | | 14 | `time_audit` |
+/// | 4 | `room_record` | | 15 | `broadcast_record` |
+/// | 5 | `room_user_member` | | 16 | `broadcast_user_reach` |
+/// | 6 | `user_room_member` | | 17 | `user_broadcast_pending` |
+/// | 7 | `room_seq_event` | | 18 | `user_followers_room` |
+/// | 8 | `user_client_ack` | | 19 | `room_seq_mention` |
+/// | 9 | `user_pair_dm` | | 20 | `room_thread_reply` |
+/// | 10 | `user_room_read` | | | |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tree {
     /// schema version, last committed position.
@@ -113,6 +132,37 @@ impl Tree {
         }
     }
 
+    /// The byte that prefixes this tree's keys on disk (see the table on
+    /// [`Tree`]). Written out, not derived from the enum's order, so that
+    /// reordering the variants can never move data.
+    pub fn tag(self) -> u8 {
+        match self {
+            Tree::Meta => 0,
+            Tree::UserRecord => 1,
+            Tree::UsernameUser => 2,
+            Tree::TokenSession => 3,
+            Tree::RoomRecord => 4,
+            Tree::RoomUserMember => 5,
+            Tree::UserRoomMember => 6,
+            Tree::RoomSeqEvent => 7,
+            Tree::UserClientAck => 8,
+            Tree::UserPairDm => 9,
+            Tree::UserRoomRead => 10,
+            Tree::UserDevicePos => 11,
+            Tree::RoomSeqOpenQuestion => 12,
+            Tree::TimeAnsweredQuestion => 13,
+            Tree::TimeAudit => 14,
+            Tree::BroadcastRecord => 15,
+            Tree::BroadcastUserReach => 16,
+            Tree::UserBroadcastPending => 17,
+            Tree::UserFollowersRoom => 18,
+            Tree::RoomSeqMention => 19,
+            Tree::RoomThreadReply => 20,
+        }
+    }
+
+    /// Position in [`Tree::ALL`], for in-memory tables indexed by tree.
+    /// Not an on-disk value: that is [`Tree::tag`].
     pub fn index(self) -> usize {
         self as usize
     }
@@ -227,5 +277,25 @@ pub fn range_is_empty(start: &Bound<Vec<u8>>, end: &Bound<Vec<u8>>) -> bool {
                     && (matches!(start, Bound::Excluded(_)) || matches!(end, Bound::Excluded(_))))
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tree;
+
+    #[test]
+    fn every_tree_has_its_own_tag_and_name_and_none_uses_255() {
+        let mut tags = std::collections::BTreeSet::new();
+        let mut names = std::collections::BTreeSet::new();
+        for tree in Tree::ALL {
+            assert!(tags.insert(tree.tag()), "tag {} used twice", tree.tag());
+            assert!(names.insert(tree.name()), "name {} used twice", tree.name());
+            // 255 would leave no byte above the tree's keys for a range's end.
+            assert!(tree.tag() < 255, "{} has tag 255", tree.name());
+        }
+        for (i, tree) in Tree::ALL.iter().enumerate() {
+            assert_eq!(tree.index(), i, "Tree::ALL is in enum order");
+        }
     }
 }

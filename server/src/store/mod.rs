@@ -37,7 +37,12 @@ use townhall_protocol::{Event, Pos, RoomId, RoomSeq, ServerFrame, UserId};
 /// 2: the indexes derived from messages (`room_seq_mention`,
 /// `room_thread_reply`) exist. A build of schema 1 refuses a folder of
 /// schema 2, so it can never add messages the indexes miss.
-pub const SCHEMA_VERSION: u64 = 2;
+/// 3: on disk, every tree lives in one sled tree, keys prefixed by
+/// [`Tree::tag`]. [`SledKv::open`] moves the data before `init` runs, and
+/// leaves schema 3 where a build of schema 2 reads it (the old named `meta`
+/// sled tree), so that build refuses the folder instead of finding it empty.
+/// Nothing changes for the memory store; `init` only records the number.
+pub const SCHEMA_VERSION: u64 = 3;
 
 /// Mention rows `summary` reads per room, newest first: a room with more
 /// unread mentions than this shows this many.
@@ -126,7 +131,7 @@ impl Store {
                 self.kv.sync()?;
             }
             Some(v) => {
-                let found = keys::read_u64("meta", &v)?;
+                let mut found = keys::read_u64("meta", &v)?;
                 if found > SCHEMA_VERSION {
                     return Err(StoreError::Backend(format!(
                         "data folder has schema {found}, this build knows up to {SCHEMA_VERSION}"
@@ -135,6 +140,16 @@ impl Store {
                 // Migration 1 → 2: build the indexes from the messages.
                 if found < 2 {
                     self.build_indexes()?;
+                    found = 2;
+                }
+                // Migration 2 → 3: the data already moved into one sled tree
+                // when `SledKv::open` ran; record that it did.
+                if found < 3 {
+                    let mut b = Batch::default();
+                    b.put(Tree::Meta, keys::META_SCHEMA_VERSION, keys::u64_value(3));
+                    self.kv.apply(&b)?;
+                    self.kv.sync()?;
+                    tracing::info!("schema 3: one sled tree for every relation");
                 }
             }
         }

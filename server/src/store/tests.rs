@@ -524,7 +524,7 @@ fn the_message_indexes_are_built_for_an_older_data_folder() {
                 .kv()
                 .get(Tree::Meta, keys::META_SCHEMA_VERSION)
                 .expect("get"),
-            Some(keys::u64_value(2)),
+            Some(keys::u64_value(SCHEMA_VERSION)),
             "{name}: migrated, so a schema-1 build now refuses the folder"
         );
     }
