@@ -284,19 +284,37 @@ async fn serve(open: Open, app: App) {
     let rate = app.config.requests_per_sec.max(1.0);
     let mut bucket = TokenBucket::new(rate, rate * REQUEST_BURST_FACTOR);
     let mut refused_in_a_row = 0u32;
+    // One wait on each token and one idle timer for the whole loop rather
+    // than new ones per frame: a `cancelled()` registers with its token's
+    // mutex when first polled, and a fresh timeout is a timer-wheel insert
+    // and removal per frame (pongs included). A frame only notes the time;
+    // the timer, when it fires, re-arms itself from the last frame.
+    let killed = kill.token().cancelled();
+    tokio::pin!(killed);
+    let stopping = app.shutdown.cancelled();
+    tokio::pin!(stopping);
+    let idle_timer = tokio::time::sleep(idle);
+    tokio::pin!(idle_timer);
+    let mut last_frame = tokio::time::Instant::now();
     loop {
         let next = tokio::select! {
-            _ = kill.token().cancelled() => break,
-            _ = app.shutdown.cancelled() => { shutting_down = true; break }
-            n = tokio::time::timeout(idle, stream.next()) => n,
-        };
-        let msg = match next {
-            Err(_) => {
-                tracing::debug!("idle timeout");
-                break;
+            _ = &mut killed => break,
+            _ = &mut stopping => { shutting_down = true; break }
+            () = &mut idle_timer => {
+                let due = last_frame + idle;
+                if tokio::time::Instant::now() >= due {
+                    tracing::debug!("idle timeout");
+                    break;
+                }
+                idle_timer.as_mut().reset(due);
+                continue;
             }
-            Ok(None) => break,
-            Ok(Some(Err(e))) => {
+            n = stream.next() => n,
+        };
+        last_frame = tokio::time::Instant::now();
+        let msg = match next {
+            None => break,
+            Some(Err(e)) => {
                 if is_too_big(&e) {
                     reply(
                         &ctx,
@@ -314,7 +332,7 @@ async fn serve(open: Open, app: App) {
                 }
                 break;
             }
-            Ok(Some(Ok(msg))) => msg,
+            Some(Ok(msg)) => msg,
         };
         match msg {
             Message::Binary(_) if !bucket.take() => {

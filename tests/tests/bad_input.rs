@@ -548,6 +548,31 @@ async fn an_oversized_message_in_many_small_fragments_is_refused_with_1009() {
     );
 }
 
+/// A peer that answers pings stays connected well past the idle limit
+/// (three ping intervals): every frame it sends moves the limit on.
+#[tokio::test]
+async fn a_live_peer_outlasts_the_idle_limit() {
+    let server = TestServer::start_with(&["--ping-secs", "1"]).await;
+    let (_, token) = server.user("alice").await;
+    let (mut c, _, _) = server.connect_caught_up(&token, None, None).await;
+    // Read (which answers each ping with a pong) through five pings: more
+    // than 4 s, past the 3 s idle limit.
+    let mut pings = 0;
+    while pings < 5 {
+        match c.next_message().await {
+            Some(Message::Ping(_)) => pings += 1,
+            Some(Message::Close(f)) => panic!("closed while answering pings: {f:?}"),
+            None => panic!("the connection ended while answering pings"),
+            Some(_) => {}
+        }
+    }
+    let reply = c.request(ClientFrame::Ping { req_id: None }).await;
+    assert!(
+        matches!(reply, ServerFrame::Pong { .. }),
+        "expected a pong, got {reply:?}"
+    );
+}
+
 /// A peer that goes silent (answers no pings) is dropped after three ping
 /// intervals, and its session is freed.
 #[tokio::test]
