@@ -349,10 +349,14 @@ fn both_decoding_paths_agree_on_odd_input() {
         format!(r#"{{"type":"edit","room":"{r}","seq":-1,"body":"b"}}"#),
         format!(r#"{{"type":"edit","room":"{r}","seq":1e30,"body":"b"}}"#),
         // Escapes in strings, which cannot be borrowed.
+        format!(r#"{{"type":"send","room":"{r}","client_id":"{c}","body":"a\nb\u00e9\"q\""}}"#),
         format!(
-            r#"{{"type":"send","room":"{r}","client_id":"{c}","body":"a
-bé"q""}}"#
+            r#"{{"type":"send","room":"{r}","client_id":"{c}","body":"a","req_id":"\ud83d\ude00"}}"#
         ),
+        // Whitespace before the object: JSON's, a no-break space, a BOM.
+        " \t\r\n{\"type\":\"ping\"}".to_string(),
+        "\u{a0}{\"type\":\"ping\"}".to_string(),
+        "\u{feff}{\"type\":\"ping\"}".to_string(),
         // An unknown field, a wrong type, a null where a value is needed.
         format!(r#"{{"type":"send","room":"{r}","client_id":"{c}","body":"a","x":1}}"#),
         format!(r#"{{"type":"send","room":"{r}","client_id":"{c}","body":5}}"#),

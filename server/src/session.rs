@@ -287,8 +287,9 @@ async fn serve(open: Open, app: App) {
     // One wait on each token and one idle timer for the whole loop rather
     // than new ones per frame: a `cancelled()` registers with its token's
     // mutex when first polled, and a fresh timeout is a timer-wheel insert
-    // and removal per frame (pongs included). A frame only notes the time;
-    // the timer, when it fires, re-arms itself from the last frame.
+    // and removal per frame (pongs included). Each frame notes the time once
+    // it has been handled (a slow request is not idleness); the timer, when
+    // it fires, re-arms itself from that time.
     let killed = kill.token().cancelled();
     tokio::pin!(killed);
     let stopping = app.shutdown.cancelled();
@@ -298,8 +299,11 @@ async fn serve(open: Open, app: App) {
     let mut last_frame = tokio::time::Instant::now();
     loop {
         let next = tokio::select! {
+            // A frame already waiting wins over the idle timer.
+            biased;
             _ = &mut killed => break,
             _ = &mut stopping => { shutting_down = true; break }
+            n = stream.next() => n,
             () = &mut idle_timer => {
                 let due = last_frame + idle;
                 if tokio::time::Instant::now() >= due {
@@ -309,9 +313,7 @@ async fn serve(open: Open, app: App) {
                 idle_timer.as_mut().reset(due);
                 continue;
             }
-            n = stream.next() => n,
         };
-        last_frame = tokio::time::Instant::now();
         let msg = match next {
             None => break,
             Some(Err(e)) => {
@@ -389,6 +391,7 @@ async fn serve(open: Open, app: App) {
             }
             Message::Ping(_) | Message::Pong(_) => {}
         }
+        last_frame = tokio::time::Instant::now();
     }
 
     app.hub.unregister(user.id, session_id);

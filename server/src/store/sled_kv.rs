@@ -713,6 +713,56 @@ mod tests {
         }
     }
 
+    /// The same comparison with thousands of keys in adjacent trees, so
+    /// that scans cross sled's node boundaries (forward and backward, from
+    /// the middle of the one tree) instead of staying in one leaf.
+    #[test]
+    fn ranges_across_many_nodes_match_the_memory_store() {
+        let trees = [Tree::UserRecord, Tree::UsernameUser, Tree::RoomRecord];
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sled = open_kv(&dir.path().join("db")).expect("open");
+        let memory = MemoryKv::new();
+        let mut b = Batch::default();
+        for tree in trees {
+            for i in 0..3_000u32 {
+                b.put(tree, i.to_be_bytes().to_vec(), vec![tree.tag(); 40]);
+            }
+        }
+        sled.apply(&b).expect("apply");
+        memory.apply(&b).expect("apply");
+        let key = |i: u32| i.to_be_bytes().to_vec();
+        let bounds = [
+            Bound::Unbounded,
+            Bound::Included(key(0)),
+            Bound::Excluded(key(1_499)),
+            Bound::Included(key(2_999)),
+            Bound::Excluded(key(2_999)),
+            Bound::Included(key(5_000)),
+        ];
+        for tree in trees {
+            for start in &bounds {
+                for end in &bounds {
+                    for reverse in [false, true] {
+                        for limit in [1, 700, usize::MAX] {
+                            let got = sled
+                                .range(tree, start.clone(), end.clone(), reverse, limit)
+                                .expect("range");
+                            let want = memory
+                                .range(tree, start.clone(), end.clone(), reverse, limit)
+                                .expect("range");
+                            assert_eq!(
+                                got,
+                                want,
+                                "{} {start:?}..{end:?} reverse {reverse} limit {limit}",
+                                tree.name()
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_batch_deletes_and_later_writes_of_a_key_win_in_order() {
         let dir = tempfile::tempdir().expect("temp dir");
