@@ -690,23 +690,35 @@ mod tests {
                     tree.name()
                 );
             }
-            for start in &bounds {
-                for end in &bounds {
-                    for reverse in [false, true] {
-                        for limit in [0, 1, 2, 5, 100] {
-                            let got = sled
-                                .range(tree, start.clone(), end.clone(), reverse, limit)
-                                .expect("range");
-                            let want = memory
-                                .range(tree, start.clone(), end.clone(), reverse, limit)
-                                .expect("range");
-                            assert_eq!(
-                                got,
-                                want,
-                                "{} {start:?}..{end:?} reverse {reverse} limit {limit}",
-                                tree.name()
-                            );
-                        }
+            assert_ranges_match(&sled, &memory, tree, &bounds, &[0, 1, 2, 5, 100]);
+        }
+    }
+
+    /// Every range over `bounds` × `bounds`, both directions, each limit:
+    /// the same on sled as on the memory store.
+    fn assert_ranges_match(
+        sled: &SledKv,
+        memory: &MemoryKv,
+        tree: Tree,
+        bounds: &[Bound<Vec<u8>>],
+        limits: &[usize],
+    ) {
+        for start in bounds {
+            for end in bounds {
+                for reverse in [false, true] {
+                    for &limit in limits {
+                        let got = sled
+                            .range(tree, start.clone(), end.clone(), reverse, limit)
+                            .expect("range");
+                        let want = memory
+                            .range(tree, start.clone(), end.clone(), reverse, limit)
+                            .expect("range");
+                        assert_eq!(
+                            got,
+                            want,
+                            "{} {start:?}..{end:?} reverse {reverse} limit {limit}",
+                            tree.name()
+                        );
                     }
                 }
             }
@@ -740,26 +752,7 @@ mod tests {
             Bound::Included(key(5_000)),
         ];
         for tree in trees {
-            for start in &bounds {
-                for end in &bounds {
-                    for reverse in [false, true] {
-                        for limit in [1, 700, usize::MAX] {
-                            let got = sled
-                                .range(tree, start.clone(), end.clone(), reverse, limit)
-                                .expect("range");
-                            let want = memory
-                                .range(tree, start.clone(), end.clone(), reverse, limit)
-                                .expect("range");
-                            assert_eq!(
-                                got,
-                                want,
-                                "{} {start:?}..{end:?} reverse {reverse} limit {limit}",
-                                tree.name()
-                            );
-                        }
-                    }
-                }
-            }
+            assert_ranges_match(&sled, &memory, tree, &bounds, &[1, 700, usize::MAX]);
         }
     }
 
