@@ -11,6 +11,7 @@ import {
   type Pos,
   type ServerFrame,
 } from './protocol';
+import { PartJoiner } from './parts';
 
 export type ConnState = 'connecting' | 'connected' | 'reconnecting' | 'offline';
 
@@ -79,6 +80,8 @@ export class Connection {
   private pending = new Map<string, Pending>();
   /** Request ids sent on the current socket. */
   private onWire = new Set<string>();
+  /** Replies whose parts (`more: true`) are still arriving. */
+  private parts = new PartJoiner();
   /** Requests waiting for the link to be ready. */
   private waiters: Array<() => void> = [];
   private state: ConnState = 'connecting';
@@ -213,7 +216,9 @@ export class Connection {
       } catch {
         return;
       }
-      this.handle(frame);
+      // A reply too large for one frame comes in parts: join them first.
+      const whole = this.parts.add(frame);
+      if (whole) this.handle(whole);
     };
     socket.onerror = () => {
       // onclose follows and does the work.
@@ -222,6 +227,7 @@ export class Connection {
       if (socket !== this.socket) return;
       this.socket = null;
       this.ready = false;
+      this.parts.clear();
       this.stopHeartbeat();
       this.failPending('disconnected', 'The connection was lost.');
       if (ev.code === CloseCode.LOGGED_OUT || ev.code === CloseCode.AUTH_FAILED) {

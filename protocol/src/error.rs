@@ -56,6 +56,9 @@ pub enum ErrorCode {
     ShuttingDown,
     /// A bug or an unexpected condition on the server; logged there.
     Internal,
+    /// A documented per-object limit is reached (e.g. `MAX_EDITS` edits of
+    /// one message); the message names it.
+    LimitReached,
 }
 
 impl ErrorCode {
@@ -83,6 +86,7 @@ impl ErrorCode {
             ErrorCode::StorageError => "storage_error",
             ErrorCode::ShuttingDown => "shutting_down",
             ErrorCode::Internal => "internal",
+            ErrorCode::LimitReached => "limit_reached",
         }
     }
 
@@ -109,6 +113,7 @@ impl ErrorCode {
         ErrorCode::StorageError,
         ErrorCode::ShuttingDown,
         ErrorCode::Internal,
+        ErrorCode::LimitReached,
     ];
 }
 

@@ -769,17 +769,35 @@ pub enum ServerFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req_id: Option<String>,
         rooms: Vec<RoomInfo>,
+        /// The reply continues in the next frame with the same `req_id`: a
+        /// reply too large for one frame is split, and its lists are the
+        /// concatenation of the parts' lists (`MAX_REPLY_BYTES`). Absent on
+        /// the last (or only) part.
+        #[serde(default, skip_serializing_if = "is_false")]
+        more: bool,
     },
     Members {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req_id: Option<String>,
         room: RoomId,
         members: Vec<MemberInfo>,
+        /// The reply continues in the next frame with the same `req_id`: a
+        /// reply too large for one frame is split, and its lists are the
+        /// concatenation of the parts' lists (`MAX_REPLY_BYTES`). Absent on
+        /// the last (or only) part.
+        #[serde(default, skip_serializing_if = "is_false")]
+        more: bool,
     },
     Users {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req_id: Option<String>,
         users: Vec<UserInfo>,
+        /// The reply continues in the next frame with the same `req_id`: a
+        /// reply too large for one frame is split, and its lists are the
+        /// concatenation of the parts' lists (`MAX_REPLY_BYTES`). Absent on
+        /// the last (or only) part.
+        #[serde(default, skip_serializing_if = "is_false")]
+        more: bool,
     },
     History {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -794,6 +812,12 @@ pub enum ServerFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req_id: Option<String>,
         rooms: Vec<RoomSummary>,
+        /// The reply continues in the next frame with the same `req_id`: a
+        /// reply too large for one frame is split, and its lists are the
+        /// concatenation of the parts' lists (`MAX_REPLY_BYTES`). Absent on
+        /// the last (or only) part.
+        #[serde(default, skip_serializing_if = "is_false")]
+        more: bool,
     },
     /// Reply to `thread`: the thread's first message as it is now, and a
     /// page of its replies, oldest first.
@@ -812,6 +836,12 @@ pub enum ServerFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req_id: Option<String>,
         users: Vec<UserInfo>,
+        /// The reply continues in the next frame with the same `req_id`: a
+        /// reply too large for one frame is split, and its lists are the
+        /// concatenation of the parts' lists (`MAX_REPLY_BYTES`). Absent on
+        /// the last (or only) part.
+        #[serde(default, skip_serializing_if = "is_false")]
+        more: bool,
     },
     /// My read marker moved (sent to all my devices).
     ReadMarker {
@@ -844,6 +874,12 @@ pub enum ServerFrame {
         broadcast: Uuid,
         counts: ReachCounts,
         readers: Vec<ReachEntry>,
+        /// The reply continues in the next frame with the same `req_id`: a
+        /// reply too large for one frame is split, and its lists are the
+        /// concatenation of the parts' lists (`MAX_REPLY_BYTES`). Absent on
+        /// the last (or only) part.
+        #[serde(default, skip_serializing_if = "is_false")]
+        more: bool,
     },
     /// Pushed to a broadcast's sender whenever its reach changes.
     ReachUpdate {
@@ -854,6 +890,12 @@ pub enum ServerFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req_id: Option<String>,
         broadcasts: Vec<PendingAck>,
+        /// The reply continues in the next frame with the same `req_id`: a
+        /// reply too large for one frame is split, and its lists are the
+        /// concatenation of the parts' lists (`MAX_REPLY_BYTES`). Absent on
+        /// the last (or only) part.
+        #[serde(default, skip_serializing_if = "is_false")]
+        more: bool,
     },
     /// Reply to `questions`.
     Questions {
@@ -869,6 +911,12 @@ pub enum ServerFrame {
         median_answer_ms_7d: Option<u64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         median_answer_ms_30d: Option<u64>,
+        /// The reply continues in the next frame with the same `req_id`: a
+        /// reply too large for one frame is split, and its lists are the
+        /// concatenation of the parts' lists (`MAX_REPLY_BYTES`). Absent on
+        /// the last (or only) part.
+        #[serde(default, skip_serializing_if = "is_false")]
+        more: bool,
     },
     /// A user came online or went offline (sent to users who share a room).
     Presence {
@@ -879,6 +927,12 @@ pub enum ServerFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req_id: Option<String>,
         users: Vec<UserId>,
+        /// The reply continues in the next frame with the same `req_id`: a
+        /// reply too large for one frame is split, and its lists are the
+        /// concatenation of the parts' lists (`MAX_REPLY_BYTES`). Absent on
+        /// the last (or only) part.
+        #[serde(default, skip_serializing_if = "is_false")]
+        more: bool,
     },
     Pong {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -887,6 +941,126 @@ pub enum ServerFrame {
 }
 
 impl ServerFrame {
+    /// Another part of this reply follows (`more: true`).
+    pub fn has_more_parts(&self) -> bool {
+        match self {
+            ServerFrame::Rooms { more, .. }
+            | ServerFrame::Members { more, .. }
+            | ServerFrame::Users { more, .. }
+            | ServerFrame::Summary { more, .. }
+            | ServerFrame::Following { more, .. }
+            | ServerFrame::Reach { more, .. }
+            | ServerFrame::PendingAcks { more, .. }
+            | ServerFrame::Questions { more, .. }
+            | ServerFrame::Online { more, .. } => *more,
+            _ => false,
+        }
+    }
+
+    /// Append the next part of a split reply to this one: its list continues
+    /// this one's, and its `more` becomes this one's. `Err(next)` when
+    /// `next` is not a part of the same kind of reply.
+    pub fn absorb(&mut self, next: ServerFrame) -> Result<(), Box<ServerFrame>> {
+        use ServerFrame as F;
+        match (self, next) {
+            (
+                F::Rooms { rooms, more, .. },
+                F::Rooms {
+                    rooms: r, more: m, ..
+                },
+            ) => {
+                rooms.extend(r);
+                *more = m;
+            }
+            (
+                F::Members { members, more, .. },
+                F::Members {
+                    members: r,
+                    more: m,
+                    ..
+                },
+            ) => {
+                members.extend(r);
+                *more = m;
+            }
+            (
+                F::Users { users, more, .. },
+                F::Users {
+                    users: r, more: m, ..
+                },
+            ) => {
+                users.extend(r);
+                *more = m;
+            }
+            (
+                F::Summary { rooms, more, .. },
+                F::Summary {
+                    rooms: r, more: m, ..
+                },
+            ) => {
+                rooms.extend(r);
+                *more = m;
+            }
+            (
+                F::Following { users, more, .. },
+                F::Following {
+                    users: r, more: m, ..
+                },
+            ) => {
+                users.extend(r);
+                *more = m;
+            }
+            (
+                F::Reach { readers, more, .. },
+                F::Reach {
+                    readers: r,
+                    more: m,
+                    ..
+                },
+            ) => {
+                readers.extend(r);
+                *more = m;
+            }
+            (
+                F::PendingAcks {
+                    broadcasts, more, ..
+                },
+                F::PendingAcks {
+                    broadcasts: r,
+                    more: m,
+                    ..
+                },
+            ) => {
+                broadcasts.extend(r);
+                *more = m;
+            }
+            (
+                F::Questions {
+                    questions, more, ..
+                },
+                F::Questions {
+                    questions: r,
+                    more: m,
+                    ..
+                },
+            ) => {
+                questions.extend(r);
+                *more = m;
+            }
+            (
+                F::Online { users, more, .. },
+                F::Online {
+                    users: r, more: m, ..
+                },
+            ) => {
+                users.extend(r);
+                *more = m;
+            }
+            (_, next) => return Err(Box::new(next)),
+        }
+        Ok(())
+    }
+
     pub fn error(req_id: Option<String>, code: ErrorCode, message: impl Into<String>) -> Self {
         ServerFrame::Error {
             req_id,

@@ -37,5 +37,34 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// 1009 before it is parsed.
 pub const MAX_FRAME_BYTES: usize = 128 * 1024;
 
-/// Largest page of history or backlog one request may ask for.
+/// Largest page of history or backlog one request may ask for. A page also
+/// ends early at [`MAX_REPLY_BYTES`] (with `has_more`).
 pub const MAX_PAGE: u32 = 500;
+
+/// The bytes of list items one reply frame carries. A longer list reply
+/// (`summary`, `members`, `rooms`, ...) is split into parts that share the
+/// `req_id`, all but the last with `"more": true`; a `history` or `thread`
+/// page stops early with `has_more: true`. 256 KiB holds an ordinary page
+/// (hundreds of chat lines) in one frame and keeps any one frame far below
+/// [`MAX_SERVER_FRAME_BYTES`].
+pub const MAX_REPLY_BYTES: usize = 256 * 1024;
+
+/// The largest single event once serialized, reactions aside: a body of
+/// [`MAX_BODY_BYTES`] where every byte needs six bytes of escaping
+/// (96 KiB), the longest names, and [`MAX_EDITS`] edits. Reaction lists add
+/// 39 bytes per person who reacted (see docs/protocol.md, "Sizes").
+/// `protocol/tests/limits.rs` builds the worst case and checks it.
+pub const MAX_EVENT_BYTES: usize = 128 * 1024;
+
+/// Edits one message may have. Each edit is listed in the message's state
+/// (so that a delete can erase every version): without a limit, one person
+/// editing in a loop could grow a single message past any frame.
+pub const MAX_EDITS: usize = 1000;
+
+/// The largest frame the server sends. A reply holds at most
+/// [`MAX_REPLY_BYTES`] of list items, or one item when a single item is
+/// larger, plus at most one whole event beside them (a thread's parent):
+/// 256 KiB + 2 × 128 KiB + a few hundred bytes, within 1 MiB with room to
+/// spare. The server's socket buffer is sized from it, so a frame within it
+/// is always written; a client may size its read limit to it.
+pub const MAX_SERVER_FRAME_BYTES: usize = 1024 * 1024;

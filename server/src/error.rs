@@ -38,6 +38,8 @@ pub enum ServerError {
     Store(#[from] StoreError),
     #[error("internal: {0}")]
     Internal(String),
+    #[error("limit reached: {0}")]
+    LimitReached(String),
 }
 
 impl ServerError {
@@ -56,6 +58,7 @@ impl ServerError {
             ServerError::ShuttingDown => ErrorCode::ShuttingDown,
             ServerError::Store(_) => ErrorCode::StorageError,
             ServerError::Internal(_) => ErrorCode::Internal,
+            ServerError::LimitReached(_) => ErrorCode::LimitReached,
         }
     }
 

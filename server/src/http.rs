@@ -21,7 +21,7 @@ use townhall_protocol::http::{
     ChangePasswordRequest, CreateUserRequest, ErrorBody, LoginRequest, LoginResponse,
     UpdateUserRequest,
 };
-use townhall_protocol::{ErrorCode, MAX_FRAME_BYTES, UserId};
+use townhall_protocol::{ErrorCode, MAX_FRAME_BYTES, MAX_SERVER_FRAME_BYTES, UserId};
 
 /// Largest HTTP request body we parse: logins and user records are tiny.
 /// Up to 64 KiB is read and refused as `body_too_large`; beyond that the
@@ -42,9 +42,14 @@ const WS_READ_BUFFER: usize = 1024;
 /// CPU in `send`, fan-out 95k → 1.74M deliveries/s with this buffer).
 const WS_WRITE_BUFFER: usize = 64 * 1024;
 
-/// Bytes the socket's write buffer may hold before writes wait. Our own
-/// bounded channel is the real queue; this only smooths one batch.
-const WS_MAX_WRITE_BUFFER: usize = 1024 * 1024;
+/// Bytes the socket's write buffer may hold. tungstenite refuses a frame
+/// that would take the buffer past this (`WriteBufferFull`, and the
+/// connection is lost), and the buffer holds at most `WS_WRITE_BUFFER`
+/// when a frame is added (it is written out past that), so the largest
+/// frame we ever build ([`MAX_SERVER_FRAME_BYTES`], see `reply.rs`) plus a
+/// full batch plus the frame header always fits. Our own bounded channel
+/// is the real queue; this only holds one batch.
+const WS_MAX_WRITE_BUFFER: usize = WS_WRITE_BUFFER + MAX_SERVER_FRAME_BYTES + 64 * 1024;
 
 pub fn router(app: App) -> Router {
     Router::new()

@@ -24,6 +24,8 @@
 //! - [`error`]: `ServerError` and its mapping to wire codes.
 //! - [`limits`]: request rate limits and the login guard.
 //! - [`frame`]: serialized frames shared across sockets.
+//! - [`reply`]: replies that always fit the socket (split into parts, or
+//!   paged by bytes).
 //! - [`metrics`]: counters for `/metrics`.
 
 pub mod app;
@@ -41,6 +43,7 @@ pub mod limits;
 pub mod listener;
 pub mod mentions;
 pub mod metrics;
+pub mod reply;
 pub mod session;
 pub mod store;
 pub mod writer;

@@ -452,7 +452,12 @@ fn log_error(e: &ServerError) {
 async fn reply(ctx: &Ctx, frame: ServerFrame) {
     // Waits while the outbox is full: a client that does not read its
     // replies stops being read from, which is the backpressure we want.
-    let _ = ctx.frames.send(shared(&frame)).await;
+    // A reply too large for one frame leaves in parts (`reply::parts`).
+    for part in crate::reply::parts(frame) {
+        if ctx.frames.send(part).await.is_err() {
+            return;
+        }
+    }
 }
 
 /// The next text message; `Err` for an oversized one; `None` when the peer left.

@@ -281,7 +281,13 @@ pub struct Client {
 
 impl Client {
     pub async fn open(url: &str) -> Client {
-        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
+        // The client reads no message over the server's documented frame
+        // cap, so every test checks that the server keeps to it.
+        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+            .max_message_size(Some(townhall_protocol::MAX_SERVER_FRAME_BYTES))
+            .max_frame_size(Some(townhall_protocol::MAX_SERVER_FRAME_BYTES));
+        let connect = tokio_tungstenite::connect_async_with_config(url, Some(config), false);
+        let (ws, _) = tokio::time::timeout(WAIT, connect)
             .await
             .expect("connect timed out")
             .expect("connect");
@@ -389,16 +395,30 @@ impl Client {
         }
     }
 
-    /// Send a request with a fresh req_id; return its reply or error.
-    pub async fn request(&mut self, mut frame: ClientFrame) -> ServerFrame {
+    /// Send a request with a fresh req_id; return its reply or error. A
+    /// reply split into parts (`more: true`) comes back joined.
+    pub async fn request(&mut self, frame: ClientFrame) -> ServerFrame {
+        self.request_parts(frame).await.0
+    }
+
+    /// Like [`Client::request`], and how many frames the reply came in.
+    pub async fn request_parts(&mut self, mut frame: ClientFrame) -> (ServerFrame, usize) {
         let id = format!("r{}", self.next_req);
         self.next_req += 1;
         set_req_id(&mut frame, id.clone());
         self.send(&frame).await;
-        self.expect(&format!("reply to {id}"), |f| {
-            reply_id(f) == Some(id.as_str())
-        })
-        .await
+        let what = format!("reply to {id}");
+        let is_reply = |f: &ServerFrame| reply_id(f) == Some(id.as_str());
+        let mut reply = self.expect(&what, is_reply).await;
+        let mut parts = 1;
+        while reply.has_more_parts() {
+            let next = self.expect(&what, is_reply).await;
+            parts += 1;
+            if let Err(other) = reply.absorb(next) {
+                panic!("part {parts} of {id} is another kind of reply: {other:?}");
+            }
+        }
+        (reply, parts)
     }
 
     /// The next event (live or backlog).

@@ -11,7 +11,7 @@ use super::{Pending, Reply, Worker, now_millis};
 use crate::error::{Result, ServerError};
 use crate::store::{self, Batch, MemberRecord, StoredEvent};
 use townhall_protocol::{
-    Content, Event, REACTIONS, Role, RoomId, RoomRole, RoomSeq, ServerFrame, UserInfo,
+    Content, Event, MAX_EDITS, REACTIONS, Role, RoomId, RoomRole, RoomSeq, ServerFrame, UserInfo,
 };
 
 /// A change to an existing message.
@@ -170,6 +170,11 @@ impl Worker {
                 }
                 if event.state.deleted {
                     return Err(ServerError::Invalid("the message is deleted".into()));
+                }
+                if event.state.edits.len() >= MAX_EDITS {
+                    return Err(ServerError::LimitReached(format!(
+                        "a message can be edited {MAX_EDITS} times"
+                    )));
                 }
                 if let Content::Message { body: old, .. } | Content::Broadcast { body: old, .. } =
                     &mut event.content

@@ -83,6 +83,7 @@ pub async fn reach(ctx: &Ctx, req_id: Option<String>, broadcast: Uuid) -> Result
                 broadcast,
                 counts: record.counts,
                 readers,
+                more: false,
             })
         })
         .await
@@ -124,7 +125,11 @@ pub async fn pending_acks(ctx: &Ctx, req_id: Option<String>) -> Result<ServerFra
                 }
             }
             broadcasts.sort_by_key(|b| b.ts);
-            Ok(ServerFrame::PendingAcks { req_id, broadcasts })
+            Ok(ServerFrame::PendingAcks {
+                req_id,
+                broadcasts,
+                more: false,
+            })
         })
         .await
 }
@@ -181,5 +186,9 @@ pub async fn following(ctx: &Ctx, req_id: Option<String>) -> Result<ServerFrame>
         .filter(|(user, room)| user.id != me && ctx.app.hub.role_in(*room, me).is_some())
         .map(|(user, _)| user)
         .collect();
-    Ok(ServerFrame::Following { req_id, users })
+    Ok(ServerFrame::Following {
+        req_id,
+        users,
+        more: false,
+    })
 }

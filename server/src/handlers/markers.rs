@@ -84,5 +84,9 @@ pub async fn summary(ctx: &Ctx, req_id: Option<String>) -> Result<ServerFrame> {
             Ok(out)
         })
         .await?;
-    Ok(ServerFrame::Summary { req_id, rooms })
+    Ok(ServerFrame::Summary {
+        req_id,
+        rooms,
+        more: false,
+    })
 }

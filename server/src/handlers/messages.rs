@@ -4,7 +4,9 @@ use super::{Ctx, readable_room, require_member};
 use crate::committer::{Command, Reply};
 use crate::error::{Result, ServerError};
 use crate::frame::shared;
-use townhall_protocol::{Content, Event, MAX_BODY_BYTES, MAX_PAGE, RoomId, RoomSeq, ServerFrame};
+use townhall_protocol::{
+    Content, MAX_BODY_BYTES, MAX_PAGE, MAX_REPLY_BYTES, RoomId, RoomSeq, ServerFrame,
+};
 use uuid::Uuid;
 
 /// Queue a message for the committer; the `ack` (or `error`) follows once it
@@ -96,10 +98,13 @@ pub async fn history(
     readable_room(ctx, room).await?;
     let limit = limit.unwrap_or(50).clamp(1, MAX_PAGE) as usize;
     let visible = ctx.app.hub.published();
-    let (page, has_more) = ctx
+    let (mut page, mut has_more) = ctx
         .app
         .read(move |s| Ok(s.history(room, before, after, limit, visible)?))
         .await?;
+    // A page ends early at the reply budget: a few hundred maximal bodies
+    // would be tens of megabytes. Keep the end nearest the cursor.
+    has_more |= crate::reply::fit_page(&mut page, after.is_none(), MAX_REPLY_BYTES);
     let events = page
         .iter()
         .map(|e| e.decode())
@@ -149,19 +154,27 @@ pub async fn thread(
             }
             // One more than a page tells whether another page follows.
             let seqs = s.thread_replies(room, seq, after.unwrap_or(0), limit + 1)?;
-            let mut replies: Vec<Event> = Vec::with_capacity(seqs.len().min(limit));
+            let mut page = Vec::with_capacity(seqs.len().min(limit));
             let mut has_more = false;
             for reply in seqs {
                 // Not yet durable and published: not visible to anyone yet.
                 let Some(stored) = s.event(room, reply)?.filter(|e| e.pos <= visible) else {
                     break;
                 };
-                if replies.len() == limit {
+                if page.len() == limit {
                     has_more = true;
                     break;
                 }
-                replies.push(stored.decode()?);
+                page.push(stored);
             }
+            // The parent travels beside the page: the replies get the rest
+            // of the reply budget (and one reply at least).
+            let budget = MAX_REPLY_BYTES.saturating_sub(stored.json.len());
+            has_more |= crate::reply::fit_page(&mut page, false, budget);
+            let replies = page
+                .iter()
+                .map(|e| e.decode())
+                .collect::<Result<Vec<_>, _>>()?;
             Ok((parent, replies, has_more))
         })
         .await?;

@@ -19,5 +19,6 @@ pub fn online(ctx: &Ctx, req_id: Option<String>) -> ServerFrame {
     ServerFrame::Online {
         req_id,
         users: ctx.app.hub.online_users(),
+        more: false,
     }
 }

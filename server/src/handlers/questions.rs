@@ -209,6 +209,7 @@ pub async fn queue(ctx: &Ctx, req_id: Option<String>) -> Result<ServerFrame> {
                 open,
                 median_answer_ms_7d: median(week),
                 median_answer_ms_30d: median(month),
+                more: false,
             })
         })
         .await

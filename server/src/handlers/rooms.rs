@@ -208,7 +208,11 @@ pub async fn my_rooms(ctx: &Ctx, req_id: Option<String>) -> Result<ServerFrame> 
             Ok(out)
         })
         .await?;
-    Ok(ServerFrame::Rooms { req_id, rooms })
+    Ok(ServerFrame::Rooms {
+        req_id,
+        rooms,
+        more: false,
+    })
 }
 
 pub async fn directory(ctx: &Ctx, req_id: Option<String>) -> Result<ServerFrame> {
@@ -224,7 +228,11 @@ pub async fn directory(ctx: &Ctx, req_id: Option<String>) -> Result<ServerFrame>
                 .collect()
         })
         .await?;
-    Ok(ServerFrame::Rooms { req_id, rooms })
+    Ok(ServerFrame::Rooms {
+        req_id,
+        rooms,
+        more: false,
+    })
 }
 
 pub async fn members(ctx: &Ctx, req_id: Option<String>, room: RoomId) -> Result<ServerFrame> {
@@ -250,6 +258,7 @@ pub async fn members(ctx: &Ctx, req_id: Option<String>, room: RoomId) -> Result<
         req_id,
         room,
         members,
+        more: false,
     })
 }
 
@@ -267,7 +276,11 @@ pub async fn users(ctx: &Ctx, req_id: Option<String>) -> Result<ServerFrame> {
             Ok(users)
         })
         .await?;
-    Ok(ServerFrame::Users { req_id, users })
+    Ok(ServerFrame::Users {
+        req_id,
+        users,
+        more: false,
+    })
 }
 
 /// `set_room_role`: the room's owner (or an admin) makes a member a
