@@ -266,7 +266,9 @@ export const REACTIONS = ['👍', '❤️', '😄', '🎉', '😮', '😢', '�
 export interface MessageState {
   edited_at?: Millis;
   deleted?: boolean;
+  /** At most `REACTORS_LISTED` people per emoji; `reactions_more` counts the rest. */
   reactions?: Record<string, UserId[]>;
+  reactions_more?: Record<string, number>;
   answer?: RoomSeq;
   replies?: number;
   edits?: RoomSeq[];

@@ -8,7 +8,7 @@
 // same commit, so an event that comes twice (backlog and history, resend after
 // reconnect, ack and live frame) lands once.
 
-import type { ChatEvent, RoomSeq } from './protocol';
+import type { ChatEvent, MessageState, RoomSeq } from './protocol';
 
 /** How many out-of-run events to keep per room; older ones are fetched again. */
 const STASH_LIMIT = 1000;
@@ -227,13 +227,25 @@ export function foldChange(m: ChatEvent, c: ChatEvent): ChatEvent {
       if (state.deleted) return m;
       const { emoji, on } = c.content;
       const who = state.reactions?.[emoji] ?? [];
+      const extra = state.reactions_more?.[emoji] ?? 0;
       const has = who.includes(c.sender.id);
-      if (has === on) return m;
+      // Someone not listed takes theirs back: they were one of the people
+      // the server only counts (`reactions_more`, past REACTORS_LISTED).
+      if (!on && !has && extra === 0) return m;
+      if (on && has) return m;
       const reactions = { ...(state.reactions ?? {}) };
+      const more = { ...(state.reactions_more ?? {}) };
       const list = on ? [...who, c.sender.id] : who.filter((u) => u !== c.sender.id);
-      if (list.length) reactions[emoji] = list;
+      if (!on && !has) {
+        if (extra > 1) more[emoji] = extra - 1;
+        else delete more[emoji];
+      }
+      if (list.length || more[emoji]) reactions[emoji] = list;
       else delete reactions[emoji];
-      return { ...m, state: { ...state, reactions } };
+      const next: MessageState = { ...state, reactions };
+      if (Object.keys(more).length) next.reactions_more = more;
+      else delete next.reactions_more;
+      return { ...m, state: next };
     }
     case 'answered':
       if (state.answer === c.content.answer) return m;

@@ -32,6 +32,19 @@ describe('folding change events (pure)', () => {
     expect(foldChange(m, change(6, { kind: 'reaction', target: 3, emoji: '👍', on: true }))).toBe(m);
   });
 
+  it('a reaction taken back by someone the server only counted lowers the count', () => {
+    const m = msg(R, 3, 'all-hands', alice, { state: { reactions: { '👍': ['u-alice'] }, reactions_more: { '👍': 2 } } });
+    const a = foldChange(m, change(4, { kind: 'reaction', target: 3, emoji: '👍', on: false }, bob));
+    expect(a.state?.reactions).toEqual({ '👍': ['u-alice'] });
+    expect(a.state?.reactions_more).toEqual({ '👍': 1 });
+    const b = foldChange(a, change(5, { kind: 'reaction', target: 3, emoji: '👍', on: false }, bob));
+    expect(b.state?.reactions_more).toBeUndefined();
+    const c = foldChange(b, change(6, { kind: 'reaction', target: 3, emoji: '👍', on: false }, alice));
+    expect(c.state?.reactions).toEqual({});
+    // Nobody left to take one back: nothing changes.
+    expect(foldChange(c, change(7, { kind: 'reaction', target: 3, emoji: '👍', on: false }, bob))).toBe(c);
+  });
+
   it('reactions are sets of user ids: on/off toggles, repeats change nothing', () => {
     const m = msg(R, 3, 'hi');
     const on = change(4, { kind: 'reaction', target: 3, emoji: '🎉', on: true }, bob);

@@ -652,9 +652,15 @@ pub struct MessageState {
     /// Deleted: the body is gone.
     #[serde(default, skip_serializing_if = "is_false")]
     pub deleted: bool,
-    /// Reactions: emoji → who (in the order they reacted).
+    /// Reactions: emoji → who (in the order they reacted), at most
+    /// [`crate::REACTORS_LISTED`] people per emoji.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub reactions: std::collections::BTreeMap<String, Vec<UserId>>,
+    /// Emoji → how many more people reacted than `reactions` lists (absent
+    /// while the list is complete). The emoji's count is the list's length
+    /// plus this.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub reactions_more: std::collections::BTreeMap<String, u64>,
     /// For a question: the seq of the message marked as its answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer: Option<RoomSeq>,

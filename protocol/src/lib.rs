@@ -49,12 +49,19 @@ pub const MAX_PAGE: u32 = 500;
 /// [`MAX_SERVER_FRAME_BYTES`].
 pub const MAX_REPLY_BYTES: usize = 256 * 1024;
 
-/// The largest single event once serialized, reactions aside: a body of
-/// [`MAX_BODY_BYTES`] where every byte needs six bytes of escaping
-/// (96 KiB), the longest names, and [`MAX_EDITS`] edits. Reaction lists add
-/// 39 bytes per person who reacted (see docs/protocol.md, "Sizes").
+/// The largest single event once serialized: a body of [`MAX_BODY_BYTES`]
+/// where every byte needs six bytes of escaping (96 KiB), the longest
+/// names, [`MAX_EDITS`] edits, and every reaction listing
+/// [`REACTORS_LISTED`] people (8 × 50 × 39 B ≈ 15 KiB).
 /// `protocol/tests/limits.rs` builds the worst case and checks it.
-pub const MAX_EVENT_BYTES: usize = 128 * 1024;
+pub const MAX_EVENT_BYTES: usize = 160 * 1024;
+
+/// People listed per emoji in a message's state. Past this the list stops
+/// growing and `reactions_more` counts the rest, so that a broadcast with
+/// thousands of 👍 stays a small event: a full list of 20,000 people would
+/// be 780 KB, rewritten on every reaction and carried by every history
+/// page that holds the message.
+pub const REACTORS_LISTED: usize = 50;
 
 /// Edits one message may have. Each edit is listed in the message's state
 /// (so that a delete can erase every version): without a limit, one person
@@ -64,7 +71,7 @@ pub const MAX_EDITS: usize = 1000;
 /// The largest frame the server sends. A reply holds at most
 /// [`MAX_REPLY_BYTES`] of list items, or one item when a single item is
 /// larger, plus at most one whole event beside them (a thread's parent):
-/// 256 KiB + 2 × 128 KiB + a few hundred bytes, within 1 MiB with room to
+/// 256 KiB + 2 × 160 KiB + a few hundred bytes, within 1 MiB with room to
 /// spare. The server's socket buffer is sized from it, so a frame within it
 /// is always written; a client may size its read limit to it.
 pub const MAX_SERVER_FRAME_BYTES: usize = 1024 * 1024;

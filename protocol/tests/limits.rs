@@ -27,6 +27,11 @@ fn the_largest_event_is_within_max_event_bytes() {
         edits: vec![u64::MAX; MAX_EDITS],
         ..MessageState::default()
     };
+    for emoji in REACTIONS {
+        let listed = (0..REACTORS_LISTED).map(|_| UserId::new()).collect();
+        state.reactions.insert(emoji.to_string(), listed);
+        state.reactions_more.insert(emoji.to_string(), u64::MAX);
+    }
     state.deleted = false;
     for content in [
         Content::Message {

@@ -362,3 +362,100 @@ async fn a_message_edited_in_a_loop_stops_growing_at_the_edit_limit() {
         other => panic!("history: {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_popular_message_lists_fifty_reactors_per_emoji_and_counts_the_rest_exactly() {
+    use townhall_protocol::REACTORS_LISTED;
+    let server = TestServer::start().await;
+    let (_, lead_token) = server.user_with_role("lead", "leader").await;
+    let (mut lead, _, _) = server.connect_caught_up(&lead_token, None, None).await;
+    let room = lead.create_room("all-hands", Visibility::Public).await;
+    let (_, seq, _) = lead.post(room.id, "The plan for next year").await;
+    let react = |on: bool| ClientFrame::React {
+        req_id: None,
+        room: room.id,
+        seq,
+        emoji: "👍".into(),
+        on,
+    };
+    let extra = 10;
+    let mut people = Vec::new();
+    for i in 0..REACTORS_LISTED + extra {
+        let (_, token) = server.user(&format!("staff{i}")).await;
+        let mut c = server.connect(&token).await;
+        c.until_caught_up().await;
+        assert!(matches!(c.join(room.id).await, ServerFrame::Room { .. }));
+        assert!(matches!(
+            c.request(react(true)).await,
+            ServerFrame::Ok { .. }
+        ));
+        people.push(c);
+    }
+    let state = |e: &Event| {
+        let listed = e.state.reactions.get("👍").map_or(0, Vec::len);
+        let more = e.state.reactions_more.get("👍").copied().unwrap_or(0);
+        (listed, more)
+    };
+    assert_eq!(
+        state(&the_message(&mut lead, room.id, seq).await),
+        (REACTORS_LISTED, extra as u64)
+    );
+
+    // One of the counted-only people reacts again: nothing changes (no
+    // event: the reply's position is 0).
+    let last = people.last_mut().expect("people");
+    assert!(matches!(
+        last.request(react(true)).await,
+        ServerFrame::Ok { pos: 0, .. }
+    ));
+    assert_eq!(
+        state(&the_message(&mut lead, room.id, seq).await),
+        (REACTORS_LISTED, extra as u64)
+    );
+    // They take it back: exactly one fewer.
+    assert!(matches!(last.request(react(false)).await, ServerFrame::Ok { pos, .. } if pos > 0));
+    assert!(matches!(
+        last.request(react(false)).await,
+        ServerFrame::Ok { pos: 0, .. }
+    ));
+    assert_eq!(
+        state(&the_message(&mut lead, room.id, seq).await),
+        (REACTORS_LISTED, extra as u64 - 1)
+    );
+    // A listed person takes theirs back: the list shrinks, the count stays exact.
+    assert!(
+        matches!(people[0].request(react(false)).await, ServerFrame::Ok { pos, .. } if pos > 0)
+    );
+    assert_eq!(
+        state(&the_message(&mut lead, room.id, seq).await),
+        (REACTORS_LISTED - 1, extra as u64 - 1)
+    );
+
+    // Deleted: the reactions go, and the counted-only people can react to
+    // nothing.
+    assert!(matches!(
+        lead.request(ClientFrame::Delete {
+            req_id: None,
+            room: room.id,
+            seq
+        })
+        .await,
+        ServerFrame::Ok { .. }
+    ));
+    assert_eq!(state(&the_message(&mut lead, room.id, seq).await), (0, 0));
+}
+
+/// A message as history shows it now.
+async fn the_message(c: &mut Client, room: RoomId, seq: u64) -> Event {
+    let frame = ClientFrame::History {
+        req_id: None,
+        room,
+        before: Some(seq + 1),
+        after: None,
+        limit: Some(1),
+    };
+    match c.request(frame).await {
+        ServerFrame::History { mut events, .. } => events.remove(0),
+        other => panic!("history: {other:?}"),
+    }
+}

@@ -381,7 +381,10 @@ function EventItem(p: EventProps) {
   const name = e.sender.display_name || e.sender.username;
   const question = !!e.content.question;
   const answered = question && e.state?.answer !== undefined;
-  const reactions = Object.entries(e.state?.reactions ?? {}).filter(([, who]) => who.length > 0);
+  // The server lists the first REACTORS_LISTED people per emoji and counts the rest.
+  const reactions = Object.entries(e.state?.reactions ?? {})
+    .map(([emoji, who]) => [emoji, who, who.length + (e.state?.reactions_more?.[emoji] ?? 0)] as const)
+    .filter(([, , count]) => count > 0);
   const canAct = p.live && !deleted;
   const canDelete = canAct && (mine || p.mayModerate);
   const choosing = p.answering !== null && p.answering !== e.seq && canAct;
@@ -466,7 +469,7 @@ function EventItem(p: EventProps) {
         )}
         {reactions.length > 0 && (
           <div class="reactions" role="group" aria-label="Reactions">
-            {reactions.map(([emoji, who]) => {
+            {reactions.map(([emoji, who, count]) => {
               const minePressed = who.includes(me);
               return (
                 <button
@@ -474,7 +477,7 @@ function EventItem(p: EventProps) {
                   type="button"
                   class={`reaction${minePressed ? ' mine' : ''}`}
                   aria-pressed={minePressed}
-                  aria-label={`${emoji} ${who.length}${minePressed ? ', including you' : ''}. ${minePressed ? 'Remove' : 'Add'} reaction`}
+                  aria-label={`${emoji} ${count}${minePressed ? ', including you' : ''}. ${minePressed ? 'Remove' : 'Add'} reaction`}
                   disabled={!canAct}
                   onClick={() => actions.react(e.seq, emoji, !minePressed)}
                   data-testid="reaction"
@@ -482,7 +485,7 @@ function EventItem(p: EventProps) {
                 >
                   <span aria-hidden="true">{emoji}</span>
                   <span class="count" aria-hidden="true">
-                    {who.length}
+                    {count}
                   </span>
                 </button>
               );

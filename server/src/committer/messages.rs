@@ -11,7 +11,8 @@ use super::{Pending, Reply, Worker, now_millis};
 use crate::error::{Result, ServerError};
 use crate::store::{self, Batch, MemberRecord, StoredEvent};
 use townhall_protocol::{
-    Content, Event, MAX_EDITS, REACTIONS, Role, RoomId, RoomRole, RoomSeq, ServerFrame, UserInfo,
+    Content, Event, MAX_EDITS, REACTIONS, REACTORS_LISTED, Role, RoomId, RoomRole, RoomSeq,
+    ServerFrame, UserId, UserInfo,
 };
 
 /// A change to an existing message.
@@ -65,6 +66,60 @@ impl Worker {
     }
 
     /// Store the message's new state in place (same position and seq).
+    /// Add (`on`) or take back `user`'s reaction in `event`'s state: listed
+    /// while the emoji has fewer than `REACTORS_LISTED` people listed,
+    /// otherwise counted in `reactions_more` and remembered in the
+    /// extra-reactor index. `false` when nothing changes (already so).
+    #[allow(clippy::too_many_arguments)]
+    fn react(
+        &self,
+        b: &mut Batch,
+        room: RoomId,
+        seq: RoomSeq,
+        event: &mut Event,
+        emoji: &str,
+        index: u8,
+        user: UserId,
+        on: bool,
+    ) -> Result<bool> {
+        let state = &mut event.state;
+        let listed = state
+            .reactions
+            .get(emoji)
+            .is_some_and(|who| who.contains(&user));
+        let extra = !listed && self.store.is_extra_reactor(room, seq, index, user)?;
+        if (listed || extra) == on {
+            return Ok(false);
+        }
+        let more = state.reactions_more.get(emoji).copied().unwrap_or(0);
+        if on {
+            let who = state.reactions.entry(emoji.to_owned()).or_default();
+            if who.len() < REACTORS_LISTED {
+                who.push(user);
+            } else {
+                store::put_extra_reactor(b, room, seq, index, user);
+                state.reactions_more.insert(emoji.to_owned(), more + 1);
+            }
+        } else if listed {
+            if let Some(who) = state.reactions.get_mut(emoji) {
+                who.retain(|u| *u != user);
+            }
+        } else {
+            store::delete_extra_reactor(b, room, seq, index, user);
+            if more > 1 {
+                state.reactions_more.insert(emoji.to_owned(), more - 1);
+            } else {
+                state.reactions_more.remove(emoji);
+            }
+        }
+        // An emoji with nobody left, listed or counted, disappears.
+        let empty = state.reactions.get(emoji).is_none_or(Vec::is_empty);
+        if empty && !state.reactions_more.contains_key(emoji) {
+            state.reactions.remove(emoji);
+        }
+        Ok(true)
+    }
+
     fn rewrite(&self, b: &mut Batch, stored: &StoredEvent, event: &Event) {
         let json = ServerFrame::Event(event.clone()).to_json();
         store::put_event(
@@ -240,6 +295,8 @@ impl Worker {
                 event.state.deleted = true;
                 event.state.edited_at = None;
                 event.state.reactions.clear();
+                event.state.reactions_more.clear();
+                self.store.clear_extra_reactors(b, room, seq)?;
                 self.rewrite(b, &stored, &event);
                 if open_question {
                     store::delete_open_question(b, room, seq);
@@ -284,17 +341,9 @@ impl Worker {
                 if event.state.deleted {
                     return Err(ServerError::Invalid("the message is deleted".into()));
                 }
-                let who = event.state.reactions.entry(emoji.clone()).or_default();
-                if who.contains(&user.id) == on {
+                let index = REACTIONS.iter().position(|e| *e == emoji).unwrap_or(0) as u8;
+                if !self.react(b, room, seq, &mut event, &emoji, index, user.id, on)? {
                     return Ok(Reply::Done(0));
-                }
-                if on {
-                    who.push(user.id);
-                } else {
-                    who.retain(|u| *u != user.id);
-                    if who.is_empty() {
-                        event.state.reactions.remove(&emoji);
-                    }
                 }
                 self.rewrite(b, &stored, &event);
                 self.append(

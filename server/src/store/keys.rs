@@ -73,6 +73,14 @@ pub fn room_thread_reply(room: RoomId, parent: RoomSeq, reply: RoomSeq) -> Vec<u
     k
 }
 
+/// room ‖ seq ‖ emoji index ‖ user: one person's reaction past the listed few.
+pub fn room_seq_emoji_user(room: RoomId, seq: RoomSeq, emoji: u8, user: UserId) -> Vec<u8> {
+    let mut k = room_seq(room, seq);
+    k.push(emoji);
+    k.extend_from_slice(user.as_bytes());
+    k
+}
+
 /// The room and seq of a `room_seq` key.
 pub fn split_room_seq(key: &[u8]) -> Result<(RoomId, RoomSeq), StoreError> {
     let room: [u8; 16] = key

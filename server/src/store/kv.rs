@@ -78,10 +78,13 @@ pub enum Tree {
     /// room id ‖ thread's first seq ‖ reply seq → (nothing): a thread's
     /// replies, so reading one costs its replies, not the room's timeline.
     RoomThreadReply,
+    /// room id ‖ seq ‖ emoji index ‖ user id → (nothing): who reacted past
+    /// the people a message's state lists (`store/reactions.rs`).
+    RoomSeqExtraReactor,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 21] = [
+    pub const ALL: [Tree; 22] = [
         Tree::Meta,
         Tree::UserRecord,
         Tree::UsernameUser,
@@ -103,6 +106,7 @@ impl Tree {
         Tree::UserFollowersRoom,
         Tree::RoomSeqMention,
         Tree::RoomThreadReply,
+        Tree::RoomSeqExtraReactor,
     ];
 
     /// The on-disk tree name. Never change one: it is the data's address.
@@ -129,6 +133,7 @@ impl Tree {
             Tree::UserFollowersRoom => "user_followers_room",
             Tree::RoomSeqMention => "room_seq_mention",
             Tree::RoomThreadReply => "room_thread_reply",
+            Tree::RoomSeqExtraReactor => "room_seq_extra_reactor",
         }
     }
 
@@ -158,6 +163,7 @@ impl Tree {
             Tree::UserFollowersRoom => 18,
             Tree::RoomSeqMention => 19,
             Tree::RoomThreadReply => 20,
+            Tree::RoomSeqExtraReactor => 21,
         }
     }
 

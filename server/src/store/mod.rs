@@ -10,6 +10,7 @@ mod keys;
 mod kv;
 mod memory_kv;
 mod overlay_kv;
+mod reactions;
 mod records;
 mod sled_kv;
 #[cfg(test)]
@@ -18,6 +19,7 @@ mod tests;
 pub use kv::{Batch, Kv, Op, StoreError, Tree, prefix_successor, scan_prefix};
 pub use memory_kv::MemoryKv;
 pub use overlay_kv::OverlayKv;
+pub use reactions::{delete_extra_reactor, put_extra_reactor};
 pub use records::{
     AckRecord, BroadcastRecord, MemberRecord, OPEN, RoomRecord, SessionRecord, UserRecord,
 };
