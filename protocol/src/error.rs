@@ -56,6 +56,9 @@ pub enum ErrorCode {
     ShuttingDown,
     /// A bug or an unexpected condition on the server; logged there.
     Internal,
+    /// An HTTP request to `/api/*` with a body that is not
+    /// `application/json` (HTTP 415).
+    UnsupportedMediaType,
 }
 
 impl ErrorCode {
@@ -83,6 +86,7 @@ impl ErrorCode {
             ErrorCode::StorageError => "storage_error",
             ErrorCode::ShuttingDown => "shutting_down",
             ErrorCode::Internal => "internal",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
         }
     }
 
@@ -109,6 +113,7 @@ impl ErrorCode {
         ErrorCode::StorageError,
         ErrorCode::ShuttingDown,
         ErrorCode::Internal,
+        ErrorCode::UnsupportedMediaType,
     ];
 }
 
