@@ -103,8 +103,10 @@ pub fn ip_key(ip: IpAddr) -> IpAddr {
 }
 
 /// Make room in a map that has reached `cap`: drop stale entries (those
-/// that no longer change any decision), then, if still full, the eighth
-/// that was used least recently (by `last_used`). O(n), and at most once per `cap / 8` inserts.
+/// that no longer change any decision), then, if fewer than an eighth went,
+/// the least recently used (by `last_used`) down to seven eighths of `cap`.
+/// Each call is O(n) and frees at least `cap / 8`, so it runs at most once
+/// per `cap / 8` inserts.
 fn make_room<K: Eq + Hash, V>(
     map: &mut HashMap<K, V>,
     cap: usize,
@@ -115,11 +117,12 @@ fn make_room<K: Eq + Hash, V>(
         return;
     }
     map.retain(|_, v| !stale(v));
-    if map.len() < cap {
+    let target = cap - cap / 8 - 1;
+    if map.len() <= target {
         return;
     }
     let mut ages: Vec<Instant> = map.values().map(&last_used).collect();
-    let n = (cap / 8).clamp(1, ages.len());
+    let n = map.len() - target;
     let (_, cutoff, _) = ages.select_nth_unstable(n - 1);
     let cutoff = *cutoff;
     map.retain(|_, v| last_used(v) > cutoff);
