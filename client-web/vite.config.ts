@@ -10,7 +10,9 @@ export default defineConfig({
     outDir: 'dist',
     emptyOutDir: true,
     target: 'es2022',
-    sourcemap: true,
+    // No source maps: the release binary embeds dist/, and a map would
+    // publish the client's source (the server also excludes *.map).
+    sourcemap: false,
   },
   server: {
     proxy: {

@@ -103,7 +103,8 @@ export type ErrorCode =
   | 'slow_consumer'
   | 'storage_error'
   | 'shutting_down'
-  | 'internal';
+  | 'internal'
+  | 'unsupported_media_type';
 
 type Req = { req_id?: string };
 

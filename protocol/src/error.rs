@@ -59,6 +59,9 @@ pub enum ErrorCode {
     /// A documented per-object limit is reached (e.g. `MAX_EDITS` edits of
     /// one message); the message names it.
     LimitReached,
+    /// An HTTP request to `/api/*` with a body that is not
+    /// `application/json` (HTTP 415).
+    UnsupportedMediaType,
 }
 
 impl ErrorCode {
@@ -87,6 +90,7 @@ impl ErrorCode {
             ErrorCode::ShuttingDown => "shutting_down",
             ErrorCode::Internal => "internal",
             ErrorCode::LimitReached => "limit_reached",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
         }
     }
 
@@ -114,6 +118,7 @@ impl ErrorCode {
         ErrorCode::ShuttingDown,
         ErrorCode::Internal,
         ErrorCode::LimitReached,
+        ErrorCode::UnsupportedMediaType,
     ];
 }
 

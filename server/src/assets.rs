@@ -1,6 +1,12 @@
 //! The web client, embedded in the binary (read from `client-web/dist` at
 //! build time in release; from disk in debug builds), or served from
 //! `--static-dir`. Unknown non-API paths get `index.html` (client routing).
+//!
+//! From a folder, only what is plainly inside it is served: no path segment
+//! may start with `.` (dotfiles such as `.env`, `.git/`), and a symlink that
+//! leads out of the folder is refused. Source maps are never served: the
+//! client build makes none (vite.config.ts), and a stray `*.map` in dist/
+//! or the folder is refused, since it would publish the client's source.
 
 use crate::app::App;
 use axum::extract::State;
@@ -39,11 +45,16 @@ pub async fn serve(State(app): State<App>, uri: Uri) -> Response {
 }
 
 async fn file(app: &App, path: &str) -> Option<Response> {
-    if path.split('/').any(|part| part == ".." || part.is_empty()) {
+    // `..`, `.env`, `.git/…`: nothing hidden or above the root is served.
+    if path
+        .split('/')
+        .any(|part| part.is_empty() || part.starts_with('.'))
+        || path.ends_with(".map")
+    {
         return None;
     }
     let bytes: Vec<u8> = match &app.config.static_dir {
-        Some(dir) => tokio::fs::read(dir.join(path)).await.ok()?,
+        Some(dir) => read_inside(dir, path).await?,
         None => Dist::get(path)?.data.into_owned(),
     };
     let mime = mime_guess::from_path(path).first_or_octet_stream();
@@ -63,4 +74,16 @@ async fn file(app: &App, path: &str) -> Option<Response> {
         )
             .into_response(),
     )
+}
+
+/// The file at `path` under `dir`, if it resolves (symlinks followed) to a
+/// file still inside `dir`.
+async fn read_inside(dir: &std::path::Path, path: &str) -> Option<Vec<u8>> {
+    let root = tokio::fs::canonicalize(dir).await.ok()?;
+    let real = tokio::fs::canonicalize(root.join(path)).await.ok()?;
+    if !real.starts_with(&root) {
+        tracing::warn!(path, "static file refused: it leads out of --static-dir");
+        return None;
+    }
+    tokio::fs::read(real).await.ok()
 }

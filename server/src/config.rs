@@ -22,8 +22,18 @@ pub struct Config {
     #[arg(long, env = "TOWNHALL_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
+    /// The one origin browsers reach this server at (e.g.
+    /// `https://chat.example.com`). When set, `/ws` accepts only this
+    /// origin (plus `--allowed-origins`) instead of trusting the Host header,
+    /// which a DNS-rebinding page controls; the CSP names its WebSocket form.
+    #[arg(long, env = "TOWNHALL_PUBLIC_ORIGIN", value_parser = parse_origin)]
+    pub public_origin: Option<String>,
+
     /// Password of the first admin account, used only when the data folder
     /// has no users yet. Without it a random one is made and printed once.
+    /// Prefer the environment variable TOWNHALL_ADMIN_PASSWORD: a value given
+    /// on the command line is visible to every local user in `ps` and
+    /// /proc/PID/cmdline.
     #[arg(long, env = "TOWNHALL_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
 
@@ -79,7 +89,8 @@ pub struct Config {
 
     /// Behind a reverse proxy on this host: take the client's address for
     /// login rate limits from the last `X-Forwarded-For` entry of requests
-    /// that come from loopback.
+    /// that come from loopback. Without it every client behind a same-host
+    /// proxy is one source: no per-IP login limit, one shared back-off.
     #[arg(long, env = "TOWNHALL_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
 
@@ -97,7 +108,8 @@ pub struct Config {
     pub test_echo: bool,
 
     /// Serve the web client from this folder instead of the copy embedded in
-    /// the binary (for client development).
+    /// the binary (for client development). Paths with a segment starting
+    /// with `.` are refused, and so are symlinks that lead out of the folder.
     #[arg(long, env = "TOWNHALL_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
 }
@@ -109,6 +121,7 @@ impl Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             data,
             allowed_origins: Vec::new(),
+            public_origin: None,
             admin_password: None,
             cache_mb: 64,
             min_free_mb: 256,
@@ -126,5 +139,38 @@ impl Config {
             test_echo: false,
             static_dir: None,
         }
+    }
+}
+
+/// `--public-origin`: `scheme://host[:port]`, as a browser sends it in
+/// `Origin` (no path, no trailing slash), so the check can be exact.
+fn parse_origin(value: &str) -> Result<String, String> {
+    let origin = value.trim().trim_end_matches('/');
+    let Some((scheme, host)) = origin.split_once("://") else {
+        return Err("expected scheme://host[:port], e.g. https://chat.example.com".into());
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b));
+    if !(scheme == "https" || scheme == "http") || !host_ok {
+        return Err("expected http(s)://host[:port] with no path".into());
+    }
+    Ok(origin.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_origin;
+
+    #[test]
+    fn a_public_origin_is_a_bare_origin() {
+        assert_eq!(
+            parse_origin("https://Chat.Example.com/").as_deref(),
+            Ok("https://chat.example.com")
+        );
+        assert!(parse_origin("chat.example.com").is_err());
+        assert!(parse_origin("https://chat.example.com/app").is_err());
+        assert!(parse_origin("javascript://x").is_err());
     }
 }

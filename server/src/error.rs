@@ -34,6 +34,8 @@ pub enum ServerError {
     RateLimited,
     #[error("shutting down")]
     ShuttingDown,
+    #[error("the API takes only Content-Type: application/json")]
+    UnsupportedMediaType,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal: {0}")]
@@ -56,6 +58,7 @@ impl ServerError {
             ServerError::BadToken => ErrorCode::BadToken,
             ServerError::RateLimited => ErrorCode::RateLimited,
             ServerError::ShuttingDown => ErrorCode::ShuttingDown,
+            ServerError::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
             ServerError::Store(_) => ErrorCode::StorageError,
             ServerError::Internal(_) => ErrorCode::Internal,
             ServerError::LimitReached(_) => ErrorCode::LimitReached,

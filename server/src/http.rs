@@ -68,6 +68,12 @@ pub fn router(app: App) -> Router {
         .route("/", get(echo_or_assets))
         .fallback(echo_or_assets)
         .layer(axum::extract::DefaultBodyLimit::max(HTTP_BODY_READ_LIMIT))
+        // Outermost, so that every answer (errors and refusals included)
+        // carries the security headers.
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            crate::security::harden,
+        ))
         .with_state(app)
 }
 
@@ -100,6 +106,7 @@ impl IntoResponse for HttpError {
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::NameTaken | ErrorCode::AlreadyMember => StatusCode::CONFLICT,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::ShuttingDown | ErrorCode::StorageError => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
@@ -193,7 +200,9 @@ async fn with_argon2<T: Send + 'static>(
 
 /// The client's address: the TCP peer, or with `--trust-forwarded-for`
 /// and a peer on loopback (our own reverse proxy), the last address of
-/// `X-Forwarded-For`. `None` for loopback itself (not rate limited).
+/// `X-Forwarded-For`. `None` for loopback itself: not rate limited per IP,
+/// and all such clients share one login back-off per account, which is why
+/// a same-host proxy must come with `--trust-forwarded-for`.
 fn client_ip(app: &App, peer: SocketAddr, headers: &HeaderMap) -> Option<std::net::IpAddr> {
     if peer.ip().is_loopback() {
         if !app.config.trust_forwarded_for {
@@ -219,11 +228,8 @@ async fn login(
     if req.username.len() > crate::mentions::MAX_USERNAME || req.password.len() > 1024 {
         return Err(ServerError::InvalidCredentials.into());
     }
-    if app
-        .login_guard
-        .check(&req.username, client_ip(&app, peer, &headers))
-        .is_err()
-    {
+    let source = client_ip(&app, peer, &headers);
+    if app.login_guard.check(&req.username, source).is_err() {
         crate::metrics::inc(&crate::metrics::get().login_failures);
         return Err(ServerError::RateLimited.into());
     }
@@ -240,7 +246,7 @@ async fn login(
     })
     .await??;
     let Some(user) = verified else {
-        app.login_guard.failed(&username);
+        app.login_guard.failed(&username, source);
         crate::metrics::inc(&crate::metrics::get().login_failures);
         return Err(ServerError::InvalidCredentials.into());
     };
@@ -260,7 +266,7 @@ async fn login(
         session,
     };
     app.committer.submit(Command::Account(op)).await?;
-    app.login_guard.succeeded(&username);
+    app.login_guard.succeeded(&username, source);
     crate::metrics::inc(&crate::metrics::get().logins);
     tracing::info!(user = %user.username, "login");
     Ok(Json(LoginResponse {
@@ -491,13 +497,23 @@ pub fn new_user_record(
 }
 
 /// Is a browser at `origin` allowed to open the WebSocket? Exact matches
-/// only: the server's own origin (same Host) or a configured one. A
-/// look-alike such as `https://good.example.com.evil.example`, or `null`,
-/// is refused.
-pub fn origin_allowed(origin: Option<&str>, host: Option<&str>, allowed: &[String]) -> bool {
+/// only: the server's own origin or a configured one. A look-alike such as
+/// `https://good.example.com.evil.example`, or `null`, is refused. The own
+/// origin is `--public-origin` when pinned; otherwise it is taken from the
+/// Host header, which a DNS-rebinding page controls (harmless without a
+/// token, but pinning closes it).
+pub fn origin_allowed(
+    origin: Option<&str>,
+    host: Option<&str>,
+    public_origin: Option<&str>,
+    allowed: &[String],
+) -> bool {
     let Some(origin) = origin else { return true };
     if allowed.iter().any(|a| a.trim_end_matches('/') == origin) {
         return true;
+    }
+    if let Some(public) = public_origin {
+        return origin.eq_ignore_ascii_case(public);
     }
     match host {
         Some(host) => origin == format!("http://{host}") || origin == format!("https://{host}"),
@@ -513,7 +529,8 @@ async fn websocket(
 ) -> Response {
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    if !origin_allowed(origin, host, &app.config.allowed_origins) {
+    let public = app.config.public_origin.as_deref();
+    if !origin_allowed(origin, host, public, &app.config.allowed_origins) {
         tracing::warn!(?origin, "websocket refused: origin not allowed");
         return HttpError(ServerError::Forbidden("origin not allowed")).into_response();
     }
@@ -582,30 +599,55 @@ mod tests {
     #[test]
     fn origin_check_is_exact() {
         let allowed = vec!["https://good.example.com".to_owned()];
-        assert!(origin_allowed(None, None, &allowed));
+        assert!(origin_allowed(None, None, None, &allowed));
         assert!(origin_allowed(
             Some("https://good.example.com"),
+            None,
             None,
             &allowed
         ));
         assert!(!origin_allowed(
             Some("https://good.example.com.evil.example"),
             None,
+            None,
             &allowed
         ));
         assert!(!origin_allowed(
             Some("null"),
             Some("localhost:8080"),
+            None,
             &allowed
         ));
         assert!(origin_allowed(
             Some("http://localhost:8080"),
             Some("localhost:8080"),
+            None,
             &allowed
         ));
         assert!(!origin_allowed(
             Some("http://localhost:8081"),
             Some("localhost:8080"),
+            None,
+            &allowed
+        ));
+        // Pinned: the Host header no longer decides.
+        let pinned = Some("https://chat.example.com");
+        assert!(!origin_allowed(
+            Some("http://rebound.example:8080"),
+            Some("rebound.example:8080"),
+            pinned,
+            &allowed
+        ));
+        assert!(origin_allowed(
+            Some("https://chat.example.com"),
+            Some("anything"),
+            pinned,
+            &allowed
+        ));
+        assert!(origin_allowed(
+            Some("https://good.example.com"),
+            None,
+            pinned,
             &allowed
         ));
     }

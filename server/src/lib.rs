@@ -23,6 +23,7 @@
 //! - [`auth`]: argon2id passwords and hashed session tokens.
 //! - [`error`]: `ServerError` and its mapping to wire codes.
 //! - [`limits`]: request rate limits and the login guard.
+//! - [`security`]: security headers on every response; `/api/*` is JSON only.
 //! - [`frame`]: serialized frames shared across sockets.
 //! - [`reply`]: replies that always fit the socket (split into parts, or
 //!   paged by bytes).
@@ -44,6 +45,7 @@ pub mod listener;
 pub mod mentions;
 pub mod metrics;
 pub mod reply;
+pub mod security;
 pub mod session;
 pub mod store;
 pub mod writer;

@@ -1,8 +1,11 @@
 //! Rate limits: a token bucket per connection for requests, and the login
-//! guard (per-account back-off, per-IP budget) against password guessing.
+//! guard against password guessing: back-off per (account, source), a
+//! per-account budget that tightens it under attack, and a per-IP budget.
+//! A correct password is never refused because of someone else's failures.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::hash::Hash;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -40,6 +43,13 @@ impl TokenBucket {
             false
         }
     }
+
+    /// Would the bucket be full by `now`? Then it limits nothing and a
+    /// fresh one would behave the same: safe to forget.
+    fn is_full_at(&self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens + elapsed * self.per_sec >= self.burst
+    }
 }
 
 /// A connection's burst is this many seconds of its sustained rate
@@ -52,40 +62,128 @@ pub const REQUEST_BURST_FACTOR: f64 = 4.0;
 /// a client that keeps going after hundreds of `rate_limited` is not listening.
 pub const REFUSALS_BEFORE_CLOSE: u32 = 500;
 
-/// Failed logins of one account before it backs off, and the longest back-off.
+/// Failed logins of one account from one source before that source backs
+/// off, and the longest back-off. Five covers a person's own typos (caps
+/// lock, an old password); 15 minutes keeps a guesser to about four
+/// guesses an hour per source.
 const FREE_FAILURES: u32 = 5;
 const MAX_LOCKOUT: Duration = Duration::from_secs(15 * 60);
+/// How long a source's failures are remembered after its last one. Without
+/// it a guesser would get its free failures back each time a lock ends.
+const FAILURE_MEMORY: Duration = Duration::from_secs(60 * 60);
+/// Failed logins of one account from all sources together, per hour. A
+/// person mistypes a handful of times a day; more than this in an hour
+/// means someone is guessing. Past it the account is "under attack": each
+/// source gets only [`FREE_FAILURES_UNDER_ATTACK`] failures and then the
+/// longest lock at once. A correct password from a source that has not
+/// failed itself still gets in, so nobody can lock another person out.
+const ACCOUNT_FAILURES_PER_HOUR: f64 = 100.0;
+const FREE_FAILURES_UNDER_ATTACK: u32 = 2;
 /// Login attempts per IP per minute (any account): stops spraying one
 /// password over many accounts.
 const IP_LOGINS_PER_MIN: f64 = 30.0;
-/// Tracked accounts and IPs before old entries are forgotten: bounds memory
-/// under an attack with random usernames.
-const MAX_TRACKED: usize = 100_000;
+/// Entries per map before stale ones (and then the least recently used
+/// eighth) are dropped: bounds memory under an attack with random
+/// usernames or rotating addresses, without ever clearing a map wholesale
+/// (which would hand every guesser a fresh budget).
+pub const MAX_TRACKED: usize = 100_000;
 
-#[derive(Debug)]
-struct AccountState {
-    failures: u32,
-    locked_until: Option<Instant>,
+/// The key a client address is limited under: IPv4 as is (an IPv4-mapped
+/// IPv6 address as its IPv4), IPv6 cut to its /64. One subscriber or host
+/// is usually given a whole /64 and can rotate through it freely, so a
+/// per-address limit on IPv6 would limit nothing.
+pub fn ip_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(Ipv6Addr::from(bits))
+        }
+        v4 => v4,
+    }
 }
 
-#[derive(Default)]
+/// Make room in a map that has reached `cap`: drop stale entries (those
+/// that no longer change any decision), then, if fewer than an eighth went,
+/// the least recently used (by `last_used`) down to seven eighths of `cap`.
+/// Each call is O(n) and frees at least `cap / 8`, so it runs at most once
+/// per `cap / 8` inserts.
+fn make_room<K: Eq + Hash, V>(
+    map: &mut HashMap<K, V>,
+    cap: usize,
+    stale: impl Fn(&V) -> bool,
+    last_used: impl Fn(&V) -> Instant,
+) {
+    if map.len() < cap {
+        return;
+    }
+    map.retain(|_, v| !stale(v));
+    let target = cap - cap / 8 - 1;
+    if map.len() <= target {
+        return;
+    }
+    let mut ages: Vec<Instant> = map.values().map(&last_used).collect();
+    let n = map.len() - target;
+    let (_, cutoff, _) = ages.select_nth_unstable(n - 1);
+    let cutoff = *cutoff;
+    map.retain(|_, v| last_used(v) > cutoff);
+}
+
+/// One account's failures from one source.
+#[derive(Debug)]
+struct SourceState {
+    failures: u32,
+    locked_until: Option<Instant>,
+    last_failure: Instant,
+}
+
+/// The account name and the source (`None`: an address we cannot tell
+/// apart, i.e. loopback without `--trust-forwarded-for`).
+type PairKey = (String, Option<IpAddr>);
+
 pub struct LoginGuard {
-    /// Per lowercase username and per IP. A std Mutex: lookups are
-    /// nanoseconds and never held across an await.
-    accounts: Mutex<HashMap<String, AccountState>>,
+    /// Lockouts per (lowercase username, source): a guesser locks only
+    /// itself out. A std Mutex (as for the maps below): lookups take
+    /// nanoseconds and it is never held across an await.
+    pairs: Mutex<HashMap<PairKey, SourceState>>,
+    /// Failures per lowercase username from every source, as a bucket of
+    /// [`ACCOUNT_FAILURES_PER_HOUR`]: empty means under attack.
+    accounts: Mutex<HashMap<String, TokenBucket>>,
+    /// Attempts per source key (see [`ip_key`]).
     ips: Mutex<HashMap<IpAddr, TokenBucket>>,
+    /// [`MAX_TRACKED`] in production; small in unit tests.
+    cap: usize,
+}
+
+impl Default for LoginGuard {
+    fn default() -> Self {
+        LoginGuard::with_capacity(MAX_TRACKED)
+    }
 }
 
 impl LoginGuard {
-    /// May this attempt go ahead? `Err(wait)` when the account is backing
-    /// off or the IP is over its budget.
+    fn with_capacity(cap: usize) -> LoginGuard {
+        LoginGuard {
+            pairs: Mutex::default(),
+            accounts: Mutex::default(),
+            ips: Mutex::default(),
+            cap,
+        }
+    }
+
+    /// May this attempt go ahead? `Err(wait)` when this source is backing
+    /// off for this account or is over its budget. Never refused because
+    /// of another source's failures.
     pub fn check(&self, username: &str, ip: Option<IpAddr>) -> Result<(), Duration> {
-        let now = Instant::now();
+        self.check_at(username, ip, Instant::now())
+    }
+
+    fn check_at(&self, username: &str, ip: Option<IpAddr>, now: Instant) -> Result<(), Duration> {
+        let ip = ip.map(ip_key);
         if let Some(ip) = ip
             && let Ok(mut ips) = self.ips.lock()
         {
-            if ips.len() > MAX_TRACKED {
-                ips.clear();
+            if !ips.contains_key(&ip) {
+                make_room(&mut ips, self.cap, |b| b.is_full_at(now), |b| b.last);
             }
             let bucket = ips
                 .entry(ip)
@@ -94,11 +192,11 @@ impl LoginGuard {
                 return Err(Duration::from_secs(2));
             }
         }
-        if let Ok(accounts) = self.accounts.lock()
-            && let Some(AccountState {
+        if let Ok(pairs) = self.pairs.lock()
+            && let Some(SourceState {
                 locked_until: Some(until),
                 ..
-            }) = accounts.get(&username.to_lowercase())
+            }) = pairs.get(&(username.to_lowercase(), ip))
             && *until > now
         {
             return Err(*until - now);
@@ -106,35 +204,67 @@ impl LoginGuard {
         Ok(())
     }
 
-    pub fn failed(&self, username: &str) {
-        let Ok(mut accounts) = self.accounts.lock() else {
+    /// A wrong password (or unknown user) for `username` from `ip`.
+    pub fn failed(&self, username: &str, ip: Option<IpAddr>) {
+        self.failed_at(username, ip, Instant::now())
+    }
+
+    fn failed_at(&self, username: &str, ip: Option<IpAddr>, now: Instant) {
+        let name = username.to_lowercase();
+        let under_attack = match self.accounts.lock() {
+            Ok(mut accounts) => {
+                if !accounts.contains_key(&name) {
+                    make_room(&mut accounts, self.cap, |b| b.is_full_at(now), |b| b.last);
+                }
+                let bucket = accounts.entry(name.clone()).or_insert_with(|| {
+                    TokenBucket::new(
+                        ACCOUNT_FAILURES_PER_HOUR / 3600.0,
+                        ACCOUNT_FAILURES_PER_HOUR,
+                    )
+                });
+                !bucket.take_at(now)
+            }
+            Err(_) => false,
+        };
+        let Ok(mut pairs) = self.pairs.lock() else {
             return;
         };
-        if accounts.len() > MAX_TRACKED {
-            // Forget accounts that are not backing off; never lift a lockout.
-            let now = Instant::now();
-            accounts.retain(|_, s| s.locked_until.is_some_and(|t| t > now));
-            if accounts.len() > MAX_TRACKED {
-                return;
-            }
+        let key = (name, ip.map(ip_key));
+        if !pairs.contains_key(&key) {
+            let stale = |s: &SourceState| {
+                s.locked_until.is_none_or(|t| t <= now)
+                    && now.saturating_duration_since(s.last_failure) > FAILURE_MEMORY
+            };
+            // Ranked by when an entry stops mattering: a lock protects
+            // until it ends, so locks are the last to go.
+            let until =
+                |s: &SourceState| s.locked_until.unwrap_or(s.last_failure).max(s.last_failure);
+            make_room(&mut pairs, self.cap, stale, until);
         }
-        let state = accounts
-            .entry(username.to_lowercase())
-            .or_insert(AccountState {
-                failures: 0,
-                locked_until: None,
-            });
+        let state = pairs.entry(key).or_insert(SourceState {
+            failures: 0,
+            locked_until: None,
+            last_failure: now,
+        });
+        if now.saturating_duration_since(state.last_failure) > FAILURE_MEMORY {
+            state.failures = 0;
+        }
         state.failures += 1;
-        if state.failures > FREE_FAILURES {
+        state.last_failure = now;
+        if under_attack && state.failures > FREE_FAILURES_UNDER_ATTACK {
+            state.locked_until = Some(now + MAX_LOCKOUT);
+        } else if state.failures > FREE_FAILURES {
             let exp = (state.failures - FREE_FAILURES).min(12);
             let wait = Duration::from_secs(1u64 << exp).min(MAX_LOCKOUT);
-            state.locked_until = Some(Instant::now() + wait);
+            state.locked_until = Some(now + wait);
         }
     }
 
-    pub fn succeeded(&self, username: &str) {
-        if let Ok(mut accounts) = self.accounts.lock() {
-            accounts.remove(&username.to_lowercase());
+    /// The right password from `ip`: that source starts afresh. The
+    /// account's budget is left alone (a success does not end an attack).
+    pub fn succeeded(&self, username: &str, ip: Option<IpAddr>) {
+        if let Ok(mut pairs) = self.pairs.lock() {
+            pairs.remove(&(username.to_lowercase(), ip.map(ip_key)));
         }
     }
 }
@@ -154,21 +284,110 @@ mod tests {
         assert!(!b.take_at(start + Duration::from_millis(100)));
     }
 
+    fn ip(s: &str) -> Option<IpAddr> {
+        s.parse().ok()
+    }
+
     #[test]
-    fn an_account_backs_off_after_repeated_failures_and_recovers_on_success() {
+    fn a_source_backs_off_after_repeated_failures_and_recovers_on_success() {
         let g = LoginGuard::default();
         for _ in 0..FREE_FAILURES {
             assert!(g.check("Alice", None).is_ok());
-            g.failed("alice");
+            g.failed("alice", None);
         }
         assert!(g.check("alice", None).is_ok());
-        g.failed("ALICE");
+        g.failed("ALICE", None);
         assert!(
             g.check("alice", None).is_err(),
             "locked after the free failures"
         );
         assert!(g.check("bob", None).is_ok(), "other accounts unaffected");
-        g.succeeded("alice");
+        g.succeeded("alice", None);
         assert!(g.check("alice", None).is_ok());
+    }
+
+    #[test]
+    fn another_source_is_never_locked_by_a_guesser() {
+        let g = LoginGuard::default();
+        let start = Instant::now();
+        for _ in 0..20 {
+            g.failed_at("bob", ip("203.0.113.7"), start);
+        }
+        assert!(g.check_at("bob", ip("203.0.113.7"), start).is_err());
+        assert!(g.check_at("bob", ip("198.51.100.9"), start).is_ok());
+        assert!(g.check_at("bob", None, start).is_ok());
+    }
+
+    #[test]
+    fn under_attack_each_new_source_gets_only_a_couple_of_guesses() {
+        let g = LoginGuard::default();
+        let now = Instant::now();
+        // A botnet spends the account's hourly budget, five per address.
+        for i in 0..(ACCOUNT_FAILURES_PER_HOUR as u32 / FREE_FAILURES + 1) {
+            let source = ip(&format!("10.0.{}.{}", i / 256, i % 256));
+            for _ in 0..FREE_FAILURES {
+                g.failed_at("bob", source, now);
+            }
+        }
+        let fresh = ip("192.0.2.1");
+        for _ in 0..FREE_FAILURES_UNDER_ATTACK {
+            assert!(g.check_at("bob", fresh, now).is_ok());
+            g.failed_at("bob", fresh, now);
+        }
+        g.failed_at("bob", fresh, now);
+        assert_eq!(
+            g.check_at("bob", fresh, now),
+            Err(MAX_LOCKOUT),
+            "the longest lock at once"
+        );
+        // Someone who has not failed still gets to try the right password.
+        assert!(g.check_at("bob", ip("192.0.2.2"), now).is_ok());
+    }
+
+    #[test]
+    fn ipv6_is_limited_per_64_and_mapped_ipv4_as_ipv4() {
+        let key = |s: &str| ip_key(s.parse().expect("ip"));
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:ffff::9"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:192.0.2.1"), key("192.0.2.1"));
+        assert_ne!(key("192.0.2.1"), key("192.0.2.2"));
+    }
+
+    #[test]
+    fn a_full_map_drops_stale_then_oldest_entries_never_everything() {
+        let g = LoginGuard::with_capacity(64);
+        let start = Instant::now();
+        // The attacker's own address spends its whole budget first.
+        let attacker = ip("198.51.100.1");
+        while g.check_at("x", attacker, start).is_ok() {}
+        // Then rotates through many /64s, each used once, to flush it out.
+        for i in 0..1000u32 {
+            let t = start + Duration::from_millis(u64::from(i));
+            let rotating = ip(&format!("2001:db8:{:x}:{:x}::1", i >> 16, i & 0xffff));
+            let _ = g.check_at("x", rotating, t);
+            // The spent address stays in use, so it is never the oldest.
+            assert!(
+                g.check_at("x", attacker, t).is_err(),
+                "the budget was reset at step {i}"
+            );
+        }
+        let len = g.ips.lock().map(|m| m.len()).unwrap_or_default();
+        assert!(len <= 64, "bounded: {len}");
+        assert!(len > 32, "not cleared wholesale: {len}");
+    }
+
+    #[test]
+    fn stale_failures_are_forgotten_but_locks_are_kept_when_full() {
+        let g = LoginGuard::with_capacity(16);
+        let start = Instant::now();
+        for _ in 0..=FREE_FAILURES {
+            g.failed_at("bob", ip("203.0.113.7"), start);
+        }
+        let later = start + Duration::from_secs(1);
+        for i in 0..15u32 {
+            g.failed_at(&format!("user{i}"), ip("203.0.113.8"), later);
+        }
+        g.failed_at("carol", ip("203.0.113.9"), later);
+        assert!(g.check_at("bob", ip("203.0.113.7"), later).is_err());
     }
 }

@@ -264,6 +264,7 @@ async fn http_errors_use_the_same_codes() {
     );
     let r = http
         .post(server.http("/api/login"))
+        .header("content-type", "application/json")
         .body("{oops")
         .send()
         .await

@@ -212,7 +212,9 @@ async fn repeated_wrong_passwords_back_off_and_unknown_users_look_the_same() {
         unknown[2],
         wrong[2]
     );
-    // One more failure (the sixth) and bob backs off: even the right password waits.
+    // One more failure (the sixth) and bob backs off from this source (all
+    // of these come from 127.0.0.1): even the right password waits here.
+    // Other sources are not held back (security_http.rs).
     assert_eq!(login("bob", "bad-password").await.0, 401);
     let (code, kind, _) = login("bob", "bob-password").await;
     assert_eq!((code, kind.as_str()), (429, "rate_limited"));

@@ -1,0 +1,164 @@
+//! HTTP hardening for every response: the security headers (a strict
+//! Content-Security-Policy, no framing, no sniffing, no referrer, no caching
+//! of API answers) and the rule that `/api/*` bodies are JSON.
+//!
+//! Why JSON only: a web page on any site may send a "simple" cross-site
+//! POST (`text/plain`, form encodings) without a CORS preflight. Requiring
+//! `application/json` makes every such request fail before it is read, so a
+//! page an employee visits cannot drive `/api/login` (and so cannot run
+//! anyone's login back-off) from their browser.
+
+use crate::app::App;
+use crate::error::ServerError;
+use crate::http::HttpError;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+/// The policy for everything we serve. The web client is one module script
+/// and one stylesheet from `/assets/` (no inline script or `style=`
+/// attribute: Preact sets styles through the CSSOM, which CSP allows), and
+/// an inline SVG favicon (`data:`). `connect-src 'self'` covers the
+/// same-origin `ws:`/`wss:` in CSP3 browsers; the WebSocket origin is added
+/// explicitly as well for browsers that predate that rule.
+fn content_security_policy(ws_origins: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self'{ws_origins}; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// `ws://` and `wss://` for the public origin when one is pinned, or else
+/// for the Host the browser asked for (only if it is a plain `host[:port]`,
+/// so nothing odd is ever reflected into a header).
+fn ws_origins(app: &App, headers: &HeaderMap) -> String {
+    let host = match &app.config.public_origin {
+        Some(origin) => origin
+            .split_once("://")
+            .map(|(_, host)| host.trim_end_matches('/').to_owned()),
+        None => headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned),
+    };
+    match host {
+        Some(host) if is_plain_host(&host) => format!(" ws://{host} wss://{host}"),
+        _ => String::new(),
+    }
+}
+
+fn is_plain_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+}
+
+/// Does a request to `/api/*` carry anything but JSON? Bodyless requests
+/// (GET, logout) need no Content-Type; anything with a body needs
+/// `application/json` (parameters such as `charset=utf-8` allowed).
+fn refuses_media_type(method: &Method, headers: &HeaderMap) -> bool {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return false;
+    }
+    match headers.get(header::CONTENT_TYPE) {
+        Some(ct) => {
+            let essence = ct
+                .to_str()
+                .unwrap_or_default()
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim();
+            !essence.eq_ignore_ascii_case("application/json")
+        }
+        None => {
+            let has_length = headers
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.trim() != "0");
+            has_length || headers.contains_key(header::TRANSFER_ENCODING)
+        }
+    }
+}
+
+/// The middleware around the whole router (routes, assets, fallback,
+/// errors, the WebSocket upgrade's refusals).
+pub async fn harden(State(app): State<App>, request: Request, next: Next) -> Response {
+    let is_api = request.uri().path().starts_with("/api/");
+    let ws = ws_origins(&app, request.headers());
+    let mut response = if is_api && refuses_media_type(request.method(), request.headers()) {
+        HttpError(ServerError::UnsupportedMediaType).into_response()
+    } else {
+        next.run(request).await
+    };
+    let headers = response.headers_mut();
+    if let Ok(csp) = HeaderValue::from_str(&content_security_policy(&ws)) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // Nothing here needs a Referer, and message links would otherwise tell
+    // other sites where the chat lives.
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    // API answers hold tokens and private data: never stored by a browser
+    // or a proxy. Other answers keep their own policy (hashed assets are
+    // immutable), and default to no-store.
+    if is_api || !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(pairs: &[(header::HeaderName, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(k.clone(), HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn only_json_bodies_reach_the_api() {
+        let json = with(&[(header::CONTENT_TYPE, "application/json; charset=utf-8")]);
+        assert!(!refuses_media_type(&Method::POST, &json));
+        let upper = with(&[(header::CONTENT_TYPE, "Application/JSON")]);
+        assert!(!refuses_media_type(&Method::PATCH, &upper));
+        for ct in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "application/jsonp",
+        ] {
+            let h = with(&[(header::CONTENT_TYPE, ct)]);
+            assert!(refuses_media_type(&Method::POST, &h), "{ct}");
+        }
+        let bodyless = with(&[(header::CONTENT_LENGTH, "0")]);
+        assert!(!refuses_media_type(&Method::POST, &bodyless));
+        assert!(!refuses_media_type(&Method::POST, &HeaderMap::new()));
+        let untyped = with(&[(header::CONTENT_LENGTH, "12")]);
+        assert!(refuses_media_type(&Method::POST, &untyped));
+        assert!(!refuses_media_type(&Method::GET, &untyped));
+    }
+
+    #[test]
+    fn only_plain_hosts_are_reflected() {
+        assert!(is_plain_host("chat.example.com:8443"));
+        assert!(is_plain_host("[::1]:8080"));
+        assert!(!is_plain_host("evil.example; script-src *"));
+        assert!(!is_plain_host(""));
+    }
+}
