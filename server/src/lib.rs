@@ -23,6 +23,7 @@
 //! - [`auth`]: argon2id passwords and hashed session tokens.
 //! - [`error`]: `ServerError` and its mapping to wire codes.
 //! - [`limits`]: request rate limits and the login guard.
+//! - [`typing`]: the typing throttle (per user and room, none in huge rooms).
 //! - [`frame`]: serialized frames shared across sockets.
 //! - [`metrics`]: counters for `/metrics`.
 
@@ -43,6 +44,7 @@ pub mod mentions;
 pub mod metrics;
 pub mod session;
 pub mod store;
+pub mod typing;
 pub mod writer;
 
 use crate::app::App;
