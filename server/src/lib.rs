@@ -23,6 +23,7 @@
 //! - [`auth`]: argon2id passwords and hashed session tokens.
 //! - [`error`]: `ServerError` and its mapping to wire codes.
 //! - [`limits`]: request rate limits and the login guard.
+//! - [`names`]: what a new username, display name or room name may be.
 //! - [`typing`]: the typing throttle (per user and room, none in huge rooms).
 //! - [`frame`]: serialized frames shared across sockets.
 //! - [`metrics`]: counters for `/metrics`.
@@ -42,6 +43,7 @@ pub mod limits;
 pub mod listener;
 pub mod mentions;
 pub mod metrics;
+pub mod names;
 pub mod session;
 pub mod store;
 pub mod typing;

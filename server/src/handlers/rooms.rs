@@ -65,6 +65,7 @@ pub async fn create(
             "a room name is 1 to {MAX_NAME_CHARS} characters"
         )));
     }
+    crate::names::refuse_bidi("room name", &name)?;
     if topic.chars().count() > MAX_TOPIC_CHARS {
         return Err(ServerError::Invalid(format!(
             "a topic is at most {MAX_TOPIC_CHARS} characters"
