@@ -100,7 +100,7 @@ export function RoomPane({ store, roomId, at }: { store: ChatStore; roomId: stri
               <span class="room-head-icon" aria-hidden="true">
                 {isDm ? <span class={`presence-dot${peerOnline ? ' on' : ''}`} /> : info.visibility === 'private' ? <LockIcon /> : <HashIcon />}
               </span>
-              {title}
+              <bdi>{title}</bdi>
               {isDm && <span class="sr-only">{peerOnline ? ' (online)' : ' (offline)'}</span>}
             </h1>
             {(info.topic || isDm) && (
@@ -148,13 +148,19 @@ export function RoomPane({ store, roomId, at }: { store: ChatStore; roomId: stri
           <Timeline store={store} room={room} view={view} pending={pending} />
         )}
         <div class="typing-line muted small" aria-live="polite" data-testid="typing">
-          {typers.length === 1
-            ? `${typers[0]} is typing…`
-            : typers.length === 2
-              ? `${typers[0]} and ${typers[1]} are typing…`
-              : typers.length > 2
-                ? 'Several people are typing…'
-                : ''}
+          {typers.length === 1 ? (
+            <>
+              <bdi>{typers[0]}</bdi> is typing…
+            </>
+          ) : typers.length === 2 ? (
+            <>
+              <bdi>{typers[0]}</bdi> and <bdi>{typers[1]}</bdi> are typing…
+            </>
+          ) : typers.length > 2 ? (
+            'Several people are typing…'
+          ) : (
+            ''
+          )}
         </div>
         {mayPost ? (
           <Composer
