@@ -30,6 +30,8 @@ pub struct App {
     /// One `typing` fan-out per (user, room) per few seconds, across all of
     /// a user's connections (so it cannot live in a session).
     pub typing: Arc<crate::typing::TypingThrottle>,
+    /// How many rooms each person added each other person to this hour.
+    pub adds: Arc<crate::adds::AddLimiter>,
     /// Open WebSocket connections per remote IP (loopback is not counted:
     /// a reverse proxy on the same host would otherwise be one "IP").
     /// A std Mutex: a map update per connect and disconnect.
@@ -76,6 +78,7 @@ impl App {
             next_session: Arc::new(AtomicU64::new(1)),
             login_guard: Arc::new(crate::limits::LoginGuard::default()),
             typing: Arc::default(),
+            adds: Arc::default(),
             ip_connections: Arc::default(),
         }
     }

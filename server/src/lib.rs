@@ -23,11 +23,13 @@
 //! - [`auth`]: argon2id passwords and hashed session tokens.
 //! - [`error`]: `ServerError` and its mapping to wire codes.
 //! - [`limits`]: request rate limits and the login guard.
+//! - [`adds`]: how many rooms one person may add another to per hour.
 //! - [`names`]: what a new username, display name or room name may be.
 //! - [`typing`]: the typing throttle (per user and room, none in huge rooms).
 //! - [`frame`]: serialized frames shared across sockets.
 //! - [`metrics`]: counters for `/metrics`.
 
+pub mod adds;
 pub mod app;
 pub mod assets;
 pub mod auth;

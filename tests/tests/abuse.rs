@@ -3,7 +3,7 @@
 //! mass adds.
 
 use std::time::Instant;
-use townhall_protocol::{ClientFrame, ErrorCode, ServerFrame, Visibility};
+use townhall_protocol::{ClientFrame, ErrorCode, RoomId, ServerFrame, Visibility};
 use townhall_tests::{Client, TestServer};
 
 /// Typing frames bob has received and buffered so far (call after a
@@ -157,4 +157,228 @@ async fn bidi_controls_are_refused_in_room_names_and_display_names() {
     let body = resp.text().await.unwrap_or_default();
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("\"invalid_field\""), "{body}");
+}
+
+/// The `(code, message)` of an error reply, or a panic with what came.
+async fn error_of(c: &mut Client, frame: ClientFrame) -> (ErrorCode, String) {
+    match c.request(frame).await {
+        ServerFrame::Error { code, message, .. } => (code, message),
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+fn open_dm(user: &str) -> ClientFrame {
+    ClientFrame::OpenDm {
+        req_id: None,
+        user: user.into(),
+    }
+}
+
+fn send(room: RoomId, body: &str) -> ClientFrame {
+    ClientFrame::Send {
+        req_id: None,
+        room,
+        client_id: uuid::Uuid::new_v4(),
+        body: body.into(),
+        thread: None,
+        question: false,
+    }
+}
+
+fn block(user: &str, on: bool) -> ClientFrame {
+    ClientFrame::Block {
+        req_id: None,
+        user: user.into(),
+        on,
+    }
+}
+
+/// The ids of the rooms `my_rooms` and `summary` list.
+async fn my_room_ids(c: &mut Client) -> (Vec<RoomId>, Vec<RoomId>) {
+    let rooms = match c.request(ClientFrame::MyRooms { req_id: None }).await {
+        ServerFrame::Rooms { rooms, .. } => rooms.into_iter().map(|r| r.id).collect(),
+        other => panic!("my_rooms: {other:?}"),
+    };
+    let summary = match c.request(ClientFrame::Summary { req_id: None }).await {
+        ServerFrame::Summary { rooms, .. } => rooms.into_iter().map(|r| r.room.id).collect(),
+        other => panic!("summary: {other:?}"),
+    };
+    (rooms, summary)
+}
+
+#[tokio::test]
+async fn a_blocked_user_cannot_open_a_dm_post_in_one_or_add_the_blocker_and_is_told_not_found() {
+    let server = TestServer::start().await;
+    let (_, alice_token) = server.user("alice").await;
+    let (_, mallory_token) = server.user("mallory").await;
+    let (mut alice, _, _) = server.connect_caught_up(&alice_token, None, None).await;
+    let (mut mallory, _, _) = server.connect_caught_up(&mallory_token, None, None).await;
+    let dm = match mallory.request(open_dm("alice")).await {
+        ServerFrame::Room { room, .. } => room,
+        other => panic!("open_dm: {other:?}"),
+    };
+    mallory.post(dm.id, "hello before the block").await;
+    let lobby = mallory.create_room("lobby", Visibility::Public).await;
+
+    assert!(matches!(
+        alice.request(block("mallory", true)).await,
+        ServerFrame::Ok { .. }
+    ));
+    match alice.request(ClientFrame::Blocked { req_id: None }).await {
+        ServerFrame::Blocked { users, .. } => {
+            assert_eq!(
+                users
+                    .iter()
+                    .map(|u| u.username.as_str())
+                    .collect::<Vec<_>>(),
+                ["mallory"]
+            );
+        }
+        other => panic!("blocked: {other:?}"),
+    }
+
+    // Each refusal is exactly the answer for someone who does not exist.
+    let unknown = error_of(&mut mallory, open_dm("nobody")).await;
+    assert_eq!(unknown.0, ErrorCode::NotFound);
+    assert_eq!(error_of(&mut mallory, open_dm("alice")).await, unknown);
+    assert_eq!(error_of(&mut mallory, open_dm("ALICE")).await, unknown);
+    assert_eq!(
+        error_of(&mut mallory, send(dm.id, "are you there?")).await,
+        unknown
+    );
+    assert_eq!(
+        error_of(&mut mallory, send(RoomId::new(), "x")).await,
+        unknown,
+        "a post into the DM answers like a post into no room"
+    );
+    let add = |user: &str| ClientFrame::AddMember {
+        req_id: None,
+        room: lobby.id,
+        user: user.into(),
+    };
+    assert_eq!(
+        error_of(&mut mallory, add("alice")).await,
+        error_of(&mut mallory, add("nobody")).await
+    );
+    assert_eq!(
+        error_of(&mut mallory, add("alice")).await.0,
+        ErrorCode::NotFound
+    );
+
+    // A block is one-way: alice still writes in the DM, and mallory reads it.
+    alice.post(dm.id, "please stop").await;
+    mallory.message("please stop").await;
+
+    // Unblocked, everything works again.
+    assert!(matches!(
+        alice.request(block("mallory", false)).await,
+        ServerFrame::Ok { .. }
+    ));
+    assert!(matches!(
+        mallory.request(open_dm("alice")).await,
+        ServerFrame::Room { .. }
+    ));
+    mallory.post(dm.id, "sorry").await;
+    assert!(matches!(
+        mallory.add_member(lobby.id, "alice").await,
+        ServerFrame::Ok { .. }
+    ));
+    match alice.request(ClientFrame::Blocked { req_id: None }).await {
+        ServerFrame::Blocked { users, .. } => assert!(users.is_empty(), "{users:?}"),
+        other => panic!("blocked: {other:?}"),
+    }
+    assert_eq!(
+        error_of(&mut alice, block("nobody", true)).await.0,
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        error_of(&mut alice, block("alice", true)).await.0,
+        ErrorCode::InvalidField
+    );
+}
+
+#[tokio::test]
+async fn leaving_a_dm_hides_it_until_the_other_person_writes_again() {
+    let server = TestServer::start().await;
+    let (_, alice_token) = server.user("alice").await;
+    let (_, bob_token) = server.user("bob").await;
+    let (mut alice, _, _) = server.connect_caught_up(&alice_token, None, None).await;
+    let (mut bob, _, _) = server.connect_caught_up(&bob_token, None, None).await;
+    let dm = match alice.request(open_dm("bob")).await {
+        ServerFrame::Room { room, .. } => room,
+        other => panic!("open_dm: {other:?}"),
+    };
+    alice.post(dm.id, "lunch?").await;
+    bob.message("lunch?").await;
+    let (rooms, summary) = my_room_ids(&mut bob).await;
+    assert!(rooms.contains(&dm.id) && summary.contains(&dm.id));
+
+    assert!(matches!(
+        bob.request(ClientFrame::Leave {
+            req_id: None,
+            room: dm.id
+        })
+        .await,
+        ServerFrame::Ok { .. }
+    ));
+    let (rooms, summary) = my_room_ids(&mut bob).await;
+    assert!(!rooms.contains(&dm.id), "left DM still listed: {rooms:?}");
+    assert!(
+        !summary.contains(&dm.id),
+        "left DM still summarised: {summary:?}"
+    );
+
+    // The other person writes again: it comes back, with the message.
+    alice.post(dm.id, "tomorrow then?").await;
+    bob.message("tomorrow then?").await;
+    let (rooms, summary) = my_room_ids(&mut bob).await;
+    assert!(rooms.contains(&dm.id) && summary.contains(&dm.id));
+
+    // Closing it again and opening it myself brings it back too.
+    bob.request(ClientFrame::Leave {
+        req_id: None,
+        room: dm.id,
+    })
+    .await;
+    assert!(!my_room_ids(&mut bob).await.0.contains(&dm.id));
+    assert!(
+        matches!(bob.request(open_dm("alice")).await, ServerFrame::Room { room, .. } if room.id == dm.id)
+    );
+    assert!(my_room_ids(&mut bob).await.0.contains(&dm.id));
+}
+
+#[tokio::test]
+async fn one_person_may_add_another_to_at_most_20_rooms_an_hour() {
+    let server = TestServer::start().await;
+    let (_, mallory_token) = server.user("mallory").await;
+    server.user("bob").await;
+    server.user("carol").await;
+    let (mut mallory, _, _) = server.connect_caught_up(&mallory_token, None, None).await;
+    let mut rooms = Vec::new();
+    for i in 0..21 {
+        rooms.push(
+            mallory
+                .create_room(&format!("spam-{i}"), Visibility::Public)
+                .await,
+        );
+    }
+    for (i, room) in rooms.iter().take(20).enumerate() {
+        match mallory.add_member(room.id, "bob").await {
+            ServerFrame::Ok { .. } => {}
+            other => panic!("add {i} of bob: {other:?}"),
+        }
+    }
+    let last = rooms[20].id;
+    match mallory.add_member(last, "bob").await {
+        ServerFrame::Error {
+            code: ErrorCode::RateLimited,
+            ..
+        } => {}
+        other => panic!("the 21st add of bob within the hour: {other:?}"),
+    }
+    // The limit is per person added: carol can still be added.
+    assert!(matches!(
+        mallory.add_member(last, "carol").await,
+        ServerFrame::Ok { .. }
+    ));
 }

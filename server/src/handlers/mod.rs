@@ -3,6 +3,7 @@
 //! [`ServerError`] that the session turns into an `error` frame.
 
 mod broadcasts;
+mod contacts;
 mod markers;
 mod messages;
 mod presence;
@@ -102,6 +103,10 @@ pub async fn dispatch(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFram
             broadcasts::reach(ctx, req_id, broadcast).await.map(Some)
         }
         ClientFrame::Following { req_id } => broadcasts::following(ctx, req_id).await.map(Some),
+        ClientFrame::Block { req_id, user, on } => {
+            contacts::block(ctx, req_id, user, on).await.map(Some)
+        }
+        ClientFrame::Blocked { req_id } => contacts::blocked(ctx, req_id).await.map(Some),
         ClientFrame::Thread {
             req_id,
             room,

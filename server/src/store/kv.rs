@@ -29,7 +29,8 @@ use thiserror::Error;
 /// | 7 | `room_seq_event` | | 18 | `user_followers_room` |
 /// | 8 | `user_client_ack` | | 19 | `room_seq_mention` |
 /// | 9 | `user_pair_dm` | | 20 | `room_thread_reply` |
-/// | 10 | `user_room_read` | | | |
+/// | 10 | `user_room_read` | | 21 | `user_user_block` |
+/// | | | | 22 | `user_room_hidden` |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tree {
     /// schema version, last committed position.
@@ -78,10 +79,15 @@ pub enum Tree {
     /// room id ‖ thread's first seq ‖ reply seq → (nothing): a thread's
     /// replies, so reading one costs its replies, not the room's timeline.
     RoomThreadReply,
+    /// blocker user id ‖ blocked user id → time blocked (ms, big-endian u64).
+    UserUserBlock,
+    /// user id ‖ direct-message room id → the room's last seq when the user
+    /// left (closed) it; hidden from their room list until a later event.
+    UserRoomHidden,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 21] = [
+    pub const ALL: [Tree; 23] = [
         Tree::Meta,
         Tree::UserRecord,
         Tree::UsernameUser,
@@ -103,6 +109,8 @@ impl Tree {
         Tree::UserFollowersRoom,
         Tree::RoomSeqMention,
         Tree::RoomThreadReply,
+        Tree::UserUserBlock,
+        Tree::UserRoomHidden,
     ];
 
     /// The on-disk tree name. Never change one: it is the data's address.
@@ -129,6 +137,8 @@ impl Tree {
             Tree::UserFollowersRoom => "user_followers_room",
             Tree::RoomSeqMention => "room_seq_mention",
             Tree::RoomThreadReply => "room_thread_reply",
+            Tree::UserUserBlock => "user_user_block",
+            Tree::UserRoomHidden => "user_room_hidden",
         }
     }
 
@@ -158,6 +168,8 @@ impl Tree {
             Tree::UserFollowersRoom => 18,
             Tree::RoomSeqMention => 19,
             Tree::RoomThreadReply => 20,
+            Tree::UserUserBlock => 21,
+            Tree::UserRoomHidden => 22,
         }
     }
 
