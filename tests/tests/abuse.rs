@@ -265,6 +265,17 @@ async fn a_blocked_user_cannot_open_a_dm_post_in_one_or_add_the_blocker_and_is_t
         ErrorCode::NotFound
     );
 
+    // Mallory's typing in the DM does not reach alice either (checked
+    // behind a pong barrier on both sockets).
+    mallory.send(&ClientFrame::Typing { room: dm.id }).await;
+    mallory.request(ClientFrame::Ping { req_id: None }).await;
+    alice.request(ClientFrame::Ping { req_id: None }).await;
+    assert_eq!(
+        typing_frames_buffered(&mut alice),
+        0,
+        "typing of a blocked user"
+    );
+
     // A block is one-way: alice still writes in the DM, and mallory reads it.
     alice.post(dm.id, "please stop").await;
     mallory.message("please stop").await;

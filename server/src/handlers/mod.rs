@@ -135,7 +135,7 @@ pub async fn dispatch(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFram
             markers::mark_read(ctx, req_id, room, seq).await.map(Some)
         }
         ClientFrame::Summary { req_id } => markers::summary(ctx, req_id).await.map(Some),
-        ClientFrame::Typing { room } => presence::typing(ctx, room).map(|()| None),
+        ClientFrame::Typing { room } => presence::typing(ctx, room).await.map(|()| None),
         ClientFrame::Online { req_id } => Ok(Some(presence::online(ctx, req_id))),
         ClientFrame::Ping { req_id } => Ok(Some(ServerFrame::Pong { req_id })),
         ClientFrame::Edit {
