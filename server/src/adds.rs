@@ -30,7 +30,8 @@ const MAX_TARGETS_PER_ADDER: usize = 1_000;
 /// (adder, target) pairs tracked at most: about 40 bytes each.
 const MAX_TRACKED: usize = 200_000;
 
-/// A full table is swept of expired windows at most this often.
+/// A full table is swept of expired windows at most this often, so that a
+/// full table does not turn every `add_member` into a scan of all of it.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 #[derive(Clone, Copy)]
