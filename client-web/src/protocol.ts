@@ -141,7 +141,9 @@ export type ClientFrame =
   | ({ type: 'pending_acks' } & Req)
   | ({ type: 'merge_questions'; room: RoomId; questions: RoomSeq[]; into: RoomSeq } & Req)
   | ({ type: 'thread'; room: RoomId; seq: RoomSeq; after?: RoomSeq; limit?: number } & Req)
-  | ({ type: 'following' } & Req);
+  | ({ type: 'following' } & Req)
+  | ({ type: 'block'; user: string; on: boolean } & Req)
+  | ({ type: 'blocked' } & Req);
 
 export type ServerFrame =
   | {
@@ -188,7 +190,8 @@ export type ServerFrame =
   | { type: 'reach_update'; broadcast: string; counts: ReachCounts }
   | ({ type: 'pending_acks'; broadcasts: PendingAck[] } & Req)
   | ({ type: 'thread'; room: RoomId; parent: ChatEvent; replies: ChatEvent[]; has_more: boolean } & Req)
-  | ({ type: 'following'; users: UserInfo[] } & Req);
+  | ({ type: 'following'; users: UserInfo[] } & Req)
+  | ({ type: 'blocked'; users: UserInfo[] } & Req);
 
 /** A broadcast's reach against its audience (frames.rs `ReachCounts`). */
 export interface ReachCounts {

@@ -132,6 +132,9 @@ export class ChatStore {
   readonly thread = signal<ThreadState | null>(null);
   /** The leaders I follow (from `following`, then my own follow/unfollow). */
   readonly following = signal<ReadonlySet<UserId>>(new Set());
+  /** The people I block (asked for the first time a DM opens, then kept by my own block/unblock). */
+  readonly blocked = signal<ReadonlySet<UserId>>(new Set());
+  private blockedAsked = false;
 
   /** Rooms I am in, sorted so that what changed is on top. */
   readonly roomList = computed(() => sortRooms([...this.rooms.value.values()].filter((r) => r.info)));
@@ -1101,6 +1104,28 @@ export class ChatStore {
     if (on) next.add(user.id);
     else next.delete(user.id);
     this.following.value = next;
+  }
+
+  /** Ask once whom I block (for the Block / Unblock button of a DM). */
+  async loadBlocked(): Promise<void> {
+    if (this.blockedAsked) return;
+    this.blockedAsked = true;
+    try {
+      const r = await this.conn.request<Extract<ServerFrame, { type: 'blocked' }>>({ type: 'blocked' });
+      this.blocked.value = new Set(r.users.map((u) => u.id));
+    } catch (e) {
+      this.blockedAsked = false;
+      throw e;
+    }
+  }
+
+  /** Block (`on`) or unblock someone: they can no longer message me, open a DM with me or add me to rooms. */
+  async block(user: UserInfo, on: boolean): Promise<void> {
+    await this.conn.request({ type: 'block', user: user.username, on });
+    const next = new Set(this.blocked.value);
+    if (on) next.add(user.id);
+    else next.delete(user.id);
+    this.blocked.value = next;
   }
 
   // ---------------------------------------------------------------- threads

@@ -78,3 +78,29 @@ describe('home', () => {
     expect(getByTestId('away-rooms').textContent).not.toContain('read');
   });
 });
+
+describe('bidi isolation (issue 17)', () => {
+  it('renders room names, a DM peer’s name, my name and link text inside <bdi>', () => {
+    const store = new ChatStore({ session: session(), url: 'ws://t', createSocket: (u) => new FakeSocket(u) });
+    const spoof = 'invoice\u202Efdp.exe';
+    const room: RoomInfo = { id: 'g', name: spoof, topic: '', visibility: 'public', kind: 'room', member_count: 3, my_role: 'member' };
+    const dm: RoomInfo = { id: 'd', name: 'x', topic: '', visibility: 'private', kind: 'dm', member_count: 2, my_role: 'member', dm_peer: alice };
+    store.applySummary([
+      { room, last_seq: 1, read_seq: 1, unread: 0, mentions: 0 },
+      { room: dm, last_seq: 2, read_seq: 2, unread: 0, mentions: 0 },
+    ]);
+    const { container } = render(
+      <Sidebar store={store} activeRoom={null} onBrowse={() => {}} onCreate={() => {}} onNewDm={() => {}} onLogout={() => {}} />,
+    );
+    const names = [...container.querySelectorAll('.room-name')].map((n) => [n.tagName, n.textContent]);
+    expect(names).toContainEqual(['BDI', spoof]);
+    expect(names).toContainEqual(['BDI', 'Alice Smith']);
+    expect(names.every(([tag]) => tag === 'BDI')).toBe(true);
+    expect(container.querySelector('.me-name')!.tagName).toBe('BDI');
+
+    cleanup();
+    const link = render(<MessageText body={`see https://example.com/${'\u202E'}gpj.exe`} />).container.querySelector('a')!;
+    expect(link.firstElementChild?.tagName).toBe('BDI');
+    expect(link.firstElementChild?.textContent).toBe('https://example.com/\u202Egpj.exe');
+  });
+});

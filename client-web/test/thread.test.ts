@@ -175,3 +175,46 @@ describe('following', () => {
     store.stop();
   });
 });
+
+describe('blocking (issue 17)', () => {
+  it('asks whom I block once, and block/unblock keep it current', async () => {
+    const { store, s } = makeStore();
+    const loading = store.loadBlocked();
+    void store.loadBlocked();
+    const asks = s.ofType('blocked');
+    expect(asks).toHaveLength(1);
+    s.push({ type: 'blocked', req_id: asks[0]!.req_id!, users: [alice] });
+    await loading;
+    expect(store.blocked.value.has(alice.id)).toBe(true);
+    const off = store.block(alice, false);
+    const req = s.ofType('block')[0]!;
+    expect(req).toMatchObject({ user: 'alice', on: false });
+    s.push({ type: 'ok', req_id: req.req_id!, pos: 0 });
+    await off;
+    expect(store.blocked.value.has(alice.id)).toBe(false);
+    store.stop();
+  });
+
+  it('leaving a DM drops it from my list; the other person writing again brings it back', async () => {
+    const dm: RoomInfo = { id: 'd', name: '', topic: '', visibility: 'private', kind: 'dm', member_count: 2, my_role: 'member', dm_peer: alice };
+    const { store, s } = makeStore(dm);
+    expect(store.rooms.value.get('d')?.info).toBeDefined();
+    const leaving = store.leave('d');
+    const req = s.ofType('leave')[0]!;
+    s.push({ type: 'ok', req_id: req.req_id!, pos: 0 });
+    await leaving;
+    expect(store.rooms.value.has('d')).toBe(false);
+    const asked = s.ofType('summary').length;
+    vi.useFakeTimers();
+    try {
+      s.push(ev(msg('d', 6, 'still there?', alice, { pos: 99 })));
+      vi.runAllTimers();
+    } finally {
+      vi.useRealTimers();
+    }
+    // An event of a room I do not list makes the client ask for the summary,
+    // where the server lists the DM again.
+    expect(s.ofType('summary').length).toBeGreaterThan(asked);
+    store.stop();
+  });
+});

@@ -134,6 +134,20 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req_id: Option<String>,
     },
+    /// Block (`on: true`) or unblock a user: a blocked user can no longer
+    /// open a direct conversation with me, post in ours, or add me to
+    /// rooms (they are told `not_found`, as for an unknown user).
+    Block {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        user: String,
+        on: bool,
+    },
+    /// The users I block.
+    Blocked {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+    },
     /// One thread: the message `seq` and its replies, oldest first; with
     /// `after`, only the replies with a higher seq.
     Thread {
@@ -272,6 +286,8 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "reach",
     "pending_acks",
     "following",
+    "block",
+    "blocked",
     "thread",
     "edit",
     "delete",
@@ -387,6 +403,8 @@ impl ClientFrame {
             | ClientFrame::Reach { req_id, .. }
             | ClientFrame::PendingAcks { req_id }
             | ClientFrame::Following { req_id }
+            | ClientFrame::Block { req_id, .. }
+            | ClientFrame::Blocked { req_id }
             | ClientFrame::Thread { req_id, .. }
             | ClientFrame::OpenDm { req_id, .. }
             | ClientFrame::CreateRoom { req_id, .. }
@@ -849,12 +867,21 @@ pub enum ServerFrame {
         #[serde(default, skip_serializing_if = "is_false")]
         more: bool,
     },
+    /// Reply to `blocked`: the users I block, by username.
+    Blocked {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        users: Vec<UserInfo>,
+        /// The reply continues in the next frame (see `Rooms`).
+        #[serde(default, skip_serializing_if = "is_false")]
+        more: bool,
+    },
     /// My read marker moved (sent to all my devices).
     ReadMarker {
         room: RoomId,
         seq: RoomSeq,
     },
-    /// Reply to `leave`, `add_member`, `remove_member`, `mark_read`: done,
+    /// Reply to `leave`, `add_member`, `remove_member`, `mark_read`, `block`: done,
     /// and durable at `pos` (0 when nothing entered a timeline).
     Ok {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -958,7 +985,8 @@ impl ServerFrame {
             | ServerFrame::Reach { more, .. }
             | ServerFrame::PendingAcks { more, .. }
             | ServerFrame::Questions { more, .. }
-            | ServerFrame::Online { more, .. } => *more,
+            | ServerFrame::Online { more, .. }
+            | ServerFrame::Blocked { more, .. } => *more,
             _ => false,
         }
     }
@@ -1056,6 +1084,15 @@ impl ServerFrame {
             (
                 F::Online { users, more, .. },
                 F::Online {
+                    users: r, more: m, ..
+                },
+            ) => {
+                users.extend(r);
+                *more = m;
+            }
+            (
+                F::Blocked { users, more, .. },
+                F::Blocked {
                     users: r, more: m, ..
                 },
             ) => {

@@ -163,6 +163,18 @@ fn client_frames_snapshot_and_round_trip() {
             r#"{"type":"following","req_id":"f"}"#,
         ),
         (
+            ClientFrame::Block {
+                req_id: Some("b".into()),
+                user: "mallory".into(),
+                on: true,
+            },
+            r#"{"type":"block","req_id":"b","user":"mallory","on":true}"#,
+        ),
+        (
+            ClientFrame::Blocked { req_id: None },
+            r#"{"type":"blocked"}"#,
+        ),
+        (
             ClientFrame::Thread {
                 req_id: None,
                 room: room(),
@@ -391,6 +403,7 @@ fn server_frames_snapshot() {
         (ServerFrame::Summary { req_id: None, more: false, rooms: vec![RoomSummary { room: info(), last_seq: 7, read_seq: 5, unread: 2, mentions: 1, latest: Some(event()) }] }, format!(r#"{{"type":"summary","rooms":[{{"room":{room_json},"last_seq":7,"read_seq":5,"unread":2,"mentions":1,"latest":{{{ev}}}}}]}}"#)),
         (ServerFrame::Thread { req_id: None, room: room(), parent: event(), replies: vec![event()], has_more: false }, format!(r#"{{"type":"thread","room":"$R","parent":{{{ev}}},"replies":[{{{ev}}}],"has_more":false}}"#)),
         (ServerFrame::Following { req_id: None, more: false, users: vec![alice()] }, r#"{"type":"following","users":[{"id":"$U","username":"alice","display_name":"Alice","role":"staff"}]}"#.into()),
+        (ServerFrame::Blocked { req_id: Some("b".into()), more: false, users: vec![alice()] }, r#"{"type":"blocked","req_id":"b","users":[{"id":"$U","username":"alice","display_name":"Alice","role":"staff"}]}"#.into()),
         (ServerFrame::ReadMarker { room: room(), seq: 7 }, r#"{"type":"read_marker","room":"$R","seq":7}"#.into()),
         (ServerFrame::Ok { req_id: Some("2".into()), pos: 43 }, r#"{"type":"ok","req_id":"2","pos":43}"#.into()),
         (ServerFrame::Typing { room: room(), user: alice() }, r#"{"type":"typing","room":"$R","user":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"}}"#.into()),

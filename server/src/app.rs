@@ -27,6 +27,11 @@ pub struct App {
     next_session: Arc<AtomicU64>,
     /// Back-off for repeated failed logins, per account and per IP.
     pub login_guard: Arc<crate::limits::LoginGuard>,
+    /// One `typing` fan-out per (user, room) per few seconds, across all of
+    /// a user's connections (so it cannot live in a session).
+    pub typing: Arc<crate::typing::TypingThrottle>,
+    /// How many rooms each person added each other person to this hour.
+    pub adds: Arc<crate::adds::AddLimiter>,
     /// Open WebSocket connections per remote IP (loopback is not counted:
     /// a reverse proxy on the same host would otherwise be one "IP").
     /// A std Mutex: a map update per connect and disconnect.
@@ -72,6 +77,8 @@ impl App {
             connections: Arc::new(Semaphore::new(max)),
             next_session: Arc::new(AtomicU64::new(1)),
             login_guard: Arc::new(crate::limits::LoginGuard::default()),
+            typing: Arc::default(),
+            adds: Arc::default(),
             ip_connections: Arc::default(),
         }
     }

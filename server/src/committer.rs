@@ -31,9 +31,11 @@ use uuid::Uuid;
 
 mod accounts;
 mod broadcasts;
+mod contacts;
 mod messages;
 mod org;
 pub use accounts::AccountOp;
+pub use contacts::ContactOp;
 pub use messages::MessageOp;
 
 /// Jobs waiting for the committer. Bounded so that a flood of writers waits
@@ -138,6 +140,8 @@ pub enum Command {
     Raw(Batch),
     /// Changes to accounts, applied to the freshly read record.
     Account(accounts::AccountOp),
+    /// Blocks (see `committer/contacts.rs`).
+    Contact(contacts::ContactOp),
     /// Refresh a session's idle clock, only if it still exists (a logout
     /// that committed first must not be undone).
     TouchSession {
@@ -522,9 +526,7 @@ impl Worker {
                 if !m.as_ref().is_some_and(MemberRecord::is_current) {
                     return Err(ServerError::NotFound);
                 }
-                if thread.is_none() {
-                    self.check_may_post_top_level(room, &user)?;
-                }
+                self.check_may_post(room, &user, thread.is_none())?;
                 if let Some(parent) = thread {
                     self.count_reply(b, room, parent)?;
                 }
@@ -586,35 +588,7 @@ impl Worker {
                 )?;
                 Ok(Reply::Room(record))
             }
-            Command::OpenDm { user, peer } => {
-                if let Some(room) = self.store.dm_room(user.id, peer.id)? {
-                    let record = self.store.room(room)?.ok_or(ServerError::NotFound)?;
-                    return Ok(Reply::Room(record));
-                }
-                let record = RoomRecord {
-                    id: RoomId::new(),
-                    name: String::new(),
-                    topic: String::new(),
-                    visibility: Visibility::Private,
-                    kind: RoomKind::Dm,
-                    created_by: user.id,
-                    created_at: now_millis(),
-                    announce_only: false,
-                    org_wide: false,
-                };
-                self.create_room(
-                    b,
-                    p,
-                    &record,
-                    &user,
-                    &[
-                        (user.clone(), RoomRole::Member, MemberAction::Joined),
-                        (peer.clone(), RoomRole::Member, MemberAction::Added),
-                    ],
-                )?;
-                store::put_dm(b, user.id, peer.id, record.id);
-                Ok(Reply::Room(record))
-            }
+            Command::OpenDm { user, peer } => self.open_dm(b, p, user, peer),
             Command::Join {
                 user,
                 server_role,
@@ -653,9 +627,7 @@ impl Worker {
                     });
                 };
                 if record.kind == RoomKind::Dm {
-                    return Err(ServerError::Forbidden(
-                        "a direct conversation cannot be left",
-                    ));
+                    return self.close_dm(b, room, user.id);
                 }
                 if record.org_wide && user.role == Role::Staff {
                     return Err(ServerError::Forbidden(
@@ -686,6 +658,7 @@ impl Worker {
                         "only the room's owner or moderators may add people",
                     ));
                 }
+                self.refuse_if_blocked(target.id, actor.id)?;
                 let existing = self.store.membership(room, target.id)?;
                 if existing.as_ref().is_some_and(MemberRecord::is_current) {
                     return Err(ServerError::AlreadyMember);
@@ -773,6 +746,7 @@ impl Worker {
             }
             Command::Message(op) => self.message_op(b, p, op),
             Command::Account(op) => self.account_op(b, op),
+            Command::Contact(op) => self.contact_op(b, op),
             Command::EnsureOrgRoom { creator, members } => {
                 self.ensure_org_room(b, p, creator, members)
             }

@@ -348,6 +348,7 @@ async fn update_user(
                     ServerError::Invalid("a display name is 1 to 64 characters".into()).into(),
                 );
             }
+            crate::names::refuse_bidi("display name", &name)?;
             Some(name)
         }
         None => None,
@@ -468,6 +469,7 @@ pub fn new_user_record(
             "a username is 1 to 32 characters: letters, digits, '.', '_' or '-'".into(),
         ));
     }
+    crate::names::refuse_reserved_username(username)?;
     if password.chars().count() < 8 || password.len() > 1024 {
         return Err(ServerError::Invalid(
             "a password is 8 to 1024 characters".into(),
@@ -482,6 +484,7 @@ pub fn new_user_record(
             "a display name is at most 64 characters".into(),
         ));
     }
+    crate::names::refuse_bidi("display name", display)?;
     let password_hash = crate::auth::hash_password(password).map_err(ServerError::Internal)?;
     Ok(UserRecord {
         id: UserId::new(),

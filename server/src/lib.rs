@@ -24,11 +24,15 @@
 //! - [`error`]: `ServerError` and its mapping to wire codes.
 //! - [`limits`]: request rate limits and the login guard.
 //! - [`security`]: security headers on every response; `/api/*` is JSON only.
+//! - [`adds`]: how many rooms one person may add another to per hour.
+//! - [`names`]: what a new username, display name or room name may be.
+//! - [`typing`]: the typing throttle (per user and room, none in huge rooms).
 //! - [`frame`]: serialized frames shared across sockets.
 //! - [`reply`]: replies that always fit the socket (split into parts, or
 //!   paged by bytes).
 //! - [`metrics`]: counters for `/metrics`.
 
+pub mod adds;
 pub mod app;
 pub mod assets;
 pub mod auth;
@@ -44,10 +48,12 @@ pub mod limits;
 pub mod listener;
 pub mod mentions;
 pub mod metrics;
+pub mod names;
 pub mod reply;
 pub mod security;
 pub mod session;
 pub mod store;
+pub mod typing;
 pub mod writer;
 
 use crate::app::App;

@@ -106,6 +106,7 @@ fn reply_id(frame: &ServerFrame) -> Option<String> {
         | F::PendingAcks { req_id, .. }
         | F::Questions { req_id, .. }
         | F::Online { req_id, .. }
+        | F::Blocked { req_id, .. }
         | F::Pong { req_id } => req_id.clone(),
         _ => None,
     }
@@ -214,6 +215,11 @@ fn split(frame: ServerFrame) -> Vec<ServerFrame> {
             more,
         }),
         F::Online { req_id, users, .. } => assemble(runs(users), |users, more| F::Online {
+            req_id: req_id.clone(),
+            users,
+            more,
+        }),
+        F::Blocked { req_id, users, .. } => assemble(runs(users), |users, more| F::Blocked {
             req_id: req_id.clone(),
             users,
             more,

@@ -583,6 +583,8 @@ fn set_req_id(frame: &mut ClientFrame, id: String) {
         | Reach { req_id, .. }
         | PendingAcks { req_id }
         | Following { req_id }
+        | Block { req_id, .. }
+        | Blocked { req_id }
         | Thread { req_id, .. }
         | MyRooms { req_id }
         | Directory { req_id }
@@ -618,6 +620,7 @@ pub fn reply_id(f: &ServerFrame) -> Option<&str> {
         | PendingAcks { req_id, .. }
         | Thread { req_id, .. }
         | Following { req_id, .. }
+        | Blocked { req_id, .. }
         | Pong { req_id } => req_id.as_deref(),
         _ => None,
     }

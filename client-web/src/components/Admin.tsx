@@ -114,7 +114,7 @@ export function AdminView({ store }: { store: ChatStore }) {
             {users.map((u) => (
               <tr key={u.user.id} data-testid="admin-user">
                 <th scope="row">
-                  {u.user.display_name} <span class="muted small">@{u.user.username}</span>
+                  <bdi>{u.user.display_name}</bdi> <span class="muted small">@{u.user.username}</span>
                   {u.disabled && <span class="muted small"> (disabled)</span>}
                 </th>
                 <td>{u.user.role}</td>
@@ -159,11 +159,24 @@ export function AdminView({ store }: { store: ChatStore }) {
                   <td>
                     <time dateTime={new Date(a.at).toISOString()}>{fullTime(a.at)}</time>
                   </td>
-                  <td>{a.actor.display_name || a.actor.username}</td>
+                  <td>
+                    <bdi>{a.actor.display_name || a.actor.username}</bdi>
+                  </td>
                   <td>{describeAction(a.action)}</td>
                   <td>
-                    {a.target ? a.target.display_name || a.target.username : ''}
-                    {a.room ? ` in ${room ? `#${room}` : 'a room'}` : ''}
+                    {a.target ? <bdi>{a.target.display_name || a.target.username}</bdi> : ''}
+                    {a.room ? (
+                      room ? (
+                        <>
+                          {' in #'}
+                          <bdi>{room}</bdi>
+                        </>
+                      ) : (
+                        ' in a room'
+                      )
+                    ) : (
+                      ''
+                    )}
                     {a.seq !== undefined ? ` (message ${a.seq})` : ''}
                   </td>
                 </tr>

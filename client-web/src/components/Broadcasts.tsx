@@ -28,7 +28,7 @@ export function BroadcastCard({ event: e, mine, onThread }: { event: ChatEvent; 
       <article aria-label={`Broadcast from ${name}`}>
         <header class="broadcast-head">
           <span class="broadcast-tag">Broadcast</span>
-          <span class="broadcast-sender">{name}</span>
+          <bdi class="broadcast-sender">{name}</bdi>
           <time dateTime={new Date(e.ts).toISOString()} title={fullTime(e.ts)}>
             {timeOf(e.ts)}
           </time>
@@ -79,13 +79,13 @@ function PinnedItem({ store, item, showRoom }: { store: ChatStore; item: Pending
     <li class="pinned-item" data-testid="pinned-ack">
       <div class="broadcast-head">
         <span class="broadcast-tag">Broadcast</span>
-        <span class="broadcast-sender">{name}</span>
+        <bdi class="broadcast-sender">{name}</bdi>
         <time dateTime={new Date(item.ts).toISOString()} title={fullTime(item.ts)}>
           {timeOf(item.ts)}
         </time>
         {showRoom && r?.info && (
           <a class="muted small" href={roomHref(item.room, item.seq)}>
-            in {roomTitle(r)}
+            in <bdi>{roomTitle(r)}</bdi>
           </a>
         )}
       </div>
@@ -170,7 +170,7 @@ export function BroadcastDialog({ store, onClose }: { store: ChatStore; onClose:
                         setChosen(next);
                       }}
                     />
-                    <span>{roomTitle(r)}</span>
+                    <bdi>{roomTitle(r)}</bdi>
                   </label>
                 </li>
               ))}
@@ -259,7 +259,9 @@ export function ReachView({ store, id }: { store: ChatStore; id: string }) {
           <tbody>
             {readers.map((r) => (
               <tr key={r.user.id} data-testid="reader">
-                <th scope="row">{r.user.display_name || r.user.username}</th>
+                <th scope="row">
+                  <bdi>{r.user.display_name || r.user.username}</bdi>
+                </th>
                 <td>{when(r.delivered_at)}</td>
                 <td>{when(r.opened_at)}</td>
                 <td>{when(r.acknowledged_at)}</td>

@@ -200,7 +200,7 @@ export function NewDmDialog({ store, onClose }: { store: ChatStore; onClose: () 
                 <span class={`presence-dot overlay-dot${online.has(u.id) ? ' on' : ''}`} />
               </span>
               <span class="dir-text">
-                <span class="dir-name">{u.display_name || u.username}</span>
+                <bdi class="dir-name">{u.display_name || u.username}</bdi>
                 <span class="muted small">
                   @{u.username} · {online.has(u.id) ? 'online' : 'offline'}
                 </span>

@@ -18,7 +18,8 @@ export function Home({ store }: { store: ChatStore }) {
   const name = store.me.display_name || store.me.username;
   return (
     <section class="home" aria-labelledby="home-title">
-      <h1 id="home-title">Welcome back, {name}</h1>
+      <h1 id="home-title">Welcome back, <bdi>{name}</bdi>
+      </h1>
       <PinnedAcks store={store} />
       <MyAnswers store={store} />
       {!store.loaded.value ? (
@@ -55,7 +56,7 @@ function AwayList({ store, title, rooms, testId }: { store: ChatStore; title: st
                       <HashIcon />
                     )}
                   </span>
-                  {roomTitle(r)}
+                  <bdi>{roomTitle(r)}</bdi>
                 </span>
                 <span class="away-counts">
                   {r.mentions > 0 && <span class="badge mention">@ {r.mentions}</span>}
@@ -109,7 +110,7 @@ function MyAnswers({ store }: { store: ChatStore }) {
           <li key={`${a.room}-${a.question.seq}`}>
             <a class="away-item" href={roomHref(a.room, a.answer)}>
               <span class="away-top">
-                <span class="away-name">{a.roomName}</span>
+                <bdi class="away-name">{a.roomName}</bdi>
                 <span class="badge">Answered</span>
               </span>
               <span class="away-preview">{preview(a.question)}</span>

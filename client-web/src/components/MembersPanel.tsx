@@ -108,7 +108,7 @@ export function MembersPanel({ store, room, onClose }: Props) {
                 </span>
                 <span class="member-text">
                   <span class="member-name">
-                    {name}
+                    <bdi>{name}</bdi>
                     {isMe && <span class="muted"> (you)</span>}
                   </span>
                   <span class="muted small">

@@ -7,7 +7,7 @@ export function MessageText({ body }: { body: string }) {
       {linkify(body).map((s, i) =>
         s.kind === 'link' ? (
           <a key={i} href={s.href} target="_blank" rel="noopener noreferrer">
-            {s.text}
+            <bdi>{s.text}</bdi>
           </a>
         ) : (
           s.text

@@ -123,8 +123,10 @@ export function QuestionsView({ store }: { store: ChatStore }) {
                   </label>
                   <a class="q-item" href={roomHref(q.room, q.seq)} data-testid="open-question">
                     <span class="q-top">
-                      <span class="q-room">#{q.room_name}</span>
-                      <span>{q.asker.display_name || q.asker.username}</span>
+                      <span class="q-room">
+                        #<bdi>{q.room_name}</bdi>
+                      </span>
+                      <bdi>{q.asker.display_name || q.asker.username}</bdi>
                       <span title={fullTime(q.asked_at)}>{q.age_ms < 60_000 ? 'asked just now' : `asked ${duration(q.age_ms)} ago`}</span>
                     </span>
                     <span class="q-body">{q.body}</span>

@@ -13,6 +13,7 @@ import { Timeline } from './Timeline';
 export function RoomPane({ store, roomId, at }: { store: ChatStore; roomId: string; at?: number | undefined }) {
   const [showMembers, setShowMembers] = useState(false);
   const [confirmLeave, setConfirmLeave] = useState(false);
+  const [confirmBlock, setConfirmBlock] = useState(false);
   const view = store.view.value;
   const room = store.rooms.value.get(roomId);
   const info = room?.info;
@@ -26,6 +27,12 @@ export function RoomPane({ store, roomId, at }: { store: ChatStore; roomId: stri
       store.closeThread();
     };
   }, [roomId, at, store]);
+
+  const isDmRoom = info?.kind === 'dm';
+  useEffect(() => {
+    // The Block / Unblock button needs to know whom I block.
+    if (isDmRoom) store.loadBlocked().catch(() => {});
+  }, [isDmRoom, store]);
 
   const threadOpen = store.thread.value?.room === roomId;
   useEffect(() => {
@@ -89,6 +96,8 @@ export function RoomPane({ store, roomId, at }: { store: ChatStore; roomId: stri
   const typers = [...(store.typing.value.get(roomId)?.values() ?? [])].map((t) => t.user.display_name || t.user.username);
   const isDm = info.kind === 'dm';
   const peerOnline = isDm && info.dm_peer ? store.online.value.has(info.dm_peer.id) : false;
+  const peer = isDm ? info.dm_peer : undefined;
+  const blocked = !!peer && store.blocked.value.has(peer.id);
 
   return (
     <section class={`room-pane${showMembers || showThread ? ' with-panel' : ''}`} aria-labelledby="room-title">
@@ -100,7 +109,7 @@ export function RoomPane({ store, roomId, at }: { store: ChatStore; roomId: stri
               <span class="room-head-icon" aria-hidden="true">
                 {isDm ? <span class={`presence-dot${peerOnline ? ' on' : ''}`} /> : info.visibility === 'private' ? <LockIcon /> : <HashIcon />}
               </span>
-              {title}
+              <bdi>{title}</bdi>
               {isDm && <span class="sr-only">{peerOnline ? ' (online)' : ' (offline)'}</span>}
             </h1>
             {(info.topic || isDm) && (
@@ -121,15 +130,19 @@ export function RoomPane({ store, roomId, at }: { store: ChatStore; roomId: stri
               <PeopleIcon /> <span>{info.member_count}</span>
               <span class="sr-only"> members</span>
             </button>
-            {!isDm && (
+            {isDm && peer && (
               <button
                 type="button"
                 class="btn subtle"
-                onClick={() => setConfirmLeave(true)}
+                data-testid="block"
+                onClick={() => (blocked ? void store.block(peer, false) : setConfirmBlock(true))}
               >
-                Leave
+                {blocked ? 'Unblock' : 'Block'}
               </button>
             )}
+            <button type="button" class="btn subtle" data-testid="leave" onClick={() => setConfirmLeave(true)}>
+              {isDm ? 'Leave conversation' : 'Leave'}
+            </button>
           </div>
         </header>
         <PinnedAcks store={store} room={roomId} />
@@ -148,13 +161,19 @@ export function RoomPane({ store, roomId, at }: { store: ChatStore; roomId: stri
           <Timeline store={store} room={room} view={view} pending={pending} />
         )}
         <div class="typing-line muted small" aria-live="polite" data-testid="typing">
-          {typers.length === 1
-            ? `${typers[0]} is typing…`
-            : typers.length === 2
-              ? `${typers[0]} and ${typers[1]} are typing…`
-              : typers.length > 2
-                ? 'Several people are typing…'
-                : ''}
+          {typers.length === 1 ? (
+            <>
+              <bdi>{typers[0]}</bdi> is typing…
+            </>
+          ) : typers.length === 2 ? (
+            <>
+              <bdi>{typers[0]}</bdi> and <bdi>{typers[1]}</bdi> are typing…
+            </>
+          ) : typers.length > 2 ? (
+            'Several people are typing…'
+          ) : (
+            ''
+          )}
         </div>
         {mayPost ? (
           <Composer
@@ -188,15 +207,29 @@ export function RoomPane({ store, roomId, at }: { store: ChatStore; roomId: stri
           }}
         />
       )}
+      {confirmBlock && peer && (
+        <ConfirmDialog
+          title={`Block ${title}?`}
+          text={`${title} will no longer be able to message you here, start a conversation with you or add you to rooms. They are not told; you can unblock them here.`}
+          confirm="Block"
+          onClose={() => setConfirmBlock(false)}
+          onConfirm={async () => {
+            await store.block(peer, true);
+            setConfirmBlock(false);
+          }}
+        />
+      )}
       {confirmLeave && (
         <ConfirmDialog
-          title={`Leave ${title}?`}
+          title={isDm ? `Leave the conversation with ${title}?` : `Leave ${title}?`}
           text={
-            info.visibility === 'private'
-              ? 'This room is private: you will need to be added again to come back.'
-              : 'You can join again from Browse rooms.'
+            isDm
+              ? `It leaves your list until ${title} writes again or you message them. Nothing is deleted.`
+              : info.visibility === 'private'
+                ? 'This room is private: you will need to be added again to come back.'
+                : 'You can join again from Browse rooms.'
           }
-          confirm="Leave room"
+          confirm={isDm ? 'Leave conversation' : 'Leave room'}
           onClose={() => setConfirmLeave(false)}
           onConfirm={async () => {
             await store.leave(roomId);

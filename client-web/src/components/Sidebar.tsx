@@ -85,7 +85,7 @@ export function Sidebar({ store, activeRoom, questionsActive, adminActive, onBro
           {initials(store.me.display_name || store.me.username)}
         </span>
         <span class="me">
-          <span class="me-name">{store.me.display_name || store.me.username}</span>
+          <bdi class="me-name">{store.me.display_name || store.me.username}</bdi>
           <span class="muted small">@{store.me.username}</span>
         </span>
         <button type="button" class="btn subtle" onClick={onLogout}>
@@ -117,7 +117,7 @@ function RoomItem({ room, active, online }: { room: RoomState; active: boolean; 
         <span class="room-icon" aria-hidden="true">
           {isDm ? <span class={`presence-dot${peerOnline ? ' on' : ''}`} /> : info.visibility === 'private' ? <LockIcon /> : <HashIcon />}
         </span>
-        <span class="room-name">{title}</span>
+        <bdi class="room-name">{title}</bdi>
         {room.mentions > 0 && (
           <span class="badge mention" aria-hidden="true" data-testid="mention-badge">
             @{room.mentions > 1 ? room.mentions : ''}

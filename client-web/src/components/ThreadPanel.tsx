@@ -65,7 +65,7 @@ export function ThreadPanel({ store, onClose }: { store: ChatStore; onClose: () 
             {pending.map((p) => (
               <li key={p.client_id} class="thread-reply pending" data-testid="thread-reply">
                 <div class="thread-msg">
-                  <span class="sender">{store.me.display_name || store.me.username}</span>
+                  <bdi class="sender">{store.me.display_name || store.me.username}</bdi>
                   <div class="msg-text">
                     <MessageText body={p.body} />
                   </div>
@@ -113,7 +113,7 @@ function ThreadMessage({ event: e }: { event: ChatEvent }) {
         <span class="avatar small" aria-hidden="true">
           {initials(name)}
         </span>
-        <span class="sender">{name}</span>
+        <bdi class="sender">{name}</bdi>
         <time dateTime={new Date(e.ts).toISOString()} title={fullTime(e.ts)}>
           {timeOf(e.ts)}
         </time>

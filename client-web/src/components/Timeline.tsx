@@ -421,10 +421,12 @@ function EventItem(p: EventProps) {
       )}
       <div class="msg-main">
         {grouped ? (
-          <span class="sr-only">{name}: </span>
+          <span class="sr-only">
+            <bdi>{name}</bdi>:{' '}
+          </span>
         ) : (
           <div class="msg-head">
-            <span class="sender">{name}</span>
+            <bdi class="sender">{name}</bdi>
             <time dateTime={new Date(e.ts).toISOString()} title={fullTime(e.ts)}>
               {timeOf(e.ts)}
             </time>
@@ -684,7 +686,7 @@ function PendingItem({ item, store }: { item: OutboxItem; store: ChatStore }) {
       </span>
       <div class="msg-main">
         <div class="msg-head">
-          <span class="sender">{name}</span>
+          <bdi class="sender">{name}</bdi>
         </div>
         <div class="msg-text" data-testid="message-text">
           <MessageText body={item.body} />

@@ -56,6 +56,11 @@ pub async fn summary(ctx: &Ctx, req_id: Option<String>) -> Result<ServerFrame> {
                 let read_seq = s.read_marker(user.id, room)?;
                 let (last_seq, last_ordinal) =
                     latest.as_ref().map_or((0, 0), |e| (e.seq, e.ordinal));
+                if record.kind == townhall_protocol::RoomKind::Dm
+                    && s.dm_closed(user.id, room, last_seq)?
+                {
+                    continue;
+                }
                 let read_ordinal = match s.event(room, read_seq.min(last_seq))? {
                     Some(e) if read_seq > 0 => e.ordinal,
                     _ => 0,

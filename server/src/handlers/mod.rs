@@ -3,6 +3,7 @@
 //! [`ServerError`] that the session turns into an `error` frame.
 
 mod broadcasts;
+mod contacts;
 mod markers;
 mod messages;
 mod presence;
@@ -102,6 +103,10 @@ pub async fn dispatch(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFram
             broadcasts::reach(ctx, req_id, broadcast).await.map(Some)
         }
         ClientFrame::Following { req_id } => broadcasts::following(ctx, req_id).await.map(Some),
+        ClientFrame::Block { req_id, user, on } => {
+            contacts::block(ctx, req_id, user, on).await.map(Some)
+        }
+        ClientFrame::Blocked { req_id } => contacts::blocked(ctx, req_id).await.map(Some),
         ClientFrame::Thread {
             req_id,
             room,
@@ -130,7 +135,7 @@ pub async fn dispatch(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFram
             markers::mark_read(ctx, req_id, room, seq).await.map(Some)
         }
         ClientFrame::Summary { req_id } => markers::summary(ctx, req_id).await.map(Some),
-        ClientFrame::Typing { room } => presence::typing(ctx, room).map(|()| None),
+        ClientFrame::Typing { room } => presence::typing(ctx, room).await.map(|()| None),
         ClientFrame::Online { req_id } => Ok(Some(presence::online(ctx, req_id))),
         ClientFrame::Ping { req_id } => Ok(Some(ServerFrame::Pong { req_id })),
         ClientFrame::Edit {

@@ -65,6 +65,7 @@ pub async fn create(
             "a room name is 1 to {MAX_NAME_CHARS} characters"
         )));
     }
+    crate::names::refuse_bidi("room name", &name)?;
     if topic.chars().count() > MAX_TOPIC_CHARS {
         return Err(ServerError::Invalid(format!(
             "a topic is at most {MAX_TOPIC_CHARS} characters"
@@ -137,6 +138,12 @@ pub async fn add_member(
     // the username is wrong too, so check the room first.
     visible_for_management(ctx, room).await?;
     let target = active_user(ctx, username).await?;
+    if ctx.user.role != townhall_protocol::Role::Admin
+        && target.id != ctx.user.id
+        && !ctx.app.adds.allow(ctx.user.id, target.id)
+    {
+        return Err(ServerError::RateLimited);
+    }
     let cmd = Command::AddMember {
         actor: ctx.user.info(),
         actor_role: ctx.user.role,
@@ -201,9 +208,16 @@ pub async fn my_rooms(ctx: &Ctx, req_id: Option<String>) -> Result<ServerFrame> 
         .read(move |s| {
             let mut out = Vec::new();
             for id in app.hub.rooms_of(viewer) {
-                if let Some(record) = s.room(id)? {
-                    out.push(app.room_info(&record, viewer)?);
+                let Some(record) = s.room(id)? else {
+                    continue;
+                };
+                if record.kind == RoomKind::Dm {
+                    let last = s.last_event(id, app.hub.published())?.map_or(0, |e| e.seq);
+                    if s.dm_closed(viewer, id, last)? {
+                        continue;
+                    }
                 }
+                out.push(app.room_info(&record, viewer)?);
             }
             Ok(out)
         })

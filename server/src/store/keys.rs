@@ -44,6 +44,12 @@ pub fn user_client(user: UserId, client_id: uuid::Uuid) -> Vec<u8> {
     pair(user.as_bytes(), client_id.as_bytes())
 }
 
+/// blocker ‖ blocked: directed, unlike [`user_pair`] (a block is one-way),
+/// so a prefix scan of the blocker lists whom they block.
+pub fn user_user(from: UserId, to: UserId) -> Vec<u8> {
+    pair(from.as_bytes(), to.as_bytes())
+}
+
 /// The pair key is the same whichever of the two asks.
 pub fn user_pair(a: UserId, b: UserId) -> Vec<u8> {
     let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
@@ -208,6 +214,17 @@ mod tests {
         assert_eq!(user_pair(a, b), user_pair(b, a));
         let k = room_user(RoomId::from_bytes(*a.as_bytes()), b);
         assert_eq!(second_id("t", &k).expect("pair"), *b.as_bytes());
+    }
+
+    #[test]
+    fn a_block_key_is_directed_and_starts_with_the_blocker() {
+        let (a, b) = (UserId::new(), UserId::new());
+        assert_ne!(user_user(a, b), user_user(b, a));
+        assert!(user_user(a, b).starts_with(&user(a)));
+        assert_eq!(
+            second_id("t", &user_user(a, b)).expect("pair"),
+            *b.as_bytes()
+        );
     }
 
     #[test]

@@ -29,7 +29,8 @@ use thiserror::Error;
 /// | 7 | `room_seq_event` | | 18 | `user_followers_room` |
 /// | 8 | `user_client_ack` | | 19 | `room_seq_mention` |
 /// | 9 | `user_pair_dm` | | 20 | `room_thread_reply` |
-/// | 10 | `user_room_read` | | | |
+/// | 10 | `user_room_read` | | 21 | `user_user_block` |
+/// | | | | 22 | `user_room_hidden` |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tree {
     /// schema version, last committed position.
@@ -78,13 +79,18 @@ pub enum Tree {
     /// room id ‖ thread's first seq ‖ reply seq → (nothing): a thread's
     /// replies, so reading one costs its replies, not the room's timeline.
     RoomThreadReply,
+    /// blocker user id ‖ blocked user id → time blocked (ms, big-endian u64).
+    UserUserBlock,
+    /// user id ‖ direct-message room id → the room's last seq when the user
+    /// left (closed) it; hidden from their room list until a later event.
+    UserRoomHidden,
     /// room id ‖ seq ‖ emoji index ‖ user id → (nothing): who reacted past
     /// the people a message's state lists (`store/reactions.rs`).
     RoomSeqExtraReactor,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 22] = [
+    pub const ALL: [Tree; 24] = [
         Tree::Meta,
         Tree::UserRecord,
         Tree::UsernameUser,
@@ -106,6 +112,8 @@ impl Tree {
         Tree::UserFollowersRoom,
         Tree::RoomSeqMention,
         Tree::RoomThreadReply,
+        Tree::UserUserBlock,
+        Tree::UserRoomHidden,
         Tree::RoomSeqExtraReactor,
     ];
 
@@ -133,6 +141,8 @@ impl Tree {
             Tree::UserFollowersRoom => "user_followers_room",
             Tree::RoomSeqMention => "room_seq_mention",
             Tree::RoomThreadReply => "room_thread_reply",
+            Tree::UserUserBlock => "user_user_block",
+            Tree::UserRoomHidden => "user_room_hidden",
             Tree::RoomSeqExtraReactor => "room_seq_extra_reactor",
         }
     }
@@ -163,7 +173,9 @@ impl Tree {
             Tree::UserFollowersRoom => 18,
             Tree::RoomSeqMention => 19,
             Tree::RoomThreadReply => 20,
-            Tree::RoomSeqExtraReactor => 21,
+            Tree::UserUserBlock => 21,
+            Tree::UserRoomHidden => 22,
+            Tree::RoomSeqExtraReactor => 23,
         }
     }
 

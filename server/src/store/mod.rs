@@ -6,6 +6,7 @@
 //! events above the last fsynced-and-published position are skipped, so no
 //! one sees a message before it, and every lower position, is durable.
 
+mod contacts;
 mod keys;
 mod kv;
 mod memory_kv;
@@ -16,6 +17,7 @@ mod sled_kv;
 #[cfg(test)]
 mod tests;
 
+pub use contacts::{MAX_BLOCKS, delete_block, delete_hidden_dm, put_block, put_dm, put_hidden_dm};
 pub use kv::{Batch, Kv, Op, StoreError, Tree, prefix_successor, scan_prefix};
 pub use memory_kv::MemoryKv;
 pub use overlay_kv::OverlayKv;
@@ -317,19 +319,6 @@ impl Store {
                 Ok((RoomId::from_bytes(room), UserId::from_bytes(user), m))
             })
             .collect()
-    }
-
-    pub fn dm_room(&self, a: UserId, b: UserId) -> Result<Option<RoomId>, StoreError> {
-        match self.kv.get(Tree::UserPairDm, &keys::user_pair(a, b))? {
-            Some(id) => {
-                let id: [u8; 16] = id
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| corrupt(Tree::UserPairDm, "id is not 16 bytes"))?;
-                Ok(Some(RoomId::from_bytes(id)))
-            }
-            None => Ok(None),
-        }
     }
 
     // ---- timelines ----
@@ -986,10 +975,6 @@ pub fn put_ack(b: &mut Batch, user: UserId, client_id: uuid::Uuid, a: &AckRecord
         keys::user_client(user, client_id),
         json(a),
     );
-}
-
-pub fn put_dm(b: &mut Batch, a: UserId, c: UserId, room: RoomId) {
-    b.put(Tree::UserPairDm, keys::user_pair(a, c), keys::room(room));
 }
 
 pub fn put_read_marker(b: &mut Batch, user: UserId, room: RoomId, seq: RoomSeq) {
