@@ -66,6 +66,8 @@ interface Pending {
   resolve: (f: ServerFrame) => void;
   reject: (e: RequestError) => void;
   timer: ReturnType<typeof setTimeout>;
+  /** What the timer does; restarted while a reply's parts keep arriving. */
+  expire: () => void;
 }
 
 export class Connection {
@@ -150,14 +152,15 @@ export class Connection {
     const req_id = frame.req_id ?? this.newReqId();
     const withId = { ...frame, req_id } as ClientFrame;
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const expire = () => {
         this.pending.delete(req_id);
         reject(new RequestError('timeout', 'The server did not answer in time.'));
-      }, REQUEST_TIMEOUT_MS);
+      };
       this.pending.set(req_id, {
         resolve: resolve as (f: ServerFrame) => void,
         reject,
-        timer,
+        timer: setTimeout(expire, REQUEST_TIMEOUT_MS),
+        expire,
       });
       const go = () => {
         if (!this.pending.has(req_id)) return;
@@ -219,6 +222,7 @@ export class Connection {
       // A reply too large for one frame comes in parts: join them first.
       const whole = this.parts.add(frame);
       if (whole) this.handle(whole);
+      else this.stillAnswering(frame);
     };
     socket.onerror = () => {
       // onclose follows and does the work.
@@ -240,6 +244,19 @@ export class Connection {
       if (ev.code === CloseCode.ACCOUNT_CHANGED) this.attempt = 0;
       this.scheduleRetry();
     };
+  }
+
+  /**
+   * A part of a long reply arrived: the server is answering, so the request's
+   * timeout starts again (a reply of many parts on a slow link may take
+   * longer than one timeout in all).
+   */
+  private stillAnswering(frame: ServerFrame): void {
+    const reqId = 'req_id' in frame ? frame.req_id : undefined;
+    const p = reqId === undefined ? undefined : this.pending.get(reqId);
+    if (!p) return;
+    clearTimeout(p.timer);
+    p.timer = setTimeout(p.expire, REQUEST_TIMEOUT_MS);
   }
 
   private handle(frame: ServerFrame): void {

@@ -695,8 +695,17 @@ export class ChatStore {
       // A link to one message: the page around it.
       this.patchView(roomId, { status: 'loading' });
       try {
-        const page = await this.history(roomId, { after: Math.max(0, at - CONTEXT_BEFORE_DIVIDER - 1), limit: PAGE * 2 });
-        this.resetTimeline(roomId, page.events);
+        let page = await this.history(roomId, { after: Math.max(0, at - CONTEXT_BEFORE_DIVIDER - 1), limit: PAGE * 2 });
+        let events = page.events;
+        // A page stops early when its messages are large (the server's
+        // reply budget): read on until the linked message is in.
+        for (let i = 0; i < 20 && page.has_more; i++) {
+          const last = events[events.length - 1]?.seq;
+          if (last === undefined || last >= at) break;
+          page = await this.history(roomId, { after: last, limit: PAGE * 2 });
+          events = [...events, ...page.events];
+        }
+        this.resetTimeline(roomId, events);
         this.openedRooms.add(roomId);
         this.patchView(roomId, { status: 'ready' });
       } catch (e) {

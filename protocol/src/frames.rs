@@ -329,9 +329,23 @@ impl ClientFrame {
         if text.trim_start().starts_with('{')
             && let Ok(frame) = serde_json::from_str::<ClientFrame>(text)
         {
-            return Ok(frame);
+            return frame.with_short_req_id();
         }
         Self::decode_via_value(text)
+    }
+
+    /// A `req_id` is echoed in the reply, in every part of a split reply
+    /// and in errors: it is a correlation tag, not a payload, so it is kept
+    /// to [`crate::MAX_REQ_ID_BYTES`].
+    fn with_short_req_id(self) -> Result<ClientFrame, DecodeError> {
+        match self.req_id() {
+            Some(id) if id.len() > crate::MAX_REQ_ID_BYTES => Err(DecodeError {
+                code: ErrorCode::InvalidField,
+                message: format!("`req_id` is longer than {} bytes", crate::MAX_REQ_ID_BYTES),
+                req_id: None,
+            }),
+            _ => Ok(self),
+        }
     }
 
     /// The slow path of [`ClientFrame::decode`]: through a `Value`, so that
@@ -354,6 +368,7 @@ impl ClientFrame {
         let req_id = object
             .get("req_id")
             .and_then(|v| v.as_str())
+            .filter(|id| id.len() <= crate::MAX_REQ_ID_BYTES)
             .map(str::to_owned);
         let kind = object.get("type").and_then(|v| v.as_str());
         match kind {
@@ -373,7 +388,7 @@ impl ClientFrame {
             }
             Some(_) => {}
         }
-        serde_json::from_value(value).map_err(|e| {
+        let frame: ClientFrame = serde_json::from_value(value).map_err(|e| {
             let message = e.to_string();
             let code = if message.starts_with("missing field") {
                 ErrorCode::MissingField
@@ -385,7 +400,8 @@ impl ClientFrame {
                 message,
                 req_id,
             }
-        })
+        })?;
+        frame.with_short_req_id()
     }
 
     /// The request id, for requests that carry one.
@@ -974,6 +990,38 @@ pub enum ServerFrame {
 }
 
 impl ServerFrame {
+    /// The `req_id` this frame answers, for replies (and errors) that carry one.
+    pub fn req_id(&self) -> Option<&str> {
+        use ServerFrame as F;
+        match self {
+            F::Ack { req_id, .. }
+            | F::Error { req_id, .. }
+            | F::Room { req_id, .. }
+            | F::Rooms { req_id, .. }
+            | F::Members { req_id, .. }
+            | F::Users { req_id, .. }
+            | F::History { req_id, .. }
+            | F::Summary { req_id, .. }
+            | F::Thread { req_id, .. }
+            | F::Following { req_id, .. }
+            | F::Blocked { req_id, .. }
+            | F::Ok { req_id, .. }
+            | F::BroadcastPosted { req_id, .. }
+            | F::Reach { req_id, .. }
+            | F::PendingAcks { req_id, .. }
+            | F::Questions { req_id, .. }
+            | F::Online { req_id, .. }
+            | F::Pong { req_id } => req_id.as_deref(),
+            F::Welcome { .. }
+            | F::Event(_)
+            | F::CaughtUp { .. }
+            | F::ReadMarker { .. }
+            | F::Typing { .. }
+            | F::ReachUpdate { .. }
+            | F::Presence { .. } => None,
+        }
+    }
+
     /// Another part of this reply follows (`more: true`).
     pub fn has_more_parts(&self) -> bool {
         match self {

@@ -37,6 +37,11 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// 1009 before it is parsed.
 pub const MAX_FRAME_BYTES: usize = 128 * 1024;
 
+/// Longest `req_id` a client may give (bytes). It is echoed in the reply,
+/// in every part of a reply in parts and in errors; 128 bytes holds any
+/// counter, UUID or `prefix:uuid` a client uses.
+pub const MAX_REQ_ID_BYTES: usize = 128;
+
 /// Largest page of history or backlog one request may ask for. A page also
 /// ends early at [`MAX_REPLY_BYTES`] (with `has_more`).
 pub const MAX_PAGE: u32 = 500;
@@ -51,7 +56,8 @@ pub const MAX_REPLY_BYTES: usize = 256 * 1024;
 
 /// The largest single event once serialized: a body of [`MAX_BODY_BYTES`]
 /// where every byte needs six bytes of escaping (96 KiB), the longest
-/// names, [`MAX_EDITS`] edits, and every reaction listing
+/// names, [`MAX_EDITS`] edits, [`MAX_MERGED`] merged questions, and every
+/// reaction listing
 /// [`REACTORS_LISTED`] people (8 × 50 × 39 B ≈ 15 KiB).
 /// `protocol/tests/limits.rs` builds the worst case and checks it.
 pub const MAX_EVENT_BYTES: usize = 160 * 1024;
@@ -67,6 +73,10 @@ pub const REACTORS_LISTED: usize = 50;
 /// (so that a delete can erase every version): without a limit, one person
 /// editing in a loop could grow a single message past any frame.
 pub const MAX_EDITS: usize = 1000;
+
+/// Questions that can be merged into one canonical question. Each is listed
+/// in its state (`merged`), which must stay within [`MAX_EVENT_BYTES`].
+pub const MAX_MERGED: usize = 1000;
 
 /// The largest frame the server sends. A reply holds at most
 /// [`MAX_REPLY_BYTES`] of list items, or one item when a single item is

@@ -25,6 +25,7 @@ fn the_largest_event_is_within_max_event_bytes() {
         replies: u64::MAX,
         merged_into: Some(u64::MAX),
         edits: vec![u64::MAX; MAX_EDITS],
+        merged: vec![u64::MAX; MAX_MERGED],
         ..MessageState::default()
     };
     for emoji in REACTIONS {

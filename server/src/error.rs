@@ -3,11 +3,16 @@
 //! Handlers return [`ServerError`]; the session and the HTTP layer turn it
 //! into an `error` frame or an HTTP status with [`ServerError::code`] and
 //! [`ServerError::client_message`]. Storage and internal details are logged,
-//! never sent.
+//! never sent. [`HttpError`] is the HTTP form (status + JSON body), here so
+//! that both the routes and the middleware around them can answer with it.
 
 use crate::store::StoreError;
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use thiserror::Error;
 use townhall_protocol::ErrorCode;
+use townhall_protocol::http::ErrorBody;
 
 #[derive(Debug, Error)]
 pub enum ServerError {
@@ -85,3 +90,45 @@ impl ServerError {
 }
 
 pub type Result<T, E = ServerError> = std::result::Result<T, E>;
+
+/// An HTTP error with the same codes as the WebSocket.
+pub struct HttpError(pub ServerError);
+
+impl From<crate::store::StoreError> for HttpError {
+    fn from(e: crate::store::StoreError) -> Self {
+        HttpError(ServerError::Store(e))
+    }
+}
+
+impl From<ServerError> for HttpError {
+    fn from(e: ServerError) -> Self {
+        HttpError(e)
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        if e.is_server_side() {
+            tracing::error!(error = %e, "http request failed");
+        }
+        let status = match e.code() {
+            ErrorCode::InvalidCredentials | ErrorCode::BadToken | ErrorCode::NotAuthenticated => {
+                StatusCode::UNAUTHORIZED
+            }
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::NameTaken | ErrorCode::AlreadyMember => StatusCode::CONFLICT,
+            ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::ShuttingDown | ErrorCode::StorageError => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let body = ErrorBody {
+            code: e.code(),
+            message: e.client_message(),
+        };
+        (status, Json(body)).into_response()
+    }
+}

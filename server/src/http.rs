@@ -4,7 +4,7 @@
 use crate::app::App;
 use crate::assets;
 use crate::committer::{AccountOp, Command, Reply, now_millis};
-use crate::error::ServerError;
+use crate::error::{HttpError, ServerError};
 use crate::hub::CloseReason;
 use crate::store::{self, Batch, SessionRecord, UserRecord};
 use axum::Json;
@@ -18,10 +18,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
 use townhall_protocol::http::{
-    ChangePasswordRequest, CreateUserRequest, ErrorBody, LoginRequest, LoginResponse,
-    UpdateUserRequest,
+    ChangePasswordRequest, CreateUserRequest, LoginRequest, LoginResponse, UpdateUserRequest,
 };
-use townhall_protocol::{ErrorCode, MAX_FRAME_BYTES, MAX_SERVER_FRAME_BYTES, UserId};
+use townhall_protocol::{MAX_FRAME_BYTES, MAX_SERVER_FRAME_BYTES, UserId};
 
 /// Largest HTTP request body we parse: logins and user records are tiny.
 /// Up to 64 KiB is read and refused as `body_too_large`; beyond that the
@@ -75,48 +74,6 @@ pub fn router(app: App) -> Router {
             crate::security::harden,
         ))
         .with_state(app)
-}
-
-/// An HTTP error with the same codes as the WebSocket.
-pub struct HttpError(pub ServerError);
-
-impl From<crate::store::StoreError> for HttpError {
-    fn from(e: crate::store::StoreError) -> Self {
-        HttpError(ServerError::Store(e))
-    }
-}
-
-impl From<ServerError> for HttpError {
-    fn from(e: ServerError) -> Self {
-        HttpError(e)
-    }
-}
-
-impl IntoResponse for HttpError {
-    fn into_response(self) -> Response {
-        let e = self.0;
-        if e.is_server_side() {
-            tracing::error!(error = %e, "http request failed");
-        }
-        let status = match e.code() {
-            ErrorCode::InvalidCredentials | ErrorCode::BadToken | ErrorCode::NotAuthenticated => {
-                StatusCode::UNAUTHORIZED
-            }
-            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-            ErrorCode::NotFound => StatusCode::NOT_FOUND,
-            ErrorCode::NameTaken | ErrorCode::AlreadyMember => StatusCode::CONFLICT,
-            ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ErrorCode::ShuttingDown | ErrorCode::StorageError => StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        let body = ErrorBody {
-            code: e.code(),
-            message: e.client_message(),
-        };
-        (status, Json(body)).into_response()
-    }
 }
 
 type HttpResult<T> = Result<T, HttpError>;

@@ -31,11 +31,24 @@ pub fn parts(frame: ServerFrame) -> Vec<SharedFrame> {
         return vec![whole];
     }
     drop(whole);
-    let req_id = reply_id(&frame);
-    split(frame)
-        .into_iter()
-        .map(|part| checked(shared(&part), &req_id))
-        .collect()
+    let req_id = frame.req_id().map(str::to_owned);
+    let parts: Vec<SharedFrame> = split(frame).iter().map(shared).collect();
+    match parts.iter().map(|p| p.len()).max() {
+        Some(largest) if largest > MAX_SERVER_FRAME_BYTES => {
+            // One error for the whole reply, not a reply with a hole: a
+            // client joining parts would wait for the rest forever.
+            tracing::error!(
+                bytes = largest,
+                "a reply part is over the frame cap; answering `internal`"
+            );
+            vec![shared(&ServerFrame::error(
+                req_id,
+                ErrorCode::Internal,
+                "the reply is too large to send",
+            ))]
+        }
+        _ => parts,
+    }
 }
 
 /// Trim a page of stored events (oldest first) to [`MAX_REPLY_BYTES`],
@@ -70,46 +83,38 @@ pub fn fit_page(page: &mut Vec<StoredEvent>, keep_newest: bool, budget: usize) -
     true
 }
 
-/// A frame over the hard cap is never written (it would kill the
-/// connection): log it and answer `internal` instead.
-fn checked(frame: SharedFrame, req_id: &Option<String>) -> SharedFrame {
-    if frame.len() <= MAX_SERVER_FRAME_BYTES {
-        return frame;
+/// A stored event as a frame for the backlog. Events are bounded by
+/// construction (`MAX_EVENT_BYTES`), but the backlog sends what is stored,
+/// and data written before a bound existed (reaction lists before
+/// `REACTORS_LISTED`) could be larger than the socket takes: such an event
+/// goes out without its `state` (history shows the state, paged), never as
+/// a frame that would end the connection at every login. `None` for a
+/// stored event that is not an event at all (logged).
+pub fn stored_event_frame(e: StoredEvent) -> Option<SharedFrame> {
+    if e.json.len() <= MAX_SERVER_FRAME_BYTES {
+        return match String::from_utf8(e.json) {
+            Ok(text) => Some(SharedFrame::from(text)),
+            Err(_) => {
+                tracing::error!("stored event is not UTF-8");
+                None
+            }
+        };
     }
+    let mut event = match e.decode() {
+        Ok(event) => event,
+        Err(err) => {
+            tracing::error!(error = %err, "stored event does not decode");
+            return None;
+        }
+    };
     tracing::error!(
-        bytes = frame.len(),
-        "a reply part is over the frame cap; answering `internal`"
+        room = %event.room,
+        seq = event.seq,
+        bytes = e.json.len(),
+        "a stored event is over the frame cap; sending it without its state"
     );
-    shared(&ServerFrame::error(
-        req_id.clone(),
-        ErrorCode::Internal,
-        "the reply is too large to send",
-    ))
-}
-
-fn reply_id(frame: &ServerFrame) -> Option<String> {
-    use ServerFrame as F;
-    match frame {
-        F::Ack { req_id, .. }
-        | F::Error { req_id, .. }
-        | F::Room { req_id, .. }
-        | F::Rooms { req_id, .. }
-        | F::Members { req_id, .. }
-        | F::Users { req_id, .. }
-        | F::History { req_id, .. }
-        | F::Summary { req_id, .. }
-        | F::Thread { req_id, .. }
-        | F::Following { req_id, .. }
-        | F::Ok { req_id, .. }
-        | F::BroadcastPosted { req_id, .. }
-        | F::Reach { req_id, .. }
-        | F::PendingAcks { req_id, .. }
-        | F::Questions { req_id, .. }
-        | F::Online { req_id, .. }
-        | F::Blocked { req_id, .. }
-        | F::Pong { req_id } => req_id.clone(),
-        _ => None,
-    }
+    event.state = Default::default();
+    Some(shared(&ServerFrame::Event(event)))
 }
 
 /// Cut `items` into runs of at most [`MAX_REPLY_BYTES`] serialized bytes
@@ -120,7 +125,7 @@ fn runs<T: Serialize>(items: Vec<T>) -> Vec<Vec<T>> {
     let mut used = 0;
     for item in items {
         // Items are plain data: serializing cannot fail; 0 would only make
-        // a run longer, and `checked` still guards the frame.
+        // a run longer, and `parts` still checks the frame.
         let size = serde_json::to_vec(&item).map_or(0, |v| v.len()) + 1;
         if !run.is_empty() && used + size > MAX_REPLY_BYTES {
             out.push(std::mem::take(&mut run));
@@ -225,7 +230,7 @@ fn split(frame: ServerFrame) -> Vec<ServerFrame> {
             more,
         }),
         // Not a list: `history` and `thread` are paged by their handlers,
-        // everything else is small by construction. `checked` guards it.
+        // everything else is small by construction; `parts` checks it.
         other => vec![other],
     }
 }

@@ -9,8 +9,7 @@
 //! anyone's login back-off) from their browser.
 
 use crate::app::App;
-use crate::error::ServerError;
-use crate::http::HttpError;
+use crate::error::{HttpError, ServerError};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;

@@ -229,15 +229,10 @@ impl Writer {
                 chunk.len() as u64,
             );
             for e in chunk {
-                let Ok(text) = String::from_utf8(e.json) else {
-                    tracing::error!("stored event is not UTF-8");
+                let Some(frame) = crate::reply::stored_event_frame(e) else {
                     return Err(Stop::Failed);
                 };
-                guarded(
-                    &self.kill,
-                    self.sink.feed(Message::Text(SharedFrame::from(text))),
-                )
-                .await?;
+                guarded(&self.kill, self.sink.feed(Message::Text(frame))).await?;
             }
             if last_ping.elapsed() >= self.ping_every {
                 last_ping = Instant::now();

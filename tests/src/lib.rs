@@ -602,28 +602,7 @@ fn set_req_id(frame: &mut ClientFrame, id: String) {
 }
 
 pub fn reply_id(f: &ServerFrame) -> Option<&str> {
-    use ServerFrame::*;
-    match f {
-        Ack { req_id, .. }
-        | Error { req_id, .. }
-        | Room { req_id, .. }
-        | Rooms { req_id, .. }
-        | Members { req_id, .. }
-        | Users { req_id, .. }
-        | History { req_id, .. }
-        | Summary { req_id, .. }
-        | Ok { req_id, .. }
-        | Online { req_id, .. }
-        | Questions { req_id, .. }
-        | BroadcastPosted { req_id, .. }
-        | Reach { req_id, .. }
-        | PendingAcks { req_id, .. }
-        | Thread { req_id, .. }
-        | Following { req_id, .. }
-        | Blocked { req_id, .. }
-        | Pong { req_id } => req_id.as_deref(),
-        _ => None,
-    }
+    f.req_id()
 }
 
 /// The body of a message event, or None for other events.

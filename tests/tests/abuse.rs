@@ -217,7 +217,7 @@ async fn a_blocked_user_cannot_open_a_dm_post_in_one_or_add_the_blocker_and_is_t
         ServerFrame::Room { room, .. } => room,
         other => panic!("open_dm: {other:?}"),
     };
-    mallory.post(dm.id, "hello before the block").await;
+    let (_, old_seq, _) = mallory.post(dm.id, "hello before the block").await;
     let lobby = mallory.create_room("lobby", Visibility::Public).await;
 
     assert!(matches!(
@@ -251,6 +251,23 @@ async fn a_blocked_user_cannot_open_a_dm_post_in_one_or_add_the_blocker_and_is_t
         unknown,
         "a post into the DM answers like a post into no room"
     );
+    // Nor by changing what was sent before the block: an edit would
+    // deliver a new body, a reaction a new event.
+    let edit = ClientFrame::Edit {
+        req_id: None,
+        room: dm.id,
+        seq: old_seq,
+        body: "still here".into(),
+    };
+    assert_eq!(error_of(&mut mallory, edit).await, unknown);
+    let react = ClientFrame::React {
+        req_id: None,
+        room: dm.id,
+        seq: old_seq,
+        emoji: "👍".into(),
+        on: true,
+    };
+    assert_eq!(error_of(&mut mallory, react).await, unknown);
     let add = |user: &str| ClientFrame::AddMember {
         req_id: None,
         room: lobby.id,

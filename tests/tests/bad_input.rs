@@ -605,3 +605,27 @@ async fn a_dead_peer_is_dropped_after_missing_pings() {
     }
     drop(c);
 }
+
+#[tokio::test]
+async fn a_req_id_longer_than_128_bytes_is_refused_and_not_echoed() {
+    let server = TestServer::start().await;
+    let (_, token) = server.user("alice").await;
+    let (mut c, _, _) = server.connect_caught_up(&token, None, None).await;
+    let long = "r".repeat(townhall_protocol::MAX_REQ_ID_BYTES + 1);
+    for frame in [
+        format!(r#"{{"type":"ping","req_id":"{long}"}}"#),
+        // The slow path (a bad field as well) gives the same answer.
+        format!(r#"{{"type":"history","req_id":"{long}","room":7}}"#),
+    ] {
+        let (code, req_id) = raw_error(&mut c, &frame).await;
+        assert_eq!(req_id, None, "a refused req_id is not echoed");
+        assert!(matches!(code, ErrorCode::InvalidField), "{code:?}");
+    }
+    let fits = "r".repeat(townhall_protocol::MAX_REQ_ID_BYTES);
+    c.send_raw(&format!(r#"{{"type":"ping","req_id":"{fits}"}}"#))
+        .await;
+    let pong = c
+        .expect("pong", |f| matches!(f, ServerFrame::Pong { .. }))
+        .await;
+    assert_eq!(pong.req_id(), Some(fits.as_str()));
+}

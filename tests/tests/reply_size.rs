@@ -459,3 +459,60 @@ async fn the_message(c: &mut Client, room: RoomId, seq: u64) -> Event {
         other => panic!("history: {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn merging_repeats_a_question_once_and_stops_at_the_merge_limit() {
+    use townhall_protocol::{ErrorCode, MAX_MERGED};
+    let server = TestServer::start_with(&["--requests-per-sec", "100000"]).await;
+    let (_, token) = server.user("owner").await;
+    let (mut owner, _, _) = server.connect_caught_up(&token, None, None).await;
+    let room = owner.create_room("questions", Visibility::Public).await;
+    let ask = |n: usize| ClientFrame::Send {
+        req_id: None,
+        room: room.id,
+        client_id: Uuid::new_v4(),
+        body: format!("question {n}?"),
+        thread: None,
+        question: true,
+    };
+    let canonical = match owner.request(ask(0)).await {
+        ServerFrame::Ack { seq, .. } => seq,
+        other => panic!("ask: {other:?}"),
+    };
+    let first = canonical + 1;
+    pipeline(&mut owner, (1..=MAX_MERGED + 1).map(ask).collect()).await;
+    let merge = |questions: Vec<u64>| ClientFrame::MergeQuestions {
+        req_id: None,
+        room: room.id,
+        questions,
+        into: canonical,
+    };
+
+    // The same question a hundred times is merged once.
+    assert!(matches!(
+        owner.request(merge(vec![first; 100])).await,
+        ServerFrame::Ok { .. }
+    ));
+    assert_eq!(
+        the_message(&mut owner, room.id, canonical)
+            .await
+            .state
+            .merged,
+        [first]
+    );
+
+    // Up to the limit, then `limit_reached`, and the list stays at the limit.
+    let rest: Vec<u64> = (first + 1..first + MAX_MERGED as u64).collect();
+    for chunk in rest.chunks(100) {
+        assert!(matches!(
+            owner.request(merge(chunk.to_vec())).await,
+            ServerFrame::Ok { .. }
+        ));
+    }
+    let one_more = first + MAX_MERGED as u64;
+    owner
+        .expect_error(merge(vec![one_more]), ErrorCode::LimitReached)
+        .await;
+    let state = the_message(&mut owner, room.id, canonical).await.state;
+    assert_eq!(state.merged.len(), MAX_MERGED);
+}

@@ -11,8 +11,8 @@ use super::{Pending, Reply, Worker, now_millis};
 use crate::error::{Result, ServerError};
 use crate::store::{self, Batch, MemberRecord, StoredEvent};
 use townhall_protocol::{
-    Content, Event, MAX_EDITS, REACTIONS, REACTORS_LISTED, Role, RoomId, RoomRole, RoomSeq,
-    ServerFrame, UserId, UserInfo,
+    Content, Event, MAX_EDITS, MAX_MERGED, REACTIONS, REACTORS_LISTED, Role, RoomId, RoomRole,
+    RoomSeq, ServerFrame, UserId, UserInfo,
 };
 
 /// A change to an existing message.
@@ -219,6 +219,8 @@ impl Worker {
                 body,
             } => {
                 self.room_role(room, &user)?;
+                // A blocked person reaches the blocker by no change either.
+                self.check_may_post(room, &user, false)?;
                 let (stored, mut event) = self.message(room, seq)?;
                 if event.sender.id != user.id {
                     return Err(ServerError::Forbidden("only the sender may edit a message"));
@@ -331,6 +333,7 @@ impl Worker {
                 on,
             } => {
                 self.room_role(room, &user)?;
+                self.check_may_post(room, &user, false)?;
                 if !REACTIONS.contains(&emoji.as_str()) {
                     return Err(ServerError::Invalid(format!(
                         "reactions are one of {}",
@@ -453,8 +456,21 @@ impl Worker {
                         "seq {into} is not a question"
                     )));
                 }
+                // Each question once: a repeated seq would otherwise be
+                // merged again (this job's own rewrite is not yet visible
+                // to its reads) and grow the canonical question's list.
+                let mut seen = std::collections::HashSet::new();
+                let questions: Vec<RoomSeq> = questions
+                    .into_iter()
+                    .filter(|s| *s != into && seen.insert(*s))
+                    .collect();
+                if canonical.state.merged.len() + questions.len() > MAX_MERGED {
+                    return Err(ServerError::LimitReached(format!(
+                        "at most {MAX_MERGED} questions can be merged into one"
+                    )));
+                }
                 let mut last = 0;
-                for seq in questions.into_iter().filter(|s| *s != into) {
+                for seq in questions {
                     let (m_stored, mut m) = self.message(room, seq)?;
                     if !is_open_question(&m)
                         || m.state.answer.is_some()
