@@ -248,8 +248,15 @@ pub enum ClientFrame {
         limit: Option<u32>,
     },
     /// "I have processed everything up to `pos`": stored for this device so a
-    /// reconnect without `resume` continues from here. No reply.
-    AckPos { pos: Pos },
+    /// reconnect without `resume` continues from here. Without `req_id` no
+    /// reply (and under load the position may be dropped: it is only an
+    /// optimisation); with one, `ok` once the position is durable, so a
+    /// client about to close knows it was stored.
+    AckPos {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        pos: Pos,
+    },
     /// Set my read marker in a room (it only moves forward); synced to my
     /// other devices as a `read_marker` frame.
     MarkRead {
@@ -419,11 +426,11 @@ impl ClientFrame {
             | ClientFrame::Users { req_id }
             | ClientFrame::History { req_id, .. }
             | ClientFrame::MarkRead { req_id, .. }
+            | ClientFrame::AckPos { req_id, .. }
             | ClientFrame::Summary { req_id }
             | ClientFrame::Online { req_id }
             | ClientFrame::Ping { req_id } => req_id.as_deref(),
             ClientFrame::Hello { .. }
-            | ClientFrame::AckPos { .. }
             | ClientFrame::Typing { .. }
             | ClientFrame::BroadcastReceipt { .. } => None,
         }
