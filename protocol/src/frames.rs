@@ -14,6 +14,7 @@ pub type Millis = u64;
 
 /// A frame from the client.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientFrame {
     /// First frame of every connection: authenticate and say where to resume.
@@ -459,6 +460,7 @@ fn truncate(s: &str, max: usize) -> &str {
 
 /// How far a broadcast got with one reader.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReceiptKind {
     Delivered,
@@ -468,6 +470,7 @@ pub enum ReceiptKind {
 
 /// One reader of a broadcast: when it reached them (0 = not yet).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ReachEntry {
     pub user: UserInfo,
     pub delivered_at: Millis,
@@ -477,6 +480,7 @@ pub struct ReachEntry {
 
 /// Counts of a broadcast's reach, against its audience when posted.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ReachCounts {
     pub audience: u64,
     pub delivered: u64,
@@ -486,6 +490,7 @@ pub struct ReachCounts {
 
 /// A broadcast waiting for my acknowledgement.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PendingAck {
     pub broadcast: Uuid,
     pub room: RoomId,
@@ -497,6 +502,7 @@ pub struct PendingAck {
 
 /// Who may find and join a room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Visibility {
     /// Listed in the directory; anyone may join.
@@ -507,6 +513,7 @@ pub enum Visibility {
 
 /// What kind of conversation a room is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RoomKind {
     Room,
@@ -516,6 +523,7 @@ pub enum RoomKind {
 
 /// A user's role on the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Admin,
@@ -543,6 +551,7 @@ impl Role {
 
 /// A member's role in one room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RoomRole {
     Owner,
@@ -551,6 +560,7 @@ pub enum RoomRole {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UserInfo {
     pub id: UserId,
     pub username: String,
@@ -559,6 +569,7 @@ pub struct UserInfo {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RoomInfo {
     pub id: RoomId,
     pub name: String,
@@ -581,6 +592,7 @@ pub struct RoomInfo {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MemberInfo {
     pub user: UserInfo,
     pub role: RoomRole,
@@ -588,6 +600,7 @@ pub struct MemberInfo {
 
 /// What happened to a membership.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MemberAction {
     Joined,
@@ -598,6 +611,7 @@ pub enum MemberAction {
 
 /// What a timeline event says.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Content {
     Message {
@@ -648,6 +662,7 @@ pub enum Content {
 
 /// One entry of a room's timeline, as stored and as delivered.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Event {
     /// Server-wide commit position (what a device resumes from).
     pub pos: Pos,
@@ -670,6 +685,7 @@ pub struct Event {
 
 /// What happened to a message after it was posted.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MessageState {
     /// Time of the last edit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -716,6 +732,7 @@ impl MessageState {
 
 /// An open question, for the unanswered-questions queue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OpenQuestion {
     pub room: RoomId,
     pub room_name: String,
@@ -729,6 +746,7 @@ pub struct OpenQuestion {
 
 /// What a device missed in one room, for the "what you missed" view.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RoomSummary {
     pub room: RoomInfo,
     /// The seq of the room's latest event.
@@ -745,6 +763,7 @@ pub struct RoomSummary {
 
 /// A frame from the server.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
     /// Reply to a good `hello`: who I am, and the backlog follows.
