@@ -907,8 +907,10 @@ pub enum ServerFrame {
         room: RoomId,
         seq: RoomSeq,
     },
-    /// Reply to `leave`, `add_member`, `remove_member`, `mark_read`, `block`: done,
-    /// and durable at `pos` (0 when nothing entered a timeline).
+    /// Reply to `leave`, `add_member`, `remove_member`, `mark_read`, `block`,
+    /// `ack_pos` with a `req_id` (and the other changes that have no reply of
+    /// their own): done, and durable at `pos` (0 when nothing entered a
+    /// timeline).
     Ok {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req_id: Option<String>,
