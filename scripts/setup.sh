@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what building and testing Townhall needs beyond Rust: Node packages
-# for the web client and, for the browser tests, Debian's Chromium.
+# for the web client, for the browser tests Debian's Chromium, and a Python
+# venv for the example client of docs/writing-a-client.md.
 # Idempotent; safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,4 +22,15 @@ if [ ! -d client-web/node_modules ] || [ client-web/package-lock.json -nt client
   echo "== npm ci (client-web)"
   # Never download a browser: the tests drive Debian's /usr/bin/chromium.
   (cd client-web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+fi
+
+# The example client of docs/writing-a-client.md (docs/examples/client.py),
+# run by tests/tests/python_client.rs: Python's `websockets` at a pinned
+# version, in a venv under target/ (never the system's Python packages).
+PY_VENV=target/py-client
+WEBSOCKETS_VERSION=17.4
+if ! "$PY_VENV/bin/python" -c "import sys, websockets; sys.exit(websockets.__version__ != '$WEBSOCKETS_VERSION')" 2>/dev/null; then
+  echo "== python venv for the example client (websockets $WEBSOCKETS_VERSION)"
+  python3 -m venv "$PY_VENV"
+  "$PY_VENV/bin/pip" install --quiet --disable-pip-version-check "websockets==$WEBSOCKETS_VERSION"
 fi

@@ -19,7 +19,7 @@ echo "== web client: typecheck + build (the server serves client-web/dist)"
 echo "== building the townhall binary for the black-box tests"
 cargo build --locked -p townhall-server --bin townhall
 
-echo "== cargo test (unit, wire snapshots, store on sled and memory, black-box)"
+echo "== cargo test (unit, wire snapshots, the protocol schema, store on sled and memory, black-box, the Python example client)"
 cargo test --locked --workspace
 
 echo "== Autobahn WebSocket conformance (kosoku, groups 1-10)"

@@ -128,7 +128,7 @@ export type ClientFrame =
   | ({ type: 'members'; room: RoomId } & Req)
   | ({ type: 'users' } & Req)
   | ({ type: 'history'; room: RoomId; before?: RoomSeq; after?: RoomSeq; limit?: number } & Req)
-  | { type: 'ack_pos'; pos: Pos }
+  | { type: 'ack_pos'; req_id?: string; pos: Pos }
   | { type: 'broadcast_receipt'; broadcast: string; kind: 'delivered' | 'opened' | 'acknowledged' }
   | ({ type: 'mark_read'; room: RoomId; seq: RoomSeq } & Req)
   | ({ type: 'summary' } & Req)

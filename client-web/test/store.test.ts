@@ -259,6 +259,26 @@ describe('unread counts and mentions', () => {
     store.stop();
   });
 
+  it('counts only messages and broadcasts as unread, as the server does (protocol.md, summary)', () => {
+    const store = makeStore();
+    const s = connect(store);
+    s.push({ type: 'summary', req_id: 'summary', rooms: [summary(general, { last_seq: 2, read_seq: 2 })] });
+    const carol = { ...alice, id: 'u-carol', username: 'carol' };
+    s.push(ev(msg(general.id, 3, 'x', alice, { content: { kind: 'member', user: carol, action: 'joined' } })));
+    s.push(ev(msg(general.id, 4, 'hello')));
+    s.push(ev(msg(general.id, 5, 'x', alice, { content: { kind: 'reaction', target: 4, emoji: '🎉', on: true } })));
+    s.push(ev(msg(general.id, 6, 'x', alice, { content: { kind: 'edited', target: 4, body: 'hello!' } })));
+    s.push(ev(msg(general.id, 7, 'x', alice, { content: { kind: 'broadcast', body: 'all hands', broadcast: 'b-1' } })));
+    s.push(ev(msg(general.id, 8, 'x', alice, { content: { kind: 'member', user: carol, action: 'left' } })));
+    expect(store.rooms.value.get(general.id)).toMatchObject({ unread: 2, lastSeq: 8 });
+    // Recounted from loaded events after a read marker: the same rule.
+    s.push({ type: 'read_marker', room: general.id, seq: 3 });
+    expect(store.rooms.value.get(general.id)).toMatchObject({ unread: 2 });
+    s.push({ type: 'read_marker', room: general.id, seq: 4 });
+    expect(store.rooms.value.get(general.id)).toMatchObject({ unread: 1 });
+    store.stop();
+  });
+
   it('a read_marker from another device clears or recounts the room', () => {
     const store = makeStore();
     const s = connect(store);

@@ -10,6 +10,7 @@ use std::fmt;
 
 /// Every error a client can be told about. Documented in `docs/protocol.md`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The frame is not valid JSON (or not a JSON object).

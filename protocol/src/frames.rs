@@ -14,6 +14,7 @@ pub type Millis = u64;
 
 /// A frame from the client.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientFrame {
     /// First frame of every connection: authenticate and say where to resume.
@@ -248,8 +249,15 @@ pub enum ClientFrame {
         limit: Option<u32>,
     },
     /// "I have processed everything up to `pos`": stored for this device so a
-    /// reconnect without `resume` continues from here. No reply.
-    AckPos { pos: Pos },
+    /// reconnect without `resume` continues from here. Without `req_id` no
+    /// reply (and under load the position may be dropped: it is only an
+    /// optimisation); with one, `ok` once the position is durable, so a
+    /// client about to close knows it was stored.
+    AckPos {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        pos: Pos,
+    },
     /// Set my read marker in a room (it only moves forward); synced to my
     /// other devices as a `read_marker` frame.
     MarkRead {
@@ -435,11 +443,11 @@ impl ClientFrame {
             | ClientFrame::Users { req_id }
             | ClientFrame::History { req_id, .. }
             | ClientFrame::MarkRead { req_id, .. }
+            | ClientFrame::AckPos { req_id, .. }
             | ClientFrame::Summary { req_id }
             | ClientFrame::Online { req_id }
             | ClientFrame::Ping { req_id } => req_id.as_deref(),
             ClientFrame::Hello { .. }
-            | ClientFrame::AckPos { .. }
             | ClientFrame::Typing { .. }
             | ClientFrame::BroadcastReceipt { .. } => None,
         }
@@ -468,6 +476,7 @@ fn truncate(s: &str, max: usize) -> &str {
 
 /// How far a broadcast got with one reader.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReceiptKind {
     Delivered,
@@ -477,6 +486,7 @@ pub enum ReceiptKind {
 
 /// One reader of a broadcast: when it reached them (0 = not yet).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ReachEntry {
     pub user: UserInfo,
     pub delivered_at: Millis,
@@ -486,6 +496,7 @@ pub struct ReachEntry {
 
 /// Counts of a broadcast's reach, against its audience when posted.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ReachCounts {
     pub audience: u64,
     pub delivered: u64,
@@ -495,6 +506,7 @@ pub struct ReachCounts {
 
 /// A broadcast waiting for my acknowledgement.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PendingAck {
     pub broadcast: Uuid,
     pub room: RoomId,
@@ -506,6 +518,7 @@ pub struct PendingAck {
 
 /// Who may find and join a room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Visibility {
     /// Listed in the directory; anyone may join.
@@ -516,6 +529,7 @@ pub enum Visibility {
 
 /// What kind of conversation a room is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RoomKind {
     Room,
@@ -525,6 +539,7 @@ pub enum RoomKind {
 
 /// A user's role on the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Admin,
@@ -552,6 +567,7 @@ impl Role {
 
 /// A member's role in one room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RoomRole {
     Owner,
@@ -560,6 +576,7 @@ pub enum RoomRole {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UserInfo {
     pub id: UserId,
     pub username: String,
@@ -568,6 +585,7 @@ pub struct UserInfo {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RoomInfo {
     pub id: RoomId,
     pub name: String,
@@ -590,6 +608,7 @@ pub struct RoomInfo {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MemberInfo {
     pub user: UserInfo,
     pub role: RoomRole,
@@ -597,6 +616,7 @@ pub struct MemberInfo {
 
 /// What happened to a membership.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MemberAction {
     Joined,
@@ -607,6 +627,7 @@ pub enum MemberAction {
 
 /// What a timeline event says.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Content {
     Message {
@@ -657,6 +678,7 @@ pub enum Content {
 
 /// One entry of a room's timeline, as stored and as delivered.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Event {
     /// Server-wide commit position (what a device resumes from).
     pub pos: Pos,
@@ -679,6 +701,7 @@ pub struct Event {
 
 /// What happened to a message after it was posted.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MessageState {
     /// Time of the last edit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -725,6 +748,7 @@ impl MessageState {
 
 /// An open question, for the unanswered-questions queue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OpenQuestion {
     pub room: RoomId,
     pub room_name: String,
@@ -738,6 +762,7 @@ pub struct OpenQuestion {
 
 /// What a device missed in one room, for the "what you missed" view.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RoomSummary {
     pub room: RoomInfo,
     /// The seq of the room's latest event.
@@ -754,6 +779,7 @@ pub struct RoomSummary {
 
 /// A frame from the server.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
     /// Reply to a good `hello`: who I am, and the backlog follows.
@@ -897,8 +923,10 @@ pub enum ServerFrame {
         room: RoomId,
         seq: RoomSeq,
     },
-    /// Reply to `leave`, `add_member`, `remove_member`, `mark_read`, `block`: done,
-    /// and durable at `pos` (0 when nothing entered a timeline).
+    /// Reply to `leave`, `add_member`, `remove_member`, `mark_read`, `block`,
+    /// `ack_pos` with a `req_id` (and the other changes that have no reply of
+    /// their own): done, and durable at `pos` (0 when nothing entered a
+    /// timeline).
     Ok {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req_id: Option<String>,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// `POST /api/login`
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
@@ -14,6 +15,7 @@ pub struct LoginRequest {
 /// Reply to a good login. The token goes in the WebSocket `hello` and in
 /// `Authorization: Bearer <token>` for the other HTTP calls.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LoginResponse {
     pub token: String,
     pub expires_at: Millis,
@@ -22,6 +24,7 @@ pub struct LoginResponse {
 
 /// `POST /api/admin/users` (admin only).
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CreateUserRequest {
     pub username: String,
     #[serde(default)]
@@ -34,6 +37,7 @@ pub struct CreateUserRequest {
 /// `PATCH /api/admin/users/{username}` (admin only): every field optional.
 /// Disabling a user or setting their password ends all their sessions.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserRequest {
     #[serde(default)]
@@ -51,6 +55,7 @@ pub struct UpdateUserRequest {
 
 /// `POST /api/password`: change my own password; all my sessions end.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ChangePasswordRequest {
     pub old_password: String,
     pub new_password: String,
@@ -62,6 +67,7 @@ fn default_role() -> Role {
 
 /// The body of every HTTP error.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorBody {
     pub code: ErrorCode,
     pub message: String,
@@ -69,6 +75,7 @@ pub struct ErrorBody {
 
 /// One entry of the audit log (`GET /api/admin/audit`): who did what, when.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AuditEntry {
     pub at: Millis,
     pub actor: UserInfo,

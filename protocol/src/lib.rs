@@ -12,11 +12,15 @@
 //! - [`frames`]: client→server [`ClientFrame`] and server→client [`ServerFrame`].
 //! - [`error`]: the [`ErrorCode`] enum (only ever gains codes) and frame decoding errors.
 //! - [`http`]: request and response bodies of `/api/*`.
+//! - `schema` (feature `schema`): the JSON Schema of all of the above,
+//!   checked in as `docs/protocol.schema.json`.
 
 pub mod error;
 pub mod frames;
 pub mod http;
 pub mod ids;
+#[cfg(feature = "schema")]
+pub mod schema;
 
 pub use error::{DecodeError, ErrorCode};
 pub use frames::*;

@@ -279,7 +279,10 @@ fn client_frames_snapshot_and_round_trip() {
             r#"{"type":"history","room":"$R","before":10,"limit":50}"#,
         ),
         (
-            ClientFrame::AckPos { pos: 42 },
+            ClientFrame::AckPos {
+                req_id: None,
+                pos: 42,
+            },
             r#"{"type":"ack_pos","pos":42}"#,
         ),
         (
@@ -557,4 +560,18 @@ fn error_codes_are_snake_case_and_listed() {
         let json = serde_json::to_string(code).expect("json");
         assert_eq!(json, format!("\"{}\"", code.as_str()));
     }
+}
+
+/// `ack_pos` may carry a `req_id` (then it is answered `ok` once stored);
+/// without one it is the frame it always was.
+#[test]
+fn ack_pos_takes_an_optional_req_id() {
+    let json = r#"{"type":"ack_pos","req_id":"9","pos":42}"#;
+    let frame = ClientFrame::AckPos {
+        req_id: Some("9".into()),
+        pos: 42,
+    };
+    assert_eq!(frame.to_json(), json);
+    assert_eq!(ClientFrame::decode(json).expect("decodes"), frame);
+    assert_eq!(frame.req_id(), Some("9"));
 }

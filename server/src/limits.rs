@@ -1,7 +1,8 @@
 //! Rate limits: a token bucket per connection for requests, and the login
 //! guard against password guessing: back-off per (account, source), a
-//! per-account budget that tightens it under attack, and a per-IP budget.
-//! A correct password is never refused because of someone else's failures.
+//! per-account budget that tightens it under attack, and a per-IP budget of
+//! attempts that a successful login gives back. A correct password is never
+//! refused because of someone else's failures.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -44,6 +45,12 @@ impl TokenBucket {
         }
     }
 
+    /// Return a token taken for something that turned out not to count
+    /// (never above `burst`).
+    pub fn give_back(&mut self) {
+        self.tokens = (self.tokens + 1.0).min(self.burst);
+    }
+
     /// Would the bucket be full by `now`? Then it limits nothing and a
     /// fresh one would behave the same: safe to forget.
     fn is_full_at(&self, now: Instant) -> bool {
@@ -80,7 +87,10 @@ const FAILURE_MEMORY: Duration = Duration::from_secs(60 * 60);
 const ACCOUNT_FAILURES_PER_HOUR: f64 = 100.0;
 const FREE_FAILURES_UNDER_ATTACK: u32 = 2;
 /// Login attempts per IP per minute (any account): stops spraying one
-/// password over many accounts.
+/// password over many accounts. An attempt takes its turn when it starts
+/// (so a flood of concurrent guesses is bounded too) and a successful one
+/// gives it back: an office behind one NAT address where everyone logs in
+/// at 9:00 spends nothing, while wrong passwords still count.
 const IP_LOGINS_PER_MIN: f64 = 30.0;
 /// Entries per map before stale ones (and then the least recently used
 /// eighth) are dropped: bounds memory under an attack with random
@@ -260,11 +270,19 @@ impl LoginGuard {
         }
     }
 
-    /// The right password from `ip`: that source starts afresh. The
+    /// The right password from `ip`: that source starts afresh, and the
+    /// turn its attempt took from the per-IP budget is given back. The
     /// account's budget is left alone (a success does not end an attack).
     pub fn succeeded(&self, username: &str, ip: Option<IpAddr>) {
+        let ip = ip.map(ip_key);
         if let Ok(mut pairs) = self.pairs.lock() {
-            pairs.remove(&(username.to_lowercase(), ip.map(ip_key)));
+            pairs.remove(&(username.to_lowercase(), ip));
+        }
+        if let Some(ip) = ip
+            && let Ok(mut ips) = self.ips.lock()
+            && let Some(bucket) = ips.get_mut(&ip)
+        {
+            bucket.give_back();
         }
     }
 }
@@ -304,6 +322,30 @@ mod tests {
         assert!(g.check("bob", None).is_ok(), "other accounts unaffected");
         g.succeeded("alice", None);
         assert!(g.check("alice", None).is_ok());
+    }
+
+    #[test]
+    fn successful_logins_do_not_spend_the_per_ip_budget_but_failures_do() {
+        let g = LoginGuard::default();
+        let office = ip("203.0.113.50");
+        let now = Instant::now();
+        // A whole office behind one NAT address logs in at 9:00.
+        for i in 0..(3 * IP_LOGINS_PER_MIN as u32) {
+            let name = format!("person{i}");
+            assert!(g.check_at(&name, office, now).is_ok(), "login {i} refused");
+            g.succeeded(&name, office);
+        }
+        // Wrong passwords from that address still count.
+        let mut refused = false;
+        for i in 0..=(IP_LOGINS_PER_MIN as u32) {
+            let name = format!("guess{i}");
+            if g.check_at(&name, office, now).is_err() {
+                refused = true;
+                break;
+            }
+            g.failed_at(&name, office, now);
+        }
+        assert!(refused, "a spray of failures from one address is limited");
     }
 
     #[test]

@@ -592,10 +592,11 @@ fn set_req_id(frame: &mut ClientFrame, id: String) {
         | Users { req_id }
         | History { req_id, .. }
         | MarkRead { req_id, .. }
+        | AckPos { req_id, .. }
         | Summary { req_id }
         | Online { req_id }
         | Ping { req_id } => *req_id = Some(id),
-        Hello { .. } | AckPos { .. } | Typing { .. } | BroadcastReceipt { .. } => {
+        Hello { .. } | Typing { .. } | BroadcastReceipt { .. } => {
             panic!("{frame:?} has no reply")
         }
     }

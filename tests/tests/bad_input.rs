@@ -39,6 +39,16 @@ async fn each_kind_of_bad_frame_gets_its_code_and_the_connection_stays_usable() 
         raw_error(&mut a, r#"{"req_id":"y"}"#).await,
         (ErrorCode::UnknownType, Some("y".into()))
     );
+    // protocol.md, errors: a `type` that is not a string is unknown_type;
+    // an id that is not a UUID is invalid_field, never not_found.
+    assert_eq!(
+        raw_error(&mut a, r#"{"type":1,"req_id":"t"}"#).await,
+        (ErrorCode::UnknownType, Some("t".into()))
+    );
+    assert_eq!(
+        raw_error(&mut a, r#"{"type":"join","req_id":"j","room":"general"}"#).await,
+        (ErrorCode::InvalidField, Some("j".into()))
+    );
     assert_eq!(
         raw_error(
             &mut a,

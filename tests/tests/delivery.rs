@@ -273,7 +273,11 @@ async fn a_drop_mid_backlog_resumes_from_the_last_acknowledged_position() {
         first.push(b.next_event().await);
     }
     let acked = first.last().expect("100 events").pos;
-    b.send(&ClientFrame::AckPos { pos: acked }).await;
+    b.send(&ClientFrame::AckPos {
+        req_id: None,
+        pos: acked,
+    })
+    .await;
     // The ack is fire-and-forget; a ping round trip orders it before the drop.
     b.request(ClientFrame::Ping { req_id: None }).await;
     drop(b);
@@ -548,7 +552,12 @@ async fn a_new_device_starts_where_the_users_other_devices_got_to() {
             last = e.pos;
         }
     }
-    laptop.send(&ClientFrame::AckPos { pos: last }).await;
+    laptop
+        .send(&ClientFrame::AckPos {
+            req_id: None,
+            pos: last,
+        })
+        .await;
     laptop.request(ClientFrame::Ping { req_id: None }).await;
     a.post(room.id, "new").await;
     let (_, backlog, _) = server

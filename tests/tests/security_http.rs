@@ -387,3 +387,40 @@ async fn a_pinned_public_origin_stops_trusting_the_host_header_on_ws() {
     let own = format!("http://{}", server.addr);
     assert_eq!(upgrade_status(&server, &own).await, 101);
 }
+
+/// Issue 16, point 8: a shared office address where everyone logs in at
+/// 9:00 is not refused, since successful logins give their turn back; wrong
+/// passwords from that address still spend its budget.
+#[tokio::test]
+async fn an_office_behind_one_address_logs_in_at_nine_while_failures_still_count() {
+    let server = TestServer::start_with(&["--trust-forwarded-for"]).await;
+    let office = "203.0.113.50";
+    let people = ["ann", "ben", "cat", "dan"];
+    for p in people {
+        server.user(p).await;
+    }
+    // 48 logins in well under a minute, more than the 30 a minute budget.
+    for i in 0..48 {
+        let p = people[i % people.len()];
+        let got = login_from(&server, office, p, &format!("{p}-password")).await;
+        assert_eq!(
+            got.0, 200,
+            "login {i} of {p} from the office refused: {got:?}"
+        );
+    }
+    // A password spray from the same address is stopped by the budget.
+    let mut statuses = Vec::new();
+    for i in 0..40 {
+        let got = login_from(&server, office, &format!("nobody{i}"), "guess").await;
+        statuses.push(got.0);
+        if got.0 == 429 {
+            break;
+        }
+    }
+    assert_eq!(
+        statuses.last(),
+        Some(&429),
+        "40 failures in a row were never limited: {statuses:?}"
+    );
+    assert!(statuses.len() > 25, "limited too early: {statuses:?}");
+}

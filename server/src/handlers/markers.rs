@@ -5,14 +5,29 @@ use crate::committer::{Command, Reply};
 use crate::error::{Result, ServerError};
 use townhall_protocol::{Pos, RoomId, RoomSeq, RoomSummary, ServerFrame};
 
-pub fn ack_pos(ctx: &Ctx, pos: Pos) {
-    if let Some(device) = &ctx.device {
-        ctx.app.committer.fire_and_forget(Command::DevicePos {
-            user: ctx.user.id,
-            device: device.clone(),
-            pos,
-        });
+/// Store this device's position. Without a `req_id` it is fire-and-forget
+/// (dropped when the committer's queue is full: a later `ack_pos` or the
+/// client's own `resume` covers it); with one, the reply `ok` comes only
+/// once it is durable, so a client about to close can wait for it.
+pub async fn ack_pos(ctx: &Ctx, req_id: Option<String>, pos: Pos) -> Result<Option<ServerFrame>> {
+    let Some(device) = &ctx.device else {
+        // Nothing to store without a device name; still answer a request.
+        return Ok(req_id.map(|req_id| ServerFrame::Ok {
+            req_id: Some(req_id),
+            pos: 0,
+        }));
+    };
+    let cmd = Command::DevicePos {
+        user: ctx.user.id,
+        device: device.clone(),
+        pos,
+    };
+    if req_id.is_none() {
+        ctx.app.committer.fire_and_forget(cmd);
+        return Ok(None);
     }
+    ctx.app.committer.submit(cmd).await?;
+    Ok(Some(ServerFrame::Ok { req_id, pos: 0 }))
 }
 
 pub async fn mark_read(

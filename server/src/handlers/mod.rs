@@ -127,10 +127,7 @@ pub async fn dispatch(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFram
         } => rooms::set_room_role(ctx, req_id, room, user, role)
             .await
             .map(Some),
-        ClientFrame::AckPos { pos } => {
-            markers::ack_pos(ctx, pos);
-            Ok(None)
-        }
+        ClientFrame::AckPos { req_id, pos } => markers::ack_pos(ctx, req_id, pos).await,
         ClientFrame::MarkRead { req_id, room, seq } => {
             markers::mark_read(ctx, req_id, room, seq).await.map(Some)
         }
