@@ -63,6 +63,11 @@ pub enum ErrorCode {
     /// An HTTP request to `/api/*` with a body that is not
     /// `application/json` (HTTP 415).
     UnsupportedMediaType,
+    /// Cluster mode: the write could not reach the cluster log in time, or
+    /// this node has not yet applied the log up to the position the client
+    /// resumes from. Retry (a send with the same `client_id` is safe to
+    /// retry), or connect to another node.
+    Unavailable,
 }
 
 impl ErrorCode {
@@ -92,6 +97,7 @@ impl ErrorCode {
             ErrorCode::Internal => "internal",
             ErrorCode::LimitReached => "limit_reached",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::Unavailable => "unavailable",
         }
     }
 
@@ -120,6 +126,7 @@ impl ErrorCode {
         ErrorCode::Internal,
         ErrorCode::LimitReached,
         ErrorCode::UnsupportedMediaType,
+        ErrorCode::Unavailable,
     ];
 }
 

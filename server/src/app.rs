@@ -36,6 +36,17 @@ pub struct App {
     /// a reverse proxy on the same host would otherwise be one "IP").
     /// A std Mutex: a map update per connect and disconnect.
     ip_connections: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+    /// Cluster mode only: this node's id, how far it has applied the log,
+    /// and the bus to the other nodes.
+    pub cluster: Option<ClusterNode>,
+}
+
+/// What handlers need of a cluster node.
+#[derive(Clone)]
+pub struct ClusterNode {
+    pub node: uuid::Uuid,
+    pub applied: tokio::sync::watch::Receiver<u64>,
+    pub bus: crate::cluster::bus::Bus,
 }
 
 /// Releases a connection's per-IP slot when dropped.
@@ -80,7 +91,13 @@ impl App {
             typing: Arc::default(),
             adds: Arc::default(),
             ip_connections: Arc::default(),
+            cluster: None,
         }
+    }
+
+    pub fn with_cluster(mut self, node: ClusterNode) -> App {
+        self.cluster = Some(node);
+        self
     }
 
     /// Take a connection slot for `ip`, or `None` when it has too many.

@@ -34,6 +34,7 @@ mod broadcasts;
 mod contacts;
 mod messages;
 mod org;
+pub use crate::command::{Command, Reply, Stamp};
 pub use accounts::AccountOp;
 pub use contacts::ContactOp;
 pub use messages::MessageOp;
@@ -46,130 +47,6 @@ pub const QUEUE_CAPACITY: usize = 4096;
 /// Most jobs in one group commit: bounds the latency a job can add to the
 /// others in its batch, while one fsync (~0.2 ms) is shared by up to 1024.
 pub const MAX_BATCH: usize = 1024;
-
-/// A change to make durable.
-#[derive(Debug)]
-pub enum Command {
-    Post {
-        user: UserInfo,
-        room: RoomId,
-        client_id: Uuid,
-        body: String,
-        thread: Option<RoomSeq>,
-        question: bool,
-    },
-    /// A leader's broadcast (see `committer/broadcasts.rs`).
-    Broadcast {
-        user: UserInfo,
-        client_id: Uuid,
-        body: String,
-        rooms: Vec<RoomId>,
-        ack_requested: bool,
-    },
-    /// Follow or stop following a leader.
-    Follow {
-        user: UserInfo,
-        leader: UserInfo,
-        on: bool,
-    },
-    /// A reader's receipt for a broadcast.
-    Receipt {
-        user: UserId,
-        broadcast: Uuid,
-        kind: townhall_protocol::ReceiptKind,
-    },
-    /// Make a member a moderator or a plain member (owner or admin).
-    SetRoomRole {
-        actor: UserInfo,
-        actor_role: Role,
-        room: RoomId,
-        target: UserInfo,
-        role: RoomRole,
-    },
-    /// Edit, delete, react to, or mark the answer of an existing message.
-    Message(messages::MessageOp),
-    CreateRoom {
-        user: UserInfo,
-        name: String,
-        topic: String,
-        visibility: Visibility,
-        announce_only: bool,
-    },
-    /// Make the organisation-wide room if there is none (with `creator` as
-    /// owner), and make every one of `members` a member of it.
-    EnsureOrgRoom {
-        creator: UserInfo,
-        members: Vec<UserInfo>,
-    },
-    OpenDm {
-        user: UserInfo,
-        peer: UserInfo,
-    },
-    Join {
-        user: UserInfo,
-        server_role: Role,
-        room: RoomId,
-    },
-    Leave {
-        user: UserInfo,
-        room: RoomId,
-    },
-    AddMember {
-        actor: UserInfo,
-        actor_role: Role,
-        room: RoomId,
-        target: UserInfo,
-    },
-    RemoveMember {
-        actor: UserInfo,
-        actor_role: Role,
-        room: RoomId,
-        target: UserInfo,
-    },
-    MarkRead {
-        user: UserId,
-        room: RoomId,
-        seq: RoomSeq,
-    },
-    DevicePos {
-        user: UserId,
-        device: String,
-        pos: Pos,
-    },
-    /// Records outside any timeline (users, sessions), made durable like the rest.
-    Raw(Batch),
-    /// Changes to accounts, applied to the freshly read record.
-    Account(accounts::AccountOp),
-    /// Blocks (see `committer/contacts.rs`).
-    Contact(contacts::ContactOp),
-    /// Refresh a session's idle clock, only if it still exists (a logout
-    /// that committed first must not be undone).
-    TouchSession {
-        token_hash: [u8; 32],
-        at: Millis,
-    },
-}
-
-#[derive(Debug)]
-pub enum Reply {
-    Ack {
-        ack: AckRecord,
-        duplicate: bool,
-    },
-    Room(RoomRecord),
-    User(UserRecord),
-    /// A broadcast is durable: its id, audience size, and whether it had
-    /// been posted before under the same client id.
-    Broadcast {
-        id: Uuid,
-        audience: u64,
-        duplicate: bool,
-    },
-    /// Done; durable at this position (0 if nothing entered a timeline).
-    Done(Pos),
-    /// The read marker now stands here (it never moves back).
-    ReadMarker(RoomSeq),
-}
 
 type JobResult = (Option<oneshot::Sender<Result<Reply>>>, Result<Reply>);
 
@@ -189,15 +66,61 @@ fn refuse_all(results: Vec<JobResult>, e: &crate::store::StoreError) {
     }
 }
 
-struct Job {
-    cmd: Command,
-    reply: Option<oneshot::Sender<Result<Reply>>>,
+/// One command on its way to the worker.
+pub struct Job {
+    pub cmd: Command,
+    pub stamp: Stamp,
+    pub reply: Option<oneshot::Sender<Result<Reply>>>,
+    /// The cluster log's sequence of this command; `None` when embedded.
+    pub log_seq: Option<u64>,
+}
+
+/// The replies a command's submitter waits for.
+pub type ReplyRx = oneshot::Receiver<Result<Reply>>;
+pub type ReplyTx = oneshot::Sender<Result<Reply>>;
+
+/// Where submitted commands go in cluster mode: the replicated log, which
+/// every node (this one included) applies in order. Implemented by
+/// `cluster/log.rs`; the committer itself knows nothing of NATS.
+pub trait Log: Send + Sync + 'static {
+    /// Append `cmd` and return the receiver of its reply, which this
+    /// node's worker sends once it has applied the entry (or the log sends
+    /// `unavailable` if the append failed). Entries appended by one caller
+    /// are applied in the order of its calls.
+    fn append(
+        &self,
+        cmd: Command,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<ReplyRx>> + Send + '_>>;
+    /// Append with nobody waiting; best effort.
+    fn append_detached(&self, cmd: Command);
+}
+
+/// How the worker makes a group durable.
+enum Mode {
+    /// The embedded single node: the worker's own sled batch + fsync is the
+    /// durable point; refuse writes when the disk is nearly full.
+    Embedded { min_free: u64 },
+    /// A cluster replica: the log is durable before a command reaches the
+    /// worker, so a group is applied without an fsync (a node that loses
+    /// its last groups in a crash applies them again from the log), and no
+    /// entry may ever be skipped: a failure to apply stops this node
+    /// (`fatal` fires) rather than let it diverge.
+    Replica {
+        applied: tokio::sync::watch::Sender<u64>,
+        fatal: CancellationToken,
+    },
 }
 
 /// A cheap handle for submitting commands.
 #[derive(Clone)]
 pub struct Committer {
-    tx: mpsc::Sender<Job>,
+    route: Route,
+}
+
+#[derive(Clone)]
+enum Route {
+    Local(mpsc::Sender<Job>),
+    Log(std::sync::Arc<dyn Log>),
 }
 
 impl Committer {
@@ -212,22 +135,40 @@ impl Committer {
         shutdown: CancellationToken,
     ) -> (Committer, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
-        let (overlay_store, overlay) = store.with_overlay();
-        let worker = Worker {
-            store: overlay_store,
-            base: store.clone(),
-            overlay,
-            hub,
-            last_pos,
-            rooms: IdMap::default(),
-            unpublished: Vec::new(),
-            min_free,
-            disk_full: false,
-            syncer: Syncer::start(store),
-            audit_nonce: 0,
-        };
+        let worker = Worker::new(store, hub, last_pos, Mode::Embedded { min_free });
         let handle = tokio::spawn(worker.run(rx, shutdown));
-        (Committer { tx }, handle)
+        (
+            Committer {
+                route: Route::Local(tx),
+            },
+            handle,
+        )
+    }
+
+    /// Start the worker of a cluster replica. Commands submitted through
+    /// the returned handle go to `log`; the log's reader feeds the entries
+    /// it reads, in log order, to the returned job sender. `applied` follows
+    /// the last log sequence applied and stored; `fatal` fires if this node
+    /// cannot apply an entry.
+    pub fn start_replica(
+        store: Store,
+        hub: Hub,
+        last_pos: Pos,
+        log: std::sync::Arc<dyn Log>,
+        applied: tokio::sync::watch::Sender<u64>,
+        fatal: CancellationToken,
+        shutdown: CancellationToken,
+    ) -> (Committer, mpsc::Sender<Job>, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+        let worker = Worker::new(store, hub, last_pos, Mode::Replica { applied, fatal });
+        let handle = tokio::spawn(worker.run(rx, shutdown));
+        (
+            Committer {
+                route: Route::Log(log),
+            },
+            tx,
+            handle,
+        )
     }
 
     /// Submit a command and wait until it is durable (or refused).
@@ -238,22 +179,38 @@ impl Committer {
 
     /// Queue a command in order and return the receiver of its reply, so a
     /// caller can queue several in order before waiting for any.
-    pub async fn enqueue(&self, cmd: Command) -> Result<oneshot::Receiver<Result<Reply>>> {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Job {
-                cmd,
-                reply: Some(reply),
-            })
-            .await
-            .map_err(|_| ServerError::ShuttingDown)?;
-        Ok(rx)
+    pub async fn enqueue(&self, cmd: Command) -> Result<ReplyRx> {
+        match &self.route {
+            Route::Local(tx) => {
+                let (reply, rx) = oneshot::channel();
+                tx.send(Job {
+                    cmd,
+                    stamp: Stamp::now(),
+                    reply: Some(reply),
+                    log_seq: None,
+                })
+                .await
+                .map_err(|_| ServerError::ShuttingDown)?;
+                Ok(rx)
+            }
+            Route::Log(log) => log.append(cmd).await,
+        }
     }
 
     /// Queue a command nobody waits for; dropped if the queue is full
     /// (used for device positions, which are only an optimisation).
     pub fn fire_and_forget(&self, cmd: Command) {
-        let _ = self.tx.try_send(Job { cmd, reply: None });
+        match &self.route {
+            Route::Local(tx) => {
+                let _ = tx.try_send(Job {
+                    cmd,
+                    stamp: Stamp::now(),
+                    reply: None,
+                    log_seq: None,
+                });
+            }
+            Route::Log(log) => log.append_detached(cmd),
+        }
     }
 }
 
@@ -277,13 +234,44 @@ struct Worker {
     /// Events applied but not yet published because a sync failed; they go
     /// out after the next successful sync so live delivery has no gap.
     unpublished: Vec<Published>,
-    /// Free-space watermark in bytes: below it every job is refused.
-    min_free: u64,
+    mode: Mode,
     /// Whether the last check was below the watermark (to log transitions once).
     disk_full: bool,
     syncer: Syncer,
-    /// Tells apart audit entries of the same millisecond.
-    audit_nonce: u64,
+    /// The stamp of the command being applied (see `command.rs`).
+    stamp: Stamp,
+    /// The time commands are applied under: the largest stamp seen so far,
+    /// so times never go back along the order of application.
+    clock: Millis,
+    /// Ids made so far under the current stamp.
+    ids_made: u64,
+}
+
+impl Worker {
+    fn new(store: Store, hub: Hub, last_pos: Pos, mode: Mode) -> Worker {
+        let (overlay_store, overlay) = store.with_overlay();
+        // A store that cannot say its clock is unreadable: `init` would
+        // have failed first, so 0 (time starts from the next stamp) is safe.
+        let clock = store.apply_clock().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot read the apply clock; starting from the next command's time");
+            0
+        });
+        Worker {
+            store: overlay_store,
+            base: store.clone(),
+            overlay,
+            hub,
+            last_pos,
+            rooms: IdMap::default(),
+            unpublished: Vec::new(),
+            mode,
+            disk_full: false,
+            syncer: Syncer::start(store),
+            stamp: Stamp { now: 0, seed: 0 },
+            clock,
+            ids_made: 0,
+        }
+    }
 }
 
 /// A thread of its own for the flush + fdatasync, so that acks never wait
@@ -348,6 +336,18 @@ impl Syncer {
 struct Pending {
     events: Vec<Published>,
     frames_to_user: Vec<(UserId, SharedFrame)>,
+    /// Sessions to close once the group is durable (on every node, since
+    /// every node applies the same commands).
+    kicks: Vec<Kick>,
+}
+
+/// Sessions a command ends.
+#[derive(Debug)]
+enum Kick {
+    /// One session (logout).
+    Token([u8; 32], crate::hub::CloseReason),
+    /// Every session of a user (password change, disabled, role changed).
+    User(UserId, crate::hub::CloseReason),
 }
 
 impl Worker {
@@ -370,6 +370,9 @@ impl Worker {
                 }
             }
             self.commit(jobs).await;
+            if self.stopped() {
+                break;
+            }
         }
         if let Err(e) = self.syncer.sync().await {
             tracing::error!(error = %e, "final sync at shutdown failed");
@@ -380,14 +383,19 @@ impl Worker {
     /// Refuse the whole batch while the disk is nearly full (see
     /// `--min-free-mb`); returns the jobs back when there is room.
     fn refuse_if_disk_full(&mut self, jobs: Vec<Job>) -> Option<Vec<Job>> {
+        let Mode::Embedded { min_free } = self.mode else {
+            // A replica must apply every entry; its writers check the disk
+            // before appending instead (see `cluster/log.rs`).
+            return Some(jobs);
+        };
         let free = self.store.free_space();
-        let full = free < self.min_free;
+        let full = free < min_free;
         if full != self.disk_full {
             self.disk_full = full;
             if full {
                 tracing::error!(
                     free_mb = free >> 20,
-                    min_mb = self.min_free >> 20,
+                    min_mb = min_free >> 20,
                     "disk nearly full: refusing writes"
                 );
             } else {
@@ -401,7 +409,7 @@ impl Worker {
             if let Some(reply) = job.reply {
                 let e = crate::store::StoreError::DiskFull {
                     free_mb: free >> 20,
-                    min_mb: self.min_free >> 20,
+                    min_mb: min_free >> 20,
                 };
                 let _ = reply.send(Err(ServerError::Store(e)));
             }
@@ -417,15 +425,18 @@ impl Worker {
         let mut pending = Pending {
             events: std::mem::take(&mut self.unpublished),
             frames_to_user: Vec::new(),
+            kicks: Vec::new(),
         };
         let group_start_pos = self.last_pos;
         let carried = pending.events.len();
         let mut wrote = !pending.events.is_empty();
+        let mut log_seq = None;
         for job in jobs {
+            log_seq = job.log_seq.or(log_seq);
             let before_pos = self.last_pos;
             let before_events = pending.events.len();
             let mut batch = Batch::default();
-            let outcome = self.execute(job.cmd, &mut batch, &mut pending);
+            let outcome = self.execute(job.cmd, job.stamp, &mut batch, &mut pending);
             let outcome = match outcome {
                 Ok(reply) if batch.is_empty() => Ok(reply),
                 Ok(reply) => match self.store.apply(&batch) {
@@ -437,6 +448,13 @@ impl Worker {
                 },
                 Err(e) => Err(e),
             };
+            if let (Err(ServerError::Store(e)), Mode::Replica { .. }) = (&outcome, &self.mode) {
+                // Not a property of the command: another node may have
+                // applied it. Stop rather than diverge.
+                let e = e.to_string();
+                let _ = self.overlay.discard();
+                return self.stop_replica(&e);
+            }
             if outcome.is_err() {
                 // Nothing of this job was applied: forget what it assigned.
                 self.last_pos = before_pos;
@@ -450,8 +468,18 @@ impl Worker {
         crate::metrics::inc(&m.commit_batches);
         crate::metrics::add(&m.commit_jobs, results.len() as u64);
         // Every job's writes reach the store now, as one batch: one sled
-        // log write for the group instead of one per job.
-        let group = self.overlay.take_batch();
+        // log write for the group instead of one per job. The clock and, in
+        // a cluster, the log sequence go in the same batch, so a restarted
+        // node resumes from exactly what its store holds.
+        let group = self.overlay.take_batch().map(|mut group| {
+            if !group.is_empty() {
+                store::put_apply_clock(&mut group, self.clock);
+            }
+            if let Some(seq) = log_seq {
+                store::put_log_seq(&mut group, seq);
+            }
+            group
+        });
         let applied = match group {
             Ok(group) if group.is_empty() => Ok(()),
             Ok(group) => self
@@ -460,6 +488,11 @@ impl Worker {
                 .map(|()| self.overlay.applied(&group)),
             Err(e) => Err(e),
         };
+        if let (Err(e), Mode::Replica { .. }) = (&applied, &self.mode) {
+            let e = e.to_string();
+            let _ = self.overlay.discard();
+            return self.stop_replica(&e);
+        }
         if let Err(e) = applied {
             tracing::error!(error = %e, "applying the group failed; nothing in it is acknowledged");
             let _ = self.overlay.discard();
@@ -471,7 +504,7 @@ impl Worker {
             refuse_all(results, &e);
             return;
         }
-        let synced = if wrote {
+        let synced = if wrote && matches!(self.mode, Mode::Embedded { .. }) {
             let started = std::time::Instant::now();
             let r = self.syncer.sync().await;
             crate::metrics::inc(&m.fsyncs);
@@ -490,10 +523,19 @@ impl Worker {
                 for (user, frame) in pending.frames_to_user {
                     self.hub.send_to_user(user, frame);
                 }
+                for kick in pending.kicks {
+                    match kick {
+                        Kick::Token(hash, why) => self.hub.kick_token(&hash, why),
+                        Kick::User(user, why) => self.hub.kick_user(user, why),
+                    }
+                }
                 for (reply, outcome) in results {
                     if let Some(reply) = reply {
                         let _ = reply.send(outcome);
                     }
+                }
+                if let (Some(seq), Mode::Replica { applied, .. }) = (log_seq, &self.mode) {
+                    applied.send_replace(seq);
                 }
             }
             Err(e) => {
@@ -504,7 +546,55 @@ impl Worker {
         }
     }
 
-    fn execute(&mut self, cmd: Command, b: &mut Batch, p: &mut Pending) -> Result<Reply> {
+    /// A replica that cannot apply an entry stops applying: the process
+    /// exits (see `lib.rs`) and, restarted, replays from its store's last
+    /// log sequence. Nobody in this group is answered.
+    fn stop_replica(&mut self, e: &str) {
+        tracing::error!(error = %e, "cannot apply the cluster log; this node stops");
+        self.last_pos = 0;
+        if let Mode::Replica { fatal, .. } = &self.mode {
+            fatal.cancel();
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        matches!(&self.mode, Mode::Replica { fatal, .. } if fatal.is_cancelled())
+    }
+
+    /// The time the current command is applied under.
+    fn now(&self) -> Millis {
+        self.clock
+    }
+
+    /// A new time-ordered id, made from the current stamp (the same on
+    /// every node that applies this command).
+    fn new_id(&mut self) -> Uuid {
+        self.ids_made += 1;
+        let mut x = self.stamp.seed ^ self.ids_made.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let mut random = [0u8; 10];
+        for chunk in random.chunks_mut(8) {
+            // splitmix64: spreads a seed and a counter over the id's random bits.
+            x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^= z >> 31;
+            chunk.copy_from_slice(&z.to_be_bytes()[..chunk.len()]);
+        }
+        uuid::Builder::from_unix_timestamp_millis(self.clock, &random).into_uuid()
+    }
+
+    /// Apply one command under its stamp.
+    fn execute(
+        &mut self,
+        cmd: Command,
+        stamp: Stamp,
+        b: &mut Batch,
+        p: &mut Pending,
+    ) -> Result<Reply> {
+        self.stamp = stamp;
+        self.clock = self.clock.max(stamp.now);
+        self.ids_made = 0;
         let cmd = self.with_current_roles(cmd)?;
         match cmd {
             Command::Post {
@@ -569,13 +659,13 @@ impl Worker {
                 announce_only,
             } => {
                 let record = RoomRecord {
-                    id: RoomId::new(),
+                    id: RoomId(self.new_id()),
                     name,
                     topic,
                     visibility,
                     kind: RoomKind::Room,
                     created_by: user.id,
-                    created_at: now_millis(),
+                    created_at: self.now(),
                     announce_only,
                     org_wide: false,
                 };
@@ -745,7 +835,7 @@ impl Worker {
                 Ok(Reply::Done(0))
             }
             Command::Message(op) => self.message_op(b, p, op),
-            Command::Account(op) => self.account_op(b, op),
+            Command::Account(op) => self.account_op(b, p, op),
             Command::Contact(op) => self.contact_op(b, op),
             Command::EnsureOrgRoom { creator, members } => {
                 self.ensure_org_room(b, p, creator, members)
@@ -813,10 +903,6 @@ impl Worker {
                 kind,
             } => self.receipt(b, p, user, broadcast, kind),
             Command::Follow { user, leader, on } => self.follow(b, p, user, leader, on),
-            Command::Raw(batch) => {
-                b.append(batch);
-                Ok(Reply::Done(0))
-            }
             Command::TouchSession { token_hash, at } => {
                 if let Some(mut s) = self.store.session(&token_hash)? {
                     s.last_seen = s.last_seen.max(at);
@@ -884,16 +970,18 @@ impl Worker {
         target: Option<UserInfo>,
         seq: Option<RoomSeq>,
     ) {
-        self.audit_nonce += 1;
+        // Tells apart audit entries of the same millisecond, identically on
+        // every node.
+        let nonce = self.new_id().as_u64_pair().1;
         let entry = townhall_protocol::http::AuditEntry {
-            at: now_millis(),
+            at: self.now(),
             actor: actor.clone(),
             action: action.into(),
             room,
             target,
             seq,
         };
-        store::put_audit(b, self.audit_nonce, &entry);
+        store::put_audit(b, nonce, &entry);
     }
 
     fn tail(&mut self, room: RoomId) -> Result<RoomTail> {
@@ -934,7 +1022,7 @@ impl Worker {
             pos: self.last_pos,
             room,
             seq: next.seq,
-            ts: now_millis(),
+            ts: self.now(),
             sender,
             client_id,
             content,

@@ -112,6 +112,47 @@ pub struct Config {
     /// with `.` are refused, and so are symlinks that lead out of the folder.
     #[arg(long, env = "TOWNHALL_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub cluster: ClusterConfig,
+}
+
+/// Cluster mode (see docs/operations.md, "A cluster"): several nodes, each
+/// applying one NATS JetStream log to its own data folder.
+#[derive(Clone, Debug, Default, Args)]
+pub struct ClusterConfig {
+    /// Run as a node of a cluster: the NATS servers' URLs, comma-separated
+    /// (e.g. `nats://10.0.0.1:4222,nats://10.0.0.2:4222`). Without it,
+    /// Townhall is one embedded node with no broker.
+    #[arg(long = "cluster", env = "TOWNHALL_CLUSTER", value_delimiter = ',')]
+    pub nats: Vec<String>,
+
+    /// The JetStream stream that holds the log (made by `townhall cluster init`).
+    #[arg(long = "cluster-stream", env = "TOWNHALL_CLUSTER_STREAM", default_value = "TOWNHALL")]
+    pub stream: String,
+
+    /// Replicas the stream must have; a node refuses to start on a stream
+    /// with fewer (a log on one server is lost with that server).
+    #[arg(long = "cluster-replicas", env = "TOWNHALL_CLUSTER_REPLICAS", default_value_t = 3)]
+    pub replicas: usize,
+
+    /// Seconds a write waits for the log to confirm it (a stream leader
+    /// election takes 4 to 9 s) and then for this node to apply it, before
+    /// the client is told `unavailable` (a retry with the same `client_id`
+    /// is safe).
+    #[arg(long = "cluster-write-timeout-secs", env = "TOWNHALL_CLUSTER_WRITE_TIMEOUT_SECS", default_value_t = 15)]
+    pub write_timeout_secs: u64,
+
+    /// Seconds a client resuming from a position this node has not applied
+    /// yet waits for it, before `unavailable`.
+    #[arg(long = "cluster-resume-wait-secs", env = "TOWNHALL_CLUSTER_RESUME_WAIT_SECS", default_value_t = 10)]
+    pub resume_wait_secs: u64,
+}
+
+impl ClusterConfig {
+    pub fn enabled(&self) -> bool {
+        !self.nats.is_empty()
+    }
 }
 
 impl Config {
@@ -138,6 +179,13 @@ impl Config {
             max_sessions_per_user: 32,
             test_echo: false,
             static_dir: None,
+            cluster: ClusterConfig {
+                stream: "TOWNHALL".into(),
+                replicas: 3,
+                write_timeout_secs: 15,
+                resume_wait_secs: 10,
+                ..ClusterConfig::default()
+            },
         }
     }
 }

@@ -47,6 +47,10 @@ pub enum ServerError {
     Internal(String),
     #[error("limit reached: {0}")]
     LimitReached(String),
+    /// Cluster mode: the log did not take the write in time, or this node
+    /// is behind the client's position. The detail is for the client.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl ServerError {
@@ -67,6 +71,7 @@ impl ServerError {
             ServerError::Store(_) => ErrorCode::StorageError,
             ServerError::Internal(_) => ErrorCode::Internal,
             ServerError::LimitReached(_) => ErrorCode::LimitReached,
+            ServerError::Unavailable(_) => ErrorCode::Unavailable,
         }
     }
 
@@ -121,7 +126,9 @@ impl IntoResponse for HttpError {
             ErrorCode::NameTaken | ErrorCode::AlreadyMember => StatusCode::CONFLICT,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ErrorCode::ShuttingDown | ErrorCode::StorageError => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::ShuttingDown | ErrorCode::StorageError | ErrorCode::Unavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         };

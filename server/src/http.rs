@@ -5,8 +5,7 @@ use crate::app::App;
 use crate::assets;
 use crate::committer::{AccountOp, Command, Reply, now_millis};
 use crate::error::{HttpError, ServerError};
-use crate::hub::CloseReason;
-use crate::store::{self, Batch, SessionRecord, UserRecord};
+use crate::store::{SessionRecord, UserRecord};
 use axum::Json;
 use axum::Router;
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
@@ -63,6 +62,7 @@ pub fn router(app: App) -> Router {
         )
         .route("/api/password", post(change_password))
         .route("/api/admin/audit", get(audit_log))
+        .route("/api/admin/digest", get(digest))
         .route("/ws", get(websocket))
         .route("/", get(echo_or_assets))
         .fallback(echo_or_assets)
@@ -79,11 +79,50 @@ pub fn router(app: App) -> Router {
 type HttpResult<T> = Result<T, HttpError>;
 
 async fn healthz(State(app): State<App>) -> Json<serde_json::Value> {
-    Json(serde_json::json!({
+    let mut body = serde_json::json!({
         "status": "ok",
         "published_pos": app.hub.published(),
         "sessions": app.hub.session_count(),
-    }))
+    });
+    if let Some(c) = &app.cluster {
+        body["cluster"] = serde_json::json!({
+            "node": c.node,
+            "applied_seq": *c.applied.borrow(),
+        });
+    }
+    Json(body)
+}
+
+/// `GET /api/admin/digest`: a digest of this node's whole store, with the
+/// log sequence (cluster) and position it was taken at. Nodes that report
+/// the same `applied_seq` must report the same digest.
+async fn digest(
+    State(app): State<App>,
+    headers: HeaderMap,
+) -> HttpResult<Json<serde_json::Value>> {
+    require_admin(&app, &headers).await?;
+    // The worker may apply while the store is read: take the digest again
+    // until the store's position did not move during it.
+    for _ in 0..20 {
+        let store = app.store.clone();
+        let taken = app
+            .read(move |s| {
+                let before = (s.log_seq()?, s.last_pos()?);
+                let (digest, pairs) = store.digest()?;
+                let after = (s.log_seq()?, s.last_pos()?);
+                Ok((before == after).then_some((before, digest, pairs)))
+            })
+            .await?;
+        if let Some(((applied_seq, pos), digest, pairs)) = taken {
+            return Ok(Json(serde_json::json!({
+                "applied_seq": applied_seq,
+                "pos": pos,
+                "pairs": pairs,
+                "digest": hex::encode(digest),
+            })));
+        }
+    }
+    Err(ServerError::Unavailable("the store kept changing; try again".into()).into())
 }
 
 async fn metrics(State(app): State<App>) -> impl IntoResponse {
@@ -235,10 +274,8 @@ async fn login(
 
 async fn logout(State(app): State<App>, headers: HeaderMap) -> HttpResult<StatusCode> {
     let (_, hash) = authenticated(&app, &headers).await?;
-    let mut batch = Batch::default();
-    store::delete_session(&mut batch, &hash);
-    app.committer.submit(Command::Raw(batch)).await?;
-    app.hub.kick_token(&hash, CloseReason::LOGGED_OUT);
+    let op = AccountOp::Logout { token_hash: hash };
+    app.committer.submit(Command::Account(op)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -295,8 +332,8 @@ async fn update_user(
     let admin = require_admin(&app, &headers).await?;
     let req: UpdateUserRequest = parse(&body)?;
     // Disabling or a new password ends the sessions; any other change only
-    // makes them reconnect, so they carry the new role or team flag.
-    let ends_sessions = req.disabled == Some(true) || req.password.is_some();
+    // makes them reconnect, so they carry the new role or team flag (the
+    // committer closes them, on every node: `committer/accounts.rs`).
     let display_name = match req.display_name {
         Some(name) => {
             let name = name.trim().to_owned();
@@ -329,12 +366,6 @@ async fn update_user(
             return Err(ServerError::Internal(format!("expected a user, got {other:?}")).into());
         }
     };
-    let close = if ends_sessions {
-        CloseReason::LOGGED_OUT
-    } else {
-        CloseReason::ACCOUNT_CHANGED
-    };
-    app.hub.kick_user(user.id, close);
     tracing::info!(by = %admin.username, user = %user.username, "user updated");
     Ok(Json(user.info()))
 }
@@ -359,7 +390,6 @@ async fn change_password(
         new_hash,
     };
     app.committer.submit(Command::Account(op)).await?;
-    app.hub.kick_user(user.id, CloseReason::LOGGED_OUT);
     Ok(StatusCode::NO_CONTENT)
 }
 

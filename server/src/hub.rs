@@ -129,6 +129,9 @@ struct State {
     /// user → rooms and online sessions (entries exist while either is non-empty).
     users: IdMap<UserId, UserEntry>,
     published: Pos,
+    /// Cluster mode: on how many other nodes each user is online (from
+    /// `cluster/bus.rs`); a user is online if here or there.
+    remote: IdMap<UserId, u32>,
 }
 
 /// Presence is pushed only through rooms up to this size: telling 10,000
@@ -149,6 +152,14 @@ struct Inner {
     state: Mutex<State>,
     /// Copy of `State::published` readable without the lock, for store reads.
     published: AtomicU64,
+    /// `published` again, for those who wait for a position (a client
+    /// resuming on a cluster node that has not applied that far yet).
+    /// Updated once per published group, not per event.
+    published_watch: std::sync::OnceLock<tokio::sync::watch::Sender<Pos>>,
+    /// Cluster mode: where this node's presence changes go (user, online),
+    /// for the other nodes. Bounded (see `cluster/bus.rs`); a change that
+    /// does not fit is corrected by the next heartbeat.
+    presence_out: std::sync::OnceLock<mpsc::Sender<(UserId, bool)>>,
 }
 
 impl Hub {
@@ -166,7 +177,61 @@ impl Hub {
             }
         }
         hub.inner.published.store(published, Ordering::Release);
+        let _ = hub
+            .inner
+            .published_watch
+            .set(tokio::sync::watch::Sender::new(published));
         hub
+    }
+
+    /// Cluster mode: send this node's presence changes to `out`.
+    pub fn set_presence_out(&self, out: mpsc::Sender<(UserId, bool)>) {
+        let _ = self.inner.presence_out.set(out);
+    }
+
+    fn presence_changed(&self, user: UserId, online: bool) {
+        if let Some(out) = self.inner.presence_out.get() {
+            let _ = out.try_send((user, online));
+        }
+    }
+
+    /// Wait until `pos` is published, at most `timeout`; whether it is.
+    pub async fn wait_published(&self, pos: Pos, timeout: std::time::Duration) -> bool {
+        let Some(watch) = self.inner.published_watch.get() else {
+            return self.published() >= pos;
+        };
+        let mut rx = watch.subscribe();
+        tokio::time::timeout(timeout, rx.wait_for(|p| *p >= pos))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Cluster mode: `user` came online (`delta` 1) or went offline (-1) on
+    /// another node; tells the local members sharing a room when that
+    /// changes whether the user is online anywhere.
+    pub fn remote_presence(&self, user: UserId, delta: i32) {
+        let mut s = self.lock();
+        let before = s.remote.get(&user).copied().unwrap_or(0);
+        let after = before.saturating_add_signed(delta);
+        if after == 0 {
+            s.remote.remove(&user);
+        } else {
+            s.remote.insert(user, after);
+        }
+        let here = s.users.get(&user).is_some_and(|e| !e.sessions.is_empty());
+        if !here && (before == 0) != (after == 0) {
+            notify_presence(&s, user, after > 0);
+        }
+    }
+
+    /// Users with a session on this node.
+    pub fn local_online_users(&self) -> Vec<UserId> {
+        self.lock()
+            .users
+            .iter()
+            .filter(|(_, e)| !e.sessions.is_empty())
+            .map(|(u, _)| *u)
+            .collect()
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -194,7 +259,10 @@ impl Hub {
         let first = entry.sessions.is_empty();
         entry.sessions.push(session);
         if first {
-            notify_presence(&s, user, true);
+            if !s.remote.contains_key(&user) {
+                notify_presence(&s, user, true);
+            }
+            self.presence_changed(user, true);
         }
         Some(s.published)
     }
@@ -207,7 +275,10 @@ impl Hub {
         entry.sessions.retain(|h| h.id != session_id);
         if entry.sessions.is_empty() {
             let now_empty = entry.rooms.is_empty();
-            notify_presence(&s, user, false);
+            if !s.remote.contains_key(&user) {
+                notify_presence(&s, user, false);
+            }
+            self.presence_changed(user, false);
             if now_empty {
                 s.users.remove(&user);
             }
@@ -228,6 +299,13 @@ impl Hub {
             publish_one(&mut s, ev);
             s.published = ev.pos;
             self.inner.published.store(ev.pos, Ordering::Release);
+        }
+        if let (Some(last), Some(watch)) = (events.last(), self.inner.published_watch.get()) {
+            watch.send_if_modified(|p| {
+                let moved = *p < last.pos;
+                *p = last.pos.max(*p);
+                moved
+            });
         }
     }
 
@@ -285,13 +363,21 @@ impl Hub {
         }
     }
 
+    /// Users online on this node or (cluster mode) on another one.
     pub fn online_users(&self) -> Vec<UserId> {
-        self.lock()
+        let s = self.lock();
+        let mut users: Vec<UserId> = s
             .users
             .iter()
             .filter(|(_, e)| !e.sessions.is_empty())
             .map(|(u, _)| *u)
-            .collect()
+            .collect();
+        users.extend(
+            s.remote
+                .keys()
+                .filter(|u| s.users.get(u).is_none_or(|e| e.sessions.is_empty())),
+        );
+        users
     }
 
     pub fn session_count(&self) -> usize {

@@ -36,6 +36,8 @@ pub mod adds;
 pub mod app;
 pub mod assets;
 pub mod auth;
+pub mod cluster;
+pub mod command;
 pub mod committer;
 pub mod config;
 pub mod error;
@@ -92,28 +94,67 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
             .map_err(|e| StartError::Other(e.to_string()))??
     };
     let last_pos = store.init()?;
-    ensure_first_admin(&store, config.admin_password.as_deref())?;
+    let cluster = config.cluster.enabled();
+    if !cluster {
+        ensure_first_admin(&store, config.admin_password.as_deref())?;
+    }
     let memberships = store
         .current_memberships()?
         .into_iter()
         .map(|(room, user, m)| (room, user, m.role));
     let hub = Hub::new(last_pos, memberships);
     let committer_stop = CancellationToken::new();
-    let (committer, committer_task) = Committer::start(
-        store.clone(),
-        hub.clone(),
-        last_pos,
-        config.min_free_mb * 1024 * 1024,
-        committer_stop.clone(),
-    );
+    let (committer, committer_task, replica) = if cluster {
+        let min_free = config.min_free_mb * 1024 * 1024;
+        let r = cluster::start(
+            &config.cluster,
+            &store,
+            &hub,
+            last_pos,
+            min_free,
+            committer_stop.clone(),
+        )
+        .await
+        .map_err(|e| StartError::Other(format!("cluster: {e}")))?;
+        // A node that cannot apply the log stops serving.
+        let (fatal, stop) = (r.fatal.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            fatal.cancelled().await;
+            stop.cancel();
+        });
+        let node = app::ClusterNode {
+            node: r.node,
+            applied: r.applied.clone(),
+            bus: r.bus.clone(),
+        };
+        ensure_first_admin_in_log(&store, &r.committer, config.admin_password.as_deref())
+            .await?;
+        (r.committer.clone(), r.worker, Some((r.fatal, r.tasks, node)))
+    } else {
+        let (committer, task) = Committer::start(
+            store.clone(),
+            hub.clone(),
+            last_pos,
+            config.min_free_mb * 1024 * 1024,
+            committer_stop.clone(),
+        );
+        (committer, task, None)
+    };
     ensure_org_room(&store, &committer).await?;
-    let app = App::new(
+    let mut app = App::new(
         store,
         hub.clone(),
         committer,
         config.clone(),
         shutdown.clone(),
     );
+    let mut fatal = None;
+    let mut cluster_tasks = Vec::new();
+    if let Some((f, tasks, node)) = replica {
+        app = app.with_cluster(node);
+        fatal = Some(f);
+        cluster_tasks = tasks;
+    }
 
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
@@ -154,6 +195,14 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
     if let Err(e) = committer_task.await {
         tracing::error!(error = %e, "committer task failed");
     }
+    for task in cluster_tasks {
+        let _ = task.await;
+    }
+    if fatal.is_some_and(|f| f.is_cancelled()) {
+        return Err(StartError::Other(
+            "stopped: this node could not go on applying the cluster log (see the error above); restarted, it replays from its store's last entry".into(),
+        ));
+    }
     tracing::info!("townhall stopped");
     Ok(())
 }
@@ -178,6 +227,38 @@ async fn ensure_org_room(store: &Store, committer: &Committer) -> Result<(), Sta
         .submit(committer::Command::EnsureOrgRoom { creator, members })
         .await
         .map_err(|e| StartError::Other(format!("organisation room: {e}")))?;
+    Ok(())
+}
+
+/// Cluster mode: on an empty log, the first admin is made through the log
+/// (so every node has the same one); when several nodes start at once, the
+/// first entry wins and the others' are no-ops.
+async fn ensure_first_admin_in_log(
+    store: &Store,
+    committer: &Committer,
+    password: Option<&str>,
+) -> Result<(), StartError> {
+    if !store.users()?.is_empty() {
+        return Ok(());
+    }
+    let (password, generated) = match password {
+        Some(p) if !p.is_empty() => (p.to_owned(), false),
+        _ => (auth::random_password(), true),
+    };
+    let record = http::new_user_record("admin", Some("Administrator"), &password, Role::Admin)
+        .map_err(|e| StartError::Other(format!("first admin: {e}")))?;
+    let op = committer::AccountOp::FirstAdmin { record };
+    match committer.submit(committer::Command::Account(op)).await {
+        Ok(committer::Reply::User(_)) if generated => {
+            println!("first start: created user 'admin' with password {password}");
+            println!("(shown once; change it after logging in: account page, or POST /api/password)");
+        }
+        Ok(committer::Reply::User(_)) => println!(
+            "first start: created user 'admin' with the password from TOWNHALL_ADMIN_PASSWORD"
+        ),
+        Ok(_) => println!("first start: another node made the first admin"),
+        Err(e) => return Err(StartError::Other(format!("first admin: {e}"))),
+    }
     Ok(())
 }
 

@@ -38,6 +38,19 @@ enum Cmd {
         #[command(subcommand)]
         action: UserCmd,
     },
+    /// Cluster mode: make the JetStream stream that holds the log (once per
+    /// cluster), or check the one there.
+    Cluster {
+        #[command(subcommand)]
+        action: ClusterCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClusterCmd {
+    /// Make the log's stream with the expected settings; if it exists,
+    /// check it.
+    Init(townhall_server::config::ClusterConfig),
 }
 
 #[derive(Subcommand)]
@@ -73,6 +86,9 @@ fn main() -> anyhow::Result<()> {
         None => serve(ServeDefaults::parse_from(["townhall"]).config),
         Some(Cmd::Serve(config)) => serve(config),
         Some(Cmd::User { data, action }) => user(&data, action),
+        Some(Cmd::Cluster {
+            action: ClusterCmd::Init(cfg),
+        }) => cluster_init(&cfg),
     }
 }
 
@@ -117,6 +133,18 @@ async fn signals(shutdown: CancellationToken) {
     shutdown.cancel();
 }
 
+fn cluster_init(cfg: &townhall_server::config::ClusterConfig) -> anyhow::Result<()> {
+    if !cfg.enabled() {
+        bail!("give the NATS servers with --cluster nats://HOST:PORT,...");
+    }
+    let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
+    let done = runtime
+        .block_on(townhall_server::cluster::init(cfg))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("{done}");
+    Ok(())
+}
+
 fn parse_role(s: &str) -> anyhow::Result<Role> {
     Role::parse(s).with_context(|| format!("unknown role `{s}` (admin, leader or staff)"))
 }
@@ -129,6 +157,12 @@ fn user(data: &std::path::Path, action: UserCmd) -> anyhow::Result<()> {
         )
     })?;
     store.init()?;
+    if store.log_seq()? > 0 {
+        bail!(
+            "{} belongs to a cluster node: change users through the admin API (POST/PATCH /api/admin/users) so that every node applies the change",
+            data.display()
+        );
+    }
     let find = |name: &str| -> anyhow::Result<store::UserRecord> {
         store
             .user_by_name(name)?

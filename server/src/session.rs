@@ -137,6 +137,25 @@ async fn open(socket: WebSocket, app: App) -> Option<Open> {
         }
     };
     let device = device.filter(|d| !d.is_empty() && d.len() <= 128);
+    // In a cluster, a client resuming from a position this node has not
+    // applied yet (it came from a node further ahead) waits for this node
+    // to get there: a reset would make it drop what it has, a backlog from
+    // here would leave a gap.
+    if let (Some(r), Some(_)) = (resume, &app.cluster)
+        && r > app.hub.published()
+    {
+        let wait = Duration::from_secs(app.config.cluster.resume_wait_secs);
+        if !app.hub.wait_published(r, wait).await {
+            return refuse(
+                sink,
+                stream,
+                None,
+                ErrorCode::Unavailable,
+                "this node has not yet applied the log up to your position; retry, or connect to another node",
+            )
+            .await;
+        }
+    }
     crate::metrics::inc(&crate::metrics::get().connections_opened);
 
     let (events_tx, events_rx) = mpsc::channel(app.config.outbox_frames);
@@ -201,7 +220,7 @@ async fn open(socket: WebSocket, app: App) -> Option<Open> {
     };
     // A position beyond the server's (its data folder was restored from an
     // older backup) would make the client ignore new events: tell it to
-    // reset instead.
+    // reset instead. (In a cluster, a node behind the client waited above.)
     let reset = resume.is_some_and(|r| r > upto);
     let from = if reset {
         upto
@@ -495,7 +514,7 @@ async fn refuse(
     // drop its login); a full server or a storage fault is "try again".
     let close_code = match code {
         ErrorCode::FrameTooLarge => close::TOO_BIG,
-        ErrorCode::RateLimited => close::TRY_AGAIN_LATER,
+        ErrorCode::RateLimited | ErrorCode::Unavailable => close::TRY_AGAIN_LATER,
         ErrorCode::StorageError | ErrorCode::Internal => close::SERVER_ERROR,
         _ => close::AUTH_FAILED,
     };

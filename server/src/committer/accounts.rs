@@ -6,14 +6,16 @@
 //! since must not keep the old powers, so every command's role is replaced
 //! here with the one stored now, and a disabled user's commands are refused.
 
-use super::{Command, Reply, Worker, now_millis};
+use super::{Command, Kick, Pending, Reply, Worker};
+use crate::hub::CloseReason;
 use crate::error::{Result, ServerError};
 use crate::store::{self, Batch, SessionRecord, UserRecord};
 use townhall_protocol::{Role, UserId, UserInfo};
 
 /// A change to an account. Password hashes are computed before (argon2 is
 /// too slow for the writer); the writer checks nothing changed meanwhile.
-#[derive(Debug)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum AccountOp {
     /// Create a user; `NameTaken` if the username (any case) exists.
     Create { record: UserRecord, by: UserInfo },
@@ -35,6 +37,11 @@ pub enum AccountOp {
         proved_hash: String,
         new_hash: String,
     },
+    /// End one session (logout): its sockets close on every node.
+    Logout { token_hash: [u8; 32] },
+    /// The first admin of an empty cluster: made only if no user exists
+    /// yet, so nodes starting together on one empty log make one admin.
+    FirstAdmin { record: UserRecord },
     /// Store a login session, valid only if the password the login proved
     /// is still current and the user still active.
     Login {
@@ -193,8 +200,25 @@ impl Worker {
         })
     }
 
-    pub(super) fn account_op(&mut self, b: &mut Batch, op: AccountOp) -> Result<Reply> {
+    pub(super) fn account_op(
+        &mut self,
+        b: &mut Batch,
+        p: &mut Pending,
+        op: AccountOp,
+    ) -> Result<Reply> {
         match op {
+            AccountOp::Logout { token_hash } => {
+                store::delete_session(b, &token_hash);
+                p.kicks.push(Kick::Token(token_hash, CloseReason::LOGGED_OUT));
+                Ok(Reply::Done(0))
+            }
+            AccountOp::FirstAdmin { record } => {
+                if !self.store.users()?.is_empty() {
+                    return Ok(Reply::Done(0));
+                }
+                store::put_user(b, &record);
+                Ok(Reply::User(record))
+            }
             AccountOp::Create { record, by } => {
                 if self.store.user_by_name(&record.username)?.is_some() {
                     return Err(ServerError::NameTaken);
@@ -239,8 +263,15 @@ impl Worker {
                     user.password_hash = hash;
                 }
                 if revoke {
-                    user.sessions_valid_after = now_millis() + 1;
+                    user.sessions_valid_after = self.now() + 1;
                 }
+                // Sessions end, or reload to see the new role or name.
+                let close = if revoke {
+                    CloseReason::LOGGED_OUT
+                } else {
+                    CloseReason::ACCOUNT_CHANGED
+                };
+                p.kicks.push(Kick::User(user.id, close));
                 store::put_user(b, &user);
                 self.audit(b, &by, action, None, Some(user.info()), None);
                 Ok(Reply::User(user))
@@ -255,8 +286,9 @@ impl Worker {
                     return Err(ServerError::InvalidCredentials);
                 }
                 record.password_hash = new_hash;
-                record.sessions_valid_after = now_millis() + 1;
+                record.sessions_valid_after = self.now() + 1;
                 store::put_user(b, &record);
+                p.kicks.push(Kick::User(record.id, CloseReason::LOGGED_OUT));
                 Ok(Reply::User(record))
             }
             AccountOp::Login {

@@ -9,7 +9,7 @@
 //! for", and each receipt updates it in O(1). The sender's sessions are told
 //! of every change (`reach_update`).
 
-use super::{Pending, Reply, Worker, now_millis};
+use super::{Pending, Reply, Worker};
 use crate::error::{Result, ServerError};
 use crate::frame::shared;
 use crate::store::{self, AckRecord, Batch, BroadcastRecord};
@@ -81,7 +81,7 @@ impl Worker {
                 }
             }
         }
-        let id = Uuid::now_v7();
+        let id = self.new_id();
         let mut placed = Vec::with_capacity(rooms.len());
         let mut first = None;
         for room in &rooms {
@@ -117,7 +117,7 @@ impl Worker {
             body,
             rooms: placed,
             ack_requested,
-            created_at: now_millis(),
+            created_at: self.now(),
             counts,
         };
         store::put_broadcast(b, &record);
@@ -155,13 +155,13 @@ impl Worker {
             None if !on => return Ok(Reply::Done(0)),
             None => {
                 let record = crate::store::RoomRecord {
-                    id: RoomId::new(),
+                    id: RoomId(self.new_id()),
                     name: format!("Followers of {}", leader.display_name),
                     topic: format!("Broadcasts from {}", leader.display_name),
                     visibility: Visibility::Private,
                     kind: RoomKind::Room,
                     created_by: leader.id,
-                    created_at: now_millis(),
+                    created_at: self.now(),
                     announce_only: true,
                     org_wide: false,
                 };
@@ -206,7 +206,7 @@ impl Worker {
         let Some(mut record) = self.store.broadcast(id)? else {
             return Err(ServerError::NotFound);
         };
-        let now = now_millis();
+        let now = self.now();
         // Acknowledging implies opening, opening implies delivery.
         let upto = match kind {
             ReceiptKind::Delivered => 0,

@@ -15,13 +15,14 @@
 //! opens it again with `open_dm`. The checks run here, against the latest
 //! state, so a block committed before a post always stops it.
 
-use super::{Pending, Reply, Worker, now_millis};
+use super::{Pending, Reply, Worker};
 use crate::error::{Result, ServerError};
 use crate::store::{self, Batch, RoomRecord};
 use townhall_protocol::{MemberAction, RoomId, RoomKind, RoomRole, UserId, UserInfo, Visibility};
 
 /// A change to who may reach whom.
-#[derive(Debug)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ContactOp {
     /// `user` blocks (`on`) or unblocks `target`.
     Block {
@@ -46,7 +47,7 @@ impl Worker {
                             store::MAX_BLOCKS
                         )));
                     }
-                    store::put_block(b, user.id, target.id, now_millis());
+                    store::put_block(b, user.id, target.id, self.now());
                 } else if !on && blocked {
                     store::delete_block(b, user.id, target.id);
                 }
@@ -75,13 +76,13 @@ impl Worker {
             return Ok(Reply::Room(record));
         }
         let record = RoomRecord {
-            id: RoomId::new(),
+            id: RoomId(self.new_id()),
             name: String::new(),
             topic: String::new(),
             visibility: Visibility::Private,
             kind: RoomKind::Dm,
             created_by: user.id,
-            created_at: now_millis(),
+            created_at: self.now(),
             announce_only: false,
             org_wide: false,
         };

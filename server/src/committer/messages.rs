@@ -7,7 +7,7 @@
 //! is now (edited mark, tombstone, reactions, answer). The rewrite keeps the
 //! target's position and seq: nothing moves in the timeline.
 
-use super::{Pending, Reply, Worker, now_millis};
+use super::{Pending, Reply, Worker};
 use crate::error::{Result, ServerError};
 use crate::store::{self, Batch, MemberRecord, StoredEvent};
 use townhall_protocol::{
@@ -16,7 +16,8 @@ use townhall_protocol::{
 };
 
 /// A change to an existing message.
-#[derive(Debug)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum MessageOp {
     Edit {
         user: UserInfo,
@@ -407,7 +408,7 @@ impl Worker {
                 )?;
                 if first_answer {
                     store::delete_open_question(b, room, question);
-                    let now = now_millis();
+                    let now = self.now();
                     store::put_answered_question(b, now, room, question, now.saturating_sub(q.ts));
                 }
                 // One answer answers every question merged into this one.
@@ -432,7 +433,7 @@ impl Worker {
                         },
                         None,
                     )?;
-                    let now = now_millis();
+                    let now = self.now();
                     store::put_answered_question(b, now, room, merged, now.saturating_sub(m.ts));
                 }
                 ev.pos

@@ -7,7 +7,7 @@
 //! leaders, admins and its moderators post; everyone replies in threads and
 //! asks questions under the posts.
 
-use super::{Pending, Reply, Worker, now_millis};
+use super::{Pending, Reply, Worker};
 use crate::error::{Result, ServerError};
 use crate::store::{self, Batch, MemberRecord, RoomRecord};
 use townhall_protocol::{MemberAction, Role, RoomId, RoomKind, RoomRole, UserInfo, Visibility};
@@ -55,13 +55,13 @@ impl Worker {
             ),
             None => {
                 let record = RoomRecord {
-                    id: RoomId::new(),
+                    id: RoomId(self.new_id()),
                     name: ORG_ROOM_NAME.into(),
                     topic: ORG_ROOM_TOPIC.into(),
                     visibility: Visibility::Public,
                     kind: RoomKind::Room,
                     created_by: creator.id,
-                    created_at: now_millis(),
+                    created_at: self.now(),
                     announce_only: true,
                     org_wide: true,
                 };

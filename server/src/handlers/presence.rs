@@ -43,6 +43,9 @@ pub async fn typing(ctx: &Ctx, room: RoomId) -> Result<()> {
         user: ctx.user.info(),
     });
     ctx.app.hub.send_to_room_except(room, ctx.user.id, frame);
+    if let Some(cluster) = &ctx.app.cluster {
+        cluster.bus.typing(room, ctx.user.info());
+    }
     Ok(())
 }
 

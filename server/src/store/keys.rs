@@ -11,6 +11,10 @@ use townhall_protocol::{Pos, RoomId, RoomSeq, UserId};
 pub const META_SCHEMA_VERSION: &[u8] = b"schema_version";
 pub const META_LAST_POS: &[u8] = b"last_pos";
 pub const META_ORG_ROOM: &[u8] = b"org_room";
+/// The time the last command was applied under (see `command.rs`, `Stamp`).
+pub const META_APPLY_CLOCK: &[u8] = b"apply_clock";
+/// Cluster mode: the sequence of the last log entry applied to this store.
+pub const META_LOG_SEQ: &[u8] = b"log_seq";
 
 pub fn user(id: UserId) -> Vec<u8> {
     id.as_bytes().to_vec()

@@ -7,6 +7,7 @@
 //! one sees a message before it, and every lower position, is durable.
 
 mod contacts;
+mod digest;
 mod keys;
 mod kv;
 mod memory_kv;
@@ -34,7 +35,7 @@ use std::collections::VecDeque;
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
-use townhall_protocol::{Event, Pos, RoomId, RoomSeq, ServerFrame, UserId};
+use townhall_protocol::{Event, Millis, Pos, RoomId, RoomSeq, ServerFrame, UserId};
 
 /// The schema this build writes. Opening a folder with a newer one fails
 /// rather than misreading it; numbered migrations go in `Store::init`.
@@ -183,6 +184,23 @@ impl Store {
 
     pub fn sync(&self) -> Result<(), StoreError> {
         self.kv.sync()
+    }
+
+    /// The time the last command was applied under (0 if none yet).
+    pub fn apply_clock(&self) -> Result<Millis, StoreError> {
+        self.meta_u64(keys::META_APPLY_CLOCK)
+    }
+
+    /// Cluster mode: the last log sequence applied here (0 if none).
+    pub fn log_seq(&self) -> Result<u64, StoreError> {
+        self.meta_u64(keys::META_LOG_SEQ)
+    }
+
+    fn meta_u64(&self, key: &[u8]) -> Result<u64, StoreError> {
+        match self.kv.get(Tree::Meta, key)? {
+            Some(v) => keys::read_u64("meta", &v),
+            None => Ok(0),
+        }
     }
 
     pub fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
@@ -967,6 +985,18 @@ pub fn put_followers_room(b: &mut Batch, leader: UserId, room: RoomId) {
 
 pub fn put_last_pos(b: &mut Batch, pos: Pos) {
     b.put(Tree::Meta, keys::META_LAST_POS, keys::u64_value(pos));
+}
+
+/// Stored with every group, so a restarted node applies the rest of the
+/// log under the same clock the others did.
+pub fn put_apply_clock(b: &mut Batch, at: Millis) {
+    b.put(Tree::Meta, keys::META_APPLY_CLOCK, keys::u64_value(at));
+}
+
+/// Stored in the same batch as the entries' writes: a node restarts from
+/// exactly the entry after the last one its store holds.
+pub fn put_log_seq(b: &mut Batch, seq: u64) {
+    b.put(Tree::Meta, keys::META_LOG_SEQ, keys::u64_value(seq));
 }
 
 pub fn put_ack(b: &mut Batch, user: UserId, client_id: uuid::Uuid, a: &AckRecord) {
