@@ -61,10 +61,14 @@ pub fn nats_server_binary() -> PathBuf {
     let rel = Path::new("nats-venv").join("bin").join("nats-server");
     let mut candidates = Vec::new();
     // target/debug/deps/<test> → target/nats-venv/bin/nats-server
-    if let Ok(exe) = std::env::current_exe() {
-        if let Some(target) = exe.parent().and_then(Path::parent).and_then(Path::parent) {
-            candidates.push(target.join(&rel));
-        }
+    let exe = std::env::current_exe().ok();
+    if let Some(target) = exe
+        .as_deref()
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+    {
+        candidates.push(target.join(&rel));
     }
     // tests/ → ../target/nats-venv/bin/nats-server (a CARGO_TARGET_DIR elsewhere)
     candidates.push(
@@ -423,10 +427,9 @@ impl NatsCluster {
     ) -> Option<usize> {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(l) = self.stream_leader(stream).await {
-                if Some(l) != not {
-                    return Some(l);
-                }
+            let leader = self.stream_leader(stream).await;
+            if leader.is_some() && leader != not {
+                return leader;
             }
             if Instant::now() >= deadline {
                 return None;

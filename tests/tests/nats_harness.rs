@@ -7,13 +7,15 @@
 
 use async_nats::jetstream::{
     self,
-    consumer::{DeliverPolicy, pull},
+    consumer::{DeliverPolicy, pull, push},
     context::PublishErrorKind,
     message::PublishMessage,
     stream::{Config, StorageType},
 };
 use futures_util::StreamExt;
 use std::collections::{BTreeMap, HashMap};
+use std::future::IntoFuture;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
 use townhall_tests::nats::NatsCluster;
@@ -74,6 +76,11 @@ async fn three_servers_keep_acked_messages_when_the_stream_leader_is_killed() {
         );
     }
     assert_eq!(cluster.urls().split(',').count(), 3);
+    // async-nats does not split a comma-separated list: it is one bad URL.
+    let err = async_nats::connect(cluster.urls())
+        .await
+        .expect_err("a comma-separated list is one URL");
+    eprintln!("connect(\"{}\"): {err}", cluster.urls());
 
     // Core NATS: every server, reconnecting forever, every wait bounded.
     // No `retry_on_initial_connect()`: with it `connect` returns before any
@@ -162,15 +169,101 @@ async fn three_servers_keep_acked_messages_when_the_stream_leader_is_killed() {
         "stream leader: {} (client's stream info said {from_client:?})",
         cluster.name(leader)
     );
+    // A second client connected to the leader itself (servers in the given
+    // order), to see what a publisher whose server dies gets.
+    let events = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut on_leader_first = vec![cluster.url(leader)];
+    on_leader_first.extend(
+        (0..cluster.len())
+            .filter(|&i| i != leader)
+            .map(|i| cluster.url(i)),
+    );
+    let seen = events.clone();
+    let client_b = async_nats::ConnectOptions::new()
+        .name("nats-harness-on-leader")
+        .retain_servers_order()
+        .max_reconnects(None)
+        .connection_timeout(Duration::from_secs(2))
+        .request_timeout(Some(Duration::from_secs(5)))
+        .event_callback(move |event| {
+            let seen = seen.clone();
+            async move {
+                seen.lock().expect("events").push(event.to_string());
+            }
+        })
+        .connect(on_leader_first)
+        .await
+        .expect("connect to the leader");
+    assert_eq!(client_b.server_info().server_name, cluster.name(leader));
+    let js_b = jetstream::ContextBuilder::new()
+        .timeout(Duration::from_secs(2))
+        .build(client_b.clone());
+
+    // 50 publishes in flight, then SIGKILL of the leader (the server this
+    // client is connected to): what do the PubAck futures give, and when?
+    let mut in_flight = Vec::new();
+    for n in 100..150 {
+        let id = format!("m{n}");
+        let msg = PublishMessage::build()
+            .payload(id.clone().into())
+            .message_id(&id);
+        let fut = js_b
+            .send_publish("harness.js.b", msg)
+            .await
+            .expect("publish sent");
+        in_flight.push((id, fut));
+    }
     let killed = Instant::now();
     cluster.kill(leader).await;
+    let outcomes =
+        futures_util::future::join_all(in_flight.into_iter().map(|(id, fut)| async move {
+            let r = tokio::time::timeout(Duration::from_secs(10), fut.into_future()).await;
+            (id, r, killed.elapsed())
+        }))
+        .await;
+    let mut in_flight_outcomes: BTreeMap<String, (usize, Duration)> = BTreeMap::new();
+    let mut lost_acks = Vec::new();
+    for (id, r, at) in outcomes {
+        let what = match r {
+            Ok(Ok(ack)) => {
+                assert!(acked.insert(id, ack.sequence).is_none());
+                "acked".to_owned()
+            }
+            Ok(Err(e)) => {
+                lost_acks.push(id);
+                format!("{:?}", e.kind())
+            }
+            Err(_) => {
+                lost_acks.push(id);
+                "ack future still pending after 10 s".to_owned()
+            }
+        };
+        let e = in_flight_outcomes
+            .entry(what)
+            .or_insert((0, Duration::ZERO));
+        e.0 += 1;
+        e.1 = e.1.max(at);
+    }
+    // Their retries, same Nats-Msg-Id: a copy stored before the kill is
+    // answered duplicate: true with its sequence.
+    let mut duplicates_on_retry = 0;
+    for id in &lost_acks {
+        let ack = publish_until_acked(&js_b, "harness.js.b", id, id, &mut errors).await;
+        if ack.duplicate {
+            duplicates_on_retry += 1;
+        }
+        assert!(
+            acked.insert(id.clone(), ack.sequence).is_none(),
+            "{id} twice"
+        );
+    }
+    let first_ack_after_kill = killed.elapsed();
 
     let mut pause = Duration::ZERO;
-    let mut duplicates_on_retry = 0;
-    for n in 100..300 {
+    for n in 150..300 {
         let id = format!("m{n}");
         let t = Instant::now();
-        let ack = publish_until_acked(&js, "harness.js.b", &id, &id, &mut errors).await;
+        let ack = publish_until_acked(&js_b, "harness.js.b", &id, &id, &mut errors).await;
         pause = pause.max(t.elapsed());
         if ack.duplicate {
             duplicates_on_retry += 1;
@@ -186,18 +279,24 @@ async fn three_servers_keep_acked_messages_when_the_stream_leader_is_killed() {
         .expect("a new stream leader");
     latencies.sort();
     eprintln!(
-        "killed {} at +0; 200 more acked in {:?}; longest single publish (the pause): {pause:?}; \
-         new leader {}; errors before the kill {before_kill_errors:?}, after {errors:?}; \
-         retries answered duplicate: {duplicates_on_retry}; p50 before the kill {:?}",
+        "killed {} (client B's server); in-flight PubAck futures: {in_flight_outcomes:?} \
+         (count, latest outcome after the kill); their retries done {first_ack_after_kill:?} \
+         after the kill, {duplicates_on_retry} answered duplicate: true; 150 more acked by \
+         {:?}, longest single publish after that {pause:?}; new leader {}; failed attempts \
+         before the kill {before_kill_errors:?}, after {errors:?}; client B events {:?}; \
+         client B now on {}; p50 before the kill {:?}",
         cluster.name(leader),
         killed.elapsed(),
         cluster.name(new_leader),
+        events.lock().expect("events"),
+        client_b.server_info().server_name,
         latencies[latencies.len() / 2],
     );
     assert!(
-        pause < Duration::from_secs(20),
-        "publishing paused {pause:?}"
+        first_ack_after_kill < Duration::from_secs(30),
+        "publishing paused {first_ack_after_kill:?}"
     );
+    assert_eq!(acked.len(), 300);
 
     // Every acknowledged message is in the stream, once.
     let state = stream.info().await.expect("stream info").state.clone();
@@ -243,6 +342,33 @@ async fn three_servers_keep_acked_messages_when_the_stream_leader_is_killed() {
         next += 1;
     }
 
+    // The same with an ordered push consumer (deliver subject: an inbox),
+    // on a stream handle from get_stream.
+    let mut stream2 = js.get_stream(STREAM).await.expect("get_stream");
+    assert_eq!(
+        stream2.info().await.expect("info").state.last_sequence,
+        state.last_sequence
+    );
+    let push = stream2
+        .create_consumer(push::OrderedConfig {
+            deliver_subject: client.new_inbox(),
+            deliver_policy: DeliverPolicy::ByStartSequence {
+                start_sequence: start,
+            },
+            ..Default::default()
+        })
+        .await
+        .expect("ordered push consumer");
+    let mut messages = push.messages().await.expect("push messages");
+    for next in start..start + 10 {
+        let msg = tokio::time::timeout(Duration::from_secs(10), messages.next())
+            .await
+            .unwrap_or_else(|_| panic!("push: stream sequence {next} not delivered in time"))
+            .expect("consumer open")
+            .expect("message");
+        assert_eq!(msg.info().expect("info").stream_sequence, next);
+    }
+
     // The killed server comes back on its store and catches up.
     cluster.start_again(leader).await;
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -269,4 +395,33 @@ async fn three_servers_keep_acked_messages_when_the_stream_leader_is_killed() {
 
     // A graceful stop exits 0.
     assert_eq!(cluster.stop(leader).await, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_server_without_cluster_block() {
+    let mut cluster = NatsCluster::start(1).await;
+    assert!(cluster.sync_always(0).await);
+    assert_eq!(cluster.meta_leader(0).await, None, "no meta group alone");
+    let client = async_nats::connect(cluster.url(0)).await.expect("connect");
+    let js = jetstream::new(client);
+    js.create_stream(Config {
+        name: "ONE".to_owned(),
+        subjects: vec!["one".to_owned()],
+        ..Default::default()
+    })
+    .await
+    .expect("create stream");
+    let ack = js
+        .publish("one", "x".into())
+        .await
+        .expect("publish")
+        .await
+        .expect("ack");
+    assert_eq!(ack.sequence, 1);
+    assert_eq!(cluster.stream_leader("ONE").await, Some(0));
+    cluster.kill(0).await;
+    cluster.start_again(0).await;
+    let mut stream = js.get_stream("ONE").await.expect("stream after restart");
+    assert_eq!(stream.info().await.expect("info").state.messages, 1);
+    assert_eq!(cluster.stop(0).await, Some(0));
 }
