@@ -156,7 +156,17 @@ async fn three_servers_keep_acked_messages_when_the_stream_leader_is_killed() {
 
     // Publishing the same Nats-Msg-Id again is answered with the first
     // copy's sequence and duplicate: true, and stores nothing.
-    let dup = publish_until_acked(&js, "harness.js.a", "m7", "again", &mut errors).await;
+    // (Here with publish_with_headers and a HeaderMap, the other way to set it.)
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", "m7");
+    let dup = js
+        .publish_with_headers("harness.js.a", headers, "again".into())
+        .await
+        .expect("publish");
+    let dup = tokio::time::timeout(Duration::from_secs(5), dup.into_future())
+        .await
+        .expect("ack in time")
+        .expect("ack");
     assert!(dup.duplicate, "{dup:?}");
     assert_eq!(dup.sequence, acked["m7"]);
 
