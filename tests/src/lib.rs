@@ -8,6 +8,8 @@
 //! The binary is found at `$TOWNHALL_BIN`, or next to the test executable's
 //! target folder (`target/debug/townhall`); `scripts/test.sh` builds it first.
 
+pub mod nats;
+
 use futures_util::{SinkExt, StreamExt};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
