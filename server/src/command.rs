@@ -11,7 +11,9 @@
 use crate::committer::{AccountOp, ContactOp, MessageOp};
 use crate::store::{AckRecord, RoomRecord, UserRecord};
 use serde::{Deserialize, Serialize};
-use townhall_protocol::{Millis, Pos, Role, RoomId, RoomRole, RoomSeq, UserId, UserInfo, Visibility};
+use townhall_protocol::{
+    Millis, Pos, Role, RoomId, RoomRole, RoomSeq, UserId, UserInfo, Visibility,
+};
 use uuid::Uuid;
 
 /// The version of [`Entry`]'s format this build writes and understands. A
@@ -208,4 +210,3 @@ pub enum Reply {
     /// The read marker now stands here (it never moves back).
     ReadMarker(RoomSeq),
 }
-

@@ -471,12 +471,15 @@ impl Worker {
         // log write for the group instead of one per job. The clock and, in
         // a cluster, the log sequence go in the same batch, so a restarted
         // node resumes from exactly what its store holds.
+        // (The clock goes with every stored log sequence, even of a group
+        // that wrote nothing else: how entries fall into groups differs
+        // between nodes, the stored state at a sequence must not.)
         let group = self.overlay.take_batch().map(|mut group| {
-            if !group.is_empty() {
-                store::put_apply_clock(&mut group, self.clock);
-            }
             if let Some(seq) = log_seq {
                 store::put_log_seq(&mut group, seq);
+            }
+            if !group.is_empty() {
+                store::put_apply_clock(&mut group, self.clock);
             }
             group
         });

@@ -128,24 +128,40 @@ pub struct ClusterConfig {
     pub nats: Vec<String>,
 
     /// The JetStream stream that holds the log (made by `townhall cluster init`).
-    #[arg(long = "cluster-stream", env = "TOWNHALL_CLUSTER_STREAM", default_value = "TOWNHALL")]
+    #[arg(
+        long = "cluster-stream",
+        env = "TOWNHALL_CLUSTER_STREAM",
+        default_value = "TOWNHALL"
+    )]
     pub stream: String,
 
     /// Replicas the stream must have; a node refuses to start on a stream
     /// with fewer (a log on one server is lost with that server).
-    #[arg(long = "cluster-replicas", env = "TOWNHALL_CLUSTER_REPLICAS", default_value_t = 3)]
+    #[arg(
+        long = "cluster-replicas",
+        env = "TOWNHALL_CLUSTER_REPLICAS",
+        default_value_t = 3
+    )]
     pub replicas: usize,
 
     /// Seconds a write waits for the log to confirm it (a stream leader
     /// election takes 4 to 9 s) and then for this node to apply it, before
     /// the client is told `unavailable` (a retry with the same `client_id`
     /// is safe).
-    #[arg(long = "cluster-write-timeout-secs", env = "TOWNHALL_CLUSTER_WRITE_TIMEOUT_SECS", default_value_t = 15)]
+    #[arg(
+        long = "cluster-write-timeout-secs",
+        env = "TOWNHALL_CLUSTER_WRITE_TIMEOUT_SECS",
+        default_value_t = 15
+    )]
     pub write_timeout_secs: u64,
 
     /// Seconds a client resuming from a position this node has not applied
     /// yet waits for it, before `unavailable`.
-    #[arg(long = "cluster-resume-wait-secs", env = "TOWNHALL_CLUSTER_RESUME_WAIT_SECS", default_value_t = 10)]
+    #[arg(
+        long = "cluster-resume-wait-secs",
+        env = "TOWNHALL_CLUSTER_RESUME_WAIT_SECS",
+        default_value_t = 10
+    )]
     pub resume_wait_secs: u64,
 }
 

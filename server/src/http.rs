@@ -96,10 +96,7 @@ async fn healthz(State(app): State<App>) -> Json<serde_json::Value> {
 /// `GET /api/admin/digest`: a digest of this node's whole store, with the
 /// log sequence (cluster) and position it was taken at. Nodes that report
 /// the same `applied_seq` must report the same digest.
-async fn digest(
-    State(app): State<App>,
-    headers: HeaderMap,
-) -> HttpResult<Json<serde_json::Value>> {
+async fn digest(State(app): State<App>, headers: HeaderMap) -> HttpResult<Json<serde_json::Value>> {
     require_admin(&app, &headers).await?;
     // The worker may apply while the store is read: take the digest again
     // until the store's position did not move during it.
@@ -108,17 +105,22 @@ async fn digest(
         let taken = app
             .read(move |s| {
                 let before = (s.log_seq()?, s.last_pos()?);
-                let (digest, pairs) = store.digest()?;
+                let (digest, pairs, trees) = store.digest_by_tree()?;
                 let after = (s.log_seq()?, s.last_pos()?);
-                Ok((before == after).then_some((before, digest, pairs)))
+                Ok((before == after).then_some((before, digest, pairs, trees)))
             })
             .await?;
-        if let Some(((applied_seq, pos), digest, pairs)) = taken {
+        if let Some(((applied_seq, pos), digest, pairs, trees)) = taken {
+            let trees: serde_json::Map<String, serde_json::Value> = trees
+                .into_iter()
+                .map(|(name, d)| (name.to_owned(), hex::encode(d).into()))
+                .collect();
             return Ok(Json(serde_json::json!({
                 "applied_seq": applied_seq,
                 "pos": pos,
                 "pairs": pairs,
                 "digest": hex::encode(digest),
+                "trees": trees,
             })));
         }
     }

@@ -127,9 +127,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
             applied: r.applied.clone(),
             bus: r.bus.clone(),
         };
-        ensure_first_admin_in_log(&store, &r.committer, config.admin_password.as_deref())
-            .await?;
-        (r.committer.clone(), r.worker, Some((r.fatal, r.tasks, node)))
+        ensure_first_admin_in_log(&store, &r.committer, config.admin_password.as_deref()).await?;
+        (
+            r.committer.clone(),
+            r.worker,
+            Some((r.fatal, r.tasks, node)),
+        )
     } else {
         let (committer, task) = Committer::start(
             store.clone(),
@@ -251,7 +254,9 @@ async fn ensure_first_admin_in_log(
     match committer.submit(committer::Command::Account(op)).await {
         Ok(committer::Reply::User(_)) if generated => {
             println!("first start: created user 'admin' with password {password}");
-            println!("(shown once; change it after logging in: account page, or POST /api/password)");
+            println!(
+                "(shown once; change it after logging in: account page, or POST /api/password)"
+            );
         }
         Ok(committer::Reply::User(_)) => println!(
             "first start: created user 'admin' with the password from TOWNHALL_ADMIN_PASSWORD"

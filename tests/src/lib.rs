@@ -8,6 +8,7 @@
 //! The binary is found at `$TOWNHALL_BIN`, or next to the test executable's
 //! target folder (`target/debug/townhall`); `scripts/test.sh` builds it first.
 
+pub mod cluster;
 pub mod nats;
 
 use futures_util::{SinkExt, StreamExt};
@@ -144,6 +145,10 @@ impl TestServer {
         } else {
             vec!["--requests-per-sec", "1000000"]
         }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
     }
 
     pub fn pid(&self) -> u32 {

@@ -23,9 +23,9 @@ use crate::store::Store;
 use async_nats::jetstream;
 use futures_util::StreamExt;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -145,13 +145,10 @@ impl NatsLog {
         let msg = jetstream::message::PublishMessage::build()
             .payload(entry.encode().into())
             .message_id(self.msg_id(req));
-        self.js
-            .send_publish(SUBJECT, msg)
-            .await
-            .map_err(|e| {
-                tracing::warn!(error = %e, "cannot publish to the cluster log");
-                ServerError::Unavailable("the cluster log is not reachable; retry".into())
-            })
+        self.js.send_publish(SUBJECT, msg).await.map_err(|e| {
+            tracing::warn!(error = %e, "cannot publish to the cluster log");
+            ServerError::Unavailable("the cluster log is not reachable; retry".into())
+        })
     }
 
     fn check_disk(&self) -> Result<()> {
@@ -334,8 +331,8 @@ pub async fn read_log(
                     found: seq,
                 });
             }
-            let entry = Entry::decode(&msg.payload)
-                .map_err(|source| ReadError::Entry { seq, source })?;
+            let entry =
+                Entry::decode(&msg.payload).map_err(|source| ReadError::Entry { seq, source })?;
             let reply = if entry.node == node {
                 waiters.take(entry.req)
             } else {

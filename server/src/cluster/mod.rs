@@ -47,7 +47,9 @@ pub enum ClusterError {
         MIN_SERVER.1
     )]
     OldServer { found: String },
-    #[error("no JetStream stream {stream}: make it once with `townhall cluster init --cluster URLS`")]
+    #[error(
+        "no JetStream stream {stream}: make it once with `townhall cluster init --cluster URLS`"
+    )]
     NoStream { stream: String },
     #[error("stream {stream} is not fit for the log: {problem}")]
     BadStream { stream: String, problem: String },
@@ -220,13 +222,12 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> Result<Replica, ClusterError> {
     let c = connect(cfg).await?;
-    let mut stream = c
-        .js
-        .get_stream(&cfg.stream)
-        .await
-        .map_err(|_| ClusterError::NoStream {
-            stream: cfg.stream.clone(),
-        })?;
+    let mut stream =
+        c.js.get_stream(&cfg.stream)
+            .await
+            .map_err(|_| ClusterError::NoStream {
+                stream: cfg.stream.clone(),
+            })?;
     let info = stream
         .info()
         .await

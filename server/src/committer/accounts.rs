@@ -7,8 +7,8 @@
 //! here with the one stored now, and a disabled user's commands are refused.
 
 use super::{Command, Kick, Pending, Reply, Worker};
-use crate::hub::CloseReason;
 use crate::error::{Result, ServerError};
+use crate::hub::CloseReason;
 use crate::store::{self, Batch, SessionRecord, UserRecord};
 use townhall_protocol::{Role, UserId, UserInfo};
 
@@ -209,7 +209,8 @@ impl Worker {
         match op {
             AccountOp::Logout { token_hash } => {
                 store::delete_session(b, &token_hash);
-                p.kicks.push(Kick::Token(token_hash, CloseReason::LOGGED_OUT));
+                p.kicks
+                    .push(Kick::Token(token_hash, CloseReason::LOGGED_OUT));
                 Ok(Reply::Done(0))
             }
             AccountOp::FirstAdmin { record } => {

@@ -13,20 +13,32 @@ const CHUNK: usize = 4096;
 impl Store {
     /// The digest and the number of pairs it covers.
     pub fn digest(&self) -> Result<([u8; 32], u64), StoreError> {
+        let (all, pairs, _) = self.digest_by_tree()?;
+        Ok((all, pairs))
+    }
+
+    /// The digest, the pairs it covers, and each tree's own digest (to
+    /// find where two nodes differ).
+    #[allow(clippy::type_complexity)]
+    pub fn digest_by_tree(
+        &self,
+    ) -> Result<([u8; 32], u64, Vec<(&'static str, [u8; 32])>), StoreError> {
         let mut hash = Sha256::new();
         let mut pairs = 0u64;
+        let mut trees = Vec::with_capacity(Tree::ALL.len());
         for tree in Tree::ALL {
+            let mut one = Sha256::new();
             hash.update([tree.tag()]);
             let mut start = Bound::Unbounded;
             loop {
-                let chunk = self
-                    .kv
-                    .range(tree, start, Bound::Unbounded, false, CHUNK)?;
+                let chunk = self.kv.range(tree, start, Bound::Unbounded, false, CHUNK)?;
                 for (k, v) in &chunk {
-                    hash.update((k.len() as u64).to_be_bytes());
-                    hash.update(k);
-                    hash.update((v.len() as u64).to_be_bytes());
-                    hash.update(v);
+                    for h in [&mut hash, &mut one] {
+                        h.update((k.len() as u64).to_be_bytes());
+                        h.update(k);
+                        h.update((v.len() as u64).to_be_bytes());
+                        h.update(v);
+                    }
                 }
                 pairs += chunk.len() as u64;
                 match chunk.last() {
@@ -34,8 +46,9 @@ impl Store {
                     _ => break,
                 }
             }
+            trees.push((tree.name(), one.finalize().into()));
         }
-        Ok((hash.finalize().into(), pairs))
+        Ok((hash.finalize().into(), pairs, trees))
     }
 }
 
