@@ -115,6 +115,15 @@ enum Mode {
 #[derive(Clone)]
 pub struct Committer {
     route: Route,
+    /// Requests to pause the worker (snapshots). Capacity 4: a few
+    /// snapshots at once queue; more wait for room.
+    pause: mpsc::Sender<Pause>,
+}
+
+/// "Stop applying, tell me when you have, and wait until I say so."
+struct Pause {
+    paused: oneshot::Sender<()>,
+    resume: oneshot::Receiver<()>,
 }
 
 #[derive(Clone)]
@@ -135,11 +144,13 @@ impl Committer {
         shutdown: CancellationToken,
     ) -> (Committer, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+        let (pause, pauses) = mpsc::channel(4);
         let worker = Worker::new(store, hub, last_pos, Mode::Embedded { min_free });
-        let handle = tokio::spawn(worker.run(rx, shutdown));
+        let handle = tokio::spawn(worker.run(rx, pauses, shutdown));
         (
             Committer {
                 route: Route::Local(tx),
+                pause,
             },
             handle,
         )
@@ -160,15 +171,42 @@ impl Committer {
         shutdown: CancellationToken,
     ) -> (Committer, mpsc::Sender<Job>, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+        let (pause, pauses) = mpsc::channel(4);
         let worker = Worker::new(store, hub, last_pos, Mode::Replica { applied, fatal });
-        let handle = tokio::spawn(worker.run(rx, shutdown));
+        let handle = tokio::spawn(worker.run(rx, pauses, shutdown));
         (
             Committer {
                 route: Route::Log(log),
+                pause,
             },
             tx,
             handle,
         )
+    }
+
+    /// Run `f` on a blocking thread while the worker applies nothing (and
+    /// every group before is in the store): a consistent view of the whole
+    /// store, e.g. for a snapshot. Writes wait meanwhile; reads go on.
+    pub async fn paused<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (paused, is_paused) = oneshot::channel();
+        let (resume, resumed) = oneshot::channel();
+        self.pause
+            .send(Pause {
+                paused,
+                resume: resumed,
+            })
+            .await
+            .map_err(|_| ServerError::ShuttingDown)?;
+        is_paused.await.map_err(|_| ServerError::ShuttingDown)?;
+        let out = tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| ServerError::Internal(e.to_string()));
+        let _ = resume.send(());
+        out
     }
 
     /// Submit a command and wait until it is durable (or refused).
@@ -351,9 +389,21 @@ enum Kick {
 }
 
 impl Worker {
-    async fn run(mut self, mut rx: mpsc::Receiver<Job>, shutdown: CancellationToken) {
+    async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<Job>,
+        mut pauses: mpsc::Receiver<Pause>,
+        shutdown: CancellationToken,
+    ) {
         loop {
             let first = tokio::select! {
+                Some(pause) = pauses.recv() => {
+                    // Between groups: everything applied is in the base store.
+                    if pause.paused.send(()).is_ok() {
+                        let _ = pause.resume.await;
+                    }
+                    continue;
+                }
                 job = rx.recv() => job,
                 _ = shutdown.cancelled() => {
                     // Refuse new jobs, finish the ones already queued.

@@ -163,6 +163,24 @@ pub struct ClusterConfig {
         default_value_t = 10
     )]
     pub resume_wait_secs: u64,
+
+    /// `cluster init` only: keep at most this many log entries (0: all).
+    /// Older ones are dropped; a node whose store is older than the log's
+    /// first entry must start from a snapshot.
+    #[arg(
+        long = "cluster-retain-entries",
+        env = "TOWNHALL_CLUSTER_RETAIN_ENTRIES",
+        default_value_t = 0
+    )]
+    pub retain_entries: u64,
+
+    /// `cluster init` only: drop log entries older than this many days (0: never).
+    #[arg(
+        long = "cluster-retain-days",
+        env = "TOWNHALL_CLUSTER_RETAIN_DAYS",
+        default_value_t = 0
+    )]
+    pub retain_days: u64,
 }
 
 impl ClusterConfig {

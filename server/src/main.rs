@@ -38,6 +38,16 @@ enum Cmd {
         #[command(subcommand)]
         action: UserCmd,
     },
+    /// Make a data folder from a snapshot (`GET /api/admin/snapshot` of a
+    /// running node). A cluster node started on it applies the log from the
+    /// entry after the snapshot's.
+    Restore {
+        /// The snapshot file.
+        file: PathBuf,
+        /// The data folder to make (must not exist, or be empty).
+        #[arg(long, env = "TOWNHALL_DATA")]
+        data: PathBuf,
+    },
     /// Cluster mode: make the JetStream stream that holds the log (once per
     /// cluster), or check the one there.
     Cluster {
@@ -86,6 +96,7 @@ fn main() -> anyhow::Result<()> {
         None => serve(ServeDefaults::parse_from(["townhall"]).config),
         Some(Cmd::Serve(config)) => serve(config),
         Some(Cmd::User { data, action }) => user(&data, action),
+        Some(Cmd::Restore { file, data }) => restore(&file, &data),
         Some(Cmd::Cluster {
             action: ClusterCmd::Init(cfg),
         }) => cluster_init(&cfg),
@@ -131,6 +142,42 @@ async fn signals(shutdown: CancellationToken) {
     let _ = ctrl_c.await;
     tracing::info!("shutdown requested");
     shutdown.cancel();
+}
+
+fn restore(file: &std::path::Path, data: &std::path::Path) -> anyhow::Result<()> {
+    if data.exists()
+        && std::fs::read_dir(data)
+            .with_context(|| format!("reading {}", data.display()))?
+            .next()
+            .is_some()
+    {
+        bail!(
+            "{} exists and is not empty: restore into a new folder",
+            data.display()
+        );
+    }
+    let input = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let restored = (|| -> anyhow::Result<store::SnapshotInfo> {
+        let store = Store::open_sled(data, 64 * 1024 * 1024)?;
+        Ok(store.import(input)?)
+    })();
+    match restored {
+        Ok(info) => {
+            println!(
+                "restored {} pairs into {} (position {}, log entry {})",
+                info.pairs,
+                data.display(),
+                info.pos,
+                info.log_seq
+            );
+            Ok(())
+        }
+        Err(e) => {
+            // Half a store is worse than none.
+            let _ = std::fs::remove_dir_all(data);
+            Err(e.context(format!("restoring {}", file.display())))
+        }
+    }
 }
 
 fn cluster_init(cfg: &townhall_server::config::ClusterConfig) -> anyhow::Result<()> {

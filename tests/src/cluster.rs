@@ -35,10 +35,17 @@ impl TownhallCluster {
     }
 
     pub async fn start_with(nodes: usize, extra: &[&str]) -> TownhallCluster {
+        Self::start_full(nodes, &[], extra).await
+    }
+
+    /// `init` goes to `townhall cluster init` (e.g. retention), `extra` to
+    /// every node.
+    pub async fn start_full(nodes: usize, init: &[&str], extra: &[&str]) -> TownhallCluster {
         let nats = NatsCluster::start(3).await;
         let urls = nats.urls();
         let out = tokio::process::Command::new(crate::binary())
             .args(["cluster", "init", "--cluster", &urls])
+            .args(init)
             .output()
             .await
             .expect("run townhall cluster init");
@@ -67,6 +74,11 @@ impl TownhallCluster {
         let node = TestServer::start_with(&args).await;
         self.nodes.push(node);
         self.nodes.len() - 1
+    }
+
+    /// The arguments every node gets (`--cluster URLS` and the extras).
+    pub fn node_args(&self) -> Vec<&str> {
+        self.args.iter().map(String::as_str).collect()
     }
 
     pub fn node(&self, i: usize) -> &TestServer {

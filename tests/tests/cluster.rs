@@ -369,6 +369,104 @@ async fn a_stopped_node_catches_up_and_a_new_node_joins() {
     c.assert_converged().await;
 }
 
+/// 6: with the log trimmed (retention), a fresh node refuses to start and
+/// says to use a snapshot; a node restored from a running node's snapshot
+/// applies the log after it and serves everything.
+#[tokio::test]
+async fn a_new_node_starts_from_a_snapshot_once_the_log_is_trimmed() {
+    let mut c = TownhallCluster::start_full(2, &["--cluster-retain-entries", "40"], &[]).await;
+    let t = users(&c, &["ivy"]).await;
+    let mut ivy = c.node(0).connect(&t[0]).await;
+    let room = ivy.create_room("snapshots", Visibility::Public).await.id;
+    for i in 0..80 {
+        ivy.post(room, &format!("before {i}")).await;
+    }
+    let dir = tempfile::tempdir().expect("dir");
+
+    // A fresh node cannot replay a log that no longer begins at entry 1.
+    let fresh = tokio::process::Command::new(townhall_tests::binary())
+        .arg("serve")
+        .args(["--bind", "127.0.0.1:0", "--data"])
+        .arg(dir.path().join("fresh"))
+        .args(c.node_args())
+        .env("TOWNHALL_ADMIN_PASSWORD", townhall_tests::ADMIN_PASSWORD)
+        .output();
+    let out = tokio::time::timeout(WAIT, fresh)
+        .await
+        .expect("a fresh node gives up quickly")
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "a fresh node started on a trimmed log"
+    );
+    assert!(
+        stderr.contains("snapshot"),
+        "the error names the remedy: {stderr}"
+    );
+
+    // A snapshot of node 0, restored into a new folder.
+    let resp = reqwest::Client::new()
+        .get(c.node(0).http("/api/admin/snapshot"))
+        .bearer_auth(&c.node(0).admin_token)
+        .send()
+        .await
+        .expect("snapshot");
+    assert!(resp.status().is_success(), "snapshot: {}", resp.status());
+    let seq: u64 = resp.headers()["x-townhall-log-seq"]
+        .to_str()
+        .expect("header")
+        .parse()
+        .expect("number");
+    assert!(seq > 80, "the snapshot is at log entry {seq}");
+    let bytes = resp.bytes().await.expect("body");
+    let file = dir.path().join("snap");
+    std::fs::write(&file, &bytes).expect("write");
+    let data = dir.path().join("restored");
+    let restore = tokio::process::Command::new(townhall_tests::binary())
+        .arg("restore")
+        .arg(&file)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .await
+        .expect("restore");
+    assert!(
+        restore.status.success(),
+        "restore: {}",
+        String::from_utf8_lossy(&restore.stderr)
+    );
+    // A damaged copy is refused and leaves no folder behind.
+    let mut damaged = bytes.to_vec();
+    let mid = damaged.len() / 2;
+    damaged[mid] ^= 0x40;
+    std::fs::write(dir.path().join("bad"), &damaged).expect("write");
+    let refused = tokio::process::Command::new(townhall_tests::binary())
+        .arg("restore")
+        .arg(dir.path().join("bad"))
+        .arg("--data")
+        .arg(dir.path().join("bad-data"))
+        .output()
+        .await
+        .expect("restore");
+    assert!(!refused.status.success(), "a damaged snapshot was restored");
+    assert!(!dir.path().join("bad-data").exists());
+
+    // Writes after the snapshot, then the restored node joins.
+    for i in 0..10 {
+        ivy.post(room, &format!("after {i}")).await;
+    }
+    let node = TestServer::start_in(&data, &c.node_args()).await;
+    c.nodes.push(node);
+    let n = c.nodes.len() - 1;
+    let token = c.node(n).login("ivy", "ivy-password").await.token;
+    let got = room_bodies(c.node(n), &token, room).await;
+    let mut want: Vec<String> = (0..80).map(|i| format!("before {i}")).collect();
+    want.extend((0..10).map(|i| format!("after {i}")));
+    assert_eq!(got, want, "the restored node serves every message");
+    c.assert_converged().await;
+}
+
 /// One sender's work: send `tag-N` messages one at a time, each with its
 /// own client id, through `nodes` in turn; on a lost connection, reconnect
 /// to the next node and resend the unacked message with the same client

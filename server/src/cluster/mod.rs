@@ -122,6 +122,14 @@ fn stream_config(cfg: &ClusterConfig) -> jetstream::stream::Config {
         retention: jetstream::stream::RetentionPolicy::Limits,
         discard: jetstream::stream::DiscardPolicy::Old,
         duplicate_window: DUPLICATE_WINDOW,
+        // Retention: snapshots make old entries unnecessary (see
+        // docs/operations.md); by default the log keeps everything.
+        max_messages: if cfg.retain_entries == 0 {
+            -1
+        } else {
+            i64::try_from(cfg.retain_entries).unwrap_or(i64::MAX)
+        },
+        max_age: Duration::from_secs(cfg.retain_days.saturating_mul(86_400)),
         // Entries are the log: nobody may delete or purge one.
         deny_delete: true,
         deny_purge: true,
@@ -345,6 +353,8 @@ mod tests {
             replicas: 3,
             write_timeout_secs: 15,
             resume_wait_secs: 10,
+            retain_entries: 0,
+            retain_days: 0,
         };
         let good = stream_config(&cfg);
         assert!(check_stream(&cfg, &good).is_ok());

@@ -15,6 +15,7 @@ mod overlay_kv;
 mod reactions;
 mod records;
 mod sled_kv;
+mod snapshot;
 #[cfg(test)]
 mod tests;
 
@@ -27,6 +28,7 @@ pub use records::{
     AckRecord, BroadcastRecord, MemberRecord, OPEN, RoomRecord, SessionRecord, UserRecord,
 };
 pub use sled_kv::{DEFAULT_CACHE_BYTES, SledKv};
+pub use snapshot::SnapshotInfo;
 
 use crate::mentions::MentionRecord;
 use serde::Serialize;
