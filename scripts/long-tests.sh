@@ -9,6 +9,9 @@ cargo build --locked -p townhall-server --bin townhall
 echo "== kill -9 under load, 20 runs"
 TOWNHALL_KILL_RUNS=20 cargo test --locked -p townhall-tests --test process sigkill -- --nocapture
 
+echo "== cluster: kill -9 of a node and of the stream leader, 10 runs"
+TOWNHALL_CLUSTER_KILL_RUNS=10 cargo test --locked -p townhall-tests --test cluster kill_9 -- --nocapture
+
 echo "== model-based test, 2000 cases"
 TOWNHALL_MODEL_CASES=2000 cargo test --locked -p townhall-server --test model
 

@@ -104,7 +104,9 @@ export type ErrorCode =
   | 'storage_error'
   | 'shutting_down'
   | 'internal'
-  | 'unsupported_media_type';
+  | 'limit_reached'
+  | 'unsupported_media_type'
+  | 'unavailable';
 
 type Req = { req_id?: string };
 

@@ -648,8 +648,9 @@ export class ChatStore {
     // A server going down answers this way; the message goes out again on
     // the next connection without bothering the person.
     if (code === 'shutting_down') return;
-    if (code === 'rate_limited') {
-      // Over the server's request budget: try again shortly, same client_id.
+    if (code === 'rate_limited' || code === 'unavailable') {
+      // Over the server's request budget, or (cluster) the log did not take
+      // the write in time: try again shortly, same client_id (stored once).
       const item = this.outbox.value.find((i) => i.client_id === clientId);
       const tries = (this.rateLimitedTries.get(clientId) ?? 0) + 1;
       if (item && tries <= 5) {

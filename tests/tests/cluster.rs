@@ -119,7 +119,7 @@ async fn users_on_three_nodes_chat_live_in_one_order() {
 /// duplicate, then `caught_up`.
 #[tokio::test]
 async fn offline_catch_up_and_resume_on_another_node() {
-    let c = TownhallCluster::start(3).await;
+    let c = TownhallCluster::start_with(3, &["--cluster-resume-wait-secs", "2"]).await;
     let t = users(&c, &["ann", "ben"]).await;
     let mut ann = c.node(0).connect(&t[0]).await;
     let room = ann.create_room("offline-3", Visibility::Public).await.id;
@@ -152,6 +152,23 @@ async fn offline_catch_up_and_resume_on_another_node() {
     let got: Vec<&str> = events.iter().filter_map(body).collect();
     let want: Vec<String> = (0..10).map(|i| format!("later {i}")).collect();
     assert_eq!(got, want, "resumed on node 1: no gap, no duplicate");
+
+    // A position no node has reached: the node waits (2 s here), then says
+    // `unavailable` and closes with 1013 (try again), never a reset or a gap.
+    let mut ahead = Client::open(&c.node(2).ws_url()).await;
+    ahead
+        .send(&ClientFrame::Hello {
+            version: townhall_protocol::PROTOCOL_VERSION,
+            token: ben_token.clone(),
+            resume: Some(caught + 1_000_000),
+            device: None,
+        })
+        .await;
+    match ahead.next().await {
+        ServerFrame::Error { code, .. } => assert_eq!(code, ErrorCode::Unavailable),
+        other => panic!("expected unavailable, got {other:?}"),
+    }
+    assert_eq!(ahead.expect_close().await, Some(1013));
     c.assert_converged().await;
 }
 
