@@ -182,7 +182,10 @@ impl Store {
     }
 
     pub fn sync(&self) -> Result<(), StoreError> {
-        self.kv.sync()
+        let started = std::time::Instant::now();
+        let synced = self.kv.sync();
+        crate::metrics::record_fsync(started.elapsed());
+        synced
     }
 
     pub fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
