@@ -59,8 +59,8 @@ async fn health_and_metrics_report_durable_progress_and_group_commit() {
 }
 
 /// Run the real binary with stderr on a pipe (as under a log collector or
-/// `./scripts/run.sh > townhall.log 2>&1`), stop it once it listens, and
-/// return what it logged.
+/// `./scripts/run.sh > townhall.log 2>&1`), stop it (SIGTERM) once it
+/// listens, and return everything it logged.
 async fn log_of_a_short_run(env: &[(&str, &str)]) -> String {
     use std::process::Stdio;
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
@@ -92,12 +92,19 @@ async fn log_of_a_short_run(env: &[(&str, &str)]) -> String {
     })
     .await
     .expect("townhall did not start in time");
-    let _ = child.kill().await;
+    // SIGTERM, not a kill: the lines after "listening on" (and the
+    // shutdown's) are then surely written before stderr ends.
+    let pid = child.id().expect("running");
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status();
     let mut log = String::new();
     tokio::time::timeout(townhall_tests::WAIT, stderr.read_to_string(&mut log))
         .await
         .expect("stderr did not end")
         .expect("read stderr");
+    let _ = child.wait().await;
     log
 }
 
