@@ -517,6 +517,7 @@ impl Worker {
         let m = crate::metrics::get();
         crate::metrics::inc(&m.commit_batches);
         crate::metrics::add(&m.commit_jobs, results.len() as u64);
+        crate::metrics::record_commit_group(results.len());
         // Every job's writes reach the store now, as one batch: one sled
         // log write for the group instead of one per job. The clock and, in
         // a cluster, the log sequence go in the same batch, so a restarted

@@ -30,7 +30,8 @@
 //! - [`frame`]: serialized frames shared across sockets.
 //! - [`reply`]: replies that always fit the socket (split into parts, or
 //!   paged by bytes).
-//! - [`metrics`]: counters for `/metrics`.
+//! - [`metrics`]: counters and histograms for `/metrics` (over the
+//!   `metrics` crate and its Prometheus exporter).
 
 pub mod adds;
 pub mod app;

@@ -3,6 +3,35 @@
 //! per-account budget that tightens it under attack, and a per-IP budget of
 //! attempts that a successful login gives back. A correct password is never
 //! refused because of someone else's failures.
+//!
+//! # Why this is still ours and not `governor` (issue 18)
+//!
+//! Issue 18 asked for `governor` 0.10 (GCRA, keyed limiters with
+//! `retain_recent`). Checked on 2026-11-30 and kept ours, for these reasons:
+//!
+//! - **Second copies of crates.** governor 0.10 needs its `std` feature for
+//!   any real clock, and `std` pulls `parking_lot` 0.12 (+ `parking_lot_core`
+//!   0.9) next to the 0.11 that sled `=0.34.7` pins; its default `dashmap`
+//!   adds `hashbrown` 0.14 as well. `cargo tree -d` must show no second copy
+//!   introduced by the change, and neither can be unified from our side.
+//! - **No refund.** The per-IP budget takes a turn when an attempt starts
+//!   (so concurrent guesses are bounded) and a successful login gives it
+//!   back ([`TokenBucket::give_back`]): an office behind one NAT address
+//!   spends nothing at 9:00. GCRA has no way to return a cell.
+//! - **The lockout is not a rate.** Per (account, source): five free
+//!   failures, then a doubling back-off up to 15 minutes, failures
+//!   remembered an hour after the last one, and only two free failures
+//!   while the account is under attack. That is a small state machine, not
+//!   a quota.
+//! - **A hard bound on memory.** `retain_recent` forgets only keys whose
+//!   bucket has refilled, so an attacker rotating usernames or /64s within
+//!   the refill window grows a governor map without limit. [`make_room`]
+//!   caps each map at [`MAX_TRACKED`], dropping stale entries and then the
+//!   least recently used eighth, never the whole map (which would hand
+//!   every guesser a fresh budget).
+//!
+//! What is left that governor would do (the per-connection bucket) is ten
+//! lines here; on its own it is not worth a dependency with second copies.
 
 use std::collections::HashMap;
 use std::hash::Hash;

@@ -110,6 +110,7 @@ fn serve(config: Config) -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(log_colour())
         .init();
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
     runtime.block_on(async {
@@ -119,6 +120,22 @@ fn serve(config: Config) -> anyhow::Result<()> {
             .await
             .context("townhall")
     })
+}
+
+/// Colour in the logs only when they go to a terminal: redirected to a
+/// file or a collector, escape codes are noise in every line.
+/// `TOWNHALL_LOG_COLOR=always|never` overrides that guess, and `NO_COLOR`
+/// (no-color.org) turns it off.
+fn log_colour() -> bool {
+    use std::io::IsTerminal as _;
+    match std::env::var("TOWNHALL_LOG_COLOR").as_deref() {
+        Ok("always") => true,
+        Ok("never") => false,
+        _ => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stderr().is_terminal()
+        }
+    }
 }
 
 async fn signals(shutdown: CancellationToken) {

@@ -57,3 +57,69 @@ async fn health_and_metrics_report_durable_progress_and_group_commit() {
     assert_eq!(health["status"], "ok");
     assert!(health["published_pos"].as_u64().expect("pos") >= 402);
 }
+
+/// Run the real binary with stderr on a pipe (as under a log collector or
+/// `./scripts/run.sh > townhall.log 2>&1`), stop it (SIGTERM) once it
+/// listens, and return everything it logged.
+async fn log_of_a_short_run(env: &[(&str, &str)]) -> String {
+    use std::process::Stdio;
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut cmd = tokio::process::Command::new(townhall_tests::binary());
+    cmd.args(["serve", "--bind", "127.0.0.1:0", "--data"])
+        .arg(dir.path().join("data"))
+        .env("TOWNHALL_ADMIN_PASSWORD", townhall_tests::ADMIN_PASSWORD)
+        .env("RUST_LOG", "info")
+        .env_remove("TOWNHALL_LOG_COLOR")
+        .env_remove("NO_COLOR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn townhall");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stdout).lines();
+    tokio::time::timeout(townhall_tests::WAIT, async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.starts_with("listening on") {
+                return;
+            }
+        }
+        panic!("townhall exited before listening");
+    })
+    .await
+    .expect("townhall did not start in time");
+    // SIGTERM, not a kill: the lines after "listening on" (and the
+    // shutdown's) are then surely written before stderr ends.
+    let pid = child.id().expect("running");
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status();
+    let mut log = String::new();
+    tokio::time::timeout(townhall_tests::WAIT, stderr.read_to_string(&mut log))
+        .await
+        .expect("stderr did not end")
+        .expect("read stderr");
+    let _ = child.wait().await;
+    log
+}
+
+#[tokio::test]
+async fn logs_have_no_colour_codes_when_stderr_is_not_a_terminal() {
+    let log = log_of_a_short_run(&[]).await;
+    assert!(log.contains("INFO"), "no log lines at all:\n{log}");
+    assert!(
+        !log.contains("\x1b["),
+        "ANSI escape codes in a piped log:\n{log:?}"
+    );
+    // The override still gives colour (and shows this check would see it).
+    let forced = log_of_a_short_run(&[("TOWNHALL_LOG_COLOR", "always")]).await;
+    assert!(
+        forced.contains("\x1b["),
+        "TOWNHALL_LOG_COLOR=always gave no colour:\n{forced:?}"
+    );
+}

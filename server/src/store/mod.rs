@@ -185,7 +185,10 @@ impl Store {
     }
 
     pub fn sync(&self) -> Result<(), StoreError> {
-        self.kv.sync()
+        let started = std::time::Instant::now();
+        let synced = self.kv.sync();
+        crate::metrics::record_fsync(started.elapsed());
+        synced
     }
 
     /// The time the last command was applied under (0 if none yet).
