@@ -26,6 +26,8 @@ struct ServeDefaults {
     config: Config,
 }
 
+// Parsed once at start: the size of the biggest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Cmd {
     /// Run the server (the default).
