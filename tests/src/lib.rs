@@ -155,6 +155,12 @@ impl TestServer {
         self.child.as_ref().and_then(|c| c.id()).expect("running")
     }
 
+    /// Wait for the process to exit by itself; its exit code.
+    pub async fn wait_exit(&mut self) -> Option<i32> {
+        let mut c = self.child.take()?;
+        c.wait().await.ok().and_then(|s| s.code())
+    }
+
     /// SIGKILL: no shutdown, no final flush.
     pub async fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {

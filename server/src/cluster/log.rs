@@ -9,8 +9,9 @@
 //! from the publish ack: the ack only says the entry is in the log, the
 //! apply decides whether the command succeeds (identically on every node).
 //!
-//! **Read** ([`read_log`]): one ordered consumer (no filter: a filtered
-//! consumer replays 30× slower, see shared/STACK.md) from the entry after
+//! **Read** ([`read_log`]): one ephemeral pull consumer without acks (no
+//! filter: a filtered consumer replays 30× slower, see shared/STACK.md;
+//! a 1 s heartbeat, see below) from the entry after
 //! the last one this node's store holds. Every entry, whoever appended it,
 //! becomes a [`Job`] for the worker, in stream order; a gap or an entry
 //! this build cannot read stops the node (it must never skip what the
@@ -33,6 +34,14 @@ use uuid::Uuid;
 
 /// The one subject of the log stream.
 pub const SUBJECT: &str = "townhall.log";
+
+/// Entries asked for per pull request.
+const PULL_BATCH: usize = 1024;
+/// The log reader's idle heartbeat: a consumer gone with its server is
+/// noticed (and recreated) within about two of these.
+const HEARTBEAT: Duration = Duration::from_secs(1);
+/// How long one pull request waits for entries.
+const PULL_EXPIRES: Duration = Duration::from_secs(5);
 
 /// Pause between attempts to publish an entry the log did not confirm.
 const RETRY_PAUSE: Duration = Duration::from_millis(200);
@@ -270,7 +279,7 @@ pub enum ReadError {
 /// the stream leader gone) recreate the consumer at the next expected
 /// entry; a gap or an unreadable entry ends the reader with an error.
 pub async fn read_log(
-    stream: jetstream::stream::Stream,
+    mut stream: jetstream::stream::Stream,
     from: u64,
     node: Uuid,
     waiters: Arc<Waiters>,
@@ -278,16 +287,51 @@ pub async fn read_log(
     shutdown: CancellationToken,
 ) -> Result<(), ReadError> {
     let mut expected = from.max(1);
+    let mut first = true;
     'consumer: loop {
-        let config = jetstream::consumer::pull::OrderedConfig {
+        if !std::mem::take(&mut first) {
+            // Recreating: not in a tight loop, and only if the log still
+            // holds the next entry (retention may have dropped it).
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                _ = shutdown.cancelled() => return Ok(()),
+            }
+            if let Ok(info) = stream.info().await
+                && info.state.messages > 0
+                && info.state.first_sequence > expected
+            {
+                return Err(ReadError::Gap {
+                    expected,
+                    found: info.state.first_sequence,
+                });
+            }
+        }
+        // A plain ephemeral pull consumer with no acks, not the library's
+        // "ordered" one: that one notices a consumer lost with its server
+        // only after two missed 15 s heartbeats (writes stalled ~30 s when
+        // the stream leader was killed). Here a heartbeat every second; a
+        // missed one, or any error, recreates the consumer at `expected`,
+        // and the sequence checks below keep the order exact.
+        let config = jetstream::consumer::pull::Config {
             deliver_policy: jetstream::consumer::DeliverPolicy::ByStartSequence {
                 start_sequence: expected,
             },
+            ack_policy: jetstream::consumer::AckPolicy::None,
+            inactive_threshold: Duration::from_secs(30),
+            memory_storage: true,
+            num_replicas: 1,
             ..Default::default()
         };
         let messages = async {
             let consumer = stream.create_consumer(config).await?;
-            consumer.messages().await.map_err(async_nats::Error::from)
+            consumer
+                .stream()
+                .max_messages_per_batch(PULL_BATCH)
+                .heartbeat(HEARTBEAT)
+                .expires(PULL_EXPIRES)
+                .messages()
+                .await
+                .map_err(async_nats::Error::from)
         };
         let mut messages = tokio::select! {
             m = messages => match m {
@@ -326,10 +370,14 @@ pub async fn read_log(
                 continue; // delivered again after a consumer was recreated
             }
             if seq > expected {
-                return Err(ReadError::Gap {
+                // Seen after a stream leader change: the consumer skipped
+                // entries the stream holds. Read again from `expected`.
+                tracing::warn!(
                     expected,
-                    found: seq,
-                });
+                    got = seq,
+                    "the log consumer skipped entries; recreating it"
+                );
+                continue 'consumer;
             }
             let entry =
                 Entry::decode(&msg.payload).map_err(|source| ReadError::Entry { seq, source })?;

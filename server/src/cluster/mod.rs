@@ -33,6 +33,9 @@ use uuid::Uuid;
 /// (`sync_interval: always`, per-message dedupe with `Nats-Msg-Id`).
 pub const MIN_SERVER: (u64, u64) = (2, 10);
 
+/// The bound on one JetStream request or publish-ack wait.
+pub const ATTEMPT: Duration = Duration::from_secs(2);
+
 /// How long the stream remembers a `Nats-Msg-Id` (JetStream's default).
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
 
@@ -92,12 +95,13 @@ pub async fn connect(cfg: &ClusterConfig) -> Result<Connected, ClusterError> {
     if !version_at_least(&version, MIN_SERVER) {
         return Err(ClusterError::OldServer { found: version });
     }
-    // Every JetStream request (and each publish's ack) is bounded: longer
-    // than a stream leader election (4 to 9 s), so a failover pauses
-    // writes rather than failing them.
-    let timeout = Duration::from_secs(cfg.write_timeout_secs.clamp(2, 120));
+    // Every JetStream request and each publish's ack wait is bounded by
+    // ATTEMPT: a publish sent to a stream leader that just died never gets
+    // its ack, and waiting out the whole write timeout for it would stall
+    // the write. `cluster/log.rs` retries (same `Nats-Msg-Id`) until the
+    // write timeout, so an election (4 to 9 s) pauses writes, never fails them.
     let js = jetstream::ContextBuilder::new()
-        .timeout(timeout)
+        .timeout(ATTEMPT)
         .build(client.clone());
     Ok(Connected { client, js })
 }
