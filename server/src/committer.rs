@@ -20,12 +20,12 @@ use crate::error::{Result, ServerError};
 use crate::frame::{SharedFrame, shared};
 use crate::hub::{Hub, MembershipChange, Published};
 use crate::idhash::IdMap;
-use crate::store::{self, AckRecord, Batch, MemberRecord, OPEN, RoomRecord, Store, UserRecord};
+use crate::store::{self, AckRecord, Batch, MemberRecord, RoomRecord, Store, UserRecord};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use townhall_protocol::{
-    Content, Event, MemberAction, Millis, Pos, Role, RoomId, RoomKind, RoomRole, RoomSeq,
-    ServerFrame, UserId, UserInfo, Visibility,
+    Content, Event, MemberAction, Millis, Pos, RoomId, RoomKind, RoomRole, RoomSeq, ServerFrame,
+    UserId, UserInfo,
 };
 use uuid::Uuid;
 
@@ -34,10 +34,13 @@ mod broadcasts;
 mod contacts;
 mod messages;
 mod org;
+mod rooms;
+mod syncer;
 pub use crate::command::{Command, Reply, Stamp};
 pub use accounts::AccountOp;
 pub use contacts::ContactOp;
 pub use messages::MessageOp;
+use syncer::Syncer;
 
 /// Jobs waiting for the committer. Bounded so that a flood of writers waits
 /// (backpressure) instead of growing memory; 4096 is several group commits'
@@ -312,64 +315,6 @@ impl Worker {
     }
 }
 
-/// A thread of its own for the flush + fdatasync, so that acks never wait
-/// behind other blocking work (a burst of argon2 logins, backlog reads) on
-/// tokio's shared blocking pool.
-struct Syncer {
-    /// Capacity 1: the committer waits for each sync before asking again.
-    /// An Option so that drop can close it before joining the thread.
-    tx: Option<std::sync::mpsc::SyncSender<oneshot::Sender<Result<(), crate::store::StoreError>>>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Drop for Syncer {
-    fn drop(&mut self) {
-        // Close the channel, then wait for the thread: it holds a store
-        // handle, and the data folder stays locked until that is gone.
-        self.tx = None;
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Syncer {
-    fn start(store: Store) -> Syncer {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<
-            oneshot::Sender<Result<(), crate::store::StoreError>>,
-        >(1);
-        let spawned = std::thread::Builder::new()
-            .name("townhall-fsync".into())
-            .spawn(move || {
-                while let Ok(reply) = rx.recv() {
-                    let _ = reply.send(store.sync());
-                }
-            });
-        let thread = match spawned {
-            Ok(t) => Some(t),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot start the fsync thread");
-                None
-            }
-        };
-        Syncer {
-            tx: Some(tx),
-            thread,
-        }
-    }
-
-    async fn sync(&self) -> Result<(), crate::store::StoreError> {
-        let (reply, done) = oneshot::channel();
-        self.tx
-            .as_ref()
-            .ok_or_else(|| crate::store::StoreError::Backend("fsync thread gone".into()))?
-            .send(reply)
-            .map_err(|_| crate::store::StoreError::Backend("fsync thread gone".into()))?;
-        done.await
-            .map_err(|_| crate::store::StoreError::Backend("fsync thread gone".into()))?
-    }
-}
-
 /// What executing one job produced, before the sync.
 struct Pending {
     events: Vec<Published>,
@@ -605,7 +550,6 @@ impl Worker {
     /// log sequence. Nobody in this group is answered.
     fn stop_replica(&mut self, e: &str) {
         tracing::error!(error = %e, "cannot apply the cluster log; this node stops");
-        self.last_pos = 0;
         if let Mode::Replica { fatal, .. } = &self.mode {
             fatal.cancel();
         }
@@ -737,135 +681,20 @@ impl Worker {
                 user,
                 server_role,
                 room,
-            } => {
-                let record = self.store.room(room)?.ok_or(ServerError::NotFound)?;
-                let existing = self.store.membership(room, user.id)?;
-                if existing.as_ref().is_some_and(MemberRecord::is_current) {
-                    return Err(ServerError::AlreadyMember);
-                }
-                let may_join = record.kind == RoomKind::Room
-                    && (record.visibility == Visibility::Public || server_role == Role::Admin);
-                if !may_join {
-                    return Err(ServerError::NotFound);
-                }
-                self.add_membership(
-                    b,
-                    p,
-                    room,
-                    &user,
-                    &user,
-                    RoomRole::Member,
-                    MemberAction::Joined,
-                    existing,
-                )?;
-                Ok(Reply::Room(record))
-            }
-            Command::Leave { user, room } => {
-                let record = self.store.room(room)?.ok_or(ServerError::NotFound)?;
-                let existing = self.store.membership(room, user.id)?;
-                let Some(existing) = existing.filter(MemberRecord::is_current) else {
-                    return Err(if record.visibility == Visibility::Public {
-                        ServerError::NotMember
-                    } else {
-                        ServerError::NotFound
-                    });
-                };
-                if record.kind == RoomKind::Dm {
-                    return self.close_dm(b, room, user.id);
-                }
-                if record.org_wide && user.role == Role::Staff {
-                    return Err(ServerError::Forbidden(
-                        "everyone stays in the organisation room",
-                    ));
-                }
-                let pos =
-                    self.end_membership(b, p, room, &user, &user, MemberAction::Left, existing)?;
-                Ok(Reply::Done(pos))
-            }
+            } => self.join(b, p, user, server_role, room),
+            Command::Leave { user, room } => self.leave(b, p, user, room),
             Command::AddMember {
                 actor,
                 actor_role,
                 room,
                 target,
-            } => {
-                let (record, actor_m) = self.managed_room(room, &actor, actor_role)?;
-                let allowed = actor_role == Role::Admin
-                    || match (&actor_m, record.visibility) {
-                        (Some(m), Visibility::Private) => {
-                            matches!(m.role, RoomRole::Owner | RoomRole::Moderator)
-                        }
-                        (Some(_), Visibility::Public) => true,
-                        (None, _) => false,
-                    };
-                if !allowed {
-                    return Err(ServerError::Forbidden(
-                        "only the room's owner or moderators may add people",
-                    ));
-                }
-                self.refuse_if_blocked(target.id, actor.id)?;
-                let existing = self.store.membership(room, target.id)?;
-                if existing.as_ref().is_some_and(MemberRecord::is_current) {
-                    return Err(ServerError::AlreadyMember);
-                }
-                let pos = self.add_membership(
-                    b,
-                    p,
-                    room,
-                    &actor,
-                    &target,
-                    RoomRole::Member,
-                    MemberAction::Added,
-                    existing,
-                )?;
-                self.audit(b, &actor, "add_member", Some(room), Some(target), None);
-                Ok(Reply::Done(pos))
-            }
+            } => self.add_member(b, p, actor, actor_role, room, target),
             Command::RemoveMember {
                 actor,
                 actor_role,
                 room,
                 target,
-            } => {
-                let (record, actor_m) = self.managed_room(room, &actor, actor_role)?;
-                if record.org_wide && actor_role != Role::Admin {
-                    return Err(ServerError::Forbidden(
-                        "everyone stays in the organisation room",
-                    ));
-                }
-                let actor_rank = if actor_role == Role::Admin {
-                    3
-                } else {
-                    actor_m.as_ref().map_or(0, |m| rank(m.role))
-                };
-                if actor_rank < rank(RoomRole::Moderator) {
-                    return Err(ServerError::Forbidden(
-                        "only the room's owner or moderators may remove people",
-                    ));
-                }
-                let Some(existing) = self
-                    .store
-                    .membership(room, target.id)?
-                    .filter(MemberRecord::is_current)
-                else {
-                    return Err(ServerError::NotMember);
-                };
-                if rank(existing.role) >= actor_rank {
-                    return Err(ServerError::Forbidden(
-                        "cannot remove someone of equal or higher room role",
-                    ));
-                }
-                let pos = self.end_membership(
-                    b,
-                    p,
-                    room,
-                    &actor,
-                    &target,
-                    MemberAction::Removed,
-                    existing,
-                )?;
-                self.audit(b, &actor, "remove_member", Some(room), Some(target), None);
-                Ok(Reply::Done(pos))
-            }
+            } => self.remove_member(b, p, actor, actor_role, room, target),
             Command::MarkRead { user, room, seq } => {
                 let current = self.store.read_marker(user, room)?;
                 if seq <= current {
@@ -900,50 +729,7 @@ impl Worker {
                 room,
                 target,
                 role,
-            } => {
-                self.store.room(room)?.ok_or(ServerError::NotFound)?;
-                let actor_m = self
-                    .store
-                    .membership(room, actor.id)?
-                    .filter(MemberRecord::is_current);
-                if actor_m.is_none() && actor_role != Role::Admin {
-                    return Err(ServerError::NotFound);
-                }
-                let is_owner = actor_m.as_ref().is_some_and(|m| m.role == RoomRole::Owner);
-                if !is_owner && actor_role != Role::Admin {
-                    return Err(ServerError::Forbidden(
-                        "only the room's owner or an admin sets room roles",
-                    ));
-                }
-                if role == RoomRole::Owner {
-                    return Err(ServerError::Invalid(
-                        "a room has one owner; set moderator or member".into(),
-                    ));
-                }
-                let Some(mut m) = self
-                    .store
-                    .membership(room, target.id)?
-                    .filter(MemberRecord::is_current)
-                else {
-                    return Err(ServerError::NotMember);
-                };
-                if m.role == RoomRole::Owner {
-                    return Err(ServerError::Forbidden("the owner's role cannot be changed"));
-                }
-                if m.role == role {
-                    return Ok(Reply::Done(0));
-                }
-                m.role = role;
-                store::put_membership(b, room, target.id, &m);
-                let content = Content::RoomRoleSet {
-                    user: target.clone(),
-                    role,
-                };
-                let change = Some(MembershipChange::Joined(target.id, role));
-                self.audit(b, &actor, "set_room_role", Some(room), Some(target), None);
-                let ev = self.append(b, p, room, actor, None, content, change)?;
-                Ok(Reply::Done(ev.pos))
-            }
+            } => self.set_room_role(b, p, actor, actor_role, room, target, role),
             Command::Broadcast {
                 user,
                 client_id,
@@ -967,36 +753,6 @@ impl Worker {
         }
     }
 
-    /// A room someone adds people to or removes them from: it exists and
-    /// the actor can see it (a member, or an admin; a private room is
-    /// otherwise "not found"), and it is not a direct conversation. Returns
-    /// the room and the actor's current membership.
-    fn managed_room(
-        &self,
-        room: RoomId,
-        actor: &UserInfo,
-        actor_role: Role,
-    ) -> Result<(RoomRecord, Option<MemberRecord>)> {
-        let record = self.store.room(room)?.ok_or(ServerError::NotFound)?;
-        let actor_m = self
-            .store
-            .membership(room, actor.id)?
-            .filter(MemberRecord::is_current);
-        if actor_m.is_none()
-            && actor_role != Role::Admin
-            && record.visibility == Visibility::Private
-        {
-            return Err(ServerError::NotFound);
-        }
-        if record.kind == RoomKind::Dm {
-            return Err(ServerError::Forbidden(
-                "a direct conversation has exactly two people",
-            ));
-        }
-        Ok((record, actor_m))
-    }
-
-    /// What I write I have read: move my read marker past my own message
     /// (never back), and tell my other devices.
     fn read_own(
         &mut self,
@@ -1093,90 +849,6 @@ impl Worker {
             change,
         });
         Ok(event)
-    }
-
-    fn create_room(
-        &mut self,
-        b: &mut Batch,
-        p: &mut Pending,
-        record: &RoomRecord,
-        creator: &UserInfo,
-        members: &[(UserInfo, RoomRole, MemberAction)],
-    ) -> Result<()> {
-        store::put_room(b, record);
-        self.rooms
-            .insert(record.id, RoomTail { seq: 0, ordinal: 0 });
-        let created = Content::Created {
-            name: record.name.clone(),
-            topic: record.topic.clone(),
-            visibility: record.visibility,
-            room_kind: record.kind,
-        };
-        self.append(b, p, record.id, creator.clone(), None, created, None)?;
-        for (user, role, action) in members {
-            self.add_membership(b, p, record.id, creator, user, *role, *action, None)?;
-        }
-        Ok(())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn add_membership(
-        &mut self,
-        b: &mut Batch,
-        p: &mut Pending,
-        room: RoomId,
-        actor: &UserInfo,
-        target: &UserInfo,
-        role: RoomRole,
-        action: MemberAction,
-        existing: Option<MemberRecord>,
-    ) -> Result<Pos> {
-        let content = Content::Member {
-            user: target.clone(),
-            action,
-        };
-        let change = Some(MembershipChange::Joined(target.id, role));
-        let ev = self.append(b, p, room, actor.clone(), None, content, change)?;
-        let mut m = existing.unwrap_or(MemberRecord {
-            role,
-            intervals: Vec::new(),
-        });
-        m.role = role;
-        m.intervals.push((ev.pos, OPEN));
-        store::put_membership(b, room, target.id, &m);
-        Ok(ev.pos)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn end_membership(
-        &mut self,
-        b: &mut Batch,
-        p: &mut Pending,
-        room: RoomId,
-        actor: &UserInfo,
-        target: &UserInfo,
-        action: MemberAction,
-        mut existing: MemberRecord,
-    ) -> Result<Pos> {
-        let content = Content::Member {
-            user: target.clone(),
-            action,
-        };
-        let change = Some(MembershipChange::Left(target.id));
-        let ev = self.append(b, p, room, actor.clone(), None, content, change)?;
-        if let Some(last) = existing.intervals.last_mut() {
-            last.1 = ev.pos;
-        }
-        store::put_membership(b, room, target.id, &existing);
-        Ok(ev.pos)
-    }
-}
-
-fn rank(role: RoomRole) -> u8 {
-    match role {
-        RoomRole::Member => 0,
-        RoomRole::Moderator => 1,
-        RoomRole::Owner => 2,
     }
 }
 

@@ -1,0 +1,111 @@
+//! Admin routes over the whole store: its digest (the divergence check
+//! between cluster nodes) and a consistent snapshot of it (a new node's or a
+//! backup's starting point).
+
+use super::{HttpResult, require_admin};
+use crate::app::App;
+use crate::error::ServerError;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+
+/// `GET /api/admin/snapshot`: the whole store as one file (format in
+/// `store/snapshot.rs`), taken while this node applies nothing, so it is
+/// the state at exactly the log sequence (cluster) and position in the
+/// `X-Townhall-Log-Seq` and `X-Townhall-Pos` headers. Writes on this node
+/// wait while it is written; a new node restores it with `townhall restore`.
+pub(super) async fn snapshot(State(app): State<App>, headers: HeaderMap) -> HttpResult<Response> {
+    require_admin(&app, &headers).await?;
+    // Written to a file beside the data folder first (the pause must not
+    // depend on how fast the client reads), then unlinked and streamed
+    // from the open handle.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = app
+        .config
+        .data
+        .with_extension(format!("snapshot-{}-{n}", std::process::id()));
+    let (store, at) = (app.store.clone(), path.clone());
+    let written = app
+        .committer
+        .paused(move || -> Result<_, ServerError> {
+            let file = std::fs::File::create(&at)
+                .map_err(|e| ServerError::Internal(format!("snapshot file: {e}")))?;
+            let info = store.export(&file)?;
+            file.sync_all()
+                .map_err(|e| ServerError::Internal(format!("snapshot file: {e}")))?;
+            Ok(info)
+        })
+        .await?;
+    let info = match written {
+        Ok(info) => info,
+        Err(e) => {
+            let _ = std::fs::remove_file(&path);
+            return Err(e.into());
+        }
+    };
+    let file = tokio::fs::File::open(&path).await;
+    let _ = std::fs::remove_file(&path);
+    let file = file.map_err(|e| ServerError::Internal(format!("snapshot file: {e}")))?;
+    tracing::info!(
+        pairs = info.pairs,
+        bytes = info.bytes,
+        log_seq = info.log_seq,
+        "snapshot taken"
+    );
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+            (header::CONTENT_LENGTH, info.bytes.to_string()),
+            (
+                header::HeaderName::from_static("x-townhall-log-seq"),
+                info.log_seq.to_string(),
+            ),
+            (
+                header::HeaderName::from_static("x-townhall-pos"),
+                info.pos.to_string(),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// `GET /api/admin/digest`: a digest of this node's whole store, with the
+/// log sequence (cluster) and position it was taken at. Nodes that report
+/// the same `applied_seq` must report the same digest.
+pub(super) async fn digest(
+    State(app): State<App>,
+    headers: HeaderMap,
+) -> HttpResult<Json<serde_json::Value>> {
+    require_admin(&app, &headers).await?;
+    // The worker may apply while the store is read: take the digest again
+    // until the store's position did not move during it.
+    for _ in 0..20 {
+        let store = app.store.clone();
+        let taken = app
+            .read(move |s| {
+                let before = (s.log_seq()?, s.last_pos()?);
+                let (digest, pairs, trees) = store.digest_by_tree()?;
+                let after = (s.log_seq()?, s.last_pos()?);
+                Ok((before == after).then_some((before, digest, pairs, trees)))
+            })
+            .await?;
+        if let Some(((applied_seq, pos), digest, pairs, trees)) = taken {
+            let trees: serde_json::Map<String, serde_json::Value> = trees
+                .into_iter()
+                .map(|(name, d)| (name.to_owned(), hex::encode(d).into()))
+                .collect();
+            return Ok(Json(serde_json::json!({
+                "applied_seq": applied_seq,
+                "pos": pos,
+                "pairs": pairs,
+                "digest": hex::encode(digest),
+                "trees": trees,
+            })));
+        }
+    }
+    Err(ServerError::Unavailable("the store kept changing; try again".into()).into())
+}
