@@ -63,7 +63,7 @@ use crate::app::App;
 use crate::committer::Committer;
 use crate::config::Config;
 use crate::hub::Hub;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, UserRecord};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use townhall_protocol::Role;
@@ -234,6 +234,29 @@ async fn ensure_org_room(store: &Store, committer: &Committer) -> Result<(), Sta
     Ok(())
 }
 
+/// The first admin's record, with the given password or a random one
+/// (`true`: generated, to be printed once).
+fn first_admin(password: Option<&str>) -> Result<(UserRecord, String, bool), StartError> {
+    let (password, generated) = match password {
+        Some(p) if !p.is_empty() => (p.to_owned(), false),
+        _ => (auth::random_password(), true),
+    };
+    let record = http::new_user_record("admin", Some("Administrator"), &password, Role::Admin)
+        .map_err(|e| StartError::Other(format!("first admin: {e}")))?;
+    Ok((record, password, generated))
+}
+
+fn print_first_admin(password: &str, generated: bool, change_with: &str) {
+    if generated {
+        println!("first start: created user 'admin' with password {password}");
+        println!("(shown once; change it with {change_with})");
+    } else {
+        println!(
+            "first start: created user 'admin' with the password from TOWNHALL_ADMIN_PASSWORD"
+        );
+    }
+}
+
 /// Cluster mode: on an empty log, the first admin is made through the log
 /// (so every node has the same one); when several nodes start at once, the
 /// first entry wins and the others' are no-ops.
@@ -245,22 +268,13 @@ async fn ensure_first_admin_in_log(
     if !store.users()?.is_empty() {
         return Ok(());
     }
-    let (password, generated) = match password {
-        Some(p) if !p.is_empty() => (p.to_owned(), false),
-        _ => (auth::random_password(), true),
-    };
-    let record = http::new_user_record("admin", Some("Administrator"), &password, Role::Admin)
-        .map_err(|e| StartError::Other(format!("first admin: {e}")))?;
+    let (record, password, generated) = first_admin(password)?;
     let op = committer::AccountOp::FirstAdmin { record };
     match committer.submit(committer::Command::Account(op)).await {
-        Ok(committer::Reply::User(_)) if generated => {
-            println!("first start: created user 'admin' with password {password}");
-            println!(
-                "(shown once; change it after logging in: account page, or POST /api/password)"
-            );
-        }
-        Ok(committer::Reply::User(_)) => println!(
-            "first start: created user 'admin' with the password from TOWNHALL_ADMIN_PASSWORD"
+        Ok(committer::Reply::User(_)) => print_first_admin(
+            &password,
+            generated,
+            "the account page, or POST /api/password",
         ),
         Ok(_) => println!("first start: another node made the first admin"),
         Err(e) => return Err(StartError::Other(format!("first admin: {e}"))),
@@ -274,21 +288,9 @@ pub fn ensure_first_admin(store: &Store, password: Option<&str>) -> Result<(), S
     if !store.users()?.is_empty() {
         return Ok(());
     }
-    let (password, generated) = match password {
-        Some(p) if !p.is_empty() => (p.to_owned(), false),
-        _ => (auth::random_password(), true),
-    };
-    let record = http::new_user_record("admin", Some("Administrator"), &password, Role::Admin)
-        .map_err(|e| StartError::Other(format!("first admin: {e}")))?;
+    let (record, password, generated) = first_admin(password)?;
     store.apply(&committer::user_record_batch(&record))?;
     store.sync()?;
-    if generated {
-        println!("first start: created user 'admin' with password {password}");
-        println!("(shown once; change it with `townhall user reset-password admin`)");
-    } else {
-        println!(
-            "first start: created user 'admin' with the password from TOWNHALL_ADMIN_PASSWORD"
-        );
-    }
+    print_first_admin(&password, generated, "`townhall user reset-password admin`");
     Ok(())
 }

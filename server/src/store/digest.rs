@@ -29,26 +29,40 @@ impl Store {
         for tree in Tree::ALL {
             let mut one = Sha256::new();
             hash.update([tree.tag()]);
-            let mut start = Bound::Unbounded;
-            loop {
-                let chunk = self.kv.range(tree, start, Bound::Unbounded, false, CHUNK)?;
-                for (k, v) in &chunk {
-                    for h in [&mut hash, &mut one] {
-                        h.update((k.len() as u64).to_be_bytes());
-                        h.update(k);
-                        h.update((v.len() as u64).to_be_bytes());
-                        h.update(v);
-                    }
+            pairs += self.walk(tree, |k, v| {
+                for h in [&mut hash, &mut one] {
+                    h.update((k.len() as u64).to_be_bytes());
+                    h.update(k);
+                    h.update((v.len() as u64).to_be_bytes());
+                    h.update(v);
                 }
-                pairs += chunk.len() as u64;
-                match chunk.last() {
-                    Some((k, _)) if chunk.len() == CHUNK => start = Bound::Excluded(k.clone()),
-                    _ => break,
-                }
-            }
+                Ok(())
+            })?;
             trees.push((tree.name(), one.finalize().into()));
         }
         Ok((hash.finalize().into(), pairs, trees))
+    }
+
+    /// Call `f` on every pair of `tree`, in key order, a bounded chunk at a
+    /// time (no iterator stays open); returns how many pairs.
+    pub(super) fn walk(
+        &self,
+        tree: Tree,
+        mut f: impl FnMut(&[u8], &[u8]) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        let mut pairs = 0u64;
+        let mut start = Bound::Unbounded;
+        loop {
+            let chunk = self.kv.range(tree, start, Bound::Unbounded, false, CHUNK)?;
+            for (k, v) in &chunk {
+                f(k, v)?;
+            }
+            pairs += chunk.len() as u64;
+            match chunk.last() {
+                Some((k, _)) if chunk.len() == CHUNK => start = Bound::Excluded(k.clone()),
+                _ => return Ok(pairs),
+            }
+        }
     }
 }
 

@@ -19,7 +19,7 @@ use std::ops::Bound;
 
 const MAGIC: &[u8] = b"TOWNHALL-SNAPSHOT 1\n";
 const END: u8 = 255;
-/// Pairs read per range call, and written per batch when restoring.
+/// Pairs written per batch when restoring.
 const CHUNK: usize = 4096;
 /// No key or value of ours is near this; a bigger length is a damaged file.
 const MAX_LEN: u32 = 64 << 20;
@@ -73,22 +73,13 @@ impl Store {
         w.write_all(MAGIC).map_err(io)?;
         let mut pairs = 0u64;
         for tree in Tree::ALL {
-            let mut start = Bound::Unbounded;
-            loop {
-                let chunk = self.kv.range(tree, start, Bound::Unbounded, false, CHUNK)?;
-                for (k, v) in &chunk {
-                    w.write_all(&[tree.tag()]).map_err(io)?;
-                    w.write_all(&(k.len() as u32).to_be_bytes()).map_err(io)?;
-                    w.write_all(k).map_err(io)?;
-                    w.write_all(&(v.len() as u32).to_be_bytes()).map_err(io)?;
-                    w.write_all(v).map_err(io)?;
-                }
-                pairs += chunk.len() as u64;
-                match chunk.last() {
-                    Some((k, _)) if chunk.len() == CHUNK => start = Bound::Excluded(k.clone()),
-                    _ => break,
-                }
-            }
+            pairs += self.walk(tree, |k, v| {
+                w.write_all(&[tree.tag()]).map_err(io)?;
+                w.write_all(&(k.len() as u32).to_be_bytes()).map_err(io)?;
+                w.write_all(k).map_err(io)?;
+                w.write_all(&(v.len() as u32).to_be_bytes()).map_err(io)?;
+                w.write_all(v).map_err(io)
+            })?;
         }
         w.write_all(&[END]).map_err(io)?;
         let sum: [u8; 32] = w.hash.clone().finalize().into();
