@@ -169,9 +169,10 @@ async fn a_backup_under_live_writes_restores_exactly_what_was_acked_at_its_posit
     let before = acked.iter().filter(|(_, p)| *p <= at).count();
     let after = acked.len() - before;
     println!(
-        "{} acked; backup at position {at}: {before} at or before, {after} after; {} bytes compressed",
+        "{} acked; backup at position {at}: {before} at or before, {after} after; {} bytes compressed; backup said: {}",
         acked.len(),
-        file_bytes.len()
+        file_bytes.len(),
+        stdout.trim()
     );
     assert!(
         before > 0 && after > 0,
