@@ -518,7 +518,11 @@ impl Worker {
         match synced {
             Ok(()) => {
                 crate::metrics::add(&m.events_committed, pending.events.len() as u64);
-                self.hub.publish(&pending.events);
+                if !pending.events.is_empty() {
+                    let started = std::time::Instant::now();
+                    self.hub.publish(&pending.events);
+                    crate::metrics::record_fanout(started.elapsed());
+                }
                 for (user, frame) in pending.frames_to_user {
                     self.hub.send_to_user(user, frame);
                 }

@@ -30,6 +30,8 @@
 //! - [`frame`]: serialized frames shared across sockets.
 //! - [`reply`]: replies that always fit the socket (split into parts, or
 //!   paged by bytes).
+//! - [`backup`]: `townhall backup` (a running server's snapshot, checked
+//!   and gzipped) and the reader `townhall restore` uses.
 //! - [`metrics`]: counters and histograms for `/metrics` (over the
 //!   `metrics` crate and its Prometheus exporter).
 
@@ -37,6 +39,7 @@ pub mod adds;
 pub mod app;
 pub mod assets;
 pub mod auth;
+pub mod backup;
 pub mod cluster;
 pub mod command;
 pub mod committer;

@@ -40,11 +40,24 @@ enum Cmd {
         #[command(subcommand)]
         action: UserCmd,
     },
-    /// Make a data folder from a snapshot (`GET /api/admin/snapshot` of a
-    /// running node). A cluster node started on it applies the log from the
-    /// entry after the snapshot's.
+    /// Back up a running server without stopping it: fetch its snapshot
+    /// (one consistent position), check its checksum, and write it
+    /// gzip-compressed to FILE (through FILE.tmp, renamed once complete).
+    /// An admin's session token (`POST /api/login`) comes from
+    /// TOWNHALL_ADMIN_TOKEN, never a flag: command lines show in `ps`.
+    Backup {
+        /// The server, as http://HOST:PORT.
+        #[arg(long)]
+        from: String,
+        /// The backup file to write.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Make a data folder from a snapshot: a `townhall backup` file
+    /// (gzip) or a plain `GET /api/admin/snapshot` body. A cluster node
+    /// started on it applies the log from the entry after the snapshot's.
     Restore {
-        /// The snapshot file.
+        /// The snapshot or backup file.
         file: PathBuf,
         /// The data folder to make (must not exist, or be empty).
         #[arg(long, env = "TOWNHALL_DATA")]
@@ -98,6 +111,7 @@ fn main() -> anyhow::Result<()> {
         None => serve(ServeDefaults::parse_from(["townhall"]).config),
         Some(Cmd::Serve(config)) => serve(config),
         Some(Cmd::User { data, action }) => user(&data, action),
+        Some(Cmd::Backup { from, to }) => backup(&from, &to),
         Some(Cmd::Restore { file, data }) => restore(&file, &data),
         Some(Cmd::Cluster {
             action: ClusterCmd::Init(cfg),
@@ -163,6 +177,31 @@ async fn signals(shutdown: CancellationToken) {
     shutdown.cancel();
 }
 
+fn backup(from: &str, to: &std::path::Path) -> anyhow::Result<()> {
+    let token = std::env::var("TOWNHALL_ADMIN_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .context("set TOWNHALL_ADMIN_TOKEN to an admin's session token")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    let started = std::time::Instant::now();
+    let info = runtime
+        .block_on(townhall_server::backup::backup(from, &token, to))
+        .with_context(|| format!("backing up {from} to {}", to.display()))?;
+    println!(
+        "backed up position {} (log entry {}) to {}: {} bytes, {} compressed, in {:.1} s",
+        info.pos,
+        info.log_seq,
+        to.display(),
+        info.snapshot_bytes,
+        info.file_bytes,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 fn restore(file: &std::path::Path, data: &std::path::Path) -> anyhow::Result<()> {
     if data.exists()
         && std::fs::read_dir(data)
@@ -175,10 +214,14 @@ fn restore(file: &std::path::Path, data: &std::path::Path) -> anyhow::Result<()>
             data.display()
         );
     }
-    let input = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let mut input = townhall_server::backup::open_snapshot(file)
+        .with_context(|| format!("opening {}", file.display()))?;
     let restored = (|| -> anyhow::Result<store::SnapshotInfo> {
         let store = Store::open_sled(data, 64 * 1024 * 1024)?;
-        Ok(store.import(input)?)
+        let info = store.import(&mut input)?;
+        // A gzip file is checked (its CRC) only once read to its end.
+        std::io::copy(&mut input, &mut std::io::sink()).context("reading the file's end")?;
+        Ok(info)
     })();
     match restored {
         Ok(info) => {

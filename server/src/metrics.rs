@@ -19,12 +19,17 @@
 //! listener, a push-gateway client and a TLS stack; we render into our own
 //! axum route (`http.rs`) and need none of them.
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
-use metrics::{Counter, Gauge, Histogram, Key, KeyName, Level, Metadata, Recorder, SharedString};
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics::{
+    Counter, Gauge, Histogram, Key, KeyName, Label, Level, Metadata, Recorder, SharedString,
+};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
+use rustc_hash::FxHashMap;
 
 /// The counters, one field per metric; names and help texts are in
 /// [`COUNTERS`]. Field names are part of the call-site API: keep them.
@@ -99,6 +104,10 @@ const PUBLISHED_POSITION: &str = "townhall_published_position";
 const STORE_BYTES: &str = "townhall_store_bytes";
 const FSYNC_SECONDS: &str = "townhall_fsync_seconds";
 const COMMIT_GROUP_JOBS: &str = "townhall_commit_group_jobs";
+const ACK_SECONDS: &str = "townhall_ack_seconds";
+const FANOUT_SECONDS: &str = "townhall_fanout_seconds";
+const CATCH_UP_SECONDS: &str = "townhall_catch_up_seconds";
+const REQUEST_SECONDS: &str = "townhall_request_seconds";
 
 /// Latency buckets, in seconds: one fdatasync here is about 0.2 ms and a
 /// group commit under load a few ms, while a stalled disk takes seconds;
@@ -128,6 +137,17 @@ struct Registry {
     store_bytes: Gauge,
     fsync_seconds: Histogram,
     commit_group_jobs: Histogram,
+    ack_seconds: Histogram,
+    fanout_seconds: Histogram,
+    catch_up_seconds: Histogram,
+    /// `townhall_request_seconds{type=…}`, one per request type, made at
+    /// first use. The types are the protocol's frame names (a fixed set
+    /// of a few dozen, see `handlers::request_type`), never client text,
+    /// so this map and the exporter's series stay bounded.
+    request_seconds: RwLock<FxHashMap<&'static str, Histogram>>,
+    /// Kept to register the per-type request histograms; the same
+    /// recorder is the process's global one.
+    recorder: Arc<PrometheusRecorder>,
     /// Samples recorded since start, for [`UPKEEP_EVERY`]; relaxed: only a
     /// rough cadence depends on it.
     samples: AtomicU64,
@@ -165,6 +185,57 @@ pub fn record_commit_group(jobs: usize) {
     r.sampled();
 }
 
+/// A send was acknowledged `took` after it reached the committer's queue
+/// (durable, published, the ack ready for the connection's writer):
+/// `townhall_ack_seconds`. Refused sends are not counted.
+pub fn record_ack(took: Duration) {
+    let r = registry();
+    r.ack_seconds.record(took.as_secs_f64());
+    r.sampled();
+}
+
+/// Publishing one durable group to the online sessions (the hub's
+/// fan-out into every recipient's queue) took `took`:
+/// `townhall_fanout_seconds`.
+pub fn record_fanout(took: Duration) {
+    let r = registry();
+    r.fanout_seconds.record(took.as_secs_f64());
+    r.sampled();
+}
+
+/// A connection took `took` from its `welcome` to its `caught_up` (the
+/// whole backlog written to the socket): `townhall_catch_up_seconds`.
+pub fn record_catch_up(took: Duration) {
+    let r = registry();
+    r.catch_up_seconds.record(took.as_secs_f64());
+    r.sampled();
+}
+
+/// Handling one client request of type `kind` (a protocol frame name)
+/// took `took`: `townhall_request_seconds{type="kind"}`. For a `send` that
+/// is until it is queued for the committer; its ack is [`record_ack`].
+pub fn record_request(kind: &'static str, took: Duration) {
+    let r = registry();
+    let known = r
+        .request_seconds
+        .read()
+        .ok()
+        .and_then(|m| m.get(kind).cloned());
+    let histogram = match known {
+        Some(h) => h,
+        None => {
+            let key = Key::from_parts(REQUEST_SECONDS, vec![Label::new("type", kind)]);
+            let h = r.recorder.register_histogram(&key, &meta());
+            if let Ok(mut m) = r.request_seconds.write() {
+                m.insert(kind, h.clone());
+            }
+            h
+        }
+    };
+    histogram.record(took.as_secs_f64());
+    r.sampled();
+}
+
 /// The exposition text; gauges are passed in by the caller.
 pub fn render(sessions: usize, published_pos: u64, store_bytes: u64) -> String {
     let r = registry();
@@ -188,10 +259,14 @@ fn registry() -> &'static Registry {
     REGISTRY.get_or_init(build)
 }
 
+fn meta() -> Metadata<'static> {
+    Metadata::new(module_path!(), Level::INFO, Some(module_path!()))
+}
+
 fn build() -> Registry {
-    let recorder = builder().build_recorder();
+    let recorder = Arc::new(builder().build_recorder());
     let handle = recorder.handle();
-    let meta = Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
+    let meta = meta();
     let counter = |i: usize| {
         let (name, help) = COUNTERS[i];
         recorder.describe_counter(
@@ -240,9 +315,28 @@ fn build() -> Registry {
         store_bytes: gauge(STORE_BYTES, "Size of the data folder."),
         fsync_seconds: histogram(FSYNC_SECONDS, "Store syncs (flush + fdatasync), seconds."),
         commit_group_jobs: histogram(COMMIT_GROUP_JOBS, "Jobs per group commit."),
+        ack_seconds: histogram(
+            ACK_SECONDS,
+            "From a send reaching the committer to its ack being ready, seconds.",
+        ),
+        fanout_seconds: histogram(
+            FANOUT_SECONDS,
+            "Publishing one committed group to online sessions, seconds.",
+        ),
+        catch_up_seconds: histogram(
+            CATCH_UP_SECONDS,
+            "From a connection's welcome to its caught_up (backlog sent), seconds.",
+        ),
+        request_seconds: RwLock::new(FxHashMap::default()),
+        recorder: recorder.clone(),
         samples: AtomicU64::new(0),
         handle,
     };
+    recorder.describe_histogram(
+        KeyName::from_const_str(REQUEST_SECONDS),
+        None,
+        SharedString::const_str("Handling one client request, by frame type, seconds."),
+    );
     // Failing means another recorder was installed first (a test harness,
     // say): our own handles above still work; only `metrics::*!` macros
     // elsewhere would report to that one instead.
@@ -282,6 +376,11 @@ mod tests {
         add(&m.backlog_events_sent, 3);
         record_fsync(Duration::from_micros(300));
         record_commit_group(40);
+        record_ack(Duration::from_millis(2));
+        record_fanout(Duration::from_micros(50));
+        record_catch_up(Duration::from_millis(30));
+        record_request("history", Duration::from_micros(700));
+        record_request("history", Duration::from_micros(900));
         let text = render(7, 42, 1234);
         for (name, _) in COUNTERS {
             assert!(
@@ -306,6 +405,21 @@ mod tests {
         );
         assert!(
             text.contains("townhall_commit_group_jobs_bucket{le=\"64\"}"),
+            "{text}"
+        );
+        for name in [
+            ACK_SECONDS,
+            FANOUT_SECONDS,
+            CATCH_UP_SECONDS,
+            REQUEST_SECONDS,
+        ] {
+            assert!(
+                text.contains(&format!("# TYPE {name} histogram")),
+                "{name}:\n{text}"
+            );
+        }
+        assert!(
+            text.contains("townhall_request_seconds_bucket{type=\"history\",le=\"0.001\"}"),
             "{text}"
         );
         // Integers, not floats: the black-box tests parse them as u64.

@@ -150,10 +150,13 @@ impl Writer {
         backlog: Backlog,
         upto: Pos,
     ) -> Result<(), Stop> {
+        let started = Instant::now();
         guarded(&self.kill, self.sink.send(Message::Text(welcome))).await?;
         self.send_backlog(backlog).await?;
         let caught_up = Message::Text(shared(&ServerFrame::CaughtUp { pos: upto }));
-        guarded(&self.kill, self.sink.send(caught_up)).await
+        guarded(&self.kill, self.sink.send(caught_up)).await?;
+        crate::metrics::record_catch_up(started.elapsed());
+        Ok(())
     }
 
     /// Write this event and the others already waiting, any waiting

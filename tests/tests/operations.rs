@@ -123,3 +123,72 @@ async fn logs_have_no_colour_codes_when_stderr_is_not_a_terminal() {
         "TOWNHALL_LOG_COLOR=always gave no colour:\n{forced:?}"
     );
 }
+
+/// The `_count` of a histogram series (`name_count` or `name_count{labels}`).
+fn histogram_count(text: &str, series: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{series} ")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{series} missing from /metrics:\n{text}"))
+}
+
+#[tokio::test]
+async fn metrics_show_ack_fan_out_catch_up_and_request_latencies_after_traffic() {
+    let server = TestServer::start().await;
+    let (_, alice) = server.user("alice").await;
+    let (bob_info, bob) = server.user("bob").await;
+    let (mut a, _, _) = server.connect_caught_up(&alice, None, None).await;
+    let room = a.create_room("r", Visibility::Public).await;
+    a.add_member(room.id, &bob_info.username).await;
+    // Bob is offline while alice posts: his connect catches up a backlog.
+    a.post_pipelined(room.id, 50).await;
+    let (_b, backlog, _) = server.connect_caught_up(&bob, None, None).await;
+    assert!(
+        backlog.len() >= 50,
+        "bob's backlog: {} events",
+        backlog.len()
+    );
+    a.request(townhall_protocol::ClientFrame::MyRooms { req_id: None })
+        .await;
+
+    let text = reqwest::get(server.http("/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for name in [
+        "townhall_ack_seconds",
+        "townhall_fanout_seconds",
+        "townhall_catch_up_seconds",
+        "townhall_request_seconds",
+        // The older ones keep their names.
+        "townhall_fsync_seconds",
+        "townhall_commit_group_jobs",
+    ] {
+        assert!(
+            text.contains(&format!("# TYPE {name} histogram")),
+            "{name} is not a histogram:\n{text}"
+        );
+    }
+    assert_eq!(histogram_count(&text, "townhall_ack_seconds_count"), 50);
+    assert!(histogram_count(&text, "townhall_fanout_seconds_count") >= 1);
+    // Alice's and bob's connections.
+    assert_eq!(histogram_count(&text, "townhall_catch_up_seconds_count"), 2);
+    assert_eq!(
+        histogram_count(&text, "townhall_request_seconds_count{type=\"send\"}"),
+        50
+    );
+    assert_eq!(
+        histogram_count(&text, "townhall_request_seconds_count{type=\"my_rooms\"}"),
+        1
+    );
+    assert!(
+        text.contains("townhall_request_seconds_bucket{type=\"create_room\",le=\"0.1\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("townhall_ack_seconds_bucket{le=\"+Inf\"} 50"),
+        "{text}"
+    );
+}

@@ -49,19 +49,25 @@ pub async fn send(
         thread,
         question,
     };
+    // Ack latency starts when the send reaches the committer's queue: the
+    // wait for a permit above is this client's own pipelining limit.
+    let queued = std::time::Instant::now();
     let reply = ctx.app.committer.enqueue(cmd).await?;
     let frames = ctx.frames.clone();
     tokio::spawn(async move {
         let frame = match reply.await {
-            Ok(Ok(Reply::Ack { ack, duplicate })) => ServerFrame::Ack {
-                req_id,
-                client_id,
-                room: ack.room,
-                seq: ack.seq,
-                pos: ack.pos,
-                ts: ack.ts,
-                duplicate,
-            },
+            Ok(Ok(Reply::Ack { ack, duplicate })) => {
+                crate::metrics::record_ack(queued.elapsed());
+                ServerFrame::Ack {
+                    req_id,
+                    client_id,
+                    room: ack.room,
+                    seq: ack.seq,
+                    pos: ack.pos,
+                    ts: ack.ts,
+                    duplicate,
+                }
+            }
             Ok(Ok(other)) => {
                 tracing::error!(?other, "committer answered a post with a non-ack");
                 error_frame(req_id, &ServerError::Internal("unexpected reply".into()))

@@ -36,8 +36,61 @@ pub struct Ctx {
 pub const MAX_IN_FLIGHT: usize = 256;
 
 /// Handle one request. `Ok(None)` means no reply now (fire-and-forget
-/// frames, or a reply that will follow once durable).
+/// frames, or a reply that will follow once durable). Its handling time
+/// goes to `townhall_request_seconds{type}`.
 pub async fn dispatch(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFrame>> {
+    let kind = request_type(&frame);
+    let started = std::time::Instant::now();
+    let out = route(ctx, frame).await;
+    crate::metrics::record_request(kind, started.elapsed());
+    out
+}
+
+/// The frame's `type` on the wire: the label of its request histogram.
+/// A fixed set (one per variant), so the metric's series stay bounded
+/// whatever clients send.
+pub fn request_type(frame: &ClientFrame) -> &'static str {
+    use ClientFrame as F;
+    match frame {
+        F::Hello { .. } => "hello",
+        F::Send { .. } => "send",
+        F::Edit { .. } => "edit",
+        F::Delete { .. } => "delete",
+        F::React { .. } => "react",
+        F::MarkAnswer { .. } => "mark_answer",
+        F::MergeQuestions { .. } => "merge_questions",
+        F::Questions { .. } => "questions",
+        F::Follow { .. } => "follow",
+        F::Broadcast { .. } => "broadcast",
+        F::BroadcastReceipt { .. } => "broadcast_receipt",
+        F::Reach { .. } => "reach",
+        F::PendingAcks { .. } => "pending_acks",
+        F::Following { .. } => "following",
+        F::Block { .. } => "block",
+        F::Blocked { .. } => "blocked",
+        F::Thread { .. } => "thread",
+        F::OpenDm { .. } => "open_dm",
+        F::CreateRoom { .. } => "create_room",
+        F::Join { .. } => "join",
+        F::Leave { .. } => "leave",
+        F::AddMember { .. } => "add_member",
+        F::SetRoomRole { .. } => "set_room_role",
+        F::RemoveMember { .. } => "remove_member",
+        F::MyRooms { .. } => "my_rooms",
+        F::Directory { .. } => "directory",
+        F::Members { .. } => "members",
+        F::Users { .. } => "users",
+        F::History { .. } => "history",
+        F::AckPos { .. } => "ack_pos",
+        F::MarkRead { .. } => "mark_read",
+        F::Summary { .. } => "summary",
+        F::Typing { .. } => "typing",
+        F::Online { .. } => "online",
+        F::Ping { .. } => "ping",
+    }
+}
+
+async fn route(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFrame>> {
     match frame {
         ClientFrame::Hello { .. } => Err(ServerError::Invalid("already authenticated".into())),
         ClientFrame::Send {
@@ -200,5 +253,36 @@ pub(crate) fn require_member(ctx: &Ctx, room: RoomId) -> Result<()> {
     match ctx.app.hub.role_in(room, ctx.user.id) {
         Some(_) => Ok(()),
         None => Err(ServerError::NotFound),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::request_type;
+    use townhall_protocol::{ClientFrame, RoomId};
+
+    /// The label is the wire name: what an operator sees in the protocol
+    /// docs and in a client's log.
+    #[test]
+    fn request_types_are_the_wire_type_names() {
+        let frames = [
+            ClientFrame::Ping { req_id: None },
+            ClientFrame::Typing {
+                room: RoomId::from_bytes([0; 16]),
+            },
+            ClientFrame::MyRooms { req_id: None },
+            ClientFrame::PendingAcks { req_id: None },
+            ClientFrame::History {
+                req_id: None,
+                room: RoomId::from_bytes([0; 16]),
+                before: None,
+                after: None,
+                limit: None,
+            },
+        ];
+        for frame in frames {
+            let wire = serde_json::to_value(&frame).expect("json");
+            assert_eq!(wire["type"], request_type(&frame), "{wire}");
+        }
     }
 }

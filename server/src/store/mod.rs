@@ -28,6 +28,7 @@ pub use records::{
     AckRecord, BroadcastRecord, MemberRecord, OPEN, RoomRecord, SessionRecord, UserRecord,
 };
 pub use sled_kv::{DEFAULT_CACHE_BYTES, SledKv};
+pub(crate) use snapshot::MAGIC as SNAPSHOT_MAGIC;
 pub use snapshot::SnapshotInfo;
 
 use crate::mentions::MentionRecord;

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
 use std::ops::Bound;
 
-const MAGIC: &[u8] = b"TOWNHALL-SNAPSHOT 1\n";
+pub(crate) const MAGIC: &[u8] = b"TOWNHALL-SNAPSHOT 1\n";
 const END: u8 = 255;
 /// Pairs written per batch when restoring.
 const CHUNK: usize = 4096;
