@@ -93,9 +93,15 @@ pub async fn reader(
             p.add_permits(1);
         }
         if msg.is_close() {
-            break;
+            return;
         }
     }
+    // The connection ended without a Close frame (a reset, or the server
+    // process gone, e.g. a cluster node that stopped): a close all the same.
+    // (Readers still running when a run ends are dropped, not ended.)
+    tally
+        .other_closes
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Like [`reader`], until `stop` fires; then hands the stream back so the
