@@ -11,7 +11,9 @@
 #   scripts/bench.sh --smoke         tiny sizes, all workloads at once, ~6 s after
 #                                    the build: checks that the tool works (lost or
 #                                    duplicated messages, failed connections fail
-#                                    the run), not speed. For CI.
+#                                    the run), not speed. For CI. Includes a cluster
+#                                    of 3 nats-servers and 2 nodes (+0.6 s) when
+#                                    nats-server is installed (scripts/setup.sh).
 #   scripts/bench.sh --peers         also the side-by-side runs against mosquitto
 #                                    and nats-server (if installed) in the same run
 #   scripts/bench.sh --only 'fanout|idle'   just the runs whose label matches (a regex)
