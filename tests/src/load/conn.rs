@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
@@ -29,6 +29,35 @@ pub const WAIT: Duration = Duration::from_secs(60);
 /// times 19,000 connections would be 2.4 GiB in this process alone.
 pub const SMALL_READ_BUFFER: usize = 4 * 1024;
 
+/// Set in cluster mode (`--cluster-nodes`): `resume: Pos::MAX` ("from now
+/// on") becomes the node's own published position, read from its
+/// `/healthz` just before the `hello`. A single node answers a resume past
+/// its position with a reset to "now"; a cluster node takes it for a
+/// position it has not applied yet and waits for it (up to
+/// `--cluster-resume-wait-secs`, then `unavailable`), so the sentinel must
+/// not reach it.
+pub static RESUME_NOW_FROM_HEALTHZ: AtomicBool = AtomicBool::new(false);
+
+/// A node's published position (`GET /healthz`).
+pub async fn published_pos(addr: SocketAddr) -> anyhow::Result<Pos> {
+    static HTTP: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    let http = HTTP.get_or_init(|| {
+        reqwest::Client::builder()
+            .timeout(WAIT)
+            .build()
+            .expect("an HTTP client")
+    });
+    let v: serde_json::Value = http
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    v["published_pos"]
+        .as_u64()
+        .context("healthz without published_pos")
+}
+
 /// Open a WebSocket to the server (TCP_NODELAY: every send is a message).
 pub async fn open(addr: SocketAddr, read_buffer: usize) -> anyhow::Result<Ws> {
     let tcp = TcpStream::connect(addr).await?;
@@ -47,6 +76,12 @@ pub async fn login(
     resume: Option<Pos>,
     read_buffer: usize,
 ) -> anyhow::Result<Ws> {
+    let resume = match resume {
+        Some(Pos::MAX) if RESUME_NOW_FROM_HEALTHZ.load(Ordering::Relaxed) => {
+            Some(published_pos(addr).await?)
+        }
+        other => other,
+    };
     let mut ws = tokio::time::timeout(WAIT, open(addr, read_buffer))
         .await
         .context("connect timed out")??;
@@ -234,9 +269,11 @@ pub async fn add_members_as_admin(
 }
 
 /// Connect every token with `resume` (no backlog when it is the current
-/// position), `parallel` handshakes at a time; in the order given.
+/// position), `parallel` handshakes at a time; in the order given. Token
+/// `i` connects to `addrs[i % addrs.len()]` (round-robin over a cluster's
+/// nodes; one address for a single server).
 pub async fn connect_all(
-    addr: SocketAddr,
+    addrs: &[SocketAddr],
     tokens: Vec<String>,
     resume: Option<Pos>,
     read_buffer: usize,
@@ -244,8 +281,10 @@ pub async fn connect_all(
 ) -> anyhow::Result<Vec<Ws>> {
     let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(parallel.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
+    anyhow::ensure!(!addrs.is_empty(), "no server to connect to");
     for (i, token) in tokens.into_iter().enumerate() {
         let limit = limit.clone();
+        let addr = addrs[i % addrs.len()];
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await?;
             let (ws, _) = login_caught_up(addr, &token, resume, read_buffer).await?;

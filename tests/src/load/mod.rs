@@ -22,6 +22,8 @@
 //! - [`measure`]: the clock, stamped bodies, HDR histograms, the shared
 //!   tally of deliveries (exactly-once check, last-recipient latency).
 //! - [`workloads`]: one file per workload.
+//! - [`pool`] also starts a cluster (`--cluster-nodes`): 3 nats-servers
+//!   (`townhall_tests::nats::NatsCluster`) and N townhall nodes on one log.
 //! - [`peers`]: the same fan-out and offline-queue workloads against
 //!   mosquitto (MQTT, through rumqttc), and fan-out against NATS core
 //!   (a minimal client of its text protocol), for the side-by-side.
@@ -97,6 +99,21 @@ pub struct Common {
     #[arg(long, global = true)]
     pub label: Option<String>,
 
+    /// Cluster mode (issue 11): start 3 real nats-servers (loopback,
+    /// `sync_interval: always`, file storage in a temporary folder), make
+    /// the log's stream (`townhall cluster init`), start this many townhall
+    /// nodes on it, create the users through the first node's admin API,
+    /// and spread the workload's connections over the nodes round-robin.
+    /// 0 = one embedded node on a copy of the pool (the default). Durable,
+    /// fan-out and catch-up workloads only.
+    #[arg(long, global = true, default_value_t = 0)]
+    pub cluster_nodes: usize,
+
+    /// Cluster mode: connect only to the first K nodes (e.g. 1 = every
+    /// connection through one node while the others only apply the log).
+    #[arg(long, global = true)]
+    pub cluster_spread: Option<usize>,
+
     /// Exit with an error if a correctness check fails (lost or duplicated
     /// messages, failed connections): what `bench.sh --smoke` relies on.
     #[arg(long, global = true)]
@@ -144,6 +161,19 @@ pub fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     workloads::check_send_shape()?;
+    if cli.common.cluster_nodes > 0 {
+        anyhow::ensure!(
+            matches!(
+                cli.workload,
+                Workload::Durable(_) | Workload::Fanout(_) | Workload::Catchup(_)
+            ),
+            "--cluster-nodes works with the durable, fanout and catchup workloads"
+        );
+        anyhow::ensure!(
+            cli.common.url.is_none(),
+            "--cluster-nodes starts its own cluster: no --url"
+        );
+    }
     let line = runtime.block_on(async {
         let common = cli.common.clone();
         let server_cpus = common.server_cpus.clone();
@@ -161,6 +191,16 @@ pub fn main() -> anyhow::Result<()> {
         }?;
         let mut figures = figures;
         figures.param("server_cpus", server_cpus);
+        if common.cluster_nodes > 0 {
+            figures.param("cluster_nodes", common.cluster_nodes);
+            figures.param(
+                "cluster_spread",
+                common
+                    .cluster_spread
+                    .unwrap_or(common.cluster_nodes)
+                    .clamp(1, common.cluster_nodes),
+            );
+        }
         anyhow::Ok(figures)
     })?;
     let failed = line.failed_checks();

@@ -380,6 +380,7 @@ async fn run_fanout(common: &Common, a: &PeerFanout, peer: Peer) -> anyhow::Resu
     let until = super::workloads::instant_at(window.end_us);
     let meter = tokio::spawn(meter(
         common.server_pid,
+        None,
         reqwest::Client::new(),
         String::from("http://127.0.0.1:1"),
         window,

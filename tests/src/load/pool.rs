@@ -35,7 +35,13 @@ pub struct Cred {
 
 /// The server a workload talks to, with its users.
 pub struct Target {
+    /// The server (in a cluster, the first node: setup goes through it).
     pub addr: SocketAddr,
+    /// Where the workload's connections go, round-robin: `[addr]` for one
+    /// server; the nodes (or the first `--cluster-spread`) of a cluster.
+    pub addrs: Vec<SocketAddr>,
+    /// Cluster mode: the processes, for CPU figures.
+    pub cluster: Option<ClusterPids>,
     pub base: String,
     pub http: reqwest::Client,
     pub admin_token: String,
@@ -45,8 +51,28 @@ pub struct Target {
     /// The server's data folder, when started here.
     pub data: Option<PathBuf>,
     server: Option<Server>,
+    /// Cluster mode: the nats-servers and the other nodes (stopped by
+    /// [`Target::finish`]; killed when dropped).
+    rig: Option<ClusterRig>,
     _dir: Option<tempfile::TempDir>,
 }
+
+/// The processes of a cluster run.
+#[derive(Clone, Debug, Default)]
+pub struct ClusterPids {
+    pub nodes: Vec<u32>,
+    pub nats: Vec<u32>,
+}
+
+struct ClusterRig {
+    /// Declared first: the other nodes stop before the NATS servers go.
+    others: Vec<Server>,
+    nats: townhall_tests::nats::NatsCluster,
+}
+
+/// Users created or logged in at once through a cluster node: each also
+/// waits for its log entry, so more are in flight than on one server.
+const CLUSTER_PROVISION_CONCURRENCY: usize = 8;
 
 impl Target {
     /// A server with at least `users` users: a fresh one on a copy of the
@@ -75,6 +101,9 @@ impl Target {
                 provision(&http, &base, &admin_token, &format!("l{run}-"), 0..users).await?;
             return Ok(Target {
                 addr,
+                addrs: vec![addr],
+                cluster: None,
+                rig: None,
                 base,
                 http,
                 admin_token,
@@ -86,6 +115,9 @@ impl Target {
             });
         }
         let bin = server_bin(common)?;
+        if common.cluster_nodes > 0 {
+            return Self::prepare_cluster(common, &bin, http, users, server_args).await;
+        }
         let pool = common.pool.clone().unwrap_or_else(|| default_pool(&bin));
         let (creds, admin_token) = ensure_pool(&pool, &bin, users, &http).await?;
         let dir = tempfile::Builder::new()
@@ -104,6 +136,9 @@ impl Target {
         let base = format!("http://{}", started.addr);
         Ok(Target {
             addr: started.addr,
+            addrs: vec![started.addr],
+            cluster: None,
+            rig: None,
             base,
             http,
             admin_token,
@@ -113,6 +148,110 @@ impl Target {
             server: Some(started),
             _dir: Some(dir),
         })
+    }
+
+    /// Cluster mode: 3 nats-servers, the stream, `common.cluster_nodes`
+    /// townhall nodes on it (each on a fresh data folder, pinned to
+    /// `--server-cpus` if given), and `users` users made through the first
+    /// node's admin API (a copied pool folder would not be in the log).
+    async fn prepare_cluster(
+        common: &Common,
+        bin: &Path,
+        http: reqwest::Client,
+        users: usize,
+        server_args: &[String],
+    ) -> anyhow::Result<Target> {
+        let t0 = Instant::now();
+        let nats = townhall_tests::nats::NatsCluster::start(3).await;
+        let urls = nats.urls();
+        let init = tokio::process::Command::new(bin)
+            .args(["cluster", "init", "--cluster", &urls])
+            .output()
+            .await
+            .with_context(|| format!("running {} cluster init", bin.display()))?;
+        if !init.status.success() {
+            bail!(
+                "townhall cluster init failed: {}{}",
+                String::from_utf8_lossy(&init.stdout),
+                String::from_utf8_lossy(&init.stderr)
+            );
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("townhall-load-cluster-")
+            .tempdir()?;
+        let args = [
+            &["--cluster".to_owned(), urls.clone()],
+            server_args,
+            &common.server_arg,
+        ]
+        .concat();
+        let mut nodes = Vec::with_capacity(common.cluster_nodes);
+        for i in 0..common.cluster_nodes {
+            nodes.push(
+                Server::start(
+                    bin,
+                    &dir.path().join(format!("node{i}")),
+                    common.server_cpus.as_deref(),
+                    POOL_ADMIN_PASSWORD,
+                    &args,
+                )
+                .await
+                .with_context(|| format!("starting cluster node {i}"))?,
+            );
+        }
+        let spread = common
+            .cluster_spread
+            .unwrap_or(nodes.len())
+            .clamp(1, nodes.len());
+        let addrs: Vec<SocketAddr> = nodes.iter().take(spread).map(|n| n.addr).collect();
+        let pids = ClusterPids {
+            nodes: nodes.iter().map(|n| n.pid).collect(),
+            nats: (0..nats.len()).filter_map(|i| nats.pid(i)).collect(),
+        };
+        super::conn::RESUME_NOW_FROM_HEALTHZ.store(true, std::sync::atomic::Ordering::Relaxed);
+        let first = nodes.remove(0);
+        let base = format!("http://{}", first.addr);
+        let admin_token = login(&http, &base, "admin", POOL_ADMIN_PASSWORD)
+            .await?
+            .token;
+        let t_users = Instant::now();
+        let creds = provision_with(
+            &http,
+            &base,
+            &admin_token,
+            "load",
+            0..users,
+            CLUSTER_PROVISION_CONCURRENCY,
+        )
+        .await?;
+        eprintln!(
+            "cluster: 3 nats-servers, {} nodes, {users} users through node 0 ({:.1} s for the users, {:.1} s in all)",
+            common.cluster_nodes,
+            t_users.elapsed().as_secs_f64(),
+            t0.elapsed().as_secs_f64()
+        );
+        Ok(Target {
+            addr: first.addr,
+            addrs,
+            cluster: Some(pids),
+            base,
+            http,
+            admin_token,
+            users: creds,
+            pid: Some(first.pid),
+            data: Some(dir.path().join("node0")),
+            server: Some(first),
+            rig: Some(ClusterRig {
+                others: nodes,
+                nats,
+            }),
+            _dir: Some(dir),
+        })
+    }
+
+    /// The address connection `i` of a workload uses (round-robin).
+    pub fn addr_of(&self, i: usize) -> SocketAddr {
+        self.addrs[i % self.addrs.len()]
     }
 
     /// `/healthz`: (published position, open sessions).
@@ -171,12 +310,26 @@ impl Target {
         self.data.as_deref().map(server::dir_bytes)
     }
 
-    /// Stop the server if this tool started it.
+    /// Stop the server (every node, then the NATS servers) if this tool
+    /// started it.
     pub async fn finish(mut self) -> anyhow::Result<()> {
+        let mut result = Ok(());
         if let Some(s) = self.server.take() {
-            s.stop().await?;
+            result = s.stop().await;
         }
-        Ok(())
+        if let Some(rig) = self.rig.take() {
+            for node in rig.others {
+                let r = node.stop().await;
+                if result.is_ok() {
+                    result = r;
+                }
+            }
+            let mut nats = rig.nats;
+            for i in 0..nats.len() {
+                nats.stop(i).await;
+            }
+        }
+        result
     }
 }
 
@@ -330,7 +483,18 @@ async fn provision(
     prefix: &str,
     range: std::ops::Range<usize>,
 ) -> anyhow::Result<Vec<Cred>> {
-    let limit = Arc::new(Semaphore::new(PROVISION_CONCURRENCY));
+    provision_with(http, base, admin, prefix, range, PROVISION_CONCURRENCY).await
+}
+
+async fn provision_with(
+    http: &reqwest::Client,
+    base: &str,
+    admin: &str,
+    prefix: &str,
+    range: std::ops::Range<usize>,
+    concurrency: usize,
+) -> anyhow::Result<Vec<Cred>> {
+    let limit = Arc::new(Semaphore::new(concurrency));
     let mut tasks = tokio::task::JoinSet::new();
     for i in range.clone() {
         let (http, base, admin, limit) = (

@@ -154,6 +154,24 @@ impl CpuMeter {
     }
 }
 
+/// CPU time of several processes together over an interval.
+pub struct GroupCpuMeter {
+    meters: Vec<CpuMeter>,
+}
+
+impl GroupCpuMeter {
+    pub fn start(pids: &[u32]) -> GroupCpuMeter {
+        GroupCpuMeter {
+            meters: pids.iter().map(|p| CpuMeter::start(Some(*p))).collect(),
+        }
+    }
+    /// Cores busy on average, all the processes together.
+    pub fn stop(&self) -> Option<f64> {
+        let each: Option<Vec<f64>> = self.meters.iter().map(|m| m.stop().map(|c| c.1)).collect();
+        each.filter(|e| !e.is_empty()).map(|e| e.iter().sum())
+    }
+}
+
 /// Counts system calls of a process with `perf stat` on the syscall
 /// tracepoints (works without hardware counters, which this machine's
 /// virtual CPUs lack). `None` when perf is missing or not permitted.
@@ -171,7 +189,19 @@ pub const WRITE_CALLS: &[&str] = &["write", "writev", "sendto", "sendmsg"];
 
 impl SyscallCounter {
     pub fn start(pid: Option<u32>, calls: &[&str], out: PathBuf) -> Option<SyscallCounter> {
-        let pid = pid?;
+        Self::start_pids(&[pid?], calls, out)
+    }
+
+    /// The same over several processes together (`perf stat -p A,B,C`).
+    pub fn start_pids(pids: &[u32], calls: &[&str], out: PathBuf) -> Option<SyscallCounter> {
+        if pids.is_empty() {
+            return None;
+        }
+        let pid = pids
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
         let events: Vec<String> = calls
             .iter()
             .map(|c| format!("syscalls:sys_enter_{c}"))
@@ -180,7 +210,7 @@ impl SyscallCounter {
             .args(["stat", "-x", ",", "-e"])
             .arg(events.join(","))
             .arg("-p")
-            .arg(pid.to_string())
+            .arg(pid)
             .arg("-o")
             .arg(&out)
             .stdin(Stdio::null())

@@ -73,7 +73,7 @@ pub async fn run(common: &Common, a: AbsentArgs) -> anyhow::Result<Report> {
         .iter()
         .map(|c| c.token.clone())
         .collect();
-    let conns = conn::connect_all(addr, tokens, Some(Pos::MAX), 16 * 1024, 64).await?;
+    let conns = conn::connect_all(&target.addrs, tokens, Some(Pos::MAX), 16 * 1024, 64).await?;
     let before = target.published_pos().await?;
     let size_before = target.data_bytes();
     eprintln!(
@@ -92,6 +92,7 @@ pub async fn run(common: &Common, a: AbsentArgs) -> anyhow::Result<Report> {
     let until = tokio::time::Instant::now() + secs(common.warmup + common.duration);
     let meter = tokio::spawn(meter(
         target.pid,
+        target.cluster.clone(),
         target.http.clone(),
         target.base.clone(),
         window,

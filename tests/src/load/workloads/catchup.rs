@@ -48,6 +48,10 @@ pub async fn run(common: &Common, a: CatchupArgs) -> anyhow::Result<Report> {
     let target = Target::prepare(common, a.senders + 1, &[]).await?;
     let addr = target.addr;
     let absent = target.users[0].clone();
+    // In a cluster, the absent user comes back on the last node, and the
+    // messages are posted through the others (through the one node there
+    // is when the run spreads over one).
+    let absent_addr = *target.addrs.last().expect("a server");
 
     // The rooms: made by the admin, with the absent user and every sender.
     let (mut admin, _) =
@@ -80,6 +84,10 @@ pub async fn run(common: &Common, a: CatchupArgs) -> anyhow::Result<Report> {
     let t_send = Instant::now();
     send_all(&target, &rooms, &a).await?;
     let send_secs = t_send.elapsed().as_secs_f64();
+    // Where the log stood when the last send was acked (by a node that
+    // applied it); the absent user's node may still be behind it.
+    let after_send = target.published_pos().await?;
+    let absent_node_pos = conn::published_pos(absent_addr).await.ok();
     eprintln!(
         "catchup: {} messages into {} rooms in {:.1} s",
         a.messages, a.rooms, send_secs
@@ -91,7 +99,7 @@ pub async fn run(common: &Common, a: CatchupArgs) -> anyhow::Result<Report> {
     let mut first_login = None;
     let mut failures = Vec::new();
     for rep in 0..=a.reps {
-        match login_once(addr, &absent.token, before, &rooms, &a).await {
+        match login_once(absent_addr, &absent.token, before, &rooms, &a).await {
             Ok(m) => {
                 if m.events != a.messages as u64 {
                     failures.push(format!(
@@ -121,6 +129,17 @@ pub async fn run(common: &Common, a: CatchupArgs) -> anyhow::Result<Report> {
     r.param("reps", a.reps);
     r.param("body_bytes", a.body_bytes);
     r.figure("send_all_s", round3(send_secs));
+    r.figure(
+        "send_msgs_per_sec",
+        round3(a.messages as f64 / send_secs.max(1e-9)),
+    );
+    if target.cluster.is_some() {
+        r.param("absent_user_node", target.addrs.len() - 1);
+        r.figure(
+            "absent_node_behind_at_last_ack",
+            absent_node_pos.map(|p| after_send.saturating_sub(p)),
+        );
+    }
     r.figure("connect_to_caught_up", caught_up.summary());
     r.figure("summary_round_trip", summary.summary());
     if let Some(m) = &rates.get(rates.len() / 2) {
@@ -171,6 +190,8 @@ fn rooms_of_sender(s: usize, senders: usize, rooms: usize) -> Vec<usize> {
 /// its rooms at most `per_conn_rate` a second, and wait for every ack.
 async fn send_all(target: &Target, rooms: &[RoomId], a: &CatchupArgs) -> anyhow::Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
+    // Every node but the last (the absent user's) when there are several.
+    let posting = target.addrs.len().saturating_sub(1).max(1);
     for s in 0..a.senders {
         let count = a.messages / a.senders + usize::from(s < a.messages % a.senders);
         let token = target.users[s + 1].token.clone();
@@ -178,7 +199,7 @@ async fn send_all(target: &Target, rooms: &[RoomId], a: &CatchupArgs) -> anyhow:
             .into_iter()
             .map(|k| rooms[k])
             .collect();
-        let (addr, body_bytes, rate) = (target.addr, a.body_bytes, a.per_conn_rate);
+        let (addr, body_bytes, rate) = (target.addr_of(s % posting), a.body_bytes, a.per_conn_rate);
         tasks.spawn(async move {
             let (ws, _) =
                 conn::login_caught_up(addr, &token, Some(Pos::MAX), SMALL_READ_BUFFER).await?;

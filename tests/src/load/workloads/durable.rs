@@ -40,10 +40,10 @@ pub struct DurableArgs {
 pub async fn run(common: &Common, a: DurableArgs) -> anyhow::Result<Report> {
     anyhow::ensure!(a.senders >= 1, "--senders must be at least 1");
     let target = Target::prepare(common, a.senders, &[]).await?;
-    let addr = target.addr;
     let t_setup = Instant::now();
     let tokens = target.users.iter().map(|c| c.token.clone()).collect();
-    let mut conns = conn::connect_all(addr, tokens, Some(Pos::MAX), SMALL_READ_BUFFER, 64).await?;
+    let mut conns =
+        conn::connect_all(&target.addrs, tokens, Some(Pos::MAX), SMALL_READ_BUFFER, 64).await?;
     // Each sender makes its own room, all at once (group commit).
     let mut making = tokio::task::JoinSet::new();
     for (i, mut ws) in conns.drain(..).enumerate() {
@@ -78,6 +78,7 @@ pub async fn run(common: &Common, a: DurableArgs) -> anyhow::Result<Report> {
     let until = tokio::time::Instant::now() + secs(common.warmup + common.duration);
     let meter = tokio::spawn(meter(
         target.pid,
+        target.cluster.clone(),
         target.http.clone(),
         target.base.clone(),
         window,

@@ -60,7 +60,6 @@ pub async fn run(common: &Common, a: FanoutArgs) -> anyhow::Result<Report> {
         "need 1 <= --senders <= --members"
     );
     let target = Target::prepare(common, a.members, &[]).await?;
-    let addr = target.addr;
     let t_setup = Instant::now();
 
     let room = target
@@ -68,7 +67,7 @@ pub async fn run(common: &Common, a: FanoutArgs) -> anyhow::Result<Report> {
         .await?;
     let t_connect = Instant::now();
     let tokens = target.users.iter().map(|c| c.token.clone()).collect();
-    let conns = conn::connect_all(addr, tokens, Some(Pos::MAX), a.read_buffer, 64).await?;
+    let conns = conn::connect_all(&target.addrs, tokens, Some(Pos::MAX), a.read_buffer, 64).await?;
     let connect_secs = t_connect.elapsed().as_secs_f64();
     eprintln!(
         "fanout: room of {} ready in {:.1} s (connect {:.1} s)",
@@ -92,6 +91,7 @@ pub async fn run(common: &Common, a: FanoutArgs) -> anyhow::Result<Report> {
     let until = tokio::time::Instant::now() + secs(common.warmup + common.duration);
     let meter = tokio::spawn(meter(
         target.pid,
+        target.cluster.clone(),
         target.http.clone(),
         target.base.clone(),
         window,

@@ -93,9 +93,15 @@ pub async fn reader(
             p.add_permits(1);
         }
         if msg.is_close() {
-            break;
+            return;
         }
     }
+    // The connection ended without a Close frame (a reset, or the server
+    // process gone, e.g. a cluster node that stopped): a close all the same.
+    // (Readers still running when a run ends are dropped, not ended.)
+    tally
+        .other_closes
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Like [`reader`], until `stop` fires; then hands the stream back so the
@@ -246,12 +252,27 @@ pub struct WindowFigures {
     /// Time the server spent in store syncs over the window, µs (`/metrics`).
     pub metric_sync_us: Option<f64>,
     pub window_secs: f64,
+    /// Cluster mode: every townhall node's CPU together, in cores.
+    pub nodes_cores: Option<f64>,
+    /// Cluster mode: the three nats-servers' CPU together, in cores.
+    pub nats_cores: Option<f64>,
+    /// Cluster mode: the nats-servers' fsync + fdatasync calls (perf).
+    pub nats_fsyncs: Option<(u64, f64)>,
 }
 
 impl WindowFigures {
     pub fn add_to(&self, r: &mut Report, deliveries: Option<u64>) {
         r.figure("server_cpu_cores", self.server_cores.map(round3));
         r.figure("loadgen_cpu_cores", self.loadgen_cores.map(round3));
+        if let Some(c) = self.nodes_cores {
+            r.figure("cluster_nodes_cpu_cores", round3(c));
+        }
+        if let Some(c) = self.nats_cores {
+            r.figure("nats_cpu_cores", round3(c));
+        }
+        if let Some((n, secs)) = self.nats_fsyncs {
+            r.figure("nats_fsyncs_per_sec", round3(n as f64 / secs));
+        }
         if let (Some(cpu), Some(d)) = (self.server_cpu_secs, deliveries.filter(|d| *d > 0)) {
             r.figure("server_cpu_us_per_delivery", round3(cpu * 1e6 / d as f64));
         }
@@ -295,6 +316,7 @@ pub enum Count {
 /// socket writes) over `window`; returns when the window ends.
 pub async fn meter(
     pid: Option<u32>,
+    cluster: Option<super::pool::ClusterPids>,
     http: reqwest::Client,
     base: String,
     window: Window,
@@ -302,6 +324,12 @@ pub async fn meter(
 ) -> WindowFigures {
     tokio::time::sleep_until(instant_at(window.start_us)).await;
     let server = CpuMeter::start(pid);
+    let cluster = cluster.unwrap_or_default();
+    let nodes = server::GroupCpuMeter::start(&cluster.nodes);
+    let nats = server::GroupCpuMeter::start(&cluster.nats);
+    let nats_counter = (count == Count::Fsyncs)
+        .then(|| SyscallCounter::start_pids(&cluster.nats, server::FSYNC_CALLS, perf_out_nats()))
+        .flatten();
     let own = CpuMeter::start(Some(std::process::id()));
     let perf_out = std::env::temp_dir().join(format!("townhall-load-perf-{}.txt", now_us()));
     let calls = match count {
@@ -317,6 +345,9 @@ pub async fn meter(
     tokio::time::sleep_until(instant_at(window.end_us)).await;
     let m1 = server::metrics(&http, &base).await;
     let server_cpu = server.stop();
+    let nodes_cores = nodes.stop();
+    let nats_cores = nats.stop();
+    let nats_fsyncs = nats_counter.and_then(SyscallCounter::stop);
     let own_cpu = own.stop();
     let counted = counter.and_then(SyscallCounter::stop);
     let log_syncs = log_counter.and_then(SyscallCounter::stop);
@@ -332,7 +363,14 @@ pub async fn meter(
         metric_fsyncs: delta("townhall_fsyncs_total"),
         metric_sync_us: delta("townhall_fsync_microseconds_total"),
         window_secs: window.secs(),
+        nodes_cores,
+        nats_cores,
+        nats_fsyncs,
     }
+}
+
+fn perf_out_nats() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("townhall-load-perf-nats-{}.txt", now_us()))
 }
 
 pub fn secs(s: f64) -> Duration {

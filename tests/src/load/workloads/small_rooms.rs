@@ -40,12 +40,12 @@ pub async fn run(common: &Common, a: SmallRoomsArgs) -> anyhow::Result<Report> {
     let rooms = a.users / a.room_size;
     let users = rooms * a.room_size;
     let target = Target::prepare(common, users, &[]).await?;
-    let addr = target.addr;
     let t_setup = Instant::now();
     let room_ids = make_rooms(&target, rooms, a.room_size, a.setup_parallel).await?;
     let t_connect = Instant::now();
     let tokens = target.users.iter().map(|c| c.token.clone()).collect();
-    let conns = conn::connect_all(addr, tokens, Some(Pos::MAX), SMALL_READ_BUFFER, 64).await?;
+    let conns =
+        conn::connect_all(&target.addrs, tokens, Some(Pos::MAX), SMALL_READ_BUFFER, 64).await?;
     let connect_secs = t_connect.elapsed().as_secs_f64();
     eprintln!(
         "small-rooms: {rooms} rooms of {} ready in {:.1} s (connect {:.1} s)",
@@ -62,6 +62,7 @@ pub async fn run(common: &Common, a: SmallRoomsArgs) -> anyhow::Result<Report> {
     let until = tokio::time::Instant::now() + secs(common.warmup + common.duration);
     let meter = tokio::spawn(meter(
         target.pid,
+        target.cluster.clone(),
         target.http.clone(),
         target.base.clone(),
         window,
