@@ -712,6 +712,13 @@ impl Worker {
                 visibility,
                 announce_only,
             } => {
+                // Two public rooms "General" and "general" side by side
+                // cannot be told apart in the directory. A store read only:
+                // every replica decides the same.
+                if visibility == Visibility::Public && self.store.public_room_named(&name)?.is_some()
+                {
+                    return Err(ServerError::NameTaken);
+                }
                 let record = RoomRecord {
                     id: RoomId(self.new_id()),
                     name,
@@ -1104,6 +1111,9 @@ impl Worker {
         members: &[(UserInfo, RoomRole, MemberAction)],
     ) -> Result<()> {
         store::put_room(b, record);
+        if record.kind == RoomKind::Room && record.visibility == Visibility::Public {
+            store::put_public_name(b, record);
+        }
         self.rooms
             .insert(record.id, RoomTail { seq: 0, ordinal: 0 });
         let created = Content::Created {
