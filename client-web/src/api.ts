@@ -76,6 +76,8 @@ export interface UserPatch {
   display_name?: string;
   disabled?: boolean;
   transformation_team?: boolean;
+  /** A new password: ends all the person's sessions. */
+  password?: string;
 }
 
 /** A call to the admin API with the session's token; HTTP errors become ApiError. */

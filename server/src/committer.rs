@@ -715,7 +715,8 @@ impl Worker {
                 // Two public rooms "General" and "general" side by side
                 // cannot be told apart in the directory. A store read only:
                 // every replica decides the same.
-                if visibility == Visibility::Public && self.store.public_room_named(&name)?.is_some()
+                if visibility == Visibility::Public
+                    && self.store.public_room_named(&name)?.is_some()
                 {
                     return Err(ServerError::NameTaken);
                 }
