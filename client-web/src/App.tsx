@@ -9,11 +9,13 @@ import { BrowseDialog, CreateRoomDialog, NewDmDialog } from './components/Dialog
 import { Home } from './components/Home';
 import { BroadcastDialog, ReachView } from './components/Broadcasts';
 import { QuestionsView } from './components/Questions';
-import { AdminView } from './components/Admin';
-import { AccountView } from './components/Account';
+import { lazyView } from './lazy';
 import { Login } from './components/Login';
 import { RoomPane } from './components/RoomPane';
 import { Sidebar } from './components/Sidebar';
+
+const AdminView = lazyView(() => import('./components/Admin').then((m) => m.AdminView));
+const AccountView = lazyView(() => import('./components/Account').then((m) => m.AccountView));
 
 /** The running session: one store per logged-in user. */
 const current = signal<ChatStore | null>(null);

@@ -2,7 +2,7 @@
 // company role, disable and re-enable, reset a password, the transformation
 // team. Everything goes through the HTTP admin API with the session's token.
 
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { ApiError, createUser, updateUser, type AdminUser, type UserPatch } from '../api';
 import { generatePassword, passwordProblem } from '../password';
 import type { Role } from '../protocol';
@@ -177,6 +177,9 @@ export function PeopleAdmin({
   const [confirm, setConfirm] = useState<{ kind: 'reset' | 'disable'; u: AdminUser } | null>(null);
   /** Changes shown at once; the reload after the call shows the server's state. */
   const [local, setLocal] = useState<ReadonlyMap<string, UserPatch>>(new Map());
+  // Until the reloaded list arrives: clearing earlier would flip a control
+  // back for a moment.
+  useEffect(() => setLocal(new Map()), [users]);
 
   const change = async (u: AdminUser, patch: UserPatch): Promise<boolean> => {
     setBusy(u.user.username);
@@ -189,7 +192,6 @@ export function PeopleAdmin({
       setError(`Could not change @${u.user.username}: ${adminError(e, u.user.username)}`);
       return false;
     } finally {
-      setLocal(new Map());
       reload();
       setBusy(null);
     }
