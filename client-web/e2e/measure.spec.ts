@@ -15,7 +15,7 @@ test.beforeAll(async () => {
   server = await TownhallServer.start();
   await server.createUser('alice', 'Alice Martin');
   const alice = await server.client('alice');
-  const room = await alice.createRoom('announcements', 'public', 'Seeded for the measurement');
+  const room = await alice.createRoom('all-hands', 'public', 'Seeded for the measurement');
   // One reader per run: opening the room marks messages read.
   for (let run = 1; run <= RUNS; run++) {
     await server.createUser(`reader${run}`, `Reader ${run}`);

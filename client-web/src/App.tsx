@@ -9,22 +9,38 @@ import { BrowseDialog, CreateRoomDialog, NewDmDialog } from './components/Dialog
 import { Home } from './components/Home';
 import { BroadcastDialog, ReachView } from './components/Broadcasts';
 import { QuestionsView } from './components/Questions';
-import { AdminView } from './components/Admin';
+import { lazyView } from './lazy';
 import { Login } from './components/Login';
 import { RoomPane } from './components/RoomPane';
 import { Sidebar } from './components/Sidebar';
+
+const AdminView = lazyView(() => import('./components/Admin').then((m) => m.AdminView));
+const AccountView = lazyView(() => import('./components/Account').then((m) => m.AccountView));
 
 /** The running session: one store per logged-in user. */
 const current = signal<ChatStore | null>(null);
 const loginNotice = signal<string | undefined>(undefined);
 let expiryTimer: ReturnType<typeof setTimeout> | null = null;
+const PASSWORD_CHANGED = 'Your password was changed, and you were logged out everywhere. Log in with your new password.';
+/**
+ * While my own password change is in flight: the server ends all my sessions
+ * when it succeeds, and the socket's close (4003) may arrive before the HTTP
+ * answer; it then means "password changed", not "logged out".
+ */
+let changingPassword = false;
 
 function startSession(s: LoginResponse): void {
   storage.saveSession(s);
   const store = new ChatStore({
     session: s,
     onAuthLost: (why) =>
-      endSession(why === 'logged_out' ? 'You were logged out.' : 'Your session has ended. Please log in again.'),
+      endSession(
+        changingPassword
+          ? PASSWORD_CHANGED
+          : why === 'logged_out'
+            ? 'You were logged out.'
+            : 'Your session has ended. Please log in again.',
+      ),
   });
   current.value = store;
   store.start();
@@ -50,6 +66,20 @@ async function logout(): Promise<void> {
   const token = store.token;
   endSession();
   await api.logout(token);
+}
+
+/** Change my password; on success the session is over and the login page says why. */
+async function changePassword(oldPassword: string, newPassword: string): Promise<void> {
+  const store = current.value;
+  if (!store) return;
+  changingPassword = true;
+  try {
+    await api.changePassword(store.token, oldPassword, newPassword);
+  } finally {
+    changingPassword = false;
+  }
+  endSession(PASSWORD_CHANGED);
+  navigate('#/');
 }
 
 /** Resume a saved session on load. */
@@ -97,6 +127,7 @@ function Shell({ store }: { store: ChatStore }) {
         activeRoom={roomId}
         questionsActive={r.name === 'questions'}
         adminActive={r.name === 'admin'}
+        accountActive={r.name === 'account'}
         onBrowse={() => setDialog('browse')}
         onCreate={() => setDialog('create')}
         onNewDm={() => setDialog('dm')}
@@ -113,6 +144,8 @@ function Shell({ store }: { store: ChatStore }) {
           <QuestionsView store={store} />
         ) : r.name === 'admin' ? (
           <AdminView store={store} />
+        ) : r.name === 'account' ? (
+          <AccountView store={store} changePassword={changePassword} />
         ) : r.name === 'reach' ? (
           <ReachView key={r.id} store={store} id={r.id} />
         ) : (

@@ -76,6 +76,8 @@ export interface UserPatch {
   display_name?: string;
   disabled?: boolean;
   transformation_team?: boolean;
+  /** A new password: ends all the person's sessions. */
+  password?: string;
 }
 
 /** A call to the admin API with the session's token; HTTP errors become ApiError. */
@@ -114,4 +116,49 @@ export function updateUser(token: string, username: string, patch: UserPatch): P
 
 export function auditLog(token: string, limit = 100): Promise<AuditEntry[]> {
   return adminFetch<AuditEntry[]>(token, `/api/admin/audit?limit=${limit}`);
+}
+
+/** What an admin sends to `POST /api/admin/users`. */
+export interface NewUser {
+  username: string;
+  display_name: string;
+  password: string;
+  role: Role;
+}
+
+export function createUser(token: string, user: NewUser): Promise<UserInfo> {
+  return adminFetch<UserInfo>(token, '/api/admin/users', { method: 'POST', body: JSON.stringify(user) });
+}
+
+/**
+ * Change my own password (`POST /api/password`, 204). The server then ends
+ * all my sessions, this one included: the caller logs out. A wrong old
+ * password is 401 `invalid_credentials`.
+ */
+export async function changePassword(token: string, oldPassword: string, newPassword: string): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch('/api/password', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+      body: JSON.stringify({ old_password: oldPassword, new_password: newPassword }),
+    });
+  } catch {
+    throw new ApiError('network', 'Cannot reach the server. Check your connection and try again.', 0);
+  }
+  if (res.ok) return;
+  let body: Partial<ErrorBody> = {};
+  try {
+    body = (await res.json()) as ErrorBody;
+  } catch {
+    // not JSON
+  }
+  const code = body.code ?? `http_${res.status}`;
+  const message =
+    code === 'invalid_credentials'
+      ? 'Your current password is not right.'
+      : code === 'rate_limited'
+        ? 'Too many attempts. Wait a minute and try again.'
+        : body.message || `Could not change the password (${res.status}).`;
+  throw new ApiError(code, message, res.status);
 }

@@ -7,12 +7,14 @@ export type Route =
   | { name: 'home' }
   | { name: 'questions' }
   | { name: 'admin' }
+  | { name: 'account' }
   | { name: 'reach'; id: string }
   | { name: 'room'; id: string; at?: number };
 
 export function parseRoute(hash: string): Route {
   if (/^#\/questions\b/.test(hash)) return { name: 'questions' };
   if (/^#\/admin\b/.test(hash)) return { name: 'admin' };
+  if (/^#\/account\b/.test(hash)) return { name: 'account' };
   const rm = /^#\/reach\/([^/?#]+)/.exec(hash);
   if (rm) {
     try {
@@ -46,6 +48,7 @@ export function roomHref(id: string, at?: number): string {
 
 export const questionsHref = '#/questions';
 export const adminHref = '#/admin';
+export const accountHref = '#/account';
 
 export function navigate(href: string): void {
   if (globalThis.location.hash !== href) globalThis.location.hash = href;

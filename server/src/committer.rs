@@ -25,7 +25,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use townhall_protocol::{
     Content, Event, MemberAction, Millis, Pos, RoomId, RoomKind, RoomRole, RoomSeq, ServerFrame,
-    UserId, UserInfo,
+    UserId, UserInfo, Visibility,
 };
 use uuid::Uuid;
 
@@ -660,6 +660,14 @@ impl Worker {
                 visibility,
                 announce_only,
             } => {
+                // Two public rooms "General" and "general" side by side
+                // cannot be told apart in the directory. A store read only:
+                // every replica decides the same.
+                if visibility == Visibility::Public
+                    && self.store.public_room_named(&name)?.is_some()
+                {
+                    return Err(ServerError::NameTaken);
+                }
                 let record = RoomRecord {
                     id: RoomId(self.new_id()),
                     name,

@@ -1,6 +1,8 @@
 //! Live chat between connected users, rooms and direct messages.
 
-use townhall_protocol::{ClientFrame, Content, MemberAction, RoomKind, ServerFrame, Visibility};
+use townhall_protocol::{
+    ClientFrame, Content, ErrorCode, MemberAction, RoomKind, ServerFrame, Visibility,
+};
 use townhall_tests::{TestServer, body};
 
 #[tokio::test]
@@ -287,4 +289,53 @@ async fn typing_and_presence_reach_other_members_only() {
         })
         .await;
     assert!(matches!(p, ServerFrame::Presence { user, .. } if user == alice.id));
+}
+
+#[tokio::test]
+async fn a_public_room_name_is_taken_whatever_its_case_even_after_a_restart() {
+    let mut server = TestServer::start().await;
+    let (_, alice_token) = server.user("alice").await;
+    let (_, bob_token) = server.user("bob").await;
+    let (mut alice, _, _) = server.connect_caught_up(&alice_token, None, None).await;
+    let general = alice.create_room("General", Visibility::Public).await;
+
+    let (mut bob, _, _) = server.connect_caught_up(&bob_token, None, None).await;
+    let create = |name: &str, visibility| ClientFrame::CreateRoom {
+        req_id: None,
+        name: name.into(),
+        topic: String::new(),
+        visibility,
+        announce_only: false,
+    };
+    for name in ["general", "GENERAL", "  general  ", "announcements"] {
+        bob.expect_error(create(name, Visibility::Public), ErrorCode::NameTaken)
+            .await;
+    }
+    // A private room is invisible to others, so its name claims nothing,
+    // and a private room takes no public name either.
+    bob.create_room("general", Visibility::Private).await;
+    bob.create_room("secret", Visibility::Private).await;
+    bob.create_room("Secret", Visibility::Public).await;
+    bob.create_room("general-2", Visibility::Public).await;
+
+    // The claim is stored: after a restart it still holds, and the
+    // directory lists one "general".
+    drop(bob);
+    drop(alice);
+    assert_eq!(server.stop().await, Some(0));
+    server.restart().await;
+    let (mut bob, _, _) = server.connect_caught_up(&bob_token, None, None).await;
+    bob.expect_error(create("gEnErAl", Visibility::Public), ErrorCode::NameTaken)
+        .await;
+    match bob.request(ClientFrame::Directory { req_id: None }).await {
+        ServerFrame::Rooms { rooms, .. } => {
+            let generals: Vec<_> = rooms
+                .iter()
+                .filter(|r| r.name.eq_ignore_ascii_case("general"))
+                .map(|r| r.id)
+                .collect();
+            assert_eq!(generals, vec![general.id], "directory: {rooms:?}");
+        }
+        other => panic!("directory: {other:?}"),
+    }
 }

@@ -1,8 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
-import { auditLog, listUsers, updateUser, type AdminUser } from '../api';
+import { auditLog, listUsers, type AdminUser } from '../api';
 import type { AuditEntry } from '../protocol';
 import type { ChatStore } from '../store';
 import { fullTime } from './format';
+import { PeopleAdmin } from './People';
 
 /** What an audit action means, in words (http.rs `AuditEntry::action`). */
 export function describeAction(action: string): string {
@@ -30,12 +31,11 @@ export function describeAction(action: string): string {
   }
 }
 
-/** Admins: who is on the transformation team, and the audit log. */
+/** Admins: people (accounts, roles, the transformation team), and the audit log. */
 export function AdminView({ store }: { store: ChatStore }) {
   const [users, setUsers] = useState<readonly AdminUser[] | null>(null);
   const [audit, setAudit] = useState<readonly AuditEntry[] | null>(null);
   const [error, setError] = useState('');
-  const [busy, setBusy] = useState<string | null>(null);
   /** Public rooms by id, to name rooms the admin is not in. */
   const [directory, setDirectory] = useState<ReadonlyMap<string, string>>(new Map());
   const rooms = store.rooms.value;
@@ -66,21 +66,6 @@ export function AdminView({ store }: { store: ChatStore }) {
     );
   }
 
-  const setTeam = async (u: AdminUser, on: boolean) => {
-    setBusy(u.user.username);
-    setError('');
-    // Shown at once; the reload after the call shows the server's state.
-    setUsers((list) => list?.map((x) => (x.user.id === u.user.id ? { ...x, transformation_team: on } : x)) ?? null);
-    try {
-      await updateUser(store.token, u.user.username, { transformation_team: on });
-    } catch (e) {
-      setError(`Could not change ${u.user.username}: ${e instanceof Error ? e.message : String(e)}`);
-    } finally {
-      load();
-      setBusy(null);
-    }
-  };
-
   return (
     <section class="questions-page admin-page" aria-labelledby="admin-title" data-testid="admin-view">
       <div class="row">
@@ -97,44 +82,12 @@ export function AdminView({ store }: { store: ChatStore }) {
       <h2 class="section-title">People</h2>
       <p class="muted small">
         The transformation team answers and merges questions in every room they are in. A change takes effect at once:
-        the person's open windows reconnect by themselves.
+        the person's open windows reconnect by themselves; disabling someone or resetting their password logs them out.
       </p>
       {!users ? (
         <p class="muted">Loading…</p>
       ) : (
-        <table class="admin-table" data-testid="admin-users">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Role</th>
-              <th scope="col">Transformation team</th>
-            </tr>
-          </thead>
-          <tbody>
-            {users.map((u) => (
-              <tr key={u.user.id} data-testid="admin-user">
-                <th scope="row">
-                  <bdi>{u.user.display_name}</bdi> <span class="muted small">@{u.user.username}</span>
-                  {u.disabled && <span class="muted small"> (disabled)</span>}
-                </th>
-                <td>{u.user.role}</td>
-                <td>
-                  <label class="question-toggle">
-                    <input
-                      type="checkbox"
-                      checked={!!u.transformation_team}
-                      disabled={busy !== null || u.disabled}
-                      onChange={(e) => void setTeam(u, e.currentTarget.checked)}
-                      data-testid="team-toggle"
-                    />
-                    <span class="sr-only">{u.user.display_name} is on the transformation team</span>
-                    <span aria-hidden="true">{u.transformation_team ? 'Member' : '—'}</span>
-                  </label>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <PeopleAdmin token={store.token} myId={store.me.id} users={users} reload={load} />
       )}
       <h2 class="section-title">Audit log</h2>
       {!audit ? (

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { RoomInfo, UserInfo, Visibility } from '../protocol';
 import type { ChatStore } from '../store';
+import { RequestError } from '../connection';
 import { navigate, roomHref } from '../router';
 import { initials } from '../text';
 import { messageOf } from './MembersPanel';
@@ -94,7 +95,11 @@ export function CreateRoomDialog({ store, onClose }: { store: ChatStore; onClose
       onClose();
       navigate(roomHref(room.id));
     } catch (err) {
-      setError(messageOf(err));
+      setError(
+        err instanceof RequestError && err.code === 'name_taken'
+          ? `A public room named “${name.trim()}” already exists (names ignore case). Browse rooms to join it, or choose another name.`
+          : messageOf(err),
+      );
       setBusy(false);
     }
   };

@@ -10,6 +10,11 @@ import { PinnedAcks } from './Broadcasts';
 import { ThreadPanel } from './ThreadPanel';
 import { Timeline } from './Timeline';
 
+/** Staff stay in the organisation room (the server refuses with `forbidden`). */
+export function mayLeave(info: { org_wide?: boolean } | undefined, role: string): boolean {
+  return !(info?.org_wide && role === 'staff');
+}
+
 export function RoomPane({ store, roomId, at }: { store: ChatStore; roomId: string; at?: number | undefined }) {
   const [showMembers, setShowMembers] = useState(false);
   const [confirmLeave, setConfirmLeave] = useState(false);
@@ -140,9 +145,11 @@ export function RoomPane({ store, roomId, at }: { store: ChatStore; roomId: stri
                 {blocked ? 'Unblock' : 'Block'}
               </button>
             )}
-            <button type="button" class="btn subtle" data-testid="leave" onClick={() => setConfirmLeave(true)}>
-              {isDm ? 'Leave conversation' : 'Leave'}
-            </button>
+            {mayLeave(info, store.me.role) && (
+              <button type="button" class="btn subtle" data-testid="leave" onClick={() => setConfirmLeave(true)}>
+                {isDm ? 'Leave conversation' : 'Leave'}
+              </button>
+            )}
           </div>
         </header>
         <PinnedAcks store={store} room={roomId} />

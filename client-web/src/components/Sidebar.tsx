@@ -1,7 +1,7 @@
 import { mayBroadcast } from './Broadcasts';
 import type { ChatStore, RoomState } from '../store';
 import { roomTitle } from '../store';
-import { adminHref, questionsHref, roomHref } from '../router';
+import { accountHref, adminHref, questionsHref, roomHref } from '../router';
 import { initials } from '../text';
 import { ConnectionBadge } from './ConnectionBadge';
 import { HashIcon, LockIcon, MegaphoneIcon, PenIcon, PeopleIcon, PlusIcon, QuestionIcon, SearchIcon } from './Icons';
@@ -11,6 +11,7 @@ interface Props {
   activeRoom: string | null;
   questionsActive?: boolean;
   adminActive?: boolean;
+  accountActive?: boolean;
   onBrowse: () => void;
   onCreate: () => void;
   onBroadcast?: () => void;
@@ -18,7 +19,7 @@ interface Props {
   onLogout: () => void;
 }
 
-export function Sidebar({ store, activeRoom, questionsActive, adminActive, onBrowse, onCreate, onNewDm, onBroadcast, onLogout }: Props) {
+export function Sidebar({ store, activeRoom, questionsActive, adminActive, accountActive, onBrowse, onCreate, onNewDm, onBroadcast, onLogout }: Props) {
   const rooms = store.roomList.value;
   const online = store.online.value;
   return (
@@ -88,6 +89,14 @@ export function Sidebar({ store, activeRoom, questionsActive, adminActive, onBro
           <bdi class="me-name">{store.me.display_name || store.me.username}</bdi>
           <span class="muted small">@{store.me.username}</span>
         </span>
+        <a
+          class="btn subtle"
+          href={accountHref}
+          aria-current={accountActive ? 'page' : undefined}
+          data-testid="account-link"
+        >
+          Account
+        </a>
         <button type="button" class="btn subtle" onClick={onLogout}>
           Log out
         </button>

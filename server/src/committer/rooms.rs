@@ -257,6 +257,9 @@ impl Worker {
         members: &[(UserInfo, RoomRole, MemberAction)],
     ) -> Result<()> {
         store::put_room(b, record);
+        if record.kind == RoomKind::Room && record.visibility == Visibility::Public {
+            store::put_public_name(b, record);
+        }
         self.rooms
             .insert(record.id, RoomTail { seq: 0, ordinal: 0 });
         let created = Content::Created {

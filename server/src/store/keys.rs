@@ -29,6 +29,11 @@ pub fn username(name: &str) -> Vec<u8> {
     name.to_lowercase().into_bytes()
 }
 
+/// Public room names are unique without regard to case.
+pub fn public_room_name(name: &str) -> Vec<u8> {
+    name.to_lowercase().into_bytes()
+}
+
 pub fn room_user(room: RoomId, user: UserId) -> Vec<u8> {
     pair(room.as_bytes(), user.as_bytes())
 }

@@ -31,6 +31,8 @@ use thiserror::Error;
 /// | 9 | `user_pair_dm` | | 20 | `room_thread_reply` |
 /// | 10 | `user_room_read` | | 21 | `user_user_block` |
 /// | | | | 22 | `user_room_hidden` |
+/// | | | | 23 | `room_seq_extra_reactor` |
+/// | | | | 24 | `public_name_room` |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tree {
     /// schema version, last committed position.
@@ -87,10 +89,13 @@ pub enum Tree {
     /// room id ‖ seq ‖ emoji index ‖ user id → (nothing): who reacted past
     /// the people a message's state lists (`store/reactions.rs`).
     RoomSeqExtraReactor,
+    /// lowercased public room name → room id: public room names are unique
+    /// without regard to case (`create_room` answers `name_taken`).
+    PublicNameRoom,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 24] = [
+    pub const ALL: [Tree; 25] = [
         Tree::Meta,
         Tree::UserRecord,
         Tree::UsernameUser,
@@ -115,6 +120,7 @@ impl Tree {
         Tree::UserUserBlock,
         Tree::UserRoomHidden,
         Tree::RoomSeqExtraReactor,
+        Tree::PublicNameRoom,
     ];
 
     /// The on-disk tree name. Never change one: it is the data's address.
@@ -144,6 +150,7 @@ impl Tree {
             Tree::UserUserBlock => "user_user_block",
             Tree::UserRoomHidden => "user_room_hidden",
             Tree::RoomSeqExtraReactor => "room_seq_extra_reactor",
+            Tree::PublicNameRoom => "public_name_room",
         }
     }
 
@@ -176,6 +183,7 @@ impl Tree {
             Tree::UserUserBlock => 21,
             Tree::UserRoomHidden => 22,
             Tree::RoomSeqExtraReactor => 23,
+            Tree::PublicNameRoom => 24,
         }
     }
 

@@ -38,7 +38,9 @@ use std::collections::VecDeque;
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
-use townhall_protocol::{Event, Millis, Pos, RoomId, RoomSeq, ServerFrame, UserId};
+use townhall_protocol::{
+    Event, Millis, Pos, RoomId, RoomKind, RoomSeq, ServerFrame, UserId, Visibility,
+};
 
 /// The schema this build writes. Opening a folder with a newer one fails
 /// rather than misreading it; numbered migrations go in `Store::init`.
@@ -50,7 +52,10 @@ use townhall_protocol::{Event, Millis, Pos, RoomId, RoomSeq, ServerFrame, UserId
 /// leaves schema 3 where a build of schema 2 reads it (the old named `meta`
 /// sled tree), so that build refuses the folder instead of finding it empty.
 /// Nothing changes for the memory store; `init` only records the number.
-pub const SCHEMA_VERSION: u64 = 3;
+/// 4: `public_name_room` indexes the public rooms' names (built from the
+/// rooms by `init`). A build of schema 3 refuses the folder, so it can never
+/// make a public room the index misses.
+pub const SCHEMA_VERSION: u64 = 4;
 
 /// Mention rows `summary` reads per room, newest first: a room with more
 /// unread mentions than this shows this many.
@@ -158,6 +163,11 @@ impl Store {
                     self.kv.apply(&b)?;
                     self.kv.sync()?;
                     tracing::info!("schema 3: one sled tree for every relation");
+                    found = 3;
+                }
+                // Migration 3 → 4: index the public rooms' names.
+                if found < 4 {
+                    self.build_public_names()?;
                 }
             }
         }
@@ -282,6 +292,47 @@ impl Store {
 
     pub fn room(&self, id: RoomId) -> Result<Option<RoomRecord>, StoreError> {
         self.get_json(Tree::RoomRecord, &keys::room(id))
+    }
+
+    /// The public room that has this name without regard to case.
+    pub fn public_room_named(&self, name: &str) -> Result<Option<RoomId>, StoreError> {
+        match self
+            .kv
+            .get(Tree::PublicNameRoom, &keys::public_room_name(name))?
+        {
+            Some(id) => {
+                let id: [u8; 16] = id
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| corrupt(Tree::PublicNameRoom, "room id is not 16 bytes"))?;
+                Ok(Some(RoomId::from_bytes(id)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Migration 3 → 4: one `public_name_room` row per public room name.
+    /// Rooms made before names were unique may share a name: the first in
+    /// key order (the oldest, ids are time-ordered) holds it; they keep
+    /// their names, and a new room can take none of them.
+    fn build_public_names(&self) -> Result<(), StoreError> {
+        let mut b = Batch::default();
+        let mut seen = std::collections::HashSet::new();
+        for r in self.rooms()? {
+            if r.kind == RoomKind::Room
+                && r.visibility == Visibility::Public
+                && seen.insert(keys::public_room_name(&r.name))
+            {
+                put_public_name(&mut b, &r);
+            }
+        }
+        let rooms = seen.len();
+        // In the same batch: a crash before it reruns the build.
+        b.put(Tree::Meta, keys::META_SCHEMA_VERSION, keys::u64_value(4));
+        self.kv.apply(&b)?;
+        self.kv.sync()?;
+        tracing::info!(rooms, "schema 4: indexed the public room names");
+        Ok(())
     }
 
     pub fn rooms(&self) -> Result<Vec<RoomRecord>, StoreError> {
@@ -852,6 +903,15 @@ pub fn delete_session(b: &mut Batch, token_hash: &[u8]) {
 
 pub fn put_room(b: &mut Batch, r: &RoomRecord) {
     b.put(Tree::RoomRecord, keys::room(r.id), json(r));
+}
+
+/// Claims a public room's name (see [`Store::public_room_named`]).
+pub fn put_public_name(b: &mut Batch, r: &RoomRecord) {
+    b.put(
+        Tree::PublicNameRoom,
+        keys::public_room_name(&r.name),
+        r.id.as_bytes().to_vec(),
+    );
 }
 
 pub fn put_membership(b: &mut Batch, room: RoomId, user: UserId, m: &MemberRecord) {

@@ -529,3 +529,52 @@ fn the_message_indexes_are_built_for_an_older_data_folder() {
         );
     }
 }
+
+#[test]
+fn migration_to_schema_4_indexes_public_room_names_oldest_first() {
+    for (name, store, _dir) in both() {
+        let room = |id: u8, name: &str, visibility, kind| RoomRecord {
+            id: RoomId::from_bytes([id; 16]),
+            name: name.into(),
+            topic: String::new(),
+            visibility,
+            kind,
+            created_by: UserId::new(),
+            created_at: 0,
+            announce_only: false,
+            org_wide: false,
+        };
+        let rooms = [
+            room(1, "General", Visibility::Public, RoomKind::Room),
+            room(2, "general", Visibility::Public, RoomKind::Room),
+            room(3, "Secret", Visibility::Private, RoomKind::Room),
+            room(4, "a dm", Visibility::Private, RoomKind::Dm),
+        ];
+        // As a schema-3 build left it: rooms, no name index.
+        let mut b = Batch::default();
+        for r in &rooms {
+            put_room(&mut b, r);
+        }
+        b.put(Tree::Meta, keys::META_SCHEMA_VERSION, keys::u64_value(3));
+        store.apply(&b).expect("apply");
+        assert_eq!(store.public_room_named("general").expect("get"), None);
+
+        store.init().expect("init indexes the names");
+        // Two "general"s from before the rule: the older holds the name.
+        assert_eq!(
+            store.public_room_named("GENERAL").expect("get"),
+            Some(rooms[0].id),
+            "{name}"
+        );
+        assert_eq!(store.public_room_named("secret").expect("get"), None);
+        assert_eq!(store.public_room_named("a dm").expect("get"), None);
+        assert_eq!(
+            store
+                .kv()
+                .get(Tree::Meta, keys::META_SCHEMA_VERSION)
+                .expect("get"),
+            Some(keys::u64_value(SCHEMA_VERSION)),
+            "{name}: migrated, so a schema-3 build now refuses the folder"
+        );
+    }
+}
