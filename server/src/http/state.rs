@@ -9,6 +9,31 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Each of these reads the whole store (and a snapshot pauses this node's
+/// writes): one at a time per node; a second request meanwhile gets
+/// `rate_limited` rather than queueing more whole-store reads.
+static SNAPSHOT_RUNNING: AtomicBool = AtomicBool::new(false);
+static DIGEST_RUNNING: AtomicBool = AtomicBool::new(false);
+
+/// Holds one of the flags above while a request runs.
+struct OneAtATime(&'static AtomicBool);
+
+impl OneAtATime {
+    fn take(flag: &'static AtomicBool) -> Result<OneAtATime, ServerError> {
+        if flag.swap(true, Ordering::AcqRel) {
+            return Err(ServerError::RateLimited);
+        }
+        Ok(OneAtATime(flag))
+    }
+}
+
+impl Drop for OneAtATime {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
 
 /// `GET /api/admin/snapshot`: the whole store as one file (format in
 /// `store/snapshot.rs`), taken while this node applies nothing, so it is
@@ -17,6 +42,7 @@ use axum::response::{IntoResponse, Response};
 /// wait while it is written; a new node restores it with `townhall restore`.
 pub(super) async fn snapshot(State(app): State<App>, headers: HeaderMap) -> HttpResult<Response> {
     require_admin(&app, &headers).await?;
+    let _one = OneAtATime::take(&SNAPSHOT_RUNNING)?;
     // Written to a file beside the data folder first (the pause must not
     // depend on how fast the client reads), then unlinked and streamed
     // from the open handle.
@@ -81,6 +107,7 @@ pub(super) async fn digest(
     headers: HeaderMap,
 ) -> HttpResult<Json<serde_json::Value>> {
     require_admin(&app, &headers).await?;
+    let _one = OneAtATime::take(&DIGEST_RUNNING)?;
     // The worker may apply while the store is read: take the digest again
     // until the store's position did not move during it.
     for _ in 0..20 {
