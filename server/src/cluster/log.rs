@@ -149,10 +149,10 @@ impl NatsLog {
     async fn publish(
         &self,
         req: u64,
-        entry: &Entry,
+        payload: bytes::Bytes,
     ) -> Result<jetstream::context::PublishAckFuture> {
         let msg = jetstream::message::PublishMessage::build()
-            .payload(entry.encode().into())
+            .payload(payload)
             .message_id(self.msg_id(req));
         self.js.send_publish(SUBJECT, msg).await.map_err(|e| {
             tracing::warn!(error = %e, "cannot publish to the cluster log");
@@ -185,7 +185,9 @@ impl Log for NatsLog {
             // before the publish ack arrives.
             self.waiters
                 .insert(req, tx, Instant::now() + self.write_timeout);
-            let ack = match self.publish(req, &entry).await {
+            // Encoded once: the same bytes go out again on a retry.
+            let payload = bytes::Bytes::from(entry.encode());
+            let ack = match self.publish(req, payload.clone()).await {
                 Ok(ack) => ack,
                 Err(e) => {
                     self.waiters.take(req);
@@ -198,7 +200,6 @@ impl Log for NatsLog {
             // write timeout; then the writer is told `unavailable`.
             let waiters = self.waiters.clone();
             let (js, id) = (self.js.clone(), self.msg_id(req));
-            let payload = bytes::Bytes::from(entry.encode());
             let deadline = tokio::time::Instant::now() + self.write_timeout;
             tokio::spawn(async move {
                 let mut ack = Some(ack);
