@@ -326,15 +326,27 @@ async fn three_servers_keep_acked_messages_when_the_stream_leader_is_killed() {
     // An ordered pull consumer from a given stream sequence reads the rest
     // in order, each message with its stream sequence.
     let start = acked["m150"];
-    let consumer = stream
-        .create_consumer(pull::OrderedConfig {
-            deliver_policy: DeliverPolicy::ByStartSequence {
-                start_sequence: start,
-            },
-            ..Default::default()
-        })
-        .await
-        .expect("ordered consumer");
+    // Right after a leader change a JetStream API request can time out
+    // (2 s here) while the cluster settles: retried, within a bound.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let consumer = loop {
+        let made = stream
+            .create_consumer(pull::OrderedConfig {
+                deliver_policy: DeliverPolicy::ByStartSequence {
+                    start_sequence: start,
+                },
+                ..Default::default()
+            })
+            .await;
+        match made {
+            Ok(c) => break c,
+            Err(e) if tokio::time::Instant::now() < deadline => {
+                eprintln!("ordered consumer not made yet ({e}); retrying");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("ordered consumer: {e}"),
+        }
+    };
     let mut messages = consumer.messages().await.expect("messages");
     let mut next = start;
     while next <= state.last_sequence {
