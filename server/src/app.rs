@@ -47,6 +47,7 @@ pub struct ClusterNode {
     pub node: uuid::Uuid,
     pub applied: tokio::sync::watch::Receiver<u64>,
     pub bus: crate::cluster::bus::Bus,
+    pub barrier: Arc<crate::cluster::barrier::Barrier>,
 }
 
 /// Releases a connection's per-IP slot when dropped.
@@ -157,6 +158,34 @@ impl App {
 
     /// The active user behind a token, or `BadToken` (unknown, revoked,
     /// past its absolute expiry, idle too long, or its user disabled).
+    /// In a cluster, wait until this node has applied every write
+    /// acknowledged anywhere before now (see `cluster/barrier.rs`); `false`
+    /// on an embedded node (nothing to wait for) or if that failed.
+    pub async fn catch_up_reads(&self) -> bool {
+        match &self.cluster {
+            Some(c) => c.barrier.wait().await,
+            None => false,
+        }
+    }
+
+    /// [`App::authenticate`] off the async threads. In a cluster, a token
+    /// this node does not know yet may have been issued a moment ago by
+    /// another node: wait for this node to catch up and look once more.
+    pub async fn authenticate_async(&self, token: String) -> Result<(UserRecord, [u8; 32])> {
+        let first = self.authenticate_blocking(token.clone()).await;
+        if matches!(first, Err(ServerError::BadToken)) && self.catch_up_reads().await {
+            return self.authenticate_blocking(token).await;
+        }
+        first
+    }
+
+    async fn authenticate_blocking(&self, token: String) -> Result<(UserRecord, [u8; 32])> {
+        let app = self.clone();
+        tokio::task::spawn_blocking(move || app.authenticate(&token))
+            .await
+            .map_err(|e| ServerError::Internal(e.to_string()))?
+    }
+
     pub fn authenticate(&self, token: &str) -> Result<(UserRecord, [u8; 32])> {
         let hash = crate::auth::hash_token(token);
         let session = self.store.session(&hash)?.ok_or(ServerError::BadToken)?;

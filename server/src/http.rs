@@ -115,10 +115,7 @@ async fn authenticated(
     headers: &HeaderMap,
 ) -> Result<(UserRecord, [u8; 32]), ServerError> {
     let token = bearer(headers).ok_or(ServerError::BadToken)?;
-    let app = app.clone();
-    tokio::task::spawn_blocking(move || app.authenticate(&token))
-        .await
-        .map_err(|e| ServerError::Internal(e.to_string()))?
+    app.authenticate_async(token).await
 }
 
 /// Parse a JSON body ourselves so that a bad one gets our error codes.
@@ -200,6 +197,10 @@ async fn login(
         crate::metrics::inc(&crate::metrics::get().login_failures);
         return Err(ServerError::RateLimited.into());
     }
+    // In a cluster the account may have been made or changed through
+    // another node a moment ago. Every login waits (not only a miss), so
+    // that an unknown name takes as long as a known one.
+    app.catch_up_reads().await;
     let username = req.username.clone();
     let store = app.store.clone();
     let verified = with_argon2(move || -> Result<Option<UserRecord>, ServerError> {

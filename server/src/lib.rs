@@ -130,6 +130,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
             node: r.node,
             applied: r.applied.clone(),
             bus: r.bus.clone(),
+            barrier: r.barrier.clone(),
         };
         ensure_first_admin_in_log(&store, &r.committer, config.admin_password.as_deref()).await?;
         (

@@ -48,11 +48,14 @@ pub struct Metrics {
     pub backlog_events_sent: Counter,
     pub logins: Counter,
     pub login_failures: Counter,
+    pub cluster_barriers: Counter,
+    pub cluster_barrier_timeouts: Counter,
+    pub cluster_barriers_refused: Counter,
 }
 
 /// (metric name, help): the names are what dashboards and the black-box
 /// tests (tests/tests/operations.rs) read; they never change.
-const COUNTERS: [(&str, &str); 14] = [
+const COUNTERS: [(&str, &str); 17] = [
     (
         "townhall_events_committed_total",
         "Timeline events made durable.",
@@ -97,6 +100,18 @@ const COUNTERS: [(&str, &str); 14] = [
     ),
     ("townhall_logins_total", "Successful logins."),
     ("townhall_login_failures_total", "Refused logins."),
+    (
+        "townhall_cluster_barriers_total",
+        "Cluster: reads that waited for this node to apply the log as it stood.",
+    ),
+    (
+        "townhall_cluster_barrier_timeouts_total",
+        "Cluster: such waits that gave up (NATS unreachable or node lagging).",
+    ),
+    (
+        "townhall_cluster_barriers_refused_total",
+        "Cluster: misses answered at once because too many waits were in flight.",
+    ),
 ];
 
 const SESSIONS: &str = "townhall_sessions";
@@ -291,6 +306,9 @@ fn build() -> Registry {
         backlog_events_sent: counter(11),
         logins: counter(12),
         login_failures: counter(13),
+        cluster_barriers: counter(14),
+        cluster_barrier_timeouts: counter(15),
+        cluster_barriers_refused: counter(16),
     };
     let gauge = |name: &'static str, help: &'static str| {
         recorder.describe_gauge(

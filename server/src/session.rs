@@ -119,21 +119,13 @@ async fn open(socket: WebSocket, app: App) -> Option<Open> {
         },
     };
     let token_for_check = token.clone();
-    let authed = {
-        let app = app.clone();
-        tokio::task::spawn_blocking(move || app.authenticate(&token)).await
-    };
-    let (user, token_hash) = match authed {
-        Ok(Ok(found)) => found,
-        Ok(Err(e)) => {
+    let (user, token_hash) = match app.authenticate_async(token).await {
+        Ok(found) => found,
+        Err(e) => {
             if e.is_server_side() {
                 tracing::error!(error = %e, "authentication failed on the server side");
             }
             return refuse(sink, stream, None, e.code(), &e.client_message()).await;
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "authentication task failed");
-            return refuse(sink, stream, None, ErrorCode::Internal, "internal error").await;
         }
     };
     let device = device.filter(|d| !d.is_empty() && d.len() <= 128);

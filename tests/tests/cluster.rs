@@ -23,28 +23,8 @@ async fn users(c: &TownhallCluster, names: &[&str]) -> Vec<String> {
     tokens
 }
 
-/// A request that may reach a node before it has applied what another node
-/// just acknowledged (another user's room, say): retried on `not_found`
-/// for a bounded time. The log orders writes; reads on a node follow its
-/// apply by milliseconds.
-async fn request_eventually(c: &mut Client, frame: ClientFrame) -> ServerFrame {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let reply = c.request(frame.clone()).await;
-        match &reply {
-            ServerFrame::Error {
-                code: ErrorCode::NotFound,
-                ..
-            } if tokio::time::Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            _ => return reply,
-        }
-    }
-}
-
 async fn join(c: &mut Client, room: RoomId) {
-    match request_eventually(c, ClientFrame::Join { req_id: None, room }).await {
+    match c.request(ClientFrame::Join { req_id: None, room }).await {
         ServerFrame::Room { .. } => {}
         other => panic!("join: {other:?}"),
     }
@@ -112,6 +92,67 @@ async fn users_on_three_nodes_chat_live_in_one_order() {
     let seqs: Vec<u64> = a.iter().map(|e| e.seq).collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "seqs in order");
     c.assert_converged().await;
+}
+
+/// Read-your-writes across nodes: what node 0 acknowledged is found at
+/// once through node 1, with no retry by the client: an account made
+/// there logs in here, a token issued there opens a socket here, a room
+/// made there is joined here. Repeated, because node 1 usually applies
+/// within a millisecond and the race is narrow.
+#[tokio::test]
+async fn what_one_node_acked_is_found_at_once_through_another() {
+    let c = TownhallCluster::start(2).await;
+    let (a, b) = (c.node(0), c.node(1));
+    let (_, loud) = a.user("loud").await;
+    let mut loud = a.connect(&loud).await;
+    let busy = loud.create_room("rw-busy", Visibility::Public).await.id;
+    for i in 0..12 {
+        // A burst through node 0 first, so that node 1 is likely still
+        // applying it when the requests below reach it.
+        for j in 0..150 {
+            loud.send(&ClientFrame::Send {
+                req_id: None,
+                room: busy,
+                client_id: Uuid::new_v4(),
+                body: format!("burst {i}.{j}"),
+                thread: None,
+                question: false,
+            })
+            .await;
+        }
+        let name = format!("rw{i}");
+        let (_, token) = a.user(&name).await;
+        // The token issued by node 0 opens a socket on node 1.
+        let _here = b.connect(&token).await;
+        let mut there = a.connect(&token).await;
+        let room = there
+            .create_room(&format!("rw-room-{i}"), Visibility::Public)
+            .await
+            .id;
+        // Made through node 0; another account joins it through node 1.
+        let (_, other) = a.user(&format!("rw-other{i}")).await;
+        let mut joiner = b.connect(&other).await;
+        match joiner
+            .request(ClientFrame::Join { req_id: None, room })
+            .await
+        {
+            ServerFrame::Room { .. } => {}
+            f => panic!("join through the other node at once: {f:?}"),
+        }
+        // The account made through node 0 logs in through node 1.
+        b.login(&name, &format!("{name}-password")).await;
+    }
+    let metrics = reqwest::get(b.http("/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics body");
+    let barriers: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("townhall_cluster_barrier") || l.starts_with("townhall_logins"))
+        .collect();
+    println!("node 1: {barriers:?}");
 }
 
 /// 2 + 3: posted through node 0 while Bob is offline, caught up through
@@ -205,20 +246,14 @@ async fn races_across_nodes_resolve_identically() {
 
     // The same DM from both ends at once: one room.
     let (d, e) = tokio::join!(
-        request_eventually(
-            &mut dora,
-            ClientFrame::OpenDm {
-                req_id: None,
-                user: "eli".into()
-            }
-        ),
-        request_eventually(
-            &mut eli,
-            ClientFrame::OpenDm {
-                req_id: None,
-                user: "dora".into()
-            }
-        )
+        dora.request(ClientFrame::OpenDm {
+            req_id: None,
+            user: "eli".into()
+        }),
+        eli.request(ClientFrame::OpenDm {
+            req_id: None,
+            user: "dora".into()
+        })
     );
     let (ServerFrame::Room { room: d, .. }, ServerFrame::Room { room: e, .. }) = (d, e) else {
         panic!("open_dm replies");

@@ -7,6 +7,7 @@
 //! - [`log`]: appending commands (with their stamp) and reading the log
 //!   into the worker;
 //! - [`bus`]: typing and presence between nodes over core NATS;
+//! - [`barrier`]: read-your-writes when a request lands on another node;
 //! - here: connecting, checking the servers and the stream before serving
 //!   ([`connect`]), making the stream (`townhall cluster init`, [`init`]),
 //!   and starting a replica ([`start`]).
@@ -14,6 +15,7 @@
 //! See docs/architecture.md ("Cluster mode") for why nodes cannot diverge
 //! and docs/operations.md ("A cluster") for deployment.
 
+pub mod barrier;
 pub mod bus;
 pub mod log;
 
@@ -215,6 +217,7 @@ pub struct Replica {
     pub node: Uuid,
     /// The last log sequence applied and stored on this node.
     pub applied: watch::Receiver<u64>,
+    pub barrier: Arc<barrier::Barrier>,
     /// Fires if this node cannot go on applying the log.
     pub fatal: CancellationToken,
     pub worker: tokio::task::JoinHandle<()>,
@@ -325,10 +328,16 @@ pub async fn start(
         }
     }
     tracing::info!(%node, applied = target, "caught up with the log");
+    let barrier = Arc::new(barrier::Barrier::new(
+        c.js.clone(),
+        cfg.stream.clone(),
+        applied.clone(),
+    ));
     Ok(Replica {
         committer,
         bus,
         node,
+        barrier,
         applied,
         fatal,
         worker,

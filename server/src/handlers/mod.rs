@@ -41,7 +41,20 @@ pub const MAX_IN_FLIGHT: usize = 256;
 pub async fn dispatch(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFrame>> {
     let kind = request_type(&frame);
     let started = std::time::Instant::now();
-    let out = route(ctx, frame).await;
+    let out = if ctx.app.cluster.is_some() {
+        // A room, message or person made through another node a moment ago
+        // may not be applied here yet: on `not_found`, wait for this node
+        // to catch up with the log and answer again (cluster/barrier.rs).
+        // Nothing was written when a handler answers `not_found` before
+        // submitting; a command rejected at apply changed nothing either.
+        let again = frame.clone();
+        match route(ctx, frame).await {
+            Err(ServerError::NotFound) if ctx.app.catch_up_reads().await => route(ctx, again).await,
+            out => out,
+        }
+    } else {
+        route(ctx, frame).await
+    };
     crate::metrics::record_request(kind, started.elapsed());
     out
 }
