@@ -1,6 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
 import { TownhallServer } from './server';
-import { logIn, say } from './ui';
+import { logIn, openRoom, say } from './ui';
 
 // Questions at all-hands scale (issue 15): one person votes, the other sees
 // the count change live; the question is answered and the voter is told.
@@ -56,6 +56,11 @@ test('a vote shows live to the asker, and the voter is told when it is answered'
   await expect(qO.getByTestId('vote-count')).toContainText('1');
   // Voting follows the question.
   await expect(qS.getByTestId('follow-toggle')).toHaveText('Following');
+  // After a reload, Sam's vote still shows as his.
+  await ps.reload();
+  await openRoom(ps, 'all-hands');
+  await expect(qS.getByTestId('vote-button')).toHaveAttribute('aria-pressed', 'true');
+  await expect(qS.getByTestId('vote-count')).toHaveText('1');
 
   // The unanswered queue, sorted by votes, shows the count too.
   await po.getByTestId('questions-link').click();
@@ -78,4 +83,21 @@ test('a vote shows live to the asker, and the voter is told when it is answered'
   await expect(ps.getByTestId('notice')).toHaveCount(1);
   await expect(ps.getByTestId('notice')).toContainText('Olivia Owner answered a question you follow in #all-hands');
   await expect(ps.getByTestId('notices-unseen')).toHaveCount(0);
+
+  // Sam follows a thread from its panel; Olivia's reply there reaches him as a notice.
+  await say(po, 'The new parking plan is out.');
+  const plan = message(ps, 'The new parking plan is out.');
+  await plan.hover();
+  await plan.getByRole('button', { name: 'Reply', exact: true }).click();
+  const panel = ps.getByTestId('thread-panel');
+  await panel.getByTestId('follow-toggle').click();
+  await expect(panel.getByTestId('follow-toggle')).toHaveText('Following');
+  const planO = message(po, 'The new parking plan is out.');
+  await planO.hover();
+  await planO.getByRole('button', { name: 'Reply', exact: true }).click();
+  const box = po.getByTestId('thread-panel').getByLabel('Reply in thread');
+  await box.fill('Bikes get 40 covered spaces.');
+  await box.press('Enter');
+  await expect(ps.getByTestId('notice')).toHaveCount(2);
+  await expect(ps.getByTestId('notice').first()).toContainText('Olivia Owner replied in a thread you follow in #all-hands');
 });

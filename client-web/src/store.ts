@@ -719,6 +719,7 @@ export class ChatStore {
       loadingNewer: false,
       ...(at !== undefined ? { focusSeq: at } : {}),
     };
+    void this.loadRoomMarks(roomId).catch(() => undefined);
     if (!room?.info) {
       await this.openUnknownRoom(roomId);
       return;
@@ -1055,6 +1056,32 @@ export class ChatStore {
     this.announcement.value = `${n.by.display_name || n.by.username} ${what} in #${n.room_name}`;
   }
 
+  /** What the server says I voted for and follow, and the counts: the truth for these questions. */
+  private learnMarks(questions: readonly OpenQuestion[]): void {
+    const votes = new Set(this.myVotes.value);
+    const follows = new Set(this.myFollows.value);
+    const counts = new Map(this.voteCounts.value);
+    for (const q of questions) {
+      const key = voteKey(q.room, q.seq);
+      if (q.voted) votes.add(key);
+      else votes.delete(key);
+      if (q.following) follows.add(key);
+      else follows.delete(key);
+      counts.set(key, q.votes);
+    }
+    batch(() => {
+      this.myVotes.value = votes;
+      this.myFollows.value = follows;
+      this.voteCounts.value = counts;
+    });
+  }
+
+  /** A room's open questions: my votes and follows there, after a reload too. */
+  private async loadRoomMarks(room: RoomId): Promise<void> {
+    const r = await this.conn.request<Extract<ServerFrame, { type: 'questions' }>>({ type: 'questions', room });
+    this.learnMarks(r.questions);
+  }
+
   /** Vote for a question (`on`) or take the vote back. Voting follows it. */
   async vote(room: RoomId, seq: RoomSeq, on: boolean): Promise<void> {
     await this.conn.request({ type: 'vote', room, seq, on });
@@ -1078,21 +1105,7 @@ export class ChatStore {
   /** The open questions I may answer, the open count and median answer times. */
   async loadQuestions(sort: QuestionSort = 'age'): Promise<QuestionsInfo> {
     const r = await this.conn.request<Extract<ServerFrame, { type: 'questions' }>>({ type: 'questions', sort });
-    // What the server says I voted for and follow is the truth for these.
-    const votes = new Set(this.myVotes.value);
-    const follows = new Set(this.myFollows.value);
-    const counts = new Map(this.voteCounts.value);
-    for (const q of r.questions) {
-      const key = voteKey(q.room, q.seq);
-      if (q.voted) votes.add(key);
-      else votes.delete(key);
-      if (q.following) follows.add(key);
-      else follows.delete(key);
-      counts.set(key, q.votes);
-    }
-    this.myVotes.value = votes;
-    this.myFollows.value = follows;
-    this.voteCounts.value = counts;
+    this.learnMarks(r.questions);
     const info: QuestionsInfo = { questions: r.questions, open: r.open };
     if (r.median_answer_ms_7d !== undefined) info.median7d = r.median_answer_ms_7d;
     if (r.median_answer_ms_30d !== undefined) info.median30d = r.median_answer_ms_30d;

@@ -386,9 +386,12 @@ async fn followers_are_told_of_thread_replies_until_they_unfollow() {
         (NoticeKind::Reply, r1, "replier")
     );
     assert_eq!(notices_so_far(&mut fan).await, [], "one notice per reply");
-    // A reply itself cannot be followed.
+    // A reply itself cannot be followed; a question asked in the thread can.
     fan.expect_error(follow(room.id, r1, true), ErrorCode::InvalidField)
         .await;
+    let asked_in_thread = post(&mut replier, room.id, "who decides?", true, Some(top)).await;
+    notice(&mut fan, top).await;
+    ok(&mut fan, follow(room.id, asked_in_thread, true)).await;
 
     // Offline: the next login gets it before caught_up.
     let h = history(&mut fan, room.id).await;

@@ -151,14 +151,17 @@ impl Worker {
             return Err(ServerError::NotFound);
         }
         let (_, m) = self.message(room, seq)?;
-        if matches!(
+        // A question asked inside a thread can be followed (for its answer);
+        // another reply cannot: replies have no thread of their own.
+        let reply = matches!(
             m.content,
             Content::Message {
                 thread: Some(_),
+                question: false,
                 ..
             }
-        ) || m.state.deleted
-        {
+        );
+        if reply || m.state.deleted {
             return Err(ServerError::Invalid(format!(
                 "seq {seq} is not a question or the first message of a thread"
             )));
