@@ -413,3 +413,56 @@ async fn followers_are_told_of_thread_replies_until_they_unfollow() {
     fan.message("never mind").await;
     assert_eq!(notices_so_far(&mut fan).await, [], "unfollowed: no notice");
 }
+
+#[tokio::test]
+async fn someone_removed_from_a_private_room_is_not_told_of_its_answers() {
+    let server = TestServer::start().await;
+    let (_, owner_token) = server.user("owner").await;
+    let (_, asker_token) = server.user("asker").await;
+    let (_, voter_token) = server.user("voter").await;
+    let (mut owner, _, _) = server.connect_caught_up(&owner_token, None, None).await;
+    let board = owner.create_room("board", Visibility::Private).await;
+    owner.add_member(board.id, "asker").await;
+    owner.add_member(board.id, "voter").await;
+    let (mut asker, _, _) = server.connect_caught_up(&asker_token, None, None).await;
+    let (mut voter, _, _) = server.connect_caught_up(&voter_token, None, None).await;
+    let q = post(&mut asker, board.id, "budget cuts?", true, None).await;
+    ok(&mut voter, vote(board.id, q, true)).await;
+    ok(
+        &mut owner,
+        ClientFrame::RemoveMember {
+            req_id: None,
+            room: board.id,
+            user: "voter".into(),
+        },
+    )
+    .await;
+    let answer = post(&mut owner, board.id, "none planned", false, None).await;
+    ok(
+        &mut owner,
+        ClientFrame::MarkAnswer {
+            req_id: None,
+            room: board.id,
+            question: q,
+            answer,
+        },
+    )
+    .await;
+    notice(&mut asker, q).await;
+    assert_eq!(
+        notices_so_far(&mut voter).await,
+        [],
+        "removed: not told live"
+    );
+    voter.close().await;
+    let (mut voter, _, _) = server.connect_caught_up(&voter_token, Some(0), None).await;
+    assert_eq!(
+        notices_so_far(&mut voter).await,
+        [],
+        "nor at the next login"
+    );
+    // And they can no longer vote there: the room is not found.
+    voter
+        .expect_error(vote(board.id, q, false), ErrorCode::NotFound)
+        .await;
+}
