@@ -466,3 +466,75 @@ async fn someone_removed_from_a_private_room_is_not_told_of_its_answers() {
         .expect_error(vote(board.id, q, false), ErrorCode::NotFound)
         .await;
 }
+
+/// A request retried on `not_found` for a bounded time: a cluster node may
+/// not yet have applied what another node just acknowledged.
+async fn eventually(c: &mut Client, frame: ClientFrame) -> ServerFrame {
+    let deadline = tokio::time::Instant::now() + townhall_tests::WAIT;
+    loop {
+        let reply = c.request(frame.clone()).await;
+        match &reply {
+            ServerFrame::Error {
+                code: ErrorCode::NotFound,
+                ..
+            } if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            _ => return reply,
+        }
+    }
+}
+
+/// Votes, follows and notices are applied from the cluster log like every
+/// other command: every node ends with the same vote rows, follow rows and
+/// notices (the digest covers every tree).
+#[tokio::test]
+async fn votes_and_notices_are_the_same_on_every_node_of_a_cluster() {
+    use townhall_tests::cluster::TownhallCluster;
+    let c = TownhallCluster::start(3).await;
+    let names = ["owner", "asker", "v1", "v2"];
+    let mut clients = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        c.node(0).user(name).await;
+        let node = c.node(i % 3);
+        let token = node.login(name, &format!("{name}-password")).await.token;
+        clients.push(node.connect_caught_up(&token, None, None).await.0);
+    }
+    let [owner, asker, v1, v2] = &mut clients[..] else {
+        unreachable!()
+    };
+    let room = owner.create_room("all-hands", Visibility::Public).await.id;
+    match eventually(asker, ClientFrame::Join { req_id: None, room }).await {
+        ServerFrame::Room { .. } => {}
+        other => panic!("join: {other:?}"),
+    }
+    let q = post(asker, room, "are we merging with Acme?", true, None).await;
+    // Two voters through two other nodes at once, one of them twice.
+    let (a, b) = tokio::join!(
+        eventually(v1, vote(room, q, true)),
+        eventually(v2, vote(room, q, true))
+    );
+    assert!(
+        matches!((&a, &b), (ServerFrame::Ok { .. }, ServerFrame::Ok { .. })),
+        "{a:?} {b:?}"
+    );
+    ok(v2, vote(room, q, true)).await;
+    votes_frame(owner, q, 2).await;
+    let answer = post(owner, room, "no", false, None).await;
+    ok(
+        owner,
+        ClientFrame::MarkAnswer {
+            req_id: None,
+            room,
+            question: q,
+            answer,
+        },
+    )
+    .await;
+    for voter in [v1, v2] {
+        let (kind, _, by) = notice(voter, q).await;
+        assert_eq!((kind, by.as_str()), (NoticeKind::Answered, "owner"));
+    }
+    notice(asker, q).await;
+    c.assert_converged().await;
+}
