@@ -117,7 +117,9 @@ export type ClientFrame =
   | ({ type: 'delete'; room: RoomId; seq: RoomSeq } & Req)
   | ({ type: 'react'; room: RoomId; seq: RoomSeq; emoji: string; on: boolean } & Req)
   | ({ type: 'mark_answer'; room: RoomId; question: RoomSeq; answer: RoomSeq } & Req)
-  | ({ type: 'questions' } & Req)
+  | ({ type: 'questions'; sort?: QuestionSort; room?: RoomId } & Req)
+  | ({ type: 'vote'; room: RoomId; seq: RoomSeq; on: boolean } & Req)
+  | ({ type: 'follow_thread'; room: RoomId; seq: RoomSeq; on: boolean } & Req)
   | ({ type: 'set_room_role'; room: RoomId; user: string; role: RoomRole } & Req)
   | ({ type: 'open_dm'; user: string } & Req)
   | ({ type: 'create_room'; name: string; topic: string; visibility: Visibility } & Req)
@@ -182,6 +184,8 @@ export type ServerFrame =
       median_answer_ms_30d?: Millis;
     } & Req)
   | { type: 'read_marker'; room: RoomId; seq: RoomSeq }
+  | { type: 'question_votes'; room: RoomId; seq: RoomSeq; votes: number }
+  | ({ type: 'notice' } & Notice)
   | ({ type: 'ok'; pos: Pos } & Req)
   | { type: 'typing'; room: RoomId; user: UserInfo }
   | { type: 'presence'; user: UserId; online: boolean }
@@ -264,6 +268,25 @@ export interface OpenQuestion {
   body: string;
   asked_at: Millis;
   age_ms: number;
+  votes: number;
+  voted?: boolean;
+  following?: boolean;
+}
+
+/** The order of the unanswered queue (frames.rs `QuestionSort`). */
+export type QuestionSort = 'age' | 'votes' | 'score';
+
+/** Something happened to a question or thread I follow (frames.rs `ServerFrame::Notice`). */
+export interface Notice {
+  pos: Pos;
+  room: RoomId;
+  room_name: string;
+  /** The question or the thread's first message. */
+  seq: RoomSeq;
+  kind: 'answered' | 'reply';
+  /** The `answered` event or the reply. */
+  event_seq: RoomSeq;
+  by: UserInfo;
 }
 
 /** The reactions the server accepts (`REACTIONS`), in picker order. */
@@ -278,6 +301,10 @@ export interface MessageState {
   answer?: RoomSeq;
   replies?: number;
   edits?: RoomSeq[];
+  /** A question merged into this one (its seq). */
+  merged_into?: RoomSeq;
+  /** A question's votes. */
+  votes?: number;
 }
 
 /** Events that change another message rather than adding to the timeline. */

@@ -8,7 +8,9 @@ import { Connection, RequestError, defaultWsUrl, type ConnState, type SocketLike
 import { isChange } from './protocol';
 import type {
   ChatEvent,
+  Notice,
   OpenQuestion,
+  QuestionSort,
   PendingAck,
   ReachCounts,
   RoomRole,
@@ -96,6 +98,14 @@ const ACK_POS_MS = 5_000;
 const SEND_TIMEOUT_MS = 20_000;
 /** Backlog events applied in one UI update at most. */
 const BACKLOG_BATCH = 2000;
+/** Notices kept in memory: the latest screenful and then some. */
+const NOTICES_KEPT = 100;
+
+/** The key of a question or thread in the vote and follow maps. */
+export function voteKey(room: RoomId, seq: RoomSeq): string {
+  return `${room}:${seq}`;
+}
+
 /** History page size: a couple of screens. */
 export const PAGE = 50;
 /** Events shown above the divider for context when a room opens. */
@@ -122,6 +132,15 @@ export class ChatStore {
   readonly users = signal<readonly UserInfo[]>([]);
   /** Bumped when a question is asked, answered or deleted: the Questions view reloads. */
   readonly questionsTick = signal(0);
+  /** Live vote counts (`question_votes`) by `room:seq`; newer than the stored state. */
+  readonly voteCounts = signal<ReadonlyMap<string, number>>(new Map());
+  /** Questions I voted for / questions and threads I follow, as far as this tab knows (by `room:seq`). */
+  readonly myVotes = signal<ReadonlySet<string>>(new Set());
+  readonly myFollows = signal<ReadonlySet<string>>(new Set());
+  /** Notices about what I asked, voted for or follow; newest last, at most NOTICES_KEPT. */
+  readonly notices = signal<readonly Notice[]>([]);
+  /** Notices that arrived since the list was last looked at. */
+  readonly unseenNotices = signal(0);
   /** The newest live message in the open room, for the screen-reader live region. */
   readonly announcement = signal('');
   /** Broadcasts waiting for my acknowledgement, oldest first (pinned). */
@@ -294,6 +313,18 @@ export class ChatStore {
       case 'reach_update':
         this.setReachCounts(f.broadcast, f.counts);
         break;
+      case 'question_votes': {
+        const next = new Map(this.voteCounts.value);
+        next.set(voteKey(f.room, f.seq), f.votes);
+        this.voteCounts.value = next;
+        this.questionsTick.value++;
+        break;
+      }
+      case 'notice': {
+        const { type: _type, ...n } = f;
+        this.onNotice(n);
+        break;
+      }
       case 'following':
         this.following.value = new Set(f.users.map((u) => u.id));
         break;
@@ -688,6 +719,7 @@ export class ChatStore {
       loadingNewer: false,
       ...(at !== undefined ? { focusSeq: at } : {}),
     };
+    void this.loadRoomMarks(roomId).catch(() => undefined);
     if (!room?.info) {
       await this.openUnknownRoom(roomId);
       return;
@@ -1014,9 +1046,66 @@ export class ChatStore {
     await this.conn.request({ type: 'set_room_role', room, user: username, role });
   }
 
+  /** A notice, once (a resume from an older position sends it again). */
+  private onNotice(n: Notice): void {
+    const seen = this.notices.value.some((o) => o.pos === n.pos && o.seq === n.seq && o.room === n.room);
+    if (seen) return;
+    this.notices.value = [...this.notices.value, n].slice(-NOTICES_KEPT);
+    this.unseenNotices.value++;
+    const what = n.kind === 'answered' ? 'answered a question you follow' : 'replied in a thread you follow';
+    this.announcement.value = `${n.by.display_name || n.by.username} ${what} in #${n.room_name}`;
+  }
+
+  /** What the server says I voted for and follow, and the counts: the truth for these questions. */
+  private learnMarks(questions: readonly OpenQuestion[]): void {
+    const votes = new Set(this.myVotes.value);
+    const follows = new Set(this.myFollows.value);
+    const counts = new Map(this.voteCounts.value);
+    for (const q of questions) {
+      const key = voteKey(q.room, q.seq);
+      if (q.voted) votes.add(key);
+      else votes.delete(key);
+      if (q.following) follows.add(key);
+      else follows.delete(key);
+      counts.set(key, q.votes);
+    }
+    batch(() => {
+      this.myVotes.value = votes;
+      this.myFollows.value = follows;
+      this.voteCounts.value = counts;
+    });
+  }
+
+  /** A room's open questions: my votes and follows there, after a reload too. */
+  private async loadRoomMarks(room: RoomId): Promise<void> {
+    const r = await this.conn.request<Extract<ServerFrame, { type: 'questions' }>>({ type: 'questions', room });
+    this.learnMarks(r.questions);
+  }
+
+  /** Vote for a question (`on`) or take the vote back. Voting follows it. */
+  async vote(room: RoomId, seq: RoomSeq, on: boolean): Promise<void> {
+    await this.conn.request({ type: 'vote', room, seq, on });
+    const key = voteKey(room, seq);
+    const votes = new Set(this.myVotes.value);
+    if (on) votes.add(key);
+    else votes.delete(key);
+    this.myVotes.value = votes;
+    if (on && !this.myFollows.value.has(key)) this.myFollows.value = new Set([...this.myFollows.value, key]);
+  }
+
+  /** Follow a question or thread (`on`) or stop. */
+  async followThread(room: RoomId, seq: RoomSeq, on: boolean): Promise<void> {
+    await this.conn.request({ type: 'follow_thread', room, seq, on });
+    const next = new Set(this.myFollows.value);
+    if (on) next.add(voteKey(room, seq));
+    else next.delete(voteKey(room, seq));
+    this.myFollows.value = next;
+  }
+
   /** The open questions I may answer, the open count and median answer times. */
-  async loadQuestions(): Promise<QuestionsInfo> {
-    const r = await this.conn.request<Extract<ServerFrame, { type: 'questions' }>>({ type: 'questions' });
+  async loadQuestions(sort: QuestionSort = 'age'): Promise<QuestionsInfo> {
+    const r = await this.conn.request<Extract<ServerFrame, { type: 'questions' }>>({ type: 'questions', sort });
+    this.learnMarks(r.questions);
     const info: QuestionsInfo = { questions: r.questions, open: r.open };
     if (r.median_answer_ms_7d !== undefined) info.median7d = r.median_answer_ms_7d;
     if (r.median_answer_ms_30d !== undefined) info.median30d = r.median_answer_ms_30d;

@@ -6,7 +6,7 @@ import { parseRoute } from '../src/router';
 import { alice } from './fake';
 
 function q(room: string, seq: number, asked_at: number, body = `q${seq}`): OpenQuestion {
-  return { room, room_name: room, seq, asker: alice, body, asked_at, age_ms: 0 };
+  return { room, room_name: room, seq, asker: alice, body, asked_at, age_ms: 0, votes: 0 };
 }
 
 describe('merging questions', () => {

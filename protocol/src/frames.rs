@@ -90,11 +90,38 @@ pub enum ClientFrame {
         questions: Vec<RoomSeq>,
         into: RoomSeq,
     },
-    /// The open questions I may answer, across rooms, oldest first, with the
-    /// answer-time figures.
+    /// The open questions I may answer, across rooms (or, with `room`, the
+    /// open questions of that one room, for anyone who can read it), in the
+    /// order `sort` says, with the answer-time figures.
     Questions {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req_id: Option<String>,
+        /// Oldest first when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sort: Option<QuestionSort>,
+        /// Only this room's open questions.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomId>,
+    },
+    /// Vote for an open question ("I want to know too", `on: true`) or take
+    /// the vote back. Once per person: voting again changes nothing. Voting
+    /// also follows the question (see `follow_thread`).
+    Vote {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        room: RoomId,
+        seq: RoomSeq,
+        on: bool,
+    },
+    /// Follow (`on: true`) or stop following a question or a thread (its
+    /// top-level message): I am then told (`notice`) of its answer and of
+    /// replies in its thread, live or at my next login.
+    FollowThread {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        room: RoomId,
+        seq: RoomSeq,
+        on: bool,
     },
     /// Follow (`on: true`) or stop following a leader: their broadcasts then
     /// reach me even outside the rooms they are sent to.
@@ -303,6 +330,8 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "mark_answer",
     "merge_questions",
     "questions",
+    "vote",
+    "follow_thread",
     "open_dm",
     "create_room",
     "join",
@@ -421,7 +450,9 @@ impl ClientFrame {
             | ClientFrame::React { req_id, .. }
             | ClientFrame::MarkAnswer { req_id, .. }
             | ClientFrame::MergeQuestions { req_id, .. }
-            | ClientFrame::Questions { req_id }
+            | ClientFrame::Questions { req_id, .. }
+            | ClientFrame::Vote { req_id, .. }
+            | ClientFrame::FollowThread { req_id, .. }
             | ClientFrame::Broadcast { req_id, .. }
             | ClientFrame::Follow { req_id, .. }
             | ClientFrame::Reach { req_id, .. }
@@ -734,6 +765,9 @@ pub struct MessageState {
     /// their bodies too).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub edits: Vec<RoomSeq>,
+    /// For a question: how many people voted for it (`vote`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub votes: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -744,6 +778,33 @@ impl MessageState {
     pub fn is_plain(&self) -> bool {
         self == &MessageState::default()
     }
+}
+
+/// The order of the unanswered-questions queue.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum QuestionSort {
+    /// Oldest first.
+    #[default]
+    Age,
+    /// Most votes first (then oldest first).
+    Votes,
+    /// Highest `votes / (age_hours + 2)^1.5` first (then oldest first): a
+    /// question many want answered rises, and sinks as it ages, so the top
+    /// of the queue is what matters now (see docs/protocol.md).
+    Score,
+}
+
+/// What a `notice` tells about a question or thread I follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// The question was answered (`event_seq`: the `answered` event).
+    Answered,
+    /// Someone replied in the thread (`event_seq`: the reply).
+    Reply,
 }
 
 /// An open question, for the unanswered-questions queue.
@@ -758,6 +819,15 @@ pub struct OpenQuestion {
     pub asked_at: Millis,
     /// Milliseconds since it was asked.
     pub age_ms: u64,
+    /// How many people voted for it.
+    #[serde(default)]
+    pub votes: u64,
+    /// I voted for it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub voted: bool,
+    /// I follow it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub following: bool,
 }
 
 /// What a device missed in one room, for the "what you missed" view.
@@ -978,7 +1048,7 @@ pub enum ServerFrame {
     Questions {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req_id: Option<String>,
-        /// Oldest first.
+        /// In the order the request's `sort` asked for (oldest first by default).
         questions: Vec<OpenQuestion>,
         /// Open questions in rooms I may see (not only those I may answer).
         open: u64,
@@ -994,6 +1064,30 @@ pub enum ServerFrame {
         /// the last (or only) part.
         #[serde(default, skip_serializing_if = "is_false")]
         more: bool,
+    },
+    /// A question's vote count changed (sent live to the room's online
+    /// members; the count is also in the question's `state.votes`).
+    QuestionVotes {
+        room: RoomId,
+        seq: RoomSeq,
+        votes: u64,
+    },
+    /// Something happened to a question or thread I follow (or asked, or
+    /// voted for): live, or in my next login's catch-up (before
+    /// `caught_up`), once per connection.
+    Notice {
+        /// The position of the event that caused it (the answer's
+        /// `answered` event, or the reply).
+        pos: Pos,
+        room: RoomId,
+        room_name: String,
+        /// The question or thread's top-level message.
+        seq: RoomSeq,
+        kind: NoticeKind,
+        /// The `answered` event or the reply.
+        event_seq: RoomSeq,
+        /// Who answered or replied.
+        by: UserInfo,
     },
     /// A user came online or went offline (sent to users who share a room).
     Presence {
@@ -1046,6 +1140,8 @@ impl ServerFrame {
             | F::ReadMarker { .. }
             | F::Typing { .. }
             | F::ReachUpdate { .. }
+            | F::QuestionVotes { .. }
+            | F::Notice { .. }
             | F::Presence { .. } => None,
         }
     }

@@ -120,8 +120,30 @@ fn client_frames_snapshot_and_round_trip() {
             r#"{"type":"mark_answer","room":"$R","question":7,"answer":9}"#,
         ),
         (
-            ClientFrame::Questions { req_id: None },
+            ClientFrame::Questions {
+                req_id: None,
+                sort: None,
+                room: None,
+            },
             r#"{"type":"questions"}"#,
+        ),
+        (
+            ClientFrame::Vote {
+                req_id: None,
+                room: room(),
+                seq: 7,
+                on: true,
+            },
+            r#"{"type":"vote","room":"$R","seq":7,"on":true}"#,
+        ),
+        (
+            ClientFrame::FollowThread {
+                req_id: None,
+                room: room(),
+                seq: 7,
+                on: false,
+            },
+            r#"{"type":"follow_thread","room":"$R","seq":7,"on":false}"#,
         ),
         (
             ClientFrame::SetRoomRole {
@@ -314,6 +336,14 @@ fn client_frames_snapshot_and_round_trip() {
         CLIENT_FRAME_TYPES.len(),
         "every client frame type has a snapshot"
     );
+    let sorted = ClientFrame::Questions {
+        req_id: None,
+        sort: Some(QuestionSort::Score),
+        room: Some(room()),
+    };
+    let json = expand(r#"{"type":"questions","sort":"score","room":"$R"}"#);
+    assert_eq!(sorted.to_json(), json);
+    assert_eq!(ClientFrame::decode(&json).expect("decodes"), sorted);
     for (frame, json) in cases {
         let json = expand(json);
         assert_eq!(frame.to_json(), json);
@@ -414,6 +444,8 @@ fn server_frames_snapshot() {
         (ServerFrame::Online { req_id: None, more: false, users: vec![uid()] }, r#"{"type":"online","users":["$U"]}"#.into()),
         (ServerFrame::Online { req_id: Some("o".into()), more: true, users: vec![uid()] }, r#"{"type":"online","req_id":"o","users":["$U"],"more":true}"#.into()),
         (ServerFrame::Pong { req_id: None }, r#"{"type":"pong"}"#.into()),
+        (ServerFrame::QuestionVotes { room: room(), seq: 7, votes: 3 }, r#"{"type":"question_votes","room":"$R","seq":7,"votes":3}"#.into()),
+        (ServerFrame::Notice { pos: 50, room: room(), room_name: "general".into(), seq: 7, kind: NoticeKind::Answered, event_seq: 12, by: alice() }, r#"{"type":"notice","pos":50,"room":"$R","room_name":"general","seq":7,"kind":"answered","event_seq":12,"by":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"}}"#.into()),
         (ServerFrame::BroadcastPosted { req_id: None, broadcast: cid(), audience: 5, duplicate: false }, r#"{"type":"broadcast_posted","broadcast":"$C","audience":5,"duplicate":false}"#.into()),
         (ServerFrame::ReachUpdate { broadcast: cid(), counts: ReachCounts { audience: 5, delivered: 3, opened: 2, acknowledged: 1 } }, r#"{"type":"reach_update","broadcast":"$C","counts":{"audience":5,"delivered":3,"opened":2,"acknowledged":1}}"#.into()),
         (ServerFrame::Reach { req_id: None, more: false, broadcast: cid(), counts: ReachCounts { audience: 1, delivered: 1, opened: 0, acknowledged: 0 }, readers: vec![ReachEntry { user: alice(), delivered_at: 5, opened_at: 0, acknowledged_at: 0 }] }, r#"{"type":"reach","broadcast":"$C","counts":{"audience":1,"delivered":1,"opened":0,"acknowledged":0},"readers":[{"user":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"},"delivered_at":5,"opened_at":0,"acknowledged_at":0}]}"#.into()),
@@ -422,12 +454,12 @@ fn server_frames_snapshot() {
             ServerFrame::Questions {
                 req_id: None,
                 more: false,
-                questions: vec![OpenQuestion { room: room(), room_name: "general".into(), seq: 7, asker: alice(), body: "why?".into(), asked_at: 5, age_ms: 60_000 }],
+                questions: vec![OpenQuestion { room: room(), room_name: "general".into(), seq: 7, asker: alice(), body: "why?".into(), asked_at: 5, age_ms: 60_000, votes: 4, voted: true, following: true }],
                 open: 3,
                 median_answer_ms_7d: Some(120_000),
                 median_answer_ms_30d: None,
             },
-            r#"{"type":"questions","questions":[{"room":"$R","room_name":"general","seq":7,"asker":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"},"body":"why?","asked_at":5,"age_ms":60000}],"open":3,"median_answer_ms_7d":120000}"#.into(),
+            r#"{"type":"questions","questions":[{"room":"$R","room_name":"general","seq":7,"asker":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"},"body":"why?","asked_at":5,"age_ms":60000,"votes":4,"voted":true,"following":true}],"open":3,"median_answer_ms_7d":120000}"#.into(),
         ),
     ];
     for (frame, json) in cases {

@@ -8,7 +8,7 @@
 //! only the store and the stamp, so every node that applies the same log in
 //! the same order ends in the same state with the same positions.
 
-use crate::committer::{AccountOp, ContactOp, MessageOp};
+use crate::committer::{AccountOp, ContactOp, MessageOp, QuestionOp};
 use crate::store::{AckRecord, RoomRecord, UserRecord};
 use serde::{Deserialize, Serialize};
 use townhall_protocol::{
@@ -130,6 +130,9 @@ pub enum Command {
     },
     /// Edit, delete, react to, or mark the answer of an existing message.
     Message(MessageOp),
+    /// Vote for a question, follow a question or thread
+    /// (`committer/questions.rs`).
+    Question(QuestionOp),
     CreateRoom {
         user: UserInfo,
         name: String,

@@ -34,12 +34,14 @@ mod broadcasts;
 mod contacts;
 mod messages;
 mod org;
+mod questions;
 mod rooms;
 mod syncer;
 pub use crate::command::{Command, Reply, Stamp};
 pub use accounts::AccountOp;
 pub use contacts::ContactOp;
 pub use messages::MessageOp;
+pub use questions::QuestionOp;
 use syncer::Syncer;
 
 /// Jobs waiting for the committer. Bounded so that a flood of writers waits
@@ -319,6 +321,11 @@ impl Worker {
 struct Pending {
     events: Vec<Published>,
     frames_to_user: Vec<(UserId, SharedFrame)>,
+    /// Frames for a room's online members (vote counts).
+    frames_to_room: Vec<(RoomId, SharedFrame)>,
+    /// Notices, each stored at the position it is pushed with (see
+    /// `Hub::send_notice`).
+    notices: Vec<(UserId, Pos, SharedFrame)>,
     /// Sessions to close once the group is durable (on every node, since
     /// every node applies the same commands).
     kicks: Vec<Kick>,
@@ -420,6 +427,8 @@ impl Worker {
         let mut pending = Pending {
             events: std::mem::take(&mut self.unpublished),
             frames_to_user: Vec::new(),
+            frames_to_room: Vec::new(),
+            notices: Vec::new(),
             kicks: Vec::new(),
         };
         let group_start_pos = self.last_pos;
@@ -525,6 +534,14 @@ impl Worker {
                 }
                 for (user, frame) in pending.frames_to_user {
                     self.hub.send_to_user(user, frame);
+                }
+                for (room, frame) in pending.frames_to_room {
+                    self.hub.send_to_room(room, frame);
+                }
+                // After `publish`: a session registering now reads these
+                // from the store, one registered before gets them here.
+                for (user, pos, frame) in pending.notices {
+                    self.hub.send_notice(user, pos, frame);
                 }
                 for kick in pending.kicks {
                     match kick {
@@ -635,9 +652,11 @@ impl Worker {
                 }
                 if let Some(parent) = thread {
                     store::put_thread_reply(b, room, parent, ev.seq);
+                    self.notify_reply(b, p, parent, &ev)?;
                 }
                 if question {
                     store::put_open_question(b, room, ev.seq, ev.ts);
+                    self.follow_own_question(b, room, ev.seq, user.id)?;
                 }
                 let ack = AckRecord {
                     room,
@@ -730,6 +749,7 @@ impl Worker {
                 Ok(Reply::Done(0))
             }
             Command::Message(op) => self.message_op(b, p, op),
+            Command::Question(op) => self.question_op(b, p, op),
             Command::Account(op) => self.account_op(b, p, op),
             Command::Contact(op) => self.contact_op(b, op),
             Command::EnsureOrgRoom { creator, members } => {

@@ -98,6 +98,10 @@ pub struct SessionHandle {
     /// go out while the backlog is still streaming.
     pub frames: mpsc::Sender<SharedFrame>,
     pub kill: Arc<KillSwitch>,
+    /// The position as of which it registered (set by [`Hub::register`]):
+    /// its catch-up reads notices up to here, so a notice is pushed live
+    /// only to a session registered before the notice's position.
+    pub registered_at: Pos,
 }
 
 /// A membership change carried by a published event.
@@ -249,8 +253,9 @@ impl Hub {
     /// registered: the backlog must cover everything up to it, and every
     /// later event will be pushed to `session.events`. `None` when the user
     /// already has `max_sessions` connections.
-    pub fn register(&self, session: SessionHandle, max_sessions: usize) -> Option<Pos> {
+    pub fn register(&self, mut session: SessionHandle, max_sessions: usize) -> Option<Pos> {
         let mut s = self.lock();
+        session.registered_at = s.published;
         let user = session.user;
         let entry = s.users.entry(user).or_default();
         if entry.sessions.len() >= max_sessions {
@@ -343,6 +348,36 @@ impl Hub {
         if let Some(entry) = s.users.get(&user) {
             for h in &entry.sessions {
                 let _ = h.frames.try_send(frame.clone());
+            }
+        }
+    }
+
+    /// Send a `notice` (stored at `pos` in the user's notices) to every
+    /// session of the user that registered before `pos`; a session
+    /// registered at or after it reads the notice in its catch-up instead,
+    /// so each session gets it once.
+    pub fn send_notice(&self, user: UserId, pos: Pos, frame: SharedFrame) {
+        let s = self.lock();
+        if let Some(entry) = s.users.get(&user) {
+            for h in entry.sessions.iter().filter(|h| h.registered_at < pos) {
+                let _ = h.frames.try_send(frame.clone());
+            }
+        }
+    }
+
+    /// Send a frame to every online member of a room (vote counts).
+    pub fn send_to_room(&self, room: RoomId, frame: SharedFrame) {
+        let s = self.lock();
+        let Some(members) = s.rooms.get(&room) else {
+            return;
+        };
+        for user in members.keys() {
+            if let Some(entry) = s.users.get(user) {
+                for h in &entry.sessions {
+                    // A count that is soon out of date anyway: dropping it
+                    // for a full client is harmless (history has the count).
+                    let _ = h.frames.try_send(frame.clone());
+                }
             }
         }
     }

@@ -13,7 +13,7 @@
 
 use crate::app::App;
 use crate::error::ServerError;
-use crate::frame::shared;
+use crate::frame::{SharedFrame, shared};
 use crate::handlers::{self, Ctx, MAX_IN_FLIGHT};
 use crate::hub::{CloseReason, KillSwitch, SessionHandle};
 use crate::limits::{REFUSALS_BEFORE_CLOSE, REQUEST_BURST_FACTOR, TokenBucket};
@@ -161,6 +161,7 @@ async fn open(socket: WebSocket, app: App) -> Option<Open> {
         events: events_tx,
         frames: frames_tx.clone(),
         kill: kill.clone(),
+        registered_at: 0,
     };
     let Some(upto) = app.hub.register(handle, app.config.max_sessions_per_user) else {
         let msg = format!(
@@ -221,9 +222,14 @@ async fn open(socket: WebSocket, app: App) -> Option<Open> {
     };
     let backlog = {
         let (store, uid) = (app.store.clone(), user.id);
-        tokio::task::spawn_blocking(move || store.backlog(uid, from, upto)).await
+        tokio::task::spawn_blocking(move || {
+            let backlog = store.backlog(uid, from, upto)?;
+            let notices = store.notices(uid, from, upto)?;
+            Ok::<_, crate::store::StoreError>((backlog, notices))
+        })
+        .await
     };
-    let backlog = match backlog {
+    let (backlog, notices) = match backlog {
         Ok(Ok(b)) => b,
         other => {
             let detail = match other {
@@ -260,7 +266,11 @@ async fn open(socket: WebSocket, app: App) -> Option<Open> {
         reset,
         transformation_team: user.transformation_team,
     };
-    let writer = tokio::spawn(writer.run(shared(&welcome), backlog, upto));
+    let notices = notices
+        .into_iter()
+        .filter_map(|(_, bytes)| String::from_utf8(bytes).ok().map(SharedFrame::from))
+        .collect();
+    let writer = tokio::spawn(writer.run(shared(&welcome), backlog, notices, upto));
     Some(Open {
         stream,
         user,

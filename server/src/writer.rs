@@ -88,8 +88,14 @@ async fn guarded<T>(
 }
 
 impl Writer {
-    pub async fn run(mut self, welcome: SharedFrame, backlog: Backlog, upto: Pos) -> WriterEnd {
-        let end = match self.stream(welcome, backlog, upto).await {
+    pub async fn run(
+        mut self,
+        welcome: SharedFrame,
+        backlog: Backlog,
+        notices: Vec<SharedFrame>,
+        upto: Pos,
+    ) -> WriterEnd {
+        let end = match self.stream(welcome, backlog, notices, upto).await {
             Stop::Killed => {
                 let reason = self.kill.reason().unwrap_or(CloseReason::SHUTDOWN);
                 let _ = tokio::time::timeout(CLOSE_TIMEOUT, self.goodbye(&reason)).await;
@@ -106,13 +112,19 @@ impl Writer {
     }
 
     /// Welcome, backlog, caught-up, then live traffic until stopped.
-    async fn stream(&mut self, welcome: SharedFrame, backlog: Backlog, upto: Pos) -> Stop {
+    async fn stream(
+        &mut self,
+        welcome: SharedFrame,
+        backlog: Backlog,
+        notices: Vec<SharedFrame>,
+        upto: Pos,
+    ) -> Stop {
         // On the heap, so that the writer's task holds the catch-up's
         // states (the backlog, its reads) only while it runs, not for the
         // connection's whole life. With the welcome arriving already
         // serialized, an idle connection's writer future went from 2.4 KB
         // to 1.2 KB (measured with `size_of_val`).
-        if let Err(stop) = Box::pin(self.catch_up(welcome, backlog, upto)).await {
+        if let Err(stop) = Box::pin(self.catch_up(welcome, backlog, notices, upto)).await {
             return stop;
         }
         let mut last_sent = upto;
@@ -143,16 +155,21 @@ impl Writer {
         }
     }
 
-    /// Welcome, the backlog, then `caught_up`.
+    /// Welcome, the backlog, the notices of the same positions, then
+    /// `caught_up`.
     async fn catch_up(
         &mut self,
         welcome: SharedFrame,
         backlog: Backlog,
+        notices: Vec<SharedFrame>,
         upto: Pos,
     ) -> Result<(), Stop> {
         let started = Instant::now();
         guarded(&self.kill, self.sink.send(Message::Text(welcome))).await?;
         self.send_backlog(backlog).await?;
+        for notice in notices {
+            guarded(&self.kill, self.sink.feed(Message::Text(notice))).await?;
+        }
         let caught_up = Message::Text(shared(&ServerFrame::CaughtUp { pos: upto }));
         guarded(&self.kill, self.sink.send(caught_up)).await?;
         crate::metrics::record_catch_up(started.elapsed());

@@ -237,6 +237,7 @@ impl World {
             events: tx,
             frames: ftx,
             kill: std::sync::Arc::new(KillSwitch::default()),
+            registered_at: 0,
         };
         let upto = self.hub.register(handle, 100).expect("register");
         let from = self.acked.get(&(u, d)).copied().unwrap_or(0).min(upto);

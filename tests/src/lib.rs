@@ -470,10 +470,17 @@ impl Client {
     /// Events until `caught_up`; returns them and the caught-up position.
     pub async fn until_caught_up(&mut self) -> (Vec<Event>, Pos) {
         let mut events = Vec::new();
+        let mut notices = Vec::new();
         loop {
             match self.next().await {
                 ServerFrame::Event(e) => events.push(e),
-                ServerFrame::CaughtUp { pos } => return (events, pos),
+                ServerFrame::CaughtUp { pos } => {
+                    // Notices of the same positions come with the backlog;
+                    // kept, in order, for the test to read.
+                    self.pending.extend(notices);
+                    return (events, pos);
+                }
+                notice @ ServerFrame::Notice { .. } => notices.push(notice),
                 other => panic!("unexpected before caught_up: {other:?}"),
             }
         }
@@ -583,7 +590,9 @@ fn set_req_id(frame: &mut ClientFrame, id: String) {
         | React { req_id, .. }
         | MarkAnswer { req_id, .. }
         | MergeQuestions { req_id, .. }
-        | Questions { req_id }
+        | Questions { req_id, .. }
+        | Vote { req_id, .. }
+        | FollowThread { req_id, .. }
         | OpenDm { req_id, .. }
         | CreateRoom { req_id, .. }
         | Join { req_id, .. }

@@ -78,7 +78,14 @@ async fn everyone_is_in_the_organisation_room_where_leaders_post_and_staff_reply
             .await,
         ServerFrame::Ack { .. }
     ));
-    match lead.request(ClientFrame::Questions { req_id: None }).await {
+    match lead
+        .request(ClientFrame::Questions {
+            req_id: None,
+            sort: None,
+            room: None,
+        })
+        .await
+    {
         ServerFrame::Questions { questions, .. } => assert_eq!(questions.len(), 1),
         other => panic!("{other:?}"),
     }

@@ -276,7 +276,14 @@ async fn questions_wait_in_the_queue_until_someone_allowed_marks_an_answer() {
         other => panic!("{other:?}"),
     };
     // The leader may answer in any room they can see: the public question, not the private one.
-    let (qs, open, median) = queue(lead.request(ClientFrame::Questions { req_id: None }).await);
+    let (qs, open, median) = queue(
+        lead.request(ClientFrame::Questions {
+            req_id: None,
+            sort: None,
+            room: None,
+        })
+        .await,
+    );
     assert_eq!(
         qs.iter().map(|q| q.body.as_str()).collect::<Vec<_>>(),
         vec!["will my team move?"]
@@ -284,9 +291,25 @@ async fn questions_wait_in_the_queue_until_someone_allowed_marks_an_answer() {
     assert_eq!((open, median), (1, None));
     assert_eq!(qs[0].asker.username, "staff");
     // A plain member sees the count but has nothing to answer; the owner has both.
-    let (qs, open, _) = queue(other.request(ClientFrame::Questions { req_id: None }).await);
+    let (qs, open, _) = queue(
+        other
+            .request(ClientFrame::Questions {
+                req_id: None,
+                sort: None,
+                room: None,
+            })
+            .await,
+    );
     assert_eq!((qs.len(), open), (0, 1));
-    let (qs, open, _) = queue(owner.request(ClientFrame::Questions { req_id: None }).await);
+    let (qs, open, _) = queue(
+        owner
+            .request(ClientFrame::Questions {
+                req_id: None,
+                sort: None,
+                room: None,
+            })
+            .await,
+    );
     assert_eq!((qs.len(), open), (2, 2));
 
     let (_, answer, _) = owner
@@ -315,7 +338,14 @@ async fn questions_wait_in_the_queue_until_someone_allowed_marks_an_answer() {
     )
     .await;
 
-    let (qs, open, median) = queue(lead.request(ClientFrame::Questions { req_id: None }).await);
+    let (qs, open, median) = queue(
+        lead.request(ClientFrame::Questions {
+            req_id: None,
+            sort: None,
+            room: None,
+        })
+        .await,
+    );
     assert_eq!((qs.len(), open), (0, 0));
     assert!(median.is_some(), "an answer time is counted");
     // The asker learns it on their next login, and history shows the answer.
@@ -429,7 +459,11 @@ async fn the_transformation_team_merges_duplicate_questions_and_one_answer_answe
     )
     .await;
     match people[0]
-        .request(ClientFrame::Questions { req_id: None })
+        .request(ClientFrame::Questions {
+            req_id: None,
+            sort: None,
+            room: None,
+        })
         .await
     {
         ServerFrame::Questions {

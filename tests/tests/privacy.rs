@@ -295,7 +295,14 @@ async fn the_owner_makes_a_moderator_who_may_then_add_and_remove_people() {
 }
 
 async fn owner_question_check(m: &mut townhall_tests::Client) {
-    match m.request(ClientFrame::Questions { req_id: None }).await {
+    match m
+        .request(ClientFrame::Questions {
+            req_id: None,
+            sort: None,
+            room: None,
+        })
+        .await
+    {
         ServerFrame::Questions {
             questions, open, ..
         } => {

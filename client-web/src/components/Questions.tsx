@@ -3,6 +3,8 @@ import type { ChatStore, QuestionsInfo } from '../store';
 import { roomHref } from '../router';
 import { fullTime } from './format';
 import { mergePlan, questionKey } from '../merge';
+import type { QuestionSort } from '../protocol';
+import { VoteButton } from './Votes';
 
 /** "3 h", "2 d": how long something took or has waited. */
 export function duration(ms: number): string {
@@ -15,7 +17,7 @@ export function duration(ms: number): string {
   return `${Math.round(h / 24)} d`;
 }
 
-/** Open questions I may answer, oldest first, with the open count and answer times. */
+/** Open questions I may answer, in the chosen order, with the open count and answer times. */
 export function QuestionsView({ store }: { store: ChatStore }) {
   const [data, setData] = useState<QuestionsInfo | null>(null);
   const [error, setError] = useState('');
@@ -25,12 +27,13 @@ export function QuestionsView({ store }: { store: ChatStore }) {
   const [keep, setKeep] = useState<string | undefined>(undefined);
   const [mergeError, setMergeError] = useState('');
   const [merging, setMerging] = useState(false);
+  const [sort, setSort] = useState<QuestionSort>('age');
   const conn = store.connState.value;
 
   const load = () => {
     setLoading(true);
     setError('');
-    store.loadQuestions().then(
+    store.loadQuestions(sort).then(
       (d) => {
         setData(d);
         // Forget ticks of questions that are no longer open.
@@ -50,7 +53,7 @@ export function QuestionsView({ store }: { store: ChatStore }) {
     if (conn !== 'connected') return;
     const t = setTimeout(load, tick === 0 ? 0 : 300);
     return () => clearTimeout(t);
-  }, [store, conn, tick]);
+  }, [store, conn, tick, sort]);
 
   const picked = (data?.questions ?? []).filter((q) => selected.has(questionKey(q)));
   const plan = mergePlan(picked, keep);
@@ -105,7 +108,21 @@ export function QuestionsView({ store }: { store: ChatStore }) {
               <dd>{data.median30d !== undefined ? duration(data.median30d) : '—'}</dd>
             </div>
           </dl>
-          <h2 class="section-title">Waiting for an answer from you</h2>
+          <div class="row">
+            <h2 class="section-title">Waiting for an answer from you</h2>
+            <label class="q-sort">
+              Sort by{' '}
+              <select
+                value={sort}
+                onChange={(e) => setSort(e.currentTarget.value as QuestionSort)}
+                data-testid="question-sort"
+              >
+                <option value="age">Oldest first</option>
+                <option value="votes">Most votes</option>
+                <option value="score">Votes and age (score)</option>
+              </select>
+            </label>
+          </div>
           {data.questions.length === 0 ? (
             <p class="muted">No open questions you can answer.</p>
           ) : (
@@ -131,6 +148,14 @@ export function QuestionsView({ store }: { store: ChatStore }) {
                     </span>
                     <span class="q-body">{q.body}</span>
                   </a>
+                  <VoteButton
+                    store={store}
+                    room={q.room}
+                    seq={q.seq}
+                    stored={q.votes}
+                    mine={q.asker.id === store.me.id}
+                    open={true}
+                  />
                 </li>
               ))}
             </ul>

@@ -4,6 +4,7 @@ import { roomTitle } from '../store';
 import { accountHref, adminHref, questionsHref, roomHref } from '../router';
 import { initials } from '../text';
 import { ConnectionBadge } from './ConnectionBadge';
+import { NoticeList } from './Votes';
 import { HashIcon, LockIcon, MegaphoneIcon, PenIcon, PeopleIcon, PlusIcon, QuestionIcon, SearchIcon } from './Icons';
 
 interface Props {
@@ -56,6 +57,7 @@ export function Sidebar({ store, activeRoom, questionsActive, adminActive, accou
         >
           <QuestionIcon /> Questions
         </a>
+        <NoticeList store={store} />
         {store.me.role === 'admin' && (
           <a
             class={`side-action${adminActive ? ' active' : ''}`}

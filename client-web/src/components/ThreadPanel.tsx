@@ -5,6 +5,7 @@ import { initials, utf8Length } from '../text';
 import { fullTime, timeOf } from './format';
 import { SendIcon } from './Icons';
 import { MessageText } from './MessageText';
+import { FollowToggle } from './Votes';
 
 /**
  * The thread under one message, beside the room: the message, its replies
@@ -38,6 +39,7 @@ export function ThreadPanel({ store, onClose }: { store: ChatStore; onClose: () 
     >
       <header class="panel-head">
         <h2 id="thread-title">Thread</h2>
+        {parent && !parent.state?.deleted && <FollowToggle store={store} room={t.room} seq={t.seq} />}
         <button type="button" class="icon-btn" aria-label="Close thread" onClick={onClose}>
           <span aria-hidden="true">×</span>
         </button>

@@ -7,6 +7,7 @@ import { hasOlder, lastSeq as runLast } from '../timeline';
 import { initials, mentions, utf8Length } from '../text';
 import { dayKey, dayLabel, describe, fullTime, timeOf } from './format';
 import { MessageText } from './MessageText';
+import { FollowToggle, VoteButton } from './Votes';
 
 interface Props {
   store: ChatStore;
@@ -250,6 +251,7 @@ export function Timeline({ store, room, view, pending }: Props) {
         isAnswer={answerSeqs.has(e.seq)}
         focused={view.focusSeq === e.seq}
         actions={actions}
+        store={store}
       />,
     );
     prev = e;
@@ -354,6 +356,7 @@ interface EventProps {
   /** The message a link pointed at. */
   focused: boolean;
   actions: Actions;
+  store: ChatStore;
 }
 
 function clip(s: string, n = 80): string {
@@ -448,6 +451,19 @@ function EventItem(p: EventProps) {
             {p.isAnswer && (
               <span class="tag answer" data-testid="answer-badge">
                 Answer
+              </span>
+            )}
+            {question && p.live && (
+              <span class="q-actions">
+                <VoteButton
+                  store={p.store}
+                  room={e.room}
+                  seq={e.seq}
+                  stored={e.state?.votes}
+                  mine={mine}
+                  open={!answered && e.state?.merged_into === undefined}
+                />
+                <FollowToggle store={p.store} room={e.room} seq={e.seq} />
               </span>
             )}
           </div>

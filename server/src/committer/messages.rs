@@ -57,7 +57,7 @@ pub enum MessageOp {
 impl Worker {
     /// The message at `room`/`seq`, with its stored form. Missing:
     /// `NotFound`; another kind of event: `Invalid`.
-    fn message(&self, room: RoomId, seq: RoomSeq) -> Result<(StoredEvent, Event)> {
+    pub(super) fn message(&self, room: RoomId, seq: RoomSeq) -> Result<(StoredEvent, Event)> {
         let stored = self.store.event(room, seq)?.ok_or(ServerError::NotFound)?;
         let event = stored.decode()?;
         match event.content {
@@ -121,7 +121,7 @@ impl Worker {
         Ok(true)
     }
 
-    fn rewrite(&self, b: &mut Batch, stored: &StoredEvent, event: &Event) {
+    pub(super) fn rewrite(&self, b: &mut Batch, stored: &StoredEvent, event: &Event) {
         let json = ServerFrame::Event(event.clone()).to_json();
         store::put_event(
             b,
@@ -406,6 +406,7 @@ impl Worker {
                     Content::Answered { question, answer },
                     None,
                 )?;
+                self.notify_answered(b, p, &q, &ev)?;
                 if first_answer {
                     store::delete_open_question(b, room, question);
                     let now = self.now();
@@ -421,7 +422,7 @@ impl Worker {
                     }
                     m.state.answer = Some(answer);
                     self.rewrite(b, &m_stored, &m);
-                    self.append(
+                    let m_ev = self.append(
                         b,
                         p,
                         room,
@@ -433,6 +434,7 @@ impl Worker {
                         },
                         None,
                     )?;
+                    self.notify_answered(b, p, &m, &m_ev)?;
                     let now = self.now();
                     store::put_answered_question(b, now, room, merged, now.saturating_sub(m.ts));
                 }
@@ -506,7 +508,7 @@ impl Worker {
                         {
                             m.state.answer = Some(answer);
                             self.rewrite(b, &m_stored, &m);
-                            self.append(
+                            let m_ev = self.append(
                                 b,
                                 p,
                                 room,
@@ -518,6 +520,7 @@ impl Worker {
                                 },
                                 None,
                             )?;
+                            self.notify_answered(b, p, &m, &m_ev)?;
                         }
                     }
                 }

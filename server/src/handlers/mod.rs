@@ -9,6 +9,7 @@ mod messages;
 mod presence;
 mod questions;
 mod rooms;
+mod votes;
 
 use crate::app::App;
 use crate::error::{Result, ServerError};
@@ -73,6 +74,8 @@ pub fn request_type(frame: &ClientFrame) -> &'static str {
         F::MarkAnswer { .. } => "mark_answer",
         F::MergeQuestions { .. } => "merge_questions",
         F::Questions { .. } => "questions",
+        F::Vote { .. } => "vote",
+        F::FollowThread { .. } => "follow_thread",
         F::Follow { .. } => "follow",
         F::Broadcast { .. } => "broadcast",
         F::BroadcastReceipt { .. } => "broadcast_receipt",
@@ -237,7 +240,25 @@ async fn route(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFrame>> {
         } => questions::merge(ctx, req_id, room, questions, into)
             .await
             .map(Some),
-        ClientFrame::Questions { req_id } => questions::queue(ctx, req_id).await.map(Some),
+        ClientFrame::Questions { req_id, sort, room } => {
+            questions::queue(ctx, req_id, sort.unwrap_or_default(), room)
+                .await
+                .map(Some)
+        }
+        ClientFrame::Vote {
+            req_id,
+            room,
+            seq,
+            on,
+        } => votes::vote(ctx, req_id, room, seq, on).await.map(Some),
+        ClientFrame::FollowThread {
+            req_id,
+            room,
+            seq,
+            on,
+        } => votes::follow_thread(ctx, req_id, room, seq, on)
+            .await
+            .map(Some),
     }
 }
 

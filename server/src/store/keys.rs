@@ -96,6 +96,42 @@ pub fn room_seq_emoji_user(room: RoomId, seq: RoomSeq, emoji: u8, user: UserId) 
     k
 }
 
+/// room ‖ seq ‖ user: one person's vote for, or follow of, a message.
+pub fn room_seq_user(room: RoomId, seq: RoomSeq, user: UserId) -> Vec<u8> {
+    let mut k = room_seq(room, seq);
+    k.extend_from_slice(user.as_bytes());
+    k
+}
+
+/// user ‖ room ‖ seq: what one person follows, in room then seq order.
+pub fn user_room_seq(user: UserId, room: RoomId, seq: RoomSeq) -> Vec<u8> {
+    let mut k = Vec::with_capacity(40);
+    k.extend_from_slice(user.as_bytes());
+    k.extend_from_slice(room.as_bytes());
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// user ‖ pos: one person's notices in position order.
+pub fn user_pos(user: UserId, pos: Pos) -> Vec<u8> {
+    let mut k = Vec::with_capacity(24);
+    k.extend_from_slice(user.as_bytes());
+    k.extend_from_slice(&pos.to_be_bytes());
+    k
+}
+
+/// The user at the end of a `room_seq_user` key.
+pub fn user_of_room_seq_user(key: &[u8]) -> Result<UserId, StoreError> {
+    let id: [u8; 16] = key
+        .get(24..40)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| StoreError::Corrupt {
+            tree: "room_seq_user",
+            detail: "key is not 40 bytes".into(),
+        })?;
+    Ok(UserId::from_bytes(id))
+}
+
 /// The room and seq of a `room_seq` key.
 pub fn split_room_seq(key: &[u8]) -> Result<(RoomId, RoomSeq), StoreError> {
     let room: [u8; 16] = key
@@ -234,6 +270,19 @@ mod tests {
             second_id("t", &user_user(a, b)).expect("pair"),
             *b.as_bytes()
         );
+    }
+
+    #[test]
+    fn vote_follow_and_notice_keys_sort_and_round_trip() {
+        let (r, u) = (RoomId::new(), UserId::new());
+        let k = room_seq_user(r, 2, u);
+        assert!(k.starts_with(&room_seq(r, 2)));
+        assert_eq!(user_of_room_seq_user(&k).expect("40 bytes"), u);
+        assert!(room_seq_user(r, 2, u) < room_seq_user(r, 256, u));
+        assert!(user_room_seq(u, r, 9) < user_room_seq(u, r, 300));
+        assert!(user_room_seq(u, r, 9).starts_with(&user(u)));
+        assert!(user_pos(u, 255) < user_pos(u, 256));
+        assert!(user_of_room_seq_user(&k[..30]).is_err());
     }
 
     #[test]

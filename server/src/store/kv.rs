@@ -92,10 +92,21 @@ pub enum Tree {
     /// lowercased public room name → room id: public room names are unique
     /// without regard to case (`create_room` answers `name_taken`).
     PublicNameRoom,
+    /// room id ‖ seq ‖ user id → time voted (ms): who voted for a question
+    /// (`store/questions.rs`); the count is in the question's state.
+    RoomSeqUserVote,
+    /// room id ‖ seq ‖ user id → (nothing): who follows a question or thread.
+    RoomSeqUserFollow,
+    /// user id ‖ room id ‖ seq → (nothing): what a user follows (the other
+    /// direction, for the per-user limit and their own view).
+    UserRoomSeqFollow,
+    /// user id ‖ pos → a `notice` frame: what a user is told about what
+    /// they follow, read by their next login's catch-up.
+    UserPosNotice,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 25] = [
+    pub const ALL: [Tree; 29] = [
         Tree::Meta,
         Tree::UserRecord,
         Tree::UsernameUser,
@@ -121,6 +132,10 @@ impl Tree {
         Tree::UserRoomHidden,
         Tree::RoomSeqExtraReactor,
         Tree::PublicNameRoom,
+        Tree::RoomSeqUserVote,
+        Tree::RoomSeqUserFollow,
+        Tree::UserRoomSeqFollow,
+        Tree::UserPosNotice,
     ];
 
     /// The on-disk tree name. Never change one: it is the data's address.
@@ -151,6 +166,10 @@ impl Tree {
             Tree::UserRoomHidden => "user_room_hidden",
             Tree::RoomSeqExtraReactor => "room_seq_extra_reactor",
             Tree::PublicNameRoom => "public_name_room",
+            Tree::RoomSeqUserVote => "room_seq_user_vote",
+            Tree::RoomSeqUserFollow => "room_seq_user_follow",
+            Tree::UserRoomSeqFollow => "user_room_seq_follow",
+            Tree::UserPosNotice => "user_pos_notice",
         }
     }
 
@@ -184,6 +203,10 @@ impl Tree {
             Tree::UserRoomHidden => 22,
             Tree::RoomSeqExtraReactor => 23,
             Tree::PublicNameRoom => 24,
+            Tree::RoomSeqUserVote => 25,
+            Tree::RoomSeqUserFollow => 26,
+            Tree::UserRoomSeqFollow => 27,
+            Tree::UserPosNotice => 28,
         }
     }
 

@@ -12,6 +12,7 @@ mod keys;
 mod kv;
 mod memory_kv;
 mod overlay_kv;
+mod questions;
 mod reactions;
 mod records;
 mod sled_kv;
@@ -23,6 +24,9 @@ pub use contacts::{MAX_BLOCKS, delete_block, delete_hidden_dm, put_block, put_dm
 pub use kv::{Batch, Kv, Op, StoreError, Tree, prefix_successor, scan_prefix};
 pub use memory_kv::MemoryKv;
 pub use overlay_kv::OverlayKv;
+pub use questions::{
+    MAX_FOLLOWS, MAX_NOTICES_AT_LOGIN, delete_follow, delete_vote, put_follow, put_notice, put_vote,
+};
 pub use reactions::{delete_extra_reactor, put_extra_reactor};
 pub use records::{
     AckRecord, BroadcastRecord, MemberRecord, OPEN, RoomRecord, SessionRecord, UserRecord,

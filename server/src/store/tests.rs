@@ -578,3 +578,46 @@ fn migration_to_schema_4_indexes_public_room_names_oldest_first() {
         );
     }
 }
+
+#[test]
+fn votes_follows_and_notices_round_trip_on_both_stores() {
+    for (name, store, _dir) in both() {
+        store.init().expect("init");
+        let room = RoomId::new();
+        let (a, c) = (UserId::new(), UserId::new());
+        let mut b = Batch::default();
+        put_vote(&mut b, room, 7, a, 100);
+        put_follow(&mut b, room, 7, a);
+        put_follow(&mut b, room, 7, c);
+        put_follow(&mut b, room, 8, c);
+        for pos in [5, 9, 12] {
+            put_notice(&mut b, a, pos, format!("n{pos}").as_bytes());
+        }
+        put_notice(&mut b, c, 10, b"other");
+        store.apply(&b).expect("apply");
+        assert!(store.voted(room, 7, a).expect("read"), "{name}");
+        assert!(!store.voted(room, 7, c).expect("read"), "{name}");
+        assert_eq!(store.voters(room, 7).expect("read"), vec![a], "{name}");
+        let mut both_followers = vec![a, c];
+        both_followers.sort();
+        assert_eq!(
+            store.followers(room, 7).expect("read"),
+            both_followers,
+            "{name}"
+        );
+        assert_eq!(store.follow_count(c).expect("count"), 2, "{name}");
+        // (after, upto]: oldest first, only this user's.
+        let notices = store.notices(a, 5, 12).expect("read");
+        let got: Vec<(Pos, Vec<u8>)> = vec![(9, b"n9".to_vec()), (12, b"n12".to_vec())];
+        assert_eq!(notices, got, "{name}");
+        assert!(store.notices(a, 12, 12).expect("read").is_empty(), "{name}");
+
+        let mut b = Batch::default();
+        delete_vote(&mut b, room, 7, a);
+        delete_follow(&mut b, room, 7, c);
+        store.apply(&b).expect("apply");
+        assert!(store.voters(room, 7).expect("read").is_empty(), "{name}");
+        assert_eq!(store.followers(room, 7).expect("read"), vec![a], "{name}");
+        assert_eq!(store.follow_count(c).expect("count"), 1, "{name}");
+    }
+}

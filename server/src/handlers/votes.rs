@@ -1,0 +1,53 @@
+//! `vote` and `follow_thread`: what a reader of a room may do to a
+//! question or thread. The checks that decide (may read the room, an open
+//! question, not one's own, the follow limit) are made at apply, in
+//! `committer/questions.rs`, so every node decides the same; here only the
+//! cheap early answer for a room the caller cannot read.
+
+use super::{Ctx, readable_room};
+use crate::committer::{Command, QuestionOp, Reply};
+use crate::error::{Result, ServerError};
+use townhall_protocol::{RoomId, RoomSeq, ServerFrame};
+
+async fn submit(ctx: &Ctx, req_id: Option<String>, op: QuestionOp) -> Result<ServerFrame> {
+    match ctx.app.committer.submit(Command::Question(op)).await? {
+        Reply::Done(pos) => Ok(ServerFrame::Ok { req_id, pos }),
+        other => Err(ServerError::Internal(format!(
+            "expected done, got {other:?}"
+        ))),
+    }
+}
+
+pub async fn vote(
+    ctx: &Ctx,
+    req_id: Option<String>,
+    room: RoomId,
+    seq: RoomSeq,
+    on: bool,
+) -> Result<ServerFrame> {
+    readable_room(ctx, room).await?;
+    let op = QuestionOp::Vote {
+        user: ctx.user.info(),
+        room,
+        seq,
+        on,
+    };
+    submit(ctx, req_id, op).await
+}
+
+pub async fn follow_thread(
+    ctx: &Ctx,
+    req_id: Option<String>,
+    room: RoomId,
+    seq: RoomSeq,
+    on: bool,
+) -> Result<ServerFrame> {
+    readable_room(ctx, room).await?;
+    let op = QuestionOp::Follow {
+        user: ctx.user.info(),
+        room,
+        seq,
+        on,
+    };
+    submit(ctx, req_id, op).await
+}
