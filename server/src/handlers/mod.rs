@@ -9,6 +9,7 @@ mod messages;
 mod presence;
 mod questions;
 mod rooms;
+mod search;
 
 use crate::app::App;
 use crate::error::{Result, ServerError};
@@ -87,6 +88,7 @@ pub fn request_type(frame: &ClientFrame) -> &'static str {
         F::Typing { .. } => "typing",
         F::Online { .. } => "online",
         F::Ping { .. } => "ping",
+        F::Search { .. } => "search",
     }
 }
 
@@ -225,6 +227,15 @@ async fn route(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFrame>> {
             .await
             .map(Some),
         ClientFrame::Questions { req_id } => questions::queue(ctx, req_id).await.map(Some),
+        ClientFrame::Search {
+            req_id,
+            query,
+            sort,
+            before_cursor,
+            limit,
+        } => search::search(ctx, req_id, query, sort, before_cursor, limit)
+            .await
+            .map(Some),
     }
 }
 

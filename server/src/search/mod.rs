@@ -1,0 +1,137 @@
+//! Full-text message search (issue 12).
+//!
+//! - [`query`]: the query language (`words "phrases" in:#room from:@name
+//!   has:link is:question is:unanswered mentions:me before:/after:`).
+//! - [`index`]: the tantivy index in `<data>/search/`: schema, analyzer,
+//!   documents, running a query.
+//! - [`indexer`]: the background task that follows what this node applied
+//!   (per room, by seq, from the positions saved with each index commit),
+//!   off the ack path; it works the same on every cluster node.
+//!
+//! The request handler is `handlers/search.rs`; `townhall reindex` is
+//! [`rebuild`].
+//!
+//! tantivy is built with `default-features = false` and only `mmap` (the
+//! on-disk `MmapDirectory`: without it there is only the in-RAM index) and
+//! `stemmer` (the English stemmer). Left out: `lz4-compression` and
+//! `columnar-zstd-compression` (we store only ids and a time, nothing worth
+//! compressing), `stopwords` (an English stop list would make `"to be or
+//! not to be"` unsearchable) and the rest (quickwit, failpoints, zstd).
+
+pub mod index;
+pub mod indexer;
+pub mod query;
+
+use crate::store::{Store, StoreError};
+use index::SearchIndex;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use townhall_protocol::Pos;
+
+/// Why search failed. Never sent as is: `handlers/search.rs` maps it to
+/// a wire code and logs the detail.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("search index: {0}")]
+    Index(String),
+    #[error("search index folder: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<tantivy::TantivyError> for SearchError {
+    fn from(e: tantivy::TantivyError) -> SearchError {
+        SearchError::Index(e.to_string())
+    }
+}
+
+/// The index folder inside a data folder.
+pub fn index_dir(data: &Path) -> PathBuf {
+    data.join("search")
+}
+
+/// A cheap-to-clone handle: the open index and how far behind it is.
+#[derive(Clone)]
+pub struct Search {
+    inner: Arc<Shared>,
+}
+
+struct Shared {
+    index: SearchIndex,
+    /// The published position the index has caught up to (every event at
+    /// or below it is searchable).
+    indexed_pos: AtomicU64,
+    /// Wall-clock ms since which the index has been behind `published`
+    /// (0: caught up at the last look). Atomics, not a lock: the indexer
+    /// writes, searches only read.
+    behind_since: AtomicU64,
+}
+
+impl Search {
+    /// Open `<data>/search/`, rebuilding it empty when missing, from
+    /// another version or unreadable; the indexer then fills it.
+    pub fn open(data: &Path) -> Result<Search, SearchError> {
+        let (index, rebuilt) = SearchIndex::open_or_rebuild(&index_dir(data))?;
+        if rebuilt {
+            tracing::info!("search index is new: the indexer fills it from the store");
+        }
+        Ok(Search {
+            inner: Arc::new(Shared {
+                index,
+                indexed_pos: AtomicU64::new(0),
+                behind_since: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    pub fn index(&self) -> &SearchIndex {
+        &self.inner.index
+    }
+
+    /// How long, in ms, the index has been behind the published position
+    /// `published` (0 when it holds everything published).
+    pub fn lag_ms(&self, published: Pos) -> u64 {
+        if self.inner.indexed_pos.load(Ordering::Acquire) >= published {
+            return 0;
+        }
+        let since = self.inner.behind_since.load(Ordering::Acquire);
+        if since == 0 {
+            return 0;
+        }
+        crate::committer::now_millis().saturating_sub(since)
+    }
+
+    fn mark_behind(&self) {
+        let _ = self.inner.behind_since.compare_exchange(
+            0,
+            crate::committer::now_millis().max(1),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+    }
+
+    fn mark_indexed(&self, pos: Pos, caught_up: bool) {
+        self.inner.indexed_pos.fetch_max(pos, Ordering::AcqRel);
+        if caught_up {
+            self.inner.behind_since.store(0, Ordering::Release);
+        }
+    }
+}
+
+/// `townhall reindex`: make a new index of everything in the store (the
+/// server must be stopped: tantivy's writer lock refuses a second writer).
+/// Returns the number of documents.
+pub fn rebuild(data: &Path, store: &Store) -> Result<u64, SearchError> {
+    let index = SearchIndex::create(&index_dir(data))?;
+    let mut writer = index.writer()?;
+    let mut positions = index::Positions::new();
+    let upto = store.last_pos()?;
+    let rooms: Vec<_> = store.rooms()?.into_iter().map(|r| r.id).collect();
+    for room in rooms {
+        indexer::index_room(store, &index, &writer, &mut positions, room, upto)?;
+    }
+    index.commit(&mut writer, &positions)?;
+    Ok(index.num_docs())
+}
