@@ -330,6 +330,15 @@ async fn reindex_and_a_deleted_index_folder_give_the_same_results() {
     assert_eq!(snippets(&mut alice, "otter").await, before_otter);
     assert_eq!(snippets(&mut alice, "badger").await, before_badger);
 
+    // A corrupt index is rebuilt, not fatal.
+    alice.close().await;
+    assert_eq!(server.stop().await, Some(0));
+    std::fs::write(server.data.join("search/meta.json"), "{ not json").expect("write");
+    server.restart().await;
+    let mut alice = server.connect(&alice_token).await;
+    until(&mut alice, "otter", "the rebuilt index", |r| r.len() == 11).await;
+    assert_eq!(snippets(&mut alice, "badger").await, before_badger);
+
     // A folder from another version is rebuilt too.
     alice.close().await;
     assert_eq!(server.stop().await, Some(0));
@@ -338,4 +347,64 @@ async fn reindex_and_a_deleted_index_folder_give_the_same_results() {
     let mut alice = server.connect(&alice_token).await;
     until(&mut alice, "otter", "the rebuilt index", |r| r.len() == 11).await;
     assert_eq!(snippets(&mut alice, "badger").await, before_badger);
+}
+
+#[tokio::test]
+async fn questions_unanswered_questions_and_mentions_of_me() {
+    let server = TestServer::start().await;
+    let (_, alice_token) = server.user("alice").await;
+    let (_, bob_token) = server.user("bob").await;
+    let mut alice = server.connect(&alice_token).await;
+    let mut bob = server.connect(&bob_token).await;
+    let room = alice.create_room("help", Visibility::Public).await.id;
+    bob.join(room).await;
+    let ask = |body: &str| ClientFrame::Send {
+        req_id: None,
+        room,
+        client_id: uuid::Uuid::new_v4(),
+        body: body.into(),
+        thread: None,
+        question: true,
+    };
+    let q1 = match bob.request(ask("how do I reset the printer?")).await {
+        ServerFrame::Ack { seq, .. } => seq,
+        other => panic!("{other:?}"),
+    };
+    let q2 = match bob.request(ask("where is the printer manual?")).await {
+        ServerFrame::Ack { seq, .. } => seq,
+        other => panic!("{other:?}"),
+    };
+    let (_, answer, _) = alice.post(room, "hold the printer button for 5 s").await;
+    let (_, mention, _) = bob.post(room, "@alice thanks for the printer tip").await;
+    until_found(&mut alice, "printer", room, mention).await;
+    assert_eq!(
+        seqs(&search(&mut alice, "printer is:question").await),
+        [q2, q1]
+    );
+    assert_eq!(
+        seqs(&search(&mut alice, "printer mentions:me").await),
+        [mention]
+    );
+    assert!(search(&mut bob, "printer mentions:me").await.is_empty());
+
+    match alice
+        .request(ClientFrame::MarkAnswer {
+            req_id: None,
+            room,
+            question: q1,
+            answer,
+        })
+        .await
+    {
+        ServerFrame::Ok { .. } => {}
+        other => panic!("mark_answer: {other:?}"),
+    }
+    until(
+        &mut alice,
+        "is:unanswered printer",
+        "only q2 unanswered",
+        |r| seqs(r) == [q2],
+    )
+    .await;
+    assert_eq!(seqs(&search(&mut alice, "is:question").await), [q2, q1]);
 }

@@ -135,8 +135,14 @@ impl SearchIndex {
         let version_ok = std::fs::read_to_string(dir.join(VERSION_FILE))
             .is_ok_and(|v| v.trim() == INDEX_VERSION);
         if version_ok {
-            match Index::open_in_dir(dir) {
-                Ok(index) => return Ok((SearchIndex::wrap(index, dir)?, false)),
+            // Opened, the schema this build's, and its saved positions
+            // readable; anything else is rebuilt.
+            let opened = Index::open_in_dir(dir)
+                .map_err(SearchError::from)
+                .and_then(|index| SearchIndex::wrap(index, dir))
+                .and_then(|index| index.positions().map(|_| index));
+            match opened {
+                Ok(index) => return Ok((index, false)),
                 Err(e) => {
                     tracing::warn!(dir = %dir.display(), error = %e, "search index unreadable: rebuilding it");
                 }

@@ -37,9 +37,14 @@ const ROUND_GAP: Duration = Duration::from_millis(50);
 /// over from a round whose events were not yet published).
 const IDLE_WAKE: Duration = Duration::from_secs(1);
 
-/// Start the indexer. It stops when `stop` fires; an error it cannot get
-/// past (the index folder unwritable) is logged and ends it: search then
-/// reports a growing lag, the server goes on.
+/// After an error, wait this long before starting over: long enough not to
+/// spin on a full disk, short enough that search recovers soon after.
+const RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// Start the indexer. It stops when `stop` fires. An error (the disk full,
+/// a store read failing) is logged, and the indexer starts over from the
+/// last commit after [`RETRY_AFTER`]: search meanwhile reports a growing
+/// lag, and the server goes on.
 pub fn start(
     search: Search,
     store: Store,
@@ -47,8 +52,17 @@ pub fn start(
     stop: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        if let Err(e) = run(search, store, hub, stop).await {
-            tracing::error!(error = %e, "search indexer stopped");
+        loop {
+            match run(search.clone(), store.clone(), hub.clone(), stop.clone()).await {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::error!(error = %e, "search indexer failed; starting over shortly")
+                }
+            }
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(RETRY_AFTER) => {}
+            }
         }
     })
 }
