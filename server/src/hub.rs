@@ -299,9 +299,12 @@ impl Hub {
     /// session registering between two events gets the first from its
     /// backlog and the second live.
     pub fn publish(&self, events: &[Published]) {
-        if let Ok(mut dirty) = self.inner.search_dirty.lock() {
-            dirty.extend(events.iter().map(|ev| ev.room));
-        }
+        // Poisoning would mean a panic inside `extend`/`take`: keep going.
+        self.inner
+            .search_dirty
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(events.iter().map(|ev| ev.room));
         for ev in events {
             let mut s = self.lock();
             publish_one(&mut s, ev);
@@ -320,10 +323,13 @@ impl Hub {
     /// The rooms that had events published since the last call (for the
     /// search indexer).
     pub fn take_search_dirty(&self) -> IdSet<RoomId> {
-        match self.inner.search_dirty.lock() {
-            Ok(mut dirty) => std::mem::take(&mut *dirty),
-            Err(_) => IdSet::default(),
-        }
+        std::mem::take(
+            &mut *self
+                .inner
+                .search_dirty
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        )
     }
 
     /// A receiver that sees `published` move (once per published group).

@@ -87,11 +87,12 @@ async fn run(
     // indexer ran (or since the index was made new) is found by seq.
     let mut carry: IdSet<RoomId> = store.rooms()?.into_iter().map(|r| r.id).collect();
     loop {
+        let started = crate::committer::now_millis();
         let mut rooms = hub.take_search_dirty();
         rooms.extend(carry.drain());
         let target = hub.published();
         if !rooms.is_empty() {
-            search.mark_behind();
+            search.mark_behind(started);
             let (s, st, taken) = (search.clone(), store.clone(), state.take());
             let Some((mut writer, mut positions)) = taken else {
                 return Err(SearchError::Index("indexer lost its writer".into()));
@@ -119,7 +120,7 @@ async fn run(
             carry = left;
         }
         let caught_up = carry.is_empty() && hub.published() <= target;
-        search.mark_indexed(target, caught_up);
+        search.mark_indexed(target, started, caught_up);
         crate::metrics::set_search_index(
             Duration::from_millis(search.lag_ms(hub.published())),
             search.index().num_docs(),

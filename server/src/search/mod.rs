@@ -63,9 +63,12 @@ struct Shared {
     /// The published position the index has caught up to (every event at
     /// or below it is searchable).
     indexed_pos: AtomicU64,
-    /// Wall-clock ms since which the index has been behind `published`
-    /// (0: caught up at the last look). Atomics, not a lock: the indexer
-    /// writes, searches only read.
+    /// Wall-clock ms of the oldest moment whose published events may not
+    /// all be searchable yet (0: caught up at the last look): the start of
+    /// the round in progress, or of the first round after a start. So the
+    /// lag is an upper bound on the age of the oldest unindexed event, and
+    /// does not grow under steady load while rounds keep up. Atomics, not a
+    /// lock: the indexer writes, searches only read.
     behind_since: AtomicU64,
 }
 
@@ -81,7 +84,8 @@ impl Search {
             inner: Arc::new(Shared {
                 index,
                 indexed_pos: AtomicU64::new(0),
-                behind_since: AtomicU64::new(0),
+                // Behind until the first round has looked at every room.
+                behind_since: AtomicU64::new(crate::committer::now_millis().max(1)),
             }),
         })
     }
@@ -103,20 +107,24 @@ impl Search {
         crate::committer::now_millis().saturating_sub(since)
     }
 
-    fn mark_behind(&self) {
+    /// A round starts at `started` (ms): if the index was caught up, it is
+    /// behind from now on.
+    fn mark_behind(&self, started: u64) {
         let _ = self.inner.behind_since.compare_exchange(
             0,
-            crate::committer::now_millis().max(1),
+            started.max(1),
             Ordering::AcqRel,
             Ordering::Acquire,
         );
     }
 
-    fn mark_indexed(&self, pos: Pos, caught_up: bool) {
+    /// A round that started at `started` indexed everything up to `pos`.
+    /// Still behind (more was published meanwhile): behind since `started`
+    /// at most, since everything published before it is now indexed.
+    fn mark_indexed(&self, pos: Pos, started: u64, caught_up: bool) {
         self.inner.indexed_pos.fetch_max(pos, Ordering::AcqRel);
-        if caught_up {
-            self.inner.behind_since.store(0, Ordering::Release);
-        }
+        let since = if caught_up { 0 } else { started.max(1) };
+        self.inner.behind_since.store(since, Ordering::Release);
     }
 }
 
