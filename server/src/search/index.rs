@@ -9,7 +9,6 @@
 
 use super::SearchError;
 use super::query::ParsedQuery;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tantivy::collector::TopDocs;
 use tantivy::query::{
@@ -25,7 +24,7 @@ use tantivy::tokenizer::{
     TextAnalyzer,
 };
 use tantivy::{Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
-use townhall_protocol::{Millis, RoomId, RoomSeq, UserId};
+use townhall_protocol::{Millis, Pos, RoomId, RoomSeq, UserId};
 
 /// Bumped whenever the schema, the analyzer or what a document holds
 /// changes: a folder with another version is rebuilt from the store.
@@ -116,14 +115,13 @@ pub struct SearchIndex {
     dir: PathBuf,
 }
 
-/// Where a room's indexing stands: every event up to this seq is in the
-/// index. Saved as the payload of each tantivy commit, so the index and its
-/// position are committed together (a crash loses both or neither).
-pub type Positions = BTreeMap<RoomId, RoomSeq>;
-
+/// The payload of each tantivy commit: every event at or below `pos` is in
+/// the index. Committed with the documents, so a crash loses both or
+/// neither; one number, so a commit costs the same whatever the number of
+/// rooms.
 #[derive(serde::Serialize, serde::Deserialize, Default)]
 struct Payload {
-    rooms: Positions,
+    pos: Pos,
 }
 
 impl SearchIndex {
@@ -140,7 +138,7 @@ impl SearchIndex {
             let opened = Index::open_in_dir(dir)
                 .map_err(SearchError::from)
                 .and_then(|index| SearchIndex::wrap(index, dir))
-                .and_then(|index| index.positions().map(|_| index));
+                .and_then(|index| index.indexed_pos().map(|_| index));
             match opened {
                 Ok(index) => return Ok((index, false)),
                 Err(e) => {
@@ -194,28 +192,22 @@ impl SearchIndex {
         Ok(self.index.writer_with_num_threads(1, WRITER_HEAP_BYTES)?)
     }
 
-    /// The positions saved with the last commit.
-    pub fn positions(&self) -> Result<Positions, SearchError> {
+    /// The position saved with the last commit (0: none yet).
+    pub fn indexed_pos(&self) -> Result<Pos, SearchError> {
         let metas = self.index.load_metas()?;
         match metas.payload {
-            None => Ok(Positions::new()),
+            None => Ok(0),
             Some(p) => Ok(serde_json::from_str::<Payload>(&p)
                 .map_err(|e| SearchError::Index(format!("bad commit payload: {e}")))?
-                .rooms),
+                .pos),
         }
     }
 
-    /// Commit what `writer` holds together with `positions`, and let
-    /// searches see it.
-    pub fn commit(
-        &self,
-        writer: &mut IndexWriter,
-        positions: &Positions,
-    ) -> Result<(), SearchError> {
-        let payload = serde_json::to_string(&Payload {
-            rooms: positions.clone(),
-        })
-        .map_err(|e| SearchError::Index(e.to_string()))?;
+    /// Commit what `writer` holds, saying that every event up to `pos` is
+    /// in it, and let searches see it.
+    pub fn commit(&self, writer: &mut IndexWriter, pos: Pos) -> Result<(), SearchError> {
+        let payload = serde_json::to_string(&Payload { pos })
+            .map_err(|e| SearchError::Index(e.to_string()))?;
         let mut prepared = writer.prepare_commit()?;
         prepared.set_payload(&payload);
         prepared.commit()?;

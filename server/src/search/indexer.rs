@@ -1,13 +1,17 @@
 //! The search indexer: a background task that follows what this node
 //! applied, off the ack path.
 //!
-//! It reads the store, not the committer: for each room with new events
-//! it reads `room_seq_event` from the seq after the one saved with the last
-//! index commit, up to the published position. So it needs nothing from
-//! the committer but the hub's note of which rooms had events published
-//! (`Hub::take_search_dirty`), survives crashes (the positions are the
-//! commit's payload, committed with the documents), and works the same on
-//! every cluster node, each following its own sled. A sender never waits
+//! It reads the store, not the committer: each round reads the published
+//! position P, takes the hub's note of which rooms had events published
+//! (`Hub::take_search_dirty`), reads each such room's `room_seq_event` from
+//! where it left off up to P, and commits the index with P as the commit's
+//! payload. Rooms are noted before `published` passes their events, and
+//! P is read before the note is taken, so after the round every event at
+//! or below P is indexed (a room with events stored above P is looked at
+//! again next round). After a crash or restart the indexer continues from
+//! the committed P: in each room, from the first seq above P (a binary
+//! search over the room's seqs). So it needs nothing from the committer,
+//! and works the same on every cluster node, each following its own sled. A sender never waits
 //! for it; the price is a lag, reported in `search_results.index_lag_ms`
 //! and `townhall_search_index_lag_seconds`.
 //!
@@ -16,14 +20,32 @@
 //! state); `edited` and `answered` re-index their target from the store;
 //! `deleted` removes its target's document.
 
-use super::index::{MessageDoc, Positions, SearchIndex};
+use super::index::{MessageDoc, SearchIndex};
 use super::{Search, SearchError};
 use crate::hub::Hub;
 use crate::idhash::IdSet;
 use crate::store::{Store, StoredEvent};
+use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use townhall_protocol::{Content, Event, Pos, RoomId, RoomSeq};
+
+/// Where the indexer is in each room, in memory: the last seq indexed. A
+/// room it has not met yet since its start continues after `base`, the
+/// position of the last commit.
+pub struct Cursor {
+    base: Pos,
+    rooms: BTreeMap<RoomId, RoomSeq>,
+}
+
+impl Cursor {
+    pub fn new(base: Pos) -> Cursor {
+        Cursor {
+            base,
+            rooms: BTreeMap::new(),
+        }
+    }
+}
 
 /// Events read from the store per range read of a room.
 const CHUNK: usize = 256;
@@ -74,49 +96,49 @@ async fn run(
     stop: CancellationToken,
 ) -> Result<(), SearchError> {
     let mut published_rx = hub.watch_published();
-    let (writer, positions) = {
+    let (writer, base) = {
         let s = search.clone();
         tokio::task::spawn_blocking(move || -> Result<_, SearchError> {
-            Ok((s.index().writer()?, s.index().positions()?))
+            Ok((s.index().writer()?, s.index().indexed_pos()?))
         })
         .await
         .map_err(|e| SearchError::Index(format!("indexer task: {e}")))??
     };
-    let mut state = Some((writer, positions));
+    let mut state = Some((writer, Cursor::new(base)));
     // The first round looks at every room: what was published while no
     // indexer ran (or since the index was made new) is found by seq.
     let mut carry: IdSet<RoomId> = store.rooms()?.into_iter().map(|r| r.id).collect();
     loop {
         let started = crate::committer::now_millis();
+        // `published` first, then the rooms (see the module header).
+        let target = hub.published();
         let mut rooms = hub.take_search_dirty();
         rooms.extend(carry.drain());
-        let target = hub.published();
         if !rooms.is_empty() {
             search.mark_behind(started);
             let (s, st, taken) = (search.clone(), store.clone(), state.take());
-            let Some((mut writer, mut positions)) = taken else {
+            let Some((mut writer, mut cursor)) = taken else {
                 return Err(SearchError::Index("indexer lost its writer".into()));
             };
-            let (writer, positions, left) = tokio::task::spawn_blocking(move || {
+            let (writer, cursor, left) = tokio::task::spawn_blocking(move || {
                 let mut left = IdSet::default();
                 let out = (|| -> Result<(), SearchError> {
                     for room in rooms {
-                        index_room(&st, s.index(), &writer, &mut positions, room, target)?;
+                        let done = index_room(&st, s.index(), &writer, &mut cursor, room, target)?;
                         // Events stored above `target` (not yet published):
                         // this room is looked at again next round.
-                        let done = positions.get(&room).copied().unwrap_or(0);
                         if st.last_event_any(room)?.is_some_and(|e| e.seq > done) {
                             left.insert(room);
                         }
                     }
-                    s.index().commit(&mut writer, &positions)
+                    s.index().commit(&mut writer, target)
                 })();
-                (writer, positions, left, out)
+                (writer, cursor, left, out)
             })
             .await
-            .map(|(w, p, l, out)| out.map(|()| (w, p, l)))
+            .map(|(w, c, l, out)| out.map(|()| (w, c, l)))
             .map_err(|e| SearchError::Index(format!("indexer task: {e}")))??;
-            state = Some((writer, positions));
+            state = Some((writer, cursor));
             carry = left;
         }
         let caught_up = carry.is_empty() && hub.published() <= target;
@@ -148,28 +170,34 @@ async fn wait_published(rx: Option<&mut tokio::sync::watch::Receiver<Pos>>) {
     }
 }
 
-/// Index a room's events after its saved position, up to `visible`.
+/// Index a room's events from where the cursor is, up to `visible`;
+/// returns the last seq indexed.
 pub fn index_room(
     store: &Store,
     index: &SearchIndex,
     writer: &tantivy::IndexWriter,
-    positions: &mut Positions,
+    cursor: &mut Cursor,
     room: RoomId,
     visible: Pos,
-) -> Result<(), SearchError> {
-    let mut from = positions.get(&room).copied().unwrap_or(0) + 1;
+) -> Result<RoomSeq, SearchError> {
+    let mut from = match cursor.rooms.get(&room) {
+        Some(seq) => seq + 1,
+        None => store.first_seq_after(room, cursor.base)?,
+    };
     loop {
         let events = store.events(room, from, RoomSeq::MAX, false, CHUNK, visible)?;
         let n = events.len();
         for stored in events {
-            from = stored.seq + 1;
             apply_event(store, index, writer, room, &stored)?;
-            positions.insert(room, stored.seq);
+            from = stored.seq + 1;
         }
         if n < CHUNK {
-            return Ok(());
+            break;
         }
     }
+    let done = from.saturating_sub(1);
+    cursor.rooms.insert(room, done);
+    Ok(done)
 }
 
 fn apply_event(

@@ -134,12 +134,12 @@ impl Search {
 pub fn rebuild(data: &Path, store: &Store) -> Result<u64, SearchError> {
     let index = SearchIndex::create(&index_dir(data))?;
     let mut writer = index.writer()?;
-    let mut positions = index::Positions::new();
+    let mut cursor = indexer::Cursor::new(0);
     let upto = store.last_pos()?;
     let rooms: Vec<_> = store.rooms()?.into_iter().map(|r| r.id).collect();
     for room in rooms {
-        indexer::index_room(store, &index, &writer, &mut positions, room, upto)?;
+        indexer::index_room(store, &index, &writer, &mut cursor, room, upto)?;
     }
-    index.commit(&mut writer, &positions)?;
+    index.commit(&mut writer, upto)?;
     Ok(index.num_docs())
 }
