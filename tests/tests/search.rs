@@ -408,3 +408,27 @@ async fn questions_unanswered_questions_and_mentions_of_me() {
     .await;
     assert_eq!(seqs(&search(&mut alice, "is:question").await), [q2, q1]);
 }
+
+#[tokio::test]
+async fn a_server_killed_while_indexing_finds_everything_once_after_restart() {
+    let mut server = TestServer::start().await;
+    let (_, alice_token) = server.user("alice").await;
+    let mut alice = server.connect(&alice_token).await;
+    let room = alice.create_room("crash", Visibility::Public).await.id;
+    let (_, first, _) = alice.post(room, "heron sighting early").await;
+    until_found(&mut alice, "heron", room, first).await;
+    // Acknowledged, then killed before (or while) the indexer gets to them.
+    for i in 0..40 {
+        alice.post(room, &format!("heron sighting {i}")).await;
+    }
+    server.kill9().await;
+    server.restart().await;
+    let mut alice = server.connect(&alice_token).await;
+    let found = until(&mut alice, "heron", "41 herons", |r| r.len() == 41).await;
+    let mut seqs = seqs(&found);
+    seqs.dedup();
+    assert_eq!(seqs.len(), 41, "each message once");
+    // And the indexer goes on after the restart.
+    let (_, after, _) = alice.post(room, "heron after the restart").await;
+    until_found(&mut alice, "heron restart", room, after).await;
+}
