@@ -109,6 +109,21 @@ async fn words_phrases_stemming_accents_and_highlights() {
     assert_eq!(seqs(&phrase), [chart], "{phrase:#?}");
     let words = until_found(&mut alice, "org chart", room, other).await;
     assert_eq!(seqs(&words), [other, chart], "newest first");
+    // The indexer's gauges are on /metrics.
+    let metrics = reqwest::get(server.http("/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    let gauge = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from /metrics:\n{metrics}"))
+    };
+    assert!(gauge("townhall_search_documents") >= 1.0);
+    assert!(gauge("townhall_search_index_lag_seconds") >= 0.0);
     // has:link
     let links = until_found(&mut alice, "has:link", room, chart).await;
     assert_eq!(seqs(&links), [chart]);
