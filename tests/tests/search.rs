@@ -447,3 +447,21 @@ async fn a_server_killed_while_indexing_finds_everything_once_after_restart() {
     let (_, after, _) = alice.post(room, "heron after the restart").await;
     until_found(&mut alice, "heron restart", room, after).await;
 }
+
+/// In a cluster every node applies the log to its own store, and its own
+/// indexer follows what it applied: a message posted through one node is
+/// found through every node.
+#[tokio::test]
+async fn every_cluster_node_indexes_what_it_applied() {
+    let cluster = townhall_tests::cluster::TownhallCluster::start(2).await;
+    let (_, token0) = cluster.node(0).user("alice").await;
+    let mut on0 = cluster.node(0).connect(&token0).await;
+    let room = on0.create_room("clustered", Visibility::Public).await.id;
+    let (_, seq, _) = on0.post(room, "a kingfisher by the river").await;
+    let token1 = cluster.node(1).login("alice", "alice-password").await.token;
+    let mut on1 = cluster.node(1).connect(&token1).await;
+    let via1 = until_found(&mut on1, "kingfishers", room, seq).await;
+    let via0 = until_found(&mut on0, "kingfishers", room, seq).await;
+    assert_eq!(seqs(&via0), seqs(&via1));
+    cluster.assert_converged().await;
+}
