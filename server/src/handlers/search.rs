@@ -23,11 +23,6 @@ const DEFAULT_LIMIT: u32 = 20;
 /// a ranking of offset + limit hits; nobody reads past a few pages.
 const MAX_OFFSET: usize = 1_000;
 
-/// At most this many searches run at once, server-wide: each holds a
-/// blocking thread while it ranks and reads hits back from the store, and
-/// the blocking pool is shared with every store read.
-static SEARCHES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
-
 pub async fn search(
     ctx: &Ctx,
     req_id: Option<String>,
@@ -55,10 +50,11 @@ pub async fn search(
     let hub = ctx.app.hub.clone();
     let visible = hub.published();
     let member_rooms = hub.rooms_of(me);
-    let _permit = SEARCHES
-        .acquire()
-        .await
-        .map_err(|_| ServerError::ShuttingDown)?;
+    let turn =
+        ctx.app.search.clone().ok_or_else(|| {
+            ServerError::Unavailable("search is not available on this server".into())
+        })?;
+    let _turn = turn.turn().await.ok_or(ServerError::ShuttingDown)?;
     let (results, more) = ctx
         .app
         .read(move |store| {

@@ -70,7 +70,14 @@ struct Shared {
     /// does not grow under steady load while rounds keep up. Atomics, not a
     /// lock: the indexer writes, searches only read.
     behind_since: AtomicU64,
+    /// Searches running now, at most [`MAX_CONCURRENT_SEARCHES`].
+    searches: tokio::sync::Semaphore,
 }
+
+/// At most this many searches run at once on a server: each holds a
+/// blocking thread while it ranks and reads its hits back from the store,
+/// and the blocking pool is shared with every store read.
+pub const MAX_CONCURRENT_SEARCHES: usize = 4;
 
 impl Search {
     /// Open `<data>/search/`, rebuilding it empty when missing, from
@@ -86,12 +93,19 @@ impl Search {
                 indexed_pos: AtomicU64::new(0),
                 // Behind until the first round has looked at every room.
                 behind_since: AtomicU64::new(crate::committer::now_millis().max(1)),
+                searches: tokio::sync::Semaphore::new(MAX_CONCURRENT_SEARCHES),
             }),
         })
     }
 
     pub fn index(&self) -> &SearchIndex {
         &self.inner.index
+    }
+
+    /// Wait for a turn to search (see [`MAX_CONCURRENT_SEARCHES`]); `None`
+    /// only if the semaphore were closed, which nothing does.
+    pub async fn turn(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.inner.searches.acquire().await.ok()
     }
 
     /// How long, in ms, the index has been behind the published position
