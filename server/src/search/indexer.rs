@@ -36,6 +36,10 @@ use townhall_protocol::{Content, Event, Pos, RoomId, RoomSeq};
 pub struct Cursor {
     base: Pos,
     rooms: BTreeMap<RoomId, RoomSeq>,
+    /// The position of the last commit.
+    committed: Pos,
+    /// Events applied since the last commit.
+    uncommitted: usize,
 }
 
 impl Cursor {
@@ -43,9 +47,44 @@ impl Cursor {
         Cursor {
             base,
             rooms: BTreeMap::new(),
+            committed: base,
+            uncommitted: 0,
         }
     }
+
+    /// Commit everything up to `pos` (a round is complete).
+    pub fn commit(
+        &mut self,
+        index: &SearchIndex,
+        writer: &mut tantivy::IndexWriter,
+        pos: Pos,
+    ) -> Result<(), SearchError> {
+        index.commit(writer, pos)?;
+        self.committed = pos;
+        self.uncommitted = 0;
+        Ok(())
+    }
+
+    /// In a long round (a rebuild), commit what is done so far every
+    /// [`COMMIT_EVERY`] events, so searches see it, under the *previous*
+    /// position: a crash replays from there, and replaying is idempotent
+    /// (every document is written by key, deletes of nothing are no-ops).
+    fn commit_if_long(
+        &mut self,
+        index: &SearchIndex,
+        writer: &mut tantivy::IndexWriter,
+    ) -> Result<(), SearchError> {
+        if self.uncommitted >= COMMIT_EVERY {
+            let pos = self.committed;
+            self.commit(index, writer, pos)?;
+        }
+        Ok(())
+    }
 }
+
+/// Events between intermediate commits of a long round: a rebuild of a
+/// million messages becomes searchable step by step, not all at the end.
+const COMMIT_EVERY: usize = 50_000;
 
 /// Events read from the store per range read of a room.
 const CHUNK: usize = 256;
@@ -124,14 +163,15 @@ async fn run(
                 let mut left = IdSet::default();
                 let out = (|| -> Result<(), SearchError> {
                     for room in rooms {
-                        let done = index_room(&st, s.index(), &writer, &mut cursor, room, target)?;
+                        let done =
+                            index_room(&st, s.index(), &mut writer, &mut cursor, room, target)?;
                         // Events stored above `target` (not yet published):
                         // this room is looked at again next round.
                         if st.last_event_any(room)?.is_some_and(|e| e.seq > done) {
                             left.insert(room);
                         }
                     }
-                    s.index().commit(&mut writer, target)
+                    cursor.commit(s.index(), &mut writer, target)
                 })();
                 (writer, cursor, left, out)
             })
@@ -175,7 +215,7 @@ async fn wait_published(rx: Option<&mut tokio::sync::watch::Receiver<Pos>>) {
 pub fn index_room(
     store: &Store,
     index: &SearchIndex,
-    writer: &tantivy::IndexWriter,
+    writer: &mut tantivy::IndexWriter,
     cursor: &mut Cursor,
     room: RoomId,
     visible: Pos,
@@ -191,6 +231,8 @@ pub fn index_room(
             apply_event(store, index, writer, room, &stored)?;
             from = stored.seq + 1;
         }
+        cursor.uncommitted += n;
+        cursor.commit_if_long(index, writer)?;
         if n < CHUNK {
             break;
         }

@@ -152,8 +152,8 @@ pub fn rebuild(data: &Path, store: &Store) -> Result<u64, SearchError> {
     let upto = store.last_pos()?;
     let rooms: Vec<_> = store.rooms()?.into_iter().map(|r| r.id).collect();
     for room in rooms {
-        indexer::index_room(store, &index, &writer, &mut cursor, room, upto)?;
+        indexer::index_room(store, &index, &mut writer, &mut cursor, room, upto)?;
     }
-    index.commit(&mut writer, upto)?;
+    cursor.commit(&index, &mut writer, upto)?;
     Ok(index.num_docs())
 }
