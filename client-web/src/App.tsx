@@ -13,6 +13,7 @@ import { lazyView } from './lazy';
 import { Login } from './components/Login';
 import { RoomPane } from './components/RoomPane';
 import { Sidebar } from './components/Sidebar';
+import { SearchView } from './components/SearchView';
 
 const AdminView = lazyView(() => import('./components/Admin').then((m) => m.AdminView));
 const AccountView = lazyView(() => import('./components/Account').then((m) => m.AccountView));
@@ -125,6 +126,7 @@ function Shell({ store }: { store: ChatStore }) {
       <Sidebar
         store={store}
         activeRoom={roomId}
+        searchQuery={r.name === 'search' ? r.q : ''}
         questionsActive={r.name === 'questions'}
         adminActive={r.name === 'admin'}
         accountActive={r.name === 'account'}
@@ -146,6 +148,8 @@ function Shell({ store }: { store: ChatStore }) {
           <AdminView store={store} />
         ) : r.name === 'account' ? (
           <AccountView store={store} changePassword={changePassword} />
+        ) : r.name === 'search' ? (
+          <SearchView key={r.q} store={store} query={r.q} />
         ) : r.name === 'reach' ? (
           <ReachView key={r.id} store={store} id={r.id} />
         ) : (

@@ -106,7 +106,8 @@ export type ErrorCode =
   | 'internal'
   | 'limit_reached'
   | 'unsupported_media_type'
-  | 'unavailable';
+  | 'unavailable'
+  | 'bad_query';
 
 type Req = { req_id?: string };
 
@@ -147,7 +148,19 @@ export type ClientFrame =
   | ({ type: 'thread'; room: RoomId; seq: RoomSeq; after?: RoomSeq; limit?: number } & Req)
   | ({ type: 'following' } & Req)
   | ({ type: 'block'; user: string; on: boolean } & Req)
-  | ({ type: 'blocked' } & Req);
+  | ({ type: 'blocked' } & Req)
+  | ({ type: 'search'; query: string; sort?: 'newest' | 'relevance'; before_cursor?: string; limit?: number } & Req);
+
+/** One search hit (frames.rs `SearchResult`). */
+export interface SearchResult {
+  room: RoomId;
+  seq: RoomSeq;
+  author: UserInfo;
+  ts: Millis;
+  snippet: string;
+  /** [start, end) of each matched word in `snippet`, in UTF-16 units. */
+  highlights?: [number, number][];
+}
 
 export type ServerFrame =
   | {
@@ -197,7 +210,14 @@ export type ServerFrame =
   | ({ type: 'pending_acks'; broadcasts: PendingAck[] } & Req)
   | ({ type: 'thread'; room: RoomId; parent: ChatEvent; replies: ChatEvent[]; has_more: boolean } & Req)
   | ({ type: 'following'; users: UserInfo[] } & Req)
-  | ({ type: 'blocked'; users: UserInfo[] } & Req);
+  | ({ type: 'blocked'; users: UserInfo[] } & Req)
+  | ({
+      type: 'search_results';
+      results: SearchResult[];
+      more: boolean;
+      next_cursor?: string;
+      index_lag_ms: number;
+    } & Req);
 
 /** A broadcast's reach against its audience (frames.rs `ReachCounts`). */
 export interface ReachCounts {

@@ -9,12 +9,21 @@ export type Route =
   | { name: 'admin' }
   | { name: 'account' }
   | { name: 'reach'; id: string }
+  | { name: 'search'; q: string }
   | { name: 'room'; id: string; at?: number };
 
 export function parseRoute(hash: string): Route {
   if (/^#\/questions\b/.test(hash)) return { name: 'questions' };
   if (/^#\/admin\b/.test(hash)) return { name: 'admin' };
   if (/^#\/account\b/.test(hash)) return { name: 'account' };
+  const sm = /^#\/search\?q=([^#]*)/.exec(hash);
+  if (sm) {
+    try {
+      return { name: 'search', q: decodeURIComponent(sm[1]!) };
+    } catch {
+      return { name: 'home' };
+    }
+  }
   const rm = /^#\/reach\/([^/?#]+)/.exec(hash);
   if (rm) {
     try {
@@ -44,6 +53,10 @@ globalThis.addEventListener?.('hashchange', () => {
 
 export function roomHref(id: string, at?: number): string {
   return `#/room/${encodeURIComponent(id)}${at !== undefined ? `?at=${at}` : ''}`;
+}
+
+export function searchHref(q: string): string {
+  return `#/search?q=${encodeURIComponent(q)}`;
 }
 
 export const questionsHref = '#/questions';

@@ -1197,6 +1197,15 @@ export class ChatStore {
     this.reachCounts.value = next;
   }
 
+  /** One page of search results (the next page with `cursor`). */
+  async search(query: string, cursor?: string): Promise<Extract<ServerFrame, { type: 'search_results' }>> {
+    return this.conn.request<Extract<ServerFrame, { type: 'search_results' }>>({
+      type: 'search',
+      query,
+      ...(cursor !== undefined ? { before_cursor: cursor } : {}),
+    });
+  }
+
   async follow(user: UserInfo, on: boolean): Promise<void> {
     await this.conn.request({ type: 'follow', user: user.username, on });
     const next = new Set(this.following.value);

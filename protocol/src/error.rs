@@ -68,6 +68,9 @@ pub enum ErrorCode {
     /// resumes from. Retry (a send with the same `client_id` is safe to
     /// retry), or connect to another node.
     Unavailable,
+    /// A `search` query the server cannot read (an unclosed quote, a filter
+    /// with a value it cannot take, too long); the message says which part.
+    BadQuery,
 }
 
 impl ErrorCode {
@@ -98,6 +101,7 @@ impl ErrorCode {
             ErrorCode::LimitReached => "limit_reached",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::Unavailable => "unavailable",
+            ErrorCode::BadQuery => "bad_query",
         }
     }
 
@@ -127,6 +131,7 @@ impl ErrorCode {
         ErrorCode::LimitReached,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::Unavailable,
+        ErrorCode::BadQuery,
     ];
 }
 

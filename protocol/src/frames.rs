@@ -309,6 +309,50 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req_id: Option<String>,
     },
+    /// Full-text search over the messages the caller may read (see
+    /// docs/protocol.md for the query syntax). Reply: `search_results`.
+    Search {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        query: String,
+        /// `newest` (the default) or `relevance`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sort: Option<SearchSort>,
+        /// The `next_cursor` of the previous page, for the page after it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before_cursor: Option<String>,
+        /// Results per page: 1 to `MAX_SEARCH_RESULTS` (default 20).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
+}
+
+/// How search results are ordered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SearchSort {
+    Newest,
+    Relevance,
+}
+
+/// The most results one `search` page holds.
+pub const MAX_SEARCH_RESULTS: u32 = 50;
+
+/// One search hit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct SearchResult {
+    pub room: RoomId,
+    pub seq: RoomSeq,
+    pub author: UserInfo,
+    pub ts: Millis,
+    /// Part of the message around the matches (its current text).
+    pub snippet: String,
+    /// `[start, end)` of each matched word in `snippet`, in UTF-16 code
+    /// units (JavaScript string offsets).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub highlights: Vec<[u32; 2]>,
 }
 
 /// The `type` names of [`ClientFrame`], to tell an unknown type from a bad field.
@@ -350,6 +394,7 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "typing",
     "online",
     "ping",
+    "search",
 ];
 
 impl ClientFrame {
@@ -477,7 +522,8 @@ impl ClientFrame {
             | ClientFrame::AckPos { req_id, .. }
             | ClientFrame::Summary { req_id }
             | ClientFrame::Online { req_id }
-            | ClientFrame::Ping { req_id } => req_id.as_deref(),
+            | ClientFrame::Ping { req_id }
+            | ClientFrame::Search { req_id, .. } => req_id.as_deref(),
             ClientFrame::Hello { .. }
             | ClientFrame::Typing { .. }
             | ClientFrame::BroadcastReceipt { .. } => None,
@@ -944,6 +990,19 @@ pub enum ServerFrame {
         /// More events exist beyond this page in the direction asked.
         has_more: bool,
     },
+    /// A page of search results.
+    SearchResults {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        results: Vec<SearchResult>,
+        /// More results follow: ask again with `before_cursor: next_cursor`.
+        more: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next_cursor: Option<String>,
+        /// How long the index has been behind what this node has published
+        /// (0: everything published is searchable).
+        index_lag_ms: u64,
+    },
     Summary {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req_id: Option<String>,
@@ -1123,6 +1182,7 @@ impl ServerFrame {
             | F::Members { req_id, .. }
             | F::Users { req_id, .. }
             | F::History { req_id, .. }
+            | F::SearchResults { req_id, .. }
             | F::Summary { req_id, .. }
             | F::Thread { req_id, .. }
             | F::Following { req_id, .. }

@@ -330,6 +330,16 @@ fn client_frames_snapshot_and_round_trip() {
             },
             r#"{"type":"ping","req_id":"p"}"#,
         ),
+        (
+            ClientFrame::Search {
+                req_id: Some("s".into()),
+                query: "org chart in:#general".into(),
+                sort: Some(SearchSort::Relevance),
+                before_cursor: Some("20".into()),
+                limit: Some(20),
+            },
+            r#"{"type":"search","req_id":"s","query":"org chart in:#general","sort":"relevance","before_cursor":"20","limit":20}"#,
+        ),
     ];
     assert_eq!(
         cases.len(),
@@ -433,6 +443,7 @@ fn server_frames_snapshot() {
         (ServerFrame::Members { req_id: None, more: false, room: room(), members: vec![MemberInfo { user: alice(), role: RoomRole::Owner }] }, r#"{"type":"members","room":"$R","members":[{"user":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"},"role":"owner"}]}"#.into()),
         (ServerFrame::Users { req_id: None, more: false, users: vec![alice()] }, r#"{"type":"users","users":[{"id":"$U","username":"alice","display_name":"Alice","role":"staff"}]}"#.into()),
         (ServerFrame::History { req_id: None, room: room(), events: vec![event()], has_more: true }, format!(r#"{{"type":"history","room":"$R","events":[{{{ev}}}],"has_more":true}}"#)),
+        (ServerFrame::SearchResults { req_id: Some("s".into()), results: vec![SearchResult { room: room(), seq: 7, author: alice(), ts: 5, snippet: "the org chart".into(), highlights: vec![[4, 7]] }], more: true, next_cursor: Some("20".into()), index_lag_ms: 0 }, r#"{"type":"search_results","req_id":"s","results":[{"room":"$R","seq":7,"author":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"},"ts":5,"snippet":"the org chart","highlights":[[4,7]]}],"more":true,"next_cursor":"20","index_lag_ms":0}"#.into()),
         (ServerFrame::Summary { req_id: None, more: false, rooms: vec![RoomSummary { room: info(), last_seq: 7, read_seq: 5, unread: 2, mentions: 1, latest: Some(event()) }] }, format!(r#"{{"type":"summary","rooms":[{{"room":{room_json},"last_seq":7,"read_seq":5,"unread":2,"mentions":1,"latest":{{{ev}}}}}]}}"#)),
         (ServerFrame::Thread { req_id: None, room: room(), parent: event(), replies: vec![event()], has_more: false }, format!(r#"{{"type":"thread","room":"$R","parent":{{{ev}}},"replies":[{{{ev}}}],"has_more":false}}"#)),
         (ServerFrame::Following { req_id: None, more: false, users: vec![alice()] }, r#"{"type":"following","users":[{"id":"$U","username":"alice","display_name":"Alice","role":"staff"}]}"#.into()),

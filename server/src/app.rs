@@ -39,6 +39,9 @@ pub struct App {
     /// Cluster mode only: this node's id, how far it has applied the log,
     /// and the bus to the other nodes.
     pub cluster: Option<ClusterNode>,
+    /// Message search; `None` when the index could not be opened or made
+    /// (logged at start): `search` then answers `unavailable`.
+    pub search: Option<crate::search::Search>,
 }
 
 /// What handlers need of a cluster node.
@@ -93,7 +96,13 @@ impl App {
             adds: Arc::default(),
             ip_connections: Arc::default(),
             cluster: None,
+            search: None,
         }
+    }
+
+    pub fn with_search(mut self, search: crate::search::Search) -> App {
+        self.search = Some(search);
+        self
     }
 
     pub fn with_cluster(mut self, node: ClusterNode) -> App {

@@ -51,6 +51,9 @@ pub enum ServerError {
     /// is behind the client's position. The detail is for the client.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// A search query that cannot be read; the detail is for the client.
+    #[error("bad query: {0}")]
+    BadQuery(String),
 }
 
 impl ServerError {
@@ -72,6 +75,7 @@ impl ServerError {
             ServerError::Internal(_) => ErrorCode::Internal,
             ServerError::LimitReached(_) => ErrorCode::LimitReached,
             ServerError::Unavailable(_) => ErrorCode::Unavailable,
+            ServerError::BadQuery(_) => ErrorCode::BadQuery,
         }
     }
 

@@ -164,6 +164,11 @@ struct Inner {
     /// for the other nodes. Bounded (see `cluster/bus.rs`); a change that
     /// does not fit is corrected by the next heartbeat.
     presence_out: std::sync::OnceLock<mpsc::Sender<(UserId, bool)>>,
+    /// Rooms with events published since the search indexer last took them
+    /// (`search/indexer.rs`). A std Mutex of its own, taken once per
+    /// published group and once per indexer round; at most one entry per
+    /// room, so it is bounded by the number of rooms.
+    search_dirty: Mutex<IdSet<RoomId>>,
 }
 
 impl Hub {
@@ -299,6 +304,12 @@ impl Hub {
     /// session registering between two events gets the first from its
     /// backlog and the second live.
     pub fn publish(&self, events: &[Published]) {
+        // Poisoning would mean a panic inside `extend`/`take`: keep going.
+        self.inner
+            .search_dirty
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(events.iter().map(|ev| ev.room));
         for ev in events {
             let mut s = self.lock();
             publish_one(&mut s, ev);
@@ -312,6 +323,23 @@ impl Hub {
                 moved
             });
         }
+    }
+
+    /// The rooms that had events published since the last call (for the
+    /// search indexer).
+    pub fn take_search_dirty(&self) -> IdSet<RoomId> {
+        std::mem::take(
+            &mut *self
+                .inner
+                .search_dirty
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        )
+    }
+
+    /// A receiver that sees `published` move (once per published group).
+    pub fn watch_published(&self) -> Option<tokio::sync::watch::Receiver<Pos>> {
+        self.inner.published_watch.get().map(|w| w.subscribe())
     }
 
     /// The caller's role in a room, if a current member.

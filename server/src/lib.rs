@@ -32,6 +32,8 @@
 //!   paged by bytes).
 //! - [`backup`]: `townhall backup` (a running server's snapshot, checked
 //!   and gzipped) and the reader `townhall restore` uses.
+//! - [`search`]: full-text message search: the query language, the
+//!   tantivy index in `<data>/search/`, the indexer that follows the store.
 //! - [`metrics`]: counters and histograms for `/metrics` (over the
 //!   `metrics` crate and its Prometheus exporter).
 
@@ -56,6 +58,7 @@ pub mod mentions;
 pub mod metrics;
 pub mod names;
 pub mod reply;
+pub mod search;
 pub mod security;
 pub mod session;
 pub mod store;
@@ -156,6 +159,30 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         config.clone(),
         shutdown.clone(),
     );
+    // The search index: opened (or made new) here, filled and kept up to
+    // date by the indexer from the store, off the ack path. A failure to
+    // open it never stops the server: search answers `unavailable`.
+    let search_stop = CancellationToken::new();
+    let mut search_task = None;
+    let search = {
+        let data = config.data.clone();
+        tokio::task::spawn_blocking(move || search::Search::open(&data)).await
+    };
+    match search {
+        Ok(Ok(search)) => {
+            search_task = Some(search::indexer::start(
+                search.clone(),
+                app.store.clone(),
+                hub.clone(),
+                search_stop.clone(),
+            ));
+            app = app.with_search(search);
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "search index unavailable; serving without search")
+        }
+        Err(e) => tracing::error!(error = %e, "search index unavailable; serving without search"),
+    }
     let mut fatal = None;
     let mut cluster_tasks = Vec::new();
     if let Some((f, tasks, node)) = replica {
@@ -198,6 +225,10 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
             "sessions still open after the drain timeout"
         );
         hub.kick_all(hub::CloseReason::SHUTDOWN);
+    }
+    search_stop.cancel();
+    if let Some(task) = search_task {
+        let _ = task.await;
     }
     committer_stop.cancel();
     if let Err(e) = committer_task.await {

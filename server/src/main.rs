@@ -63,6 +63,15 @@ enum Cmd {
         #[arg(long, env = "TOWNHALL_DATA")]
         data: PathBuf,
     },
+    /// Rebuild the message search index (`DATA/search/`) from the store.
+    /// The server must not be running on the folder. A server also
+    /// rebuilds it by itself at start when it is missing or from another
+    /// version; this is for doing it on purpose (e.g. after a restore).
+    Reindex {
+        /// Data folder.
+        #[arg(long, env = "TOWNHALL_DATA", default_value = "./data")]
+        data: PathBuf,
+    },
     /// Cluster mode: make the JetStream stream that holds the log (once per
     /// cluster), or check the one there.
     Cluster {
@@ -113,10 +122,31 @@ fn main() -> anyhow::Result<()> {
         Some(Cmd::User { data, action }) => user(&data, action),
         Some(Cmd::Backup { from, to }) => backup(&from, &to),
         Some(Cmd::Restore { file, data }) => restore(&file, &data),
+        Some(Cmd::Reindex { data }) => reindex(&data),
         Some(Cmd::Cluster {
             action: ClusterCmd::Init(cfg),
         }) => cluster_init(&cfg),
     }
+}
+
+fn reindex(data: &std::path::Path) -> anyhow::Result<()> {
+    if !data.join("db").exists() {
+        bail!("{} holds no Townhall data", data.display());
+    }
+    let started = std::time::Instant::now();
+    // Opening the store first also refuses a folder a running server holds
+    // (sled locks it), before the index folder is touched.
+    let store = Store::open_sled(data, 64 * 1024 * 1024)
+        .with_context(|| format!("opening {} (is a server running on it?)", data.display()))?;
+    store.init()?;
+    let docs =
+        townhall_server::search::rebuild(data, &store).context("rebuilding the search index")?;
+    println!(
+        "reindexed {docs} messages into {} in {:.1} s",
+        townhall_server::search::index_dir(data).display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 fn serve(config: Config) -> anyhow::Result<()> {

@@ -117,6 +117,8 @@ const COUNTERS: [(&str, &str); 17] = [
 const SESSIONS: &str = "townhall_sessions";
 const PUBLISHED_POSITION: &str = "townhall_published_position";
 const STORE_BYTES: &str = "townhall_store_bytes";
+const SEARCH_LAG_SECONDS: &str = "townhall_search_index_lag_seconds";
+const SEARCH_DOCS: &str = "townhall_search_documents";
 const FSYNC_SECONDS: &str = "townhall_fsync_seconds";
 const COMMIT_GROUP_JOBS: &str = "townhall_commit_group_jobs";
 const ACK_SECONDS: &str = "townhall_ack_seconds";
@@ -150,6 +152,8 @@ struct Registry {
     sessions: Gauge,
     published_position: Gauge,
     store_bytes: Gauge,
+    search_lag_seconds: Gauge,
+    search_docs: Gauge,
     fsync_seconds: Histogram,
     commit_group_jobs: Histogram,
     ack_seconds: Histogram,
@@ -261,6 +265,13 @@ pub fn render(sessions: usize, published_pos: u64, store_bytes: u64) -> String {
     r.handle.render()
 }
 
+/// The search indexer's state after each of its rounds (`search/indexer.rs`).
+pub fn set_search_index(lag: Duration, docs: u64) {
+    let r = registry();
+    r.search_lag_seconds.set(lag.as_secs_f64());
+    r.search_docs.set(docs as f64);
+}
+
 impl Registry {
     fn sampled(&self) {
         if self.samples.fetch_add(1, Ordering::Relaxed) % UPKEEP_EVERY == UPKEEP_EVERY - 1 {
@@ -331,6 +342,11 @@ fn build() -> Registry {
         sessions: gauge(SESSIONS, "Open WebSocket sessions."),
         published_position: gauge(PUBLISHED_POSITION, "Last durable, published position."),
         store_bytes: gauge(STORE_BYTES, "Size of the data folder."),
+        search_lag_seconds: gauge(
+            SEARCH_LAG_SECONDS,
+            "How long the search index has been behind the published position (0: caught up), seconds.",
+        ),
+        search_docs: gauge(SEARCH_DOCS, "Messages in the search index."),
         fsync_seconds: histogram(FSYNC_SECONDS, "Store syncs (flush + fdatasync), seconds."),
         commit_group_jobs: histogram(COMMIT_GROUP_JOBS, "Jobs per group commit."),
         ack_seconds: histogram(

@@ -617,7 +617,8 @@ fn set_req_id(frame: &mut ClientFrame, id: String) {
         | AckPos { req_id, .. }
         | Summary { req_id }
         | Online { req_id }
-        | Ping { req_id } => *req_id = Some(id),
+        | Ping { req_id }
+        | Search { req_id, .. } => *req_id = Some(id),
         Hello { .. } | Typing { .. } | BroadcastReceipt { .. } => {
             panic!("{frame:?} has no reply")
         }

@@ -1,7 +1,7 @@
 import { mayBroadcast } from './Broadcasts';
 import type { ChatStore, RoomState } from '../store';
 import { roomTitle } from '../store';
-import { accountHref, adminHref, questionsHref, roomHref } from '../router';
+import { accountHref, adminHref, navigate, questionsHref, roomHref, searchHref } from '../router';
 import { initials } from '../text';
 import { ConnectionBadge } from './ConnectionBadge';
 import { NoticeList } from './Votes';
@@ -10,6 +10,8 @@ import { HashIcon, LockIcon, MegaphoneIcon, PenIcon, PeopleIcon, PlusIcon, Quest
 interface Props {
   store: ChatStore;
   activeRoom: string | null;
+  /** The query on screen, if the search view is open. */
+  searchQuery?: string;
   questionsActive?: boolean;
   adminActive?: boolean;
   accountActive?: boolean;
@@ -20,7 +22,7 @@ interface Props {
   onLogout: () => void;
 }
 
-export function Sidebar({ store, activeRoom, questionsActive, adminActive, accountActive, onBrowse, onCreate, onNewDm, onBroadcast, onLogout }: Props) {
+export function Sidebar({ store, activeRoom, searchQuery, questionsActive, adminActive, accountActive, onBrowse, onCreate, onNewDm, onBroadcast, onLogout }: Props) {
   const rooms = store.roomList.value;
   const online = store.online.value;
   return (
@@ -34,6 +36,25 @@ export function Sidebar({ store, activeRoom, questionsActive, adminActive, accou
         </a>
         <ConnectionBadge state={store.connState.value} />
       </header>
+      <form
+        class="search-box"
+        role="search"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const q = (new FormData(e.currentTarget).get('q') ?? '').toString().trim();
+          if (q) navigate(searchHref(q));
+        }}
+      >
+        <input
+          key={searchQuery ?? ''}
+          name="q"
+          type="search"
+          aria-label="Search messages"
+          placeholder="Search messages"
+          defaultValue={searchQuery ?? ''}
+          maxLength={512}
+        />
+      </form>
       <div class="sidebar-actions">
         <button type="button" class="side-action" onClick={onBrowse}>
           <SearchIcon /> Browse rooms

@@ -10,6 +10,7 @@ mod presence;
 mod questions;
 mod rooms;
 mod votes;
+mod search;
 
 use crate::app::App;
 use crate::error::{Result, ServerError};
@@ -103,6 +104,7 @@ pub fn request_type(frame: &ClientFrame) -> &'static str {
         F::Typing { .. } => "typing",
         F::Online { .. } => "online",
         F::Ping { .. } => "ping",
+        F::Search { .. } => "search",
     }
 }
 
@@ -257,6 +259,15 @@ async fn route(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFrame>> {
             seq,
             on,
         } => votes::follow_thread(ctx, req_id, room, seq, on)
+            .await
+            .map(Some),
+        ClientFrame::Search {
+            req_id,
+            query,
+            sort,
+            before_cursor,
+            limit,
+        } => search::search(ctx, req_id, query, sort, before_cursor, limit)
             .await
             .map(Some),
     }

@@ -761,6 +761,25 @@ impl Store {
         Ok(count)
     }
 
+    /// The mention record of one message, if it mentions anyone.
+    pub fn mention_record(
+        &self,
+        room: RoomId,
+        seq: RoomSeq,
+    ) -> Result<Option<MentionRecord>, StoreError> {
+        match self
+            .kv
+            .get(Tree::RoomSeqMention, &keys::room_seq(room, seq))?
+        {
+            Some(v) => {
+                Ok(Some(MentionRecord::decode(&v).ok_or_else(|| {
+                    corrupt(Tree::RoomSeqMention, "bad mention record")
+                })?))
+            }
+            None => Ok(None),
+        }
+    }
+
     /// Who a body mentions, resolved against the usernames stored now;
     /// `None` when it mentions nobody.
     pub fn resolve_mentions(
