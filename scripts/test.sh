@@ -43,8 +43,8 @@ phase "fuzzing decode + dispatch (short run; scripts/long-tests.sh runs 10 minut
 FUZZ_SECONDS=60 scripts/fuzz.sh > target/fuzz-ci.log 2>&1 || { tail -n 60 target/fuzz-ci.log; exit 1; }
 tail -n 8 target/fuzz-ci.log
 
-phase "load generator smoke run (every workload, tiny sizes: correctness, not speed)"
-scripts/bench.sh --smoke
+phase "load generator smoke run (every workload, tiny sizes, debug build: correctness, not speed)"
+scripts/bench.sh --smoke --debug
 
 phase "web client unit tests (vitest)"
 (cd client-web && npm test)

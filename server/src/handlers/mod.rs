@@ -9,8 +9,8 @@ mod messages;
 mod presence;
 mod questions;
 mod rooms;
-mod votes;
 mod search;
+mod votes;
 
 use crate::app::App;
 use crate::error::{Result, ServerError};

@@ -146,7 +146,9 @@ pub async fn run(common: &Common, a: DurableArgs) -> anyhow::Result<Report> {
     let acks_per_sec = acks as f64 / window.secs();
     r.check(
         "acks_received",
-        acks > 0 && tally.acks_total.load(Ordering::Relaxed) == tally.sent(),
+        // Every send acked, in or after the window (a short window on a slow
+        // machine can close before the first ack; that is not a lost ack).
+        tally.sent() > 0 && tally.acks_total.load(Ordering::Relaxed) == tally.sent(),
         format!(
             "{} acks for {} sends",
             tally.acks_total.load(Ordering::Relaxed),
