@@ -538,3 +538,46 @@ async fn votes_and_notices_are_the_same_on_every_node_of_a_cluster() {
     notice(asker, q).await;
     c.assert_converged().await;
 }
+
+/// Someone Alice blocks reaches her through no change, a vote on her
+/// question in their DM included: the same `not_found` as an unknown room,
+/// and no `question_votes` frame for Alice.
+#[tokio::test]
+async fn a_blocked_person_cannot_vote_in_the_dm() {
+    let server = TestServer::start().await;
+    let (_, at) = server.user("alice").await;
+    let (_, mt) = server.user("mallory").await;
+    let mut alice = server.connect(&at).await;
+    let mut mallory = server.connect(&mt).await;
+    let dm = match alice
+        .request(ClientFrame::OpenDm {
+            req_id: None,
+            user: "mallory".into(),
+        })
+        .await
+    {
+        ServerFrame::Room { room, .. } => room.id,
+        other => panic!("open_dm: {other:?}"),
+    };
+    let q = post(&mut alice, dm, "Is the Leeds office closing?", true, None).await;
+    ok(
+        &mut alice,
+        ClientFrame::Block {
+            req_id: None,
+            user: "mallory".into(),
+            on: true,
+        },
+    )
+    .await;
+    match mallory.request(vote(dm, q, true)).await {
+        ServerFrame::Error {
+            code: ErrorCode::NotFound,
+            ..
+        } => {}
+        other => panic!("a blocked person's vote: {other:?}"),
+    }
+    // The count did not move: Alice's queue of the DM still shows 0.
+    let open = queue(&mut alice, QuestionSort::Age, Some(dm)).await;
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].votes, 0, "no vote counted");
+}

@@ -196,6 +196,32 @@ impl Worker {
                     into,
                 })
             }
+            // A vote or follow queued just before the account was disabled
+            // does not apply.
+            Command::Question(op) => Command::Question(match op {
+                super::questions::QuestionOp::Vote {
+                    user,
+                    room,
+                    seq,
+                    on,
+                } => super::questions::QuestionOp::Vote {
+                    user: self.fresh(user)?,
+                    room,
+                    seq,
+                    on,
+                },
+                super::questions::QuestionOp::Follow {
+                    user,
+                    room,
+                    seq,
+                    on,
+                } => super::questions::QuestionOp::Follow {
+                    user: self.fresh(user)?,
+                    room,
+                    seq,
+                    on,
+                },
+            }),
             other => other,
         })
     }

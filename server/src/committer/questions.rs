@@ -98,6 +98,9 @@ impl Worker {
         if !self.may_read(room, user.id)? {
             return Err(ServerError::NotFound);
         }
+        // Someone blocked in a DM reaches the blocker through no change,
+        // a vote count included (as for edits and reactions).
+        self.check_may_post(room, user, false)?;
         let (stored, mut q) = self.message(room, seq)?;
         if !matches!(q.content, Content::Message { question: true, .. }) || q.state.deleted {
             return Err(ServerError::Invalid(format!("seq {seq} is not a question")));

@@ -49,10 +49,14 @@ pub async fn dispatch(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFram
         // to catch up with the log and answer again (cluster/barrier.rs).
         // Nothing was written when a handler answers `not_found` before
         // submitting; a command rejected at apply changed nothing either.
-        let again = frame.clone();
-        match route(ctx, frame).await {
-            Err(ServerError::NotFound) if ctx.app.catch_up_reads().await => route(ctx, again).await,
-            out => out,
+        // `add_member` is not retried: it spends the adder's hourly budget
+        // before it submits, and a second try would spend it twice.
+        let again = (!matches!(frame, ClientFrame::AddMember { .. })).then(|| frame.clone());
+        match (route(ctx, frame).await, again) {
+            (Err(ServerError::NotFound), Some(again)) if ctx.app.catch_up_reads().await => {
+                route(ctx, again).await
+            }
+            (out, _) => out,
         }
     } else {
         route(ctx, frame).await

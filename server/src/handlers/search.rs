@@ -139,7 +139,15 @@ pub async fn search(
         .collect();
     let next = offset + limit;
     let more = more && next <= MAX_OFFSET;
-    let index_lag_ms = ctx.app.search.as_ref().map_or(0, |s| s.lag_ms(visible));
+    // In whole seconds (rounded down): the lag follows writes anywhere on
+    // the server, and to the millisecond it would tell a caller when
+    // someone posted in a room they cannot read. The exact figure is the
+    // operators' gauge `townhall_search_index_lag_seconds`.
+    let index_lag_ms = ctx
+        .app
+        .search
+        .as_ref()
+        .map_or(0, |s| s.lag_ms(visible) / 1000 * 1000);
     Ok(ServerFrame::SearchResults {
         req_id,
         results,

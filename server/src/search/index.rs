@@ -266,8 +266,13 @@ impl SearchIndex {
         // One more than the page says whether another page follows.
         let top = TopDocs::with_limit(req.limit + 1).and_offset(req.offset);
         let addrs: Vec<_> = if req.by_relevance {
+            // BM25 from fixed statistics, never the index's own: those
+            // count every room's documents, and the order of a caller's
+            // own hits would tell them how common a word is in rooms they
+            // may not read. Relevance is then term frequency and length
+            // within each hit, which the caller can read anyway.
             searcher
-                .search(&query, &top.order_by_score())?
+                .search_with_statistics_provider(&query, &top.order_by_score(), &FixedStats)?
                 .into_iter()
                 .map(|(_, a)| a)
                 .collect()
@@ -278,16 +283,34 @@ impl SearchIndex {
                 .map(|(_, a)| a)
                 .collect()
         };
-        let more = addrs.len() > req.limit;
+        // The query's words, each weighted the same. Tantivy's own
+        // `SnippetGenerator::create` weighs a word by how many documents
+        // of the whole index hold it (every room's), and which part of a
+        // long message becomes the snippet would then leak that count.
+        let mut words = std::collections::BTreeSet::new();
+        query.query_terms(&mut |term, _| {
+            if term.field() == self.fields.body
+                && let Some(w) = term.value().as_str()
+            {
+                words.insert(w.to_owned());
+            }
+        });
         let mut snippets = if req.parsed.has_text() {
-            let mut g = SnippetGenerator::create(&searcher, &query, self.fields.body)?;
-            g.set_max_num_chars(SNIPPET_CHARS);
-            Some(g)
+            let weights = words.iter().map(|w| (w.clone(), 1.0)).collect();
+            Some(SnippetGenerator::new(
+                weights,
+                analyzer(),
+                self.fields.body,
+                SNIPPET_CHARS,
+            ))
         } else {
             None
         };
         let mut hits = Vec::with_capacity(req.limit);
-        for addr in addrs.into_iter().take(req.limit) {
+        // Whether another page follows counts only hits the caller may see
+        // (the extra one fetched above, checked like the rest), so that
+        // `more` cannot count hidden documents.
+        for addr in addrs {
             let doc: TantivyDocument = searcher.doc(addr)?;
             let room = doc
                 .get_first(self.fields.room)
@@ -302,12 +325,16 @@ impl SearchIndex {
             let Some(checked) = check(room, seq)? else {
                 continue;
             };
+            // The stored text must still hold every word of the query (an
+            // edit the index has not caught up with must not show that a
+            // removed word was there).
+            if !words.is_empty() && !holds_all(&checked.body, &words) {
+                continue;
+            }
             let (snippet, highlights) = match snippets.as_mut() {
                 Some(g) => {
                     let s = g.snippet(&checked.body);
                     if s.highlighted().is_empty() {
-                        // The stored text no longer matches (an edit the
-                        // index has not caught up with): not a hit.
                         continue;
                     }
                     let fragment = s.fragment().to_owned();
@@ -329,6 +356,8 @@ impl SearchIndex {
                 highlights,
             });
         }
+        let more = hits.len() > req.limit;
+        hits.truncate(req.limit);
         Ok((hits, more))
     }
 
@@ -470,6 +499,35 @@ fn prefix_chars(s: &str, n: usize) -> String {
     match s.char_indices().nth(n) {
         Some((i, _)) => format!("{}…", &s[..i]),
         None => s.to_owned(),
+    }
+}
+
+/// Whether `body`, analysed as the index analyses it, holds every word.
+fn holds_all(body: &str, words: &std::collections::BTreeSet<String>) -> bool {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut a = analyzer();
+    let mut stream = a.token_stream(body);
+    while let Some(t) = stream.next() {
+        if words.contains(&t.text) {
+            seen.insert(t.text.clone());
+        }
+    }
+    seen.len() == words.len()
+}
+
+/// BM25 statistics that say nothing about the index: a fixed corpus where
+/// every word is in one document of a thousand, each 12 words long.
+struct FixedStats;
+
+impl tantivy::query::Bm25StatisticsProvider for FixedStats {
+    fn total_num_tokens(&self, _field: Field) -> tantivy::Result<u64> {
+        Ok(12_000)
+    }
+    fn total_num_docs(&self) -> tantivy::Result<u64> {
+        Ok(1_000)
+    }
+    fn doc_freq(&self, _term: &Term) -> tantivy::Result<u64> {
+        Ok(1)
     }
 }
 
