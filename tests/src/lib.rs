@@ -486,6 +486,23 @@ impl Client {
         }
     }
 
+    /// The room's latest page of history (the server's default limit).
+    pub async fn latest_history(&mut self, room: RoomId) -> Vec<Event> {
+        match self
+            .request(ClientFrame::History {
+                req_id: None,
+                room,
+                before: None,
+                after: None,
+                limit: None,
+            })
+            .await
+        {
+            ServerFrame::History { events, .. } => events,
+            other => panic!("expected history, got {other:?}"),
+        }
+    }
+
     pub async fn create_room(&mut self, name: &str, visibility: Visibility) -> RoomInfo {
         match self
             .request(ClientFrame::CreateRoom {

@@ -5,22 +5,6 @@
 use townhall_protocol::{ClientFrame, Content, ErrorCode, Event, ServerFrame, Visibility};
 use townhall_tests::{Client, TestServer, body};
 
-async fn history(c: &mut Client, room: townhall_protocol::RoomId) -> Vec<Event> {
-    match c
-        .request(ClientFrame::History {
-            req_id: None,
-            room,
-            before: None,
-            after: None,
-            limit: None,
-        })
-        .await
-    {
-        ServerFrame::History { events, .. } => events,
-        other => panic!("{other:?}"),
-    }
-}
-
 fn at(events: &[Event], seq: u64) -> &Event {
     events
         .iter()
@@ -77,7 +61,7 @@ async fn edits_and_deletes_reach_everyone_and_history_shows_the_current_state() 
     assert!(
         matches!(&edited.content, Content::Edited { target, body } if *target == seq && body == "the meeting is at 4")
     );
-    let h = history(&mut b, room.id).await;
+    let h = b.latest_history(room.id).await;
     assert_eq!(body(at(&h, seq)), Some("the meeting is at 4"));
     assert!(at(&h, seq).state.edited_at.is_some());
 
@@ -122,7 +106,7 @@ async fn edits_and_deletes_reach_everyone_and_history_shows_the_current_state() 
         },
     )
     .await;
-    let h = history(&mut b, room.id).await;
+    let h = b.latest_history(room.id).await;
     for s in [seq, bob_seq] {
         assert!(at(&h, s).state.deleted);
         assert_eq!(body(at(&h, s)), Some(""));
@@ -154,7 +138,7 @@ async fn edits_and_deletes_reach_everyone_and_history_shows_the_current_state() 
     assert_eq!(server.stop().await, Some(0));
     server.restart().await;
     let (mut c, backlog, _) = server.connect_caught_up(&c_token, Some(0), None).await;
-    let h = history(&mut c, room.id).await;
+    let h = c.latest_history(room.id).await;
     let text = format!("{backlog:?} {h:?}");
     for gone in [
         "the meeting is at 3",
@@ -220,7 +204,7 @@ async fn reactions_and_thread_replies_are_counted_on_the_message() {
     )
     .await;
 
-    let h = history(&mut a, room.id).await;
+    let h = a.latest_history(room.id).await;
     let m = at(&h, seq);
     assert_eq!(m.state.replies, 1);
     let names: Vec<(&str, usize)> = m
@@ -351,7 +335,7 @@ async fn questions_wait_in_the_queue_until_someone_allowed_marks_an_answer() {
     // The asker learns it on their next login, and history shows the answer.
     let (mut staff, backlog, _) = server.connect_caught_up(&staff_token, None, None).await;
     assert!(backlog.iter().any(|e| matches!(e.content, Content::Answered { question, answer: a } if question == q && a == answer)));
-    let h = history(&mut staff, room.id).await;
+    let h = staff.latest_history(room.id).await;
     assert_eq!(at(&h, q).state.answer, Some(answer));
 }
 
@@ -497,7 +481,7 @@ async fn the_transformation_team_merges_duplicate_questions_and_one_answer_answe
             )
             .await;
     }
-    let h = history(&mut owner, room.id).await;
+    let h = owner.latest_history(room.id).await;
     assert_eq!(at(&h, q2).state.merged_into, Some(q1));
     assert_eq!(at(&h, q2).state.answer, Some(answer));
     assert_eq!(at(&h, q1).state.merged, vec![q2]);

@@ -4,8 +4,8 @@
 //! their next login.
 
 use townhall_protocol::{
-    ClientFrame, Content, ErrorCode, Event, NoticeKind, OpenQuestion, QuestionSort, RoomId,
-    RoomSeq, ServerFrame, Visibility,
+    ClientFrame, Content, ErrorCode, NoticeKind, OpenQuestion, QuestionSort, RoomId, RoomSeq,
+    ServerFrame, Visibility,
 };
 use townhall_tests::{Client, TestServer};
 
@@ -69,22 +69,6 @@ async fn queue(c: &mut Client, sort: QuestionSort, room: Option<RoomId>) -> Vec<
     {
         ServerFrame::Questions { questions, .. } => questions,
         other => panic!("expected questions, got {other:?}"),
-    }
-}
-
-async fn history(c: &mut Client, room: RoomId) -> Vec<Event> {
-    match c
-        .request(ClientFrame::History {
-            req_id: None,
-            room,
-            before: None,
-            after: None,
-            limit: None,
-        })
-        .await
-    {
-        ServerFrame::History { events, .. } => events,
-        other => panic!("{other:?}"),
     }
 }
 
@@ -155,7 +139,7 @@ async fn a_reader_votes_once_can_take_it_back_and_members_see_the_count_live() {
     asker
         .expect_error(vote(room.id, q, true), ErrorCode::Forbidden)
         .await;
-    let h = history(&mut owner, room.id).await;
+    let h = owner.latest_history(room.id).await;
     let stored = h.iter().find(|e| e.seq == q).expect("question in history");
     assert_eq!(stored.state.votes, 2, "history shows the count");
     let listed = queue(&mut voter, QuestionSort::Votes, Some(room.id)).await;
@@ -210,7 +194,7 @@ async fn a_private_rooms_question_is_not_found_for_a_non_member_whatever_they_tr
         "a private room's question and no room at all look the same: {answers:?}"
     );
     // And the count did not move.
-    let h = history(&mut owner, secret.id).await;
+    let h = owner.latest_history(secret.id).await;
     assert_eq!(h.iter().find(|e| e.seq == q).expect("q").state.votes, 0);
 }
 
@@ -309,7 +293,7 @@ async fn the_asker_and_voters_are_told_of_the_answer_live_or_at_next_login_once_
     }
     let (kind, event_seq, _) = notice(&mut live, q1).await;
     assert_eq!(kind, NoticeKind::Answered);
-    let h = history(&mut live, room.id).await;
+    let h = live.latest_history(room.id).await;
     assert!(
         matches!(h.iter().find(|e| e.seq == event_seq).map(|e| &e.content),
             Some(Content::Answered { question, .. }) if *question == q1),
@@ -394,7 +378,7 @@ async fn followers_are_told_of_thread_replies_until_they_unfollow() {
     ok(&mut fan, follow(room.id, asked_in_thread, true)).await;
 
     // Offline: the next login gets it before caught_up.
-    let h = history(&mut fan, room.id).await;
+    let h = fan.latest_history(room.id).await;
     let fan_pos = h.iter().map(|e| e.pos).max().expect("events");
     fan.close().await;
     let r2 = post(&mut replier, room.id, "and bikes?", false, Some(top)).await;
