@@ -29,6 +29,9 @@
 #   scripts/bench.sh --ab-old BIN    also single-node A/B runs: durable and fan-out,
 #                                    BIN (an older townhall) and this build interleaved
 #                                    old/new/old/new, 2 + 5 s windows (~2 min)
+#   scripts/bench.sh --search-ab     also durable runs with the search indexer on and
+#                                    off (--no-search) interleaved, 3 rounds of 2 + 5 s
+#                                    windows, reporting the index lag of the "on" runs
 #
 # Pinning: with 2 or more cores the server runs on core 0 (--server-cpus) and
 # the load generator on core 1 (taskset), so neither steals the other's core.
@@ -38,7 +41,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 
-smoke=0 peers=0 only="" profile=release quiet=0 cluster=0 ab_old=""
+smoke=0 peers=0 only="" profile=release quiet=0 cluster=0 ab_old="" search_ab=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) smoke=1 ;;
@@ -48,7 +51,8 @@ while [ $# -gt 0 ]; do
     --wait-quiet) quiet=1 ;;
     --cluster) cluster=1 ;;
     --ab-old) ab_old="$2"; shift ;;
-    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
+    --search-ab) search_ab=1 ;;
+    -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -240,6 +244,17 @@ if [ -n "$ab_old" ] && [ "$smoke" = 0 ]; then
     done
   done
   server_bin="$frozen/townhall"
+fi
+
+if [ "$search_ab" = 1 ] && [ "$smoke" = 0 ]; then
+  # The search indexer's cost on the write path: the same binary with the
+  # indexer on and off (--no-search), interleaved, on the same pool.
+  sab=(--warmup 2 --duration 5)
+  for round in 1 2 3; do
+    run "search-on-durable-$round"      "${sab[@]}" durable --senders 2000 --window 4
+    run "search-off-durable-$round"     "${sab[@]}" --server-arg=--no-search durable --senders 2000 --window 4
+    run "search-on-durable-rate-$round" "${sab[@]}" durable --senders 2000 --rate 4000
+  done
 fi
 
 if [ "$peers" = 1 ] && [ "$smoke" = 0 ]; then

@@ -48,6 +48,12 @@ pub struct Config {
     #[arg(long, env = "TOWNHALL_MIN_FREE_MB", default_value_t = 256)]
     pub min_free_mb: u64,
 
+    /// Run without the search index: nothing is indexed and `search`
+    /// answers `unavailable`. For measuring the indexer's cost (the
+    /// benchmarks' on/off runs), or to save its disk and CPU.
+    #[arg(long, env = "TOWNHALL_NO_SEARCH")]
+    pub no_search: bool,
+
     /// Login sessions end this many hours after login, however active
     /// (absolute expiry; fractions allowed).
     #[arg(long, env = "TOWNHALL_SESSION_HOURS", default_value_t = 24.0 * 30.0)]
@@ -200,6 +206,7 @@ impl Config {
             admin_password: None,
             cache_mb: 64,
             min_free_mb: 256,
+            no_search: false,
             session_hours: 24.0 * 30.0,
             session_idle_hours: 24.0 * 7.0,
             header_timeout_secs: 10,

@@ -167,8 +167,10 @@ struct Inner {
     /// Rooms with events published since the search indexer last took them
     /// (`search/indexer.rs`). A std Mutex of its own, taken once per
     /// published group and once per indexer round; at most one entry per
-    /// room, so it is bounded by the number of rooms.
-    search_dirty: Mutex<IdSet<RoomId>>,
+    /// room, so it is bounded by the number of rooms. With the rooms, when
+    /// the set last became non-empty (ms since the epoch): the publish time
+    /// of the oldest event not yet taken, for the index lag.
+    search_dirty: Mutex<(IdSet<RoomId>, u64)>,
 }
 
 impl Hub {
@@ -305,11 +307,21 @@ impl Hub {
     /// backlog and the second live.
     pub fn publish(&self, events: &[Published]) {
         // Poisoning would mean a panic inside `extend`/`take`: keep going.
-        self.inner
-            .search_dirty
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend(events.iter().map(|ev| ev.room));
+        if !events.is_empty() {
+            let mut dirty = self
+                .inner
+                .search_dirty
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if dirty.0.is_empty() {
+                // Wall-clock ms, as the indexer's own clock (a later
+                // clock step only skews one lag sample).
+                dirty.1 = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64);
+            }
+            dirty.0.extend(events.iter().map(|ev| ev.room));
+        }
         for ev in events {
             let mut s = self.lock();
             publish_one(&mut s, ev);
@@ -327,7 +339,7 @@ impl Hub {
 
     /// The rooms that had events published since the last call (for the
     /// search indexer).
-    pub fn take_search_dirty(&self) -> IdSet<RoomId> {
+    pub fn take_search_dirty(&self) -> (IdSet<RoomId>, u64) {
         std::mem::take(
             &mut *self
                 .inner

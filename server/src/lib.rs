@@ -164,12 +164,15 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
     // open it never stops the server: search answers `unavailable`.
     let search_stop = CancellationToken::new();
     let mut search_task = None;
-    let search = {
+    let search = if config.no_search {
+        None
+    } else {
         let data = config.data.clone();
-        tokio::task::spawn_blocking(move || search::Search::open(&data)).await
+        Some(tokio::task::spawn_blocking(move || search::Search::open(&data)).await)
     };
     match search {
-        Ok(Ok(search)) => {
+        None => tracing::info!("search is off (--no-search)"),
+        Some(Ok(Ok(search))) => {
             search_task = Some(search::indexer::start(
                 search.clone(),
                 app.store.clone(),
@@ -178,10 +181,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
             ));
             app = app.with_search(search);
         }
-        Ok(Err(e)) => {
+        Some(Ok(Err(e))) => {
             tracing::error!(error = %e, "search index unavailable; serving without search")
         }
-        Err(e) => tracing::error!(error = %e, "search index unavailable; serving without search"),
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "search index unavailable; serving without search")
+        }
     }
     let mut fatal = None;
     let mut cluster_tasks = Vec::new();

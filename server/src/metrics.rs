@@ -119,6 +119,7 @@ const PUBLISHED_POSITION: &str = "townhall_published_position";
 const STORE_BYTES: &str = "townhall_store_bytes";
 const SEARCH_LAG_SECONDS: &str = "townhall_search_index_lag_seconds";
 const SEARCH_DOCS: &str = "townhall_search_documents";
+const SEARCH_ROUND_LAG_SECONDS: &str = "townhall_search_lag_seconds";
 const FSYNC_SECONDS: &str = "townhall_fsync_seconds";
 const COMMIT_GROUP_JOBS: &str = "townhall_commit_group_jobs";
 const ACK_SECONDS: &str = "townhall_ack_seconds";
@@ -154,6 +155,7 @@ struct Registry {
     store_bytes: Gauge,
     search_lag_seconds: Gauge,
     search_docs: Gauge,
+    search_round_lag_seconds: Histogram,
     fsync_seconds: Histogram,
     commit_group_jobs: Histogram,
     ack_seconds: Histogram,
@@ -272,6 +274,15 @@ pub fn set_search_index(lag: Duration, docs: u64) {
     r.search_docs.set(docs as f64);
 }
 
+/// One indexing round made searchable messages whose oldest was published
+/// `lag` before: `townhall_search_lag_seconds` (one sample per round, the
+/// worst lag in it, so its quantiles bound every message's).
+pub fn record_search_round(lag: Duration) {
+    let r = registry();
+    r.search_round_lag_seconds.record(lag.as_secs_f64());
+    r.sampled();
+}
+
 impl Registry {
     fn sampled(&self) {
         if self.samples.fetch_add(1, Ordering::Relaxed) % UPKEEP_EVERY == UPKEEP_EVERY - 1 {
@@ -347,6 +358,10 @@ fn build() -> Registry {
             "How long the search index has been behind the published position (0: caught up), seconds.",
         ),
         search_docs: gauge(SEARCH_DOCS, "Messages in the search index."),
+        search_round_lag_seconds: histogram(
+            SEARCH_ROUND_LAG_SECONDS,
+            "Per indexing round: from the first message it indexed being published to it being searchable, seconds.",
+        ),
         fsync_seconds: histogram(FSYNC_SECONDS, "Store syncs (flush + fdatasync), seconds."),
         commit_group_jobs: histogram(COMMIT_GROUP_JOBS, "Jobs per group commit."),
         ack_seconds: histogram(

@@ -465,3 +465,45 @@ async fn every_cluster_node_indexes_what_it_applied() {
     assert_eq!(seqs(&via0), seqs(&via1));
     cluster.assert_converged().await;
 }
+
+/// The value of the metric line `name` (exact, labels included).
+async fn metric(server: &TestServer, name: &str) -> Option<f64> {
+    let text = reqwest::get(server.http("/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics body");
+    text.lines()
+        .filter_map(|l| l.rsplit_once(' '))
+        .find(|(n, _)| *n == name)
+        .and_then(|(_, v)| v.parse().ok())
+}
+
+#[tokio::test]
+async fn each_indexing_round_records_its_lag_and_no_search_turns_the_index_off() {
+    let server = TestServer::start().await;
+    let (_, token) = server.user("alice").await;
+    let mut alice = server.connect(&token).await;
+    let room = alice.create_room("lag", Visibility::Public).await.id;
+    let (_, seq, _) = alice.post(room, "pelican sighting").await;
+    until_found(&mut alice, "pelican", room, seq).await;
+    // Found means a round committed it, and every round records its lag.
+    let rounds = metric(&server, "townhall_search_lag_seconds_count")
+        .await
+        .expect("the lag histogram once a round ran");
+    assert!(rounds >= 1.0, "{rounds}");
+    let sum = metric(&server, "townhall_search_lag_seconds_sum").await;
+    assert!(sum.is_some_and(|s| (0.0..60.0).contains(&s)), "{sum:?}");
+
+    let off = TestServer::start_with(&["--no-search"]).await;
+    let (_, token) = off.user("bob").await;
+    let mut bob = off.connect(&token).await;
+    let room = bob.create_room("quiet", Visibility::Public).await.id;
+    bob.post(room, "pelican sighting").await;
+    match search_page(&mut bob, "pelican", None).await {
+        ServerFrame::Error { code, .. } => assert_eq!(code, ErrorCode::Unavailable),
+        other => panic!("search with --no-search: {other:?}"),
+    }
+    assert!(!off.data.join("search").exists(), "no index folder is made");
+}

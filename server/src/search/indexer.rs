@@ -147,14 +147,24 @@ async fn run(
     // The first round looks at every room: what was published while no
     // indexer ran (or since the index was made new) is found by seq.
     let mut carry: IdSet<RoomId> = store.rooms()?.into_iter().map(|r| r.id).collect();
+    // When the events of the rooms in `carry` were published, at the latest.
+    let mut carry_since = crate::committer::now_millis();
     loop {
         let started = crate::committer::now_millis();
         // `published` first, then the rooms (see the module header).
         let target = hub.published();
-        let mut rooms = hub.take_search_dirty();
+        let (mut rooms, dirty_since) = hub.take_search_dirty();
+        // The oldest message this round makes searchable was published at
+        // `dirty_since` (or, for rooms carried over, before this round).
+        let oldest = match (rooms.is_empty(), carry.is_empty()) {
+            (false, true) => dirty_since.min(started),
+            (_, false) => carry_since.min(started),
+            (true, true) => started,
+        };
         rooms.extend(carry.drain());
-        if !rooms.is_empty() {
-            search.mark_behind(started);
+        let indexing = !rooms.is_empty();
+        if indexing {
+            search.mark_behind(oldest);
             let (s, st, taken) = (search.clone(), store.clone(), state.take());
             let Some((mut writer, mut cursor)) = taken else {
                 return Err(SearchError::Index("indexer lost its writer".into()));
@@ -183,6 +193,13 @@ async fn run(
         }
         let caught_up = carry.is_empty() && hub.published() <= target;
         search.mark_indexed(target, started, caught_up);
+        if indexing {
+            let done = crate::committer::now_millis();
+            crate::metrics::record_search_round(Duration::from_millis(done.saturating_sub(oldest)));
+            // Rooms carried over hold events stored above `target`, so
+            // published after this round started.
+            carry_since = started;
+        }
         crate::metrics::set_search_index(
             Duration::from_millis(search.lag_ms(hub.published())),
             search.index().num_docs(),

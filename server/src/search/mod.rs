@@ -121,12 +121,12 @@ impl Search {
         crate::committer::now_millis().saturating_sub(since)
     }
 
-    /// A round starts at `started` (ms): if the index was caught up, it is
-    /// behind from now on.
-    fn mark_behind(&self, started: u64) {
+    /// A round starts with messages published since `since` (ms): if the
+    /// index was caught up, it is behind from then on.
+    fn mark_behind(&self, since: u64) {
         let _ = self.inner.behind_since.compare_exchange(
             0,
-            started.max(1),
+            since.max(1),
             Ordering::AcqRel,
             Ordering::Acquire,
         );

@@ -258,6 +258,9 @@ pub struct WindowFigures {
     pub nats_cores: Option<f64>,
     /// Cluster mode: the nats-servers' fsync + fdatasync calls (perf).
     pub nats_fsyncs: Option<(u64, f64)>,
+    /// The search indexer's rounds in the window and the bucket bounds
+    /// (s) of their p50 and p99 lag (`townhall_search_lag_seconds`).
+    pub search_lag: Option<(f64, f64, f64)>,
 }
 
 impl WindowFigures {
@@ -294,6 +297,11 @@ impl WindowFigures {
         }
         if let Some(b) = self.commit_batches {
             r.figure("commit_batches_in_window", b);
+        }
+        if let Some((rounds, p50, p99)) = self.search_lag {
+            r.figure("search_rounds_in_window", rounds);
+            r.figure("search_lag_p50_ms_at_most", round3(p50 * 1000.0));
+            r.figure("search_lag_p99_ms_at_most", round3(p99 * 1000.0));
         }
         if let Some(f) = self.metric_fsyncs {
             r.figure("server_counted_fsyncs_in_window", f);
@@ -366,7 +374,45 @@ pub async fn meter(
         nodes_cores,
         nats_cores,
         nats_fsyncs,
+        search_lag: histogram_quantiles(&m0, &m1, "townhall_search_lag_seconds"),
     }
+}
+
+/// (samples, p50 bound, p99 bound) of a Prometheus histogram over the
+/// window between two scrapes: the upper bound of the bucket where each
+/// quantile falls. None without samples.
+fn histogram_quantiles(
+    m0: &Option<Vec<(String, f64)>>,
+    m1: &Option<Vec<(String, f64)>>,
+    name: &str,
+) -> Option<(f64, f64, f64)> {
+    let prefix = format!("{name}_bucket{{le=\"");
+    let mut buckets: Vec<(f64, f64)> = m1
+        .as_ref()?
+        .iter()
+        .filter_map(|(n, v1)| {
+            let le = n.strip_prefix(&prefix)?.strip_suffix("\"}")?;
+            let le: f64 = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().ok()?
+            };
+            let v0 = server::metric(m0, n).unwrap_or(0.0);
+            Some((le, v1 - v0))
+        })
+        .collect();
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total = buckets.last()?.1;
+    if total <= 0.0 {
+        return None;
+    }
+    let at = |q: f64| {
+        buckets
+            .iter()
+            .find(|(_, c)| *c >= q * total)
+            .map_or(f64::INFINITY, |(le, _)| *le)
+    };
+    Some((total, at(0.5), at(0.99)))
 }
 
 fn perf_out_nats() -> std::path::PathBuf {
