@@ -133,7 +133,7 @@ export function RoomPane({ store, roomId, at }: { store: ChatStore; roomId: stri
               }}
             >
               <PeopleIcon /> <span>{info.member_count}</span>
-              <span class="sr-only"> members</span>
+              <span class="sr-only"> {info.member_count === 1 ? 'member' : 'members'}</span>
             </button>
             {isDm && peer && (
               <button
