@@ -75,7 +75,7 @@ test('formatting renders as elements; raw HTML and javascript: links stay inert 
   await expect(first.getByRole('link', { name: 'www.example.com/guide' })).toHaveAttribute('href', 'https://www.example.com/guide');
   await expect(first.getByRole('link', { name: 'the wiki' })).toHaveAttribute('href', 'https://example.org/wiki');
   await expect(first.getByTestId('mention')).toHaveText('@alice');
-  await expect(first.getByTestId('mention')).toHaveClass('mention me');
+  await expect(first.getByTestId('mention')).toHaveClass('mention mention-me');
 
   const evil = page.getByTestId('message-text').filter({ hasText: 'click me' });
   await expect(evil).toContainText('<img src=x onerror="window.__pwned=1;alert(1)">');

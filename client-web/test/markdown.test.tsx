@@ -106,7 +106,7 @@ describe('MessageText', () => {
   it('highlights my mention more strongly than others', () => {
     const { getAllByTestId } = render(<MessageText body="@Bob and @carol" me="bob" />);
     const [bob, carol] = getAllByTestId('mention');
-    expect(bob!.className).toBe('mention me');
+    expect(bob!.className).toBe('mention mention-me');
     expect(carol!.className).toBe('mention');
   });
 

@@ -103,7 +103,7 @@ function renderInline(xs: Inline[], me: string | undefined): ComponentChildren {
         const lower = x.name.toLowerCase();
         const mine = lower === 'room' || (me !== undefined && lower === me.toLowerCase());
         return (
-          <span key={i} class={`mention${mine ? ' me' : ''}`} data-testid="mention">
+          <span key={i} class={`mention${mine ? ' mention-me' : ''}`} data-testid="mention">
             @{x.name}
           </span>
         );

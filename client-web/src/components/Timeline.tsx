@@ -261,8 +261,11 @@ export function Timeline({ store, room, view, pending }: Props) {
     if (isChange(e.content)) continue;
     if (!prev || dayKey(prev.ts) !== dayKey(e.ts)) {
       items.push(
-        <li key={`day-${e.seq}`} class="day-sep" role="separator" aria-label={dayLabel(e.ts)}>
-          <span>{dayLabel(e.ts)}</span>
+        // A list may hold only list items: the separator role goes on the item's content.
+        <li key={`day-${e.seq}`} class="day-sep">
+          <span role="separator" aria-label={dayLabel(e.ts)}>
+            {dayLabel(e.ts)}
+          </span>
         </li>,
       );
       prev = undefined;
@@ -270,8 +273,10 @@ export function Timeline({ store, room, view, pending }: Props) {
     if (!dividerShown && e.seq === firstNew) {
       dividerShown = true;
       items.push(
-        <li key="new-divider" class="new-divider" role="separator" aria-label="New since you were away" data-testid="new-divider">
-          <span>New since you were away</span>
+        <li key="new-divider" class="new-divider" data-testid="new-divider">
+          <span role="separator" aria-label="New since you were away">
+            New since you were away
+          </span>
         </li>,
       );
       prev = undefined;
