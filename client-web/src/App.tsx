@@ -17,6 +17,7 @@ import { Sidebar } from './components/Sidebar';
 import { SearchView } from './components/SearchView';
 import { QuickSwitcher } from './components/QuickSwitcher';
 import { ShortcutHelp } from './components/ShortcutHelp';
+import { NotifyOffer, useNotifications } from './components/Notifications';
 
 const AdminView = lazyView(() => import('./components/Admin').then((m) => m.AdminView));
 const AccountView = lazyView(() => import('./components/Account').then((m) => m.AccountView));
@@ -114,6 +115,7 @@ function Shell({ store }: { store: ChatStore }) {
   const [dialog, setDialog] = useState<DialogName>(null);
   const r = route.value;
   const roomId = r.name === 'room' ? r.id : null;
+  useNotifications(store, roomId);
   useGlobalKeys({
     switcher: () => setDialog('switcher'),
     help: () => setDialog('help'),
@@ -174,6 +176,7 @@ function Shell({ store }: { store: ChatStore }) {
       {dialog === 'broadcast' && <BroadcastDialog store={store} onClose={() => setDialog(null)} />}
       {dialog === 'switcher' && <QuickSwitcher store={store} onClose={() => setDialog(null)} />}
       {dialog === 'help' && <ShortcutHelp onClose={() => setDialog(null)} />}
+      <NotifyOffer />
     </div>
   );
 }
