@@ -135,3 +135,22 @@ test('a long message folds behind "Show more"', async ({ page }) => {
   expect(open).toBeGreaterThan(folded * 1.5);
   await expect(msg.getByText('line 40 of the release notes')).toBeVisible();
 });
+
+test('@ autocomplete works in the thread composer too, and Escape there closes only the list', async ({ page }) => {
+  const parent = await bob.send(room, 'thread for mentions');
+  await logIn(page, server, 'alice');
+  await openRoom(page, 'formatting');
+  const msg = page.locator(`.timeline [data-seq="${parent.seq}"]`);
+  await msg.hover();
+  await msg.getByRole('button', { name: 'Reply', exact: true }).click();
+  const box = page.getByTestId('thread-composer');
+  await expect(box).toBeFocused();
+  await page.keyboard.type('@bo');
+  await expect(page.getByTestId('mention-option').first()).toContainText('Bob Chen');
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('mention-list')).toHaveCount(0);
+  await expect(page.getByTestId('thread-panel')).toBeVisible();
+  await page.keyboard.type('b');
+  await page.keyboard.press('Tab');
+  await expect(box).toHaveValue('@bob ');
+});
