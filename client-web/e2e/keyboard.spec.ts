@@ -116,6 +116,8 @@ test('Ctrl+K switches to a room or a person; Alt+arrows step through rooms and u
 
   // A person without a conversation yet: the switcher opens one.
   await page.keyboard.press('Control+k');
+  // Type only once the dialog has the focus (keys typed before would go to the composer).
+  await expect(page.getByTestId('switcher-input')).toBeFocused();
   await page.keyboard.type('dora');
   await expect(page.getByTestId('switcher-item').first()).toContainText('Dora Quist');
   await page.keyboard.press('Enter');
