@@ -2,7 +2,8 @@ import { signal } from '@preact/signals';
 import { useEffect, useState } from 'preact/hooks';
 import * as api from './api';
 import type { LoginResponse } from './protocol';
-import { navigate, route } from './router';
+import { navigate, roomHref, route } from './router';
+import { stepRoom, useGlobalKeys } from './keys';
 import * as storage from './storage';
 import { ChatStore } from './store';
 import { BrowseDialog, CreateRoomDialog, NewDmDialog } from './components/Dialogs';
@@ -14,6 +15,9 @@ import { Login } from './components/Login';
 import { RoomPane } from './components/RoomPane';
 import { Sidebar } from './components/Sidebar';
 import { SearchView } from './components/SearchView';
+import { QuickSwitcher } from './components/QuickSwitcher';
+import { ShortcutHelp } from './components/ShortcutHelp';
+import { NotifyOffer, useNotifications } from './components/Notifications';
 
 const AdminView = lazyView(() => import('./components/Admin').then((m) => m.AdminView));
 const AccountView = lazyView(() => import('./components/Account').then((m) => m.AccountView));
@@ -89,7 +93,7 @@ export function boot(): void {
   if (s) startSession(s);
 }
 
-type DialogName = 'browse' | 'create' | 'dm' | 'broadcast' | null;
+type DialogName = 'browse' | 'create' | 'dm' | 'broadcast' | 'switcher' | 'help' | null;
 
 export function App() {
   const store = current.value;
@@ -111,6 +115,16 @@ function Shell({ store }: { store: ChatStore }) {
   const [dialog, setDialog] = useState<DialogName>(null);
   const r = route.value;
   const roomId = r.name === 'room' ? r.id : null;
+  useNotifications(store, roomId);
+  useGlobalKeys({
+    switcher: () => setDialog('switcher'),
+    help: () => setDialog('help'),
+    room: (step, unread) => {
+      const ids = store.roomList.value.map((x) => x.id);
+      const next = stepRoom(ids, roomId, step, unread ? (id) => (store.rooms.value.get(id)?.unread ?? 0) > 0 : undefined);
+      if (next) navigate(roomHref(next));
+    },
+  });
 
   // Tab title shows the unread total, so a background tab says "something new".
   const total = store.totalUnread.value;
@@ -160,6 +174,9 @@ function Shell({ store }: { store: ChatStore }) {
       {dialog === 'create' && <CreateRoomDialog store={store} onClose={() => setDialog(null)} />}
       {dialog === 'dm' && <NewDmDialog store={store} onClose={() => setDialog(null)} />}
       {dialog === 'broadcast' && <BroadcastDialog store={store} onClose={() => setDialog(null)} />}
+      {dialog === 'switcher' && <QuickSwitcher store={store} onClose={() => setDialog(null)} />}
+      {dialog === 'help' && <ShortcutHelp onClose={() => setDialog(null)} />}
+      <NotifyOffer />
     </div>
   );
 }

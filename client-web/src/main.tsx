@@ -1,6 +1,9 @@
 import { render } from 'preact';
 import { App, boot } from './App';
+import './theme';
 import './styles.css';
+import './dark.css';
+import './extras.css';
 
 boot();
 render(<App />, document.getElementById('app')!);

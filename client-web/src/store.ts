@@ -154,6 +154,8 @@ export class ChatStore {
   /** The people I block (asked for the first time a DM opens, then kept by my own block/unblock). */
   readonly blocked = signal<ReadonlySet<UserId>>(new Set());
   private blockedAsked = false;
+  /** Called for each live event (not the backlog after a connect): desktop notifications (notify.ts). */
+  onLive: ((e: ChatEvent) => void) | null = null;
 
   /** Rooms I am in, sorted so that what changed is on top. */
   readonly roomList = computed(() => sortRooms([...this.rooms.value.values()].filter((r) => r.info)));
@@ -258,6 +260,7 @@ export class ChatStore {
           const e = stripType(f);
           this.onStreamEvent(e);
           this.pinIfAsked(e);
+          this.onLive?.(e);
         }
         break;
       case 'caught_up':

@@ -75,3 +75,8 @@ export function initials(name: string): string {
   const b = parts.length > 1 ? ([...parts[parts.length - 1]!][0] ?? '') : '';
   return (a + b).toUpperCase();
 }
+
+/** "1 member", "2 members": a count with its noun, singular or plural. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}

@@ -2,6 +2,7 @@
 // (this one too), so a success ends in the login page with a notice.
 
 import { useState } from 'preact/hooks';
+import { AppearanceSettings } from './AppearanceSettings';
 import { ApiError } from '../api';
 import { passwordProblem } from '../password';
 import type { ChatStore } from '../store';
@@ -81,6 +82,7 @@ export function AccountView({
           Change password
         </button>
       </form>
+      <AppearanceSettings />
     </section>
   );
 }

@@ -33,9 +33,9 @@ export function BroadcastCard({ event: e, mine, onThread }: { event: ChatEvent; 
             {timeOf(e.ts)}
           </time>
         </header>
-        <p class="broadcast-body" data-testid="broadcast-text">
+        <div class="broadcast-body" data-testid="broadcast-text">
           <MessageText body={e.content.body} />
-        </p>
+        </div>
         {e.content.ack_requested && <p class="muted small">Readers are asked to confirm they have read this.</p>}
         <div class="broadcast-foot">
           {onThread && (
@@ -89,9 +89,9 @@ function PinnedItem({ store, item, showRoom }: { store: ChatStore; item: Pending
           </a>
         )}
       </div>
-      <p class="broadcast-body">
+      <div class="broadcast-body">
         <MessageText body={item.body} />
-      </p>
+      </div>
       <button
         type="button"
         class="btn primary"

@@ -3,6 +3,7 @@ import { MAX_BODY_BYTES } from '../protocol';
 import type { ChatStore } from '../store';
 import { utf8Length } from '../text';
 import { SendIcon } from './Icons';
+import { useMentionPicker } from './MentionPicker';
 
 interface Props {
   store: ChatStore;
@@ -20,10 +21,19 @@ export function Composer({ store, roomId, label, onSent }: Props) {
   const ref = useRef<HTMLTextAreaElement>(null);
   const tooLong = utf8Length(text) > MAX_BODY_BYTES;
   const conn = store.connState.value;
+  const mention = useMentionPicker(store, roomId, ref, (v) => {
+    setText(v);
+    drafts.set(roomId, v);
+  });
 
   useEffect(() => {
     setText(drafts.get(roomId) ?? '');
     setQuestion(false);
+    // Opening a room puts the focus here, unless a link pointed at a message
+    // (that message has it) or the screen is touch (it would pop up the keyboard).
+    if (store.view.value?.focusSeq === undefined && !globalThis.matchMedia?.('(pointer: coarse)').matches) {
+      ref.current?.focus({ preventScroll: true });
+    }
   }, [roomId]);
 
   useEffect(() => {
@@ -44,6 +54,7 @@ export function Composer({ store, roomId, label, onSent }: Props) {
   };
 
   const onKeyDown = (e: KeyboardEvent) => {
+    if (mention.onKeyDown(e)) return;
     // Enter sends; Shift+Enter is a new line; an IME composition's Enter is not ours.
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
@@ -70,7 +81,9 @@ export function Composer({ store, roomId, label, onSent }: Props) {
         </p>
       )}
       <div class="composer-row">
+        {mention.popup}
         <textarea
+          {...mention.inputProps}
           ref={ref}
           rows={1}
           value={text}
@@ -80,6 +93,7 @@ export function Composer({ store, roomId, label, onSent }: Props) {
             const v = e.currentTarget.value;
             setText(v);
             drafts.set(roomId, v);
+            mention.update();
             if (v.trim()) store.notifyTyping(roomId);
           }}
           onKeyDown={onKeyDown}

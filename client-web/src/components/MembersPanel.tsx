@@ -3,7 +3,7 @@ import { RequestError } from '../connection';
 import type { RoomInfo, UserInfo } from '../protocol';
 import type { ChatStore } from '../store';
 import { navigate, roomHref } from '../router';
-import { initials } from '../text';
+import { initials, plural } from '../text';
 
 interface Props {
   store: ChatStore;
@@ -95,7 +95,7 @@ export function MembersPanel({ store, room, onClose }: Props) {
       {!members ? (
         <p class="muted pad">Loading…</p>
       ) : (
-        <ul class="member-list" aria-label={`${members.length} members`}>
+        <ul class="member-list" aria-label={plural(members.length, 'member')}>
           {sorted.map((m) => {
             const on = online.has(m.user.id);
             const name = m.user.display_name || m.user.username;

@@ -6,6 +6,7 @@ import { Composer } from './Composer';
 import { ConfirmDialog } from './Dialogs';
 import { BackIcon, HashIcon, LockIcon, PeopleIcon } from './Icons';
 import { MembersPanel } from './MembersPanel';
+import { RoomNotifySelect } from './Notifications';
 import { PinnedAcks } from './Broadcasts';
 import { ThreadPanel } from './ThreadPanel';
 import { Timeline } from './Timeline';
@@ -122,6 +123,7 @@ export function RoomPane({ store, roomId, at }: { store: ChatStore; roomId: stri
             )}
           </div>
           <div class="room-head-actions">
+            <RoomNotifySelect roomId={roomId} />
             <button
               type="button"
               class="btn subtle"
@@ -133,7 +135,7 @@ export function RoomPane({ store, roomId, at }: { store: ChatStore; roomId: stri
               }}
             >
               <PeopleIcon /> <span>{info.member_count}</span>
-              <span class="sr-only"> members</span>
+              <span class="sr-only"> {info.member_count === 1 ? 'member' : 'members'}</span>
             </button>
             {isDm && peer && (
               <button

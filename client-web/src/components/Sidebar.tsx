@@ -4,6 +4,7 @@ import { roomTitle } from '../store';
 import { accountHref, adminHref, navigate, questionsHref, roomHref, searchHref } from '../router';
 import { initials } from '../text';
 import { ConnectionBadge } from './ConnectionBadge';
+import { ThemeToggle } from './ThemeToggle';
 import { NoticeList } from './Votes';
 import { HashIcon, LockIcon, MegaphoneIcon, PenIcon, PeopleIcon, PlusIcon, QuestionIcon, SearchIcon } from './Icons';
 
@@ -34,6 +35,7 @@ export function Sidebar({ store, activeRoom, searchQuery, questionsActive, admin
           </span>
           Townhall
         </a>
+        <ThemeToggle />
         <ConnectionBadge state={store.connState.value} />
       </header>
       <form

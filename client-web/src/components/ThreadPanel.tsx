@@ -4,6 +4,7 @@ import type { ChatStore } from '../store';
 import { initials, utf8Length } from '../text';
 import { fullTime, timeOf } from './format';
 import { SendIcon } from './Icons';
+import { useMentionPicker } from './MentionPicker';
 import { MessageText } from './MessageText';
 import { FollowToggle } from './Votes';
 
@@ -142,6 +143,7 @@ function ThreadComposer({ store, room, seq }: { store: ChatStore; room: string; 
     ref.current?.focus();
   }, [room, seq]);
   const tooLong = utf8Length(text) > MAX_BODY_BYTES;
+  const mention = useMentionPicker(store, room, ref, setText);
   const submit = () => {
     const body = text.trim();
     if (!body || tooLong) return;
@@ -163,7 +165,9 @@ function ThreadComposer({ store, room, seq }: { store: ChatStore; room: string; 
         </p>
       )}
       <div class="composer-row">
+        {mention.popup}
         <textarea
+          {...mention.inputProps}
           ref={ref}
           rows={2}
           value={text}
@@ -172,9 +176,11 @@ function ThreadComposer({ store, room, seq }: { store: ChatStore; room: string; 
           data-testid="thread-composer"
           onInput={(e) => {
             setText(e.currentTarget.value);
+            mention.update();
             if (e.currentTarget.value.trim()) store.notifyTyping(room);
           }}
           onKeyDown={(e) => {
+            if (mention.onKeyDown(e)) return;
             if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
               e.preventDefault();
               submit();

@@ -7,6 +7,10 @@ import { hasOlder, lastSeq as runLast } from '../timeline';
 import { initials, mentions, utf8Length } from '../text';
 import { dayKey, dayLabel, describe, fullTime, timeOf } from './format';
 import { MessageText } from './MessageText';
+import { ReplyQuote } from './ReplyQuote';
+import { useRovingTimeline } from '../roving';
+import { newBelow } from '../catchup';
+import { CatchUpBottom, CatchUpTop } from './CatchUp';
 import { FollowToggle, VoteButton } from './Votes';
 
 interface Props {
@@ -24,7 +28,12 @@ const GROUP_MS = 5 * 60_000;
 export function Timeline({ store, room, view, pending }: Props) {
   const scroller = useRef<HTMLDivElement>(null);
   const placed = useRef<string | null>(null); // room id whose first scroll is done
+  useRovingTimeline(scroller);
   const atBottom = useRef(true);
+  /** The newest seq the person has had in view at the bottom: newer ones are "new below". */
+  const [seenSeq, setSeenSeq] = useState(Number.MAX_SAFE_INTEGER);
+  const [farFromBottom, setFarFromBottom] = useState(false);
+  const [unreadAbove, setUnreadAbove] = useState(false);
   const firstSeqSeen = useRef<number | undefined>(undefined);
   const heightBefore = useRef(0);
   const topBefore = useRef(0);
@@ -155,6 +164,8 @@ export function Timeline({ store, room, view, pending }: Props) {
       el.scrollTop = el.scrollHeight;
     }
     atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+    setSeenSeq(events[events.length - 1]?.seq ?? 0);
+    checkEdges();
     markVisible();
   });
 
@@ -168,6 +179,8 @@ export function Timeline({ store, room, view, pending }: Props) {
       el.scrollTop = topBefore.current + (el.scrollHeight - heightBefore.current);
     } else if (atBottom.current && !newer) {
       el.scrollTop = el.scrollHeight;
+      const last = events[events.length - 1]?.seq ?? 0;
+      if (last > seenSeq) setSeenSeq(last);
     }
     firstSeqSeen.current = first;
     markVisible();
@@ -183,6 +196,34 @@ export function Timeline({ store, room, view, pending }: Props) {
     };
   }, [markVisible]);
 
+  /** Where the view is: far from the bottom, the divider above it, everything below seen. */
+  const checkEdges = () => {
+    const el = scroller.current;
+    if (!el) return;
+    const gap = el.scrollHeight - el.scrollTop - el.clientHeight;
+    setFarFromBottom(gap > el.clientHeight);
+    const divider = el.querySelector<HTMLElement>('.new-divider');
+    setUnreadAbove(!!divider && divider.getBoundingClientRect().bottom < el.getBoundingClientRect().top);
+    if (gap < 40 && !newer) {
+      const last = events[events.length - 1]?.seq ?? 0;
+      if (last > seenSeq) setSeenSeq(last);
+    }
+  };
+  const below = newBelow(events, seenSeq, store.me.id, store.me.username);
+  const scrollToSeq = (seq: number | null, selector?: string) => {
+    const el = scroller.current;
+    const target = el?.querySelector<HTMLElement>(selector ?? `[data-seq="${seq}"]`);
+    if (!el || !target) return;
+    el.scrollTop = Math.max(0, target.offsetTop - el.clientHeight * 0.25);
+    if (!selector) target.focus({ preventScroll: true });
+  };
+  const jumpToLatest = () => {
+    const el = scroller.current;
+    if (newer) void store.jumpToLatest(room.id);
+    else if (el) el.scrollTop = el.scrollHeight;
+    setSeenSeq(Math.max(seenSeq, room.lastSeq));
+  };
+
   const ticking = useRef(false);
   const onScroll = () => {
     if (ticking.current) return;
@@ -192,6 +233,7 @@ export function Timeline({ store, room, view, pending }: Props) {
       const el = scroller.current;
       if (!el) return;
       atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+      checkEdges();
       if (el.scrollTop < EDGE_PX && older && !view.loadingOlder) void store.loadOlder(room.id);
       if (el.scrollHeight - el.scrollTop - el.clientHeight < EDGE_PX && newer && !view.loadingNewer) {
         void store.loadNewer(room.id);
@@ -212,14 +254,18 @@ export function Timeline({ store, room, view, pending }: Props) {
   // "Sent" shows under my newest acknowledged message only, not under every one.
   let lastSent = -1;
   for (const e of events) if (e.sender.id === store.me.id && e.client_id && sentIds.has(e.client_id)) lastSent = e.seq;
+  const bySeq = new Map(events.map((e) => [e.seq, e] as const));
   for (const e of events) {
     // Edits, deletes, reactions and answers change other messages; history
     // already shows their result (live application comes with the UI for them).
     if (isChange(e.content)) continue;
     if (!prev || dayKey(prev.ts) !== dayKey(e.ts)) {
       items.push(
-        <li key={`day-${e.seq}`} class="day-sep" role="separator" aria-label={dayLabel(e.ts)}>
-          <span>{dayLabel(e.ts)}</span>
+        // A list may hold only list items: the separator role goes on the item's content.
+        <li key={`day-${e.seq}`} class="day-sep">
+          <span role="separator" aria-label={dayLabel(e.ts)}>
+            {dayLabel(e.ts)}
+          </span>
         </li>,
       );
       prev = undefined;
@@ -227,8 +273,10 @@ export function Timeline({ store, room, view, pending }: Props) {
     if (!dividerShown && e.seq === firstNew) {
       dividerShown = true;
       items.push(
-        <li key="new-divider" class="new-divider" role="separator" aria-label="New since you were away" data-testid="new-divider">
-          <span>New since you were away</span>
+        <li key="new-divider" class="new-divider" data-testid="new-divider">
+          <span role="separator" aria-label="New since you were away">
+            New since you were away
+          </span>
         </li>,
       );
       prev = undefined;
@@ -250,6 +298,7 @@ export function Timeline({ store, room, view, pending }: Props) {
         answering={answering}
         isAnswer={answerSeqs.has(e.seq)}
         focused={view.focusSeq === e.seq}
+        parent={e.content.kind === 'message' && e.content.thread !== undefined ? bySeq.get(e.content.thread) : undefined}
         actions={actions}
         store={store}
       />,
@@ -293,6 +342,7 @@ export function Timeline({ store, room, view, pending }: Props) {
         </div>
       )}
       {!older && events.length > 0 && <p class="timeline-start muted small">This is the beginning of the conversation.</p>}
+      <CatchUpTop unreadAbove={unreadAbove} onFirstUnread={() => scrollToSeq(null, '.new-divider')} />
       <ol class="events" data-testid="timeline">
         {items}
       </ol>
@@ -307,6 +357,12 @@ export function Timeline({ store, room, view, pending }: Props) {
           )}
         </div>
       )}
+      <CatchUpBottom
+        below={below}
+        awayFromBottom={farFromBottom || newer}
+        onBelow={() => scrollToSeq(below.firstSeq)}
+        onLatest={jumpToLatest}
+      />
     </div>
   );
 }
@@ -355,6 +411,8 @@ interface EventProps {
   isAnswer: boolean;
   /** The message a link pointed at. */
   focused: boolean;
+  /** For a thread reply: the message it replies to, when loaded. */
+  parent?: ChatEvent | undefined;
   actions: Actions;
   store: ChatStore;
 }
@@ -468,6 +526,7 @@ function EventItem(p: EventProps) {
             )}
           </div>
         )}
+        {inThread !== undefined && !deleted && <ReplyQuote parent={p.parent} />}
         {p.editing && e.content.kind === 'message' ? (
           <EditBox
             initial={e.content.body}
@@ -476,7 +535,7 @@ function EventItem(p: EventProps) {
           />
         ) : (
           <div class="msg-text" data-testid="message-text">
-            {deleted ? <span class="muted">(message deleted)</span> : <MessageText body={e.content.body} />}
+            {deleted ? <span class="muted">(message deleted)</span> : <MessageText body={e.content.body} me={myName} collapsible />}
             {e.state?.edited_at && !deleted && (
               <span class="muted small" data-testid="edited-mark">
                 {' '}

@@ -1,0 +1,102 @@
+import { expect, test, type Page } from '@playwright/test';
+import type { ServerFrame } from '../src/protocol';
+import { TownhallServer, type WsClient } from './server';
+import { logIn, openRoom } from './ui';
+
+// Desktop notifications (src/notify.ts) with a recording stand-in for the
+// browser's Notification API: when permission is offered, what notifies,
+// never the room in view, and the per-room level.
+
+let server: TownhallServer;
+let bob: WsClient;
+let general: string;
+let other: string;
+
+test.beforeAll(async () => {
+  server = await TownhallServer.start();
+  await server.createUser('alice', 'Alice Martin');
+  await server.createUser('bob', 'Bob Chen');
+  bob = await server.client('bob');
+  general = await bob.createRoom('general');
+  other = await bob.createRoom('other');
+  const alice = await server.client('alice');
+  await alice.request({ type: 'join', room: general });
+  await alice.request({ type: 'join', room: other });
+  alice.close();
+});
+
+test.afterAll(async () => {
+  bob?.close();
+  await server?.dispose();
+});
+
+type Note = { title: string; body: string };
+const notes = (page: Page) => page.evaluate(() => (window as unknown as { __notes: Note[] }).__notes);
+
+test('offered after the first DM, never on load; DMs and mentions notify, the room in view does not; per-room level', async ({ page }) => {
+  await page.addInitScript(() => {
+    const w = window as unknown as { __notes: Note[]; __perm: string };
+    w.__notes = [];
+    w.__perm = 'default';
+    class FakeNotification {
+      onclick: (() => void) | null = null;
+      constructor(title: string, opts: { body?: string } = {}) {
+        w.__notes.push({ title, body: opts.body ?? '' });
+      }
+      close() {}
+      static get permission() {
+        return w.__perm;
+      }
+      static async requestPermission() {
+        w.__perm = 'granted';
+        return 'granted';
+      }
+    }
+    (window as unknown as { Notification: unknown }).Notification = FakeNotification;
+  });
+  await logIn(page, server, 'alice');
+  await openRoom(page, 'general');
+  await expect(page.getByTestId('notify-offer')).toHaveCount(0);
+
+  // A plain message elsewhere does not call for notifications; a DM does.
+  await bob.send(other, 'just chatting');
+  const dm = await bob.request<Extract<ServerFrame, { type: 'room' }>>({ type: 'open_dm', user: 'alice' });
+  await bob.send(dm.room.id, 'hi Alice, a quick question');
+  const offer = page.getByTestId('notify-offer');
+  await expect(offer).toContainText('Get notified of DMs and mentions');
+  await offer.getByRole('button', { name: 'Turn on notifications' }).click();
+  await expect(offer).toHaveCount(0);
+  expect(await notes(page)).toEqual([]);
+
+  await bob.send(dm.room.id, 'are you there?');
+  await expect.poll(() => notes(page)).toEqual([{ title: 'New direct message · Bob Chen', body: 'Bob Chen: are you there?' }]);
+  await bob.send(other, '@alice please review');
+  await expect.poll(async () => (await notes(page)).length).toBe(2);
+  expect((await notes(page))[1]).toEqual({ title: 'You were mentioned · other', body: 'Bob Chen: @alice please review' });
+  // The room on screen in a focused tab: no notification, even for a mention.
+  await bob.send(general, '@alice in the room you are reading');
+  await expect(page.getByTestId('message-text').filter({ hasText: 'in the room you are reading' })).toBeVisible();
+  await bob.send(other, 'plain message elsewhere');
+  await bob.send(dm.room.id, 'marker');
+  await expect.poll(async () => (await notes(page)).length).toBe(3);
+  expect((await notes(page)).map((n) => n.body)).toEqual(['Bob Chen: are you there?', 'Bob Chen: @alice please review', 'Bob Chen: marker']);
+
+  // "other" set to every message, then to nothing.
+  await openRoom(page, 'other');
+  await page.getByTestId('room-notify').selectOption('all');
+  await openRoom(page, 'general');
+  await bob.send(other, 'now every message counts');
+  await expect.poll(async () => (await notes(page)).length).toBe(4);
+  expect((await notes(page))[3]!.title).toBe('New message · other');
+  await openRoom(page, 'other');
+  await page.getByTestId('room-notify').selectOption('none');
+  await openRoom(page, 'general');
+  await bob.send(other, '@alice muted room');
+  await bob.send(dm.room.id, 'second marker');
+  await expect.poll(async () => (await notes(page)).length).toBe(5);
+  expect((await notes(page))[4]!.body).toBe('Bob Chen: second marker');
+  // The level is kept across a reload.
+  await page.reload();
+  await openRoom(page, 'other');
+  await expect(page.getByTestId('room-notify')).toHaveValue('none');
+});
