@@ -370,7 +370,7 @@ async fn starttls_works_and_a_wrong_ca_is_refused_and_plain_ldap_needs_its_flag(
 }
 
 #[tokio::test]
-async fn the_sync_disables_a_user_disabled_or_removed_in_the_directory_and_closes_their_socket() {
+async fn the_sync_disables_users_disabled_or_removed_in_the_directory_and_follows_group_changes() {
     let slapd = Slapd::start().await;
     let server = start_server(&slapd.args(1.0)).await;
     let bob = server.login("bob", "bob-directory-pw").await;
@@ -413,7 +413,24 @@ async fn the_sync_disables_a_user_disabled_or_removed_in_the_directory_and_close
         })
         .await;
 
-    // Carol's entry is deleted: the same.
+    // A group change reaches carol's open socket through the sync alone:
+    // it closes to reconnect with her new role, and her token still works.
+    slapd
+        .modify(&format!(
+            "dn: cn=townhall-leaders,{GROUPS}\nchangetype: modify\nadd: member\nmember: uid=carol,{PEOPLE}\n"
+        ))
+        .await;
+    assert_eq!(
+        carol_socket.expect_close().await,
+        Some(close::ACCOUNT_CHANGED)
+    );
+    assert_eq!(
+        account(&server, "carol").await,
+        Some(("leader".into(), false, false))
+    );
+    let (mut carol_socket, _, _) = server.connect_caught_up(&carol.token, None, None).await;
+
+    // Carol's entry is deleted: the same as a disable.
     slapd
         .modify(&format!("dn: uid=carol,{PEOPLE}\nchangetype: delete\n"))
         .await;
