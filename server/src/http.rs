@@ -335,19 +335,30 @@ async fn list_users(
     if admin.role != townhall_protocol::Role::Admin {
         return Err(ServerError::Forbidden("only admins manage users").into());
     }
-    let users = app.read(|s| Ok(s.users()?)).await?;
-    Ok(Json(
-        users
-            .into_iter()
-            .map(|u| {
-                serde_json::json!({
-                    "user": u.info(),
-                    "disabled": u.disabled,
-                    "transformation_team": u.transformation_team,
+    // Where each account comes from: "local", or its directory's source.
+    let users = app
+        .read(|s| {
+            let sources: std::collections::HashMap<_, _> = s
+                .directory_links()?
+                .into_iter()
+                .map(|(id, link)| (id, link.source))
+                .collect();
+            let users = s.users()?;
+            Ok(users
+                .into_iter()
+                .map(|u| {
+                    let source = sources.get(&u.id).map_or("local", String::as_str);
+                    serde_json::json!({
+                        "user": u.info(),
+                        "disabled": u.disabled,
+                        "transformation_team": u.transformation_team,
+                        "source": source,
+                    })
                 })
-            })
-            .collect(),
-    ))
+                .collect())
+        })
+        .await?;
+    Ok(Json(users))
 }
 
 /// Validate and build a new user (argon2 runs here: call off the async threads

@@ -209,6 +209,25 @@ async fn account(server: &TestServer, username: &str) -> Option<(String, bool, b
         })
 }
 
+/// Where the admin's list says an account comes from.
+async fn source(server: &TestServer, username: &str) -> String {
+    let users: Vec<serde_json::Value> = reqwest::Client::new()
+        .get(server.http("/api/admin/users"))
+        .bearer_auth(&server.admin_token)
+        .send()
+        .await
+        .expect("list users")
+        .json()
+        .await
+        .expect("users json");
+    users
+        .iter()
+        .find(|u| u["user"]["username"] == username)
+        .and_then(|u| u["source"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 async fn create_local_user(server: &TestServer, username: &str, password: &str) {
     let r = reqwest::Client::new()
         .post(server.http("/api/admin/users"))
@@ -243,6 +262,8 @@ async fn first_directory_login_makes_the_account_with_the_mapped_role_and_team_f
         account(&server, "alice").await,
         Some(("admin".into(), false, false))
     );
+    assert_eq!(source(&server, "bob").await, "ldap");
+    assert_eq!(source(&server, "admin").await, "local");
 
     // A second login finds the same account; the token works like a local
     // one: a socket, and logout closes it.
