@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what building and testing Townhall needs beyond Rust: Node packages
-# for the web client, for the browser tests Debian's Chromium, and a Python
-# venv for the example client of docs/writing-a-client.md.
+# for the web client, for the browser tests Debian's Chromium, OpenLDAP's
+# slapd for the directory-login tests, and a Python venv for the example
+# client of docs/writing-a-client.md.
 # Idempotent; safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,27 @@ if [ "$need_browser" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
     apt-get install -y -qq --no-install-recommends chromium >/dev/null
   else
     echo "Chromium is missing: install it with 'sudo apt-get install -y --no-install-recommends chromium'" >&2
+    exit 1
+  fi
+fi
+
+# OpenLDAP for the directory-login tests (tests/tests/ldap.rs starts its
+# own slapd through scripts/slapd.sh on loopback ports; openssl makes its
+# test CA). The package's postinst may start a system slapd on port 389:
+# it is stopped (the tests never use it).
+if [ ! -x /usr/sbin/slapd ] || ! command -v ldapmodify >/dev/null || ! command -v openssl >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== installing slapd, ldap-utils and openssl (Debian packages) for the LDAP tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      slapd ldap-utils openssl >/dev/null
+    if command -v systemctl >/dev/null && systemctl is-active --quiet slapd 2>/dev/null; then
+      systemctl disable --now slapd >/dev/null 2>&1 || true
+    elif [ -x /etc/init.d/slapd ]; then
+      /etc/init.d/slapd stop >/dev/null 2>&1 || true
+    fi
+  else
+    echo "slapd is missing: install it with 'sudo DEBIAN_FRONTEND=noninteractive apt-get install -y slapd ldap-utils openssl'" >&2
     exit 1
   fi
 fi

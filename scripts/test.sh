@@ -19,7 +19,7 @@ phase() {
   echo "== $1"
 }
 
-phase "setup (toolchains, Chromium, npm packages)"
+phase "setup (toolchains, Chromium, slapd, npm packages)"
 scripts/setup.sh --browser
 
 phase "cargo fmt --check"

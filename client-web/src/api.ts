@@ -68,6 +68,8 @@ export interface AdminUser {
   user: UserInfo;
   disabled: boolean;
   transformation_team?: boolean;
+  /** `local`, or `ldap` for an account a directory login made. */
+  source?: string;
 }
 
 /** Fields an admin may change with `PATCH /api/admin/users/{username}`. */

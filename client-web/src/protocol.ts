@@ -107,7 +107,11 @@ export type ErrorCode =
   | 'limit_reached'
   | 'unsupported_media_type'
   | 'unavailable'
-  | 'bad_query';
+  | 'bad_query'
+  // Login only (company directory); the server's message is shown as is.
+  | 'directory_unavailable'
+  | 'account_source_conflict'
+  | 'login_source_disabled';
 
 type Req = { req_id?: string };
 

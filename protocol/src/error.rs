@@ -71,6 +71,17 @@ pub enum ErrorCode {
     /// A `search` query the server cannot read (an unclosed quote, a filter
     /// with a value it cannot take, too long); the message says which part.
     BadQuery,
+    /// Login: the company directory (LDAP) could not be reached or did not
+    /// answer in time (or its TLS certificate is not trusted). Not a verdict
+    /// on the password: retry later; local accounts still log in.
+    DirectoryUnavailable,
+    /// Login: the directory accepted the password, but a local account of
+    /// the same name exists; a directory login never takes over a local
+    /// account (an admin renames or removes one of them).
+    AccountSourceConflict,
+    /// Login: the password is right, but this account's login source
+    /// (local or directory) is not enabled on this server (`--login-sources`).
+    LoginSourceDisabled,
 }
 
 impl ErrorCode {
@@ -102,6 +113,9 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::BadQuery => "bad_query",
+            ErrorCode::DirectoryUnavailable => "directory_unavailable",
+            ErrorCode::AccountSourceConflict => "account_source_conflict",
+            ErrorCode::LoginSourceDisabled => "login_source_disabled",
         }
     }
 
@@ -132,6 +146,9 @@ impl ErrorCode {
         ErrorCode::UnsupportedMediaType,
         ErrorCode::Unavailable,
         ErrorCode::BadQuery,
+        ErrorCode::DirectoryUnavailable,
+        ErrorCode::AccountSourceConflict,
+        ErrorCode::LoginSourceDisabled,
     ];
 }
 

@@ -42,6 +42,10 @@ pub struct App {
     /// Message search; `None` when the index could not be opened or made
     /// (logged at start): `search` then answers `unavailable`.
     pub search: Option<crate::search::Search>,
+    /// The company directory (`--ldap-url`), if configured.
+    pub directory: Option<crate::auth::ldap::Directory>,
+    /// Which logins are accepted (`--login-sources`).
+    pub login_sources: crate::auth::LoginSources,
 }
 
 /// What handlers need of a cluster node.
@@ -97,11 +101,23 @@ impl App {
             ip_connections: Arc::default(),
             cluster: None,
             search: None,
+            directory: None,
+            login_sources: crate::auth::LoginSources::default(),
         }
     }
 
     pub fn with_search(mut self, search: crate::search::Search) -> App {
         self.search = Some(search);
+        self
+    }
+
+    pub fn with_directory(
+        mut self,
+        directory: Option<crate::auth::ldap::Directory>,
+        sources: crate::auth::LoginSources,
+    ) -> App {
+        self.directory = directory;
+        self.login_sources = sources;
         self
     }
 

@@ -3,6 +3,10 @@
 //! Passwords: argon2id with the crate defaults (19 MiB, 2 passes, 1 lane,
 //! OWASP's minimum). Tokens: 256 random bits, hex; only their SHA-256 is
 //! stored, so a copy of the data folder holds no usable token.
+//!
+//! [`ldap`]: logins checked by a company directory (LDAP / Active Directory).
+
+pub mod ldap;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -29,6 +33,64 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 pub fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DUMMY.get_or_init(|| hash_password("not a real password").unwrap_or_default())
+}
+
+/// The password "hash" of a directory account: not a PHC string, so no
+/// password ever matches it locally (the directory checks the password).
+pub const DIRECTORY_PASSWORD_HASH: &str = "!directory";
+
+/// Which logins the server accepts (`--login-sources`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginSources {
+    /// Accounts with a Townhall password. Local admins log in even when
+    /// this is off (break-glass: the directory may be down or misconfigured).
+    pub local: bool,
+    /// The company directory (`--ldap-url`).
+    pub ldap: bool,
+}
+
+impl Default for LoginSources {
+    fn default() -> Self {
+        LoginSources {
+            local: true,
+            ldap: false,
+        }
+    }
+}
+
+impl LoginSources {
+    /// The sources `--login-sources` names (default: local, plus ldap when
+    /// a directory is configured), or why they cannot work.
+    pub fn from_config(
+        names: &[String],
+        directory_configured: bool,
+    ) -> Result<LoginSources, String> {
+        if names.is_empty() {
+            return Ok(LoginSources {
+                local: true,
+                ldap: directory_configured,
+            });
+        }
+        let mut sources = LoginSources {
+            local: false,
+            ldap: false,
+        };
+        for name in names {
+            match name.trim() {
+                "local" => sources.local = true,
+                "ldap" => sources.ldap = true,
+                other => {
+                    return Err(format!(
+                        "--login-sources: unknown source {other:?} (expected local, ldap)"
+                    ));
+                }
+            }
+        }
+        if sources.ldap && !directory_configured {
+            return Err("--login-sources ldap needs --ldap-url".into());
+        }
+        Ok(sources)
+    }
 }
 
 /// A new session token and the hash it is stored under.
@@ -62,6 +124,27 @@ mod tests {
         assert!(verify_password("correct horse", &h));
         assert!(!verify_password("wrong", &h));
         assert!(!verify_password("correct horse", "not a hash"));
+    }
+
+    #[test]
+    fn login_sources_default_to_what_is_configured() {
+        let none: [String; 0] = [];
+        assert_eq!(
+            LoginSources::from_config(&none, true),
+            Ok(LoginSources {
+                local: true,
+                ldap: true
+            })
+        );
+        assert_eq!(
+            LoginSources::from_config(&["ldap".into()], true),
+            Ok(LoginSources {
+                local: false,
+                ldap: true
+            })
+        );
+        assert!(LoginSources::from_config(&["ldap".into()], false).is_err());
+        assert!(LoginSources::from_config(&["oidc".into()], true).is_err());
     }
 
     #[test]

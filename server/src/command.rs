@@ -8,7 +8,7 @@
 //! only the store and the stamp, so every node that applies the same log in
 //! the same order ends in the same state with the same positions.
 
-use crate::committer::{AccountOp, ContactOp, MessageOp, QuestionOp};
+use crate::committer::{AccountOp, ContactOp, DirectoryOp, MessageOp, QuestionOp};
 use crate::store::{AckRecord, RoomRecord, UserRecord};
 use serde::{Deserialize, Serialize};
 use townhall_protocol::{
@@ -185,6 +185,8 @@ pub enum Command {
     Account(AccountOp),
     /// Blocks (see `committer/contacts.rs`).
     Contact(ContactOp),
+    /// Directory (LDAP) accounts: login, sync (`committer/directory.rs`).
+    Directory(DirectoryOp),
     /// Refresh a session's idle clock, only if it still exists (a logout
     /// that committed first must not be undone).
     TouchSession {

@@ -32,6 +32,7 @@ use uuid::Uuid;
 mod accounts;
 mod broadcasts;
 mod contacts;
+mod directory;
 mod messages;
 mod org;
 mod questions;
@@ -40,6 +41,7 @@ mod syncer;
 pub use crate::command::{Command, Reply, Stamp};
 pub use accounts::AccountOp;
 pub use contacts::ContactOp;
+pub use directory::{DirectoryOp, DirectoryState};
 pub use messages::MessageOp;
 pub use questions::QuestionOp;
 use syncer::Syncer;
@@ -752,6 +754,7 @@ impl Worker {
             Command::Question(op) => self.question_op(b, p, op),
             Command::Account(op) => self.account_op(b, p, op),
             Command::Contact(op) => self.contact_op(b, op),
+            Command::Directory(op) => self.directory_op(b, p, op),
             Command::EnsureOrgRoom { creator, members } => {
                 self.ensure_org_room(b, p, creator, members)
             }

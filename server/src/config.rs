@@ -121,6 +121,134 @@ pub struct Config {
 
     #[command(flatten)]
     pub cluster: ClusterConfig,
+
+    #[command(flatten)]
+    pub ldap: LdapConfig,
+}
+
+/// Directory logins (LDAP or Active Directory; see docs/operations.md,
+/// "Company directory"). The service account's password is never a flag
+/// (it would show in `ps`): `--ldap-bind-password-file` or the environment
+/// variable `TOWNHALL_LDAP_BIND_PASSWORD`.
+#[derive(Clone, Debug, Default, Args)]
+pub struct LdapConfig {
+    /// Which logins this server accepts, comma-separated: `local` (accounts
+    /// with a Townhall password), `ldap`. Default: `local`, plus `ldap`
+    /// when `--ldap-url` is set. Local admins may always log in with their
+    /// password (break-glass), whatever this says.
+    #[arg(long, env = "TOWNHALL_LOGIN_SOURCES", value_delimiter = ',')]
+    pub login_sources: Vec<String>,
+
+    /// The directory: `ldaps://host[:636]` (TLS from the start) or
+    /// `ldap://host[:389]` with `--ldap-starttls` (or, only with
+    /// `--ldap-allow-plain`, no TLS at all).
+    #[arg(long, env = "TOWNHALL_LDAP_URL")]
+    pub ldap_url: Option<String>,
+
+    /// Upgrade an `ldap://` connection with StartTLS before binding.
+    #[arg(long, env = "TOWNHALL_LDAP_STARTTLS")]
+    pub ldap_starttls: bool,
+
+    /// Allow `ldap://` without StartTLS: passwords cross the network in
+    /// clear. Only for a directory on the same host or a trusted link.
+    #[arg(long, env = "TOWNHALL_LDAP_ALLOW_PLAIN")]
+    pub ldap_allow_plain: bool,
+
+    /// PEM file of the CA(s) that sign the directory's certificate (a
+    /// private CA). Without it the system's trusted roots are used.
+    #[arg(long, env = "TOWNHALL_LDAP_CA_FILE")]
+    pub ldap_ca_file: Option<std::path::PathBuf>,
+
+    /// The service account that searches for users (e.g.
+    /// `cn=townhall,ou=services,dc=example,dc=org`). Without it the
+    /// search is anonymous.
+    #[arg(long, env = "TOWNHALL_LDAP_BIND_DN")]
+    pub ldap_bind_dn: Option<String>,
+
+    /// File holding the service account's password (one line; a trailing
+    /// newline is ignored).
+    #[arg(long, env = "TOWNHALL_LDAP_BIND_PASSWORD_FILE")]
+    pub ldap_bind_password_file: Option<std::path::PathBuf>,
+
+    /// Where users are searched (subtree), e.g. `ou=people,dc=example,dc=org`.
+    #[arg(long, env = "TOWNHALL_LDAP_USER_BASE")]
+    pub ldap_user_base: Option<String>,
+
+    /// The search for one user; `{username}` is replaced by the login name,
+    /// escaped per RFC 4515 (so `*)(uid=*` matches nothing).
+    #[arg(
+        long,
+        env = "TOWNHALL_LDAP_USER_FILTER",
+        default_value = "(&(objectClass=inetOrgPerson)(uid={username}))"
+    )]
+    pub ldap_user_filter: String,
+
+    /// The attribute that holds the login name (AD: `sAMAccountName`); its
+    /// value becomes the Townhall username.
+    #[arg(long, env = "TOWNHALL_LDAP_USERNAME_ATTRIBUTE", default_value = "uid")]
+    pub ldap_username_attribute: String,
+
+    /// The attribute that holds the display name (AD: `displayName`).
+    #[arg(
+        long,
+        env = "TOWNHALL_LDAP_DISPLAY_NAME_ATTRIBUTE",
+        default_value = "cn"
+    )]
+    pub ldap_display_name_attribute: String,
+
+    /// An attribute of the user listing the DNs of their groups (AD and
+    /// OpenLDAP's memberof overlay: `memberOf`).
+    #[arg(long, env = "TOWNHALL_LDAP_GROUP_ATTRIBUTE")]
+    pub ldap_group_attribute: Option<String>,
+
+    /// Or: where groups are searched (subtree); each group matching
+    /// `--ldap-group-filter` is one of the user's groups.
+    #[arg(long, env = "TOWNHALL_LDAP_GROUP_BASE")]
+    pub ldap_group_base: Option<String>,
+
+    /// The group search; `{dn}` is replaced by the user's DN (escaped).
+    #[arg(
+        long,
+        env = "TOWNHALL_LDAP_GROUP_FILTER",
+        default_value = "(&(objectClass=groupOfNames)(member={dn}))"
+    )]
+    pub ldap_group_filter: String,
+
+    /// `ROLE=GROUP_DN`: members of the group get the role (`admin`,
+    /// `leader`); repeat the flag, or separate with `;` in the environment.
+    /// The highest role wins; everyone else is `staff`.
+    #[arg(long, env = "TOWNHALL_LDAP_ROLE_GROUP", value_delimiter = ';')]
+    pub ldap_role_group: Vec<String>,
+
+    /// GROUP_DN whose members are on the transformation team (repeat, or
+    /// `;`-separated in the environment).
+    #[arg(long, env = "TOWNHALL_LDAP_TEAM_GROUP", value_delimiter = ';')]
+    pub ldap_team_group: Vec<String>,
+
+    /// An attribute that marks a user disabled (AD: `userAccountControl`
+    /// with `--ldap-disabled-bitmask 2`).
+    #[arg(long, env = "TOWNHALL_LDAP_DISABLED_ATTRIBUTE")]
+    pub ldap_disabled_attribute: Option<String>,
+
+    /// The user is disabled when the attribute has this value (any case).
+    #[arg(long, env = "TOWNHALL_LDAP_DISABLED_VALUE")]
+    pub ldap_disabled_value: Option<String>,
+
+    /// The user is disabled when the attribute, read as a number, has any
+    /// of these bits (AD's ACCOUNTDISABLE is 2).
+    #[arg(long, env = "TOWNHALL_LDAP_DISABLED_BITMASK")]
+    pub ldap_disabled_bitmask: Option<u64>,
+
+    /// Seconds between syncs: every directory account is looked up; one
+    /// missing or disabled there is disabled here (sockets closed), a group
+    /// change changes its role. Fractions allowed.
+    #[arg(long, env = "TOWNHALL_LDAP_SYNC_SECS", default_value_t = 600.0)]
+    pub ldap_sync_secs: f64,
+
+    /// Seconds one directory operation (connect, bind, search) may take
+    /// before the login answers `directory_unavailable`.
+    #[arg(long, env = "TOWNHALL_LDAP_TIMEOUT_SECS", default_value_t = 5.0)]
+    pub ldap_timeout_secs: f64,
 }
 
 /// Cluster mode (see docs/operations.md, "A cluster"): several nodes, each
@@ -226,6 +354,15 @@ impl Config {
                 write_timeout_secs: 15,
                 resume_wait_secs: 10,
                 ..ClusterConfig::default()
+            },
+            ldap: LdapConfig {
+                ldap_user_filter: "(&(objectClass=inetOrgPerson)(uid={username}))".into(),
+                ldap_username_attribute: "uid".into(),
+                ldap_display_name_attribute: "cn".into(),
+                ldap_group_filter: "(&(objectClass=groupOfNames)(member={dn}))".into(),
+                ldap_sync_secs: 600.0,
+                ldap_timeout_secs: 5.0,
+                ..LdapConfig::default()
             },
         }
     }

@@ -54,6 +54,14 @@ pub enum ServerError {
     /// A search query that cannot be read; the detail is for the client.
     #[error("bad query: {0}")]
     BadQuery(String),
+    /// The directory (LDAP) did not answer, or not in time; the detail is
+    /// logged, never sent (it names hosts and DNs).
+    #[error("directory unavailable: {0}")]
+    DirectoryUnavailable(String),
+    #[error("a local account has this name; a directory login cannot use it")]
+    AccountSourceConflict,
+    #[error("this account's login source is not enabled on this server")]
+    LoginSourceDisabled,
 }
 
 impl ServerError {
@@ -76,6 +84,9 @@ impl ServerError {
             ServerError::LimitReached(_) => ErrorCode::LimitReached,
             ServerError::Unavailable(_) => ErrorCode::Unavailable,
             ServerError::BadQuery(_) => ErrorCode::BadQuery,
+            ServerError::DirectoryUnavailable(_) => ErrorCode::DirectoryUnavailable,
+            ServerError::AccountSourceConflict => ErrorCode::AccountSourceConflict,
+            ServerError::LoginSourceDisabled => ErrorCode::LoginSourceDisabled,
         }
     }
 
@@ -88,13 +99,19 @@ impl ServerError {
             }
             ServerError::Internal(_) => "internal error (logged on the server)".into(),
             ServerError::NotFound => "no such room or user".into(),
+            ServerError::DirectoryUnavailable(_) => {
+                "the company directory is unavailable; try again later".into()
+            }
             other => other.to_string(),
         }
     }
 
     /// Errors worth a log line (the client's own mistakes are not).
     pub fn is_server_side(&self) -> bool {
-        matches!(self, ServerError::Store(_) | ServerError::Internal(_))
+        matches!(
+            self,
+            ServerError::Store(_) | ServerError::Internal(_) | ServerError::DirectoryUnavailable(_)
+        )
     }
 }
 
@@ -130,9 +147,12 @@ impl IntoResponse for HttpError {
             ErrorCode::NameTaken | ErrorCode::AlreadyMember => StatusCode::CONFLICT,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ErrorCode::ShuttingDown | ErrorCode::StorageError | ErrorCode::Unavailable => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ErrorCode::ShuttingDown
+            | ErrorCode::StorageError
+            | ErrorCode::Unavailable
+            | ErrorCode::DirectoryUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::AccountSourceConflict => StatusCode::CONFLICT,
+            ErrorCode::LoginSourceDisabled => StatusCode::FORBIDDEN,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         };

@@ -1,13 +1,14 @@
 //! HTTP routes: login, logout, user administration, health, the WebSocket
 //! upgrade (with its Origin check) and the web client's files.
 
+mod login;
 mod state;
 
 use crate::app::App;
 use crate::assets;
 use crate::committer::{AccountOp, Command, Reply, now_millis};
 use crate::error::{HttpError, ServerError};
-use crate::store::{SessionRecord, UserRecord};
+use crate::store::UserRecord;
 use axum::Json;
 use axum::Router;
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
@@ -18,9 +19,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
-use townhall_protocol::http::{
-    ChangePasswordRequest, CreateUserRequest, LoginRequest, LoginResponse, UpdateUserRequest,
-};
+use townhall_protocol::http::{ChangePasswordRequest, CreateUserRequest, UpdateUserRequest};
 use townhall_protocol::{MAX_FRAME_BYTES, MAX_SERVER_FRAME_BYTES, UserId};
 
 /// Largest HTTP request body we parse: logins and user records are tiny.
@@ -55,7 +54,7 @@ pub fn router(app: App) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .route("/api/login", post(login))
+        .route("/api/login", post(login::login))
         .route("/api/logout", post(logout))
         .route("/api/admin/users", post(create_user).get(list_users))
         .route(
@@ -179,69 +178,6 @@ fn client_ip(app: &App, peer: SocketAddr, headers: &HeaderMap) -> Option<std::ne
             .and_then(|v| v.trim().parse().ok());
     }
     Some(peer.ip())
-}
-
-async fn login(
-    State(app): State<App>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> HttpResult<Json<LoginResponse>> {
-    let req: LoginRequest = parse(&body)?;
-    // Nothing longer than a valid username or password is looked up or hashed.
-    if req.username.len() > crate::mentions::MAX_USERNAME || req.password.len() > 1024 {
-        return Err(ServerError::InvalidCredentials.into());
-    }
-    let source = client_ip(&app, peer, &headers);
-    if app.login_guard.check(&req.username, source).is_err() {
-        crate::metrics::inc(&crate::metrics::get().login_failures);
-        return Err(ServerError::RateLimited.into());
-    }
-    // In a cluster the account may have been made or changed through
-    // another node a moment ago. Every login waits (not only a miss), so
-    // that an unknown name takes as long as a known one.
-    app.catch_up_reads().await;
-    let username = req.username.clone();
-    let store = app.store.clone();
-    let verified = with_argon2(move || -> Result<Option<UserRecord>, ServerError> {
-        let user = store.user_by_name(&req.username)?;
-        // Always run argon2, so an unknown user takes as long as a wrong password.
-        let hash = user
-            .as_ref()
-            .map_or(crate::auth::dummy_hash(), |u| u.password_hash.as_str());
-        let ok = crate::auth::verify_password(&req.password, hash);
-        Ok(user.filter(|u| ok && !u.disabled))
-    })
-    .await??;
-    let Some(user) = verified else {
-        app.login_guard.failed(&username, source);
-        crate::metrics::inc(&crate::metrics::get().login_failures);
-        return Err(ServerError::InvalidCredentials.into());
-    };
-    let (token, token_hash) = crate::auth::new_token();
-    let now = now_millis();
-    let session = SessionRecord {
-        user: user.id,
-        created_at: now,
-        expires_at: now + (app.config.session_hours * 3_600_000.0) as u64,
-        last_seen: now,
-    };
-    let expires_at = session.expires_at;
-    let op = AccountOp::Login {
-        user: user.id,
-        proved_hash: user.password_hash.clone(),
-        token_hash,
-        session,
-    };
-    app.committer.submit(Command::Account(op)).await?;
-    app.login_guard.succeeded(&username, source);
-    crate::metrics::inc(&crate::metrics::get().logins);
-    tracing::info!(user = %user.username, "login");
-    Ok(Json(LoginResponse {
-        token,
-        expires_at,
-        user: user.info(),
-    }))
 }
 
 async fn logout(State(app): State<App>, headers: HeaderMap) -> HttpResult<StatusCode> {
@@ -399,19 +335,30 @@ async fn list_users(
     if admin.role != townhall_protocol::Role::Admin {
         return Err(ServerError::Forbidden("only admins manage users").into());
     }
-    let users = app.read(|s| Ok(s.users()?)).await?;
-    Ok(Json(
-        users
-            .into_iter()
-            .map(|u| {
-                serde_json::json!({
-                    "user": u.info(),
-                    "disabled": u.disabled,
-                    "transformation_team": u.transformation_team,
+    // Where each account comes from: "local", or its directory's source.
+    let users = app
+        .read(|s| {
+            let sources: std::collections::HashMap<_, _> = s
+                .directory_links()?
+                .into_iter()
+                .map(|(id, link)| (id, link.source))
+                .collect();
+            let users = s.users()?;
+            Ok(users
+                .into_iter()
+                .map(|u| {
+                    let source = sources.get(&u.id).map_or("local", String::as_str);
+                    serde_json::json!({
+                        "user": u.info(),
+                        "disabled": u.disabled,
+                        "transformation_team": u.transformation_team,
+                        "source": source,
+                    })
                 })
-            })
-            .collect(),
-    ))
+                .collect())
+        })
+        .await?;
+    Ok(Json(users))
 }
 
 /// Validate and build a new user (argon2 runs here: call off the async threads

@@ -20,7 +20,10 @@
 //! - [`committer`]: the single writer; group commit; positions and seqs.
 //! - [`store`]: the `Kv` trait (sled and in-memory) and the typed layer;
 //!   `store/keys.rs` has every key layout.
-//! - [`auth`]: argon2id passwords and hashed session tokens.
+//! - [`auth`]: argon2id passwords and hashed session tokens; `auth/ldap.rs`
+//!   asks the company directory (LDAP / Active Directory).
+//! - [`directory_sync`]: the periodic look-up of directory accounts
+//!   (disabled or gone there: disabled here).
 //! - [`error`]: `ServerError` and its mapping to wire codes.
 //! - [`limits`]: request rate limits and the login guard.
 //! - [`security`]: security headers on every response; `/api/*` is JSON only.
@@ -46,6 +49,7 @@ pub mod cluster;
 pub mod command;
 pub mod committer;
 pub mod config;
+pub mod directory_sync;
 pub mod error;
 pub mod frame;
 pub mod handlers;
@@ -94,6 +98,12 @@ pub enum StartError {
 /// until `shutdown` fires; then stop accepting, finish in-flight acks,
 /// close every socket with a Close frame and sync the store.
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
+    // A directory configuration that cannot work stops the start, before
+    // anything is opened.
+    let directory = auth::ldap::Directory::from_config(&config.ldap).map_err(StartError::Other)?;
+    let login_sources =
+        auth::LoginSources::from_config(&config.ldap.login_sources, directory.is_some())
+            .map_err(StartError::Other)?;
     let store = {
         let (path, cache) = (config.data.clone(), config.cache_mb * 1024 * 1024);
         tokio::task::spawn_blocking(move || Store::open_sled(&path, cache))
@@ -158,7 +168,20 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         committer,
         config.clone(),
         shutdown.clone(),
-    );
+    )
+    .with_directory(directory.clone(), login_sources);
+    // Directory accounts are looked up again periodically, even while
+    // directory logins are switched off (a person who left must not keep
+    // their open sockets).
+    let sync_stop = CancellationToken::new();
+    let sync_task = directory.map(|d| {
+        directory_sync::start(
+            d,
+            app.store.clone(),
+            app.committer.clone(),
+            sync_stop.clone(),
+        )
+    });
     // The search index: opened (or made new) here, filled and kept up to
     // date by the indexer from the store, off the ack path. A failure to
     // open it never stops the server: search answers `unavailable`.
@@ -230,6 +253,10 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
             "sessions still open after the drain timeout"
         );
         hub.kick_all(hub::CloseReason::SHUTDOWN);
+    }
+    sync_stop.cancel();
+    if let Some(task) = sync_task {
+        let _ = task.await;
     }
     search_stop.cancel();
     if let Some(task) = search_task {

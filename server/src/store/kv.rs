@@ -33,6 +33,7 @@ use thiserror::Error;
 /// | | | | 22 | `user_room_hidden` |
 /// | | | | 23 | `room_seq_extra_reactor` |
 /// | | | | 24 | `public_name_room` |
+/// | | | | 35 | `user_directory_link` |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tree {
     /// schema version, last committed position.
@@ -103,10 +104,14 @@ pub enum Tree {
     /// user id ‖ pos → a `notice` frame: what a user is told about what
     /// they follow, read by their next login's catch-up.
     UserPosNotice,
+    /// user id → directory link (`store/directory.rs`): the account was
+    /// made by a directory (LDAP) login, with the entry's DN and whether the
+    /// directory (not an admin) disabled it.
+    UserDirectoryLink,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 29] = [
+    pub const ALL: [Tree; 30] = [
         Tree::Meta,
         Tree::UserRecord,
         Tree::UsernameUser,
@@ -136,6 +141,7 @@ impl Tree {
         Tree::RoomSeqUserFollow,
         Tree::UserRoomSeqFollow,
         Tree::UserPosNotice,
+        Tree::UserDirectoryLink,
     ];
 
     /// The on-disk tree name. Never change one: it is the data's address.
@@ -170,6 +176,7 @@ impl Tree {
             Tree::RoomSeqUserFollow => "room_seq_user_follow",
             Tree::UserRoomSeqFollow => "user_room_seq_follow",
             Tree::UserPosNotice => "user_pos_notice",
+            Tree::UserDirectoryLink => "user_directory_link",
         }
     }
 
@@ -207,6 +214,8 @@ impl Tree {
             Tree::RoomSeqUserFollow => 26,
             Tree::UserRoomSeqFollow => 27,
             Tree::UserPosNotice => 28,
+            // 29 to 34 are other branches' trees; 36 is kept for directory use.
+            Tree::UserDirectoryLink => 35,
         }
     }
 

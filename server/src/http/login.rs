@@ -1,0 +1,219 @@
+//! `POST /api/login`: a local password (argon2id) or the company directory
+//! (LDAP), by where the account comes from.
+//!
+//! - A name that is a **local** account (no directory link) is checked
+//!   against its Townhall password only; a directory login never takes it
+//!   over. If the local password is wrong but the directory accepts the
+//!   password for that name, the answer is `account_source_conflict` (only
+//!   someone who proved the directory password learns it).
+//! - Any other name (unknown, or an account a directory login made) goes to
+//!   the directory when `ldap` is an enabled source: the first success makes
+//!   the account, later ones bring its role and team flag up to date.
+//! - Wrong password and unknown user are one answer (`invalid_credentials`);
+//!   an unreachable directory is `directory_unavailable`, which never
+//!   concerns local accounts.
+//! - With `--login-sources` lacking `local`, a local account with the right
+//!   password gets `login_source_disabled`, except admins (break-glass).
+//!
+//! The session made is the same record as any login's: expiry, revocation
+//! and logout behave the same whatever the source.
+
+use super::{HttpResult, client_ip, parse, with_argon2};
+use crate::app::App;
+use crate::auth::ldap::{DirectoryError, DirectoryUser};
+use crate::committer::{AccountOp, Command, DirectoryOp, DirectoryState, Reply, now_millis};
+use crate::error::ServerError;
+use crate::store::{SessionRecord, UserRecord};
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
+use std::net::SocketAddr;
+use townhall_protocol::http::{LoginRequest, LoginResponse};
+use townhall_protocol::{Role, UserId};
+
+/// The `source` of accounts a directory login makes (`store::DirectoryLink`).
+const LDAP_SOURCE: &str = "ldap";
+
+pub(super) async fn login(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> HttpResult<Json<LoginResponse>> {
+    let req: LoginRequest = parse(&body)?;
+    // Nothing longer than a valid username or password is looked up or hashed.
+    if req.username.len() > crate::mentions::MAX_USERNAME || req.password.len() > 1024 {
+        return Err(ServerError::InvalidCredentials.into());
+    }
+    let source = client_ip(&app, peer, &headers);
+    if app.login_guard.check(&req.username, source).is_err() {
+        crate::metrics::inc(&crate::metrics::get().login_failures);
+        return Err(ServerError::RateLimited.into());
+    }
+    // In a cluster the account may have been made or changed through
+    // another node a moment ago. Every login waits (not only a miss), so
+    // that an unknown name takes as long as a known one.
+    app.catch_up_reads().await;
+    let username = req.username.clone();
+    match sign_in(&app, req).await {
+        Ok(user) => {
+            let (token, expires_at) = user.1;
+            app.login_guard.succeeded(&username, source);
+            crate::metrics::inc(&crate::metrics::get().logins);
+            tracing::info!(user = %user.0.username, "login");
+            Ok(Json(LoginResponse {
+                token,
+                expires_at,
+                user: user.0.info(),
+            }))
+        }
+        Err(e) => {
+            if matches!(e, ServerError::InvalidCredentials) {
+                app.login_guard.failed(&username, source);
+            }
+            crate::metrics::inc(&crate::metrics::get().login_failures);
+            Err(e.into())
+        }
+    }
+}
+
+/// The user signed in, with their new token and its expiry.
+type SignedIn = (UserRecord, (String, u64));
+
+async fn sign_in(app: &App, req: LoginRequest) -> Result<SignedIn, ServerError> {
+    let name = req.username.clone();
+    let (existing, linked) = app
+        .read(move |s| {
+            let user = s.user_by_name(&name)?;
+            let linked = match &user {
+                Some(u) => s.directory_link(u.id)?.is_some(),
+                None => false,
+            };
+            Ok((user, linked))
+        })
+        .await?;
+    match existing {
+        Some(user) if !linked => local(app, user, req).await,
+        existing => {
+            let directory = app.directory.as_ref().filter(|_| app.login_sources.ldap);
+            let Some(directory) = directory else {
+                // No directory to ask: an unknown name (or a directory
+                // account while directory logins are off) costs an argon2
+                // check, as a wrong password does.
+                let password = req.password;
+                with_argon2(move || {
+                    crate::auth::verify_password(&password, crate::auth::dummy_hash())
+                })
+                .await?;
+                return Err(ServerError::InvalidCredentials);
+            };
+            let found = match directory.verify(&req.username, &req.password).await {
+                Ok(found) => found,
+                Err(DirectoryError::BadCredentials) => {
+                    return Err(ServerError::InvalidCredentials);
+                }
+                Err(DirectoryError::Unavailable(e)) => {
+                    return Err(ServerError::DirectoryUnavailable(e));
+                }
+            };
+            directory_account(app, existing.filter(|_| linked), found).await
+        }
+    }
+}
+
+/// A local account: its argon2 password, then a session.
+async fn local(app: &App, user: UserRecord, req: LoginRequest) -> Result<SignedIn, ServerError> {
+    let (password, hash) = (req.password.clone(), user.password_hash.clone());
+    let ok = with_argon2(move || crate::auth::verify_password(&password, &hash)).await?;
+    if !ok {
+        // A directory user whose name a local account already has: say so,
+        // but only to someone the directory just accepted.
+        if let Some(directory) = app.directory.as_ref().filter(|_| app.login_sources.ldap)
+            && directory.verify(&req.username, &req.password).await.is_ok()
+        {
+            return Err(ServerError::AccountSourceConflict);
+        }
+        return Err(ServerError::InvalidCredentials);
+    }
+    if user.disabled {
+        return Err(ServerError::InvalidCredentials);
+    }
+    if !app.login_sources.local && user.role != Role::Admin {
+        return Err(ServerError::LoginSourceDisabled);
+    }
+    let (token, token_hash) = crate::auth::new_token();
+    let session = new_session(app, user.id);
+    let expires_at = session.expires_at;
+    let op = AccountOp::Login {
+        user: user.id,
+        proved_hash: user.password_hash.clone(),
+        token_hash,
+        session,
+    };
+    app.committer.submit(Command::Account(op)).await?;
+    Ok((user, (token, expires_at)))
+}
+
+/// The directory proved the password: make or update the account (through
+/// the log) and open a session, unless the directory marks the user
+/// disabled (then the account is disabled here too).
+async fn directory_account(
+    app: &App,
+    existing: Option<UserRecord>,
+    found: DirectoryUser,
+) -> Result<SignedIn, ServerError> {
+    if found.disabled {
+        if let Some(user) = existing {
+            let op = DirectoryOp::Sync {
+                user: user.id,
+                state: DirectoryState::Disabled,
+            };
+            app.committer.submit(Command::Directory(op)).await?;
+        }
+        return Err(ServerError::InvalidCredentials);
+    }
+    if !crate::mentions::is_username(&found.username) {
+        return Err(ServerError::Invalid(format!(
+            "the directory's name {:?} is not a valid Townhall username (1 to 32 letters, digits, '.', '_' or '-')",
+            found.username
+        )));
+    }
+    crate::names::refuse_reserved_username(&found.username)?;
+    let record = UserRecord {
+        id: UserId::new(),
+        username: found.username.clone(),
+        display_name: found.display_name.clone(),
+        role: found.role,
+        password_hash: crate::auth::DIRECTORY_PASSWORD_HASH.into(),
+        disabled: false,
+        created_at: now_millis(),
+        sessions_valid_after: 0,
+        transformation_team: found.transformation_team,
+    };
+    let (token, token_hash) = crate::auth::new_token();
+    let session = new_session(app, record.id);
+    let expires_at = session.expires_at;
+    let op = DirectoryOp::Login {
+        record,
+        source: LDAP_SOURCE.into(),
+        dn: found.dn,
+        token_hash,
+        session,
+    };
+    match app.committer.submit(Command::Directory(op)).await? {
+        Reply::User(user) => Ok((user, (token, expires_at))),
+        other => Err(ServerError::Internal(format!(
+            "expected a user, got {other:?}"
+        ))),
+    }
+}
+
+fn new_session(app: &App, user: UserId) -> SessionRecord {
+    let now = now_millis();
+    SessionRecord {
+        user,
+        created_at: now,
+        expires_at: now + (app.config.session_hours * 3_600_000.0) as u64,
+        last_seen: now,
+    }
+}
