@@ -42,6 +42,10 @@ pub struct App {
     /// Message search; `None` when the index could not be opened or made
     /// (logged at start): `search` then answers `unavailable`.
     pub search: Option<crate::search::Search>,
+    /// Anonymous questions' secret and ask limit; `None` when this node has
+    /// no secret (a cluster node started without `--anon-secret-file`):
+    /// anonymous requests then answer `unavailable`.
+    pub anon: Option<Arc<crate::anon::Anon>>,
 }
 
 /// What handlers need of a cluster node.
@@ -97,11 +101,17 @@ impl App {
             ip_connections: Arc::default(),
             cluster: None,
             search: None,
+            anon: None,
         }
     }
 
     pub fn with_search(mut self, search: crate::search::Search) -> App {
         self.search = Some(search);
+        self
+    }
+
+    pub fn with_anon(mut self, anon: crate::anon::Anon) -> App {
+        self.anon = Some(Arc::new(anon));
         self
     }
 

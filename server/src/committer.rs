@@ -30,6 +30,7 @@ use townhall_protocol::{
 use uuid::Uuid;
 
 mod accounts;
+mod anon;
 mod broadcasts;
 mod contacts;
 mod messages;
@@ -39,6 +40,7 @@ mod rooms;
 mod syncer;
 pub use crate::command::{Command, Reply, Stamp};
 pub use accounts::AccountOp;
+pub use anon::{AnonOp, MAX_PENDING_PER_ASKER};
 pub use contacts::ContactOp;
 pub use messages::MessageOp;
 pub use questions::QuestionOp;
@@ -326,6 +328,9 @@ struct Pending {
     /// Notices, each stored at the position it is pushed with (see
     /// `Hub::send_notice`).
     notices: Vec<(UserId, Pos, SharedFrame)>,
+    /// Frames about anonymous questions, addressed by asker key or to the
+    /// transformation team (`committer/anon.rs`).
+    anon: Vec<(anon::AnonTo, SharedFrame)>,
     /// Sessions to close once the group is durable (on every node, since
     /// every node applies the same commands).
     kicks: Vec<Kick>,
@@ -429,6 +434,7 @@ impl Worker {
             frames_to_user: Vec::new(),
             frames_to_room: Vec::new(),
             notices: Vec::new(),
+            anon: Vec::new(),
             kicks: Vec::new(),
         };
         let group_start_pos = self.last_pos;
@@ -543,6 +549,7 @@ impl Worker {
                 for (user, pos, frame) in pending.notices {
                     self.hub.send_notice(user, pos, frame);
                 }
+                self.deliver_anon(pending.anon);
                 for kick in pending.kicks {
                     match kick {
                         Kick::Token(hash, why) => self.hub.kick_token(&hash, why),
@@ -750,6 +757,7 @@ impl Worker {
             }
             Command::Message(op) => self.message_op(b, p, op),
             Command::Question(op) => self.question_op(b, p, op),
+            Command::Anon(op) => self.anon_op(b, p, op),
             Command::Account(op) => self.account_op(b, p, op),
             Command::Contact(op) => self.contact_op(b, op),
             Command::EnsureOrgRoom { creator, members } => {

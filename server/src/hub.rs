@@ -169,6 +169,8 @@ struct Inner {
     /// published group and once per indexer round; at most one entry per
     /// room, so it is bounded by the number of rooms.
     search_dirty: Mutex<IdSet<RoomId>>,
+    /// Where live frames about anonymous questions go (`anon/mod.rs`).
+    anon: crate::anon::Routes,
 }
 
 impl Hub {
@@ -191,6 +193,11 @@ impl Hub {
             .published_watch
             .set(tokio::sync::watch::Sender::new(published));
         hub
+    }
+
+    /// Online askers by key and the online transformation team.
+    pub fn anon(&self) -> &crate::anon::Routes {
+        &self.inner.anon
     }
 
     /// Cluster mode: send this node's presence changes to `out`.

@@ -24,6 +24,8 @@
 //! - [`error`]: `ServerError` and its mapping to wire codes.
 //! - [`limits`]: request rate limits and the login guard.
 //! - [`security`]: security headers on every response; `/api/*` is JSON only.
+//! - [`anon`]: anonymous questions: the asker-key secret and where live
+//!   frames about them go (the asker is never stored as a user id).
 //! - [`adds`]: how many rooms one person may add another to per hour.
 //! - [`names`]: what a new username, display name or room name may be.
 //! - [`typing`]: the typing throttle (per user and room, none in huge rooms).
@@ -38,6 +40,7 @@
 //!   `metrics` crate and its Prometheus exporter).
 
 pub mod adds;
+pub mod anon;
 pub mod app;
 pub mod assets;
 pub mod auth;
@@ -159,6 +162,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         config.clone(),
         shutdown.clone(),
     );
+    if let Some(anon) = anon_secret(&config, cluster)? {
+        app = app.with_anon(anon);
+    }
     // The search index: opened (or made new) here, filled and kept up to
     // date by the indexer from the store, off the ack path. A failure to
     // open it never stops the server: search answers `unavailable`.
@@ -328,4 +334,23 @@ pub fn ensure_first_admin(store: &Store, password: Option<&str>) -> Result<(), S
     store.sync()?;
     print_first_admin(&password, generated, "`townhall user reset-password admin`");
     Ok(())
+}
+
+/// The anonymous-question secret: `--anon-secret-file` (which must exist in
+/// a cluster: every node needs the same one), or `<data>/anon-secret` made
+/// at first start on a single node. `None`: a cluster node without the
+/// flag, where anonymous requests answer `unavailable`.
+fn anon_secret(config: &Config, cluster: bool) -> Result<Option<anon::Anon>, StartError> {
+    let (path, create) = match (&config.anon_secret_file, cluster) {
+        (Some(path), _) => (path.clone(), !cluster),
+        (None, false) => (config.data.join("anon-secret"), true),
+        (None, true) => {
+            tracing::warn!(
+                "no --anon-secret-file: anonymous questions are off on this cluster node"
+            );
+            return Ok(None);
+        }
+    };
+    let secret = anon::Secret::load(&path, create).map_err(|e| StartError::Other(e.to_string()))?;
+    Ok(Some(anon::Anon::new(secret)))
 }

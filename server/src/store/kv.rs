@@ -33,6 +33,10 @@ use thiserror::Error;
 /// | | | | 22 | `user_room_hidden` |
 /// | | | | 23 | `room_seq_extra_reactor` |
 /// | | | | 24 | `public_name_room` |
+/// | | | | 25–28 | votes, follows, notices |
+/// | | | | 32 | `anon_question` |
+/// | | | | 33 | `owner_anon_question` |
+/// | | | | 34 | `anon_index` |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tree {
     /// schema version, last committed position.
@@ -103,10 +107,18 @@ pub enum Tree {
     /// user id ‖ pos → a `notice` frame: what a user is told about what
     /// they follow, read by their next login's catch-up.
     UserPosNotice,
+    /// anonymous question id → its record (`store/anon.rs`): the asker is
+    /// an opaque key, never a user id.
+    AnonQuestion,
+    /// asker key ‖ question id → (nothing): one asker's anonymous questions.
+    OwnerAnonQuestion,
+    /// settings (`0x00` ‖ scope), moderation queue (`0x01` ‖ id) and
+    /// approved message → question (`0x02` ‖ room ‖ seq), see `store/anon.rs`.
+    AnonIndex,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 29] = [
+    pub const ALL: [Tree; 32] = [
         Tree::Meta,
         Tree::UserRecord,
         Tree::UsernameUser,
@@ -136,6 +148,9 @@ impl Tree {
         Tree::RoomSeqUserFollow,
         Tree::UserRoomSeqFollow,
         Tree::UserPosNotice,
+        Tree::AnonQuestion,
+        Tree::OwnerAnonQuestion,
+        Tree::AnonIndex,
     ];
 
     /// The on-disk tree name. Never change one: it is the data's address.
@@ -170,6 +185,9 @@ impl Tree {
             Tree::RoomSeqUserFollow => "room_seq_user_follow",
             Tree::UserRoomSeqFollow => "user_room_seq_follow",
             Tree::UserPosNotice => "user_pos_notice",
+            Tree::AnonQuestion => "anon_question",
+            Tree::OwnerAnonQuestion => "owner_anon_question",
+            Tree::AnonIndex => "anon_index",
         }
     }
 
@@ -207,6 +225,9 @@ impl Tree {
             Tree::RoomSeqUserFollow => 26,
             Tree::UserRoomSeqFollow => 27,
             Tree::UserPosNotice => 28,
+            Tree::AnonQuestion => 32,
+            Tree::OwnerAnonQuestion => 33,
+            Tree::AnonIndex => 34,
         }
     }
 
