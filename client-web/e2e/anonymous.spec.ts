@@ -34,7 +34,7 @@ function message(page: Page, text: string) {
     .filter({ has: page.getByTestId('message-text').filter({ hasText: text }) });
 }
 
-async function join(page: Page, room: string) {
+async function joinRoom(page: Page, room: string) {
   await page.getByRole('button', { name: 'Browse rooms' }).click();
   await page.getByRole('button', { name: `Join ${room}` }).click();
   await expect(page.getByTestId('room-title')).toContainText(room);
@@ -55,9 +55,9 @@ test('an anonymous question is moderated, published as Anonymous, and the asker 
   await expect(po.getByTestId('allow-anon-all-hands')).toBeChecked();
 
   await logIn(pt, server, 'tina');
-  await join(pt, 'all-hands');
+  await joinRoom(pt, 'all-hands');
   await logIn(pa, server, 'ana');
-  await join(pa, 'all-hands');
+  await joinRoom(pa, 'all-hands');
 
   // Ana asks two questions anonymously.
   for (const text of ['Is the Lyon office closing?', 'Why does my manager never listen?']) {

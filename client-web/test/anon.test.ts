@@ -31,9 +31,9 @@ describe('anonymous questions', () => {
     const sent: ClientFrame[] = [];
     const anon = new AnonQuestions(async <T extends ServerFrame>(f: ClientFrame) => {
       sent.push(f);
-      if (f.type === 'anonymous_settings') return { type: 'anonymous_settings', org: false, rooms: ['r'] } as T;
-      if (f.type === 'my_anonymous_questions') return { type: 'anonymous_questions', questions: [] } as T;
-      return { type: 'moderation_queue', questions: [q('x', 1)] } as T;
+      if (f.type === 'anonymous_settings') return { type: 'anonymous_settings', org: false, rooms: ['r'] } as unknown as T;
+      if (f.type === 'my_anonymous_questions') return { type: 'anonymous_questions', questions: [] } as unknown as T;
+      return { type: 'moderation_queue', questions: [q('x', 1)] } as unknown as T;
     });
     await anon.refresh(true);
     expect(anon.allowedIn('r')).toBe(true);
