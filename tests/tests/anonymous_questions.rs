@@ -718,3 +718,95 @@ async fn an_asker_keeps_their_questions_across_a_restart_and_the_secret_file_is_
     )
     .await;
 }
+
+/// In a cluster, every node and the NATS stream keep each log entry: the
+/// entries of the anonymous paths, read back raw from the stream, never
+/// name the asker; the asker acts through either node (the same secret
+/// file on both), and the nodes' states converge.
+#[tokio::test]
+async fn in_a_cluster_the_stream_never_names_the_asker() {
+    use townhall_tests::cluster::TownhallCluster;
+    let dir = tempfile::tempdir().expect("dir");
+    let secret = dir.path().join("anon-secret");
+    let mut bytes = Uuid::new_v4().as_bytes().to_vec();
+    bytes.extend_from_slice(Uuid::new_v4().as_bytes());
+    std::fs::write(&secret, &bytes).expect("secret");
+    let secret = secret.to_str().expect("utf-8 path").to_owned();
+    let c = TownhallCluster::start_with(2, &["--anon-secret-file", &secret]).await;
+    let (_, olga_token) = c.node(0).user("olga").await;
+    let (_, tina_token) = c.node(0).user("tina").await;
+    let (alice, alice_token) = c.node(0).user("alice_cluster_q9").await;
+    make_team(c.node(0), "tina").await;
+    let tina_token1 = c.node(1).login("tina", "tina-password").await.token;
+    let alice_token1 = c
+        .node(1)
+        .login("alice_cluster_q9", "alice_cluster_q9-password")
+        .await
+        .token;
+    let _ = (tina_token, alice_token1.clone());
+
+    let (mut olga, _, _) = c.node(0).connect_caught_up(&olga_token, None, None).await;
+    let room = olga.create_room("cluster-qa", Visibility::Public).await.id;
+    ok(&mut olga, allow(Some(room), true)).await;
+    let mut alice0 = c.node(0).connect(&alice_token).await;
+    alice0.join(room).await;
+    let mut tina1 = c.node(1).connect(&tina_token1).await;
+    tina1.join(room).await;
+    let mut alice1 = c.node(1).connect(&alice_token1).await;
+    flush(&mut alice1).await;
+
+    let client = async_nats::connect(c.nats.url_list()).await.expect("nats");
+    let js = async_nats::jetstream::new(client);
+    let mut stream = js.get_stream("TOWNHALL").await.expect("stream");
+    let mark = stream.info().await.expect("info").state.last_sequence;
+
+    // Asked through node 0, moderated through node 1, edited through node 1.
+    let q = ask(&mut alice0, room, "Are we hiring in 2027?").await;
+    item(&mut tina1, q.id, |s| *s == AnonStatus::Pending).await;
+    assert!(matches!(
+        moderate(&mut tina1, q.id, ModerationAction::Approve).await,
+        ServerFrame::Ok { .. }
+    ));
+    status(&mut alice0, q.id, |s| {
+        matches!(s, AnonStatus::Approved { .. })
+    })
+    .await;
+    ok(
+        &mut alice1,
+        ClientFrame::EditAnonymous {
+            req_id: None,
+            id: q.id,
+            body: "Are we hiring in 2027 and 2028?".into(),
+        },
+    )
+    .await;
+    status(&mut alice0, q.id, |s| {
+        matches!(s, AnonStatus::Approved { .. })
+    })
+    .await;
+    ok(
+        &mut alice1,
+        ClientFrame::WithdrawAnonymous {
+            req_id: None,
+            id: q.id,
+        },
+    )
+    .await;
+    status(&mut alice0, q.id, |s| *s == AnonStatus::Withdrawn).await;
+
+    let last = stream.info().await.expect("info").state.last_sequence;
+    let mut entries = Vec::new();
+    for seq in mark + 1..=last {
+        let m = stream.get_raw_message(seq).await.expect("entry");
+        entries.extend_from_slice(&m.payload);
+        entries.push(b'\n');
+    }
+    let text = String::from_utf8_lossy(&entries);
+    assert!(
+        text.contains("Are we hiring in 2027?"),
+        "the entries were read: {text}"
+    );
+    assert!(text.contains("\"ask\""), "{text}");
+    assert_absent("the NATS stream's entries", &entries, &alice);
+    c.assert_converged().await;
+}

@@ -152,6 +152,35 @@ impl Anon {
     }
 }
 
+/// A session's entry in [`Routes`] for as long as the session lives
+/// (taken after the hub registered it, dropped on every way out).
+pub struct RouteGuard {
+    hub: crate::hub::Hub,
+    user: UserId,
+    owner: Option<OwnerKey>,
+    team: bool,
+}
+
+impl RouteGuard {
+    pub fn new(app: &crate::app::App, user: &crate::store::UserRecord) -> RouteGuard {
+        let owner = app.anon.as_ref().map(|a| a.owner(user.id));
+        let team = user.transformation_team;
+        app.hub.anon().online(user.id, owner, team);
+        RouteGuard {
+            hub: app.hub.clone(),
+            user: user.id,
+            owner,
+            team,
+        }
+    }
+}
+
+impl Drop for RouteGuard {
+    fn drop(&mut self) {
+        self.hub.anon().offline(self.owner, self.user, self.team);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,34 +210,5 @@ mod tests {
         r.offline(Some(k), u, true);
         assert_eq!(r.owner(&k), None);
         assert!(r.team().is_empty());
-    }
-}
-
-/// A session's entry in [`Routes`] for as long as the session lives
-/// (taken after the hub registered it, dropped on every way out).
-pub struct RouteGuard {
-    hub: crate::hub::Hub,
-    user: UserId,
-    owner: Option<OwnerKey>,
-    team: bool,
-}
-
-impl RouteGuard {
-    pub fn new(app: &crate::app::App, user: &crate::store::UserRecord) -> RouteGuard {
-        let owner = app.anon.as_ref().map(|a| a.owner(user.id));
-        let team = user.transformation_team;
-        app.hub.anon().online(user.id, owner, team);
-        RouteGuard {
-            hub: app.hub.clone(),
-            user: user.id,
-            owner,
-            team,
-        }
-    }
-}
-
-impl Drop for RouteGuard {
-    fn drop(&mut self) {
-        self.hub.anon().offline(self.owner, self.user, self.team);
     }
 }
