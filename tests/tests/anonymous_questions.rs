@@ -298,6 +298,20 @@ async fn nobody_but_the_asker_can_tell_who_asked_on_any_path() {
     )
     .await;
 
+    // ... but not by its asker (the server recomputes her key), and the
+    // refusal reaches her alone.
+    alice_c
+        .expect_error(
+            ClientFrame::Vote {
+                req_id: None,
+                room,
+                seq: q1_seq,
+                on: true,
+            },
+            ErrorCode::Forbidden,
+        )
+        .await;
+
     // 4. Edit by the asker (from her other device); others may not.
     ok(
         &mut alice_phone,
