@@ -10,6 +10,7 @@ import { BrowseDialog, CreateRoomDialog, NewDmDialog } from './components/Dialog
 import { Home } from './components/Home';
 import { BroadcastDialog, ReachView } from './components/Broadcasts';
 import { QuestionsView } from './components/Questions';
+import { AnonymousView } from './components/Anonymous';
 import { lazyView } from './lazy';
 import { Login } from './components/Login';
 import { RoomPane } from './components/RoomPane';
@@ -158,6 +159,8 @@ function Shell({ store }: { store: ChatStore }) {
           <RoomPane key={roomId} store={store} roomId={roomId} at={r.name === 'room' ? r.at : undefined} />
         ) : r.name === 'questions' ? (
           <QuestionsView store={store} />
+        ) : r.name === 'anonymous' ? (
+          <AnonymousView store={store} />
         ) : r.name === 'admin' ? (
           <AdminView store={store} />
         ) : r.name === 'account' ? (

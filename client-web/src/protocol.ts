@@ -153,7 +153,15 @@ export type ClientFrame =
   | ({ type: 'following' } & Req)
   | ({ type: 'block'; user: string; on: boolean } & Req)
   | ({ type: 'blocked' } & Req)
-  | ({ type: 'search'; query: string; sort?: 'newest' | 'relevance'; before_cursor?: string; limit?: number } & Req);
+  | ({ type: 'search'; query: string; sort?: 'newest' | 'relevance'; before_cursor?: string; limit?: number } & Req)
+  | ({ type: 'set_anonymous_questions'; room?: RoomId; on: boolean } & Req)
+  | ({ type: 'anonymous_settings' } & Req)
+  | ({ type: 'ask_anonymously'; room: RoomId; body: string } & Req)
+  | ({ type: 'my_anonymous_questions' } & Req)
+  | ({ type: 'edit_anonymous'; id: string; body: string } & Req)
+  | ({ type: 'withdraw_anonymous'; id: string } & Req)
+  | ({ type: 'moderation_queue' } & Req)
+  | ({ type: 'moderate'; id: string; action: ModerationAction } & Req);
 
 /** One search hit (frames.rs `SearchResult`). */
 export interface SearchResult {
@@ -221,7 +229,41 @@ export type ServerFrame =
       more: boolean;
       next_cursor?: string;
       index_lag_ms: number;
-    } & Req);
+    } & Req)
+  | ({ type: 'anonymous_settings'; org: boolean; rooms: RoomId[] } & Req)
+  | ({ type: 'anonymous_questions'; questions: AnonQuestion[] } & Req)
+  | ({ type: 'moderation_queue'; questions: AnonQuestion[] } & Req)
+  | { type: 'anonymous_question'; question: AnonQuestion }
+  | { type: 'moderation_item'; question: AnonQuestion };
+
+/** The sender of every approved anonymous question (protocol `ANONYMOUS`). */
+export const ANONYMOUS_ID = '00000000-0000-0000-0000-000000000000';
+
+/** Where an anonymous question stands (anon.rs `AnonStatus`). */
+export type AnonStatus =
+  | { state: 'pending' }
+  | { state: 'approved'; seq: RoomSeq }
+  | { state: 'answered'; seq: RoomSeq; answer: RoomSeq }
+  | { state: 'rejected'; reason: string }
+  | { state: 'merged'; into: RoomSeq }
+  | { state: 'withdrawn' };
+
+/** An anonymous question as its asker or the moderation queue sees it: never who asked. */
+export interface AnonQuestion {
+  id: string;
+  room: RoomId;
+  room_name: string;
+  body: string;
+  asked_at: Millis;
+  edited?: boolean;
+  status: AnonStatus;
+  mine?: boolean;
+}
+
+export type ModerationAction =
+  | { kind: 'approve' }
+  | { kind: 'reject'; reason: string }
+  | { kind: 'merge'; into: RoomSeq };
 
 /** A broadcast's reach against its audience (frames.rs `ReachCounts`). */
 export interface ReachCounts {

@@ -6,6 +6,7 @@ import { signal } from '@preact/signals';
 export type Route =
   | { name: 'home' }
   | { name: 'questions' }
+  | { name: 'anonymous' }
   | { name: 'admin' }
   | { name: 'account' }
   | { name: 'reach'; id: string }
@@ -14,6 +15,7 @@ export type Route =
 
 export function parseRoute(hash: string): Route {
   if (/^#\/questions\b/.test(hash)) return { name: 'questions' };
+  if (/^#\/anonymous\b/.test(hash)) return { name: 'anonymous' };
   if (/^#\/admin\b/.test(hash)) return { name: 'admin' };
   if (/^#\/account\b/.test(hash)) return { name: 'account' };
   const sm = /^#\/search\?q=([^#]*)/.exec(hash);

@@ -3,6 +3,7 @@
 // from the server come in through `handleFrame`; the UI reads the signals and
 // calls the actions. No DOM here, so the unit tests drive it directly.
 
+import { AnonQuestions } from './anon';
 import { batch, computed, signal } from '@preact/signals';
 import { Connection, RequestError, defaultWsUrl, type ConnState, type SocketLike } from './connection';
 import { isChange } from './protocol';
@@ -118,6 +119,8 @@ export class ChatStore {
   transformationTeam = false;
   readonly token: string;
   readonly conn: Connection;
+  /** Anonymous questions and the moderation queue (anon.ts). */
+  readonly anon = new AnonQuestions((f) => this.conn.request(f));
   readonly connState = signal<ConnState>('connecting');
   /** True once the first summary arrived (the room list is real). */
   readonly loaded = signal(false);
@@ -332,6 +335,7 @@ export class ChatStore {
         this.following.value = new Set(f.users.map((u) => u.id));
         break;
       default:
+        this.anon.handleFrame(f);
         break;
     }
   }
@@ -345,6 +349,7 @@ export class ChatStore {
     this.conn.send({ type: 'summary', req_id: 'summary' });
     this.conn.send({ type: 'online', req_id: 'online' });
     this.conn.send({ type: 'following', req_id: 'following' });
+    this.anon.onReady(this.transformationTeam);
     // A room that failed to load because the link dropped loads now.
     const v = this.view.value;
     if (v && v.status === 'error') void this.openRoom(v.room);

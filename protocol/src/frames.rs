@@ -325,6 +325,62 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limit: Option<u32>,
     },
+    /// Allow or stop anonymous questions in one room (its owners, admins)
+    /// or, with no `room`, in every room (admins). Reply: `ok`.
+    SetAnonymousQuestions {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomId>,
+        on: bool,
+    },
+    /// Where anonymous questions are allowed. Reply: `anonymous_settings`.
+    AnonymousSettings {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+    },
+    /// Ask a question nobody will see I asked; it waits for the
+    /// transformation team. Reply: `anonymous_questions` (this one).
+    AskAnonymously {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        room: RoomId,
+        body: String,
+    },
+    /// The anonymous questions I asked. Reply: `anonymous_questions`.
+    MyAnonymousQuestions {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+    },
+    /// Change the text of my anonymous question (pending or approved).
+    /// Reply: `ok`.
+    EditAnonymous {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        id: Uuid,
+        body: String,
+    },
+    /// Take back my anonymous question (deleted from its room if it was
+    /// approved). Reply: `ok`.
+    WithdrawAnonymous {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        id: Uuid,
+    },
+    /// The transformation team's queue of pending anonymous questions.
+    /// Reply: `moderation_queue`.
+    ModerationQueue {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+    },
+    /// Approve, reject or merge a pending anonymous question
+    /// (transformation team). Reply: `ok`.
+    Moderate {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        id: Uuid,
+        action: crate::anon::ModerationAction,
+    },
 }
 
 /// How search results are ordered.
@@ -523,7 +579,15 @@ impl ClientFrame {
             | ClientFrame::Summary { req_id }
             | ClientFrame::Online { req_id }
             | ClientFrame::Ping { req_id }
-            | ClientFrame::Search { req_id, .. } => req_id.as_deref(),
+            | ClientFrame::Search { req_id, .. }
+            | ClientFrame::SetAnonymousQuestions { req_id, .. }
+            | ClientFrame::AnonymousSettings { req_id }
+            | ClientFrame::AskAnonymously { req_id, .. }
+            | ClientFrame::MyAnonymousQuestions { req_id }
+            | ClientFrame::EditAnonymous { req_id, .. }
+            | ClientFrame::WithdrawAnonymous { req_id, .. }
+            | ClientFrame::ModerationQueue { req_id }
+            | ClientFrame::Moderate { req_id, .. } => req_id.as_deref(),
             ClientFrame::Hello { .. }
             | ClientFrame::Typing { .. }
             | ClientFrame::BroadcastReceipt { .. } => None,
@@ -1168,6 +1232,40 @@ pub enum ServerFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req_id: Option<String>,
     },
+    /// Reply to `anonymous_settings`: allowed in every room (`org`), or in
+    /// these rooms.
+    AnonymousSettings {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        org: bool,
+        rooms: Vec<RoomId>,
+    },
+    /// Reply to `ask_anonymously` and `my_anonymous_questions`: newest
+    /// first, each with `mine: true`.
+    AnonymousQuestions {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        questions: Vec<crate::anon::AnonQuestion>,
+    },
+    /// Reply to `moderation_queue`: the pending anonymous questions, oldest
+    /// first.
+    ModerationQueue {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        questions: Vec<crate::anon::AnonQuestion>,
+    },
+    /// Live, to the asker's own connections only: one of my anonymous
+    /// questions changed (asked, edited, approved, rejected, merged,
+    /// answered, withdrawn).
+    AnonymousQuestion {
+        question: crate::anon::AnonQuestion,
+    },
+    /// Live, to the transformation team's online members: a question entered
+    /// the moderation queue (`pending`), was edited, or left it (any other
+    /// status).
+    ModerationItem {
+        question: crate::anon::AnonQuestion,
+    },
 }
 
 impl ServerFrame {
@@ -1193,6 +1291,9 @@ impl ServerFrame {
             | F::PendingAcks { req_id, .. }
             | F::Questions { req_id, .. }
             | F::Online { req_id, .. }
+            | F::AnonymousSettings { req_id, .. }
+            | F::AnonymousQuestions { req_id, .. }
+            | F::ModerationQueue { req_id, .. }
             | F::Pong { req_id } => req_id.as_deref(),
             F::Welcome { .. }
             | F::Event(_)
@@ -1202,6 +1303,8 @@ impl ServerFrame {
             | F::ReachUpdate { .. }
             | F::QuestionVotes { .. }
             | F::Notice { .. }
+            | F::AnonymousQuestion { .. }
+            | F::ModerationItem { .. }
             | F::Presence { .. } => None,
         }
     }

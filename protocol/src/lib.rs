@@ -9,12 +9,15 @@
 //!
 //! ## Layout
 //! - [`ids`]: typed identifiers (`UserId`, `RoomId`) and counters (`Pos`, `RoomSeq`).
+//! - [`anon`]: anonymous questions and their moderation queue (no type here
+//!   carries the asker).
 //! - [`frames`]: client→server [`ClientFrame`] and server→client [`ServerFrame`].
 //! - [`error`]: the [`ErrorCode`] enum (only ever gains codes) and frame decoding errors.
 //! - [`http`]: request and response bodies of `/api/*`.
 //! - `schema` (feature `schema`): the JSON Schema of all of the above,
 //!   checked in as `docs/protocol.schema.json`.
 
+pub mod anon;
 pub mod error;
 pub mod frames;
 pub mod http;
@@ -22,6 +25,10 @@ pub mod ids;
 #[cfg(feature = "schema")]
 pub mod schema;
 
+pub use anon::{
+    ANONYMOUS, AnonQuestion, AnonStatus, MAX_REJECT_REASON_BYTES, ModerationAction,
+    anonymous_sender,
+};
 pub use error::{DecodeError, ErrorCode};
 pub use frames::*;
 pub use ids::{Pos, RoomId, RoomSeq, UserId};

@@ -46,6 +46,10 @@ pub struct App {
     pub directory: Option<crate::auth::ldap::Directory>,
     /// Which logins are accepted (`--login-sources`).
     pub login_sources: crate::auth::LoginSources,
+    /// Anonymous questions' secret and ask limit; `None` when this node has
+    /// no secret (a cluster node started without `--anon-secret-file`):
+    /// anonymous requests then answer `unavailable`.
+    pub anon: Option<Arc<crate::anon::Anon>>,
 }
 
 /// What handlers need of a cluster node.
@@ -103,6 +107,7 @@ impl App {
             search: None,
             directory: None,
             login_sources: crate::auth::LoginSources::default(),
+            anon: None,
         }
     }
 
@@ -118,6 +123,11 @@ impl App {
     ) -> App {
         self.directory = directory;
         self.login_sources = sources;
+        self
+    }
+
+    pub fn with_anon(mut self, anon: crate::anon::Anon) -> App {
+        self.anon = Some(Arc::new(anon));
         self
     }
 

@@ -8,7 +8,7 @@
 //! only the store and the stamp, so every node that applies the same log in
 //! the same order ends in the same state with the same positions.
 
-use crate::committer::{AccountOp, ContactOp, DirectoryOp, MessageOp, QuestionOp};
+use crate::committer::{AccountOp, AnonOp, ContactOp, DirectoryOp, MessageOp, QuestionOp};
 use crate::store::{AckRecord, RoomRecord, UserRecord};
 use serde::{Deserialize, Serialize};
 use townhall_protocol::{
@@ -133,6 +133,8 @@ pub enum Command {
     /// Vote for a question, follow a question or thread
     /// (`committer/questions.rs`).
     Question(QuestionOp),
+    /// Anonymous questions (`committer/anon.rs`): never the asker's id.
+    Anon(AnonOp),
     CreateRoom {
         user: UserInfo,
         name: String,
@@ -214,4 +216,6 @@ pub enum Reply {
     Done(Pos),
     /// The read marker now stands here (it never moves back).
     ReadMarker(RoomSeq),
+    /// An anonymous question is waiting for moderation under this id.
+    AnonAsked(Uuid),
 }

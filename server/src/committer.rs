@@ -30,6 +30,7 @@ use townhall_protocol::{
 use uuid::Uuid;
 
 mod accounts;
+mod anon;
 mod broadcasts;
 mod contacts;
 mod directory;
@@ -40,6 +41,7 @@ mod rooms;
 mod syncer;
 pub use crate::command::{Command, Reply, Stamp};
 pub use accounts::AccountOp;
+pub use anon::{AnonOp, MAX_PENDING_PER_ASKER};
 pub use contacts::ContactOp;
 pub use directory::{DirectoryOp, DirectoryState};
 pub use messages::MessageOp;
@@ -328,6 +330,9 @@ struct Pending {
     /// Notices, each stored at the position it is pushed with (see
     /// `Hub::send_notice`).
     notices: Vec<(UserId, Pos, SharedFrame)>,
+    /// Frames about anonymous questions, addressed by asker key or to the
+    /// transformation team (`committer/anon.rs`).
+    anon: Vec<(anon::AnonTo, SharedFrame)>,
     /// Sessions to close once the group is durable (on every node, since
     /// every node applies the same commands).
     kicks: Vec<Kick>,
@@ -431,6 +436,7 @@ impl Worker {
             frames_to_user: Vec::new(),
             frames_to_room: Vec::new(),
             notices: Vec::new(),
+            anon: Vec::new(),
             kicks: Vec::new(),
         };
         let group_start_pos = self.last_pos;
@@ -545,6 +551,7 @@ impl Worker {
                 for (user, pos, frame) in pending.notices {
                     self.hub.send_notice(user, pos, frame);
                 }
+                self.deliver_anon(pending.anon);
                 for kick in pending.kicks {
                     match kick {
                         Kick::Token(hash, why) => self.hub.kick_token(&hash, why),
@@ -752,6 +759,7 @@ impl Worker {
             }
             Command::Message(op) => self.message_op(b, p, op),
             Command::Question(op) => self.question_op(b, p, op),
+            Command::Anon(op) => self.anon_op(b, p, op),
             Command::Account(op) => self.account_op(b, p, op),
             Command::Contact(op) => self.contact_op(b, op),
             Command::Directory(op) => self.directory_op(b, p, op),

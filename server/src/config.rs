@@ -119,6 +119,13 @@ pub struct Config {
     #[arg(long, env = "TOWNHALL_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
 
+    /// The 32-byte secret that anonymous askers' keys are made with
+    /// (docs/architecture.md, "Anonymous questions"). Default (one node):
+    /// `<data>/anon-secret`, made at first start. A cluster has no default:
+    /// give every node the same file, or anonymous questions are off there.
+    #[arg(long, env = "TOWNHALL_ANON_SECRET_FILE")]
+    pub anon_secret_file: Option<PathBuf>,
+
     #[command(flatten)]
     pub cluster: ClusterConfig,
 
@@ -348,6 +355,7 @@ impl Config {
             max_sessions_per_user: 32,
             test_echo: false,
             static_dir: None,
+            anon_secret_file: None,
             cluster: ClusterConfig {
                 stream: "TOWNHALL".into(),
                 replicas: 3,

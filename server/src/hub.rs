@@ -171,6 +171,8 @@ struct Inner {
     /// the set last became non-empty (ms since the epoch): the publish time
     /// of the oldest event not yet taken, for the index lag.
     search_dirty: Mutex<(IdSet<RoomId>, u64)>,
+    /// Where live frames about anonymous questions go (`anon/mod.rs`).
+    anon: crate::anon::Routes,
 }
 
 impl Hub {
@@ -193,6 +195,11 @@ impl Hub {
             .published_watch
             .set(tokio::sync::watch::Sender::new(published));
         hub
+    }
+
+    /// Online askers by key and the online transformation team.
+    pub fn anon(&self) -> &crate::anon::Routes {
+        &self.inner.anon
     }
 
     /// Cluster mode: send this node's presence changes to `out`.

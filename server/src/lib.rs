@@ -27,6 +27,8 @@
 //! - [`error`]: `ServerError` and its mapping to wire codes.
 //! - [`limits`]: request rate limits and the login guard.
 //! - [`security`]: security headers on every response; `/api/*` is JSON only.
+//! - [`anon`]: anonymous questions: the asker-key secret and where live
+//!   frames about them go (the asker is never stored as a user id).
 //! - [`adds`]: how many rooms one person may add another to per hour.
 //! - [`names`]: what a new username, display name or room name may be.
 //! - [`typing`]: the typing throttle (per user and room, none in huge rooms).
@@ -41,6 +43,7 @@
 //!   `metrics` crate and its Prometheus exporter).
 
 pub mod adds;
+pub mod anon;
 pub mod app;
 pub mod assets;
 pub mod auth;
@@ -170,6 +173,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         shutdown.clone(),
     )
     .with_directory(directory.clone(), login_sources);
+    if let Some(anon) = anon_secret(&config, cluster)? {
+        app = app.with_anon(anon);
+    }
     // Directory accounts are looked up again periodically, even while
     // directory logins are switched off (a person who left must not keep
     // their open sockets).
@@ -360,4 +366,23 @@ pub fn ensure_first_admin(store: &Store, password: Option<&str>) -> Result<(), S
     store.sync()?;
     print_first_admin(&password, generated, "`townhall user reset-password admin`");
     Ok(())
+}
+
+/// The anonymous-question secret: `--anon-secret-file` (which must exist in
+/// a cluster: every node needs the same one), or `<data>/anon-secret` made
+/// at first start on a single node. `None`: a cluster node without the
+/// flag, where anonymous requests answer `unavailable`.
+fn anon_secret(config: &Config, cluster: bool) -> Result<Option<anon::Anon>, StartError> {
+    let (path, create) = match (&config.anon_secret_file, cluster) {
+        (Some(path), _) => (path.clone(), !cluster),
+        (None, false) => (config.data.join("anon-secret"), true),
+        (None, true) => {
+            tracing::warn!(
+                "no --anon-secret-file: anonymous questions are off on this cluster node"
+            );
+            return Ok(None);
+        }
+    };
+    let secret = anon::Secret::load(&path, create).map_err(|e| StartError::Other(e.to_string()))?;
+    Ok(Some(anon::Anon::new(secret)))
 }

@@ -293,6 +293,9 @@ async fn serve(open: Open, app: App) {
         frames: frames_tx,
         writer,
     } = open;
+    // Live frames about this person's anonymous questions find them here,
+    // until the connection ends.
+    let _anon_route = crate::anon::RouteGuard::new(&app, &user);
     let ctx = Ctx {
         app: app.clone(),
         user: user.clone(),

@@ -635,7 +635,15 @@ fn set_req_id(frame: &mut ClientFrame, id: String) {
         | Summary { req_id }
         | Online { req_id }
         | Ping { req_id }
-        | Search { req_id, .. } => *req_id = Some(id),
+        | Search { req_id, .. }
+        | SetAnonymousQuestions { req_id, .. }
+        | AnonymousSettings { req_id }
+        | AskAnonymously { req_id, .. }
+        | MyAnonymousQuestions { req_id }
+        | EditAnonymous { req_id, .. }
+        | WithdrawAnonymous { req_id, .. }
+        | ModerationQueue { req_id }
+        | Moderate { req_id, .. } => *req_id = Some(id),
         Hello { .. } | Typing { .. } | BroadcastReceipt { .. } => {
             panic!("{frame:?} has no reply")
         }

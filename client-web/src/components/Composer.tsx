@@ -4,6 +4,7 @@ import type { ChatStore } from '../store';
 import { utf8Length } from '../text';
 import { SendIcon } from './Icons';
 import { useMentionPicker } from './MentionPicker';
+import { AnonymousToggle } from './Anonymous';
 
 interface Props {
   store: ChatStore;
@@ -18,6 +19,8 @@ const drafts = new Map<string, string>();
 export function Composer({ store, roomId, label, onSent }: Props) {
   const [text, setText] = useState(drafts.get(roomId) ?? '');
   const [question, setQuestion] = useState(false);
+  const [anonymous, setAnonymous] = useState(false);
+  const [anonNote, setAnonNote] = useState('');
   const ref = useRef<HTMLTextAreaElement>(null);
   const tooLong = utf8Length(text) > MAX_BODY_BYTES;
   const conn = store.connState.value;
@@ -34,6 +37,8 @@ export function Composer({ store, roomId, label, onSent }: Props) {
     if (store.view.value?.focusSeq === undefined && !globalThis.matchMedia?.('(pointer: coarse)').matches) {
       ref.current?.focus({ preventScroll: true });
     }
+    setAnonymous(false);
+    setAnonNote('');
   }, [roomId]);
 
   useEffect(() => {
@@ -46,10 +51,19 @@ export function Composer({ store, roomId, label, onSent }: Props) {
   const submit = () => {
     const body = text.trim();
     if (!body || tooLong) return;
-    store.sendMessage(roomId, body, question ? { question: true } : {});
+    if (question && anonymous) {
+      // Not a message: it waits for moderation, and nobody sees who asked.
+      store.anon.ask(roomId, body).then(
+        () => setAnonNote('Your anonymous question is waiting for moderation (see Anonymous questions).'),
+        (e: unknown) => setAnonNote(`Not sent: ${e instanceof Error ? e.message : String(e)}`),
+      );
+    } else {
+      store.sendMessage(roomId, body, question ? { question: true } : {});
+    }
     drafts.delete(roomId);
     setText('');
     setQuestion(false);
+    setAnonymous(false);
     onSent();
   };
 
@@ -73,6 +87,11 @@ export function Composer({ store, roomId, label, onSent }: Props) {
       {conn !== 'connected' && (
         <p class="composer-note" role="status">
           Not connected — messages you write now are sent when the connection returns.
+        </p>
+      )}
+      {anonNote && (
+        <p class="composer-note" role="status" data-testid="anon-note">
+          {anonNote}
         </p>
       )}
       {tooLong && (
@@ -113,6 +132,9 @@ export function Composer({ store, roomId, label, onSent }: Props) {
           />
           Ask as a question
         </label>
+        {question && (
+          <AnonymousToggle store={store} roomId={roomId} checked={anonymous} onChange={setAnonymous} />
+        )}
         <p class="composer-hint muted small" aria-hidden="true">
           Enter to send · Shift+Enter for a new line
         </p>

@@ -1,3 +1,4 @@
+import { anonymousHref } from './Anonymous';
 import { mayBroadcast } from './Broadcasts';
 import type { ChatStore, RoomState } from '../store';
 import { roomTitle } from '../store';
@@ -79,6 +80,9 @@ export function Sidebar({ store, activeRoom, searchQuery, questionsActive, admin
           data-testid="questions-link"
         >
           <QuestionIcon /> Questions
+        </a>
+        <a class="side-action" href={anonymousHref} data-testid="anonymous-link">
+          <QuestionIcon /> Anonymous questions
         </a>
         <NoticeList store={store} />
         {store.me.role === 'admin' && (

@@ -214,7 +214,12 @@ impl Worker {
             .into_iter()
             .collect();
         to.extend(self.store.voters(question.room, question.seq)?);
-        to.insert(question.sender.id);
+        if question.sender.id == townhall_protocol::ANONYMOUS {
+            // An anonymous asker has no user id here: told by key instead.
+            self.notify_anon_answered(p, question, event)?;
+        } else {
+            to.insert(question.sender.id);
+        }
         self.notify(b, p, to, question.seq, NoticeKind::Answered, event)
     }
 

@@ -2,6 +2,7 @@
 //! frame to its handler; every handler returns the reply frame or a
 //! [`ServerError`] that the session turns into an `error` frame.
 
+mod anon;
 mod broadcasts;
 mod contacts;
 mod markers;
@@ -109,6 +110,14 @@ pub fn request_type(frame: &ClientFrame) -> &'static str {
         F::Online { .. } => "online",
         F::Ping { .. } => "ping",
         F::Search { .. } => "search",
+        F::SetAnonymousQuestions { .. } => "set_anonymous_questions",
+        F::AnonymousSettings { .. } => "anonymous_settings",
+        F::AskAnonymously { .. } => "ask_anonymously",
+        F::MyAnonymousQuestions { .. } => "my_anonymous_questions",
+        F::EditAnonymous { .. } => "edit_anonymous",
+        F::WithdrawAnonymous { .. } => "withdraw_anonymous",
+        F::ModerationQueue { .. } => "moderation_queue",
+        F::Moderate { .. } => "moderate",
     }
 }
 
@@ -274,6 +283,24 @@ async fn route(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFrame>> {
         } => search::search(ctx, req_id, query, sort, before_cursor, limit)
             .await
             .map(Some),
+        ClientFrame::SetAnonymousQuestions { req_id, room, on } => {
+            anon::set_allowed(ctx, req_id, room, on).await.map(Some)
+        }
+        ClientFrame::AnonymousSettings { req_id } => anon::settings(ctx, req_id).await.map(Some),
+        ClientFrame::AskAnonymously { req_id, room, body } => {
+            anon::ask(ctx, req_id, room, body).await.map(Some)
+        }
+        ClientFrame::MyAnonymousQuestions { req_id } => anon::mine(ctx, req_id).await.map(Some),
+        ClientFrame::EditAnonymous { req_id, id, body } => {
+            anon::edit(ctx, req_id, id, body).await.map(Some)
+        }
+        ClientFrame::WithdrawAnonymous { req_id, id } => {
+            anon::withdraw(ctx, req_id, id).await.map(Some)
+        }
+        ClientFrame::ModerationQueue { req_id } => anon::queue(ctx, req_id).await.map(Some),
+        ClientFrame::Moderate { req_id, id, action } => {
+            anon::moderate(ctx, req_id, id, action).await.map(Some)
+        }
     }
 }
 

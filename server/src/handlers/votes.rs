@@ -26,6 +26,9 @@ pub async fn vote(
     on: bool,
 ) -> Result<ServerFrame> {
     readable_room(ctx, room).await?;
+    if on {
+        refuse_own_anonymous(ctx, room, seq).await?;
+    }
     let op = QuestionOp::Vote {
         user: ctx.user.info(),
         room,
@@ -50,4 +53,27 @@ pub async fn follow_thread(
         on,
     };
     submit(ctx, req_id, op).await
+}
+
+/// The asker of an approved anonymous question may not vote for it, like
+/// any asker. Only this node can tell (the log and the question carry no
+/// user id): it recomputes the caller's asker key and compares.
+async fn refuse_own_anonymous(ctx: &Ctx, room: RoomId, seq: RoomSeq) -> Result<()> {
+    let Some(anon) = ctx.app.anon.as_ref() else {
+        return Ok(());
+    };
+    let key = anon.owner(ctx.user.id);
+    let mine = ctx
+        .app
+        .read(move |s| {
+            Ok(s.anon_by_message(room, seq)?
+                .is_some_and(|q| q.owner == key))
+        })
+        .await?;
+    if mine {
+        return Err(ServerError::Forbidden(
+            "you asked this question: it counts as wanted by you already",
+        ));
+    }
+    Ok(())
 }

@@ -33,6 +33,10 @@ use thiserror::Error;
 /// | | | | 22 | `user_room_hidden` |
 /// | | | | 23 | `room_seq_extra_reactor` |
 /// | | | | 24 | `public_name_room` |
+/// | | | | 25–28 | votes, follows, notices |
+/// | | | | 32 | `anon_question` |
+/// | | | | 33 | `owner_anon_question` |
+/// | | | | 34 | `anon_index` |
 /// | | | | 35 | `user_directory_link` |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tree {
@@ -108,10 +112,18 @@ pub enum Tree {
     /// made by a directory (LDAP) login, with the entry's DN and whether the
     /// directory (not an admin) disabled it.
     UserDirectoryLink,
+    /// anonymous question id → its record (`store/anon.rs`): the asker is
+    /// an opaque key, never a user id.
+    AnonQuestion,
+    /// asker key ‖ question id → (nothing): one asker's anonymous questions.
+    OwnerAnonQuestion,
+    /// settings (`0x00` ‖ scope), moderation queue (`0x01` ‖ id) and
+    /// approved message → question (`0x02` ‖ room ‖ seq), see `store/anon.rs`.
+    AnonIndex,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 30] = [
+    pub const ALL: [Tree; 33] = [
         Tree::Meta,
         Tree::UserRecord,
         Tree::UsernameUser,
@@ -142,6 +154,9 @@ impl Tree {
         Tree::UserRoomSeqFollow,
         Tree::UserPosNotice,
         Tree::UserDirectoryLink,
+        Tree::AnonQuestion,
+        Tree::OwnerAnonQuestion,
+        Tree::AnonIndex,
     ];
 
     /// The on-disk tree name. Never change one: it is the data's address.
@@ -177,6 +192,9 @@ impl Tree {
             Tree::UserRoomSeqFollow => "user_room_seq_follow",
             Tree::UserPosNotice => "user_pos_notice",
             Tree::UserDirectoryLink => "user_directory_link",
+            Tree::AnonQuestion => "anon_question",
+            Tree::OwnerAnonQuestion => "owner_anon_question",
+            Tree::AnonIndex => "anon_index",
         }
     }
 
@@ -214,7 +232,9 @@ impl Tree {
             Tree::RoomSeqUserFollow => 26,
             Tree::UserRoomSeqFollow => 27,
             Tree::UserPosNotice => 28,
-            // 29 to 34 are other branches' trees; 36 is kept for directory use.
+            Tree::AnonQuestion => 32,
+            Tree::OwnerAnonQuestion => 33,
+            Tree::AnonIndex => 34,
             Tree::UserDirectoryLink => 35,
         }
     }

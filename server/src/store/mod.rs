@@ -6,6 +6,7 @@
 //! events above the last fsynced-and-published position are skipped, so no
 //! one sees a message before it, and every lower position, is durable.
 
+mod anon;
 mod contacts;
 mod digest;
 mod directory;
@@ -21,6 +22,7 @@ mod snapshot;
 #[cfg(test)]
 mod tests;
 
+pub use anon::{AnonRecord, MAX_ANON_ROOMS, put_anon_question, put_anon_setting};
 pub use contacts::{MAX_BLOCKS, delete_block, delete_hidden_dm, put_block, put_dm, put_hidden_dm};
 pub use directory::{DirectoryLink, put_directory_link};
 pub use kv::{Batch, Kv, Op, StoreError, Tree, prefix_successor, scan_prefix};
