@@ -71,6 +71,9 @@ pub enum ErrorCode {
     /// A `search` query the server cannot read (an unclosed quote, a filter
     /// with a value it cannot take, too long); the message says which part.
     BadQuery,
+    /// This server does not offer the request in its current mode (file
+    /// uploads on a cluster node); the message says what.
+    NotSupported,
 }
 
 impl ErrorCode {
@@ -102,6 +105,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::BadQuery => "bad_query",
+            ErrorCode::NotSupported => "not_supported",
         }
     }
 
@@ -132,6 +136,7 @@ impl ErrorCode {
         ErrorCode::UnsupportedMediaType,
         ErrorCode::Unavailable,
         ErrorCode::BadQuery,
+        ErrorCode::NotSupported,
     ];
 }
 

@@ -42,6 +42,9 @@ pub struct App {
     /// Message search; `None` when the index could not be opened or made
     /// (logged at start): `search` then answers `unavailable`.
     pub search: Option<crate::search::Search>,
+    /// The file store (`None` if `<data>/files/` could not be opened:
+    /// uploads answer `not_supported`).
+    pub files: Option<crate::files::Files>,
 }
 
 /// What handlers need of a cluster node.
@@ -97,11 +100,17 @@ impl App {
             ip_connections: Arc::default(),
             cluster: None,
             search: None,
+            files: None,
         }
     }
 
     pub fn with_search(mut self, search: crate::search::Search) -> App {
         self.search = Some(search);
+        self
+    }
+
+    pub fn with_files(mut self, files: crate::files::Files) -> App {
+        self.files = Some(files);
         self
     }
 

@@ -8,7 +8,7 @@
 //! only the store and the stamp, so every node that applies the same log in
 //! the same order ends in the same state with the same positions.
 
-use crate::committer::{AccountOp, ContactOp, MessageOp, QuestionOp};
+use crate::committer::{AccountOp, ContactOp, FileOp, MessageOp, QuestionOp};
 use crate::store::{AckRecord, RoomRecord, UserRecord};
 use serde::{Deserialize, Serialize};
 use townhall_protocol::{
@@ -99,6 +99,9 @@ pub enum Command {
         body: String,
         thread: Option<RoomSeq>,
         question: bool,
+        /// Pending uploads of `user` to bind to the message.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<Uuid>,
     },
     /// A leader's broadcast (see `committer/broadcasts.rs`).
     Broadcast {
@@ -185,6 +188,8 @@ pub enum Command {
     Account(AccountOp),
     /// Blocks (see `committer/contacts.rs`).
     Contact(ContactOp),
+    /// File uploads and their sweep (see `committer/files.rs`).
+    File(FileOp),
     /// Refresh a session's idle clock, only if it still exists (a logout
     /// that committed first must not be undone).
     TouchSession {
@@ -212,4 +217,6 @@ pub enum Reply {
     Done(Pos),
     /// The read marker now stands here (it never moves back).
     ReadMarker(RoomSeq),
+    /// An upload's record (pending).
+    File(crate::store::FileRecord),
 }

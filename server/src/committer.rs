@@ -32,6 +32,7 @@ use uuid::Uuid;
 mod accounts;
 mod broadcasts;
 mod contacts;
+mod files;
 mod messages;
 mod org;
 mod questions;
@@ -40,6 +41,7 @@ mod syncer;
 pub use crate::command::{Command, Reply, Stamp};
 pub use accounts::AccountOp;
 pub use contacts::ContactOp;
+pub use files::FileOp;
 pub use messages::MessageOp;
 pub use questions::QuestionOp;
 use syncer::Syncer;
@@ -623,6 +625,7 @@ impl Worker {
                 body,
                 thread,
                 question,
+                attachments,
             } => {
                 if let Some(ack) = self.store.ack(user.id, client_id)? {
                     crate::metrics::inc(&crate::metrics::get().duplicate_sends);
@@ -640,13 +643,16 @@ impl Worker {
                     self.count_reply(b, room, parent)?;
                 }
                 let mentions = self.store.resolve_mentions(user.id, &body)?;
+                let files = self.check_attachments(user.id, &attachments)?;
                 let content = Content::Message {
                     body,
                     thread,
                     question,
+                    attachments: files.iter().map(|f| f.attachment()).collect(),
                 };
                 let ev = self.append(b, p, room, user.clone(), Some(client_id), content, None)?;
                 self.read_own(b, p, user.id, room, ev.seq)?;
+                self.bind_attachments(b, files, room, ev.seq);
                 if let Some(record) = mentions {
                     store::put_mentions(b, room, ev.seq, &record);
                 }
@@ -752,6 +758,7 @@ impl Worker {
             Command::Question(op) => self.question_op(b, p, op),
             Command::Account(op) => self.account_op(b, p, op),
             Command::Contact(op) => self.contact_op(b, op),
+            Command::File(op) => self.file_op(b, op),
             Command::EnsureOrgRoom { creator, members } => {
                 self.ensure_org_room(b, p, creator, members)
             }

@@ -54,6 +54,12 @@ pub enum ServerError {
     /// A search query that cannot be read; the detail is for the client.
     #[error("bad query: {0}")]
     BadQuery(String),
+    /// An upload past the per-file limit (HTTP 413, code `body_too_large`).
+    #[error("a file is at most {max} bytes")]
+    FileTooLarge { max: u64 },
+    /// Not offered in this mode (file uploads on a cluster node).
+    #[error("not supported: {0}")]
+    NotSupported(&'static str),
 }
 
 impl ServerError {
@@ -76,6 +82,8 @@ impl ServerError {
             ServerError::LimitReached(_) => ErrorCode::LimitReached,
             ServerError::Unavailable(_) => ErrorCode::Unavailable,
             ServerError::BadQuery(_) => ErrorCode::BadQuery,
+            ServerError::FileTooLarge { .. } => ErrorCode::BodyTooLarge,
+            ServerError::NotSupported(_) => ErrorCode::NotSupported,
         }
     }
 
@@ -122,6 +130,8 @@ impl IntoResponse for HttpError {
             tracing::error!(error = %e, "http request failed");
         }
         let status = match e.code() {
+            _ if matches!(e, ServerError::FileTooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::NotSupported => StatusCode::NOT_IMPLEMENTED,
             ErrorCode::InvalidCredentials | ErrorCode::BadToken | ErrorCode::NotAuthenticated => {
                 StatusCode::UNAUTHORIZED
             }

@@ -3,6 +3,7 @@ import { MAX_BODY_BYTES } from '../protocol';
 import type { ChatStore } from '../store';
 import { utf8Length } from '../text';
 import { SendIcon } from './Icons';
+import { AttachButton, filesOf, PendingUploads, useUploads } from './Attachments';
 
 interface Props {
   store: ChatStore;
@@ -20,10 +21,14 @@ export function Composer({ store, roomId, label, onSent }: Props) {
   const ref = useRef<HTMLTextAreaElement>(null);
   const tooLong = utf8Length(text) > MAX_BODY_BYTES;
   const conn = store.connState.value;
+  const uploads = useUploads(store.token);
+  const [dragging, setDragging] = useState(false);
+  const files = uploads.ready;
 
   useEffect(() => {
     setText(drafts.get(roomId) ?? '');
     setQuestion(false);
+    uploads.clear();
   }, [roomId]);
 
   useEffect(() => {
@@ -35,11 +40,12 @@ export function Composer({ store, roomId, label, onSent }: Props) {
 
   const submit = () => {
     const body = text.trim();
-    if (!body || tooLong) return;
-    store.sendMessage(roomId, body, question ? { question: true } : {});
+    if ((!body && files.length === 0) || tooLong || uploads.busy) return;
+    store.sendMessage(roomId, body, { ...(question ? { question: true } : {}), ...(files.length ? { attachments: files } : {}) });
     drafts.delete(roomId);
     setText('');
     setQuestion(false);
+    uploads.clear();
     onSent();
   };
 
@@ -53,12 +59,26 @@ export function Composer({ store, roomId, label, onSent }: Props) {
 
   return (
     <form
-      class="composer"
+      class={`composer${dragging ? ' dragging' : ''}`}
       onSubmit={(e) => {
         e.preventDefault();
         submit();
       }}
+      onDragOver={(e) => {
+        if (!e.dataTransfer?.types.includes('Files')) return;
+        e.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={(e) => {
+        setDragging(false);
+        const dropped = filesOf(e.dataTransfer);
+        if (dropped.length === 0) return;
+        e.preventDefault();
+        uploads.add(dropped);
+      }}
     >
+      <PendingUploads uploads={uploads} />
       {conn !== 'connected' && (
         <p class="composer-note" role="status">
           Not connected — messages you write now are sent when the connection returns.
@@ -70,6 +90,7 @@ export function Composer({ store, roomId, label, onSent }: Props) {
         </p>
       )}
       <div class="composer-row">
+        <AttachButton onFiles={uploads.add} />
         <textarea
           ref={ref}
           rows={1}
@@ -83,9 +104,15 @@ export function Composer({ store, roomId, label, onSent }: Props) {
             if (v.trim()) store.notifyTyping(roomId);
           }}
           onKeyDown={onKeyDown}
+          onPaste={(e) => {
+            const pasted = filesOf(e.clipboardData);
+            if (pasted.length === 0) return;
+            e.preventDefault();
+            uploads.add(pasted);
+          }}
           data-testid="composer"
         />
-        <button type="submit" class="btn primary send" aria-label={question ? 'Send question' : 'Send message'} disabled={!text.trim() || tooLong}>
+        <button type="submit" class="btn primary send" aria-label={question ? 'Send question' : 'Send message'} disabled={(!text.trim() && files.length === 0) || tooLong || uploads.busy}>
           <SendIcon />
         </button>
       </div>

@@ -7,6 +7,7 @@ import { hasOlder, lastSeq as runLast } from '../timeline';
 import { initials, mentions, utf8Length } from '../text';
 import { dayKey, dayLabel, describe, fullTime, timeOf } from './format';
 import { MessageText } from './MessageText';
+import { AttachmentList } from './Attachments';
 import { FollowToggle, VoteButton } from './Votes';
 
 interface Props {
@@ -485,6 +486,9 @@ function EventItem(p: EventProps) {
             )}
           </div>
         )}
+        {!deleted && e.content.kind === 'message' && e.content.attachments?.length ? (
+          <AttachmentList token={p.store.token} attachments={e.content.attachments} />
+        ) : null}
         {reactions.length > 0 && (
           <div class="reactions" role="group" aria-label="Reactions">
             {reactions.map(([emoji, who, count]) => {

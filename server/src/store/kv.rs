@@ -33,6 +33,10 @@ use thiserror::Error;
 /// | | | | 22 | `user_room_hidden` |
 /// | | | | 23 | `room_seq_extra_reactor` |
 /// | | | | 24 | `public_name_room` |
+/// | | | | 25–28 | votes, follows, notices |
+/// | | | | 29 | `file_record` |
+/// | | | | 30 | `hash_file` |
+/// | | | | 31 | `user_file` |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tree {
     /// schema version, last committed position.
@@ -103,10 +107,19 @@ pub enum Tree {
     /// user id ‖ pos → a `notice` frame: what a user is told about what
     /// they follow, read by their next login's catch-up.
     UserPosNotice,
+    /// file id → file record (uploader, content hash, name, size, type,
+    /// pending or the message it was posted with): `store/files.rs`.
+    FileRecord,
+    /// sha256 of the bytes ‖ file id → (nothing): who references stored
+    /// bytes; none left means the bytes may be reclaimed.
+    HashFile,
+    /// user id ‖ file id → created (ms) ‖ size ‖ pending flag: a user's
+    /// files, for the quota and the sweep of unposted uploads.
+    UserFile,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 29] = [
+    pub const ALL: [Tree; 32] = [
         Tree::Meta,
         Tree::UserRecord,
         Tree::UsernameUser,
@@ -136,6 +149,9 @@ impl Tree {
         Tree::RoomSeqUserFollow,
         Tree::UserRoomSeqFollow,
         Tree::UserPosNotice,
+        Tree::FileRecord,
+        Tree::HashFile,
+        Tree::UserFile,
     ];
 
     /// The on-disk tree name. Never change one: it is the data's address.
@@ -170,6 +186,9 @@ impl Tree {
             Tree::RoomSeqUserFollow => "room_seq_user_follow",
             Tree::UserRoomSeqFollow => "user_room_seq_follow",
             Tree::UserPosNotice => "user_pos_notice",
+            Tree::FileRecord => "file_record",
+            Tree::HashFile => "hash_file",
+            Tree::UserFile => "user_file",
         }
     }
 
@@ -207,6 +226,9 @@ impl Tree {
             Tree::RoomSeqUserFollow => 26,
             Tree::UserRoomSeqFollow => 27,
             Tree::UserPosNotice => 28,
+            Tree::FileRecord => 29,
+            Tree::HashFile => 30,
+            Tree::UserFile => 31,
         }
     }
 

@@ -8,6 +8,7 @@
 
 mod contacts;
 mod digest;
+mod files;
 mod keys;
 mod kv;
 mod memory_kv;
@@ -21,6 +22,7 @@ mod snapshot;
 mod tests;
 
 pub use contacts::{MAX_BLOCKS, delete_block, delete_hidden_dm, put_block, put_dm, put_hidden_dm};
+pub use files::{FileRecord, MAX_SWEPT, UserFile, delete_file, put_file};
 pub use kv::{Batch, Kv, Op, StoreError, Tree, prefix_successor, scan_prefix};
 pub use memory_kv::MemoryKv;
 pub use overlay_kv::OverlayKv;
