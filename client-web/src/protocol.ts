@@ -49,8 +49,23 @@ export interface MemberInfo {
   role: RoomRole;
 }
 
+/** A file posted with a message (`POST /api/files`, then `send`'s `attachments`). */
+export interface Attachment {
+  id: string;
+  name: string;
+  size: number;
+  /** Sniffed by the server from the bytes. */
+  content_type: string;
+  thumbnail?: boolean;
+  width?: number;
+  height?: number;
+}
+
+/** Most files one message carries. */
+export const MAX_ATTACHMENTS = 10;
+
 export type Content =
-  | { kind: 'message'; body: string; thread?: RoomSeq; question?: boolean }
+  | { kind: 'message'; body: string; thread?: RoomSeq; question?: boolean; attachments?: Attachment[] }
   | { kind: 'edited'; target: RoomSeq; body: string }
   | { kind: 'deleted'; target: RoomSeq }
   | { kind: 'reaction'; target: RoomSeq; emoji: string; on: boolean }
@@ -117,7 +132,15 @@ type Req = { req_id?: string };
 
 export type ClientFrame =
   | { type: 'hello'; version: number; token: string; resume?: Pos; device?: string }
-  | ({ type: 'send'; room: RoomId; client_id: string; body: string; thread?: RoomSeq; question?: boolean } & Req)
+  | ({
+      type: 'send';
+      room: RoomId;
+      client_id: string;
+      body: string;
+      thread?: RoomSeq;
+      question?: boolean;
+      attachments?: string[];
+    } & Req)
   | ({ type: 'edit'; room: RoomId; seq: RoomSeq; body: string } & Req)
   | ({ type: 'delete'; room: RoomId; seq: RoomSeq } & Req)
   | ({ type: 'react'; room: RoomId; seq: RoomSeq; emoji: string; on: boolean } & Req)

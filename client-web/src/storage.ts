@@ -18,6 +18,8 @@ export interface OutboxItem {
   question?: boolean;
   /** A reply in the thread under this message. */
   thread?: number;
+  /** Ids of files already uploaded, posted with it. */
+  attachments?: string[];
   /** Why it failed, for the "failed — retry" line. */
   error?: string;
 }

@@ -577,7 +577,11 @@ export class ChatStore {
   // ---------------------------------------------------------------- outbox
 
   /** Write a message: it shows at once as "sending" and survives a reload. */
-  sendMessage(room: RoomId, body: string, opts: { question?: boolean; thread?: RoomSeq } = {}): OutboxItem {
+  sendMessage(
+    room: RoomId,
+    body: string,
+    opts: { question?: boolean; thread?: RoomSeq; attachments?: string[] } = {},
+  ): OutboxItem {
     const item: OutboxItem = {
       client_id: storage.uuidv4(),
       room,
@@ -587,6 +591,7 @@ export class ChatStore {
     };
     if (opts.question) item.question = true;
     if (opts.thread !== undefined) item.thread = opts.thread;
+    if (opts.attachments?.length) item.attachments = opts.attachments;
     this.setOutbox([...this.outbox.value, item]);
     this.transmit(item);
     return item;
@@ -614,6 +619,7 @@ export class ChatStore {
       body: item.body,
       ...(item.question ? { question: true } : {}),
       ...(item.thread !== undefined ? { thread: item.thread } : {}),
+      ...(item.attachments?.length ? { attachments: item.attachments } : {}),
     };
     if (!this.conn.send(frame)) return; // goes out from onReady
     const old = this.sendTimers.get(item.client_id);

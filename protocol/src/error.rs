@@ -82,6 +82,9 @@ pub enum ErrorCode {
     /// Login: the password is right, but this account's login source
     /// (local or directory) is not enabled on this server (`--login-sources`).
     LoginSourceDisabled,
+    /// This server does not offer the request in its current mode (file
+    /// uploads on a cluster node); the message says what.
+    NotSupported,
 }
 
 impl ErrorCode {
@@ -116,6 +119,7 @@ impl ErrorCode {
             ErrorCode::DirectoryUnavailable => "directory_unavailable",
             ErrorCode::AccountSourceConflict => "account_source_conflict",
             ErrorCode::LoginSourceDisabled => "login_source_disabled",
+            ErrorCode::NotSupported => "not_supported",
         }
     }
 
@@ -149,6 +153,7 @@ impl ErrorCode {
         ErrorCode::DirectoryUnavailable,
         ErrorCode::AccountSourceConflict,
         ErrorCode::LoginSourceDisabled,
+        ErrorCode::NotSupported,
     ];
 }
 

@@ -45,6 +45,10 @@ pub enum ClientFrame {
         /// Post it as a question: open until someone allowed marks an answer.
         #[serde(default, skip_serializing_if = "is_false")]
         question: bool,
+        /// Files uploaded with `POST /api/files` (their ids), at most
+        /// [`MAX_ATTACHMENTS`]; with any, `body` (the caption) may be empty.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<Uuid>,
     },
     /// Change the body of my own message.
     Edit {
@@ -779,6 +783,9 @@ pub enum Content {
         /// Posted as a question.
         #[serde(default, skip_serializing_if = "is_false")]
         question: bool,
+        /// Files posted with the message (emptied when it is deleted).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<Attachment>,
     },
     /// `target` (a message) now reads `body`.
     Edited { target: RoomSeq, body: String },
@@ -815,6 +822,32 @@ pub enum Content {
         user: UserInfo,
         action: MemberAction,
     },
+}
+
+/// Most files one message may carry: a bound on the event's size and on
+/// the work of one `send`.
+pub const MAX_ATTACHMENTS: usize = 10;
+
+/// A file posted with a message: what a reader needs to show it (the bytes
+/// are at `GET /api/files/{id}`, a thumbnail at `/api/files/{id}/thumb`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Attachment {
+    pub id: Uuid,
+    /// The name the uploader gave (for display and the download's name).
+    pub name: String,
+    /// Bytes.
+    pub size: u64,
+    /// Sniffed from the bytes by the server, never the uploader's claim.
+    pub content_type: String,
+    /// Whether `/api/files/{id}/thumb` has a thumbnail (images only).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub thumbnail: bool,
+    /// Pixel size, for images.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
 }
 
 /// One entry of a room's timeline, as stored and as delivered.

@@ -39,6 +39,7 @@ fn the_largest_event_is_within_max_event_bytes() {
             body: body.clone(),
             thread: Some(u64::MAX),
             question: true,
+            attachments: Vec::new(),
         },
         Content::Broadcast {
             body: body.clone(),

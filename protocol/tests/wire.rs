@@ -47,6 +47,7 @@ fn event() -> Event {
             body: "hello".into(),
             thread: None,
             question: false,
+            attachments: Vec::new(),
         },
         state: MessageState::default(),
     }
@@ -80,6 +81,7 @@ fn client_frames_snapshot_and_round_trip() {
                 body: "hi".into(),
                 thread: None,
                 question: false,
+                attachments: Vec::new(),
             },
             r#"{"type":"send","req_id":"1","room":"$R","client_id":"$C","body":"hi"}"#,
         ),
@@ -490,6 +492,7 @@ fn message_changes_and_state_snapshot() {
         body: "q?".into(),
         thread: Some(3),
         question: true,
+        attachments: Vec::new(),
     };
     e.state.answer = Some(9);
     e.state.replies = 2;

@@ -50,6 +50,9 @@ pub struct App {
     /// no secret (a cluster node started without `--anon-secret-file`):
     /// anonymous requests then answer `unavailable`.
     pub anon: Option<Arc<crate::anon::Anon>>,
+    /// The file store (`None` if `<data>/files/` could not be opened:
+    /// uploads answer `not_supported`).
+    pub files: Option<crate::files::Files>,
 }
 
 /// What handlers need of a cluster node.
@@ -108,6 +111,7 @@ impl App {
             directory: None,
             login_sources: crate::auth::LoginSources::default(),
             anon: None,
+            files: None,
         }
     }
 
@@ -128,6 +132,11 @@ impl App {
 
     pub fn with_anon(mut self, anon: crate::anon::Anon) -> App {
         self.anon = Some(Arc::new(anon));
+        self
+    }
+
+    pub fn with_files(mut self, files: crate::files::Files) -> App {
+        self.files = Some(files);
         self
     }
 

@@ -8,7 +8,7 @@
 //! only the store and the stamp, so every node that applies the same log in
 //! the same order ends in the same state with the same positions.
 
-use crate::committer::{AccountOp, AnonOp, ContactOp, DirectoryOp, MessageOp, QuestionOp};
+use crate::committer::{AccountOp, AnonOp, ContactOp, DirectoryOp, FileOp, MessageOp, QuestionOp};
 use crate::store::{AckRecord, RoomRecord, UserRecord};
 use serde::{Deserialize, Serialize};
 use townhall_protocol::{
@@ -99,6 +99,9 @@ pub enum Command {
         body: String,
         thread: Option<RoomSeq>,
         question: bool,
+        /// Pending uploads of `user` to bind to the message.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<Uuid>,
     },
     /// A leader's broadcast (see `committer/broadcasts.rs`).
     Broadcast {
@@ -189,6 +192,8 @@ pub enum Command {
     Contact(ContactOp),
     /// Directory (LDAP) accounts: login, sync (`committer/directory.rs`).
     Directory(DirectoryOp),
+    /// File uploads and their sweep (see `committer/files.rs`).
+    File(FileOp),
     /// Refresh a session's idle clock, only if it still exists (a logout
     /// that committed first must not be undone).
     TouchSession {
@@ -218,4 +223,6 @@ pub enum Reply {
     ReadMarker(RoomSeq),
     /// An anonymous question is waiting for moderation under this id.
     AnonAsked(Uuid),
+    /// An upload's record (pending).
+    File(crate::store::FileRecord),
 }

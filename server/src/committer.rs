@@ -34,6 +34,7 @@ mod anon;
 mod broadcasts;
 mod contacts;
 mod directory;
+mod files;
 mod messages;
 mod org;
 mod questions;
@@ -44,6 +45,7 @@ pub use accounts::AccountOp;
 pub use anon::{AnonOp, MAX_PENDING_PER_ASKER};
 pub use contacts::ContactOp;
 pub use directory::{DirectoryOp, DirectoryState};
+pub use files::FileOp;
 pub use messages::MessageOp;
 pub use questions::QuestionOp;
 use syncer::Syncer;
@@ -632,6 +634,7 @@ impl Worker {
                 body,
                 thread,
                 question,
+                attachments,
             } => {
                 if let Some(ack) = self.store.ack(user.id, client_id)? {
                     crate::metrics::inc(&crate::metrics::get().duplicate_sends);
@@ -649,13 +652,16 @@ impl Worker {
                     self.count_reply(b, room, parent)?;
                 }
                 let mentions = self.store.resolve_mentions(user.id, &body)?;
+                let files = self.check_attachments(user.id, &attachments)?;
                 let content = Content::Message {
                     body,
                     thread,
                     question,
+                    attachments: files.iter().map(|f| f.attachment()).collect(),
                 };
                 let ev = self.append(b, p, room, user.clone(), Some(client_id), content, None)?;
                 self.read_own(b, p, user.id, room, ev.seq)?;
+                self.bind_attachments(b, files, room, ev.seq);
                 if let Some(record) = mentions {
                     store::put_mentions(b, room, ev.seq, &record);
                 }
@@ -763,6 +769,7 @@ impl Worker {
             Command::Account(op) => self.account_op(b, p, op),
             Command::Contact(op) => self.contact_op(b, op),
             Command::Directory(op) => self.directory_op(b, p, op),
+            Command::File(op) => self.file_op(b, op),
             Command::EnsureOrgRoom { creator, members } => {
                 self.ensure_org_room(b, p, creator, members)
             }

@@ -131,6 +131,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub ldap: LdapConfig,
+
+    #[command(flatten)]
+    pub files: FilesConfig,
 }
 
 /// Directory logins (LDAP or Active Directory; see docs/operations.md,
@@ -258,6 +261,55 @@ pub struct LdapConfig {
     pub ldap_timeout_secs: f64,
 }
 
+/// File attachments (`crate::files`).
+#[derive(Clone, Debug, Args)]
+pub struct FilesConfig {
+    /// Largest file one upload may be, in MiB (refused while streaming).
+    #[arg(
+        long = "max-file-mb",
+        env = "TOWNHALL_MAX_FILE_MB",
+        default_value_t = 25
+    )]
+    pub max_file_mb: u64,
+
+    /// Bytes of files one user may hold at once (pending and posted), in MiB.
+    #[arg(
+        long = "file-quota-mb",
+        env = "TOWNHALL_FILE_QUOTA_MB",
+        default_value_t = 1024
+    )]
+    pub quota_mb: u64,
+
+    /// How long an upload may wait for its message before the sweep
+    /// forgets it (seconds). Also how long unreferenced bytes stay on disk
+    /// after they were last written, so an upload in flight keeps its bytes.
+    #[arg(
+        long = "file-pending-secs",
+        env = "TOWNHALL_FILE_PENDING_SECS",
+        default_value_t = 24 * 3600
+    )]
+    pub pending_secs: u64,
+
+    /// How often the sweep runs (seconds).
+    #[arg(
+        long = "file-sweep-secs",
+        env = "TOWNHALL_FILE_SWEEP_SECS",
+        default_value_t = 600
+    )]
+    pub sweep_secs: u64,
+}
+
+impl Default for FilesConfig {
+    fn default() -> FilesConfig {
+        FilesConfig {
+            max_file_mb: 25,
+            quota_mb: 1024,
+            pending_secs: 24 * 3600,
+            sweep_secs: 600,
+        }
+    }
+}
+
 /// Cluster mode (see docs/operations.md, "A cluster"): several nodes, each
 /// applying one NATS JetStream log to its own data folder.
 #[derive(Clone, Debug, Default, Args)]
@@ -372,6 +424,7 @@ impl Config {
                 ldap_timeout_secs: 5.0,
                 ..LdapConfig::default()
             },
+            files: FilesConfig::default(),
         }
     }
 }

@@ -62,6 +62,12 @@ pub enum ServerError {
     AccountSourceConflict,
     #[error("this account's login source is not enabled on this server")]
     LoginSourceDisabled,
+    /// An upload past the per-file limit (HTTP 413, code `body_too_large`).
+    #[error("a file is at most {max} bytes")]
+    FileTooLarge { max: u64 },
+    /// Not offered in this mode (file uploads on a cluster node).
+    #[error("not supported: {0}")]
+    NotSupported(&'static str),
 }
 
 impl ServerError {
@@ -87,6 +93,8 @@ impl ServerError {
             ServerError::DirectoryUnavailable(_) => ErrorCode::DirectoryUnavailable,
             ServerError::AccountSourceConflict => ErrorCode::AccountSourceConflict,
             ServerError::LoginSourceDisabled => ErrorCode::LoginSourceDisabled,
+            ServerError::FileTooLarge { .. } => ErrorCode::BodyTooLarge,
+            ServerError::NotSupported(_) => ErrorCode::NotSupported,
         }
     }
 
@@ -139,6 +147,8 @@ impl IntoResponse for HttpError {
             tracing::error!(error = %e, "http request failed");
         }
         let status = match e.code() {
+            _ if matches!(e, ServerError::FileTooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::NotSupported => StatusCode::NOT_IMPLEMENTED,
             ErrorCode::InvalidCredentials | ErrorCode::BadToken | ErrorCode::NotAuthenticated => {
                 StatusCode::UNAUTHORIZED
             }

@@ -2,6 +2,7 @@
 //! upgrade (with its Origin check) and the web client's files.
 
 mod login;
+mod files;
 mod state;
 
 use crate::app::App;
@@ -65,6 +66,14 @@ pub fn router(app: App) -> Router {
         .route("/api/admin/audit", get(audit_log))
         .route("/api/admin/digest", get(state::digest))
         .route("/api/admin/snapshot", get(state::snapshot))
+        // Uploads stream their bodies to disk under their own limit
+        // (`--max-file-mb`), not the JSON body limit below.
+        .route(
+            "/api/files",
+            post(files::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/api/files/{id}", get(files::download))
+        .route("/api/files/{id}/thumb", get(files::thumbnail))
         .route("/ws", get(websocket))
         .route("/", get(echo_or_assets))
         .fallback(echo_or_assets)

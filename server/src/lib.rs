@@ -39,6 +39,9 @@
 //!   and gzipped) and the reader `townhall restore` uses.
 //! - [`search`]: full-text message search: the query language, the
 //!   tantivy index in `<data>/search/`, the indexer that follows the store.
+//! - [`files`]: file attachments' bytes in `<data>/files/` by content
+//!   hash (sniffing, thumbnails, the sweep); the routes are in `http/files.rs`,
+//!   the metadata in `store/files.rs` and `committer/files.rs`.
 //! - [`metrics`]: counters and histograms for `/metrics` (over the
 //!   `metrics` crate and its Prometheus exporter).
 
@@ -54,6 +57,7 @@ pub mod committer;
 pub mod config;
 pub mod directory_sync;
 pub mod error;
+pub mod files;
 pub mod frame;
 pub mod handlers;
 pub mod http;
@@ -217,6 +221,29 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
             tracing::error!(error = %e, "search index unavailable; serving without search")
         }
     }
+    // The file store, and its sweep (embedded mode only: a cluster node
+    // refuses uploads, see `http/files.rs`).
+    let files_stop = CancellationToken::new();
+    let mut files_task = None;
+    let files = {
+        let (data, cfg) = (config.data.clone(), config.files.clone());
+        tokio::task::spawn_blocking(move || files::Files::open(&data, cfg)).await
+    };
+    match files {
+        Ok(Ok(files)) => {
+            if !cluster {
+                files_task = Some(files::sweep::start(
+                    files.clone(),
+                    app.store.clone(),
+                    app.committer.clone(),
+                    files_stop.clone(),
+                ));
+            }
+            app = app.with_files(files);
+        }
+        Ok(Err(e)) => tracing::error!(error = %e, "file store unavailable; serving without files"),
+        Err(e) => tracing::error!(error = %e, "file store unavailable; serving without files"),
+    }
     let mut fatal = None;
     let mut cluster_tasks = Vec::new();
     if let Some((f, tasks, node)) = replica {
@@ -266,6 +293,10 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
     }
     search_stop.cancel();
     if let Some(task) = search_task {
+        let _ = task.await;
+    }
+    files_stop.cancel();
+    if let Some(task) = files_task {
         let _ = task.await;
     }
     committer_stop.cancel();

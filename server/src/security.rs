@@ -17,13 +17,14 @@ use axum::response::{IntoResponse, Response};
 
 /// The policy for everything we serve. The web client is one module script
 /// and one stylesheet from `/assets/` (no inline script or `style=`
-/// attribute: Preact sets styles through the CSSOM, which CSP allows), and
-/// an inline SVG favicon (`data:`). `connect-src 'self'` covers the
+/// attribute: Preact sets styles through the CSSOM, which CSP allows), an
+/// inline SVG favicon (`data:`), and attached images, which the client
+/// fetches with its token and shows from `blob:` URLs. `connect-src 'self'` covers the
 /// same-origin `ws:`/`wss:` in CSP3 browsers; the WebSocket origin is added
 /// explicitly as well for browsers that predate that rule.
 fn content_security_policy(ws_origins: &str) -> String {
     format!(
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
          connect-src 'self'{ws_origins}; object-src 'none'; base-uri 'none'; \
          form-action 'self'; frame-ancestors 'none'"
     )
@@ -59,8 +60,14 @@ fn is_plain_host(host: &str) -> bool {
 /// Does a request to `/api/*` carry anything but JSON? Bodyless requests
 /// (GET, logout) need no Content-Type; anything with a body needs
 /// `application/json` (parameters such as `charset=utf-8` allowed).
-fn refuses_media_type(method: &Method, headers: &HeaderMap) -> bool {
+fn refuses_media_type(method: &Method, path: &str, headers: &HeaderMap) -> bool {
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return false;
+    }
+    // A file upload's body is the file. It still cannot be driven from
+    // another site: it needs `Authorization: Bearer`, which no simple
+    // cross-site request can carry.
+    if *method == Method::POST && path == "/api/files" {
         return false;
     }
     match headers.get(header::CONTENT_TYPE) {
@@ -89,13 +96,18 @@ fn refuses_media_type(method: &Method, headers: &HeaderMap) -> bool {
 pub async fn harden(State(app): State<App>, request: Request, next: Next) -> Response {
     let is_api = request.uri().path().starts_with("/api/");
     let ws = ws_origins(&app, request.headers());
-    let mut response = if is_api && refuses_media_type(request.method(), request.headers()) {
+    let mut response = if is_api
+        && refuses_media_type(request.method(), request.uri().path(), request.headers())
+    {
         HttpError(ServerError::UnsupportedMediaType).into_response()
     } else {
         next.run(request).await
     };
     let headers = response.headers_mut();
-    if let Ok(csp) = HeaderValue::from_str(&content_security_policy(&ws)) {
+    // A route with a stricter policy of its own (file downloads) keeps it.
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY)
+        && let Ok(csp) = HeaderValue::from_str(&content_security_policy(&ws))
+    {
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -133,9 +145,9 @@ mod tests {
     #[test]
     fn only_json_bodies_reach_the_api() {
         let json = with(&[(header::CONTENT_TYPE, "application/json; charset=utf-8")]);
-        assert!(!refuses_media_type(&Method::POST, &json));
+        assert!(!refuses_media_type(&Method::POST, "/api/x", &json));
         let upper = with(&[(header::CONTENT_TYPE, "Application/JSON")]);
-        assert!(!refuses_media_type(&Method::PATCH, &upper));
+        assert!(!refuses_media_type(&Method::PATCH, "/api/x", &upper));
         for ct in [
             "text/plain",
             "application/x-www-form-urlencoded",
@@ -143,14 +155,18 @@ mod tests {
             "application/jsonp",
         ] {
             let h = with(&[(header::CONTENT_TYPE, ct)]);
-            assert!(refuses_media_type(&Method::POST, &h), "{ct}");
+            assert!(refuses_media_type(&Method::POST, "/api/x", &h), "{ct}");
         }
         let bodyless = with(&[(header::CONTENT_LENGTH, "0")]);
-        assert!(!refuses_media_type(&Method::POST, &bodyless));
-        assert!(!refuses_media_type(&Method::POST, &HeaderMap::new()));
+        assert!(!refuses_media_type(&Method::POST, "/api/x", &bodyless));
+        assert!(!refuses_media_type(
+            &Method::POST,
+            "/api/x",
+            &HeaderMap::new()
+        ));
         let untyped = with(&[(header::CONTENT_LENGTH, "12")]);
-        assert!(refuses_media_type(&Method::POST, &untyped));
-        assert!(!refuses_media_type(&Method::GET, &untyped));
+        assert!(refuses_media_type(&Method::POST, "/api/x", &untyped));
+        assert!(!refuses_media_type(&Method::GET, "/api/x", &untyped));
     }
 
     #[test]

@@ -322,6 +322,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     body: "m".into(),
                     thread: None,
                     question: false,
+                    attachments: Vec::new(),
                 };
                 let got = w.committer.submit(cmd).await;
                 if model.is_member(u, r) {

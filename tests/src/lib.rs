@@ -552,6 +552,7 @@ impl Client {
                 body: format!("m{i}"),
                 thread: None,
                 question: false,
+                attachments: Vec::new(),
             })
             .await;
         }
@@ -569,6 +570,7 @@ impl Client {
             body: body.into(),
             thread: None,
             question: false,
+            attachments: Vec::new(),
         })
         .await
     }

@@ -182,6 +182,7 @@ fn send(room: RoomId, body: &str) -> ClientFrame {
         body: body.into(),
         thread: None,
         question: false,
+        attachments: Vec::new(),
     }
 }
 

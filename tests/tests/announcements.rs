@@ -17,6 +17,7 @@ fn send(
         body: body.into(),
         thread,
         question,
+        attachments: Vec::new(),
     }
 }
 

@@ -38,6 +38,7 @@ async fn write_until(
                 body: text.clone(),
                 thread: None,
                 question: false,
+                attachments: Vec::new(),
             })
             .await;
             sent.insert(client_id, text);

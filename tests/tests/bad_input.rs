@@ -107,6 +107,7 @@ async fn each_kind_of_bad_frame_gets_its_code_and_the_connection_stays_usable() 
             body: "x".repeat(MAX_BODY_BYTES + 1),
             thread: None,
             question: false,
+            attachments: Vec::new(),
         },
         ErrorCode::BodyTooLarge,
     )
@@ -119,6 +120,7 @@ async fn each_kind_of_bad_frame_gets_its_code_and_the_connection_stays_usable() 
             body: String::new(),
             thread: None,
             question: false,
+            attachments: Vec::new(),
         },
         ErrorCode::BodyTooLarge,
     )
@@ -378,6 +380,7 @@ async fn a_client_that_stops_reading_is_closed_as_slow_and_loses_nothing() {
                 body: format!("{i} {big}"),
                 thread: None,
                 question: false,
+                attachments: Vec::new(),
             })
             .await;
         }

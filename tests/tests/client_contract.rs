@@ -102,6 +102,7 @@ async fn a_summary_asked_at_login_comes_before_the_end_of_a_long_backlog() {
             body: body.clone(),
             thread: None,
             question: false,
+            attachments: Vec::new(),
         })
         .await;
     }

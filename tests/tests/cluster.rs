@@ -78,6 +78,7 @@ async fn users_on_three_nodes_chat_live_in_one_order() {
                     body: text,
                     thread: None,
                     question: false,
+                    attachments: Vec::new(),
                 })
                 .await;
         }
@@ -117,6 +118,7 @@ async fn what_one_node_acked_is_found_at_once_through_another() {
                 body: format!("burst {i}.{j}"),
                 thread: None,
                 question: false,
+                attachments: Vec::new(),
             })
             .await;
         }
@@ -301,6 +303,7 @@ async fn races_across_nodes_resolve_identically() {
             body: format!("racing {i}"),
             thread: None,
             question: false,
+            attachments: Vec::new(),
         })
         .await;
     }
@@ -666,6 +669,7 @@ mod tokio_util_stop {
             body: body.into(),
             thread: None,
             question: false,
+            attachments: Vec::new(),
         };
         ws.send(Message::text(frame.to_json())).await.ok()?;
         loop {

@@ -71,6 +71,7 @@ async fn concurrent_senders_get_one_gap_free_order_per_room() {
                     body: format!("s{s}-{i}"),
                     thread: None,
                     question: false,
+                    attachments: Vec::new(),
                 })
                 .await;
             }
@@ -450,6 +451,7 @@ async fn a_removed_member_receives_nothing_more_live_or_queued() {
                 body: "hi".into(),
                 thread: None,
                 question: false,
+                attachments: Vec::new(),
             },
             townhall_protocol::ErrorCode::NotFound,
         )

@@ -182,6 +182,7 @@ async fn reactions_and_thread_replies_are_counted_on_the_message() {
         body: "where is it?".into(),
         thread: Some(seq),
         question: false,
+        attachments: Vec::new(),
     })
     .await;
     let reply = b
@@ -199,6 +200,7 @@ async fn reactions_and_thread_replies_are_counted_on_the_message() {
             body: "nested".into(),
             thread: Some(reply_seq),
             question: false,
+            attachments: Vec::new(),
         },
         ErrorCode::InvalidField,
     )
@@ -242,6 +244,7 @@ async fn questions_wait_in_the_queue_until_someone_allowed_marks_an_answer() {
         body: body.into(),
         thread: None,
         question: true,
+        attachments: Vec::new(),
     };
     let q = match staff.request(ask(room.id, "will my team move?")).await {
         ServerFrame::Ack { seq, .. } => seq,
@@ -411,6 +414,7 @@ async fn the_transformation_team_merges_duplicate_questions_and_one_answer_answe
         body: body.into(),
         thread: None,
         question: true,
+        attachments: Vec::new(),
     };
     let q1 = match people[1].request(ask("will we move offices?")).await {
         ServerFrame::Ack { seq, .. } => seq,
@@ -497,6 +501,7 @@ async fn reply(c: &mut Client, room: townhall_protocol::RoomId, parent: u64, tex
             body: text.into(),
             thread: Some(parent),
             question: false,
+            attachments: Vec::new(),
         })
         .await
     {

@@ -22,6 +22,7 @@ async fn a_non_member_sees_nothing_of_a_private_room() {
         body: "a secret question?".into(),
         thread: None,
         question: true,
+        attachments: Vec::new(),
     })
     .await;
     a.post(public.id, "public news").await;
@@ -55,6 +56,7 @@ async fn a_non_member_sees_nothing_of_a_private_room() {
                 body: "hi".into(),
                 thread: None,
                 question: false,
+                attachments: Vec::new(),
             },
             ClientFrame::Join { req_id: None, room },
             ClientFrame::Leave { req_id: None, room },
@@ -111,6 +113,7 @@ async fn a_non_member_sees_nothing_of_a_private_room() {
                 body: "reply".into(),
                 thread: Some(3),
                 question: true,
+                attachments: Vec::new(),
             },
         ];
         for probe in probes {

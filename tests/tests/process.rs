@@ -36,6 +36,7 @@ async fn send_until_dead(url: String, token: String, room: RoomId, tag: String) 
                 body,
                 thread: None,
                 question: false,
+                attachments: Vec::new(),
             };
             if ws.send(Message::text(f.to_json())).await.is_err() {
                 return acked;

@@ -50,6 +50,7 @@ async fn post(
             body: body.into(),
             thread,
             question,
+            attachments: Vec::new(),
         })
         .await
     {

@@ -32,6 +32,7 @@ fn send(room: RoomId, body: String, thread: Option<u64>) -> ClientFrame {
         body,
         thread,
         question: false,
+        attachments: Vec::new(),
     }
 }
 
@@ -474,6 +475,7 @@ async fn merging_repeats_a_question_once_and_stops_at_the_merge_limit() {
         body: format!("question {n}?"),
         thread: None,
         question: true,
+        attachments: Vec::new(),
     };
     let canonical = match owner.request(ask(0)).await {
         ServerFrame::Ack { seq, .. } => seq,

@@ -380,6 +380,7 @@ async fn questions_unanswered_questions_and_mentions_of_me() {
         body: body.into(),
         thread: None,
         question: true,
+        attachments: Vec::new(),
     };
     let q1 = match bob.request(ask("how do I reset the printer?")).await {
         ServerFrame::Ack { seq, .. } => seq,

@@ -5,6 +5,7 @@ import { utf8Length } from '../text';
 import { SendIcon } from './Icons';
 import { useMentionPicker } from './MentionPicker';
 import { AnonymousToggle } from './Anonymous';
+import { AttachButton, filesOf, PendingUploads, useUploads } from './Attachments';
 
 interface Props {
   store: ChatStore;
@@ -28,6 +29,9 @@ export function Composer({ store, roomId, label, onSent }: Props) {
     setText(v);
     drafts.set(roomId, v);
   });
+  const uploads = useUploads(store.token);
+  const [dragging, setDragging] = useState(false);
+  const files = uploads.ready;
 
   useEffect(() => {
     setText(drafts.get(roomId) ?? '');
@@ -39,6 +43,7 @@ export function Composer({ store, roomId, label, onSent }: Props) {
     }
     setAnonymous(false);
     setAnonNote('');
+    uploads.clear();
   }, [roomId]);
 
   useEffect(() => {
@@ -50,20 +55,24 @@ export function Composer({ store, roomId, label, onSent }: Props) {
 
   const submit = () => {
     const body = text.trim();
-    if (!body || tooLong) return;
-    if (question && anonymous) {
+    if ((!body && files.length === 0) || tooLong || uploads.busy) return;
+    if (question && anonymous && files.length === 0) {
       // Not a message: it waits for moderation, and nobody sees who asked.
       store.anon.ask(roomId, body).then(
         () => setAnonNote('Your anonymous question is waiting for moderation (see Anonymous questions).'),
         (e: unknown) => setAnonNote(`Not sent: ${e instanceof Error ? e.message : String(e)}`),
       );
+    } else if (question && anonymous) {
+      setAnonNote('Anonymous questions cannot carry files: remove them, or ask under your name.');
+      return;
     } else {
-      store.sendMessage(roomId, body, question ? { question: true } : {});
+      store.sendMessage(roomId, body, { ...(question ? { question: true } : {}), ...(files.length ? { attachments: files } : {}) });
     }
     drafts.delete(roomId);
     setText('');
     setQuestion(false);
     setAnonymous(false);
+    uploads.clear();
     onSent();
   };
 
@@ -78,12 +87,26 @@ export function Composer({ store, roomId, label, onSent }: Props) {
 
   return (
     <form
-      class="composer"
+      class={`composer${dragging ? ' dragging' : ''}`}
       onSubmit={(e) => {
         e.preventDefault();
         submit();
       }}
+      onDragOver={(e) => {
+        if (!e.dataTransfer?.types.includes('Files')) return;
+        e.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={(e) => {
+        setDragging(false);
+        const dropped = filesOf(e.dataTransfer);
+        if (dropped.length === 0) return;
+        e.preventDefault();
+        uploads.add(dropped);
+      }}
     >
+      <PendingUploads uploads={uploads} />
       {conn !== 'connected' && (
         <p class="composer-note" role="status">
           Not connected — messages you write now are sent when the connection returns.
@@ -101,6 +124,7 @@ export function Composer({ store, roomId, label, onSent }: Props) {
       )}
       <div class="composer-row">
         {mention.popup}
+        <AttachButton onFiles={uploads.add} />
         <textarea
           {...mention.inputProps}
           ref={ref}
@@ -116,9 +140,15 @@ export function Composer({ store, roomId, label, onSent }: Props) {
             if (v.trim()) store.notifyTyping(roomId);
           }}
           onKeyDown={onKeyDown}
+          onPaste={(e) => {
+            const pasted = filesOf(e.clipboardData);
+            if (pasted.length === 0) return;
+            e.preventDefault();
+            uploads.add(pasted);
+          }}
           data-testid="composer"
         />
-        <button type="submit" class="btn primary send" aria-label={question ? 'Send question' : 'Send message'} disabled={!text.trim() || tooLong}>
+        <button type="submit" class="btn primary send" aria-label={question ? 'Send question' : 'Send message'} disabled={(!text.trim() && files.length === 0) || tooLong || uploads.busy}>
           <SendIcon />
         </button>
       </div>

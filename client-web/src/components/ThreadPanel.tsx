@@ -6,6 +6,7 @@ import { fullTime, timeOf } from './format';
 import { SendIcon } from './Icons';
 import { useMentionPicker } from './MentionPicker';
 import { MessageText } from './MessageText';
+import { AttachmentList } from './Attachments';
 import { FollowToggle } from './Votes';
 
 /**
@@ -54,7 +55,7 @@ export function ThreadPanel({ store, onClose }: { store: ChatStore; onClose: () 
       {parent && (
         <div class="thread-body">
           <div class="thread-parent" data-testid="thread-parent">
-            <ThreadMessage event={parent} />
+            <ThreadMessage event={parent} token={store.token} />
           </div>
           <p class="thread-count muted small" data-testid="thread-count">
             {n === 0 ? 'No replies yet' : n === 1 ? '1 reply' : `${n} replies`}
@@ -62,7 +63,7 @@ export function ThreadPanel({ store, onClose }: { store: ChatStore; onClose: () 
           <ol class="thread-replies" ref={listRef} aria-label="Replies" data-testid="thread-replies">
             {t.replies.map((r) => (
               <li key={r.seq} class="thread-reply" data-testid="thread-reply" data-seq={r.seq}>
-                <ThreadMessage event={r} />
+                <ThreadMessage event={r} token={store.token} />
               </li>
             ))}
             {pending.map((p) => (
@@ -103,7 +104,7 @@ export function ThreadPanel({ store, onClose }: { store: ChatStore; onClose: () 
   );
 }
 
-function ThreadMessage({ event: e }: { event: ChatEvent }) {
+function ThreadMessage({ event: e, token }: { event: ChatEvent; token?: string }) {
   const name = e.sender.display_name || e.sender.username;
   const c = e.content;
   const body = c.kind === 'message' || c.kind === 'broadcast' ? c.body : '';
@@ -128,6 +129,9 @@ function ThreadMessage({ event: e }: { event: ChatEvent }) {
         {deleted ? <span class="muted">(message deleted)</span> : <MessageText body={body} />}
         {e.state?.edited_at && !deleted && <span class="muted small"> (edited)</span>}
       </div>
+      {token && !deleted && c.kind === 'message' && c.attachments?.length ? (
+        <AttachmentList token={token} attachments={c.attachments} />
+      ) : null}
     </div>
   );
 }

@@ -11,6 +11,7 @@ import { ReplyQuote } from './ReplyQuote';
 import { useRovingTimeline } from '../roving';
 import { newBelow } from '../catchup';
 import { CatchUpBottom, CatchUpTop } from './CatchUp';
+import { AttachmentList } from './Attachments';
 import { FollowToggle, VoteButton } from './Votes';
 
 interface Props {
@@ -544,6 +545,9 @@ function EventItem(p: EventProps) {
             )}
           </div>
         )}
+        {!deleted && e.content.kind === 'message' && e.content.attachments?.length ? (
+          <AttachmentList token={p.store.token} attachments={e.content.attachments} />
+        ) : null}
         {reactions.length > 0 && (
           <div class="reactions" role="group" aria-label="Reactions">
             {reactions.map(([emoji, who, count]) => {

@@ -75,6 +75,7 @@ impl Worker {
                 body,
                 thread,
                 question,
+                attachments,
             } => Command::Post {
                 user: self.fresh(user)?,
                 room,
@@ -82,6 +83,7 @@ impl Worker {
                 body,
                 thread,
                 question,
+                attachments,
             },
             Command::Join { user, room, .. } => {
                 let user = self.fresh(user)?;

@@ -341,6 +341,7 @@ impl Worker {
                     body: q.body.clone(),
                     thread: None,
                     question: true,
+                    attachments: Vec::new(),
                 };
                 let ev = self.append(b, p, room, anonymous_sender(), None, content, None)?;
                 store::put_open_question(b, room, ev.seq, ev.ts);

@@ -295,6 +295,10 @@ impl Worker {
                 {
                     body.clear();
                 }
+                if let Content::Message { attachments, .. } = &mut event.content {
+                    self.unbind_attachments(b, attachments)?;
+                    attachments.clear();
+                }
                 event.state.deleted = true;
                 event.state.edited_at = None;
                 event.state.reactions.clear();

@@ -32,8 +32,18 @@ pub async fn send(
     body: String,
     thread: Option<RoomSeq>,
     question: bool,
+    attachments: Vec<Uuid>,
 ) -> Result<()> {
-    check_body(&body)?;
+    if attachments.len() > townhall_protocol::MAX_ATTACHMENTS {
+        return Err(ServerError::Invalid(format!(
+            "a message carries at most {} files",
+            townhall_protocol::MAX_ATTACHMENTS
+        )));
+    }
+    // With files the body is their caption, and may be empty.
+    if attachments.is_empty() || !body.is_empty() {
+        check_body(&body)?;
+    }
     require_member(ctx, room)?;
     let permit = ctx
         .in_flight
@@ -48,6 +58,7 @@ pub async fn send(
         body,
         thread,
         question,
+        attachments,
     };
     // Ack latency starts when the send reaches the committer's queue: the
     // wait for a permit above is this client's own pipelining limit.

@@ -131,9 +131,19 @@ async fn route(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFrame>> {
             body,
             thread,
             question,
-        } => messages::send(ctx, req_id, room, client_id, body, thread, question)
-            .await
-            .map(|()| None),
+            attachments,
+        } => messages::send(
+            ctx,
+            req_id,
+            room,
+            client_id,
+            body,
+            thread,
+            question,
+            attachments,
+        )
+        .await
+        .map(|()| None),
         ClientFrame::History {
             req_id,
             room,

@@ -12,9 +12,7 @@ use crate::error::{Result, ServerError};
 use crate::search::SearchError;
 use crate::search::index::{Checked, IndexQuery};
 use crate::search::query;
-use townhall_protocol::{
-    Content, MAX_SEARCH_RESULTS, SearchResult, SearchSort, ServerFrame, UserId,
-};
+use townhall_protocol::{MAX_SEARCH_RESULTS, SearchResult, SearchSort, ServerFrame, UserId};
 
 /// Results per page when the client gives no `limit`.
 const DEFAULT_LIMIT: u32 = 20;
@@ -110,9 +108,8 @@ pub async fn search(
                 if event.state.deleted {
                     return Ok(None);
                 }
-                let body = match event.content {
-                    Content::Message { body, .. } | Content::Broadcast { body, .. } => body,
-                    _ => return Ok(None),
+                let Some(body) = crate::search::indexer::searchable_text(&event.content) else {
+                    return Ok(None);
                 };
                 Ok(Some(Checked {
                     author: event.sender,

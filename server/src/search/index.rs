@@ -58,7 +58,7 @@ pub struct Fields {
     author: Field,
     ts: Field,
     body: Field,
-    /// `link`, `question`, `unanswered`, `thread`, `broadcast`.
+    /// `link`, `file`, `question`, `unanswered`, `thread`, `broadcast`.
     flags: Field,
     /// Ids of the users a message mentions, and `@room`.
     mentions: Field,
@@ -417,6 +417,9 @@ impl SearchIndex {
         };
         if req.parsed.has_link {
             flag("link");
+        }
+        if req.parsed.has_file {
+            flag("file");
         }
         if req.parsed.is_question {
             flag("question");

@@ -295,11 +295,15 @@ fn index_message(
 ) -> Result<(), SearchError> {
     let (body, mut flags) = match &event.content {
         Content::Message {
-            body,
             thread,
             question,
+            attachments,
+            ..
         } => {
             let mut flags = Vec::new();
+            if !attachments.is_empty() {
+                flags.push("file");
+            }
             if thread.is_some() {
                 flags.push("thread");
             }
@@ -309,16 +313,16 @@ fn index_message(
                     flags.push("unanswered");
                 }
             }
-            (body, flags)
+            (searchable_text(&event.content).unwrap_or_default(), flags)
         }
-        Content::Broadcast { body, .. } => (body, vec!["broadcast"]),
+        Content::Broadcast { body, .. } => (body.clone(), vec!["broadcast"]),
         _ => return Ok(()),
     };
     if event.state.deleted {
         index.delete(writer, event.room, event.seq);
         return Ok(());
     }
-    if has_link(body) {
+    if has_link(&body) {
         flags.push("link");
     }
     let mentions = match store.mention_record(event.room, event.seq)? {
@@ -338,11 +342,31 @@ fn index_message(
             seq: event.seq,
             author: event.sender.id,
             ts: event.ts,
-            body,
+            body: &body,
             flags,
             mentions,
         },
     )
+}
+
+/// The text a message is found by: its body, then its files' names (one a
+/// line), so `budget.xlsx` finds the message it was posted with. History's
+/// recheck of a hit (`handlers/search.rs`) reads the same text.
+pub fn searchable_text(content: &Content) -> Option<String> {
+    match content {
+        Content::Message {
+            body, attachments, ..
+        } => {
+            let mut text = body.clone();
+            for a in attachments {
+                text.push('\n');
+                text.push_str(&a.name);
+            }
+            Some(text)
+        }
+        Content::Broadcast { body, .. } => Some(body.clone()),
+        _ => None,
+    }
 }
 
 /// Whether a body holds a link (what `has:link` finds).

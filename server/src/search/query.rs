@@ -31,6 +31,8 @@ pub struct ParsedQuery {
     /// Usernames (`from:@name`), without the `@`.
     pub from: Vec<String>,
     pub has_link: bool,
+    /// `has:file`: messages with attachments.
+    pub has_file: bool,
     pub is_question: bool,
     pub is_unanswered: bool,
     pub mentions_me: bool,
@@ -94,6 +96,7 @@ pub fn parse(input: &str) -> Result<ParsedQuery, QueryError> {
         && q.in_rooms.is_empty()
         && q.from.is_empty()
         && !q.has_link
+        && !q.has_file
         && !q.is_question
         && !q.is_unanswered
         && !q.mentions_me
@@ -131,6 +134,7 @@ fn apply_token(q: &mut ParsedQuery, token: &str) -> Result<(), QueryError> {
         }
         "has" => match value.to_ascii_lowercase().as_str() {
             "link" => q.has_link = true,
+            "file" => q.has_file = true,
             _ => return Err(bad("has")),
         },
         "is" => match value.to_ascii_lowercase().as_str() {

@@ -34,6 +34,9 @@ use thiserror::Error;
 /// | | | | 23 | `room_seq_extra_reactor` |
 /// | | | | 24 | `public_name_room` |
 /// | | | | 25–28 | votes, follows, notices |
+/// | | | | 29 | `file_record` |
+/// | | | | 30 | `hash_file` |
+/// | | | | 31 | `user_file` |
 /// | | | | 32 | `anon_question` |
 /// | | | | 33 | `owner_anon_question` |
 /// | | | | 34 | `anon_index` |
@@ -120,10 +123,19 @@ pub enum Tree {
     /// settings (`0x00` ‖ scope), moderation queue (`0x01` ‖ id) and
     /// approved message → question (`0x02` ‖ room ‖ seq), see `store/anon.rs`.
     AnonIndex,
+    /// file id → file record (uploader, content hash, name, size, type,
+    /// pending or the message it was posted with): `store/files.rs`.
+    FileRecord,
+    /// sha256 of the bytes ‖ file id → (nothing): who references stored
+    /// bytes; none left means the bytes may be reclaimed.
+    HashFile,
+    /// user id ‖ file id → created (ms) ‖ size ‖ pending flag: a user's
+    /// files, for the quota and the sweep of unposted uploads.
+    UserFile,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 33] = [
+    pub const ALL: [Tree; 36] = [
         Tree::Meta,
         Tree::UserRecord,
         Tree::UsernameUser,
@@ -157,6 +169,9 @@ impl Tree {
         Tree::AnonQuestion,
         Tree::OwnerAnonQuestion,
         Tree::AnonIndex,
+        Tree::FileRecord,
+        Tree::HashFile,
+        Tree::UserFile,
     ];
 
     /// The on-disk tree name. Never change one: it is the data's address.
@@ -195,6 +210,9 @@ impl Tree {
             Tree::AnonQuestion => "anon_question",
             Tree::OwnerAnonQuestion => "owner_anon_question",
             Tree::AnonIndex => "anon_index",
+            Tree::FileRecord => "file_record",
+            Tree::HashFile => "hash_file",
+            Tree::UserFile => "user_file",
         }
     }
 
@@ -232,6 +250,9 @@ impl Tree {
             Tree::RoomSeqUserFollow => 26,
             Tree::UserRoomSeqFollow => 27,
             Tree::UserPosNotice => 28,
+            Tree::FileRecord => 29,
+            Tree::HashFile => 30,
+            Tree::UserFile => 31,
             Tree::AnonQuestion => 32,
             Tree::OwnerAnonQuestion => 33,
             Tree::AnonIndex => 34,

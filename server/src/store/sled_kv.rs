@@ -950,6 +950,7 @@ mod tests {
                     body: format!("message {seq}"),
                     thread,
                     question: false,
+                    attachments: Vec::new(),
                 },
                 state: Default::default(),
             };

@@ -471,6 +471,7 @@ fn the_message_indexes_are_built_for_an_older_data_folder() {
                     body: body.to_string(),
                     thread,
                     question: false,
+                    attachments: Vec::new(),
                 },
                 state: Default::default(),
             };

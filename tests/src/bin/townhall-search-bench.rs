@@ -143,6 +143,7 @@ async fn main() {
                 body,
                 thread: None,
                 question: false,
+                attachments: Vec::new(),
             })
             .await;
         waiting += 1;

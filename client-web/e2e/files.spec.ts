@@ -1,0 +1,126 @@
+import { expect, test } from '@playwright/test';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
+import { SCREENSHOTS, TownhallServer } from './server';
+import { logIn, openRoom } from './ui';
+
+let server: TownhallServer;
+let room = '';
+
+test.beforeAll(async () => {
+  server = await TownhallServer.start();
+  await server.createUser('pia', 'Pia Photo');
+  await server.createUser('omar', 'Omar Other');
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const pia = await server.client('pia');
+  room = await pia.createRoom('design');
+  const omar = await server.client('omar');
+  await omar.request({ type: 'join', room });
+  pia.close();
+  omar.close();
+});
+
+test.afterAll(async () => {
+  await server?.dispose();
+});
+
+function crc32(data: Buffer): number {
+  let crc = 0xffffffff;
+  for (const b of data) {
+    crc ^= b;
+    for (let i = 0; i < 8; i++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+function chunk(kind: string, data: Buffer): Buffer {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(kind, 'ascii'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([len, body, crc]);
+}
+
+/** A w × h RGB gradient PNG. */
+function png(w: number, h: number): Buffer {
+  const raw = Buffer.alloc((w * 3 + 1) * h);
+  for (let y = 0; y < h; y++) {
+    raw[y * (w * 3 + 1)] = 0;
+    for (let x = 0; x < w; x++) {
+      const o = y * (w * 3 + 1) + 1 + x * 3;
+      raw[o] = (x * 255) / w;
+      raw[o + 1] = (y * 255) / h;
+      raw[o + 2] = 200;
+    }
+  }
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+test('a pasted image shows as a thumbnail on another person’s screen, opens full size, and a file downloads', async ({ browser }) => {
+  const ctxP = await browser.newContext();
+  const pia = await ctxP.newPage();
+  await logIn(pia, server, 'pia');
+  await openRoom(pia, 'design');
+
+  const ctxO = await browser.newContext();
+  const omar = await ctxO.newPage();
+  await logIn(omar, server, 'omar');
+  await openRoom(omar, 'design');
+
+  // Pia pastes an image into the composer: it uploads, then she sends it.
+  const image = png(480, 300).toString('base64');
+  await pia.getByTestId('composer').focus();
+  await pia.evaluate((b64) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const data = new DataTransfer();
+    data.items.add(new File([bytes], '', { type: 'image/png' }));
+    const box = document.querySelector('[data-testid="composer"]')!;
+    box.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+  }, image);
+  await expect(pia.getByTestId('upload-done')).toBeVisible();
+  await pia.getByTestId('composer').fill('The new banner');
+  await pia.getByTestId('composer').press('Enter');
+  await expect(pia.getByTestId('pending-upload')).toHaveCount(0);
+
+  // Omar sees the server-made thumbnail live, and opens it full size.
+  const thumb = omar.getByTestId('attachment-thumb').locator('img');
+  await expect(thumb).toBeVisible();
+  await expect.poll(() => thumb.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(320);
+  await expect(omar.getByTestId('timeline')).toContainText('The new banner');
+  await omar.getByTestId('attachment-thumb').click();
+  const full = omar.getByTestId('attachment-full');
+  await expect(full).toBeVisible();
+  await expect.poll(() => full.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(480);
+  await omar.keyboard.press('Escape');
+
+  // Pia attaches a text file with the button; Omar downloads it.
+  await pia.getByTestId('file-input').setInputFiles({
+    name: 'minutes.txt',
+    mimeType: 'text/plain',
+    buffer: Buffer.from('Minutes of the design review\n'),
+  });
+  await expect(pia.getByTestId('upload-done')).toBeVisible();
+  await pia.getByRole('button', { name: 'Send message' }).click();
+  const card = omar.getByTestId('attachment-card');
+  await expect(card).toContainText('minutes.txt');
+  await expect(card).toContainText('text/plain');
+  await omar.screenshot({ path: join(SCREENSHOTS, 'attachments.png') });
+  const [file] = await Promise.all([omar.waitForEvent('download'), card.getByTestId('attachment-download').click()]);
+  expect(file.suggestedFilename()).toBe('minutes.txt');
+  const path = await file.path();
+  expect(readFileSync(path, 'utf8')).toBe('Minutes of the design review\n');
+
+  await ctxP.close();
+  await ctxO.close();
+});

@@ -1,0 +1,268 @@
+//! File attachments: the bytes on disk, by content hash.
+//!
+//! ```text
+//! <data>/files/tmp/<random>.part     an upload being received (removed at start)
+//! <data>/files/ab/cdef…              the bytes whose sha256 is abcdef… (stored once)
+//! <data>/files/ab/cdef….thumb.png    its thumbnail, for images
+//! ```
+//!
+//! An upload streams into a temp file while it is hashed, is fsynced, and
+//! is renamed into place (the directory fsynced too) before its record is
+//! submitted to the log; so an acknowledged upload always has its bytes,
+//! and a crash mid-upload leaves only a temp file, removed at the next
+//! start. Metadata (pending, posted with a message, gone) is in the store
+//! (`store/files.rs`, `committer/files.rs`); the sweep (`sweep.rs`)
+//! forgets uploads never posted and removes bytes nothing references.
+//!
+//! - [`sniff`]: the content type, from the bytes.
+//! - [`thumb`]: image size and thumbnail, with a bound on decoded pixels.
+//! - [`sweep`]: the periodic sweep and the reclaiming of bytes.
+
+pub mod sniff;
+pub mod sweep;
+pub mod thumb;
+
+use crate::config::FilesConfig;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::sync::Semaphore;
+
+/// Uploads received at once. Each holds a write buffer ([`WRITE_BUFFER`])
+/// and a hasher; past this an upload answers `rate_limited` rather than
+/// queue (the client retries), so memory stays bounded whatever arrives.
+pub const UPLOADS_AT_ONCE: usize = 32;
+
+/// Bytes gathered before a write to the temp file: fewer, larger writes
+/// (each is a hop to a blocking thread) at a bounded cost per upload.
+pub const WRITE_BUFFER: usize = 256 * 1024;
+
+/// Images decoded at once for thumbnails: decoding is CPU-bound and may
+/// take up to `thumb::MAX_PIXELS` × 4 bytes; more at once only queues.
+pub const THUMBNAILS_AT_ONCE: usize = 2;
+
+/// The file store of one node, shared by the upload and download routes
+/// and the sweep.
+#[derive(Clone)]
+pub struct Files {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    root: PathBuf,
+    tmp: PathBuf,
+    config: FilesConfig,
+    uploads: Arc<Semaphore>,
+    thumbnails: Arc<Semaphore>,
+}
+
+impl Files {
+    /// Open (or make) `<data>/files/` and remove temp files a crash left.
+    pub fn open(data: &Path, config: FilesConfig) -> io::Result<Files> {
+        let root = data.join("files");
+        let tmp = root.join("tmp");
+        std::fs::create_dir_all(&tmp)?;
+        let mut stray = 0;
+        for entry in std::fs::read_dir(&tmp)? {
+            let entry = entry?;
+            std::fs::remove_file(entry.path())?;
+            stray += 1;
+        }
+        if stray > 0 {
+            tracing::info!(stray, "removed unfinished uploads left by the last run");
+        }
+        Ok(Files {
+            inner: Arc::new(Inner {
+                root,
+                tmp,
+                config,
+                uploads: Arc::new(Semaphore::new(UPLOADS_AT_ONCE)),
+                thumbnails: Arc::new(Semaphore::new(THUMBNAILS_AT_ONCE)),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &FilesConfig {
+        &self.inner.config
+    }
+
+    /// The largest file accepted, in bytes.
+    pub fn max_bytes(&self) -> u64 {
+        self.inner.config.max_file_mb.saturating_mul(1024 * 1024)
+    }
+
+    pub fn quota_bytes(&self) -> u64 {
+        self.inner.config.quota_mb.saturating_mul(1024 * 1024)
+    }
+
+    /// How long unreferenced bytes are kept after their last write.
+    pub fn grace(&self) -> Duration {
+        Duration::from_secs(self.inner.config.pending_secs)
+    }
+
+    /// A turn to receive an upload, if one is free.
+    pub fn upload_turn(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.inner.uploads.clone().try_acquire_owned().ok()
+    }
+
+    /// A turn to decode an image (waits).
+    pub async fn thumbnail_turn(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.inner.thumbnails.clone().acquire_owned().await.ok()
+    }
+
+    /// A fresh temp path for an upload; the guard removes it when dropped
+    /// unless it was moved into place.
+    pub fn temp(&self) -> TempFile {
+        let name = format!("{}.part", uuid::Uuid::new_v4().simple());
+        TempFile {
+            path: Some(self.inner.tmp.join(name)),
+        }
+    }
+
+    /// Where the bytes of `hash` (lowercase hex sha256) live.
+    pub fn content_path(&self, hash: &str) -> PathBuf {
+        let (dir, rest) = hash.split_at(2.min(hash.len()));
+        self.inner.root.join(dir).join(rest)
+    }
+
+    pub fn thumb_path(&self, hash: &str) -> PathBuf {
+        let mut p = self.content_path(hash).into_os_string();
+        p.push(".thumb.png");
+        PathBuf::from(p)
+    }
+
+    /// Move a complete, fsynced temp file into place as the bytes of
+    /// `hash` (blocking). Bytes already there are kept (they are the same
+    /// bytes) and marked as just written, so a sweep running now leaves
+    /// them for this upload.
+    pub fn store(&self, temp: &mut TempFile, hash: &str) -> io::Result<()> {
+        let dest = self.content_path(hash);
+        let Some(src) = temp.path.take() else {
+            return Err(io::Error::other("temp file already stored"));
+        };
+        if dest.exists() {
+            std::fs::remove_file(&src)?;
+            let f = std::fs::File::options().append(true).open(&dest)?;
+            f.set_modified(SystemTime::now())?;
+            return Ok(());
+        }
+        let dir = dest.parent().unwrap_or(&self.inner.root);
+        let new_dir = !dir.exists();
+        std::fs::create_dir_all(dir)?;
+        if let Err(e) = std::fs::rename(&src, &dest) {
+            temp.path = Some(src);
+            return Err(e);
+        }
+        sync_dir(dir)?;
+        if new_dir {
+            sync_dir(&self.inner.root)?;
+        }
+        Ok(())
+    }
+
+    /// Write a thumbnail for `hash` (blocking): temp, fsync, rename.
+    pub fn store_thumb(&self, hash: &str, png: &[u8]) -> io::Result<()> {
+        let dest = self.thumb_path(hash);
+        if dest.exists() {
+            return Ok(());
+        }
+        let mut temp = self.temp();
+        let Some(src) = temp.path.clone() else {
+            return Ok(());
+        };
+        {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&src)?;
+            f.write_all(png)?;
+            f.sync_all()?;
+        }
+        if let Some(dir) = dest.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::rename(&src, &dest)?;
+        temp.path = None;
+        if let Some(dir) = dest.parent() {
+            sync_dir(dir)?;
+        }
+        Ok(())
+    }
+
+    /// Every stored content hash with its last write time (blocking).
+    pub fn stored(&self) -> io::Result<Vec<(String, SystemTime)>> {
+        let mut out = Vec::new();
+        for dir in std::fs::read_dir(&self.inner.root)? {
+            let dir = dir?;
+            let prefix = dir.file_name().to_string_lossy().into_owned();
+            if prefix.len() != 2 || !dir.file_type()?.is_dir() {
+                continue;
+            }
+            for f in std::fs::read_dir(dir.path())? {
+                let f = f?;
+                let rest = f.file_name().to_string_lossy().into_owned();
+                if rest.ends_with(".thumb.png") {
+                    continue;
+                }
+                let modified = f.metadata()?.modified()?;
+                out.push((format!("{prefix}{rest}"), modified));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Remove the bytes and thumbnail of `hash` (blocking).
+    pub fn remove(&self, hash: &str) -> io::Result<()> {
+        match std::fs::remove_file(self.thumb_path(hash)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        std::fs::remove_file(self.content_path(hash))
+    }
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// A temp upload file, removed when dropped (an upload refused, cut off,
+/// or whose handler was dropped with its connection) unless stored.
+pub struct TempFile {
+    path: Option<PathBuf>,
+}
+
+impl TempFile {
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(p) = self.path.take()
+            && let Err(e) = std::fs::remove_file(&p)
+            && e.kind() != io::ErrorKind::NotFound
+        {
+            tracing::warn!(path = %p.display(), error = %e, "cannot remove an unfinished upload");
+        }
+    }
+}
+
+/// A file name as given by the uploader, checked: 1 to 255 bytes, no path
+/// separators or control characters (it becomes a download's name).
+pub fn check_name(name: &str) -> crate::error::Result<String> {
+    let name = name.trim();
+    if name.is_empty()
+        || name.len() > 255
+        || name
+            .chars()
+            .any(|c| c.is_control() || c == '/' || c == '\\')
+        || name == "."
+        || name == ".."
+    {
+        return Err(crate::error::ServerError::Invalid(
+            "a file name is 1 to 255 bytes, without '/', '\\' or control characters".into(),
+        ));
+    }
+    crate::names::refuse_bidi("file name", name)?;
+    Ok(name.to_owned())
+}
