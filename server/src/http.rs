@@ -1,8 +1,8 @@
 //! HTTP routes: login, logout, user administration, health, the WebSocket
 //! upgrade (with its Origin check) and the web client's files.
 
-mod login;
 mod files;
+mod login;
 mod state;
 
 use crate::app::App;
