@@ -13,7 +13,7 @@ use crate::error::{Result, ServerError};
 /// mentions everyone, and `@here`, `@everyone` and `@all` read the same way
 /// in every other chat tool, so a person with one of these names could not
 /// be told apart from the broadcast mention.
-pub const RESERVED_USERNAMES: &[&str] = &["room", "here", "everyone", "all"];
+pub const RESERVED_USERNAMES: &[&str] = &["room", "here", "everyone", "all", "anonymous"];
 
 /// Is this username one no new account may take: a reserved word (any
 /// case), or only dots (`.` and `..` read as paths: the admin page's
@@ -50,7 +50,7 @@ pub fn refuse_bidi(what: &str, name: &str) -> Result<()> {
 pub fn refuse_reserved_username(name: &str) -> Result<()> {
     if is_reserved_username(name) {
         return Err(ServerError::Invalid(format!(
-            "the username `{name}` is reserved (room, here, everyone, all, or only dots)"
+            "the username `{name}` is reserved (room, here, everyone, all, anonymous, or only dots)"
         )));
     }
     Ok(())

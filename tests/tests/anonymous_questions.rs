@@ -824,3 +824,87 @@ async fn in_a_cluster_the_stream_never_names_the_asker() {
     assert_absent("the NATS stream's entries", &entries, &alice);
     c.assert_converged().await;
 }
+
+/// A private room's anonymous questions stay inside it: a team member who
+/// is not in the room does not see its setting, its queue entries (asked
+/// for or live), and cannot moderate them; a team member inside does.
+#[tokio::test]
+async fn a_private_rooms_questions_are_moderated_only_by_team_members_inside_it() {
+    let server = TestServer::start().await;
+    let (_, olga_token) = server.user("olga_owner").await;
+    let (_, tina_token) = server.user("tina_outside").await;
+    let (_, ivan_token) = server.user("ivan_inside").await;
+    let (_, alice_token) = server.user("alice_asker").await;
+    make_team(&server, "tina_outside").await;
+    make_team(&server, "ivan_inside").await;
+
+    let (mut olga, _, _) = server.connect_caught_up(&olga_token, None, None).await;
+    let room = olga.create_room("board-only", Visibility::Private).await.id;
+    olga.add_member(room, "ivan_inside").await;
+    olga.add_member(room, "alice_asker").await;
+    ok(&mut olga, allow(Some(room), true)).await;
+
+    let (mut tina, _, _) = server.connect_caught_up(&tina_token, None, None).await;
+    let (mut ivan, _, _) = server.connect_caught_up(&ivan_token, None, None).await;
+    let (mut alice, _, _) = server.connect_caught_up(&alice_token, None, None).await;
+
+    match tina
+        .request(ClientFrame::AnonymousSettings { req_id: None })
+        .await
+    {
+        ServerFrame::AnonymousSettings { rooms, .. } => {
+            assert!(
+                !rooms.contains(&room),
+                "an outsider sees the private room's setting"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    match ivan
+        .request(ClientFrame::AnonymousSettings { req_id: None })
+        .await
+    {
+        ServerFrame::AnonymousSettings { rooms, .. } => assert!(rooms.contains(&room)),
+        other => panic!("{other:?}"),
+    }
+
+    let q = ask(&mut alice, room, "is the board selling the company?").await;
+    item(&mut ivan, q.id, |s| matches!(s, AnonStatus::Pending)).await;
+    flush(&mut tina).await;
+    while let Some(f) = tina.pending_frame() {
+        assert!(
+            !matches!(f, ServerFrame::ModerationItem { .. }),
+            "a live item reached a team member outside the room: {f:?}"
+        );
+    }
+    for (c, expect_seen) in [(&mut tina, false), (&mut ivan, true)] {
+        match c
+            .request(ClientFrame::ModerationQueue { req_id: None })
+            .await
+        {
+            ServerFrame::ModerationQueue { questions, .. } => {
+                assert_eq!(questions.iter().any(|x| x.id == q.id), expect_seen)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let refused = moderate(&mut tina, q.id, ModerationAction::Approve).await;
+    assert!(
+        matches!(
+            refused,
+            ServerFrame::Error {
+                code: ErrorCode::NotFound,
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+    assert!(matches!(
+        moderate(&mut ivan, q.id, ModerationAction::Approve).await,
+        ServerFrame::Ok { .. }
+    ));
+    status(&mut alice, q.id, |s| {
+        matches!(s, AnonStatus::Approved { .. })
+    })
+    .await;
+}

@@ -72,8 +72,10 @@ pub enum AnonOp {
 pub(super) enum AnonTo {
     /// The asker's sessions (found by key in memory, `anon::Routes`).
     Owner(OwnerKey),
-    /// The transformation team's online members.
-    Team,
+    /// The transformation team's online members who may read the room
+    /// (a member, or anyone for a public room): a private room's
+    /// questions are never shown to a team member outside it.
+    Team { room: RoomId, public: bool },
 }
 
 impl Worker {
@@ -411,7 +413,12 @@ impl Worker {
         status: AnonStatus,
         team: bool,
     ) -> Result<()> {
-        let room_name = self.store.room(q.room)?.map(|r| r.name).unwrap_or_default();
+        let record = self.store.room(q.room)?;
+        let public = record.as_ref().is_some_and(|r| {
+            r.visibility == townhall_protocol::Visibility::Public
+                && r.kind == townhall_protocol::RoomKind::Room
+        });
+        let room_name = record.map(|r| r.name).unwrap_or_default();
         let mut shown = AnonQuestion {
             id: q.id,
             room: q.room,
@@ -426,7 +433,13 @@ impl Worker {
             let frame = ServerFrame::ModerationItem {
                 question: shown.clone(),
             };
-            p.anon.push((AnonTo::Team, shared(&frame)));
+            p.anon.push((
+                AnonTo::Team {
+                    room: q.room,
+                    public,
+                },
+                shared(&frame),
+            ));
         }
         shown.mine = true;
         let frame = ServerFrame::AnonymousQuestion { question: shown };
@@ -466,9 +479,11 @@ impl Worker {
                         self.hub.send_to_user(user, frame);
                     }
                 }
-                AnonTo::Team => {
+                AnonTo::Team { room, public } => {
                     for user in routes.team() {
-                        self.hub.send_to_user(user, frame.clone());
+                        if public || self.hub.role_in(room, user).is_some() {
+                            self.hub.send_to_user(user, frame.clone());
+                        }
                     }
                 }
             }

@@ -109,7 +109,19 @@ pub async fn set_allowed(
 
 pub async fn settings(ctx: &Ctx, req_id: Option<String>) -> Result<ServerFrame> {
     let (org, rooms) = ctx.app.read(|s| Ok(s.anon_settings()?)).await?;
-    Ok(ServerFrame::AnonymousSettings { req_id, org, rooms })
+    // Only rooms the caller may read: a private room's setting would tell
+    // an outsider that it exists.
+    let mut readable = Vec::with_capacity(rooms.len());
+    for room in rooms {
+        if super::readable_room(ctx, room).await.is_ok() {
+            readable.push(room);
+        }
+    }
+    Ok(ServerFrame::AnonymousSettings {
+        req_id,
+        org,
+        rooms: readable,
+    })
 }
 
 pub async fn ask(
@@ -167,6 +179,20 @@ pub async fn edit(
 ) -> Result<ServerFrame> {
     super::messages::check_body(&body)?;
     let owner = anon(ctx)?.owner(ctx.user.id);
+    // An approved question is a room message: editing it writes into the
+    // room, which only its current members may do (withdrawing stays
+    // allowed). Apply checks the owner.
+    let approved_in = ctx
+        .app
+        .read(move |s| {
+            Ok(s.anon_question(id)?
+                .filter(|q| q.owner == owner && matches!(q.status, AnonStatus::Approved { .. }))
+                .map(|q| q.room))
+        })
+        .await?;
+    if let Some(room) = approved_in {
+        require_member(ctx, room)?;
+    }
     ok(req_id, submit(ctx, AnonOp::Edit { owner, id, body }).await?)
 }
 
@@ -193,10 +219,16 @@ async fn require_team(ctx: &Ctx) -> Result<()> {
 
 pub async fn queue(ctx: &Ctx, req_id: Option<String>) -> Result<ServerFrame> {
     require_team(ctx).await?;
-    let questions = ctx
-        .app
-        .read(|s| shown_list(s, s.anon_pending(QUEUE_LIMIT)?, false))
-        .await?;
+    let pending = ctx.app.read(|s| Ok(s.anon_pending(QUEUE_LIMIT)?)).await?;
+    // A team member moderates the rooms they may read: a private room's
+    // questions stay inside it (its members on the team moderate them).
+    let mut visible = Vec::with_capacity(pending.len());
+    for record in pending {
+        if super::readable_room(ctx, record.room).await.is_ok() {
+            visible.push(record);
+        }
+    }
+    let questions = ctx.app.read(move |s| shown_list(s, visible, false)).await?;
     Ok(ServerFrame::ModerationQueue { req_id, questions })
 }
 
@@ -207,6 +239,14 @@ pub async fn moderate(
     action: ModerationAction,
 ) -> Result<ServerFrame> {
     require_team(ctx).await?;
+    // Only for a question of a room the moderator may read (the same
+    // `not_found` as an unknown id otherwise).
+    let room = ctx
+        .app
+        .read(move |s| Ok(s.anon_question(id)?.map(|q| q.room)))
+        .await?
+        .ok_or(ServerError::NotFound)?;
+    super::readable_room(ctx, room).await?;
     let op = AnonOp::Moderate {
         moderator: ctx.user.info(),
         id,
