@@ -6,6 +6,7 @@ import { navigate, roomHref, route } from './router';
 import { stepRoom, useGlobalKeys } from './keys';
 import * as storage from './storage';
 import { ChatStore } from './store';
+import { clearFileUrls } from './upload';
 import { BrowseDialog, CreateRoomDialog, NewDmDialog } from './components/Dialogs';
 import { Home } from './components/Home';
 import { BroadcastDialog, ReachView } from './components/Broadcasts';
@@ -59,6 +60,7 @@ function startSession(s: LoginResponse): void {
 function endSession(notice?: string): void {
   const store = current.value;
   store?.stop();
+  clearFileUrls();
   storage.saveSession(null);
   current.value = null;
   loginNotice.value = notice;

@@ -1,7 +1,7 @@
 // File attachments over HTTP: upload with progress and cancel (XHR: fetch
 // has no upload progress), and reading a posted file with the session
 // token (an <img src> cannot carry an Authorization header, so images are
-// fetched and shown from blob: URLs, cached per file for the page's life).
+// fetched and shown from blob: URLs, cached per file for the session).
 
 import type { Attachment } from './protocol';
 
@@ -69,7 +69,19 @@ export function uploadFile(token: string, file: File | Blob, name: string, onPro
   return { done, cancel: () => xhr.abort() };
 }
 
+// Cached per file for the session: cleared (and each URL revoked) by
+// `clearFileUrls` when the session ends, so a next user on this page
+// neither sees nor keeps the last one's files in memory.
 const blobs = new Map<string, Promise<string>>();
+
+/** The session ended: forget every cached file and free its blob. */
+export function clearFileUrls(): void {
+  for (const url of blobs.values()) {
+    // One still being fetched is revoked once it arrives.
+    url.then((u) => URL.revokeObjectURL(u)).catch(() => {});
+  }
+  blobs.clear();
+}
 
 /** A blob: URL of a posted file (or its thumbnail), fetched once. */
 export function fileUrl(token: string, id: string, thumb = false): Promise<string> {

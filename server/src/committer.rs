@@ -45,7 +45,7 @@ pub use accounts::AccountOp;
 pub use anon::{AnonOp, MAX_PENDING_PER_ASKER};
 pub use contacts::ContactOp;
 pub use directory::{DirectoryOp, DirectoryState};
-pub use files::FileOp;
+pub use files::{FileOp, check_file_quota, quota_error};
 pub use messages::MessageOp;
 pub use questions::QuestionOp;
 use syncer::Syncer;

@@ -591,3 +591,41 @@ async fn has_file_finds_messages_with_files_and_file_names_are_searchable() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_upload_past_the_quota_is_refused_and_leaves_no_bytes() {
+    let server = TestServer::start_with(&["--file-quota-mb", "1"]).await;
+    let (_, token) = server.user("alice").await;
+    // Exactly the quota: accepted.
+    uploaded(&server, &token, "full.bin", vec![3; 1024 * 1024]).await;
+    assert_eq!(stored_files(&server.data).len(), 1);
+    // One more distinct upload, declared or streamed: refused, no bytes kept.
+    let (status, body) = upload(&server, &token, "more.txt", b"one more".to_vec(), "x/y").await;
+    assert_eq!(body["code"], "limit_reached", "{status} {body}");
+    let answer = raw_chunked_upload(&server, &token, 256 * 1024).await;
+    assert!(answer.contains("limit_reached"), "{answer}");
+    until("no temp file is left", || {
+        temp_files(&server.data).is_empty()
+    })
+    .await;
+    assert_eq!(stored_files(&server.data).len(), 1, "no new bytes on disk");
+
+    // Two uploads racing under the quota of another user: both may pass
+    // the early check, one is refused at apply; its bytes go at once.
+    let (_, b_token) = server.user("bob").await;
+    let (first, second) = tokio::join!(
+        upload(&server, &b_token, "a.bin", vec![1; 600 * 1024], "x/y"),
+        upload(&server, &b_token, "b.bin", vec![2; 600 * 1024], "x/y"),
+    );
+    let mut statuses = [first.0, second.0];
+    statuses.sort();
+    assert_eq!(statuses[0], 201, "{first:?} {second:?}");
+    assert_ne!(statuses[1], 201, "{first:?} {second:?}");
+    let refused = if first.0 == 201 { &second.1 } else { &first.1 };
+    assert_eq!(refused["code"], "limit_reached");
+    assert_eq!(
+        stored_files(&server.data).len(),
+        2,
+        "only the accepted uploads' bytes remain"
+    );
+}

@@ -35,6 +35,31 @@ pub enum FileOp {
     Sweep { older_than_ms: u64 },
 }
 
+/// May a user holding `count` files of `held` bytes add `size` bytes
+/// under `quota`? Checked by the upload route before it reads the body
+/// and again at apply. A user holds at most `MAX_FILES_PER_USER` files:
+/// past that the quota's scan would stop short and undercount.
+pub fn check_file_quota(count: usize, held: u64, size: u64, quota: u64) -> Result<()> {
+    if count >= store::MAX_FILES_PER_USER {
+        return Err(ServerError::LimitReached(format!(
+            "you hold {} files, the most allowed; delete some first",
+            store::MAX_FILES_PER_USER
+        )));
+    }
+    if held.saturating_add(size) > quota {
+        return Err(quota_error(quota));
+    }
+    Ok(())
+}
+
+/// The refusal of an upload past the uploader's quota.
+pub fn quota_error(quota: u64) -> ServerError {
+    ServerError::LimitReached(format!(
+        "your files would take more than your quota of {} MiB",
+        quota >> 20
+    ))
+}
+
 impl Worker {
     pub(super) fn file_op(&mut self, b: &mut Batch, op: FileOp) -> Result<Reply> {
         match op {
@@ -49,13 +74,9 @@ impl Worker {
                 height,
                 quota,
             } => {
-                let held: u64 = self.store.user_files(owner)?.iter().map(|f| f.size).sum();
-                if held.saturating_add(size) > quota {
-                    return Err(ServerError::LimitReached(format!(
-                        "your files would take more than your quota of {} MiB",
-                        quota >> 20
-                    )));
-                }
+                let held = self.store.user_files(owner)?;
+                let bytes: u64 = held.iter().map(|f| f.size).sum();
+                check_file_quota(held.len(), bytes, size, quota)?;
                 let record = FileRecord {
                     id: self.new_id(),
                     owner,

@@ -23,9 +23,10 @@ pub mod sweep;
 pub mod thumb;
 
 use crate::config::FilesConfig;
+use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 use tokio::sync::Semaphore;
 
@@ -55,6 +56,66 @@ struct Inner {
     config: FilesConfig,
     uploads: Arc<Semaphore>,
     thumbnails: Arc<Semaphore>,
+    /// Hashes an upload on this node has stored (or is storing) and whose
+    /// record is not committed yet, with how many such uploads. Why a lock:
+    /// the sweep's "unreferenced and old, so remove" and an upload's "the
+    /// bytes are there, keep them" must not interleave, or an identical
+    /// re-upload of unreferenced bytes could be acknowledged after the
+    /// sweep deleted them. An upload registers here before it stores; the
+    /// sweep removes only while holding this lock, re-checking the hash is
+    /// neither in flight nor referenced nor recently written. Held for a
+    /// map update, or for one sled read plus one unlink (never across an
+    /// await).
+    in_flight: Mutex<HashMap<String, usize>>,
+}
+
+/// The outcome of [`Files::store`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stored {
+    /// The bytes were moved into place by this upload.
+    Created,
+    /// The same bytes were already there (kept, marked as just written).
+    Existed,
+}
+
+/// An upload's hold on its hash (see `Inner::in_flight`): while it lives
+/// the sweep leaves the bytes alone. Drop it once the record's commit has
+/// answered (either way).
+pub struct InFlight {
+    files: Files,
+    hash: String,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut map = self.files.in_flight();
+        if let Some(n) = map.get_mut(&self.hash) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(&self.hash);
+            }
+        }
+    }
+}
+
+impl InFlight {
+    /// The upload was refused after its bytes were stored: remove them
+    /// unless another upload of the same bytes is in flight or a record
+    /// references them (`referenced`, a store read). Blocking.
+    pub fn discard(
+        self,
+        referenced: impl FnOnce(&str) -> Result<bool, String>,
+    ) -> Result<bool, String> {
+        let files = self.files.clone();
+        let map = files.in_flight();
+        if map.get(&self.hash).copied().unwrap_or(0) > 1 || referenced(&self.hash)? {
+            return Ok(false);
+        }
+        files.remove(&self.hash).map_err(|e| e.to_string())?;
+        drop(map);
+        Ok(true)
+        // `self` drops after the lock is released (its Drop takes it too).
+    }
 }
 
 impl Files {
@@ -79,8 +140,53 @@ impl Files {
                 config,
                 uploads: Arc::new(Semaphore::new(UPLOADS_AT_ONCE)),
                 thumbnails: Arc::new(Semaphore::new(THUMBNAILS_AT_ONCE)),
+                in_flight: Mutex::new(HashMap::new()),
             }),
         })
+    }
+
+    fn in_flight(&self) -> MutexGuard<'_, HashMap<String, usize>> {
+        // A panic while holding it leaves a consistent map (one update).
+        self.inner
+            .in_flight
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Hold `hash` against the sweep until the returned guard drops; take
+    /// it before [`Files::store`].
+    pub fn hold(&self, hash: &str) -> InFlight {
+        *self.in_flight().entry(hash.to_owned()).or_insert(0) += 1;
+        InFlight {
+            files: self.clone(),
+            hash: hash.to_owned(),
+        }
+    }
+
+    /// Remove the bytes of `hash` if no upload holds them, `unreferenced`
+    /// says no record does, and they were last written before `cutoff`,
+    /// all checked under the in-flight lock (blocking). Whether removed.
+    pub fn remove_if_unused(
+        &self,
+        hash: &str,
+        cutoff: SystemTime,
+        referenced: impl FnOnce(&str) -> Result<bool, String>,
+    ) -> Result<bool, String> {
+        let map = self.in_flight();
+        if map.contains_key(hash) {
+            return Ok(false);
+        }
+        let modified = match std::fs::metadata(self.content_path(hash)).and_then(|m| m.modified()) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e.to_string()),
+        };
+        if modified > cutoff || referenced(hash)? {
+            return Ok(false);
+        }
+        self.remove(hash).map_err(|e| e.to_string())?;
+        drop(map);
+        Ok(true)
     }
 
     pub fn config(&self) -> &FilesConfig {
@@ -134,9 +240,9 @@ impl Files {
 
     /// Move a complete, fsynced temp file into place as the bytes of
     /// `hash` (blocking). Bytes already there are kept (they are the same
-    /// bytes) and marked as just written, so a sweep running now leaves
-    /// them for this upload.
-    pub fn store(&self, temp: &mut TempFile, hash: &str) -> io::Result<()> {
+    /// bytes) and marked as just written. The caller holds `hash`
+    /// ([`Files::hold`]) so the sweep cannot remove them under it.
+    pub fn store(&self, temp: &mut TempFile, hash: &str) -> io::Result<Stored> {
         let dest = self.content_path(hash);
         let Some(src) = temp.path.take() else {
             return Err(io::Error::other("temp file already stored"));
@@ -145,7 +251,7 @@ impl Files {
             std::fs::remove_file(&src)?;
             let f = std::fs::File::options().append(true).open(&dest)?;
             f.set_modified(SystemTime::now())?;
-            return Ok(());
+            return Ok(Stored::Existed);
         }
         let dir = dest.parent().unwrap_or(&self.inner.root);
         let new_dir = !dir.exists();
@@ -158,7 +264,7 @@ impl Files {
         if new_dir {
             sync_dir(&self.inner.root)?;
         }
-        Ok(())
+        Ok(Stored::Created)
     }
 
     /// Write a thumbnail for `hash` (blocking): temp, fsync, rename.

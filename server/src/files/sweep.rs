@@ -55,20 +55,23 @@ pub async fn sweep_once(files: &Files, store: &Store, committer: &Committer) {
 }
 
 /// Remove unreferenced bytes older than the grace (blocking); how many.
+/// The listing is a snapshot: each hash is re-checked (not in flight on
+/// this node, unreferenced, still old) under the in-flight lock just
+/// before its removal, so an identical upload racing the sweep keeps its
+/// bytes.
 pub fn reclaim(files: &Files, store: &Store) -> Result<usize, String> {
     let grace = files.grace();
     let now = SystemTime::now();
+    let cutoff = now.checked_sub(grace).unwrap_or(SystemTime::UNIX_EPOCH);
     let mut removed = 0;
     for (hash, modified) in files.stored().map_err(|e| e.to_string())? {
-        let age = now.duration_since(modified).unwrap_or_default();
-        if age < grace {
+        if modified > cutoff {
             continue;
         }
-        if store.hash_referenced(&hash).map_err(|e| e.to_string())? {
-            continue;
+        let referenced = |h: &str| store.hash_referenced(h).map_err(|e| e.to_string());
+        if files.remove_if_unused(&hash, cutoff, referenced)? {
+            removed += 1;
         }
-        files.remove(&hash).map_err(|e| e.to_string())?;
-        removed += 1;
     }
     Ok(removed)
 }

@@ -13,7 +13,7 @@ use super::{HttpResult, authenticated};
 use crate::app::App;
 use crate::committer::{Command, FileOp, Reply};
 use crate::error::ServerError;
-use crate::files::{Files, sniff, thumb};
+use crate::files::{Files, Stored, sniff, thumb};
 use crate::store::{FileRecord, UserRecord};
 use axum::Json;
 use axum::body::Body;
@@ -63,10 +63,25 @@ pub async fn upload(
     if declared.is_some_and(|n| n > max) {
         return Err(ServerError::FileTooLarge { max }.into());
     }
+    // The quota is checked before a byte is stored (apply checks it again,
+    // against racing uploads): what the user holds, plus what this upload
+    // declares (or at least one byte), and the count of files held.
+    let quota = files.quota_bytes();
+    let owner = user.id;
+    let held = app
+        .read(move |s| {
+            let held = s.user_files(owner)?;
+            Ok((held.len(), held.iter().map(|f| f.size).sum::<u64>()))
+        })
+        .await?;
+    let (count, held) = held;
+    crate::committer::check_file_quota(count, held, declared.unwrap_or(1), quota)?;
     let Some(_turn) = files.upload_turn() else {
         return Err(ServerError::RateLimited.into());
     };
-    let received = receive(&files, body, max).await?;
+    // A body streamed without a length stops where the quota would.
+    let left = quota.saturating_sub(held);
+    let received = receive(&files, body, max, (left, quota)).await?;
     let Received {
         mut temp,
         hash,
@@ -98,20 +113,23 @@ pub async fn upload(
             }
         }
     }
+    // Held against the sweep from before the bytes are stored until the
+    // record's commit has answered.
+    let hold = files.hold(&hash);
     let stored = {
         let (files, hash) = (files.clone(), hash.clone());
         let png = thumbnail.as_ref().map(|t| t.png.clone());
-        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            files.store(&mut temp, &hash)?;
+        tokio::task::spawn_blocking(move || -> std::io::Result<Stored> {
+            let stored = files.store(&mut temp, &hash)?;
             if let Some(png) = png {
                 files.store_thumb(&hash, &png)?;
             }
-            Ok(())
+            Ok(stored)
         })
         .await
         .map_err(|e| ServerError::Internal(e.to_string()))?
     };
-    stored.map_err(|e| ServerError::Internal(format!("storing an upload: {e}")))?;
+    let stored = stored.map_err(|e| ServerError::Internal(format!("storing an upload: {e}")))?;
     let op = FileOp::Upload {
         owner: user.id,
         hash,
@@ -121,11 +139,42 @@ pub async fn upload(
         thumbnail: thumbnail.is_some(),
         width: thumbnail.as_ref().map(|t| t.width),
         height: thumbnail.as_ref().map(|t| t.height),
-        quota: files.quota_bytes(),
+        quota,
     };
-    match app.committer.submit(Command::File(op)).await? {
-        Reply::File(record) => Ok((StatusCode::CREATED, Json(record.attachment()))),
-        other => Err(ServerError::Internal(format!("expected a file, got {other:?}")).into()),
+    let answer = match app.committer.submit(Command::File(op)).await {
+        Ok(Reply::File(record)) => Ok(record),
+        Ok(other) => Err(ServerError::Internal(format!(
+            "expected a file, got {other:?}"
+        ))),
+        Err(e) => Err(e),
+    };
+    match answer {
+        Ok(record) => {
+            drop(hold);
+            Ok((StatusCode::CREATED, Json(record.attachment())))
+        }
+        Err(e) => {
+            // Refused after the bytes were stored: bytes this upload put
+            // there and nothing references leave at once, not at the sweep.
+            if stored == Stored::Created {
+                discard(&app, hold).await;
+            }
+            Err(e.into())
+        }
+    }
+}
+
+/// Remove the bytes of a refused upload unless referenced or in flight.
+async fn discard(app: &App, hold: crate::files::InFlight) {
+    let store = app.store.clone();
+    let done = tokio::task::spawn_blocking(move || {
+        hold.discard(|h| store.hash_referenced(h).map_err(|e| e.to_string()))
+    })
+    .await;
+    match done {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "cannot remove a refused upload's bytes"),
+        Err(e) => tracing::warn!(error = %e, "removing a refused upload's bytes failed"),
     }
 }
 
@@ -137,8 +186,14 @@ struct Received {
 }
 
 /// Stream the body into a temp file, hashing as it goes; refuse (and
-/// remove the temp file) the moment it passes `max` bytes.
-async fn receive(files: &Files, body: Body, max: u64) -> Result<Received, ServerError> {
+/// remove the temp file) the moment it passes `max` bytes, or `left` (what
+/// remains of the uploader's quota).
+async fn receive(
+    files: &Files,
+    body: Body,
+    max: u64,
+    (left, quota): (u64, u64),
+) -> Result<Received, ServerError> {
     let temp = files.temp();
     let path = temp
         .path()
@@ -157,6 +212,9 @@ async fn receive(files: &Files, body: Body, max: u64) -> Result<Received, Server
         size += chunk.len() as u64;
         if size > max {
             return Err(ServerError::FileTooLarge { max });
+        }
+        if size > left {
+            return Err(crate::committer::quota_error(quota));
         }
         if head.len() < sniff::HEAD {
             let take = (sniff::HEAD - head.len()).min(chunk.len());

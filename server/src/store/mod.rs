@@ -26,7 +26,7 @@ mod tests;
 pub use anon::{AnonRecord, MAX_ANON_ROOMS, put_anon_question, put_anon_setting};
 pub use contacts::{MAX_BLOCKS, delete_block, delete_hidden_dm, put_block, put_dm, put_hidden_dm};
 pub use directory::{DirectoryLink, put_directory_link};
-pub use files::{FileRecord, MAX_SWEPT, UserFile, delete_file, put_file};
+pub use files::{FileRecord, MAX_FILES_PER_USER, MAX_SWEPT, UserFile, delete_file, put_file};
 pub use kv::{Batch, Kv, Op, StoreError, Tree, prefix_successor, scan_prefix};
 pub use memory_kv::MemoryKv;
 pub use overlay_kv::OverlayKv;
