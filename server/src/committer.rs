@@ -44,7 +44,7 @@ pub use crate::command::{Command, Reply, Stamp};
 pub use accounts::AccountOp;
 pub use anon::{AnonOp, MAX_PENDING_PER_ASKER};
 pub use contacts::ContactOp;
-pub use directory::{DirectoryOp, DirectoryState};
+pub use directory::{DirectoryOp, DirectoryState, same_entry};
 pub use files::{FileOp, check_file_quota, quota_error};
 pub use messages::MessageOp;
 pub use questions::QuestionOp;

@@ -8,15 +8,31 @@
 //! same ones; a cluster's nodes each run this loop, and a verdict already
 //! applied is not submitted again (it changes nothing, so the second
 //! node's lookup finds nothing to do). A round that cannot reach the
-//! directory changes nothing: an outage never disables anyone.
+//! directory changes nothing: an outage never disables anyone. Neither
+//! does an ambiguous match (that account is skipped), an entry that is not
+//! the account's own any more (a reused username: left for an admin), nor
+//! a round where most accounts come back gone at once (see
+//! [`MASS_GONE_SHARE`]).
 
-use crate::auth::ldap::{Directory, DirectoryUser};
-use crate::committer::{Command, Committer, DirectoryOp, DirectoryState};
+use crate::auth::ldap::{Directory, DirectoryError, DirectoryUser};
+use crate::committer::{Command, Committer, DirectoryOp, DirectoryState, same_entry};
 use crate::store::{DirectoryLink, Store, UserRecord};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// Start the loop; it ends when `stop` fires.
+/// When more than this share of the accounts (and more than
+/// [`MASS_GONE_MIN`] of them) come back gone in one round, the round
+/// disables no one for being gone: a wrong base, a changed ACL or a
+/// half-replicated directory must not log everyone out. Half: a real
+/// departure of most of the company in one sync interval is rarer than a
+/// misconfiguration, and an admin can still disable accounts by hand.
+const MASS_GONE_SHARE: f64 = 0.5;
+/// See [`MASS_GONE_SHARE`]: with 2 accounts or fewer gone, each is gone.
+const MASS_GONE_MIN: usize = 2;
+
+/// Start the loop; it ends when `stop` fires. Each round runs as its own
+/// task, so a panic in one (a directory answer ldap3 cannot take, a bug)
+/// is logged at error and the next round still runs.
 pub fn start(
     directory: Directory,
     store: Store,
@@ -34,14 +50,23 @@ pub fn start(
                 _ = stop.cancelled() => return,
                 _ = tick.tick() => {}
             }
+            let (d, s, c) = (directory.clone(), store.clone(), committer.clone());
+            let mut round = tokio::spawn(async move { sync_once(&d, &s, &c).await });
             tokio::select! {
-                _ = stop.cancelled() => return,
-                r = sync_once(&directory, &store, &committer) => match r {
-                    Ok(changed) if changed > 0 => {
+                _ = stop.cancelled() => {
+                    round.abort();
+                    return;
+                }
+                r = &mut round => match r {
+                    Ok(Ok(changed)) if changed > 0 => {
                         tracing::info!(changed, "directory sync changed accounts");
                     }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "directory sync skipped"),
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => tracing::warn!(error = %e, "directory sync skipped"),
+                    Err(e) => tracing::error!(
+                        error = %e,
+                        "directory sync round failed (panic?); the next round runs as usual"
+                    ),
                 },
             }
         }
@@ -71,22 +96,60 @@ pub async fn sync_once(
     if accounts.is_empty() {
         return Ok(0);
     }
+    let total = accounts.len();
     let mut session = directory.connect().await.map_err(|e| e.to_string())?;
-    let mut changed = 0;
+    // Every lookup first, the verdicts after: the share of "gone" decides
+    // whether the gone ones are believed.
+    let mut verdicts = Vec::new();
     for (user, link) in accounts {
         // Any failure ends the round before a verdict: a half-answered
         // round must not read as "gone".
         let found = match session.find(&user.username).await {
             Ok(found) => found,
+            Err(DirectoryError::Ambiguous) => {
+                tracing::error!(
+                    user = %user.username,
+                    "directory sync: the user filter matches more than one entry; account skipped"
+                );
+                continue;
+            }
             Err(e) => {
                 session.close().await;
                 return Err(e.to_string());
             }
         };
-        let state = verdict(found);
-        if !differs(&user, &link, &state) {
+        if let Some(found) = &found
+            && !same_entry(&link, &found.dn, found.entry_id.as_deref())
+        {
+            tracing::error!(
+                user = %user.username,
+                old_dn = %link.dn,
+                new_dn = %found.dn,
+                "directory sync: the username now names another directory entry; account left as it is for an admin"
+            );
             continue;
         }
+        let state = verdict(found);
+        if differs(&user, &link, &state) {
+            verdicts.push((user, state));
+        }
+    }
+    session.close().await;
+    let gone = verdicts
+        .iter()
+        .filter(|(_, s)| *s == DirectoryState::Gone)
+        .count();
+    if gone > MASS_GONE_MIN && gone as f64 > total as f64 * MASS_GONE_SHARE {
+        tracing::warn!(
+            gone,
+            total,
+            "directory sync: most directory accounts came back gone at once; \
+             not disabling them this round (check --ldap-user-base, the filter and the service account's rights)"
+        );
+        verdicts.retain(|(_, s)| *s != DirectoryState::Gone);
+    }
+    let mut changed = 0;
+    for (user, state) in verdicts {
         let op = DirectoryOp::Sync {
             user: user.id,
             state,
@@ -98,7 +161,6 @@ pub async fn sync_once(
             }
         }
     }
-    session.close().await;
     Ok(changed)
 }
 
@@ -111,6 +173,7 @@ fn verdict(found: Option<DirectoryUser>) -> DirectoryState {
             transformation_team: u.transformation_team,
             display_name: u.display_name,
             dn: u.dn,
+            entry_id: u.entry_id,
         },
     }
 }
@@ -125,9 +188,12 @@ fn differs(user: &UserRecord, link: &DirectoryLink, state: &DirectoryState) -> b
             role,
             transformation_team,
             display_name,
+            entry_id,
             ..
         } => {
             user.disabled
+                // An account made before entry ids were kept adopts its id.
+                || (link.entry_id.is_none() && entry_id.is_some())
                 || user.role != *role
                 || user.transformation_team != *transformation_team
                 || user.display_name != *display_name

@@ -60,6 +60,14 @@ pub enum ServerError {
     DirectoryUnavailable(String),
     #[error("a local account has this name; a directory login cannot use it")]
     AccountSourceConflict,
+    /// A directory login for an account made for another directory entry
+    /// (the username was reused: a different `entryUUID`/`objectGUID`, or
+    /// without one a different DN). Code `account_source_conflict`; the
+    /// account stays as it is for an admin to resolve.
+    #[error(
+        "this name belongs to an account made for another directory entry; an administrator must resolve it"
+    )]
+    DirectoryIdentityChanged,
     #[error("this account's login source is not enabled on this server")]
     LoginSourceDisabled,
     /// An upload past the per-file limit (HTTP 413, code `body_too_large`).
@@ -91,7 +99,9 @@ impl ServerError {
             ServerError::Unavailable(_) => ErrorCode::Unavailable,
             ServerError::BadQuery(_) => ErrorCode::BadQuery,
             ServerError::DirectoryUnavailable(_) => ErrorCode::DirectoryUnavailable,
-            ServerError::AccountSourceConflict => ErrorCode::AccountSourceConflict,
+            ServerError::AccountSourceConflict | ServerError::DirectoryIdentityChanged => {
+                ErrorCode::AccountSourceConflict
+            }
             ServerError::LoginSourceDisabled => ErrorCode::LoginSourceDisabled,
             ServerError::FileTooLarge { .. } => ErrorCode::BodyTooLarge,
             ServerError::NotSupported(_) => ErrorCode::NotSupported,

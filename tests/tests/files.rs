@@ -603,12 +603,25 @@ async fn an_upload_past_the_quota_is_refused_and_leaves_no_bytes() {
     let (status, body) = upload(&server, &token, "more.txt", b"one more".to_vec(), "x/y").await;
     assert_eq!(body["code"], "limit_reached", "{status} {body}");
     let answer = raw_chunked_upload(&server, &token, 256 * 1024).await;
-    assert!(answer.contains("limit_reached"), "{answer}");
+    // Refused before its body is read: the server closes the connection
+    // while the client still sends, and the reset can overtake the answer
+    // (seen under load). Either way it is no 201, and nothing is stored
+    // (below).
+    assert!(!answer.starts_with("HTTP/1.1 201"), "{answer}");
+    assert!(
+        answer.is_empty() || answer.contains("limit_reached"),
+        "{answer}"
+    );
     until("no temp file is left", || {
         temp_files(&server.data).is_empty()
     })
     .await;
-    assert_eq!(stored_files(&server.data).len(), 1, "no new bytes on disk");
+    assert_eq!(
+        stored_files(&server.data).len(),
+        1,
+        "no new bytes on disk: {:?}, answer {answer:?}",
+        stored_files(&server.data)
+    );
 
     // Two uploads racing under the quota of another user: both may pass
     // the early check, one is refused at apply; its bytes go at once.

@@ -516,6 +516,10 @@ async fn local_accounts_log_in_while_the_directory_is_down() {
     // The break-glass admin and local staff are not.
     server.login("admin", townhall_tests::ADMIN_PASSWORD).await;
     server.login("dana", "dana-local-password").await;
+    // A local name with a wrong password answers as an unknown name does
+    // (the directory conflict check could not be made).
+    let (status, code, _) = try_login(&server, "dana", "not-her-password").await;
+    assert_eq!((status, code.as_str()), (503, "directory_unavailable"));
 
     // The directory back: directory logins work again.
     slapd.run().await;
@@ -560,4 +564,126 @@ async fn a_directory_login_never_takes_over_a_local_account_of_the_same_name() {
     // The local account is untouched and logs in with its own password.
     let erin = server.login("erin", "erin-local-password").await;
     assert_eq!(erin.user.display_name, "erin");
+}
+
+/// Add `who` to (`add`) or remove them from the transformation group: a
+/// change the sync reports on that user's open socket (`account_changed`),
+/// which proves a whole sync round ran (every account is looked up before
+/// any verdict is applied).
+async fn toggle_team(slapd: &Slapd, who: &str, add: bool) {
+    let op = if add { "add" } else { "delete" };
+    slapd
+        .modify(&format!(
+            "dn: cn=transformation,{GROUPS}\nchangetype: modify\n{op}: member\nmember: uid={who},{PEOPLE}\n"
+        ))
+        .await;
+}
+
+#[tokio::test]
+async fn a_reused_directory_username_does_not_take_over_the_old_account() {
+    let slapd = Slapd::start().await;
+    let server = start_server(&slapd.args(1.0)).await;
+    let bob = server.login("bob", "bob-directory-pw").await;
+    let alice = server.login("alice", "alice-directory-pw").await;
+    let (mut alice_socket, _, _) = server.connect_caught_up(&alice.token, None, None).await;
+
+    // Bob leaves; a new person gets the same uid (same DN, new entryUUID).
+    slapd
+        .modify(&format!(
+            "dn: uid=bob,{PEOPLE}\nchangetype: delete\n\n\
+             dn: uid=bob,{PEOPLE}\nchangetype: add\nobjectClass: inetOrgPerson\nuid: bob\n\
+             cn: Bob Newcomer\nsn: Newcomer\nuserPassword: new-bob-pw\n"
+        ))
+        .await;
+    let (status, code, body) = try_login(&server, "bob", "new-bob-pw").await;
+    assert_eq!(
+        (status, code.as_str()),
+        (409, "account_source_conflict"),
+        "{body}"
+    );
+    // A sync round later (alice's change shows it ran), the old account is
+    // as it was: not renamed, not disabled, still refused to the newcomer.
+    toggle_team(&slapd, "alice", true).await;
+    assert_eq!(
+        alice_socket.expect_close().await,
+        Some(close::ACCOUNT_CHANGED)
+    );
+    let users: Vec<serde_json::Value> = reqwest::Client::new()
+        .get(server.http("/api/admin/users"))
+        .bearer_auth(&server.admin_token)
+        .send()
+        .await
+        .expect("list users")
+        .json()
+        .await
+        .expect("users json");
+    let old = users
+        .iter()
+        .find(|u| u["user"]["username"] == "bob")
+        .expect("bob's account");
+    assert_eq!(old["user"]["display_name"], "Bob Builder");
+    assert_eq!(old["disabled"], false);
+    assert_eq!(old["user"]["id"], serde_json::json!(bob.user.id));
+    let (status, code, _) = try_login(&server, "bob", "new-bob-pw").await;
+    assert_eq!((status, code.as_str()), (409, "account_source_conflict"));
+}
+
+#[tokio::test]
+async fn ambiguous_matches_and_mass_disappearances_disable_no_one() {
+    let slapd = Slapd::start().await;
+    let server = start_server(&slapd.args(1.0)).await;
+    // Three users in their own OU, so one rename moves them all out of the
+    // search base at once (as a wrong base or ACL change would).
+    let team = format!("ou=team,{PEOPLE}");
+    let mut ldif =
+        format!("dn: {team}\nchangetype: add\nobjectClass: organizationalUnit\nou: team\n");
+    for name in ["tom", "tim", "tess"] {
+        ldif.push_str(&format!(
+            "\ndn: uid={name},{team}\nchangetype: add\nobjectClass: inetOrgPerson\n\
+             uid: {name}\ncn: {name}\nsn: {name}\nuserPassword: {name}-pw\n"
+        ));
+    }
+    slapd.modify(&ldif).await;
+    for name in ["tom", "tim", "tess"] {
+        server.login(name, &format!("{name}-pw")).await;
+    }
+    let alice = server.login("alice", "alice-directory-pw").await;
+    let (mut alice_socket, _, _) = server.connect_caught_up(&alice.token, None, None).await;
+
+    // A second entry with uid=tom: tom's lookup is ambiguous, which is not
+    // "gone" (a single gone account would be disabled).
+    slapd
+        .modify(&format!(
+            "dn: cn=tom-twin,{PEOPLE}\nchangetype: add\nobjectClass: inetOrgPerson\n\
+             uid: tom\ncn: tom-twin\nsn: Twin\n"
+        ))
+        .await;
+    toggle_team(&slapd, "alice", true).await;
+    assert_eq!(
+        alice_socket.expect_close().await,
+        Some(close::ACCOUNT_CHANGED)
+    );
+    assert_eq!(account(&server, "tom").await.map(|a| a.1), Some(false));
+    let (mut alice_socket, _, _) = server.connect_caught_up(&alice.token, None, None).await;
+
+    // Three of four accounts gone at once: the round disables none of them.
+    slapd
+        .modify(&format!(
+            "dn: cn=tom-twin,{PEOPLE}\nchangetype: delete\n\n\
+             dn: {team}\nchangetype: modrdn\nnewrdn: ou=team\ndeleteoldrdn: 1\n\
+             newsuperior: dc=example,dc=org\n"
+        ))
+        .await;
+    toggle_team(&slapd, "alice", false).await;
+    assert_eq!(
+        alice_socket.expect_close().await,
+        Some(close::ACCOUNT_CHANGED)
+    );
+    for name in ["tom", "tim", "tess"] {
+        assert_eq!(
+            account(&server, name).await.map(|a| a.1),
+            Some(false),
+            "{name} disabled"
+        );
+    }
 }

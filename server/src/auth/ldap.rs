@@ -28,6 +28,11 @@ const RC_INVALID_CREDENTIALS: u32 = 49;
 const RC_UNWILLING_TO_PERFORM: u32 = 53;
 const RC_INAPPROPRIATE_AUTH: u32 = 48;
 
+/// Operational attributes naming an entry for good, asked for by name
+/// (operational attributes are only returned when named). A directory
+/// ignores the one it does not know.
+const ENTRY_ID_ATTRIBUTES: [&str; 2] = ["entryUUID", "objectGUID"];
+
 /// Most groups read for one user: role mapping needs a handful, and an
 /// unbounded answer would be read into memory on every login.
 const MAX_GROUPS: i32 = 1_000;
@@ -35,9 +40,14 @@ const MAX_GROUPS: i32 = 1_000;
 /// Why a directory login failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
-    /// Unknown user, ambiguous filter, or wrong password: one answer.
+    /// Unknown user or wrong password: one answer.
     #[error("wrong password or no such directory user")]
     BadCredentials,
+    /// More than one entry matches the user filter: a login is refused (as
+    /// [`DirectoryError::BadCredentials`]), the sync skips the account
+    /// (never "gone": a filter or base gone wrong must not disable anyone).
+    #[error("the LDAP user filter matched more than one entry")]
+    Ambiguous,
     /// The directory could not be reached, refused our TLS, did not answer
     /// in time, or refused the service account. The detail is for the log.
     #[error("{0}")]
@@ -48,6 +58,10 @@ pub enum DirectoryError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirectoryUser {
     pub dn: String,
+    /// The entry's immutable id, if the directory gives one: `entryUUID`
+    /// (OpenLDAP, RFC 4530) or `objectGUID` (AD, as lower-case hex). Unlike
+    /// the username and the DN it is never reused for another person.
+    pub entry_id: Option<String>,
     /// The username attribute's value (or the login name if it has none).
     pub username: String,
     pub display_name: String,
@@ -236,10 +250,13 @@ impl Directory {
         }
         let mut session = self.connect().await?;
         let result = async {
-            let user = session
-                .find(username)
-                .await?
-                .ok_or(DirectoryError::BadCredentials)?;
+            let user = match session.find(username).await {
+                Ok(Some(user)) => user,
+                Ok(None) | Err(DirectoryError::Ambiguous) => {
+                    return Err(DirectoryError::BadCredentials);
+                }
+                Err(e) => return Err(e),
+            };
             session.bind_as_user(&user.dn, password).await?;
             Ok(user)
         }
@@ -291,8 +308,9 @@ pub struct DirectorySession {
 }
 
 impl DirectorySession {
-    /// The user whose login name is `username`; `None` if no entry (or more
-    /// than one: an ambiguous filter must not pick one at random) matches.
+    /// The user whose login name is `username`; `None` if no entry matches,
+    /// [`DirectoryError::Ambiguous`] if more than one does (an ambiguous
+    /// filter must not pick one at random).
     pub async fn find(&mut self, username: &str) -> Result<Option<DirectoryUser>, DirectoryError> {
         let s = self.settings.clone();
         let filter = user_filter(&s.user_filter, username);
@@ -300,6 +318,7 @@ impl DirectorySession {
             s.username_attribute.as_str(),
             s.display_name_attribute.as_str(),
         ];
+        attrs.extend(ENTRY_ID_ATTRIBUTES);
         if let Some(a) = &s.group_attribute {
             attrs.push(a);
         }
@@ -326,11 +345,8 @@ impl DirectorySession {
             .collect();
         let status = result.1;
         if status.rc == RC_SIZE_LIMIT_EXCEEDED || entries.len() > 1 {
-            tracing::warn!(
-                username,
-                "LDAP user filter matched more than one entry: login refused"
-            );
-            return Ok(None);
+            tracing::warn!(username, "LDAP user filter matched more than one entry");
+            return Err(DirectoryError::Ambiguous);
         }
         if status.rc != 0 {
             return Err(unavailable("user search", status));
@@ -338,7 +354,7 @@ impl DirectorySession {
         let Some(entry) = entries.into_iter().next() else {
             return Ok(None);
         };
-        let entry = SearchEntry::construct(entry);
+        let entry = construct(entry)?;
         let mut groups: Vec<String> = match &s.group_attribute {
             Some(a) => values(&entry, a).to_vec(),
             None => Vec::new(),
@@ -379,8 +395,10 @@ impl DirectorySession {
             .map(|d| d.trim().chars().take(64).collect::<String>())
             .filter(|d| !d.is_empty() && crate::names::refuse_bidi("display name", d).is_ok())
             .unwrap_or_else(|| username.clone());
+        let entry_id = entry_id(&entry);
         Ok(Some(DirectoryUser {
             dn: entry.dn,
+            entry_id,
             username,
             display_name,
             role,
@@ -403,11 +421,11 @@ impl DirectorySession {
             .map_err(|e| unavailable("group search", e))?
             .within_limit()
             .map_err(|e| unavailable("group search", e))?;
-        Ok(entries
+        entries
             .into_iter()
             .filter(|e| !e.is_ref() && !e.is_intermediate())
-            .map(|e| SearchEntry::construct(e).dn)
-            .collect())
+            .map(|e| construct(e).map(|e| e.dn))
+            .collect()
     }
 
     /// Bind as the user: the directory checks the password (and, in AD,
@@ -451,6 +469,49 @@ impl WithinLimit for ldap3::SearchResult {
             Err(ldap3::LdapError::from(self.1))
         }
     }
+}
+
+/// `SearchEntry::construct` without its panics: ldap3 0.12 `expect`s a
+/// UTF-8 DN and attribute names and the BER shape it wants, so a directory
+/// answering otherwise would panic a login or end the sync task. A panic
+/// there is caught and becomes [`DirectoryError::Unavailable`] (the default
+/// panic hook still prints it once, which is wanted: it is a directory to
+/// look at). Nothing shared is touched inside, so unwinding is safe.
+fn construct(entry: ldap3::ResultEntry) -> Result<SearchEntry, DirectoryError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        SearchEntry::construct(entry)
+    }))
+    .map_err(|_| {
+        unavailable(
+            "search entry",
+            "malformed entry (non-UTF-8 DN or attribute name)",
+        )
+    })
+}
+
+/// The entry's immutable id ([`ENTRY_ID_ATTRIBUTES`]): `entryUUID` as
+/// text (lower case), `objectGUID` (binary) as lower-case hex.
+fn entry_id(entry: &SearchEntry) -> Option<String> {
+    let text = entry.attrs.iter().find_map(|(k, v)| {
+        ENTRY_ID_ATTRIBUTES
+            .iter()
+            .any(|a| k.eq_ignore_ascii_case(a))
+            .then(|| v.first().map(|v| v.trim().to_lowercase()))
+            .flatten()
+    });
+    let binary = || {
+        entry.bin_attrs.iter().find_map(|(k, v)| {
+            ENTRY_ID_ATTRIBUTES
+                .iter()
+                .any(|a| k.eq_ignore_ascii_case(a))
+                .then(|| {
+                    v.first()
+                        .map(|v| v.iter().map(|b| format!("{b:02x}")).collect::<String>())
+                })
+                .flatten()
+        })
+    };
+    text.or_else(binary).filter(|id| !id.is_empty())
 }
 
 fn unavailable(what: &str, e: impl std::fmt::Display) -> DirectoryError {
@@ -538,6 +599,56 @@ mod tests {
             user_filter(t, "a\\b\0"),
             "(&(objectClass=inetOrgPerson)(uid=a\\5cb\\00))"
         );
+    }
+
+    #[test]
+    fn a_malformed_entry_is_an_error_not_a_panic() {
+        use ldap3::asn1::{PL, StructureTag, TagClass};
+        let prim = |id, bytes: &[u8]| StructureTag {
+            class: TagClass::Universal,
+            id,
+            payload: PL::P(bytes.to_vec()),
+        };
+        let entry = |dn: &[u8], attr: &[u8]| {
+            let values = StructureTag {
+                class: TagClass::Universal,
+                id: 17,
+                payload: PL::C(vec![prim(4, b"x")]),
+            };
+            let attribute = StructureTag {
+                class: TagClass::Universal,
+                id: 16,
+                payload: PL::C(vec![prim(4, attr), values]),
+            };
+            let attrs = StructureTag {
+                class: TagClass::Universal,
+                id: 16,
+                payload: PL::C(vec![attribute]),
+            };
+            ldap3::ResultEntry::new(StructureTag {
+                class: TagClass::Application,
+                id: 4,
+                payload: PL::C(vec![prim(4, dn), attrs]),
+            })
+        };
+        let ok = construct(entry(b"uid=a,dc=x", b"entryUUID")).expect("well-formed");
+        assert_eq!(ok.dn, "uid=a,dc=x");
+        assert_eq!(entry_id(&ok).as_deref(), Some("x"));
+        for bad in [
+            entry(&[b'u', b'=', 0xff, 0xfe], b"cn"),
+            entry(b"uid=a", &[b'c', 0xff, b'n']),
+        ] {
+            assert!(matches!(
+                construct(bad),
+                Err(DirectoryError::Unavailable(_))
+            ));
+        }
+        // Not an entry at all (wrong tag).
+        let wrong = ldap3::ResultEntry::new(prim(4, b"x"));
+        assert!(matches!(
+            construct(wrong),
+            Err(DirectoryError::Unavailable(_))
+        ));
     }
 
     #[test]

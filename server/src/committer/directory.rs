@@ -31,7 +31,23 @@ pub enum DirectoryState {
         transformation_team: bool,
         display_name: String,
         dn: String,
+        /// The entry's immutable id, if the directory gives one.
+        #[serde(default)]
+        entry_id: Option<String>,
     },
+}
+
+/// Is the entry the directory found (`dn`, `entry_id`) the one `link`'s
+/// account was made for? By immutable id when both sides have one, else by
+/// DN (compared as `normalize_dn` does). A reused username (the old person
+/// deleted, a new entry with the same uid) is not: its login is refused
+/// and the sync leaves the account alone, for an admin to resolve.
+pub fn same_entry(link: &DirectoryLink, dn: &str, entry_id: Option<&str>) -> bool {
+    use crate::auth::ldap::normalize_dn;
+    match (link.entry_id.as_deref(), entry_id) {
+        (Some(ours), Some(found)) => ours == found,
+        _ => normalize_dn(&link.dn) == normalize_dn(dn),
+    }
 }
 
 /// A change to a directory account.
@@ -41,11 +57,14 @@ pub enum DirectoryOp {
     /// A login whose password the directory proved. `record` is the account
     /// to make if none has its username (its role, team flag and display
     /// name are the directory's); an existing directory account takes them
-    /// over, a local one refuses (`account_source_conflict`).
+    /// over (if it is the same entry, [`same_entry`]), a local one refuses
+    /// (`account_source_conflict`).
     Login {
         record: UserRecord,
         source: String,
         dn: String,
+        #[serde(default)]
+        entry_id: Option<String>,
         token_hash: [u8; 32],
         session: SessionRecord,
     },
@@ -65,16 +84,25 @@ impl Worker {
                 record,
                 source,
                 dn,
+                entry_id,
                 token_hash,
                 mut session,
             } => {
                 let Some(mut user) = self.store.user_by_name(&record.username)? else {
-                    return self
-                        .first_directory_login(b, p, record, source, dn, token_hash, session);
+                    let link = DirectoryLink {
+                        source,
+                        dn,
+                        entry_id,
+                        disabled_by_directory: false,
+                    };
+                    return self.first_directory_login(b, p, record, link, token_hash, session);
                 };
                 let Some(mut link) = self.store.directory_link(user.id)? else {
                     return Err(ServerError::AccountSourceConflict);
                 };
+                if !same_entry(&link, &dn, entry_id.as_deref()) {
+                    return Err(ServerError::DirectoryIdentityChanged);
+                }
                 if user.disabled && !link.disabled_by_directory {
                     // An admin disabled it here: the directory cannot undo that.
                     return Err(ServerError::InvalidCredentials);
@@ -84,6 +112,7 @@ impl Worker {
                     transformation_team: record.transformation_team,
                     display_name: record.display_name,
                     dn,
+                    entry_id,
                 };
                 self.follow_directory(b, p, &mut user, &mut link, state);
                 session.user = user.id;
@@ -97,6 +126,14 @@ impl Worker {
                 else {
                     return Ok(Reply::Done(0));
                 };
+                if let DirectoryState::Active { dn, entry_id, .. } = &state
+                    && !same_entry(&link, dn, entry_id.as_deref())
+                {
+                    // Another entry under this username: not this account's
+                    // news (the sync task checked too; this is the check
+                    // against the account as stored now).
+                    return Ok(Reply::Done(0));
+                }
                 self.follow_directory(b, p, &mut record, &mut link, state);
                 Ok(Reply::User(record))
             }
@@ -109,8 +146,7 @@ impl Worker {
         b: &mut Batch,
         p: &mut Pending,
         mut record: UserRecord,
-        source: String,
-        dn: String,
+        link: DirectoryLink,
         token_hash: [u8; 32],
         session: SessionRecord,
     ) -> Result<Reply> {
@@ -119,11 +155,6 @@ impl Worker {
         record.sessions_valid_after = 0;
         record.password_hash = crate::auth::DIRECTORY_PASSWORD_HASH.into();
         store::put_user(b, &record);
-        let link = DirectoryLink {
-            source,
-            dn,
-            disabled_by_directory: false,
-        };
         store::put_directory_link(b, record.id, &link);
         let info = record.info();
         self.audit(
@@ -178,6 +209,7 @@ impl Worker {
                 transformation_team,
                 display_name,
                 dn,
+                entry_id,
             } => {
                 if user.disabled {
                     if !link.disabled_by_directory {
@@ -196,6 +228,9 @@ impl Worker {
                 user.transformation_team = transformation_team;
                 user.display_name = display_name;
                 link.dn = dn;
+                if entry_id.is_some() {
+                    link.entry_id = entry_id;
+                }
             }
         }
         if (&before.0, &before.1) == (&*user, &*link) {

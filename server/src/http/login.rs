@@ -5,7 +5,15 @@
 //!   against its Townhall password only; a directory login never takes it
 //!   over. If the local password is wrong but the directory accepts the
 //!   password for that name, the answer is `account_source_conflict` (only
-//!   someone who proved the directory password learns it).
+//!   someone who proved the directory password learns it). If the directory
+//!   cannot be asked then, the answer is `directory_unavailable`, as for an
+//!   unknown name: a wrong password does not tell local names apart from
+//!   unknown ones while the directory is down. (Timing still differs: a
+//!   local name costs an argon2 check before the directory attempt.)
+//! - A directory account whose entry changed identity (its username reused
+//!   by a new entry: another `entryUUID`/`objectGUID`, or another DN when
+//!   the directory gives no id) is refused with `account_source_conflict`
+//!   and left as it is for an admin.
 //! - Any other name (unknown, or an account a directory login made) goes to
 //!   the directory when `ldap` is an enabled source: the first success makes
 //!   the account, later ones bring its role and team flag up to date.
@@ -23,7 +31,7 @@ use crate::app::App;
 use crate::auth::ldap::{DirectoryError, DirectoryUser};
 use crate::committer::{AccountOp, Command, DirectoryOp, DirectoryState, Reply, now_millis};
 use crate::error::ServerError;
-use crate::store::{SessionRecord, UserRecord};
+use crate::store::{DirectoryLink, SessionRecord, UserRecord};
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
@@ -68,7 +76,12 @@ pub(super) async fn login(
             }))
         }
         Err(e) => {
-            if matches!(e, ServerError::InvalidCredentials) {
+            // A down directory counts too: a wrong local password answers
+            // `directory_unavailable` then, and must not escape the limit.
+            if matches!(
+                e,
+                ServerError::InvalidCredentials | ServerError::DirectoryUnavailable(_)
+            ) {
                 app.login_guard.failed(&username, source);
             }
             crate::metrics::inc(&crate::metrics::get().login_failures);
@@ -86,14 +99,14 @@ async fn sign_in(app: &App, req: LoginRequest) -> Result<SignedIn, ServerError> 
         .read(move |s| {
             let user = s.user_by_name(&name)?;
             let linked = match &user {
-                Some(u) => s.directory_link(u.id)?.is_some(),
-                None => false,
+                Some(u) => s.directory_link(u.id)?,
+                None => None,
             };
             Ok((user, linked))
         })
         .await?;
     match existing {
-        Some(user) if !linked => local(app, user, req).await,
+        Some(user) if linked.is_none() => local(app, user, req).await,
         existing => {
             let directory = app.directory.as_ref().filter(|_| app.login_sources.ldap);
             let Some(directory) = directory else {
@@ -109,14 +122,15 @@ async fn sign_in(app: &App, req: LoginRequest) -> Result<SignedIn, ServerError> 
             };
             let found = match directory.verify(&req.username, &req.password).await {
                 Ok(found) => found,
-                Err(DirectoryError::BadCredentials) => {
+                Err(DirectoryError::BadCredentials | DirectoryError::Ambiguous) => {
                     return Err(ServerError::InvalidCredentials);
                 }
                 Err(DirectoryError::Unavailable(e)) => {
                     return Err(ServerError::DirectoryUnavailable(e));
                 }
             };
-            directory_account(app, existing.filter(|_| linked), found).await
+            let existing = existing.zip(linked);
+            directory_account(app, existing, found).await
         }
     }
 }
@@ -128,10 +142,16 @@ async fn local(app: &App, user: UserRecord, req: LoginRequest) -> Result<SignedI
     if !ok {
         // A directory user whose name a local account already has: say so,
         // but only to someone the directory just accepted.
-        if let Some(directory) = app.directory.as_ref().filter(|_| app.login_sources.ldap)
-            && directory.verify(&req.username, &req.password).await.is_ok()
-        {
-            return Err(ServerError::AccountSourceConflict);
+        if let Some(directory) = app.directory.as_ref().filter(|_| app.login_sources.ldap) {
+            match directory.verify(&req.username, &req.password).await {
+                Ok(_) => return Err(ServerError::AccountSourceConflict),
+                // The check could not be made: answer as for an unknown
+                // name, so a down directory does not reveal local names.
+                Err(DirectoryError::Unavailable(e)) => {
+                    return Err(ServerError::DirectoryUnavailable(e));
+                }
+                Err(DirectoryError::BadCredentials | DirectoryError::Ambiguous) => {}
+            }
         }
         return Err(ServerError::InvalidCredentials);
     }
@@ -159,11 +179,22 @@ async fn local(app: &App, user: UserRecord, req: LoginRequest) -> Result<SignedI
 /// disabled (then the account is disabled here too).
 async fn directory_account(
     app: &App,
-    existing: Option<UserRecord>,
+    existing: Option<(UserRecord, DirectoryLink)>,
     found: DirectoryUser,
 ) -> Result<SignedIn, ServerError> {
+    if let Some((_, link)) = &existing
+        && !crate::committer::same_entry(link, &found.dn, found.entry_id.as_deref())
+    {
+        tracing::error!(
+            username = %found.username,
+            old_dn = %link.dn,
+            new_dn = %found.dn,
+            "directory login refused: the username now names another directory entry; an admin must resolve the account"
+        );
+        return Err(ServerError::DirectoryIdentityChanged);
+    }
     if found.disabled {
-        if let Some(user) = existing {
+        if let Some((user, _)) = existing {
             let op = DirectoryOp::Sync {
                 user: user.id,
                 state: DirectoryState::Disabled,
@@ -197,6 +228,7 @@ async fn directory_account(
         record,
         source: LDAP_SOURCE.into(),
         dn: found.dn,
+        entry_id: found.entry_id,
         token_hash,
         session,
     };

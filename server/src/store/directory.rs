@@ -20,6 +20,13 @@ pub struct DirectoryLink {
     /// the admin's view; lookups go by username through the user filter, so
     /// an entry moved to another OU is still found).
     pub dn: String,
+    /// The entry's immutable id (`entryUUID` / `objectGUID`, see
+    /// `auth::ldap::DirectoryUser::entry_id`) when the directory gives one.
+    /// A login or sync that finds another entry under this account's
+    /// username (a reused name) is refused; accounts made before this field
+    /// existed get it at their next login or sync whose DN still matches.
+    #[serde(default)]
+    pub entry_id: Option<String>,
     /// The directory disabled the account (missing or marked disabled at a
     /// login or a sync). Only such an account is enabled again when the
     /// directory shows it active; an admin's disable here stands.
@@ -62,6 +69,7 @@ mod tests {
         let link = |dn: &str| DirectoryLink {
             source: "ldap".into(),
             dn: dn.into(),
+            entry_id: None,
             disabled_by_directory: false,
         };
         let mut batch = Batch::default();
