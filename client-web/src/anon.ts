@@ -116,11 +116,26 @@ export class AnonQuestions {
   }
 
   async setAllowed(room: RoomId | undefined, on: boolean): Promise<void> {
-    await this.request(room ? { type: 'set_anonymous_questions', room, on } : { type: 'set_anonymous_questions', on });
-    const next = new Set(this.rooms.value);
-    if (!room) this.org.value = on;
-    else if (on) next.add(room);
-    else next.delete(room);
-    this.rooms.value = next;
+    // Shown at once and put back if the server refuses: the checkbox is
+    // controlled by this state, so waiting for the reply would snap it back
+    // to its old value for the length of a round trip.
+    const apply = (value: boolean) => {
+      if (!room) {
+        this.org.value = value;
+        return;
+      }
+      const next = new Set(this.rooms.value);
+      if (value) next.add(room);
+      else next.delete(room);
+      this.rooms.value = next;
+    };
+    const before = room ? this.rooms.value.has(room) : this.org.value;
+    apply(on);
+    try {
+      await this.request(room ? { type: 'set_anonymous_questions', room, on } : { type: 'set_anonymous_questions', on });
+    } catch (err) {
+      apply(before);
+      throw err;
+    }
   }
 }
