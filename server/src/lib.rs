@@ -156,7 +156,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         (
             r.committer.clone(),
             r.worker,
-            Some((r.fatal, r.tasks, node)),
+            Some((r.fatal, r.tasks, node, r.blobs)),
         )
     } else {
         let (committer, task) = Committer::start(
@@ -221,32 +221,41 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
             tracing::error!(error = %e, "search index unavailable; serving without search")
         }
     }
-    // The file store, and its sweep (embedded mode only: a cluster node
-    // refuses uploads, see `http/files.rs`).
+    // The file store, and its sweep. A cluster node keeps its copy of the
+    // bytes in the same folder and shares them through the object store
+    // (`cluster/blobs.rs`); without that store it serves no files.
     let files_stop = CancellationToken::new();
     let mut files_task = None;
-    let files = {
-        let (data, cfg) = (config.data.clone(), config.files.clone());
-        tokio::task::spawn_blocking(move || files::Files::open(&data, cfg)).await
+    let shared = replica.as_ref().map(|(_, _, _, blobs)| blobs.clone());
+    let files = match shared {
+        Some(None) => None,
+        shared => {
+            let (data, cfg) = (config.data.clone(), config.files.clone());
+            let shared = shared.flatten();
+            Some(tokio::task::spawn_blocking(move || files::Files::open(&data, cfg, shared)).await)
+        }
     };
     match files {
-        Ok(Ok(files)) => {
-            if !cluster {
-                files_task = Some(files::sweep::start(
-                    files.clone(),
-                    app.store.clone(),
-                    app.committer.clone(),
-                    files_stop.clone(),
-                ));
-            }
+        Some(Ok(Ok(files))) => {
+            files_task = Some(files::sweep::start(
+                files.clone(),
+                app.store.clone(),
+                app.committer.clone(),
+                files_stop.clone(),
+            ));
             app = app.with_files(files);
         }
-        Ok(Err(e)) => tracing::error!(error = %e, "file store unavailable; serving without files"),
-        Err(e) => tracing::error!(error = %e, "file store unavailable; serving without files"),
+        None => {}
+        Some(Ok(Err(e))) => {
+            tracing::error!(error = %e, "file store unavailable; serving without files")
+        }
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "file store unavailable; serving without files")
+        }
     }
     let mut fatal = None;
     let mut cluster_tasks = Vec::new();
-    if let Some((f, tasks, node)) = replica {
+    if let Some((f, tasks, node, _)) = replica {
         app = app.with_cluster(node);
         fatal = Some(f);
         cluster_tasks = tasks;

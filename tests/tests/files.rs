@@ -642,3 +642,62 @@ async fn an_upload_past_the_quota_is_refused_and_leaves_no_bytes() {
         "only the accepted uploads' bytes remain"
     );
 }
+
+/// Cluster mode: the bytes go to the shared store (the NATS object store)
+/// before the upload is acknowledged, so a file uploaded through node 0 is
+/// downloaded, with its thumbnail and ranges, through node 1, which keeps
+/// its own copy; visibility is the same there (a non-member gets 404);
+/// node 1's copy is the same bytes. Digests converge.
+#[tokio::test]
+async fn in_a_cluster_a_file_uploaded_through_one_node_is_served_by_another() {
+    let c = townhall_tests::cluster::TownhallCluster::start(2).await;
+    let (n0, n1) = (c.node(0), c.node(1));
+    let (_, a_token) = n0.user("alice").await;
+    let (_, b_token) = n0.user("bob").await;
+    let (_, m_token) = n0.user("mallory").await;
+    let mut a = n0.connect(&a_token).await;
+    let room = a.create_room("plans", Visibility::Private).await;
+    a.add_member(room.id, "bob").await;
+
+    let image = uploaded(n0, &a_token, "chart.png", png(640, 480, 480)).await;
+    assert!(image.thumbnail);
+    let text = b"the budget, line by line\n".repeat(2000);
+    let doc = uploaded(n0, &a_token, "budget.txt", text.clone()).await;
+    assert!(matches!(
+        post_files(&mut a, room.id, "both", &[image.id, doc.id]).await,
+        ServerFrame::Ack { .. }
+    ));
+    assert!(
+        stored_files(&n1.data).is_empty(),
+        "node 1 holds no bytes before a read"
+    );
+
+    let path = format!("/api/files/{}", doc.id);
+    let (status, _, bytes) = get(n1, &b_token, &path, None).await;
+    assert_eq!(status, 200, "bob through node 1");
+    assert_eq!(bytes, text);
+    let (status, _, bytes) = get(n1, &b_token, &path, Some("bytes=4-9")).await;
+    assert_eq!((status, bytes.as_slice()), (206, b"budget".as_slice()));
+    let (status, h, thumb) = get(
+        n1,
+        &b_token,
+        &format!("/api/files/{}/thumb", image.id),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&h, "content-type"), "image/png");
+    assert_eq!(&thumb[..8], b"\x89PNG\r\n\x1a\n");
+    let (status, _, full) = get(n1, &b_token, &format!("/api/files/{}", image.id), None).await;
+    assert_eq!((status, full), (200, png(640, 480, 480)));
+    // Mallory is not in the room: the same 404 as an unknown file, on
+    // either node.
+    for node in [n0, n1] {
+        assert_eq!(get(node, &m_token, &path, None).await.0, 404);
+    }
+    // Node 1 now holds its own copy: the bytes, the image and its thumbnail.
+    let mut held = stored_files(&n1.data);
+    held.sort();
+    assert_eq!(held.len(), 3, "{held:?}");
+    c.assert_converged().await;
+}

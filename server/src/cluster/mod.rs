@@ -16,6 +16,7 @@
 //! and docs/operations.md ("A cluster") for deployment.
 
 pub mod barrier;
+pub mod blobs;
 pub mod bus;
 pub mod log;
 
@@ -218,6 +219,9 @@ pub struct Replica {
     /// The last log sequence applied and stored on this node.
     pub applied: watch::Receiver<u64>,
     pub barrier: Arc<barrier::Barrier>,
+    /// The file store every node shares (`blobs.rs`); `None` if it could
+    /// not be opened (uploads are then refused, the rest serves).
+    pub blobs: Option<Arc<dyn crate::files::shared::SharedBlobs>>,
     /// Fires if this node cannot go on applying the log.
     pub fatal: CancellationToken,
     pub worker: tokio::task::JoinHandle<()>,
@@ -328,6 +332,13 @@ pub async fn start(
         }
     }
     tracing::info!(%node, applied = target, "caught up with the log");
+    let blobs = match blobs::NatsBlobs::open(&c.js, &cfg.stream, cfg.replicas).await {
+        Ok(b) => Some(Arc::new(b) as Arc<dyn crate::files::shared::SharedBlobs>),
+        Err(e) => {
+            tracing::error!(error = %e, "file attachments are off on this node");
+            None
+        }
+    };
     let barrier = Arc::new(barrier::Barrier::new(
         c.js.clone(),
         cfg.stream.clone(),
@@ -338,6 +349,7 @@ pub async fn start(
         bus,
         node,
         barrier,
+        blobs,
         applied,
         fatal,
         worker,

@@ -17,7 +17,10 @@
 //! - [`sniff`]: the content type, from the bytes.
 //! - [`thumb`]: image size and thumbnail, with a bound on decoded pixels.
 //! - [`sweep`]: the periodic sweep and the reclaiming of bytes.
+//! - [`shared`]: the store every cluster node shares (`<data>/files/` is
+//!   then this node's copy of what it uploaded or fetched).
 
+pub mod shared;
 pub mod sniff;
 pub mod sweep;
 pub mod thumb;
@@ -67,6 +70,8 @@ struct Inner {
     /// map update, or for one sled read plus one unlink (never across an
     /// await).
     in_flight: Mutex<HashMap<String, usize>>,
+    /// In a cluster, the store every node reads (`cluster/blobs.rs`).
+    shared: Option<Arc<dyn shared::SharedBlobs>>,
 }
 
 /// The outcome of [`Files::store`].
@@ -120,7 +125,11 @@ impl InFlight {
 
 impl Files {
     /// Open (or make) `<data>/files/` and remove temp files a crash left.
-    pub fn open(data: &Path, config: FilesConfig) -> io::Result<Files> {
+    pub fn open(
+        data: &Path,
+        config: FilesConfig,
+        shared: Option<Arc<dyn shared::SharedBlobs>>,
+    ) -> io::Result<Files> {
         let root = data.join("files");
         let tmp = root.join("tmp");
         std::fs::create_dir_all(&tmp)?;
@@ -141,6 +150,7 @@ impl Files {
                 uploads: Arc::new(Semaphore::new(UPLOADS_AT_ONCE)),
                 thumbnails: Arc::new(Semaphore::new(THUMBNAILS_AT_ONCE)),
                 in_flight: Mutex::new(HashMap::new()),
+                shared,
             }),
         })
     }
@@ -187,6 +197,91 @@ impl Files {
         self.remove(hash).map_err(|e| e.to_string())?;
         drop(map);
         Ok(true)
+    }
+
+    /// The store shared by the cluster's nodes, if this node is one.
+    pub fn shared(&self) -> Option<&Arc<dyn shared::SharedBlobs>> {
+        self.inner.shared.as_ref()
+    }
+
+    /// Make sure this node holds the bytes of `hash` (or its thumbnail),
+    /// fetching them from the shared store if it does not: `true` if they
+    /// are here now. A fetched file is checked against its hash before it
+    /// is moved into place; two fetches of the same bytes at once both
+    /// end with the same file.
+    pub async fn ensure_local(&self, hash: &str, thumb: bool) -> Result<bool, String> {
+        let dest = if thumb {
+            self.thumb_path(hash)
+        } else {
+            self.content_path(hash)
+        };
+        if tokio::fs::try_exists(&dest).await.unwrap_or(false) {
+            return Ok(true);
+        }
+        let Some(shared) = self.shared() else {
+            return Ok(false);
+        };
+        let _hold = self.hold(hash);
+        let mut temp = self.temp();
+        let Some(path) = temp.path().map(Path::to_path_buf) else {
+            return Ok(false);
+        };
+        let name = if thumb {
+            shared::thumb_name(hash)
+        } else {
+            hash.to_owned()
+        };
+        if !shared.fetch(name, path.clone()).await? {
+            return Ok(false);
+        }
+        let files = self.clone();
+        let hash = hash.to_owned();
+        tokio::task::spawn_blocking(move || -> Result<bool, String> {
+            if thumb {
+                if let Some(dir) = dest.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+                }
+                std::fs::rename(&path, &dest).map_err(|e| e.to_string())?;
+                // Moved into place: nothing left for the guard to remove.
+                let _kept = temp.path.take();
+                return Ok(true);
+            }
+            let found = hash_file(&path).map_err(|e| e.to_string())?;
+            if found != hash {
+                return Err(format!(
+                    "the shared store's bytes for {hash} hash to {found}"
+                ));
+            }
+            files.store(&mut temp, &hash).map_err(|e| e.to_string())?;
+            Ok(true)
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
+
+    /// In a cluster, put the bytes of `hash` (and its thumbnail) in the
+    /// shared store, durably, before the upload's record is submitted, so
+    /// that every node that applies the record can fetch them. Bytes the
+    /// shared store took within half the grace period are not sent again
+    /// (an identical re-upload). No-op on an embedded node.
+    pub async fn share(&self, hash: &str, thumb: bool) -> Result<(), String> {
+        let Some(shared) = self.shared() else {
+            return Ok(());
+        };
+        let fresh = SystemTime::now()
+            .checked_sub(self.grace() / 2)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let mut names = vec![(hash.to_owned(), self.content_path(hash))];
+        if thumb {
+            names.push((shared::thumb_name(hash), self.thumb_path(hash)));
+        }
+        for (name, path) in names {
+            if matches!(shared.modified(name.clone()).await?, Some(t) if t > fresh) {
+                continue;
+            }
+            shared.put(name, path).await?;
+        }
+        Ok(())
     }
 
     pub fn config(&self) -> &FilesConfig {
@@ -324,6 +419,23 @@ impl Files {
         }
         std::fs::remove_file(self.content_path(hash))
     }
+}
+
+/// The lowercase hex sha256 of a file's bytes (blocking).
+pub fn hash_file(path: &Path) -> io::Result<String> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; WRITE_BUFFER];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {

@@ -8,6 +8,10 @@
 //! may read the message the file was posted with (history's rule); anyone
 //! else, and every pending or removed file, gets the same 404 as a file
 //! that never existed.
+//!
+//! On a cluster node the bytes also go to the shared store before the
+//! record (`Files::share`), and a download of bytes this node does not
+//! hold fetches them from there first (`Files::ensure_local`).
 
 use super::{HttpResult, authenticated};
 use crate::app::App;
@@ -33,11 +37,6 @@ use uuid::Uuid;
 const FILE_CSP: &str = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox";
 
 fn files_of(app: &App) -> Result<Files, ServerError> {
-    if app.cluster.is_some() {
-        return Err(ServerError::NotSupported(
-            "file attachments are not available on a cluster node yet",
-        ));
-    }
     app.files.clone().ok_or(ServerError::NotSupported(
         "the file store could not be opened",
     ))
@@ -130,6 +129,18 @@ pub async fn upload(
         .map_err(|e| ServerError::Internal(e.to_string()))?
     };
     let stored = stored.map_err(|e| ServerError::Internal(format!("storing an upload: {e}")))?;
+    // A cluster node: the bytes go to the shared store (durably) before the
+    // record, so every node that applies the record can serve them.
+    if let Err(e) = files.share(&hash, thumbnail.is_some()).await {
+        tracing::warn!(error = %e, "upload: the cluster's file store did not take the bytes");
+        if stored == Stored::Created {
+            discard(&app, hold).await;
+        }
+        return Err(ServerError::Unavailable(
+            "the cluster's file store is not reachable; retry the upload".into(),
+        )
+        .into());
+    }
     let op = FileOp::Upload {
         owner: user.id,
         hash,
@@ -278,6 +289,7 @@ pub async fn download(
     let files = app.files.clone().ok_or(ServerError::NotFound)?;
     let (user, _) = authenticated(&app, &headers).await?;
     let record = visible_file(&app, &user, &id).await?;
+    local_copy(&files, &record.hash, false).await?;
     let path = files.content_path(&record.hash);
     let inline = sniff::is_inline_image(&record.content_type);
     let content_type = if record.content_type.starts_with("text/") {
@@ -300,8 +312,23 @@ pub async fn thumbnail(
     if !record.thumbnail {
         return Err(ServerError::NotFound.into());
     }
+    local_copy(&files, &record.hash, true).await?;
     let path = files.thumb_path(&record.hash);
     serve(&path, &headers, "image/png", &record.name, true).await
+}
+
+/// On a cluster node, fetch bytes this node does not hold yet from the
+/// shared store (a file uploaded through another node).
+async fn local_copy(files: &Files, hash: &str, thumb: bool) -> Result<(), ServerError> {
+    match files.ensure_local(hash, thumb).await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            tracing::warn!(error = %e, hash, "download: cannot fetch from the cluster's file store");
+            Err(ServerError::Unavailable(
+                "the cluster's file store is not reachable; retry".into(),
+            ))
+        }
+    }
 }
 
 /// One byte range, from a `Range` header on a file of `len` bytes:

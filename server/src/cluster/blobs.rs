@@ -1,0 +1,138 @@
+//! File bytes shared by every node: the NATS JetStream object store.
+//!
+//! One bucket, `{stream}_FILES`, with the log stream's replica count and
+//! file storage, on the same servers (which run with `sync_interval:
+//! always`): a `put` returns once every chunk and the object's metadata
+//! are acknowledged, so replicated to a quorum and fsynced, like a log
+//! append. An upload's record is submitted to the log only after its put,
+//! so any node that applies the record can fetch the bytes. Nodes keep a
+//! copy of what they fetched in their own `<data>/files/` (the files
+//! module's cache); the object store is where a node finds bytes it does
+//! not hold. The object store checks each object's SHA-256 digest while
+//! it is read; `http/files.rs` checks the content hash as well.
+
+use crate::files::shared::{BoxFuture, SharedBlobs};
+use async_nats::jetstream::{self, object_store};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+use tokio::io::AsyncWriteExt;
+
+/// How long one blob operation may take before it is answered as failed
+/// (the client then gets `unavailable` and may retry). A 25 MiB put is
+/// ~200 chunk publishes, each acknowledged by a quorum; an election pauses
+/// publishes for 4 to 9 s.
+const OP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The bucket of a cluster whose log stream is `stream`.
+pub fn bucket_name(stream: &str) -> String {
+    format!("{stream}_FILES")
+}
+
+/// The object store, opened by every node at start.
+pub struct NatsBlobs {
+    store: object_store::ObjectStore,
+}
+
+impl NatsBlobs {
+    /// Open the bucket, making it if it does not exist yet. A new bucket's
+    /// stream may answer "no responders" until its leader is elected:
+    /// retried for up to 10 s.
+    pub async fn open(
+        js: &jetstream::Context,
+        stream: &str,
+        replicas: usize,
+    ) -> Result<NatsBlobs, String> {
+        let bucket = bucket_name(stream);
+        let mut last = String::new();
+        for _ in 0..20 {
+            if let Ok(store) = js.get_object_store(&bucket).await {
+                return Ok(NatsBlobs { store });
+            }
+            match js
+                .create_object_store(object_store::Config {
+                    bucket: bucket.clone(),
+                    description: Some("Townhall file attachments, by content hash".into()),
+                    storage: jetstream::stream::StorageType::File,
+                    num_replicas: replicas,
+                    ..Default::default()
+                })
+                .await
+            {
+                Ok(store) => return Ok(NatsBlobs { store }),
+                Err(e) => last = e.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        Err(format!("cannot open the object store {bucket}: {last}"))
+    }
+}
+
+async fn bounded<T>(
+    what: &str,
+    f: impl std::future::Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    tokio::time::timeout(OP_TIMEOUT, f)
+        .await
+        .unwrap_or_else(|_| Err(format!("{what}: no answer within {OP_TIMEOUT:?}")))
+}
+
+impl SharedBlobs for NatsBlobs {
+    fn put(&self, name: String, path: PathBuf) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(bounded("object store put", async move {
+            let mut file = tokio::fs::File::open(&path)
+                .await
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            self.store
+                .put(name.as_str(), &mut file)
+                .await
+                .map_err(|e| format!("object store put {name}: {e}"))?;
+            Ok(())
+        }))
+    }
+
+    fn fetch(&self, name: String, dest: PathBuf) -> BoxFuture<'_, Result<bool, String>> {
+        Box::pin(bounded("object store get", async move {
+            let mut object = match self.store.get(name.as_str()).await {
+                Ok(o) => o,
+                Err(e) if e.kind() == object_store::GetErrorKind::NotFound => return Ok(false),
+                Err(e) => return Err(format!("object store get {name}: {e}")),
+            };
+            let mut out = tokio::fs::File::create(&dest)
+                .await
+                .map_err(|e| format!("{}: {e}", dest.display()))?;
+            // `Object` checks the digest at its end and fails the read if
+            // the bytes are not the ones put.
+            tokio::io::copy(&mut object, &mut out)
+                .await
+                .map_err(|e| format!("object store read {name}: {e}"))?;
+            out.flush().await.map_err(|e| e.to_string())?;
+            out.sync_all().await.map_err(|e| e.to_string())?;
+            Ok(true)
+        }))
+    }
+
+    fn modified(&self, name: String) -> BoxFuture<'_, Result<Option<SystemTime>, String>> {
+        Box::pin(bounded("object store info", async move {
+            match self.store.info(name.as_str()).await {
+                Ok(info) if info.deleted => Ok(None),
+                Ok(info) => Ok(Some(
+                    info.modified
+                        .map(SystemTime::from)
+                        .unwrap_or(SystemTime::UNIX_EPOCH),
+                )),
+                Err(e) if e.kind() == object_store::InfoErrorKind::NotFound => Ok(None),
+                Err(e) => Err(format!("object store info {name}: {e}")),
+            }
+        }))
+    }
+
+    fn delete(&self, name: String) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(bounded("object store delete", async move {
+            match self.store.delete(name.as_str()).await {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == object_store::DeleteErrorKind::NotFound => Ok(()),
+                Err(e) => Err(format!("object store delete {name}: {e}")),
+            }
+        }))
+    }
+}

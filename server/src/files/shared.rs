@@ -1,0 +1,37 @@
+//! The store every node shares in a cluster, behind a trait: the files
+//! module needs only "put these bytes under this name", "fetch them",
+//! "are they there", "delete them"; the cluster layer gives it the NATS
+//! JetStream object store (`cluster/blobs.rs`). An embedded node has none.
+//!
+//! Names are a content hash (the bytes) or a hash with `.thumb` (its
+//! thumbnail), so a put of the same name always carries the same bytes.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::time::SystemTime;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A store of named byte blobs that every node of a cluster reads.
+/// Errors are text: they are logged and answered as `unavailable`.
+pub trait SharedBlobs: Send + Sync {
+    /// Store the file at `path` under `name`; returns once the store has
+    /// made it durable (for JetStream: replicated to a quorum and fsynced).
+    fn put(&self, name: String, path: PathBuf) -> BoxFuture<'_, Result<(), String>>;
+
+    /// Write the blob `name` to `dest` (a new file); `false` if there is
+    /// no such blob. The store checks its own digest while reading.
+    fn fetch(&self, name: String, dest: PathBuf) -> BoxFuture<'_, Result<bool, String>>;
+
+    /// When `name` was last written, if it exists.
+    fn modified(&self, name: String) -> BoxFuture<'_, Result<Option<SystemTime>, String>>;
+
+    /// Delete `name` (no error if it is not there).
+    fn delete(&self, name: String) -> BoxFuture<'_, Result<(), String>>;
+}
+
+/// The shared name of a thumbnail.
+pub fn thumb_name(hash: &str) -> String {
+    format!("{hash}.thumb")
+}
