@@ -240,7 +240,7 @@ async fn directory_account(
     }
 }
 
-fn new_session(app: &App, user: UserId) -> SessionRecord {
+pub(super) fn new_session(app: &App, user: UserId) -> SessionRecord {
     let now = now_millis();
     SessionRecord {
         user,
