@@ -413,6 +413,30 @@ async fn state_is_checked_used_once_and_bound_to_the_browser() {
         "/#oidc_error=oidc_state_mismatch"
     );
 
+    // Another issuer named in the callback (RFC 9207, a mix-up attack) is
+    // refused, and uses the state up; so does a forged one below.
+    let other = sign_in_at_provider(&server, &provider, "carol").await;
+    let mixed = other
+        .callback_query
+        .split('&')
+        .map(|p| {
+            if p.starts_with("iss=") {
+                "iss=http%3A%2F%2Fevil.example".to_owned()
+            } else {
+                p.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    assert!(
+        mixed.contains("iss=http%3A%2F%2Fevil.example"),
+        "the provider sends iss: {mixed}"
+    );
+    assert_eq!(
+        callback(&server, &mixed, Some(&other.state_cookie)).await,
+        "/#oidc_error=oidc_denied"
+    );
+
     // The real one works once; replayed, it is refused.
     let to = callback(&server, &back.callback_query, Some(&back.state_cookie)).await;
     let code = to

@@ -127,6 +127,16 @@ async fn finish(
         .logins
         .take(state)
         .ok_or(ServerError::OidcStateMismatch)?;
+    // RFC 9207: a provider that names itself in the callback must be ours
+    // (a mix-up attack sends another provider's code here).
+    if params
+        .get("iss")
+        .is_some_and(|iss| iss != oidc.provider.issuer())
+    {
+        return Err(ServerError::OidcDenied(
+            "the callback names another issuer".into(),
+        ));
+    }
     if let Some(error) = params.get("error") {
         return Err(ServerError::OidcDenied(crate::auth::oidc::provider_error(
             error,

@@ -260,6 +260,12 @@ impl Oidc {
         }))
     }
 
+    /// The configured issuer (what ID tokens and, per RFC 9207, the
+    /// callback's `iss` parameter must name).
+    pub fn issuer(&self) -> &str {
+        &self.settings.issuer
+    }
+
     /// Whether the redirect URL is `https://` (the state cookie is then
     /// `Secure`).
     pub fn redirect_is_https(&self) -> bool {
