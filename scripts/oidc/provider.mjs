@@ -7,7 +7,8 @@
 //
 // Issuer: http://127.0.0.1:PORT (plain http: Townhall needs
 // --oidc-allow-http for it). Prints "oidc-provider listening on ISSUER"
-// once it serves. Keys (RSA 2048 and P-256) are made fresh at each start.
+// once it serves. Keys (RSA 2048 and P-256) and their kids are made fresh
+// at each start, so a restart on the same port is a key rotation.
 //
 // Clients (secret "townhall-secret" for both, PKCE required):
 //   townhall     ID tokens signed RS256
@@ -19,7 +20,7 @@
 //   mallory  another person whose preferred_username is "alice"
 //   root   preferred_username "admin", the name of Townhall's local admin
 import { createServer } from 'node:http';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import Provider from 'oidc-provider';
 
 const port = Number(process.argv[2]);
@@ -40,6 +41,7 @@ const accounts = {
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
+const kid = randomBytes(4).toString('hex');
 
 const client = (client_id, alg) => ({
   client_id,
@@ -53,7 +55,8 @@ const client = (client_id, alg) => ({
 
 const provider = new Provider(issuer, {
   clients: [client('townhall', 'RS256'), client('townhall-es', 'ES256')],
-  jwks: { keys: [{ ...rsa, kid: 'rsa-1', use: 'sig' }, { ...ec, kid: 'ec-1', use: 'sig' }] },
+  // Fresh kids at each start: a restart is a key rotation (tests/tests/oidc.rs).
+  jwks: { keys: [{ ...rsa, kid: `rsa-${kid}`, use: 'sig' }, { ...ec, kid: `ec-${kid}`, use: 'sig' }] },
   claims: { openid: ['sub'], profile: ['name', 'preferred_username'], groups: ['groups'] },
   scopes: ['openid', 'profile', 'groups'],
   findAccount: async (_ctx, id) => {

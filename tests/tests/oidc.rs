@@ -39,13 +39,25 @@ struct Provider {
 
 impl Provider {
     async fn start() -> Provider {
+        Provider::start_on(free_port()).await
+    }
+
+    /// Stop it and start a new one on the same port: same issuer, new keys
+    /// with new kids (a key rotation), and its logins in progress forgotten.
+    async fn restart(self) -> Provider {
+        let Provider { port, mut _child } = self;
+        let _ = _child.kill().await;
+        let _ = _child.wait().await;
+        Provider::start_on(port).await
+    }
+
+    async fn start_on(port: u16) -> Provider {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/oidc");
         assert!(
             dir.join("node_modules/oidc-provider").exists(),
             "these tests need the oidc-provider package: run scripts/setup.sh \
              (it runs npm ci in scripts/oidc)"
         );
-        let port = free_port();
         let mut child = Command::new("node")
             .arg(dir.join("provider.mjs"))
             .arg(port.to_string())
@@ -580,4 +592,21 @@ async fn a_provider_that_does_not_answer_or_a_disabled_source_is_said_so() {
         .await
         .expect("json");
     assert_eq!(sources["oidc"], false);
+}
+
+#[tokio::test]
+async fn a_rotated_provider_key_is_fetched_again() {
+    let provider = Provider::start().await;
+    let (server, _dir) = start_server(&provider.issuer(), "townhall", &[]).await;
+    // Townhall fetches and caches the provider's keys.
+    company_login(&server, &provider, "alice")
+        .await
+        .expect("alice");
+    // The provider now signs with a new key that the cached set lacks: the
+    // unknown kid makes Townhall fetch the set again, and the login works.
+    let provider = provider.restart().await;
+    let bob = company_login(&server, &provider, "bob")
+        .await
+        .expect("bob, after the rotation");
+    assert_eq!(bob.user.role, Role::Leader);
 }

@@ -159,9 +159,13 @@ pub struct Oidc {
     /// Discovery, cached [`METADATA_TTL`]. A std Mutex: held only to copy
     /// an `Arc` in or out, never across an await.
     metadata: Mutex<Option<(Instant, Arc<Metadata>)>>,
-    /// The key set and when it was fetched ([`METADATA_TTL`],
-    /// [`JWKS_REFETCH_MIN`]). Same locking as `metadata`.
+    /// The key set and when it was fetched ([`METADATA_TTL`]). Same
+    /// locking as `metadata`.
     jwks: Mutex<Option<(Instant, Arc<Vec<jwt::Jwk>>)>>,
+    /// When a token's unknown `kid` last made us fetch the set
+    /// ([`JWKS_REFETCH_MIN`]); regular fetches do not count, so a rotation
+    /// right after one is still picked up at once.
+    last_forced_fetch: Mutex<Option<Instant>>,
 }
 
 impl Oidc {
@@ -257,6 +261,7 @@ impl Oidc {
             ),
             metadata: Mutex::new(None),
             jwks: Mutex::new(None),
+            last_forced_fetch: Mutex::new(None),
         }))
     }
 
@@ -530,21 +535,31 @@ impl Oidc {
     }
 
     /// The provider's keys: cached, or fetched (again) when the cache is
-    /// old, or when `unknown_kid` and the last fetch is older than
-    /// [`JWKS_REFETCH_MIN`].
+    /// old, or when `unknown_kid` and no unknown kid made us fetch in the
+    /// last [`JWKS_REFETCH_MIN`] (tokens with made-up kids cannot make us
+    /// hammer the provider).
     async fn keys(&self, unknown_kid: bool) -> Result<Arc<Vec<jwt::Jwk>>, OidcError> {
-        if let Ok(guard) = self.jwks.lock()
-            && let Some((at, keys)) = guard.as_ref()
-        {
-            let age = at.elapsed();
-            let fresh = if unknown_kid {
-                age < JWKS_REFETCH_MIN
-            } else {
-                age < METADATA_TTL
-            };
-            if fresh {
-                return Ok(keys.clone());
+        let cached = self
+            .jwks
+            .lock()
+            .ok()
+            .and_then(|guard| guard.as_ref().map(|(at, keys)| (*at, keys.clone())));
+        let use_cache = if unknown_kid {
+            match self.last_forced_fetch.lock() {
+                Ok(last) if last.is_some_and(|t| t.elapsed() < JWKS_REFETCH_MIN) => true,
+                Ok(mut last) => {
+                    *last = Some(Instant::now());
+                    false
+                }
+                Err(_) => true,
             }
+        } else {
+            cached
+                .as_ref()
+                .is_some_and(|(at, _)| at.elapsed() < METADATA_TTL)
+        };
+        if use_cache && let Some((_, keys)) = cached {
+            return Ok(keys);
         }
         let meta = self.metadata().await?;
         let answer = self
