@@ -19,6 +19,7 @@
 //   carol  no groups                       → staff
 //   mallory  another person whose preferred_username is "alice"
 //   root   preferred_username "admin", the name of Townhall's local admin
+//   dave   no groups (and no entry in tests/ldap/directory.ldif)
 import { createServer } from 'node:http';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import Provider from 'oidc-provider';
@@ -37,6 +38,7 @@ const accounts = {
   carol: { username: 'carol', name: 'Carol C.', groups: [] },
   mallory: { username: 'alice', name: 'Mallory', groups: ['townhall-admins'] },
   root: { username: 'admin', name: 'Root', groups: ['townhall-admins'] },
+  dave: { username: 'dave', name: 'Dave D.', groups: [] },
 };
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });

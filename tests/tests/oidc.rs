@@ -610,3 +610,136 @@ async fn a_rotated_provider_key_is_fetched_again() {
         .expect("bob, after the rotation");
     assert_eq!(bob.user.role, Role::Leader);
 }
+
+/// A throwaway slapd (`scripts/slapd.sh`, as `tests/ldap.rs` runs it):
+/// the child, its folder and its plain LDAP port.
+async fn start_slapd() -> (Child, tempfile::TempDir, u16) {
+    assert!(
+        Path::new("/usr/sbin/slapd").exists() && Path::new("/usr/bin/ldapmodify").exists(),
+        "this test needs Debian's slapd and ldap-utils (scripts/setup.sh installs them)"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (ldap_port, ldaps_port) = (free_port(), free_port());
+    let child = Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/slapd.sh"))
+        .arg(dir.path())
+        .arg(ldap_port.to_string())
+        .arg(ldaps_port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run scripts/slapd.sh");
+    let deadline = std::time::Instant::now() + WAIT * 2;
+    while tokio::net::TcpStream::connect(("127.0.0.1", ldap_port))
+        .await
+        .is_err()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "slapd did not listen in time"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    (child, dir, ldap_port)
+}
+
+#[tokio::test]
+async fn the_ldap_sync_leaves_company_accounts_alone() {
+    use tokio::io::AsyncWriteExt;
+    let (_slapd, slapd_dir, ldap_port) = start_slapd().await;
+    let provider = Provider::start().await;
+    let people = "ou=people,dc=example,dc=org";
+    let ldap_args = [
+        "--ldap-url".to_owned(),
+        format!("ldap://127.0.0.1:{ldap_port}"),
+        "--ldap-allow-plain".to_owned(),
+        "--ldap-bind-dn".to_owned(),
+        "cn=townhall,ou=services,dc=example,dc=org".to_owned(),
+        "--ldap-bind-password-file".to_owned(),
+        slapd_dir
+            .path()
+            .join("service.password")
+            .display()
+            .to_string(),
+        "--ldap-user-base".to_owned(),
+        people.to_owned(),
+        "--ldap-disabled-attribute".to_owned(),
+        "employeeType".to_owned(),
+        "--ldap-disabled-value".to_owned(),
+        "disabled".to_owned(),
+        "--ldap-sync-secs".to_owned(),
+        "0.3".to_owned(),
+    ];
+    let ldap_args: Vec<&str> = ldap_args.iter().map(String::as_str).collect();
+    let (server, _dir) = start_server(&provider.issuer(), "townhall", &ldap_args).await;
+
+    // dave has a company account and no directory entry; erin a directory one.
+    let dave = company_login(&server, &provider, "dave")
+        .await
+        .expect("dave");
+    let r = reqwest::Client::new()
+        .post(server.http("/api/login"))
+        .json(&serde_json::json!({"username": "erin", "password": "erin-directory-pw"}))
+        .send()
+        .await
+        .expect("erin logs in");
+    assert_eq!(r.status().as_u16(), 200);
+    // A directory login for a company account's name is refused.
+    company_login(&server, &provider, "carol")
+        .await
+        .expect("carol (company)");
+    let r = reqwest::Client::new()
+        .post(server.http("/api/login"))
+        .json(&serde_json::json!({"username": "carol", "password": "carol-directory-pw"}))
+        .send()
+        .await
+        .expect("carol by directory");
+    assert_eq!(r.status().as_u16(), 409, "account_source_conflict");
+
+    // The directory disables erin; once the sync has done so here, it has
+    // looked at every account it owns: dave (whom it would call gone) and
+    // carol are untouched.
+    let mut child = Command::new("ldapmodify")
+        .args(["-H", &format!("ldap://127.0.0.1:{ldap_port}/")])
+        .args([
+            "-x",
+            "-D",
+            "cn=admin,dc=example,dc=org",
+            "-w",
+            "admin-secret",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("ldapmodify");
+    let ldif = format!(
+        "dn: uid=erin,{people}\nchangetype: modify\nadd: employeeType\nemployeeType: disabled\n"
+    );
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(ldif.as_bytes()).await.expect("ldif");
+    drop(stdin);
+    assert!(child.wait().await.expect("ldapmodify ran").success());
+    tokio::time::timeout(WAIT, async {
+        while account(&server, "erin").await.map(|a| a.1) != Some(true) {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the sync disables erin");
+    assert_eq!(
+        account(&server, "dave").await,
+        Some(("staff".into(), false, false, "oidc".into()))
+    );
+    assert_eq!(
+        account(&server, "carol").await.map(|a| (a.1, a.3)),
+        Some((false, "oidc".into()))
+    );
+    let r = reqwest::Client::new()
+        .get(server.http("/api/login/sources"))
+        .bearer_auth(&dave.token)
+        .send()
+        .await
+        .expect("sources");
+    assert_eq!(r.status().as_u16(), 200);
+}
