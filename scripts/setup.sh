@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install what building and testing Townhall needs beyond Rust: Node packages
 # for the web client, for the browser tests Debian's Chromium, OpenLDAP's
-# slapd for the directory-login tests, and a Python venv for the example
-# client of docs/writing-a-client.md.
+# slapd for the directory-login tests, the oidc-provider npm package for the
+# OpenID Connect tests, and a Python venv for the example client of
+# docs/writing-a-client.md.
 # Idempotent; safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +45,14 @@ if [ ! -d client-web/node_modules ] || [ client-web/package-lock.json -nt client
   echo "== npm ci (client-web)"
   # Never download a browser: the tests drive Debian's /usr/bin/chromium.
   (cd client-web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+fi
+
+# The OpenID provider for the company-login tests (tests/tests/oidc.rs and
+# client-web/e2e/oidc.spec.ts start scripts/oidc/provider.mjs): the
+# certified oidc-provider package, pinned by scripts/oidc/package-lock.json.
+if [ ! -d scripts/oidc/node_modules ] || [ scripts/oidc/package-lock.json -nt scripts/oidc/node_modules/.package-lock.json ]; then
+  echo "== npm ci (scripts/oidc: oidc-provider for the OIDC tests)"
+  (cd scripts/oidc && npm ci --no-audit --no-fund)
 fi
 
 # The example client of docs/writing-a-client.md (docs/examples/client.py),

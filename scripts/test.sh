@@ -19,7 +19,7 @@ phase() {
   echo "== $1"
 }
 
-phase "setup (toolchains, Chromium, slapd, npm packages)"
+phase "setup (toolchains, Chromium, slapd, oidc-provider, npm packages)"
 scripts/setup.sh --browser
 
 phase "cargo fmt --check"

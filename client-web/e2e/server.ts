@@ -20,7 +20,7 @@ export const SCREENSHOTS = resolve(CLIENT_DIR, '../docs/screenshots');
 /** At least 8 characters: the server refuses shorter passwords. */
 export const ADMIN_PASSWORD = 'admin-secret-pw';
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
     const s = createServer();
     s.once('error', fail);
@@ -38,7 +38,10 @@ export class TownhallServer {
   private log = '';
   private adminToken = '';
 
-  private constructor(readonly port: number) {
+  private constructor(
+    readonly port: number,
+    private readonly extraArgs: string[] = [],
+  ) {
     this.dataDir = mkdtempSync(join(tmpdir(), 'townhall-e2e-'));
   }
 
@@ -47,12 +50,13 @@ export class TownhallServer {
   }
 
   /** Start a server on a fixed free port (kept across restarts) with a fresh data folder. */
-  static async start(): Promise<TownhallServer> {
+  static async start(extraArgs?: (port: number) => string[]): Promise<TownhallServer> {
     if (!existsSync(BIN)) {
       throw new Error(`townhall binary not found at ${BIN}: run \`cargo build -p townhall-server --bin townhall\` or set TOWNHALL_BIN`);
     }
     if (!existsSync(join(DIST, 'index.html'))) throw new Error('client not built: run `npm run build` first');
-    const s = new TownhallServer(await freePort());
+    const port = await freePort();
+    const s = new TownhallServer(port, extraArgs?.(port) ?? []);
     await s.launch();
     return s;
   }
@@ -61,7 +65,16 @@ export class TownhallServer {
   async launch(): Promise<void> {
     const proc = spawn(
       BIN,
-      ['serve', '--bind', `127.0.0.1:${this.port}`, '--data', join(this.dataDir, 'db'), '--static-dir', DIST],
+      [
+        'serve',
+        '--bind',
+        `127.0.0.1:${this.port}`,
+        '--data',
+        join(this.dataDir, 'db'),
+        '--static-dir',
+        DIST,
+        ...this.extraArgs,
+      ],
       {
         env: { ...process.env, TOWNHALL_ADMIN_PASSWORD: ADMIN_PASSWORD, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -90,8 +90,29 @@ async function changePassword(oldPassword: string, newPassword: string): Promise
   navigate('#/');
 }
 
-/** Resume a saved session on load. */
+/** A company login (OpenID Connect) that ended in an error, for the login page. */
+const loginError = signal<string | undefined>(undefined);
+
+/**
+ * Resume a saved session on load, or finish a company login: the server
+ * sent the browser back with a one-time code in the fragment, which is
+ * taken out of the address at once and traded for the session.
+ */
 export function boot(): void {
+  const oidc = api.takeOidcResult();
+  if (oidc?.code) {
+    void api.oidcExchange(oidc.code).then(
+      (s) => {
+        if (current.value) endSession();
+        startSession(s);
+      },
+      (e: unknown) => {
+        loginError.value = e instanceof api.ApiError ? e.message : 'Login failed. Try again.';
+      },
+    );
+    return;
+  }
+  if (oidc?.error) loginError.value = api.oidcMessage(oidc.error);
   const s = storage.loadSession();
   if (s) startSession(s);
 }
@@ -104,8 +125,10 @@ export function App() {
     return (
       <Login
         notice={loginNotice.value}
+        initialError={loginError.value}
         onLoggedIn={(s) => {
           loginNotice.value = undefined;
+          loginError.value = undefined;
           startSession(s);
         }}
       />

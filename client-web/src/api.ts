@@ -28,6 +28,57 @@ export async function login(username: string, password: string): Promise<LoginRe
   return (await res.json()) as LoginResponse;
 }
 
+/** Which logins the server offers (`GET /api/login/sources`). */
+export interface LoginSources {
+  local: boolean;
+  ldap: boolean;
+  oidc: boolean;
+}
+
+export async function loginSources(): Promise<LoginSources> {
+  try {
+    const res = await fetch('/api/login/sources');
+    if (res.ok) return (await res.json()) as LoginSources;
+  } catch {
+    // offline: the password form alone
+  }
+  return { local: true, ldap: false, oidc: false };
+}
+
+/**
+ * The one-time code the company login (OpenID Connect) left in the address
+ * (`#oidc_code=`), or the error it ended with (`#oidc_error=`). Removed from
+ * the address and the history entry at once, before anything else runs.
+ */
+export function takeOidcResult(): { code?: string; error?: string } | null {
+  const m = /^#oidc_(code|error)=([A-Za-z0-9_-]{1,128})$/.exec(location.hash);
+  if (!/^#oidc_/.test(location.hash)) return null;
+  history.replaceState(history.state, '', location.pathname + location.search);
+  if (!m) return { error: 'oidc_state_mismatch' };
+  return m[1] === 'code' ? { code: m[2] } : { error: m[2] };
+}
+
+/** Trade the company login's one-time code for the session (once). */
+export async function oidcExchange(code: string): Promise<LoginResponse> {
+  let res: Response;
+  try {
+    res = await fetch('/api/oidc/exchange', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ code }),
+    });
+  } catch {
+    throw new ApiError('network', 'Cannot reach the server. Check your connection and try again.', 0);
+  }
+  if (!res.ok) throw await toError(res);
+  return (await res.json()) as LoginResponse;
+}
+
+/** What the login page says when the company login ended with `code`. */
+export function oidcMessage(code: string): string {
+  return loginMessage(code);
+}
+
 /** Ends the session on the server; its sockets close with 4003. Best effort. */
 export async function logout(token: string): Promise<void> {
   try {
@@ -57,7 +108,19 @@ function loginMessage(code: string, fallback?: string): string {
       return 'Too many attempts. Wait a minute and try again.';
     case 'missing_field':
     case 'invalid_field':
-      return 'Enter your username and password.';
+      return fallback || 'Enter your username and password.';
+    case 'oidc_state_mismatch':
+      return 'That company login expired or was already used. Try again.';
+    case 'oidc_denied':
+      return 'Your company account login was cancelled or refused.';
+    case 'oidc_token_invalid':
+      return 'Your company login could not be verified. Try again, or ask IT.';
+    case 'directory_unavailable':
+      return 'The company login is unavailable right now. Try again later.';
+    case 'account_source_conflict':
+      return 'This name belongs to another Townhall account. Ask an administrator.';
+    case 'login_source_disabled':
+      return 'This kind of login is not enabled on this server.';
     default:
       return fallback || 'Login failed. Try again.';
   }

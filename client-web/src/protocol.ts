@@ -126,7 +126,12 @@ export type ErrorCode =
   // Login only (company directory); the server's message is shown as is.
   | 'directory_unavailable'
   | 'account_source_conflict'
-  | 'login_source_disabled';
+  | 'login_source_disabled'
+  | 'not_supported'
+  // Company login (OpenID Connect), shown on the login page.
+  | 'oidc_state_mismatch'
+  | 'oidc_denied'
+  | 'oidc_token_invalid';
 
 type Req = { req_id?: string };
 

@@ -85,6 +85,17 @@ pub enum ErrorCode {
     /// This server does not offer the request in its current mode (file
     /// uploads on a cluster node); the message says what.
     NotSupported,
+    /// OpenID Connect login: the callback's `state` is unknown, expired,
+    /// already used, or not this browser's (no matching state cookie); or
+    /// the one-time login code given to `/api/oidc/exchange` is. Start the
+    /// login again.
+    OidcStateMismatch,
+    /// OpenID Connect login: the provider refused (the user cancelled or
+    /// was refused there, or the token endpoint refused the code).
+    OidcDenied,
+    /// OpenID Connect login: the ID token failed verification (signature,
+    /// algorithm, issuer, audience, expiry or nonce). Logged on the server.
+    OidcTokenInvalid,
 }
 
 impl ErrorCode {
@@ -120,6 +131,9 @@ impl ErrorCode {
             ErrorCode::AccountSourceConflict => "account_source_conflict",
             ErrorCode::LoginSourceDisabled => "login_source_disabled",
             ErrorCode::NotSupported => "not_supported",
+            ErrorCode::OidcStateMismatch => "oidc_state_mismatch",
+            ErrorCode::OidcDenied => "oidc_denied",
+            ErrorCode::OidcTokenInvalid => "oidc_token_invalid",
         }
     }
 
@@ -154,6 +168,9 @@ impl ErrorCode {
         ErrorCode::AccountSourceConflict,
         ErrorCode::LoginSourceDisabled,
         ErrorCode::NotSupported,
+        ErrorCode::OidcStateMismatch,
+        ErrorCode::OidcDenied,
+        ErrorCode::OidcTokenInvalid,
     ];
 }
 

@@ -46,6 +46,8 @@ pub struct App {
     pub directory: Option<crate::auth::ldap::Directory>,
     /// Which logins are accepted (`--login-sources`).
     pub login_sources: crate::auth::LoginSources,
+    /// The OpenID provider (`--oidc-issuer`) and logins in progress with it.
+    pub oidc: Option<Arc<crate::auth::oidc::OidcLogins>>,
     /// Anonymous questions' secret and ask limit; `None` when this node has
     /// no secret (a cluster node started without `--anon-secret-file`):
     /// anonymous requests then answer `unavailable`.
@@ -110,6 +112,7 @@ impl App {
             search: None,
             directory: None,
             login_sources: crate::auth::LoginSources::default(),
+            oidc: None,
             anon: None,
             files: None,
         }
@@ -127,6 +130,11 @@ impl App {
     ) -> App {
         self.directory = directory;
         self.login_sources = sources;
+        self
+    }
+
+    pub fn with_oidc(mut self, oidc: Option<crate::auth::oidc::Oidc>) -> App {
+        self.oidc = oidc.map(|o| Arc::new(crate::auth::oidc::OidcLogins::new(o)));
         self
     }
 

@@ -5,8 +5,10 @@
 //! stored, so a copy of the data folder holds no usable token.
 //!
 //! [`ldap`]: logins checked by a company directory (LDAP / Active Directory).
+//! [`oidc`]: logins through an OpenID Connect provider.
 
 pub mod ldap;
+pub mod oidc;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -47,6 +49,8 @@ pub struct LoginSources {
     pub local: bool,
     /// The company directory (`--ldap-url`).
     pub ldap: bool,
+    /// The OpenID Connect provider (`--oidc-issuer`).
+    pub oidc: bool,
 }
 
 impl Default for LoginSources {
@@ -54,40 +58,49 @@ impl Default for LoginSources {
         LoginSources {
             local: true,
             ldap: false,
+            oidc: false,
         }
     }
 }
 
 impl LoginSources {
     /// The sources `--login-sources` names (default: local, plus ldap when
-    /// a directory is configured), or why they cannot work.
+    /// a directory is configured and oidc when a provider is), or why they
+    /// cannot work.
     pub fn from_config(
         names: &[String],
         directory_configured: bool,
+        oidc_configured: bool,
     ) -> Result<LoginSources, String> {
         if names.is_empty() {
             return Ok(LoginSources {
                 local: true,
                 ldap: directory_configured,
+                oidc: oidc_configured,
             });
         }
         let mut sources = LoginSources {
             local: false,
             ldap: false,
+            oidc: false,
         };
         for name in names {
             match name.trim() {
                 "local" => sources.local = true,
                 "ldap" => sources.ldap = true,
+                "oidc" => sources.oidc = true,
                 other => {
                     return Err(format!(
-                        "--login-sources: unknown source {other:?} (expected local, ldap)"
+                        "--login-sources: unknown source {other:?} (expected local, ldap, oidc)"
                     ));
                 }
             }
         }
         if sources.ldap && !directory_configured {
             return Err("--login-sources ldap needs --ldap-url".into());
+        }
+        if sources.oidc && !oidc_configured {
+            return Err("--login-sources oidc needs --oidc-issuer".into());
         }
         Ok(sources)
     }
@@ -130,21 +143,32 @@ mod tests {
     fn login_sources_default_to_what_is_configured() {
         let none: [String; 0] = [];
         assert_eq!(
-            LoginSources::from_config(&none, true),
+            LoginSources::from_config(&none, true, false),
             Ok(LoginSources {
                 local: true,
-                ldap: true
+                ldap: true,
+                oidc: false,
             })
         );
         assert_eq!(
-            LoginSources::from_config(&["ldap".into()], true),
+            LoginSources::from_config(&["ldap".into()], true, true),
             Ok(LoginSources {
                 local: false,
-                ldap: true
+                ldap: true,
+                oidc: false,
             })
         );
-        assert!(LoginSources::from_config(&["ldap".into()], false).is_err());
-        assert!(LoginSources::from_config(&["oidc".into()], true).is_err());
+        assert_eq!(
+            LoginSources::from_config(&["oidc".into()], false, true),
+            Ok(LoginSources {
+                local: false,
+                ldap: false,
+                oidc: true,
+            })
+        );
+        assert!(LoginSources::from_config(&["ldap".into()], false, true).is_err());
+        assert!(LoginSources::from_config(&["oidc".into()], true, false).is_err());
+        assert!(LoginSources::from_config(&["saml".into()], true, true).is_err());
     }
 
     #[test]

@@ -133,6 +133,9 @@ pub struct Config {
     pub ldap: LdapConfig,
 
     #[command(flatten)]
+    pub oidc: OidcConfig,
+
+    #[command(flatten)]
     pub files: FilesConfig,
 }
 
@@ -143,8 +146,8 @@ pub struct Config {
 #[derive(Clone, Debug, Default, Args)]
 pub struct LdapConfig {
     /// Which logins this server accepts, comma-separated: `local` (accounts
-    /// with a Townhall password), `ldap`. Default: `local`, plus `ldap`
-    /// when `--ldap-url` is set. Local admins may always log in with their
+    /// with a Townhall password), `ldap`, `oidc`. Default: `local`, plus
+    /// `ldap` when `--ldap-url` is set and `oidc` when `--oidc-issuer` is. Local admins may always log in with their
     /// password (break-glass), whatever this says.
     #[arg(long, env = "TOWNHALL_LOGIN_SOURCES", value_delimiter = ',')]
     pub login_sources: Vec<String>,
@@ -259,6 +262,101 @@ pub struct LdapConfig {
     /// before the login answers `directory_unavailable`.
     #[arg(long, env = "TOWNHALL_LDAP_TIMEOUT_SECS", default_value_t = 5.0)]
     pub ldap_timeout_secs: f64,
+}
+
+/// OpenID Connect logins ("Log in with your company account"; see
+/// docs/operations.md, "OpenID Connect"). The client secret is never a flag
+/// (it would show in `ps`): `--oidc-client-secret-file` or the environment
+/// variable `TOWNHALL_OIDC_CLIENT_SECRET`.
+#[derive(Clone, Debug, Args)]
+pub struct OidcConfig {
+    /// The provider's issuer URL, exactly as its ID tokens name it (e.g.
+    /// `https://login.example.com/realms/staff`); its discovery document
+    /// is `<issuer>/.well-known/openid-configuration`.
+    #[arg(long, env = "TOWNHALL_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+
+    /// Allow a plain `http://` issuer and endpoints: codes and tokens cross
+    /// the network in clear. Only for a provider on the same host (tests).
+    #[arg(long, env = "TOWNHALL_OIDC_ALLOW_HTTP")]
+    pub oidc_allow_http: bool,
+
+    /// PEM file of the CA(s) that sign the provider's certificate (a
+    /// private CA). Without it the system's trusted roots are used.
+    #[arg(long, env = "TOWNHALL_OIDC_CA_FILE")]
+    pub oidc_ca_file: Option<PathBuf>,
+
+    /// The client id Townhall is registered under at the provider.
+    #[arg(long, env = "TOWNHALL_OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+
+    /// File holding the client secret (one line). Without it (and without
+    /// TOWNHALL_OIDC_CLIENT_SECRET) Townhall is a public client: PKCE alone.
+    #[arg(long, env = "TOWNHALL_OIDC_CLIENT_SECRET_FILE")]
+    pub oidc_client_secret_file: Option<PathBuf>,
+
+    /// Where the provider sends the browser back, as registered there:
+    /// `https://CHAT/api/oidc/callback`. Default: `--public-origin` +
+    /// `/api/oidc/callback`.
+    #[arg(long, env = "TOWNHALL_OIDC_REDIRECT_URL")]
+    pub oidc_redirect_url: Option<String>,
+
+    /// The scopes asked for, space-separated (must include `openid`; add
+    /// the one your provider needs for the groups claim, if any).
+    #[arg(long, env = "TOWNHALL_OIDC_SCOPES", default_value = "openid profile")]
+    pub oidc_scopes: String,
+
+    /// The claim whose value becomes the Townhall username.
+    #[arg(
+        long,
+        env = "TOWNHALL_OIDC_USERNAME_CLAIM",
+        default_value = "preferred_username"
+    )]
+    pub oidc_username_claim: String,
+
+    /// The claim that holds the display name.
+    #[arg(long, env = "TOWNHALL_OIDC_DISPLAY_NAME_CLAIM", default_value = "name")]
+    pub oidc_display_name_claim: String,
+
+    /// The claim listing the user's groups (an array of strings).
+    #[arg(long, env = "TOWNHALL_OIDC_GROUPS_CLAIM", default_value = "groups")]
+    pub oidc_groups_claim: String,
+
+    /// `ROLE=GROUP`: users whose groups claim has GROUP get the role
+    /// (`admin`, `leader`); repeat the flag, or separate with `;` in the
+    /// environment. The highest role wins; everyone else is `staff`.
+    #[arg(long, env = "TOWNHALL_OIDC_ROLE_GROUP", value_delimiter = ';')]
+    pub oidc_role_group: Vec<String>,
+
+    /// GROUP whose members are on the transformation team (repeat, or
+    /// `;`-separated in the environment).
+    #[arg(long, env = "TOWNHALL_OIDC_TEAM_GROUP", value_delimiter = ';')]
+    pub oidc_team_group: Vec<String>,
+
+    /// Seconds one request to the provider (discovery, keys, token,
+    /// userinfo) may take before the login answers `directory_unavailable`.
+    #[arg(long, env = "TOWNHALL_OIDC_TIMEOUT_SECS", default_value_t = 10.0)]
+    pub oidc_timeout_secs: f64,
+}
+
+impl Default for OidcConfig {
+    fn default() -> OidcConfig {
+        OidcConfig {
+            oidc_issuer: None,
+            oidc_allow_http: false,
+            oidc_ca_file: None,
+            oidc_client_id: None,
+            oidc_client_secret_file: None,
+            oidc_redirect_url: None,
+            oidc_scopes: "openid profile".into(),
+            oidc_username_claim: "preferred_username".into(),
+            oidc_display_name_claim: "name".into(),
+            oidc_groups_claim: "groups".into(),
+            oidc_role_group: Vec::new(),
+            oidc_team_group: Vec::new(),
+            oidc_timeout_secs: 10.0,
+        }
+    }
 }
 
 /// File attachments (`crate::files`).
@@ -424,6 +522,7 @@ impl Config {
                 ldap_timeout_secs: 5.0,
                 ..LdapConfig::default()
             },
+            oidc: OidcConfig::default(),
             files: FilesConfig::default(),
         }
     }

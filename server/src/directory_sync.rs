@@ -85,6 +85,11 @@ pub async fn sync_once(
     let accounts = tokio::task::spawn_blocking(move || -> Result<Vec<Account>, String> {
         let mut users = Vec::new();
         for (id, link) in reader.directory_links().map_err(|e| e.to_string())? {
+            // Accounts an OpenID Connect login made are not the directory's
+            // to judge (an absent uid there must not disable them).
+            if link.source == crate::auth::oidc::OIDC_SOURCE {
+                continue;
+            }
             if let Some(user) = reader.user(id).map_err(|e| e.to_string())? {
                 users.push((user, link));
             }

@@ -76,6 +76,15 @@ pub enum ServerError {
     /// Not offered in this mode (file uploads on a cluster node).
     #[error("not supported: {0}")]
     NotSupported(&'static str),
+    /// OIDC: unknown, expired, replayed or foreign state (or one-time code).
+    #[error("this login is unknown, expired or already used; start again")]
+    OidcStateMismatch,
+    /// OIDC: the provider refused; the detail is the provider's error code.
+    #[error("the company login was refused: {0}")]
+    OidcDenied(String),
+    /// OIDC: the ID token failed verification; the detail is logged only.
+    #[error("the company login's ID token is invalid: {0}")]
+    OidcTokenInvalid(String),
 }
 
 impl ServerError {
@@ -105,6 +114,9 @@ impl ServerError {
             ServerError::LoginSourceDisabled => ErrorCode::LoginSourceDisabled,
             ServerError::FileTooLarge { .. } => ErrorCode::BodyTooLarge,
             ServerError::NotSupported(_) => ErrorCode::NotSupported,
+            ServerError::OidcStateMismatch => ErrorCode::OidcStateMismatch,
+            ServerError::OidcDenied(_) => ErrorCode::OidcDenied,
+            ServerError::OidcTokenInvalid(_) => ErrorCode::OidcTokenInvalid,
         }
     }
 
@@ -119,6 +131,9 @@ impl ServerError {
             ServerError::NotFound => "no such room or user".into(),
             ServerError::DirectoryUnavailable(_) => {
                 "the company directory is unavailable; try again later".into()
+            }
+            ServerError::OidcTokenInvalid(_) => {
+                "the company login could not be verified (logged on the server)".into()
             }
             other => other.to_string(),
         }
@@ -172,7 +187,8 @@ impl IntoResponse for HttpError {
             | ErrorCode::Unavailable
             | ErrorCode::DirectoryUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::AccountSourceConflict => StatusCode::CONFLICT,
-            ErrorCode::LoginSourceDisabled => StatusCode::FORBIDDEN,
+            ErrorCode::LoginSourceDisabled | ErrorCode::OidcDenied => StatusCode::FORBIDDEN,
+            ErrorCode::OidcStateMismatch | ErrorCode::OidcTokenInvalid => StatusCode::UNAUTHORIZED,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         };

@@ -3,6 +3,7 @@
 
 mod files;
 mod login;
+mod oidc;
 mod state;
 
 use crate::app::App;
@@ -56,6 +57,10 @@ pub fn router(app: App) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/login", post(login::login))
+        .route("/api/login/sources", get(oidc::sources))
+        .route("/api/oidc/start", get(oidc::start))
+        .route("/api/oidc/callback", get(oidc::callback))
+        .route("/api/oidc/exchange", post(oidc::exchange))
         .route("/api/logout", post(logout))
         .route("/api/admin/users", post(create_user).get(list_users))
         .route(

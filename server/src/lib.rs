@@ -21,7 +21,9 @@
 //! - [`store`]: the `Kv` trait (sled and in-memory) and the typed layer;
 //!   `store/keys.rs` has every key layout.
 //! - [`auth`]: argon2id passwords and hashed session tokens; `auth/ldap.rs`
-//!   asks the company directory (LDAP / Active Directory).
+//!   asks the company directory (LDAP / Active Directory); `auth/oidc/`
+//!   speaks OpenID Connect to the company's provider (discovery, PKCE, ID
+//!   token verification) for `http/oidc.rs`.
 //! - [`directory_sync`]: the periodic look-up of directory accounts
 //!   (disabled or gone there: disabled here).
 //! - [`error`]: `ServerError` and its mapping to wire codes.
@@ -108,9 +110,14 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
     // A directory configuration that cannot work stops the start, before
     // anything is opened.
     let directory = auth::ldap::Directory::from_config(&config.ldap).map_err(StartError::Other)?;
-    let login_sources =
-        auth::LoginSources::from_config(&config.ldap.login_sources, directory.is_some())
-            .map_err(StartError::Other)?;
+    let oidc = auth::oidc::Oidc::from_config(&config.oidc, config.public_origin.as_deref())
+        .map_err(StartError::Other)?;
+    let login_sources = auth::LoginSources::from_config(
+        &config.ldap.login_sources,
+        directory.is_some(),
+        oidc.is_some(),
+    )
+    .map_err(StartError::Other)?;
     let store = {
         let (path, cache) = (config.data.clone(), config.cache_mb * 1024 * 1024);
         tokio::task::spawn_blocking(move || Store::open_sled(&path, cache))
@@ -176,7 +183,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         config.clone(),
         shutdown.clone(),
     )
-    .with_directory(directory.clone(), login_sources);
+    .with_directory(directory.clone(), login_sources)
+    .with_oidc(oidc);
     if let Some(anon) = anon_secret(&config, cluster)? {
         app = app.with_anon(anon);
     }

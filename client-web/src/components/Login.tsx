@@ -1,17 +1,31 @@
-import { useState } from 'preact/hooks';
-import { ApiError, login } from '../api';
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, login, loginSources } from '../api';
 import type { LoginResponse } from '../protocol';
 
 interface Props {
   onLoggedIn: (s: LoginResponse) => void;
   notice?: string;
+  /** Why the last company login failed (set when the server sent us back). */
+  initialError?: string;
 }
 
-export function Login({ onLoggedIn, notice }: Props) {
+export function Login({ onLoggedIn, notice, initialError }: Props) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(initialError ?? null);
   const [busy, setBusy] = useState(false);
+  const [companyLogin, setCompanyLogin] = useState(false);
+
+  useEffect(() => {
+    let live = true;
+    void loginSources().then((s) => live && setCompanyLogin(s.oidc));
+    return () => {
+      live = false;
+    };
+  }, []);
+  useEffect(() => {
+    if (initialError) setError(initialError);
+  }, [initialError]);
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -74,6 +88,17 @@ export function Login({ onLoggedIn, notice }: Props) {
         <button type="submit" class="btn primary wide" disabled={busy}>
           {busy ? 'Signing in…' : 'Log in'}
         </button>
+        {companyLogin && (
+          <>
+            <p class="login-or" aria-hidden="true">
+              or
+            </p>
+            {/* A plain navigation: the server sends the browser on to the company's login page. */}
+            <a class="btn wide" href="/api/oidc/start">
+              Log in with your company account
+            </a>
+          </>
+        )}
       </form>
     </main>
   );

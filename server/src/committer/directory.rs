@@ -11,6 +11,7 @@
 //! login racing an admin's change cannot undo it.
 
 use super::{Kick, Pending, Reply, Worker};
+use crate::auth::oidc::OIDC_SOURCE;
 use crate::error::{Result, ServerError};
 use crate::hub::CloseReason;
 use crate::store::{self, Batch, DirectoryLink, SessionRecord, UserRecord};
@@ -42,8 +43,13 @@ pub enum DirectoryState {
 /// DN (compared as `normalize_dn` does). A reused username (the old person
 /// deleted, a new entry with the same uid) is not: its login is refused
 /// and the sync leaves the account alone, for an admin to resolve.
+/// An OIDC link (`dn` the issuer, `entry_id` the subject) is the same only
+/// for exactly the same issuer and subject.
 pub fn same_entry(link: &DirectoryLink, dn: &str, entry_id: Option<&str>) -> bool {
     use crate::auth::ldap::normalize_dn;
+    if link.source == OIDC_SOURCE {
+        return link.dn == dn && link.entry_id.is_some() && link.entry_id.as_deref() == entry_id;
+    }
     match (link.entry_id.as_deref(), entry_id) {
         (Some(ours), Some(found)) => ours == found,
         _ => normalize_dn(&link.dn) == normalize_dn(dn),
@@ -59,6 +65,11 @@ pub enum DirectoryOp {
     /// name are the directory's); an existing directory account takes them
     /// over (if it is the same entry, [`same_entry`]), a local one refuses
     /// (`account_source_conflict`).
+    ///
+    /// With `source` `oidc` (an OpenID Connect login), `dn` is the issuer
+    /// and `entry_id` the subject: the account is found by them first
+    /// (`oidc_subject_user`), whatever `record.username` says now; only a
+    /// first login goes by username (and is refused if any account has it).
     Login {
         record: UserRecord,
         source: String,
@@ -88,7 +99,19 @@ impl Worker {
                 token_hash,
                 mut session,
             } => {
-                let Some(mut user) = self.store.user_by_name(&record.username)? else {
+                let existing = match (source.as_str(), &entry_id) {
+                    (OIDC_SOURCE, Some(subject)) => match self.store.oidc_user(&dn, subject)? {
+                        Some(id) => self.store.user(id)?,
+                        None => self.store.user_by_name(&record.username)?,
+                    },
+                    (OIDC_SOURCE, None) => {
+                        return Err(ServerError::Internal(
+                            "an OIDC login without a subject".into(),
+                        ));
+                    }
+                    _ => self.store.user_by_name(&record.username)?,
+                };
+                let Some(mut user) = existing else {
                     let link = DirectoryLink {
                         source,
                         dn,
@@ -100,6 +123,11 @@ impl Worker {
                 let Some(mut link) = self.store.directory_link(user.id)? else {
                     return Err(ServerError::AccountSourceConflict);
                 };
+                if link.source != source {
+                    // An LDAP account's name claimed by an OIDC login, or
+                    // the other way round: neither takes the other over.
+                    return Err(ServerError::AccountSourceConflict);
+                }
                 if !same_entry(&link, &dn, entry_id.as_deref()) {
                     return Err(ServerError::DirectoryIdentityChanged);
                 }
@@ -156,6 +184,11 @@ impl Worker {
         record.password_hash = crate::auth::DIRECTORY_PASSWORD_HASH.into();
         store::put_user(b, &record);
         store::put_directory_link(b, record.id, &link);
+        if link.source == OIDC_SOURCE
+            && let Some(subject) = &link.entry_id
+        {
+            store::put_oidc_user(b, &link.dn, subject, record.id);
+        }
         let info = record.info();
         self.audit(
             b,

@@ -10,6 +10,9 @@
 //!   unknown name: a wrong password does not tell local names apart from
 //!   unknown ones while the directory is down. (Timing still differs: a
 //!   local name costs an argon2 check before the directory attempt.)
+//! - An account a company (OpenID Connect) login made is never taken over
+//!   by a directory login of the same name (`account_source_conflict`), and
+//!   has no local password.
 //! - A directory account whose entry changed identity (its username reused
 //!   by a new entry: another `entryUUID`/`objectGUID`, or another DN when
 //!   the directory gives no id) is refused with `account_source_conflict`
@@ -183,6 +186,13 @@ async fn directory_account(
     found: DirectoryUser,
 ) -> Result<SignedIn, ServerError> {
     if let Some((_, link)) = &existing
+        && link.source != LDAP_SOURCE
+    {
+        // A company (OIDC) account has this name: a directory login never
+        // takes it over (nor the other way round, `committer/directory.rs`).
+        return Err(ServerError::AccountSourceConflict);
+    }
+    if let Some((_, link)) = &existing
         && !crate::committer::same_entry(link, &found.dn, found.entry_id.as_deref())
     {
         tracing::error!(
@@ -240,7 +250,7 @@ async fn directory_account(
     }
 }
 
-fn new_session(app: &App, user: UserId) -> SessionRecord {
+pub(super) fn new_session(app: &App, user: UserId) -> SessionRecord {
     let now = now_millis();
     SessionRecord {
         user,

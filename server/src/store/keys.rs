@@ -16,6 +16,16 @@ pub const META_APPLY_CLOCK: &[u8] = b"apply_clock";
 /// Cluster mode: the sequence of the last log entry applied to this store.
 pub const META_LOG_SEQ: &[u8] = b"log_seq";
 
+/// OIDC issuer ‖ 0xff ‖ subject: `0xff` never occurs in UTF-8, so no two
+/// (issuer, subject) pairs share a key.
+pub fn oidc_subject(issuer: &str, subject: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(issuer.len() + 1 + subject.len());
+    k.extend_from_slice(issuer.as_bytes());
+    k.push(0xff);
+    k.extend_from_slice(subject.as_bytes());
+    k
+}
+
 pub fn user(id: UserId) -> Vec<u8> {
     id.as_bytes().to_vec()
 }

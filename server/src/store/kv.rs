@@ -41,6 +41,7 @@ use thiserror::Error;
 /// | | | | 33 | `owner_anon_question` |
 /// | | | | 34 | `anon_index` |
 /// | | | | 35 | `user_directory_link` |
+/// | | | | 36 | `oidc_subject_user` |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tree {
     /// schema version, last committed position.
@@ -132,10 +133,14 @@ pub enum Tree {
     /// user id ‖ file id → created (ms) ‖ size ‖ pending flag: a user's
     /// files, for the quota and the sweep of unposted uploads.
     UserFile,
+    /// OIDC issuer ‖ 0xff ‖ subject → user id (`store/oidc.rs`): the
+    /// account an OpenID Connect identity logs into, whatever its username
+    /// claim says now.
+    OidcSubjectUser,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 36] = [
+    pub const ALL: [Tree; 37] = [
         Tree::Meta,
         Tree::UserRecord,
         Tree::UsernameUser,
@@ -172,6 +177,7 @@ impl Tree {
         Tree::FileRecord,
         Tree::HashFile,
         Tree::UserFile,
+        Tree::OidcSubjectUser,
     ];
 
     /// The on-disk tree name. Never change one: it is the data's address.
@@ -213,6 +219,7 @@ impl Tree {
             Tree::FileRecord => "file_record",
             Tree::HashFile => "hash_file",
             Tree::UserFile => "user_file",
+            Tree::OidcSubjectUser => "oidc_subject_user",
         }
     }
 
@@ -257,6 +264,7 @@ impl Tree {
             Tree::OwnerAnonQuestion => 33,
             Tree::AnonIndex => 34,
             Tree::UserDirectoryLink => 35,
+            Tree::OidcSubjectUser => 36,
         }
     }
 

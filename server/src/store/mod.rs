@@ -14,6 +14,7 @@ mod files;
 mod keys;
 mod kv;
 mod memory_kv;
+mod oidc;
 mod overlay_kv;
 mod questions;
 mod reactions;
@@ -29,6 +30,7 @@ pub use directory::{DirectoryLink, put_directory_link};
 pub use files::{FileRecord, MAX_FILES_PER_USER, MAX_SWEPT, UserFile, delete_file, put_file};
 pub use kv::{Batch, Kv, Op, StoreError, Tree, prefix_successor, scan_prefix};
 pub use memory_kv::MemoryKv;
+pub use oidc::put_oidc_user;
 pub use overlay_kv::OverlayKv;
 pub use questions::{
     MAX_FOLLOWS, MAX_NOTICES_AT_LOGIN, delete_follow, delete_vote, put_follow, put_notice, put_vote,
