@@ -49,6 +49,8 @@ export class AnonQuestions {
   /** Allowed everywhere, or in these rooms. */
   readonly org = signal(false);
   readonly rooms = signal<Set<RoomId>>(new Set());
+  /** Counts setting changes, so a failed one reverts only if it was the last. */
+  private settingTurn = 0;
 
   constructor(private readonly request: Request) {}
 
@@ -130,11 +132,13 @@ export class AnonQuestions {
       this.rooms.value = next;
     };
     const before = room ? this.rooms.value.has(room) : this.org.value;
+    const turn = ++this.settingTurn;
     apply(on);
     try {
       await this.request(room ? { type: 'set_anonymous_questions', room, on } : { type: 'set_anonymous_questions', on });
     } catch (err) {
-      apply(before);
+      // Put back only if no later change was made meanwhile.
+      if (turn === this.settingTurn) apply(before);
       throw err;
     }
   }

@@ -245,10 +245,21 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
     };
     match files {
         Some(Ok(Ok(files))) => {
+            // A cluster node's sweep waits for the log before it decides
+            // that bytes are unreferenced (see `files/sweep.rs`).
+            let catch_up = replica.as_ref().map(|(_, _, node, _)| {
+                let barrier = node.barrier.clone();
+                std::sync::Arc::new(move || {
+                    let barrier = barrier.clone();
+                    Box::pin(async move { barrier.wait().await })
+                        as files::shared::BoxFuture<'static, bool>
+                }) as files::sweep::CatchUp
+            });
             files_task = Some(files::sweep::start(
                 files.clone(),
                 app.store.clone(),
                 app.committer.clone(),
+                catch_up,
                 files_stop.clone(),
             ));
             app = app.with_files(files);

@@ -836,11 +836,13 @@ async fn kill_9_of_a_node_and_of_the_stream_leader_loses_no_ack() {
             "run {run}: too few acks ({})",
             acked.len()
         );
-        // History is read once the surviving nodes have applied the whole
-        // log: a node may still be applying the last entries (its log
-        // consumer was recreated after the stream leader died), and
-        // history, unlike a login or a resume, does not wait for that.
-        // What is judged is what the cluster keeps, not one node's lag.
+        // History is read once the surviving nodes have applied the same
+        // entries: every ack came from node 1 or 2 after applying its
+        // entry, so equal positions on both cover every acked message. A
+        // node may still be applying the last entries (its log consumer
+        // was recreated after the stream leader died), and history, unlike
+        // a login or a resume, does not wait for that. What is judged is
+        // what the cluster keeps, not one node's lag.
         let early = room_bodies(c.node(1), &t[1], room).await;
         eprintln!(
             "run {run}: read at once through node 1, {} of the acked messages were not applied there yet",

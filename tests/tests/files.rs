@@ -673,6 +673,13 @@ async fn in_a_cluster_a_file_uploaded_through_one_node_is_served_by_another() {
     );
 
     let path = format!("/api/files/{}", doc.id);
+    // Mallory is not in the room: the same 404 as an unknown file, and
+    // node 1 fetches nothing for her (access is decided first).
+    assert_eq!(get(n1, &m_token, &path, None).await.0, 404);
+    assert!(
+        stored_files(&n1.data).is_empty(),
+        "nothing fetched for a non-member"
+    );
     let (status, _, bytes) = get(n1, &b_token, &path, None).await;
     assert_eq!(status, 200, "bob through node 1");
     assert_eq!(bytes, text);
@@ -690,8 +697,6 @@ async fn in_a_cluster_a_file_uploaded_through_one_node_is_served_by_another() {
     assert_eq!(&thumb[..8], b"\x89PNG\r\n\x1a\n");
     let (status, _, full) = get(n1, &b_token, &format!("/api/files/{}", image.id), None).await;
     assert_eq!((status, full), (200, png(640, 480, 480)));
-    // Mallory is not in the room: the same 404 as an unknown file, on
-    // either node.
     for node in [n0, n1] {
         assert_eq!(get(node, &m_token, &path, None).await.0, 404);
     }

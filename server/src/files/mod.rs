@@ -262,26 +262,34 @@ impl Files {
     /// In a cluster, put the bytes of `hash` (and its thumbnail) in the
     /// shared store, durably, before the upload's record is submitted, so
     /// that every node that applies the record can fetch them. Bytes the
-    /// shared store took within half the grace period are not sent again
-    /// (an identical re-upload). No-op on an embedded node.
+    /// shared store holds already are not sent again (names are content
+    /// hashes). No-op on an embedded node.
     pub async fn share(&self, hash: &str, thumb: bool) -> Result<(), String> {
         let Some(shared) = self.shared() else {
             return Ok(());
         };
-        let fresh = SystemTime::now()
-            .checked_sub(self.grace() / 2)
-            .unwrap_or(SystemTime::UNIX_EPOCH);
+        for (name, path) in self.shared_names(hash, thumb) {
+            if shared.modified(name.clone()).await?.is_none() {
+                shared.put(name, path).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// After the upload's record is committed: the shared copy may have
+    /// been deleted by another node's sweep between [`Files::share`] and
+    /// the commit (it had not applied the record yet); put it again if so.
+    /// See `sweep.rs` for the other half of this.
+    pub async fn confirm_shared(&self, hash: &str, thumb: bool) -> Result<(), String> {
+        self.share(hash, thumb).await
+    }
+
+    fn shared_names(&self, hash: &str, thumb: bool) -> Vec<(String, PathBuf)> {
         let mut names = vec![(hash.to_owned(), self.content_path(hash))];
         if thumb {
             names.push((shared::thumb_name(hash), self.thumb_path(hash)));
         }
-        for (name, path) in names {
-            if matches!(shared.modified(name.clone()).await?, Some(t) if t > fresh) {
-                continue;
-            }
-            shared.put(name, path).await?;
-        }
-        Ok(())
+        names
     }
 
     pub fn config(&self) -> &FilesConfig {

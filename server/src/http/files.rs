@@ -161,6 +161,14 @@ pub async fn upload(
     };
     match answer {
         Ok(record) => {
+            // Still held: the shared copy must be there when we answer.
+            if let Err(e) = files.confirm_shared(&record.hash, record.thumbnail).await {
+                tracing::warn!(error = %e, "upload: the cluster's file store lost the bytes");
+                return Err(ServerError::Unavailable(
+                    "the cluster's file store is not reachable; retry the upload".into(),
+                )
+                .into());
+            }
             drop(hold);
             Ok((StatusCode::CREATED, Json(record.attachment())))
         }
@@ -248,7 +256,23 @@ async fn receive(
 
 /// The file `id` if `user` may read the message it was posted with, else
 /// `NotFound` (pending, removed, or not theirs to see: one answer).
+/// In a cluster, a miss first waits for this node to catch up with the
+/// log and looks again (a link to a file posted through another node a
+/// moment ago), as WebSocket requests do (`handlers::dispatch`).
 async fn visible_file(app: &App, user: &UserRecord, id: &str) -> Result<FileRecord, ServerError> {
+    match visible_file_now(app, user, id).await {
+        Err(ServerError::NotFound) if app.cluster.is_some() && app.catch_up_reads().await => {
+            visible_file_now(app, user, id).await
+        }
+        other => other,
+    }
+}
+
+async fn visible_file_now(
+    app: &App,
+    user: &UserRecord,
+    id: &str,
+) -> Result<FileRecord, ServerError> {
     let id = Uuid::parse_str(id).map_err(|_| ServerError::NotFound)?;
     let me = user.id;
     let hub = app.hub.clone();
@@ -320,8 +344,24 @@ pub async fn thumbnail(
 /// On a cluster node, fetch bytes this node does not hold yet from the
 /// shared store (a file uploaded through another node).
 async fn local_copy(files: &Files, hash: &str, thumb: bool) -> Result<(), ServerError> {
-    match files.ensure_local(hash, thumb).await {
-        Ok(_) => Ok(()),
+    let mut found = files.ensure_local(hash, thumb).await;
+    if matches!(found, Ok(false)) && files.shared().is_some() {
+        // A read just after the put may reach a replica that has not
+        // stored it yet (the object store answers reads from any replica).
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        found = files.ensure_local(hash, thumb).await;
+    }
+    match found {
+        Ok(true) => Ok(()),
+        // Embedded: the bytes are missing from this node's disk; `serve`
+        // logs it and answers as for a missing file.
+        Ok(false) if files.shared().is_none() => Ok(()),
+        Ok(false) => {
+            tracing::warn!(hash, "download: the cluster's file store has no such bytes");
+            Err(ServerError::Unavailable(
+                "the cluster's file store does not have this file yet; retry".into(),
+            ))
+        }
         Err(e) => {
             tracing::warn!(error = %e, hash, "download: cannot fetch from the cluster's file store");
             Err(ServerError::Unavailable(
