@@ -85,6 +85,12 @@ pub enum ErrorCode {
     /// This server does not offer the request in its current mode (file
     /// uploads on a cluster node); the message says what.
     NotSupported,
+    /// The room is archived (read-only): sends, edits, deletes, reactions
+    /// and votes are refused until an owner or admin unarchives it.
+    RoomArchived,
+    /// The organisation room stays as it is: staff cannot leave it and
+    /// nobody archives it.
+    OrganisationRoom,
 }
 
 impl ErrorCode {
@@ -120,6 +126,8 @@ impl ErrorCode {
             ErrorCode::AccountSourceConflict => "account_source_conflict",
             ErrorCode::LoginSourceDisabled => "login_source_disabled",
             ErrorCode::NotSupported => "not_supported",
+            ErrorCode::RoomArchived => "room_archived",
+            ErrorCode::OrganisationRoom => "organisation_room",
         }
     }
 
@@ -154,6 +162,8 @@ impl ErrorCode {
         ErrorCode::AccountSourceConflict,
         ErrorCode::LoginSourceDisabled,
         ErrorCode::NotSupported,
+        ErrorCode::RoomArchived,
+        ErrorCode::OrganisationRoom,
     ];
 }
 

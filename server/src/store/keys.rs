@@ -29,8 +29,20 @@ pub fn username(name: &str) -> Vec<u8> {
     name.to_lowercase().into_bytes()
 }
 
-/// Public room names are unique without regard to case.
+/// Public room names are unique without regard to case, Unicode case
+/// folding included: "Straße", "STRASSE" and "strasse" are one name, as are
+/// "ΟΔΟΣ" and "οδος" (final sigma). Upper- then lowercasing, twice, reaches
+/// what full case folding gives for these (one round leaves "ẞ" as "ß");
+/// it may merge a few more (Turkish "ı" with "i"), which only refuses a
+/// name, never lets two equal ones through.
 pub fn public_room_name(name: &str) -> Vec<u8> {
+    let once = name.to_uppercase().to_lowercase();
+    once.to_uppercase().to_lowercase().into_bytes()
+}
+
+/// The key rows written before case folding (schema 4's plain lowercase):
+/// still checked, so a legacy row keeps its name.
+pub fn legacy_public_room_name(name: &str) -> Vec<u8> {
     name.to_lowercase().into_bytes()
 }
 
