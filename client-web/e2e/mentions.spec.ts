@@ -1,5 +1,6 @@
 import { expect, test } from '@playwright/test';
-import { TownhallServer, type WsClient } from './server';
+import { join } from 'node:path';
+import { SCREENSHOTS, TownhallServer, type WsClient } from './server';
 import { logIn, roomLink } from './ui';
 
 // The Mentions view (search's `mentions:me`: every message that mentions me
@@ -45,6 +46,7 @@ test('the mentions view lists my mentions newest first, opens one in context, an
   }).toPass({ timeout: 15_000 });
   await expect(results.nth(0)).toContainText('can you review the launch plan');
   await expect(results.nth(1)).toContainText('the budget is in the vault');
+  await page.screenshot({ path: join(SCREENSHOTS, 'mentions-light.png') });
 
   await results.nth(0).getByRole('link').click();
   await expect(page.getByTestId('room-title')).toContainText('open-plan');

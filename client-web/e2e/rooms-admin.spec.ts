@@ -68,6 +68,8 @@ test('the owner renames, retopics, archives and unarchives; a member sees each c
   }
   // History stays readable.
   await expect(pb.getByTestId('message-text').filter({ hasText: 'checklist is ready' })).toBeVisible();
+  // No message actions (react, edit, delete, reply) in a read-only room.
+  await expect(pb.locator('.timeline [data-action]')).toHaveCount(0);
   // The server refuses a send from another client with the documented code.
   await expect(bobWs.send(room, 'one more thing')).rejects.toThrow(/room_archived/);
   // Out of Browse rooms for someone who is not in it.

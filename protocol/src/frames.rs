@@ -451,6 +451,7 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "follow_thread",
     "open_dm",
     "create_room",
+    "update_room",
     "join",
     "leave",
     "add_member",

@@ -139,7 +139,14 @@ async fn the_owner_renames_and_retopics_and_every_member_sees_it_live() {
         .await;
     // Only what changed is in the event.
     assert!(
-        matches!(&ev.content, Content::RoomUpdated { name: None, archived: None, .. }),
+        matches!(
+            &ev.content,
+            Content::RoomUpdated {
+                name: None,
+                archived: None,
+                ..
+            }
+        ),
         "{ev:?}"
     );
     // The room list and the directory say so too.
@@ -177,7 +184,13 @@ async fn an_archived_room_refuses_writes_leaves_the_directory_and_stays_readable
     let info = updated(&mut alice, archive(room.id, true)).await;
     assert!(info.archived);
     bob.event_where("the archive", |e| {
-        matches!(&e.content, Content::RoomUpdated { archived: Some(true), .. })
+        matches!(
+            &e.content,
+            Content::RoomUpdated {
+                archived: Some(true),
+                ..
+            }
+        )
     })
     .await;
 
@@ -376,4 +389,39 @@ async fn mentions_me_lists_only_rooms_i_can_read_and_not_my_own_messages() {
     })
     .await;
     assert_eq!(found.len(), 1, "{found:#?}");
+}
+
+#[tokio::test]
+async fn a_malformed_update_room_is_an_invalid_field_and_a_long_name_is_refused() {
+    let server = TestServer::start().await;
+    let (_, alice_token) = server.user("alice").await;
+    let (mut alice, _, _) = server.connect_caught_up(&alice_token, None, None).await;
+    let room = alice.create_room("tidy", Visibility::Public).await;
+    // A known frame type with a bad field: never `unknown_type`.
+    alice
+        .send_raw(r#"{"type":"update_room","req_id":"bad","room":"general"}"#)
+        .await;
+    match alice
+        .expect("the error", |f| matches!(f, ServerFrame::Error { .. }))
+        .await
+    {
+        ServerFrame::Error { code, .. } => assert_eq!(code, ErrorCode::InvalidField),
+        _ => unreachable!(),
+    }
+    alice
+        .expect_error(rename(room.id, &"x".repeat(81)), ErrorCode::InvalidField)
+        .await;
+    alice
+        .expect_error(rename(room.id, "   "), ErrorCode::InvalidField)
+        .await;
+    // Nothing changed, and no event was written for a no-op.
+    let same = updated(&mut alice, rename(room.id, "tidy")).await;
+    assert_eq!(same.name, "tidy");
+    let history = alice.latest_history(room.id).await;
+    assert!(
+        !history
+            .iter()
+            .any(|e| matches!(e.content, Content::RoomUpdated { .. })),
+        "{history:#?}"
+    );
 }

@@ -98,7 +98,11 @@ impl Worker {
                 // Case-folded, so "General" → "general" is this room's own
                 // name; any other holder (a legacy duplicate's original
                 // included) keeps it.
-                if self.store.public_room_named(new)?.is_some_and(|r| r != room) {
+                if self
+                    .store
+                    .public_room_named(new)?
+                    .is_some_and(|r| r != room)
+                {
                     return Err(ServerError::NameTaken);
                 }
                 self.store.release_public_name(b, &record)?;

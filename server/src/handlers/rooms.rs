@@ -30,7 +30,11 @@ fn expect_done(reply: Reply) -> Result<u64> {
     }
 }
 
-pub(super) async fn room_frame(ctx: &Ctx, req_id: Option<String>, record: RoomRecord) -> Result<ServerFrame> {
+pub(super) async fn room_frame(
+    ctx: &Ctx,
+    req_id: Option<String>,
+    record: RoomRecord,
+) -> Result<ServerFrame> {
     let app = ctx.app.clone();
     let viewer = ctx.user.id;
     let room = tokio::task::spawn_blocking(move || app.room_info(&record, viewer))

@@ -17,8 +17,8 @@ mod memory_kv;
 mod overlay_kv;
 mod questions;
 mod reactions;
-mod room_admin;
 mod records;
+mod room_admin;
 mod sled_kv;
 mod snapshot;
 #[cfg(test)]

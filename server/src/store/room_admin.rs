@@ -12,7 +12,11 @@ impl Store {
     /// older plain lowercase), leaving alone a row that names another room:
     /// a duplicate from before names were unique never takes the name away
     /// from the room that holds it.
-    pub fn release_public_name(&self, b: &mut Batch, record: &RoomRecord) -> Result<(), StoreError> {
+    pub fn release_public_name(
+        &self,
+        b: &mut Batch,
+        record: &RoomRecord,
+    ) -> Result<(), StoreError> {
         for key in [
             keys::public_room_name(&record.name),
             keys::legacy_public_room_name(&record.name),
