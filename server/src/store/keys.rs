@@ -303,6 +303,17 @@ mod tests {
     }
 
     #[test]
+    fn public_room_names_fold_unicode_case() {
+        let same = |a: &str, b: &str| public_room_name(a) == public_room_name(b);
+        assert!(same("General", "gENERAL"));
+        assert!(same("Straße", "STRASSE") && same("ẞ", "ss") && same("straße", "strasse"));
+        assert!(same("ΟΔΟΣ", "οδος") && same("οδος", "οδοσ"));
+        assert!(!same("general", "generals"));
+        // The legacy key is the plain lowercase the old rows were written with.
+        assert_eq!(legacy_public_room_name("Straße"), "straße".as_bytes());
+    }
+
+    #[test]
     fn u64_values_are_big_endian_and_checked() {
         assert_eq!(read_u64("t", &u64_value(300)).expect("8 bytes"), 300);
         assert!(u64_value(1) < u64_value(256));
