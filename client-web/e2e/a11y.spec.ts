@@ -92,6 +92,10 @@ for (const scheme of ['light', 'dark'] as const) {
     await expect(page.locator('.search-result').first()).toBeVisible();
     await check(page, 'search results');
 
+    await page.getByTestId('mentions-link').click();
+    await expect(page.getByRole('heading', { name: 'Mentions' })).toBeVisible();
+    await check(page, 'mentions');
+
     await page.getByTestId('account-link').click();
     await expect(page.getByTestId('account-view')).toBeVisible();
     await check(page, 'account');
@@ -102,6 +106,12 @@ for (const scheme of ['light', 'dark'] as const) {
     await expect(page.getByRole('heading', { name: 'Administration' })).toBeVisible();
     await expect(page.getByText('Bob Chen').first()).toBeVisible();
     await check(page, 'admin people');
+
+    await openRoom(page, 'Announcements');
+    await page.getByTestId('room-settings-button').click();
+    await expect(page.getByRole('dialog', { name: 'Room settings' })).toBeVisible();
+    await check(page, 'room settings');
+    await page.keyboard.press('Escape');
   });
 }
 

@@ -170,6 +170,7 @@ function Shell({ store }: { store: ChatStore }) {
         questionsActive={r.name === 'questions'}
         adminActive={r.name === 'admin'}
         accountActive={r.name === 'account'}
+        mentionsActive={r.name === 'mentions'}
         onBrowse={() => setDialog('browse')}
         onCreate={() => setDialog('create')}
         onNewDm={() => setDialog('dm')}
@@ -190,6 +191,8 @@ function Shell({ store }: { store: ChatStore }) {
           <AdminView store={store} />
         ) : r.name === 'account' ? (
           <AccountView store={store} changePassword={changePassword} />
+        ) : r.name === 'mentions' ? (
+          <SearchView key="mentions" store={store} query="mentions:me" title="Mentions" />
         ) : r.name === 'search' ? (
           <SearchView key={r.q} store={store} query={r.q} />
         ) : r.name === 'reach' ? (

@@ -42,6 +42,8 @@ export interface RoomInfo {
   announce_only?: boolean;
   /** The organisation-wide room: everyone is in it. */
   org_wide?: boolean;
+  /** Read-only: out of the directory, still readable by its members. */
+  archived?: boolean;
 }
 
 export interface MemberInfo {
@@ -74,7 +76,8 @@ export type Content =
   | { kind: 'merged'; question: RoomSeq; into: RoomSeq }
   | { kind: 'broadcast'; body: string; broadcast: string; ack_requested?: boolean }
   | { kind: 'created'; name: string; topic: string; visibility: Visibility; room_kind: RoomKind }
-  | { kind: 'member'; user: UserInfo; action: MemberAction };
+  | { kind: 'member'; user: UserInfo; action: MemberAction }
+  | { kind: 'room_updated'; name?: string; topic?: string; archived?: boolean };
 
 export interface ChatEvent {
   pos: Pos;
@@ -131,7 +134,10 @@ export type ErrorCode =
   // Company login (OpenID Connect), shown on the login page.
   | 'oidc_state_mismatch'
   | 'oidc_denied'
-  | 'oidc_token_invalid';
+  | 'oidc_token_invalid'
+  // Room management.
+  | 'room_archived'
+  | 'organisation_room';
 
 type Req = { req_id?: string };
 
@@ -156,6 +162,7 @@ export type ClientFrame =
   | ({ type: 'set_room_role'; room: RoomId; user: string; role: RoomRole } & Req)
   | ({ type: 'open_dm'; user: string } & Req)
   | ({ type: 'create_room'; name: string; topic: string; visibility: Visibility } & Req)
+  | ({ type: 'update_room'; room: RoomId; name?: string; topic?: string; archived?: boolean } & Req)
   | ({ type: 'join'; room: RoomId } & Req)
   | ({ type: 'leave'; room: RoomId } & Req)
   | ({ type: 'add_member'; room: RoomId; user: string } & Req)

@@ -9,6 +9,7 @@ export type Route =
   | { name: 'anonymous' }
   | { name: 'admin' }
   | { name: 'account' }
+  | { name: 'mentions' }
   | { name: 'reach'; id: string }
   | { name: 'search'; q: string }
   | { name: 'room'; id: string; at?: number };
@@ -18,6 +19,7 @@ export function parseRoute(hash: string): Route {
   if (/^#\/anonymous\b/.test(hash)) return { name: 'anonymous' };
   if (/^#\/admin\b/.test(hash)) return { name: 'admin' };
   if (/^#\/account\b/.test(hash)) return { name: 'account' };
+  if (/^#\/mentions\b/.test(hash)) return { name: 'mentions' };
   const sm = /^#\/search\?q=([^#]*)/.exec(hash);
   if (sm) {
     try {
@@ -64,6 +66,7 @@ export function searchHref(q: string): string {
 export const questionsHref = '#/questions';
 export const adminHref = '#/admin';
 export const accountHref = '#/account';
+export const mentionsHref = '#/mentions';
 
 export function navigate(href: string): void {
   if (globalThis.location.hash !== href) globalThis.location.hash = href;

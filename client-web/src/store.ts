@@ -3,6 +3,7 @@
 // from the server come in through `handleFrame`; the UI reads the signals and
 // calls the actions. No DOM here, so the unit tests drive it directly.
 
+import { withUpdate } from './roomAdmin';
 import { AnonQuestions } from './anon';
 import { batch, computed, signal } from '@preact/signals';
 import { Connection, RequestError, defaultWsUrl, type ConnState, type SocketLike } from './connection';
@@ -451,6 +452,7 @@ export class ChatStore {
           next.unread += 1;
           if (e.content.kind === 'message' && mentions(e.content.body, this.me.username)) next.mentions += 1;
         }
+        if (e.content.kind === 'room_updated' && next.info) next.info = withUpdate(next.info, e.content);
         if (e.content.kind === 'member' && next.info && (e.content.action === 'joined' || e.content.action === 'added')) {
           next.info = { ...next.info, member_count: next.info.member_count + 1 };
         } else if (e.content.kind === 'member' && next.info) {
@@ -1365,6 +1367,8 @@ export function describeError(code: string, message: string): string {
     case 'forbidden':
     case 'not_member':
       return 'You can no longer post in this room.';
+    case 'room_archived':
+      return 'This room is archived: it is read-only.';
     case 'timeout':
       return 'No answer from the server.';
     default:

@@ -96,6 +96,12 @@ pub enum ErrorCode {
     /// OpenID Connect login: the ID token failed verification (signature,
     /// algorithm, issuer, audience, expiry or nonce). Logged on the server.
     OidcTokenInvalid,
+    /// The room is archived (read-only): sends, edits, deletes, reactions
+    /// and votes are refused until an owner or admin unarchives it.
+    RoomArchived,
+    /// The organisation room stays as it is: staff cannot leave it and
+    /// nobody archives it.
+    OrganisationRoom,
 }
 
 impl ErrorCode {
@@ -134,6 +140,8 @@ impl ErrorCode {
             ErrorCode::OidcStateMismatch => "oidc_state_mismatch",
             ErrorCode::OidcDenied => "oidc_denied",
             ErrorCode::OidcTokenInvalid => "oidc_token_invalid",
+            ErrorCode::RoomArchived => "room_archived",
+            ErrorCode::OrganisationRoom => "organisation_room",
         }
     }
 
@@ -171,6 +179,8 @@ impl ErrorCode {
         ErrorCode::OidcStateMismatch,
         ErrorCode::OidcDenied,
         ErrorCode::OidcTokenInvalid,
+        ErrorCode::RoomArchived,
+        ErrorCode::OrganisationRoom,
     ];
 }
 

@@ -210,6 +210,19 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "is_false")]
         announce_only: bool,
     },
+    /// Rename a room, change its topic, archive or unarchive it (the
+    /// room's owner or an admin). Absent fields stay as they are.
+    UpdateRoom {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        room: RoomId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        topic: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        archived: Option<bool>,
+    },
     /// Join a public room.
     Join {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -438,6 +451,7 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "follow_thread",
     "open_dm",
     "create_room",
+    "update_room",
     "join",
     "leave",
     "add_member",
@@ -568,6 +582,7 @@ impl ClientFrame {
             | ClientFrame::Thread { req_id, .. }
             | ClientFrame::OpenDm { req_id, .. }
             | ClientFrame::CreateRoom { req_id, .. }
+            | ClientFrame::UpdateRoom { req_id, .. }
             | ClientFrame::Join { req_id, .. }
             | ClientFrame::Leave { req_id, .. }
             | ClientFrame::AddMember { req_id, .. }
@@ -750,6 +765,10 @@ pub struct RoomInfo {
     /// The organisation-wide room: every user is a member; staff cannot leave.
     #[serde(default, skip_serializing_if = "is_false")]
     pub org_wide: bool,
+    /// Archived: read-only, out of the directory, still readable and
+    /// searchable by its members.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub archived: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -821,6 +840,16 @@ pub enum Content {
     Member {
         user: UserInfo,
         action: MemberAction,
+    },
+    /// `sender` (the owner or an admin) changed the room: only the fields
+    /// that changed are present.
+    RoomUpdated {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        topic: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        archived: Option<bool>,
     },
 }
 

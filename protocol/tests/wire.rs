@@ -33,6 +33,7 @@ fn info() -> RoomInfo {
         dm_peer: None,
         announce_only: false,
         org_wide: false,
+        archived: false,
     }
 }
 fn event() -> Event {
@@ -245,6 +246,16 @@ fn client_frames_snapshot_and_round_trip() {
                 announce_only: false,
             },
             r#"{"type":"create_room","name":"n","topic":"t","visibility":"private"}"#,
+        ),
+        (
+            ClientFrame::UpdateRoom {
+                req_id: None,
+                room: room(),
+                name: Some("n".into()),
+                topic: None,
+                archived: Some(true),
+            },
+            r#"{"type":"update_room","room":"$R","name":"n","archived":true}"#,
         ),
         (
             ClientFrame::Join {
@@ -567,6 +578,15 @@ fn membership_and_created_events_snapshot() {
     assert_eq!(
         serde_json::to_string(&c).expect("json"),
         r#"{"kind":"created","name":"n","topic":"","visibility":"public","room_kind":"dm"}"#
+    );
+    let c = Content::RoomUpdated {
+        name: None,
+        topic: Some("t".into()),
+        archived: Some(false),
+    };
+    assert_eq!(
+        serde_json::to_string(&c).expect("json"),
+        r#"{"kind":"room_updated","topic":"t","archived":false}"#
     );
 }
 

@@ -38,6 +38,7 @@ mod files;
 mod messages;
 mod org;
 mod questions;
+mod room_admin;
 mod rooms;
 mod syncer;
 pub use crate::command::{Command, Reply, Stamp};
@@ -48,6 +49,7 @@ pub use directory::{DirectoryOp, DirectoryState, same_entry};
 pub use files::{FileOp, check_file_quota, quota_error};
 pub use messages::MessageOp;
 pub use questions::QuestionOp;
+pub use room_admin::RoomAdminOp;
 use syncer::Syncer;
 
 /// Jobs waiting for the committer. Bounded so that a flood of writers waits
@@ -626,6 +628,7 @@ impl Worker {
         self.clock = self.clock.max(stamp.now);
         self.ids_made = 0;
         let cmd = self.with_current_roles(cmd)?;
+        self.refuse_if_archived(&cmd)?;
         match cmd {
             Command::Post {
                 user,
@@ -712,6 +715,7 @@ impl Worker {
                     created_at: self.now(),
                     announce_only,
                     org_wide: false,
+                    archived: false,
                 };
                 self.create_room(
                     b,
@@ -765,6 +769,7 @@ impl Worker {
             }
             Command::Message(op) => self.message_op(b, p, op),
             Command::Question(op) => self.question_op(b, p, op),
+            Command::RoomAdmin(op) => self.room_admin_op(b, p, op),
             Command::Anon(op) => self.anon_op(b, p, op),
             Command::Account(op) => self.account_op(b, p, op),
             Command::Contact(op) => self.contact_op(b, op),

@@ -31,6 +31,10 @@ pub enum ServerError {
     NotMember,
     #[error("name taken")]
     NameTaken,
+    #[error("the room is archived (read-only)")]
+    RoomArchived,
+    #[error("{0}")]
+    OrganisationRoom(&'static str),
     #[error("invalid username or password")]
     InvalidCredentials,
     #[error("invalid, expired or revoked token")]
@@ -97,6 +101,8 @@ impl ServerError {
             ServerError::AlreadyMember => ErrorCode::AlreadyMember,
             ServerError::NotMember => ErrorCode::NotMember,
             ServerError::NameTaken => ErrorCode::NameTaken,
+            ServerError::RoomArchived => ErrorCode::RoomArchived,
+            ServerError::OrganisationRoom(_) => ErrorCode::OrganisationRoom,
             ServerError::InvalidCredentials => ErrorCode::InvalidCredentials,
             ServerError::BadToken => ErrorCode::BadToken,
             ServerError::RateLimited => ErrorCode::RateLimited,
@@ -179,7 +185,10 @@ impl IntoResponse for HttpError {
             }
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
-            ErrorCode::NameTaken | ErrorCode::AlreadyMember => StatusCode::CONFLICT,
+            ErrorCode::NameTaken | ErrorCode::AlreadyMember | ErrorCode::RoomArchived => {
+                StatusCode::CONFLICT
+            }
+            ErrorCode::OrganisationRoom => StatusCode::FORBIDDEN,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::ShuttingDown

@@ -613,6 +613,7 @@ fn set_req_id(frame: &mut ClientFrame, id: String) {
         | Vote { req_id, .. }
         | FollowThread { req_id, .. }
         | OpenDm { req_id, .. }
+        | UpdateRoom { req_id, .. }
         | CreateRoom { req_id, .. }
         | Join { req_id, .. }
         | Leave { req_id, .. }

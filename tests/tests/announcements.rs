@@ -54,7 +54,7 @@ async fn everyone_is_in_the_organisation_room_where_leaders_post_and_staff_reply
                 req_id: None,
                 room: org.id,
             },
-            ErrorCode::Forbidden,
+            ErrorCode::OrganisationRoom,
         )
         .await;
     // The leader posts; staff reply in the thread and ask a question there.

@@ -10,8 +10,10 @@ import { RoomNotifySelect } from './Notifications';
 import { PinnedAcks } from './Broadcasts';
 import { ThreadPanel } from './ThreadPanel';
 import { Timeline } from './Timeline';
+import { RoomSettingsDialog } from './RoomSettings';
+import { mayManage } from '../roomAdmin';
 
-/** Staff stay in the organisation room (the server refuses with `forbidden`). */
+/** Staff stay in the organisation room (the server refuses with `organisation_room`). */
 export function mayLeave(info: { org_wide?: boolean } | undefined, role: string): boolean {
   return !(info?.org_wide && role === 'staff');
 }
@@ -20,6 +22,7 @@ export function RoomPane({ store, roomId, at }: { store: ChatStore; roomId: stri
   const [showMembers, setShowMembers] = useState(false);
   const [confirmLeave, setConfirmLeave] = useState(false);
   const [confirmBlock, setConfirmBlock] = useState(false);
+  const [settings, setSettings] = useState(false);
   const view = store.view.value;
   const room = store.rooms.value.get(roomId);
   const info = room?.info;
@@ -117,6 +120,11 @@ export function RoomPane({ store, roomId, at }: { store: ChatStore; roomId: stri
               </span>
               <bdi>{title}</bdi>
               {isDm && <span class="sr-only">{peerOnline ? ' (online)' : ' (offline)'}</span>}
+              {info.archived && (
+                <span class="archived-tag" data-testid="archived-tag">
+                  Archived
+                </span>
+              )}
             </h1>
             {(info.topic || isDm) && (
               <p class="room-topic muted small">{isDm ? (peerOnline ? 'Online' : 'Offline') : info.topic}</p>
@@ -145,6 +153,11 @@ export function RoomPane({ store, roomId, at }: { store: ChatStore; roomId: stri
                 onClick={() => (blocked ? void store.block(peer, false) : setConfirmBlock(true))}
               >
                 {blocked ? 'Unblock' : 'Block'}
+              </button>
+            )}
+            {mayManage(store, info) && (
+              <button type="button" class="btn subtle" data-testid="room-settings-button" onClick={() => setSettings(true)}>
+                Settings
               </button>
             )}
             {mayLeave(info, store.me.role) && (
@@ -184,7 +197,11 @@ export function RoomPane({ store, roomId, at }: { store: ChatStore; roomId: stri
             ''
           )}
         </div>
-        {mayPost ? (
+        {info.archived ? (
+          <p class="composer-note announce-note" role="note" data-testid="archived-note">
+            This room is archived: it is read-only.
+          </p>
+        ) : mayPost ? (
           <Composer
             store={store}
             roomId={roomId}
@@ -216,6 +233,7 @@ export function RoomPane({ store, roomId, at }: { store: ChatStore; roomId: stri
           }}
         />
       )}
+      {settings && <RoomSettingsDialog store={store} info={info} onClose={() => setSettings(false)} />}
       {confirmBlock && peer && (
         <ConfirmDialog
           title={`Block ${title}?`}

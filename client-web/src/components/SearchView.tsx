@@ -17,7 +17,8 @@ interface State {
   lagMs: number;
 }
 
-export function SearchView({ store, query }: { store: ChatStore; query: string }) {
+/** `title`: a view built on one fixed query (Mentions: `mentions:me`). */
+export function SearchView({ store, query, title }: { store: ChatStore; query: string; title?: string }) {
   const [state, setState] = useState<State>({ results: [], loading: true, lagMs: 0 });
 
   const load = async (cursor?: string) => {
@@ -45,7 +46,11 @@ export function SearchView({ store, query }: { store: ChatStore; query: string }
   return (
     <section class="search-view" aria-labelledby="search-title" data-testid="search-view">
       <h1 id="search-title">
-        Results for <q>{query}</q>
+        {title ?? (
+          <>
+            Results for <q>{query}</q>
+          </>
+        )}
       </h1>
       {state.error && (
         <p role="alert" class="muted">
@@ -53,8 +58,8 @@ export function SearchView({ store, query }: { store: ChatStore; query: string }
         </p>
       )}
       {state.lagMs > 1000 && <p class="muted">The newest messages may not be searchable yet.</p>}
-      {!state.loading && !state.error && state.results.length === 0 && <p class="muted">No messages found.</p>}
-      <ol class="search-results" aria-label="Search results">
+      {!state.loading && !state.error && state.results.length === 0 && <p class="muted">{title ? 'Nothing here yet.' : 'No messages found.'}</p>}
+      <ol class="search-results" aria-label={title ?? 'Search results'}>
         {state.results.map((r) => {
           const room = rooms.get(r.room);
           return (

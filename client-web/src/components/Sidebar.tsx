@@ -2,7 +2,8 @@ import { anonymousHref } from './Anonymous';
 import { mayBroadcast } from './Broadcasts';
 import type { ChatStore, RoomState } from '../store';
 import { roomTitle } from '../store';
-import { accountHref, adminHref, navigate, questionsHref, roomHref, searchHref } from '../router';
+import { accountHref, adminHref, mentionsHref, navigate, questionsHref, roomHref, searchHref } from '../router';
+import { markAllRead } from '../roomAdmin';
 import { initials } from '../text';
 import { ConnectionBadge } from './ConnectionBadge';
 import { ThemeToggle } from './ThemeToggle';
@@ -17,6 +18,7 @@ interface Props {
   questionsActive?: boolean;
   adminActive?: boolean;
   accountActive?: boolean;
+  mentionsActive?: boolean;
   onBrowse: () => void;
   onCreate: () => void;
   onBroadcast?: () => void;
@@ -24,7 +26,7 @@ interface Props {
   onLogout: () => void;
 }
 
-export function Sidebar({ store, activeRoom, searchQuery, questionsActive, adminActive, accountActive, onBrowse, onCreate, onNewDm, onBroadcast, onLogout }: Props) {
+export function Sidebar({ store, activeRoom, searchQuery, questionsActive, adminActive, accountActive, mentionsActive, onBrowse, onCreate, onNewDm, onBroadcast, onLogout }: Props) {
   const rooms = store.roomList.value;
   const online = store.online.value;
   return (
@@ -81,6 +83,14 @@ export function Sidebar({ store, activeRoom, searchQuery, questionsActive, admin
         >
           <QuestionIcon /> Questions
         </a>
+        <a
+          class={`side-action${mentionsActive ? ' active' : ''}`}
+          href={mentionsHref}
+          aria-current={mentionsActive ? 'page' : undefined}
+          data-testid="mentions-link"
+        >
+          <span aria-hidden="true">@</span> Mentions
+        </a>
         <a class="side-action" href={anonymousHref} data-testid="anonymous-link">
           <QuestionIcon /> Anonymous questions
         </a>
@@ -97,7 +107,14 @@ export function Sidebar({ store, activeRoom, searchQuery, questionsActive, admin
         )}
       </div>
       <nav class="room-nav" aria-label="Conversations">
-        <h2 class="nav-title">Conversations</h2>
+        <div class="nav-head">
+          <h2 class="nav-title">Conversations</h2>
+          {store.totalUnread.value > 0 && (
+            <button type="button" class="btn subtle small" data-testid="mark-all-read" onClick={() => markAllRead(store)}>
+              Mark all as read
+            </button>
+          )}
+        </div>
         {!store.loaded.value ? (
           <p class="muted pad">Loading conversations…</p>
         ) : rooms.length === 0 ? (

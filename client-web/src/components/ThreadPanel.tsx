@@ -97,7 +97,9 @@ export function ThreadPanel({ store, onClose }: { store: ChatStore; onClose: () 
               Load more replies
             </button>
           )}
-          {!parent.state?.deleted && <ThreadComposer store={store} room={t.room} seq={t.seq} />}
+          {!parent.state?.deleted && !store.rooms.value.get(t.room)?.info?.archived && (
+            <ThreadComposer store={store} room={t.room} seq={t.seq} />
+          )}
         </div>
       )}
     </aside>

@@ -447,7 +447,8 @@ function EventItem(p: EventProps) {
   const reactions = Object.entries(e.state?.reactions ?? {})
     .map(([emoji, who]) => [emoji, who, who.length + (e.state?.reactions_more?.[emoji] ?? 0)] as const)
     .filter(([, , count]) => count > 0);
-  const canAct = p.live && !deleted;
+  // An archived room is read-only: no reactions, edits, deletes or replies.
+  const canAct = p.live && !deleted && !p.store.rooms.value.get(e.room)?.info?.archived;
   const canDelete = canAct && (mine || p.mayModerate);
   const choosing = p.answering !== null && p.answering !== e.seq && canAct;
   const inThread = e.content.thread;

@@ -44,6 +44,15 @@ export function describe(e: ChatEvent): string {
       return `${who} merged a question into another`;
     case 'broadcast':
       return `📣 ${who}: ${e.content.body}`;
+    case 'room_updated': {
+      const c = e.content;
+      const what = [
+        c.name !== undefined && `renamed the room to ${c.name}`,
+        c.topic !== undefined && (c.topic ? `changed the topic to “${c.topic}”` : 'cleared the topic'),
+        c.archived !== undefined && (c.archived ? 'archived the room' : 'unarchived the room'),
+      ].filter(Boolean);
+      return `${who} ${what.join(', ')}`;
+    }
     case 'room_role_set': {
       const u = e.content.user.display_name || e.content.user.username;
       return e.content.role === 'moderator' ? `${who} made ${u} a moderator` : `${who} made ${u} a member`;

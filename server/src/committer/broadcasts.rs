@@ -164,6 +164,7 @@ impl Worker {
                     created_at: self.now(),
                     announce_only: true,
                     org_wide: false,
+                    archived: false,
                 };
                 let owner = [(leader.clone(), RoomRole::Owner, MemberAction::Joined)];
                 self.create_room(b, p, &record, &leader, &owner)?;

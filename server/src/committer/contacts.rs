@@ -85,6 +85,7 @@ impl Worker {
             created_at: self.now(),
             announce_only: false,
             org_wide: false,
+            archived: false,
         };
         self.create_room(
             b,
@@ -116,10 +117,13 @@ impl Worker {
         user: &UserInfo,
         top_level: bool,
     ) -> Result<()> {
+        let record = self.store.room(room)?.ok_or(ServerError::NotFound)?;
+        if record.archived {
+            return Err(ServerError::RoomArchived);
+        }
         if top_level {
             self.check_may_post_top_level(room, user)?;
         }
-        let record = self.store.room(room)?.ok_or(ServerError::NotFound)?;
         if record.kind != RoomKind::Dm {
             return Ok(());
         }

@@ -64,6 +64,7 @@ impl Worker {
                     created_at: self.now(),
                     announce_only: true,
                     org_wide: true,
+                    archived: false,
                 };
                 self.create_room(
                     b,

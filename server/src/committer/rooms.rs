@@ -66,7 +66,7 @@ impl Worker {
             return self.close_dm(b, room, user.id);
         }
         if record.org_wide && user.role == Role::Staff {
-            return Err(ServerError::Forbidden(
+            return Err(ServerError::OrganisationRoom(
                 "everyone stays in the organisation room",
             ));
         }
@@ -131,7 +131,7 @@ impl Worker {
     ) -> Result<Reply> {
         let (record, actor_m) = self.managed_room(room, &actor, actor_role)?;
         if record.org_wide && actor_role != Role::Admin {
-            return Err(ServerError::Forbidden(
+            return Err(ServerError::OrganisationRoom(
                 "everyone stays in the organisation room",
             ));
         }

@@ -9,6 +9,7 @@ mod markers;
 mod messages;
 mod presence;
 mod questions;
+mod room_admin;
 mod rooms;
 mod search;
 mod votes;
@@ -93,6 +94,7 @@ pub fn request_type(frame: &ClientFrame) -> &'static str {
         F::Thread { .. } => "thread",
         F::OpenDm { .. } => "open_dm",
         F::CreateRoom { .. } => "create_room",
+        F::UpdateRoom { .. } => "update_room",
         F::Join { .. } => "join",
         F::Leave { .. } => "leave",
         F::AddMember { .. } => "add_member",
@@ -161,6 +163,15 @@ async fn route(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFrame>> {
             visibility,
             announce_only,
         } => rooms::create(ctx, req_id, name, topic, visibility, announce_only)
+            .await
+            .map(Some),
+        ClientFrame::UpdateRoom {
+            req_id,
+            room,
+            name,
+            topic,
+            archived,
+        } => room_admin::update_room(ctx, req_id, room, name, topic, archived)
             .await
             .map(Some),
         ClientFrame::Join { req_id, room } => rooms::join(ctx, req_id, room).await.map(Some),

@@ -9,10 +9,10 @@ use townhall_protocol::{MemberInfo, RoomId, RoomKind, ServerFrame, UserInfo, Vis
 
 /// Longest room name and topic, in characters: a name is a label in a
 /// sidebar, a topic a sentence or two.
-const MAX_NAME_CHARS: usize = 80;
-const MAX_TOPIC_CHARS: usize = 500;
+pub(super) const MAX_NAME_CHARS: usize = 80;
+pub(super) const MAX_TOPIC_CHARS: usize = 500;
 
-fn expect_room(reply: Reply) -> Result<RoomRecord> {
+pub(super) fn expect_room(reply: Reply) -> Result<RoomRecord> {
     match reply {
         Reply::Room(r) => Ok(r),
         other => Err(ServerError::Internal(format!(
@@ -30,7 +30,11 @@ fn expect_done(reply: Reply) -> Result<u64> {
     }
 }
 
-async fn room_frame(ctx: &Ctx, req_id: Option<String>, record: RoomRecord) -> Result<ServerFrame> {
+pub(super) async fn room_frame(
+    ctx: &Ctx,
+    req_id: Option<String>,
+    record: RoomRecord,
+) -> Result<ServerFrame> {
     let app = ctx.app.clone();
     let viewer = ctx.user.id;
     let room = tokio::task::spawn_blocking(move || app.room_info(&record, viewer))
@@ -237,7 +241,9 @@ pub async fn directory(ctx: &Ctx, req_id: Option<String>) -> Result<ServerFrame>
         .read(move |s| {
             s.rooms()?
                 .into_iter()
-                .filter(|r| r.visibility == Visibility::Public && r.kind == RoomKind::Room)
+                .filter(|r| {
+                    r.visibility == Visibility::Public && r.kind == RoomKind::Room && !r.archived
+                })
                 .map(|r| app.room_info(&r, viewer))
                 .collect()
         })

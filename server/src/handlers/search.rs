@@ -97,8 +97,19 @@ pub async fn search(
                 offset,
                 limit,
             };
+            let mentions_me = parsed.mentions_me;
             let check = |room, seq| -> std::result::Result<Option<Checked>, SearchError> {
                 if hub.role_in(room, me).is_none() {
+                    return Ok(None);
+                }
+                // `mentions:me` as `summary` counts it: the message's
+                // mention record now (an edit that removed the name, or
+                // the caller's own `@room`, is not a mention of them).
+                if mentions_me
+                    && !store
+                        .mention_record(room, seq)?
+                        .is_some_and(|r| r.mentions(me))
+                {
                     return Ok(None);
                 }
                 let Some(stored) = store.event(room, seq)?.filter(|e| e.pos <= visible) else {

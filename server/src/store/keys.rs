@@ -39,8 +39,20 @@ pub fn username(name: &str) -> Vec<u8> {
     name.to_lowercase().into_bytes()
 }
 
-/// Public room names are unique without regard to case.
+/// Public room names are unique without regard to case, Unicode case
+/// folding included: "Straße", "STRASSE" and "strasse" are one name, as are
+/// "ΟΔΟΣ" and "οδος" (final sigma). Upper- then lowercasing, twice, reaches
+/// what full case folding gives for these (one round leaves "ẞ" as "ß");
+/// it may merge a few more (Turkish "ı" with "i"), which only refuses a
+/// name, never lets two equal ones through.
 pub fn public_room_name(name: &str) -> Vec<u8> {
+    let once = name.to_uppercase().to_lowercase();
+    once.to_uppercase().to_lowercase().into_bytes()
+}
+
+/// The key rows written before case folding (schema 4's plain lowercase):
+/// still checked, so a legacy row keeps its name.
+pub fn legacy_public_room_name(name: &str) -> Vec<u8> {
     name.to_lowercase().into_bytes()
 }
 
@@ -298,6 +310,17 @@ mod tests {
     #[test]
     fn usernames_fold_case() {
         assert_eq!(username("Alice"), username("alice"));
+    }
+
+    #[test]
+    fn public_room_names_fold_unicode_case() {
+        let same = |a: &str, b: &str| public_room_name(a) == public_room_name(b);
+        assert!(same("General", "gENERAL"));
+        assert!(same("Straße", "STRASSE") && same("ẞ", "ss") && same("straße", "strasse"));
+        assert!(same("ΟΔΟΣ", "οδος") && same("οδος", "οδοσ"));
+        assert!(!same("general", "generals"));
+        // The legacy key is the plain lowercase the old rows were written with.
+        assert_eq!(legacy_public_room_name("Straße"), "straße".as_bytes());
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod overlay_kv;
 mod questions;
 mod reactions;
 mod records;
+mod room_admin;
 mod sled_kv;
 mod snapshot;
 #[cfg(test)]
@@ -308,10 +309,15 @@ impl Store {
 
     /// The public room that has this name without regard to case.
     pub fn public_room_named(&self, name: &str) -> Result<Option<RoomId>, StoreError> {
-        match self
-            .kv
-            .get(Tree::PublicNameRoom, &keys::public_room_name(name))?
-        {
+        if let Some(id) = self.public_name_row(&keys::public_room_name(name))? {
+            return Ok(Some(id));
+        }
+        self.public_name_row(&keys::legacy_public_room_name(name))
+    }
+
+    /// The room a `public_name_room` key points to.
+    pub(crate) fn public_name_row(&self, key: &[u8]) -> Result<Option<RoomId>, StoreError> {
+        match self.kv.get(Tree::PublicNameRoom, key)? {
             Some(id) => {
                 let id: [u8; 16] = id
                     .as_slice()

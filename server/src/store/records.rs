@@ -62,6 +62,10 @@ pub struct RoomRecord {
     pub announce_only: bool,
     #[serde(default)]
     pub org_wide: bool,
+    /// Read-only (`committer/room_admin.rs`): out of the directory, still
+    /// readable by its members.
+    #[serde(default)]
+    pub archived: bool,
 }
 
 impl RoomRecord {
@@ -82,6 +86,7 @@ impl RoomRecord {
             dm_peer,
             announce_only: self.announce_only,
             org_wide: self.org_wide,
+            archived: self.archived,
         }
     }
 }

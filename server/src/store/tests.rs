@@ -192,6 +192,7 @@ fn memberships_read_from_both_sides() {
             created_at: 0,
             announce_only: false,
             org_wide: false,
+            archived: false,
         };
         let mut b = Batch::default();
         put_room(&mut b, &room);
@@ -544,6 +545,7 @@ fn migration_to_schema_4_indexes_public_room_names_oldest_first() {
             created_at: 0,
             announce_only: false,
             org_wide: false,
+            archived: false,
         };
         let rooms = [
             room(1, "General", Visibility::Public, RoomKind::Room),
