@@ -8,7 +8,9 @@
 //! only the store and the stamp, so every node that applies the same log in
 //! the same order ends in the same state with the same positions.
 
-use crate::committer::{AccountOp, AnonOp, ContactOp, DirectoryOp, FileOp, MessageOp, QuestionOp};
+use crate::committer::{
+    AccountOp, AnonOp, ContactOp, DirectoryOp, FileOp, MessageOp, QuestionOp, WatchOp,
+};
 use crate::store::{AckRecord, RoomRecord, UserRecord};
 use serde::{Deserialize, Serialize};
 use townhall_protocol::{
@@ -138,6 +140,8 @@ pub enum Command {
     Question(QuestionOp),
     /// Anonymous questions (`committer/anon.rs`): never the asker's id.
     Anon(AnonOp),
+    /// Rumour watch's list (`committer/watch.rs`).
+    Watch(WatchOp),
     CreateRoom {
         user: UserInfo,
         name: String,

@@ -40,6 +40,7 @@ mod org;
 mod questions;
 mod rooms;
 mod syncer;
+mod watch;
 pub use crate::command::{Command, Reply, Stamp};
 pub use accounts::AccountOp;
 pub use anon::{AnonOp, MAX_PENDING_PER_ASKER};
@@ -49,6 +50,7 @@ pub use files::{FileOp, check_file_quota, quota_error};
 pub use messages::MessageOp;
 pub use questions::QuestionOp;
 use syncer::Syncer;
+pub use watch::{WatchOp, check_phrase};
 
 /// Jobs waiting for the committer. Bounded so that a flood of writers waits
 /// (backpressure) instead of growing memory; 4096 is several group commits'
@@ -294,6 +296,12 @@ struct Worker {
     clock: Millis,
     /// Ids made so far under the current stamp.
     ids_made: u64,
+    /// The watch list, ready to match (`committer/watch.rs`); `None` until
+    /// needed after a change. Derived from the store only.
+    watch: Option<watch::WatchCache>,
+    /// The transformation team's ids, for rumour alerts; `None` until
+    /// needed after an account or directory change.
+    watch_team: Option<std::sync::Arc<Vec<UserId>>>,
 }
 
 impl Worker {
@@ -319,6 +327,8 @@ impl Worker {
             stamp: Stamp { now: 0, seed: 0 },
             clock,
             ids_made: 0,
+            watch: None,
+            watch_team: None,
         }
     }
 }
@@ -517,6 +527,7 @@ impl Worker {
             // Forget what this group assigned; earlier unpublished events stay.
             self.last_pos = group_start_pos;
             self.rooms.clear();
+            self.forget_watch();
             pending.events.truncate(carried);
             self.unpublished = pending.events;
             refuse_all(results, &e);
@@ -626,6 +637,13 @@ impl Worker {
         self.clock = self.clock.max(stamp.now);
         self.ids_made = 0;
         let cmd = self.with_current_roles(cmd)?;
+        if matches!(
+            cmd,
+            Command::Account(_) | Command::Directory(_) | Command::Watch(_)
+        ) {
+            // The team or the list may change: rebuild when next needed.
+            self.forget_watch();
+        }
         match cmd {
             Command::Post {
                 user,
@@ -673,6 +691,7 @@ impl Worker {
                     store::put_open_question(b, room, ev.seq, ev.ts);
                     self.follow_own_question(b, room, ev.seq, user.id)?;
                 }
+                self.watch_message(b, p, &ev)?;
                 let ack = AckRecord {
                     room,
                     seq: ev.seq,
@@ -766,6 +785,7 @@ impl Worker {
             Command::Message(op) => self.message_op(b, p, op),
             Command::Question(op) => self.question_op(b, p, op),
             Command::Anon(op) => self.anon_op(b, p, op),
+            Command::Watch(op) => self.watch_op(b, p, op),
             Command::Account(op) => self.account_op(b, p, op),
             Command::Contact(op) => self.contact_op(b, op),
             Command::Directory(op) => self.directory_op(b, p, op),

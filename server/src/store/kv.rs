@@ -41,6 +41,8 @@ use thiserror::Error;
 /// | | | | 33 | `owner_anon_question` |
 /// | | | | 34 | `anon_index` |
 /// | | | | 35 | `user_directory_link` |
+/// | | | | 37 | `watch_index` |
+/// | | | | 38 | `user_pos_watch_alert` |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tree {
     /// schema version, last committed position.
@@ -132,10 +134,17 @@ pub enum Tree {
     /// user id ‖ file id → created (ms) ‖ size ‖ pending flag: a user's
     /// files, for the quota and the sweep of unposted uploads.
     UserFile,
+    /// Rumour watch (`store/watch.rs`): the watch list (`0x00` ‖ folded
+    /// phrase) and the weekly counts (`0x01` ‖ folded phrase ‖ `0xff` ‖
+    /// ISO year ‖ week).
+    WatchIndex,
+    /// Rumour alerts (`store/watch.rs`): `0x00` ‖ user id ‖ pos → alert,
+    /// and `0x01` ‖ room ‖ seq ‖ user id → pos (to mark it deleted).
+    UserPosWatchAlert,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 36] = [
+    pub const ALL: [Tree; 38] = [
         Tree::Meta,
         Tree::UserRecord,
         Tree::UsernameUser,
@@ -172,6 +181,8 @@ impl Tree {
         Tree::FileRecord,
         Tree::HashFile,
         Tree::UserFile,
+        Tree::WatchIndex,
+        Tree::UserPosWatchAlert,
     ];
 
     /// The on-disk tree name. Never change one: it is the data's address.
@@ -213,6 +224,8 @@ impl Tree {
             Tree::FileRecord => "file_record",
             Tree::HashFile => "hash_file",
             Tree::UserFile => "user_file",
+            Tree::WatchIndex => "watch_index",
+            Tree::UserPosWatchAlert => "user_pos_watch_alert",
         }
     }
 
@@ -257,6 +270,8 @@ impl Tree {
             Tree::OwnerAnonQuestion => 33,
             Tree::AnonIndex => 34,
             Tree::UserDirectoryLink => 35,
+            Tree::WatchIndex => 37,
+            Tree::UserPosWatchAlert => 38,
         }
     }
 
