@@ -160,6 +160,76 @@ mod tests {
         assert_eq!(f.key("  Office  CLOSING "), Some("office closing".into()));
     }
 
+    /// The matcher's cost per message with a full list (200 phrases of
+    /// one to three words): a figure, not a check. Run with
+    /// `cargo test -p townhall-server --lib watch::tests::cost -- --ignored --nocapture`
+    /// (add `--release` for the figure of a release build).
+    #[test]
+    #[ignore]
+    fn cost_per_message_with_a_full_list() {
+        let words = [
+            "layoffs",
+            "office",
+            "closing",
+            "outsourcing",
+            "merger",
+            "budget",
+            "cuts",
+            "réorganisation",
+            "déménagement",
+            "plan",
+            "social",
+            "restructuring",
+            "site",
+            "transfer",
+            "hiring",
+            "freeze",
+        ];
+        // The 16 words themselves, then two- and three-word phrases.
+        let phrases: Vec<String> = (0..200)
+            .map(|i| match i % 3 {
+                _ if i < words.len() => words[i].to_string(),
+                0 => format!("{}{i}", words[i % words.len()]),
+                1 => format!(
+                    "{} {}{i}",
+                    words[i % words.len()],
+                    words[(i + 3) % words.len()]
+                ),
+                _ => format!(
+                    "{} {} {}",
+                    words[i % words.len()],
+                    words[(i + 5) % words.len()],
+                    i
+                ),
+            })
+            .collect();
+        let mut m = matcher(&phrases.iter().map(String::as_str).collect::<Vec<_>>());
+        let plain = "Hi all, quick update on the quarterly planning: the slides for                      Thursday's review are in the shared folder, please add comments by noon.";
+        let hit = "Is it true that the office closing in Lyon is part of the layoffs plan?";
+        for (label, text) in [("no match", plain), ("with words of phrases", hit)] {
+            let n = 20_000;
+            let started = std::time::Instant::now();
+            let mut found = 0;
+            for _ in 0..n {
+                found += m.matches(text).len();
+            }
+            let per = started.elapsed() / n;
+            println!(
+                "{label}: {per:?} per message ({} words, {found} hits)",
+                text.split(' ').count()
+            );
+        }
+        let empty_started = std::time::Instant::now();
+        let mut empty = Matcher::default();
+        for _ in 0..20_000 {
+            assert!(empty.matches(plain).is_empty());
+        }
+        println!(
+            "empty list: {:?} per message",
+            empty_started.elapsed() / 20_000
+        );
+    }
+
     #[test]
     fn snippets_cut_on_characters() {
         assert_eq!(snippet("héllo", 10), "héllo");

@@ -316,3 +316,30 @@ async fn bad_watch_requests_get_documented_codes() {
     tina.expect_error(add("one too many"), ErrorCode::LimitReached)
         .await;
 }
+
+/// In a cluster, the list changed through one node and a message posted
+/// through another alert a team member connected to a third place: the
+/// alert is raised by every node's apply, and each node delivers it to
+/// its own sessions. The nodes' stores (alerts and counts included) stay
+/// identical.
+#[tokio::test]
+async fn in_a_cluster_an_alert_reaches_a_team_member_on_another_node() {
+    use townhall_tests::cluster::TownhallCluster;
+    let c = TownhallCluster::start(2).await;
+    let (_, tina_token) = c.node(0).user("tina").await;
+    let (_, alice_token) = c.node(0).user("alice").await;
+    make_team(c.node(0), "tina").await;
+    let tina_token1 = c.node(1).login("tina", "tina-password").await.token;
+    let _ = tina_token;
+    let mut tina1 = c.node(1).connect(&tina_token1).await;
+    assert_eq!(list(&mut tina1, add("Outsourcing")).await, ["Outsourcing"]);
+    let mut alice0 = c.node(0).connect(&alice_token).await;
+    let room = alice0.create_room("it-team", Visibility::Public).await.id;
+    let (_, seq, _) = alice0.post(room, "Is IT outsourcing true?").await;
+    let a = next_alert(&mut tina1).await;
+    assert_eq!(
+        (a.room, a.seq, a.phrases.as_slice()),
+        (room, seq, &["Outsourcing".to_string()][..])
+    );
+    c.assert_converged().await;
+}
