@@ -637,12 +637,17 @@ impl Worker {
         self.clock = self.clock.max(stamp.now);
         self.ids_made = 0;
         let cmd = self.with_current_roles(cmd)?;
-        if matches!(
-            cmd,
-            Command::Account(_) | Command::Directory(_) | Command::Watch(_)
-        ) {
-            // The team or the list may change: rebuild when next needed.
-            self.forget_watch();
+        match &cmd {
+            // The list may change: rebuild the matcher when next needed.
+            Command::Watch(_) => self.watch = None,
+            // The team may change (a team flag, a disable, a new account,
+            // a directory's verdict): re-read it at the next match. Logins,
+            // logouts and password changes leave it as it is.
+            Command::Account(
+                AccountOp::Create { .. } | AccountOp::Update { .. } | AccountOp::FirstAdmin { .. },
+            )
+            | Command::Directory(_) => self.watch_team = None,
+            _ => {}
         }
         match cmd {
             Command::Post {

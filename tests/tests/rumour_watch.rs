@@ -271,6 +271,13 @@ async fn the_team_is_alerted_about_watched_phrases_in_rooms_it_can_read() {
         "{:?}",
         sam.seen
     );
+
+    // Joining the team takes effect at the next message.
+    make_team(&server, "sam").await;
+    sam.expect_close().await;
+    let mut sam = server.connect(&sam_token).await;
+    let (_, seq, _) = alice.post(general, "office closing after all").await;
+    assert_eq!(next_alert(&mut sam).await.seq, seq);
 }
 
 #[tokio::test]

@@ -10,9 +10,10 @@
 //! while the list is empty or for a direct message, otherwise one folding
 //! of the body and one hash lookup per word, whatever the list's length
 //! (`watch.rs`). The matcher and the team's ids are cached in the worker,
-//! dropped whenever the list, an account or the directory changes (and
-//! when a group fails), and rebuilt from the store: the cache is a pure
-//! function of store state, so every node's is the same.
+//! dropped whenever the list changes, an admin makes or changes an
+//! account, the directory reports on one, or a group fails, and rebuilt
+//! from the store: the cache is a pure function of store state, so every
+//! node's is the same.
 
 use super::{Pending, Reply, Worker};
 use crate::error::{Result, ServerError};
