@@ -68,7 +68,7 @@ function WatchList({ store }: { store: ChatStore }) {
               </span>{' '}
               <button
                 type="button"
-                aria-label={`Stop watching ${p.phrase}`}
+                aria-label={`Remove ${p.phrase}`}
                 onClick={() => store.watch.remove(p.phrase).catch((err: unknown) => setError(errorText(err)))}
               >
                 Remove
