@@ -12,6 +12,7 @@ import { Home } from './components/Home';
 import { BroadcastDialog, ReachView } from './components/Broadcasts';
 import { QuestionsView } from './components/Questions';
 import { AnonymousView } from './components/Anonymous';
+import { RumourWatchView } from './components/RumourWatch';
 import { lazyView } from './lazy';
 import { Login } from './components/Login';
 import { RoomPane } from './components/RoomPane';
@@ -187,6 +188,8 @@ function Shell({ store }: { store: ChatStore }) {
           <QuestionsView store={store} />
         ) : r.name === 'anonymous' ? (
           <AnonymousView store={store} />
+        ) : r.name === 'rumours' ? (
+          <RumourWatchView store={store} />
         ) : r.name === 'admin' ? (
           <AdminView store={store} />
         ) : r.name === 'account' ? (

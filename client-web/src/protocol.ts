@@ -196,7 +196,12 @@ export type ClientFrame =
   | ({ type: 'edit_anonymous'; id: string; body: string } & Req)
   | ({ type: 'withdraw_anonymous'; id: string } & Req)
   | ({ type: 'moderation_queue' } & Req)
-  | ({ type: 'moderate'; id: string; action: ModerationAction } & Req);
+  | ({ type: 'moderate'; id: string; action: ModerationAction } & Req)
+  | ({ type: 'watch_add'; phrase: string } & Req)
+  | ({ type: 'watch_remove'; phrase: string } & Req)
+  | ({ type: 'watch_list' } & Req)
+  | ({ type: 'watch_alerts'; before?: Pos; limit?: number } & Req)
+  | ({ type: 'watch_counts'; weeks?: number } & Req);
 
 /** One search hit (frames.rs `SearchResult`). */
 export interface SearchResult {
@@ -269,7 +274,37 @@ export type ServerFrame =
   | ({ type: 'anonymous_questions'; questions: AnonQuestion[] } & Req)
   | ({ type: 'moderation_queue'; questions: AnonQuestion[] } & Req)
   | { type: 'anonymous_question'; question: AnonQuestion }
-  | { type: 'moderation_item'; question: AnonQuestion };
+  | { type: 'moderation_item'; question: AnonQuestion }
+  | ({ type: 'watch_list'; phrases: WatchPhrase[] } & Req)
+  | ({ type: 'watch_alerts'; alerts: WatchAlert[]; has_more?: boolean } & Req)
+  | { type: 'watch_alert'; alert: WatchAlert }
+  | ({ type: 'watch_counts'; weeks: string[]; phrases: WatchCounts[] } & Req);
+
+/** A phrase on the rumour watch list (watch.rs `WatchPhrase`). */
+export interface WatchPhrase {
+  phrase: string;
+  added_by: UserInfo;
+  added_at: number;
+}
+
+/** A room message that matched the watch list (watch.rs `WatchAlert`). */
+export interface WatchAlert {
+  pos: Pos;
+  room: RoomId;
+  room_name: string;
+  seq: RoomSeq;
+  ts: number;
+  sender: UserInfo;
+  snippet: string;
+  phrases: string[];
+  deleted?: boolean;
+}
+
+/** One phrase's matches per ISO week, aligned with `weeks`. */
+export interface WatchCounts {
+  phrase: string;
+  counts: number[];
+}
 
 /** The sender of every approved anonymous question (protocol `ANONYMOUS`). */
 export const ANONYMOUS_ID = '00000000-0000-0000-0000-000000000000';

@@ -7,6 +7,7 @@ export type Route =
   | { name: 'home' }
   | { name: 'questions' }
   | { name: 'anonymous' }
+  | { name: 'rumours' }
   | { name: 'admin' }
   | { name: 'account' }
   | { name: 'mentions' }
@@ -17,6 +18,7 @@ export type Route =
 export function parseRoute(hash: string): Route {
   if (/^#\/questions\b/.test(hash)) return { name: 'questions' };
   if (/^#\/anonymous\b/.test(hash)) return { name: 'anonymous' };
+  if (/^#\/rumours\b/.test(hash)) return { name: 'rumours' };
   if (/^#\/admin\b/.test(hash)) return { name: 'admin' };
   if (/^#\/account\b/.test(hash)) return { name: 'account' };
   if (/^#\/mentions\b/.test(hash)) return { name: 'mentions' };

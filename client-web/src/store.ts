@@ -5,6 +5,7 @@
 
 import { withUpdate } from './roomAdmin';
 import { AnonQuestions } from './anon';
+import { RumourWatch } from './watch';
 import { batch, computed, signal } from '@preact/signals';
 import { Connection, RequestError, defaultWsUrl, type ConnState, type SocketLike } from './connection';
 import { isChange } from './protocol';
@@ -122,6 +123,8 @@ export class ChatStore {
   readonly conn: Connection;
   /** Anonymous questions and the moderation queue (anon.ts). */
   readonly anon = new AnonQuestions((f) => this.conn.request(f));
+  /** Rumour watch: the team's watch list, my alerts, weekly counts (watch.ts). */
+  readonly watch = new RumourWatch((f) => this.conn.request(f));
   readonly connState = signal<ConnState>('connecting');
   /** True once the first summary arrived (the room list is real). */
   readonly loaded = signal(false);
@@ -336,7 +339,7 @@ export class ChatStore {
         this.following.value = new Set(f.users.map((u) => u.id));
         break;
       default:
-        this.anon.handleFrame(f);
+        if (!this.watch.handleFrame(f)) this.anon.handleFrame(f);
         break;
     }
   }
@@ -351,6 +354,7 @@ export class ChatStore {
     this.conn.send({ type: 'online', req_id: 'online' });
     this.conn.send({ type: 'following', req_id: 'following' });
     this.anon.onReady(this.transformationTeam);
+    this.watch.onReady(this.transformationTeam);
     // A room that failed to load because the link dropped loads now.
     const v = this.view.value;
     if (v && v.status === 'error') void this.openRoom(v.room);

@@ -398,6 +398,44 @@ pub enum ClientFrame {
         id: Uuid,
         action: crate::anon::ModerationAction,
     },
+    /// Rumour watch (transformation team): add a phrase to the shared
+    /// watch list. Reply: `watch_list` (also sent to the team online).
+    WatchAdd {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        phrase: String,
+    },
+    /// Remove a phrase (matched like a message: case and accents do not
+    /// count). Reply: `watch_list`.
+    WatchRemove {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        phrase: String,
+    },
+    /// The watch list. Reply: `watch_list`.
+    WatchList {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+    },
+    /// My rumour alerts, newest first, older than `before` (a `pos`).
+    /// Reply: `watch_alerts`.
+    WatchAlerts {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<Pos>,
+        /// 1 to `MAX_WATCH_ALERTS_PAGE` (default 50).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
+    /// Matches per watched phrase per ISO week, for the last `weeks`
+    /// weeks (1 to `MAX_WATCH_WEEKS`, default 12). Reply: `watch_counts`.
+    WatchCounts {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        weeks: Option<u32>,
+    },
 }
 
 /// How search results are ordered.
@@ -606,7 +644,12 @@ impl ClientFrame {
             | ClientFrame::EditAnonymous { req_id, .. }
             | ClientFrame::WithdrawAnonymous { req_id, .. }
             | ClientFrame::ModerationQueue { req_id }
-            | ClientFrame::Moderate { req_id, .. } => req_id.as_deref(),
+            | ClientFrame::Moderate { req_id, .. }
+            | ClientFrame::WatchAdd { req_id, .. }
+            | ClientFrame::WatchRemove { req_id, .. }
+            | ClientFrame::WatchList { req_id }
+            | ClientFrame::WatchAlerts { req_id, .. }
+            | ClientFrame::WatchCounts { req_id, .. } => req_id.as_deref(),
             ClientFrame::Hello { .. }
             | ClientFrame::Typing { .. }
             | ClientFrame::BroadcastReceipt { .. } => None,
@@ -619,7 +662,7 @@ impl ClientFrame {
     }
 }
 
-fn is_false(b: &bool) -> bool {
+pub(crate) fn is_false(b: &bool) -> bool {
     !*b
 }
 
@@ -1328,6 +1371,37 @@ pub enum ServerFrame {
     ModerationItem {
         question: crate::anon::AnonQuestion,
     },
+    /// Reply to `watch_add`, `watch_remove` and `watch_list`: the watch
+    /// list, oldest first; also sent live (without `req_id`) to the
+    /// transformation team's online members when it changes.
+    WatchList {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        phrases: Vec<crate::watch::WatchPhrase>,
+    },
+    /// Reply to `watch_alerts`: newest first; `has_more` when older ones
+    /// exist (ask again with `before` = the last one's `pos`).
+    WatchAlerts {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        alerts: Vec<crate::watch::WatchAlert>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        has_more: bool,
+    },
+    /// Live, to a transformation team member who may read the room: a
+    /// message matched the watch list, or (`deleted: true`) a message that
+    /// had was deleted.
+    WatchAlert {
+        alert: crate::watch::WatchAlert,
+    },
+    /// Reply to `watch_counts`: ISO week labels (`2026-W48`), oldest
+    /// first, and for each phrase on the list its count in each week.
+    WatchCounts {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        weeks: Vec<String>,
+        phrases: Vec<crate::watch::WatchCounts>,
+    },
 }
 
 impl ServerFrame {
@@ -1356,6 +1430,9 @@ impl ServerFrame {
             | F::AnonymousSettings { req_id, .. }
             | F::AnonymousQuestions { req_id, .. }
             | F::ModerationQueue { req_id, .. }
+            | F::WatchList { req_id, .. }
+            | F::WatchAlerts { req_id, .. }
+            | F::WatchCounts { req_id, .. }
             | F::Pong { req_id } => req_id.as_deref(),
             F::Welcome { .. }
             | F::Event(_)
@@ -1367,6 +1444,7 @@ impl ServerFrame {
             | F::Notice { .. }
             | F::AnonymousQuestion { .. }
             | F::ModerationItem { .. }
+            | F::WatchAlert { .. }
             | F::Presence { .. } => None,
         }
     }

@@ -11,6 +11,7 @@
 //! - [`ids`]: typed identifiers (`UserId`, `RoomId`) and counters (`Pos`, `RoomSeq`).
 //! - [`anon`]: anonymous questions and their moderation queue (no type here
 //!   carries the asker).
+//! - [`watch`]: rumour watch (the team's watch list, alerts, weekly counts).
 //! - [`frames`]: client→server [`ClientFrame`] and server→client [`ServerFrame`].
 //! - [`error`]: the [`ErrorCode`] enum (only ever gains codes) and frame decoding errors.
 //! - [`http`]: request and response bodies of `/api/*`.
@@ -24,6 +25,7 @@ pub mod http;
 pub mod ids;
 #[cfg(feature = "schema")]
 pub mod schema;
+pub mod watch;
 
 pub use anon::{
     ANONYMOUS, AnonQuestion, AnonStatus, MAX_REJECT_REASON_BYTES, ModerationAction,

@@ -9,7 +9,7 @@
 //! the same order ends in the same state with the same positions.
 
 use crate::committer::{
-    AccountOp, AnonOp, ContactOp, DirectoryOp, FileOp, MessageOp, QuestionOp, RoomAdminOp,
+    AccountOp, AnonOp, ContactOp, DirectoryOp, FileOp, MessageOp, QuestionOp, RoomAdminOp, WatchOp,
 };
 use crate::store::{AckRecord, RoomRecord, UserRecord};
 use serde::{Deserialize, Serialize};
@@ -142,6 +142,8 @@ pub enum Command {
     Anon(AnonOp),
     /// Rename, topic, archive (`committer/room_admin.rs`).
     RoomAdmin(RoomAdminOp),
+    /// Rumour watch's list (`committer/watch.rs`).
+    Watch(WatchOp),
     CreateRoom {
         user: UserInfo,
         name: String,

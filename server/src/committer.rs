@@ -41,6 +41,7 @@ mod questions;
 mod room_admin;
 mod rooms;
 mod syncer;
+mod watch;
 pub use crate::command::{Command, Reply, Stamp};
 pub use accounts::AccountOp;
 pub use anon::{AnonOp, MAX_PENDING_PER_ASKER};
@@ -51,6 +52,7 @@ pub use messages::MessageOp;
 pub use questions::QuestionOp;
 pub use room_admin::RoomAdminOp;
 use syncer::Syncer;
+pub use watch::{WatchOp, check_phrase};
 
 /// Jobs waiting for the committer. Bounded so that a flood of writers waits
 /// (backpressure) instead of growing memory; 4096 is several group commits'
@@ -296,6 +298,12 @@ struct Worker {
     clock: Millis,
     /// Ids made so far under the current stamp.
     ids_made: u64,
+    /// The watch list, ready to match (`committer/watch.rs`); `None` until
+    /// needed after a change. Derived from the store only.
+    watch: Option<watch::WatchCache>,
+    /// The transformation team's ids, for rumour alerts; `None` until
+    /// needed after an account or directory change.
+    watch_team: Option<std::sync::Arc<Vec<UserId>>>,
 }
 
 impl Worker {
@@ -321,6 +329,8 @@ impl Worker {
             stamp: Stamp { now: 0, seed: 0 },
             clock,
             ids_made: 0,
+            watch: None,
+            watch_team: None,
         }
     }
 }
@@ -519,6 +529,7 @@ impl Worker {
             // Forget what this group assigned; earlier unpublished events stay.
             self.last_pos = group_start_pos;
             self.rooms.clear();
+            self.forget_watch();
             pending.events.truncate(carried);
             self.unpublished = pending.events;
             refuse_all(results, &e);
@@ -629,6 +640,18 @@ impl Worker {
         self.ids_made = 0;
         let cmd = self.with_current_roles(cmd)?;
         self.refuse_if_archived(&cmd)?;
+        match &cmd {
+            // The list may change: rebuild the matcher when next needed.
+            Command::Watch(_) => self.watch = None,
+            // The team may change (a team flag, a disable, a new account,
+            // a directory's verdict): re-read it at the next match. Logins,
+            // logouts and password changes leave it as it is.
+            Command::Account(
+                AccountOp::Create { .. } | AccountOp::Update { .. } | AccountOp::FirstAdmin { .. },
+            )
+            | Command::Directory(_) => self.watch_team = None,
+            _ => {}
+        }
         match cmd {
             Command::Post {
                 user,
@@ -676,6 +699,7 @@ impl Worker {
                     store::put_open_question(b, room, ev.seq, ev.ts);
                     self.follow_own_question(b, room, ev.seq, user.id)?;
                 }
+                self.watch_message(b, p, &ev)?;
                 let ack = AckRecord {
                     room,
                     seq: ev.seq,
@@ -771,6 +795,7 @@ impl Worker {
             Command::Question(op) => self.question_op(b, p, op),
             Command::RoomAdmin(op) => self.room_admin_op(b, p, op),
             Command::Anon(op) => self.anon_op(b, p, op),
+            Command::Watch(op) => self.watch_op(b, p, op),
             Command::Account(op) => self.account_op(b, p, op),
             Command::Contact(op) => self.contact_op(b, op),
             Command::Directory(op) => self.directory_op(b, p, op),

@@ -44,6 +44,9 @@
 //! - [`files`]: file attachments' bytes in `<data>/files/` by content
 //!   hash (sniffing, thumbnails, the sweep); the routes are in `http/files.rs`,
 //!   the metadata in `store/files.rs` and `committer/files.rs`.
+//! - [`watch`]: rumour watch's folding and matcher (the list is in
+//!   `store/watch.rs`, applied by `committer/watch.rs`, served by
+//!   `handlers/watch.rs`).
 //! - [`metrics`]: counters and histograms for `/metrics` (over the
 //!   `metrics` crate and its Prometheus exporter).
 
@@ -76,6 +79,7 @@ pub mod security;
 pub mod session;
 pub mod store;
 pub mod typing;
+pub mod watch;
 pub mod writer;
 
 use crate::app::App;

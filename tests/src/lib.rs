@@ -646,7 +646,12 @@ fn set_req_id(frame: &mut ClientFrame, id: String) {
         | EditAnonymous { req_id, .. }
         | WithdrawAnonymous { req_id, .. }
         | ModerationQueue { req_id }
-        | Moderate { req_id, .. } => *req_id = Some(id),
+        | Moderate { req_id, .. }
+        | WatchAdd { req_id, .. }
+        | WatchRemove { req_id, .. }
+        | WatchList { req_id }
+        | WatchAlerts { req_id, .. }
+        | WatchCounts { req_id, .. } => *req_id = Some(id),
         Hello { .. } | Typing { .. } | BroadcastReceipt { .. } => {
             panic!("{frame:?} has no reply")
         }

@@ -250,13 +250,19 @@ async fn callback(server: &TestServer, query: &str, cookie: Option<&str>) -> Str
 }
 
 /// POST /api/oidc/exchange: the session, or (status, code).
-async fn exchange(server: &TestServer, code: &str) -> Result<LoginResponse, (u16, String)> {
-    let r = http()
+/// `cookie`: the browser's state cookie (`None`: another browser).
+async fn exchange(
+    server: &TestServer,
+    code: &str,
+    cookie: Option<&str>,
+) -> Result<LoginResponse, (u16, String)> {
+    let mut req = http()
         .post(server.http("/api/oidc/exchange"))
-        .json(&serde_json::json!({"code": code}))
-        .send()
-        .await
-        .expect("exchange");
+        .json(&serde_json::json!({"code": code}));
+    if let Some(c) = cookie {
+        req = req.header(header::COOKIE, c);
+    }
+    let r = req.send().await.expect("exchange");
     let status = r.status().as_u16();
     let body: serde_json::Value = r.json().await.expect("json");
     if status == 200 {
@@ -275,7 +281,9 @@ async fn company_login(
     let back = sign_in_at_provider(server, provider, who).await;
     let to = callback(server, &back.callback_query, Some(&back.state_cookie)).await;
     if let Some(code) = to.strip_prefix("/#oidc_code=") {
-        Ok(exchange(server, code).await.expect("exchange"))
+        Ok(exchange(server, code, Some(&back.state_cookie))
+            .await
+            .expect("exchange"))
     } else if let Some(error) = to.strip_prefix("/#oidc_error=") {
         Err(error.to_owned())
     } else {
@@ -459,15 +467,33 @@ async fn state_is_checked_used_once_and_bound_to_the_browser() {
         "/#oidc_error=oidc_state_mismatch",
         "a replayed callback"
     );
-    // The one-time code gives the session once.
-    let carol = exchange(&server, code).await.expect("exchange");
+    // The one-time code gives the session once, to this browser.
+    let cookie = Some(back.state_cookie.as_str());
+    let carol = exchange(&server, code, cookie).await.expect("exchange");
     assert_eq!(carol.user.role, Role::Staff);
     assert_eq!(
-        exchange(&server, code).await.err(),
+        exchange(&server, code, cookie).await.err(),
         Some((401, "oidc_state_mismatch".into()))
     );
     assert_eq!(
-        exchange(&server, "never-issued").await.err(),
+        exchange(&server, "never-issued", cookie).await.err(),
+        Some((401, "oidc_state_mismatch".into()))
+    );
+    // A code handed to another browser (a link with `#oidc_code=…`: the
+    // session swap) logs that browser into nothing, and is used up.
+    let again = sign_in_at_provider(&server, &provider, "carol").await;
+    let to = callback(&server, &again.callback_query, Some(&again.state_cookie)).await;
+    let code = to
+        .strip_prefix("/#oidc_code=")
+        .unwrap_or_else(|| panic!("logged in: {to}"));
+    assert_eq!(
+        exchange(&server, code, None).await.err(),
+        Some((401, "oidc_state_mismatch".into()))
+    );
+    assert_eq!(
+        exchange(&server, code, Some(&again.state_cookie))
+            .await
+            .err(),
         Some((401, "oidc_state_mismatch".into()))
     );
 

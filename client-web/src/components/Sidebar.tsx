@@ -1,4 +1,5 @@
 import { anonymousHref } from './Anonymous';
+import { rumoursHref } from './RumourWatch';
 import { mayBroadcast } from './Broadcasts';
 import type { ChatStore, RoomState } from '../store';
 import { roomTitle } from '../store';
@@ -94,6 +95,16 @@ export function Sidebar({ store, activeRoom, searchQuery, questionsActive, admin
         <a class="side-action" href={anonymousHref} data-testid="anonymous-link">
           <QuestionIcon /> Anonymous questions
         </a>
+        {store.transformationTeam && (
+          <a class="side-action" href={rumoursHref} data-testid="rumours-link">
+            <QuestionIcon /> Rumour watch
+            {store.watch.unseen.value > 0 && (
+              <span class="badge" aria-label={`${store.watch.unseen.value} new alerts`}>
+                {store.watch.unseen.value}
+              </span>
+            )}
+          </a>
+        )}
         <NoticeList store={store} />
         {store.me.role === 'admin' && (
           <a

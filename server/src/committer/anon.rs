@@ -150,6 +150,9 @@ impl Worker {
                 "this room does not take anonymous questions",
             ));
         }
+        if record.archived {
+            return Err(ServerError::RoomArchived);
+        }
         let pending = self
             .store
             .anon_of_owner(&owner, PENDING_SCAN)?
@@ -338,7 +341,12 @@ impl Worker {
         let room = q.room;
         let (status, audit, seq, pos) = match action {
             ModerationAction::Approve => {
-                self.store.room(room)?.ok_or(ServerError::NotFound)?;
+                // Archived since it was asked: it stays pending until the
+                // room is unarchived (or is rejected).
+                let record = self.store.room(room)?.ok_or(ServerError::NotFound)?;
+                if record.archived {
+                    return Err(ServerError::RoomArchived);
+                }
                 let content = Content::Message {
                     body: q.body.clone(),
                     thread: None,

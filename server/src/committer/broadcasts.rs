@@ -75,6 +75,10 @@ impl Worker {
             {
                 return Err(ServerError::NotFound);
             }
+            // An archived room is read-only, broadcasts included.
+            if self.store.room(*room)?.is_some_and(|r| r.archived) {
+                return Err(ServerError::RoomArchived);
+            }
             for (member, m) in self.store.room_members(*room)? {
                 if m.is_current() && member != user.id {
                     audience.insert(member);

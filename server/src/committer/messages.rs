@@ -309,6 +309,7 @@ impl Worker {
                     store::delete_open_question(b, room, seq);
                 }
                 store::delete_mentions(b, room, seq);
+                self.watch_deleted(b, p, room, seq)?;
                 if event.sender.id != user.id {
                     self.audit(
                         b,

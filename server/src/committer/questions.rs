@@ -71,7 +71,7 @@ impl Worker {
 
     /// Can `user` read `room` now (a current member, or a public room)?
     /// Nothing here may tell a private room's existence to anyone else.
-    fn may_read(&self, room: RoomId, user: UserId) -> Result<bool> {
+    pub(super) fn may_read(&self, room: RoomId, user: UserId) -> Result<bool> {
         if self
             .store
             .membership(room, user)?

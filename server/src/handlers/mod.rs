@@ -13,6 +13,7 @@ mod room_admin;
 mod rooms;
 mod search;
 mod votes;
+mod watch;
 
 use crate::app::App;
 use crate::error::{Result, ServerError};
@@ -120,6 +121,11 @@ pub fn request_type(frame: &ClientFrame) -> &'static str {
         F::WithdrawAnonymous { .. } => "withdraw_anonymous",
         F::ModerationQueue { .. } => "moderation_queue",
         F::Moderate { .. } => "moderate",
+        F::WatchAdd { .. } => "watch_add",
+        F::WatchRemove { .. } => "watch_remove",
+        F::WatchList { .. } => "watch_list",
+        F::WatchAlerts { .. } => "watch_alerts",
+        F::WatchCounts { .. } => "watch_counts",
     }
 }
 
@@ -321,6 +327,19 @@ async fn route(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFrame>> {
         ClientFrame::ModerationQueue { req_id } => anon::queue(ctx, req_id).await.map(Some),
         ClientFrame::Moderate { req_id, id, action } => {
             anon::moderate(ctx, req_id, id, action).await.map(Some)
+        }
+        ClientFrame::WatchAdd { req_id, phrase } => watch::add(ctx, req_id, phrase).await.map(Some),
+        ClientFrame::WatchRemove { req_id, phrase } => {
+            watch::remove(ctx, req_id, phrase).await.map(Some)
+        }
+        ClientFrame::WatchList { req_id } => watch::list(ctx, req_id).await.map(Some),
+        ClientFrame::WatchAlerts {
+            req_id,
+            before,
+            limit,
+        } => watch::alerts(ctx, req_id, before, limit).await.map(Some),
+        ClientFrame::WatchCounts { req_id, weeks } => {
+            watch::counts(ctx, req_id, weeks).await.map(Some)
         }
     }
 }

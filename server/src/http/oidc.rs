@@ -56,7 +56,17 @@ fn enabled(app: &App) -> Result<Arc<OidcLogins>, ServerError> {
 }
 
 /// `GET /api/oidc/start`.
-pub(super) async fn start(State(app): State<App>) -> Response {
+pub(super) async fn start(
+    State(app): State<App>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let ip = super::client_ip(&app, peer, &headers);
+    if let Ok(oidc) = enabled(&app)
+        && !oidc.starts.allow(ip)
+    {
+        return back_with_error(ServerError::RateLimited);
+    }
     match begin(&app).await {
         Ok((url, state, secure)) => {
             let cookie = format!(
@@ -92,7 +102,8 @@ pub(super) async fn callback(
     headers: HeaderMap,
 ) -> Response {
     match finish(&app, &params, &headers).await {
-        Ok(code) => redirect(&format!("/#oidc_code={code}"), Some(clear_cookie())),
+        // The state cookie stays until the exchange, which must present it.
+        Ok(code) => redirect(&format!("/#oidc_code={code}"), None),
         Err(e) => {
             crate::metrics::inc(&crate::metrics::get().login_failures);
             match &e {
@@ -155,7 +166,7 @@ async fn finish(
     let signed_in = account(app, found).await?;
     let handoff = crate::auth::oidc::random_b64();
     oidc.handoffs
-        .insert(handoff.clone(), signed_in)
+        .insert(handoff.clone(), (state.clone(), signed_in))
         .map_err(|_| ServerError::RateLimited)?;
     Ok(handoff)
 }
@@ -165,18 +176,29 @@ pub(super) struct ExchangeRequest {
     code: String,
 }
 
-/// `POST /api/oidc/exchange`: the one-time code for the session, once.
+/// `POST /api/oidc/exchange`: the one-time code for the session, once,
+/// and only by the browser that made the login (it holds the login's state
+/// cookie): a code handed to someone else's browser (a link with
+/// `#oidc_code=…`) logs that browser into nothing.
 pub(super) async fn exchange(
     State(app): State<App>,
+    headers: HeaderMap,
     body: axum::body::Bytes,
-) -> HttpResult<Json<LoginResponse>> {
+) -> HttpResult<Response> {
     let req: ExchangeRequest = parse(&body)?;
     let oidc = enabled(&app)?;
-    let session = oidc
+    let (state, session) = oidc
         .handoffs
         .take(&req.code)
         .ok_or(ServerError::OidcStateMismatch)?;
-    Ok(Json(session))
+    if cookie(&headers, STATE_COOKIE).as_deref() != Some(state.as_str()) {
+        return Err(ServerError::OidcStateMismatch.into());
+    }
+    let mut response = Json(session).into_response();
+    if let Ok(v) = HeaderValue::from_str(&clear_cookie()) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(response)
 }
 
 /// The provider vouched for `found`: make or update the account through

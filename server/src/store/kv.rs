@@ -42,6 +42,8 @@ use thiserror::Error;
 /// | | | | 34 | `anon_index` |
 /// | | | | 35 | `user_directory_link` |
 /// | | | | 36 | `oidc_subject_user` |
+/// | | | | 37 | `watch_index` |
+/// | | | | 38 | `user_pos_watch_alert` |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tree {
     /// schema version, last committed position.
@@ -137,10 +139,17 @@ pub enum Tree {
     /// account an OpenID Connect identity logs into, whatever its username
     /// claim says now.
     OidcSubjectUser,
+    /// Rumour watch (`store/watch.rs`): the watch list (`0x00` ‖ folded
+    /// phrase) and the weekly counts (`0x01` ‖ folded phrase ‖ `0xff` ‖
+    /// ISO year ‖ week).
+    WatchIndex,
+    /// Rumour alerts (`store/watch.rs`): `0x00` ‖ user id ‖ pos → alert,
+    /// and `0x01` ‖ room ‖ seq ‖ user id → pos (to mark it deleted).
+    UserPosWatchAlert,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 37] = [
+    pub const ALL: [Tree; 39] = [
         Tree::Meta,
         Tree::UserRecord,
         Tree::UsernameUser,
@@ -178,6 +187,8 @@ impl Tree {
         Tree::HashFile,
         Tree::UserFile,
         Tree::OidcSubjectUser,
+        Tree::WatchIndex,
+        Tree::UserPosWatchAlert,
     ];
 
     /// The on-disk tree name. Never change one: it is the data's address.
@@ -220,6 +231,8 @@ impl Tree {
             Tree::HashFile => "hash_file",
             Tree::UserFile => "user_file",
             Tree::OidcSubjectUser => "oidc_subject_user",
+            Tree::WatchIndex => "watch_index",
+            Tree::UserPosWatchAlert => "user_pos_watch_alert",
         }
     }
 
@@ -265,6 +278,8 @@ impl Tree {
             Tree::AnonIndex => 34,
             Tree::UserDirectoryLink => 35,
             Tree::OidcSubjectUser => 36,
+            Tree::WatchIndex => 37,
+            Tree::UserPosWatchAlert => 38,
         }
     }
 

@@ -24,6 +24,7 @@ mod sled_kv;
 mod snapshot;
 #[cfg(test)]
 mod tests;
+mod watch;
 
 pub use anon::{AnonRecord, MAX_ANON_ROOMS, put_anon_question, put_anon_setting};
 pub use contacts::{MAX_BLOCKS, delete_block, delete_hidden_dm, put_block, put_dm, put_hidden_dm};
@@ -43,6 +44,9 @@ pub use records::{
 pub use sled_kv::{DEFAULT_CACHE_BYTES, SledKv};
 pub(crate) use snapshot::MAGIC as SNAPSHOT_MAGIC;
 pub use snapshot::SnapshotInfo;
+pub use watch::{
+    WatchPhraseRecord, delete_watch_phrase, put_watch_alert, put_watch_phrase, put_watch_week_count,
+};
 
 use crate::mentions::MentionRecord;
 use serde::Serialize;

@@ -138,8 +138,12 @@ pub struct OidcLogins {
     pub provider: Oidc,
     /// state → nonce and verifier, from start to callback.
     pub logins: pending::Expiring<PendingLogin>,
-    /// one-time code → the session made, from callback to exchange.
-    pub handoffs: pending::Expiring<townhall_protocol::http::LoginResponse>,
+    /// one-time code → (the login's state, the session made), from
+    /// callback to exchange: the exchange must come from the browser that
+    /// holds that state's cookie.
+    pub handoffs: pending::Expiring<(String, townhall_protocol::http::LoginResponse)>,
+    /// Logins started per address (a full `logins` map refuses everyone).
+    pub starts: pending::StartLimiter,
 }
 
 impl OidcLogins {
@@ -148,6 +152,7 @@ impl OidcLogins {
             provider,
             logins: pending::Expiring::new(LOGIN_TTL, MAX_LOGINS),
             handoffs: pending::Expiring::new(HANDOFF_TTL, MAX_HANDOFFS),
+            starts: pending::StartLimiter::new(),
         }
     }
 }

@@ -57,6 +57,57 @@ impl<V> Expiring<V> {
     }
 }
 
+/// Company logins started per address: at most [`StartLimiter::PER_IP`]
+/// within [`StartLimiter::WINDOW`], so one client cannot fill the shared
+/// map of logins in progress (and lock everyone out of company login).
+/// Requests whose address is unknown (loopback without a trusted proxy
+/// header) are not counted, as for password logins.
+pub struct StartLimiter {
+    /// A std Mutex: held for one map update (and a sweep when full), never
+    /// across an await.
+    starts: Mutex<HashMap<std::net::IpAddr, (Instant, u32)>>,
+}
+
+impl StartLimiter {
+    pub const PER_IP: u32 = 30;
+    pub const WINDOW: Duration = Duration::from_secs(600);
+    /// Addresses remembered at once; past it, windows that ended are
+    /// dropped, and if none has, a new address is refused.
+    const ADDRESSES: usize = 100_000;
+
+    pub fn new() -> StartLimiter {
+        StartLimiter {
+            starts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Count a start from `ip`; `false` if it is over the limit.
+    pub fn allow(&self, ip: Option<std::net::IpAddr>) -> bool {
+        let Some(ip) = ip else { return true };
+        let Ok(mut map) = self.starts.lock() else {
+            return false;
+        };
+        if map.len() >= Self::ADDRESSES && !map.contains_key(&ip) {
+            map.retain(|_, (since, _)| since.elapsed() < Self::WINDOW);
+            if map.len() >= Self::ADDRESSES {
+                return false;
+            }
+        }
+        let entry = map.entry(ip).or_insert((Instant::now(), 0));
+        if entry.0.elapsed() >= Self::WINDOW {
+            *entry = (Instant::now(), 0);
+        }
+        entry.1 += 1;
+        entry.1 <= Self::PER_IP
+    }
+}
+
+impl Default for StartLimiter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,5 +126,17 @@ mod tests {
         assert_eq!(expired.take("x"), None);
         // Expired entries make room.
         expired.insert("y".into(), 2).expect("swept");
+    }
+
+    #[test]
+    fn one_address_cannot_start_more_than_its_share() {
+        let l = StartLimiter::new();
+        let ip: std::net::IpAddr = "192.0.2.7".parse().expect("ip");
+        for _ in 0..StartLimiter::PER_IP {
+            assert!(l.allow(Some(ip)));
+        }
+        assert!(!l.allow(Some(ip)));
+        assert!(l.allow(Some("192.0.2.8".parse().expect("ip"))));
+        assert!(l.allow(None));
     }
 }
