@@ -191,9 +191,16 @@ export function Timeline({ store, room, view, pending }: Props) {
     const again = () => markVisible();
     globalThis.addEventListener('focus', again);
     document.addEventListener('visibilitychange', again);
+    // And once a second: a trigger can be missed (the tab gains focus
+    // without a focus event, the layout settles after the first placement
+    // with nothing scrolled), and the read marker must then still follow
+    // what is on screen. Cheap: a query of the rendered items, and nothing
+    // sent unless the marker moves.
+    const tick = setInterval(again, 1000);
     return () => {
       globalThis.removeEventListener('focus', again);
       document.removeEventListener('visibilitychange', again);
+      clearInterval(tick);
     };
   }, [markVisible]);
 
