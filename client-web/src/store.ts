@@ -484,9 +484,17 @@ export class ChatStore {
           next.mentions = s.mentions;
           if (s.latest) next.latest = s.latest;
         }
-        if (next.readSeq > room.readSeq && next.readSeq >= next.lastSeq) {
+        if (next.readSeq >= next.lastSeq && (next.readSeq > room.readSeq || next.readSeq > s.read_seq)) {
           next.unread = 0;
           next.mentions = 0;
+        } else if (room.readSeq > s.read_seq) {
+          // Our own mark_read is ahead of the server's snapshot (not
+          // applied there yet): its unread count is older than ours.
+          // Recount from what is loaded, else keep ours; never take the
+          // stale count, or the badge would stay until the next summary.
+          const counted = this.countUnread(next);
+          next.unread = counted ? counted.unread : room.unread;
+          next.mentions = counted ? counted.mentions : room.mentions;
         }
         rooms.set(s.room.id, next);
       }

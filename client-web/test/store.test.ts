@@ -232,6 +232,23 @@ describe('merging backlog and live frames', () => {
     expect(store.rooms.value.get(general.id)!.unread).toBe(3);
     store.stop();
   });
+
+  it('a summary taken before the server applied my mark_read does not bring the badge back', () => {
+    active = true;
+    const store = makeStore();
+    const s = connect(store);
+    s.push({ type: 'summary', req_id: 'summary', rooms: [summary(general, { last_seq: 5, read_seq: 2, unread: 3 })] });
+    expect(store.rooms.value.get(general.id)!.unread).toBe(3);
+    // Read to the end: the badge clears at once (optimistic).
+    expect(store.markRead(general.id, 5)).toBe(true);
+    expect(store.rooms.value.get(general.id)!.unread).toBe(0);
+    // A summary from before the server applied that mark_read (read_seq 2,
+    // unread 3) must not put the stale count back: nothing would clear it.
+    s.push({ type: 'summary', req_id: 'summary', rooms: [summary(general, { last_seq: 5, read_seq: 2, unread: 3 })] });
+    expect(store.rooms.value.get(general.id)!.unread).toBe(0);
+    expect(store.rooms.value.get(general.id)!.readSeq).toBe(5);
+    store.stop();
+  });
 });
 
 describe('unread counts and mentions', () => {
