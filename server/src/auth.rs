@@ -9,6 +9,7 @@
 
 pub mod ldap;
 pub mod oidc;
+pub mod tls;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};

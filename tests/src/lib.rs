@@ -237,6 +237,34 @@ impl TestServer {
         (login.user, login.token)
     }
 
+    /// An admin puts `username` in the transformation team.
+    pub async fn make_team(&self, username: &str) {
+        let r = reqwest::Client::new()
+            .patch(self.http(&format!("/api/admin/users/{username}")))
+            .bearer_auth(&self.admin_token)
+            .json(&serde_json::json!({"transformation_team": true}))
+            .send()
+            .await
+            .expect("patch");
+        assert_eq!(r.status().as_u16(), 200, "make {username} a team member");
+    }
+
+    /// The admin's entry for one account (`GET /api/admin/users`), if any.
+    pub async fn admin_user_entry(&self, username: &str) -> Option<serde_json::Value> {
+        let users: Vec<serde_json::Value> = reqwest::Client::new()
+            .get(self.http("/api/admin/users"))
+            .bearer_auth(&self.admin_token)
+            .send()
+            .await
+            .expect("list users")
+            .json()
+            .await
+            .expect("users json");
+        users
+            .into_iter()
+            .find(|u| u["user"]["username"] == username)
+    }
+
     /// Connect and authenticate; returns after `welcome`.
     pub async fn connect(&self, token: &str) -> Client {
         self.connect_from(token, None, None).await

@@ -101,17 +101,6 @@ async fn flush(c: &mut Client) {
     }
 }
 
-async fn make_team(server: &TestServer, username: &str) {
-    let r = reqwest::Client::new()
-        .patch(server.http(&format!("/api/admin/users/{username}")))
-        .bearer_auth(&server.admin_token)
-        .json(&serde_json::json!({"transformation_team": true}))
-        .send()
-        .await
-        .expect("patch");
-    assert_eq!(r.status().as_u16(), 200);
-}
-
 async fn http_bytes(server: &TestServer, path: &str) -> Vec<u8> {
     let r = reqwest::Client::new()
         .get(server.http(path))
@@ -163,7 +152,7 @@ async fn nobody_but_the_asker_can_tell_who_asked_on_any_path() {
     let (_, bob_token) = server.user("bob_member").await;
     let (_, tina_token) = server.user("tina_team").await;
     let (alice, alice_token) = server.user("alice_asker_x7").await;
-    make_team(&server, "tina_team").await;
+    server.make_team("tina_team").await;
     // Alice's second device logs in now: a login is logged, and is not
     // part of asking.
     let alice_token2 = server
@@ -750,7 +739,7 @@ async fn in_a_cluster_the_stream_never_names_the_asker() {
     let (_, olga_token) = c.node(0).user("olga").await;
     let (_, tina_token) = c.node(0).user("tina").await;
     let (alice, alice_token) = c.node(0).user("alice_cluster_q9").await;
-    make_team(c.node(0), "tina").await;
+    c.node(0).make_team("tina").await;
     let tina_token1 = c.node(1).login("tina", "tina-password").await.token;
     let alice_token1 = c
         .node(1)
@@ -835,8 +824,8 @@ async fn a_private_rooms_questions_are_moderated_only_by_team_members_inside_it(
     let (_, tina_token) = server.user("tina_outside").await;
     let (_, ivan_token) = server.user("ivan_inside").await;
     let (_, alice_token) = server.user("alice_asker").await;
-    make_team(&server, "tina_outside").await;
-    make_team(&server, "ivan_inside").await;
+    server.make_team("tina_outside").await;
+    server.make_team("ivan_inside").await;
 
     let (mut olga, _, _) = server.connect_caught_up(&olga_token, None, None).await;
     let room = olga.create_room("board-only", Visibility::Private).await.id;

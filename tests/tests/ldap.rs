@@ -188,44 +188,22 @@ async fn try_login(
 
 /// The admin's view of one account: (role, disabled, transformation_team).
 async fn account(server: &TestServer, username: &str) -> Option<(String, bool, bool)> {
-    let users: Vec<serde_json::Value> = reqwest::Client::new()
-        .get(server.http("/api/admin/users"))
-        .bearer_auth(&server.admin_token)
-        .send()
-        .await
-        .expect("list users")
-        .json()
-        .await
-        .expect("users json");
-    users
-        .iter()
-        .find(|u| u["user"]["username"] == username)
-        .map(|u| {
-            (
-                u["user"]["role"].as_str().unwrap_or_default().to_owned(),
-                u["disabled"] == true,
-                u["transformation_team"] == true,
-            )
-        })
+    server.admin_user_entry(username).await.map(|u| {
+        (
+            u["user"]["role"].as_str().unwrap_or_default().to_owned(),
+            u["disabled"] == true,
+            u["transformation_team"] == true,
+        )
+    })
 }
 
 /// Where the admin's list says an account comes from.
 async fn source(server: &TestServer, username: &str) -> String {
-    let users: Vec<serde_json::Value> = reqwest::Client::new()
-        .get(server.http("/api/admin/users"))
-        .bearer_auth(&server.admin_token)
-        .send()
+    server
+        .admin_user_entry(username)
         .await
-        .expect("list users")
-        .json()
-        .await
-        .expect("users json");
-    users
-        .iter()
-        .find(|u| u["user"]["username"] == username)
-        .and_then(|u| u["source"].as_str())
+        .and_then(|u| u["source"].as_str().map(str::to_owned))
         .unwrap_or_default()
-        .to_owned()
 }
 
 async fn create_local_user(server: &TestServer, username: &str, password: &str) {

@@ -351,14 +351,7 @@ async fn the_transformation_team_merges_duplicate_questions_and_one_answer_answe
     let (_, b_token) = server.user("asker2").await;
     let (mut tina_before, _, _) = server.connect_caught_up(&tina_token, None, None).await;
     // An admin puts tina in the transformation team.
-    let r = reqwest::Client::new()
-        .patch(server.http("/api/admin/users/tina"))
-        .bearer_auth(&server.admin_token)
-        .json(&serde_json::json!({"transformation_team": true}))
-        .send()
-        .await
-        .expect("patch");
-    assert_eq!(r.status().as_u16(), 200);
+    server.make_team("tina").await;
     // Her open socket is asked to reconnect, not logged out; the same token
     // works and the new `welcome` says she is on the team.
     assert_eq!(

@@ -293,26 +293,14 @@ async fn company_login(
 
 /// The admin's view of one account: (role, disabled, team, source).
 async fn account(server: &TestServer, username: &str) -> Option<(String, bool, bool, String)> {
-    let users: Vec<serde_json::Value> = reqwest::Client::new()
-        .get(server.http("/api/admin/users"))
-        .bearer_auth(&server.admin_token)
-        .send()
-        .await
-        .expect("list users")
-        .json()
-        .await
-        .expect("users json");
-    users
-        .iter()
-        .find(|u| u["user"]["username"] == username)
-        .map(|u| {
-            (
-                u["user"]["role"].as_str().unwrap_or_default().to_owned(),
-                u["disabled"] == true,
-                u["transformation_team"] == true,
-                u["source"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
+    server.admin_user_entry(username).await.map(|u| {
+        (
+            u["user"]["role"].as_str().unwrap_or_default().to_owned(),
+            u["disabled"] == true,
+            u["transformation_team"] == true,
+            u["source"].as_str().unwrap_or_default().to_owned(),
+        )
+    })
 }
 
 #[tokio::test]

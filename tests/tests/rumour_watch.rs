@@ -11,17 +11,6 @@ use townhall_protocol::watch::{WatchAlert, iso_week, iso_week_label};
 use townhall_protocol::{ClientFrame, ErrorCode, RoomId, ServerFrame, Visibility};
 use townhall_tests::{Client, TestServer};
 
-async fn make_team(server: &TestServer, username: &str) {
-    let r = reqwest::Client::new()
-        .patch(server.http(&format!("/api/admin/users/{username}")))
-        .bearer_auth(&server.admin_token)
-        .json(&serde_json::json!({"transformation_team": true}))
-        .send()
-        .await
-        .expect("patch");
-    assert_eq!(r.status().as_u16(), 200);
-}
-
 fn add(phrase: &str) -> ClientFrame {
     ClientFrame::WatchAdd {
         req_id: None,
@@ -85,8 +74,8 @@ async fn the_team_is_alerted_about_watched_phrases_in_rooms_it_can_read() {
     let (_, tom_token) = server.user("tom").await;
     let (_, sam_token) = server.user("sam").await;
     let (alice_info, alice_token) = server.user("alice").await;
-    make_team(&server, "tina").await;
-    make_team(&server, "tom").await;
+    server.make_team("tina").await;
+    server.make_team("tom").await;
     let mut tina = server.connect(&tina_token).await;
     let mut tom = server.connect(&tom_token).await;
     let mut sam = server.connect(&sam_token).await;
@@ -273,7 +262,7 @@ async fn the_team_is_alerted_about_watched_phrases_in_rooms_it_can_read() {
     );
 
     // Joining the team takes effect at the next message.
-    make_team(&server, "sam").await;
+    server.make_team("sam").await;
     sam.expect_close().await;
     let mut sam = server.connect(&sam_token).await;
     let (_, seq, _) = alice.post(general, "office closing after all").await;
@@ -284,7 +273,7 @@ async fn the_team_is_alerted_about_watched_phrases_in_rooms_it_can_read() {
 async fn bad_watch_requests_get_documented_codes() {
     let server = TestServer::start().await;
     let (_, tina_token) = server.user("tina").await;
-    make_team(&server, "tina").await;
+    server.make_team("tina").await;
     let mut tina = server.connect(&tina_token).await;
     tina.expect_error(add("  ?! … "), ErrorCode::InvalidField)
         .await;
@@ -335,7 +324,7 @@ async fn in_a_cluster_an_alert_reaches_a_team_member_on_another_node() {
     let c = TownhallCluster::start(2).await;
     let (_, tina_token) = c.node(0).user("tina").await;
     let (_, alice_token) = c.node(0).user("alice").await;
-    make_team(c.node(0), "tina").await;
+    c.node(0).make_team("tina").await;
     let tina_token1 = c.node(1).login("tina", "tina-password").await.token;
     let _ = tina_token;
     let mut tina1 = c.node(1).connect(&tina_token1).await;

@@ -137,7 +137,7 @@ impl Directory {
             ));
         }
         let tls = match &config.ldap_ca_file {
-            Some(path) => Some(tls_config_with_ca(path)?),
+            Some(path) => Some(super::tls::client_config(Some(path), "--ldap-ca-file")?),
             None => None,
         };
         let bind_password = match (&config.ldap_bind_password_file, &config.ldap_bind_dn) {
@@ -551,32 +551,6 @@ fn rank(role: Role) -> u8 {
         Role::Leader => 1,
         Role::Admin => 2,
     }
-}
-
-/// A rustls config trusting only the CA certificates in `path` (PEM).
-fn tls_config_with_ca(path: &std::path::Path) -> Result<Arc<rustls::ClientConfig>, String> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-    let shown = path.display();
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in
-        CertificateDer::pem_file_iter(path).map_err(|e| format!("--ldap-ca-file {shown}: {e}"))?
-    {
-        let cert = cert.map_err(|e| format!("--ldap-ca-file {shown}: {e}"))?;
-        roots
-            .add(cert)
-            .map_err(|e| format!("--ldap-ca-file {shown}: {e}"))?;
-    }
-    if roots.is_empty() {
-        return Err(format!("--ldap-ca-file {shown}: no certificate in it"));
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! user id (see `anon/` and `committer/anon.rs`). Nothing here logs the
 //! caller.
 
-use super::{Ctx, require_member};
+use super::{Ctx, require_member, require_team};
 use crate::anon::Anon;
 use crate::committer::{AnonOp, Command, Reply};
 use crate::error::{Result, ServerError};
@@ -21,6 +21,9 @@ use townhall_protocol::{
 use uuid::Uuid;
 
 /// An asker's questions listed at most (newest first).
+/// Why someone off the transformation team is refused.
+const NOT_TEAM: &str = "only the transformation team moderates anonymous questions";
+
 const MINE_LIMIT: usize = 200;
 
 /// Pending questions read for one `moderation_queue` reply (oldest first);
@@ -201,24 +204,8 @@ pub async fn withdraw(ctx: &Ctx, req_id: Option<String>, id: Uuid) -> Result<Ser
     ok(req_id, submit(ctx, AnonOp::Withdraw { owner, id }).await?)
 }
 
-/// The caller's team flag as stored now (it may have changed since login).
-async fn require_team(ctx: &Ctx) -> Result<()> {
-    let id = ctx.user.id;
-    let team = ctx
-        .app
-        .read(move |s| Ok(s.user(id)?.is_some_and(|u| u.transformation_team)))
-        .await?;
-    if team {
-        Ok(())
-    } else {
-        Err(ServerError::Forbidden(
-            "only the transformation team moderates anonymous questions",
-        ))
-    }
-}
-
 pub async fn queue(ctx: &Ctx, req_id: Option<String>) -> Result<ServerFrame> {
-    require_team(ctx).await?;
+    require_team(ctx, NOT_TEAM).await?;
     let pending = ctx.app.read(|s| Ok(s.anon_pending(QUEUE_LIMIT)?)).await?;
     // A team member moderates the rooms they may read: a private room's
     // questions stay inside it (its members on the team moderate them).
@@ -238,7 +225,7 @@ pub async fn moderate(
     id: Uuid,
     action: ModerationAction,
 ) -> Result<ServerFrame> {
-    require_team(ctx).await?;
+    require_team(ctx, NOT_TEAM).await?;
     // Only for a question of a room the moderator may read (the same
     // `not_found` as an unknown id otherwise).
     let room = ctx

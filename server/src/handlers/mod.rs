@@ -372,6 +372,21 @@ pub(crate) fn require_member(ctx: &Ctx, room: RoomId) -> Result<()> {
     }
 }
 
+/// Refuse unless the caller is on the transformation team as stored now
+/// (the flag may have changed since their login); `why` is the refusal.
+pub(crate) async fn require_team(ctx: &Ctx, why: &'static str) -> Result<()> {
+    let id = ctx.user.id;
+    let team = ctx
+        .app
+        .read(move |s| Ok(s.user(id)?.is_some_and(|u| u.transformation_team)))
+        .await?;
+    if team {
+        Ok(())
+    } else {
+        Err(ServerError::Forbidden(why))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::request_type;

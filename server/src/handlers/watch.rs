@@ -7,7 +7,7 @@
 //! flag as stored now, and list only alerts of rooms the caller may still
 //! read (a team member who left a private room no longer sees its alerts).
 
-use super::Ctx;
+use super::{Ctx, require_team};
 use crate::committer::{Command, WatchOp, check_phrase, now_millis};
 use crate::error::{Result, ServerError};
 use std::collections::HashMap;
@@ -17,26 +17,13 @@ use townhall_protocol::watch::{
 use townhall_protocol::{Pos, RoomId, ServerFrame};
 
 /// Alerts per page when the client does not say.
+/// Why someone off the transformation team is refused.
+const NOT_TEAM: &str = "only the transformation team uses the rumour watch";
+
 const DEFAULT_ALERTS_PAGE: u32 = 50;
 
 /// Weeks counted when the client does not say: a quarter.
 const DEFAULT_WEEKS: u32 = 12;
-
-/// The caller's team flag as stored now (it may have changed since login).
-async fn require_team(ctx: &Ctx) -> Result<()> {
-    let id = ctx.user.id;
-    let team = ctx
-        .app
-        .read(move |s| Ok(s.user(id)?.is_some_and(|u| u.transformation_team)))
-        .await?;
-    if team {
-        Ok(())
-    } else {
-        Err(ServerError::Forbidden(
-            "only the transformation team uses the rumour watch",
-        ))
-    }
-}
 
 async fn list_frame(ctx: &Ctx, req_id: Option<String>) -> Result<ServerFrame> {
     let mut list = ctx.app.read(|s| Ok(s.watch_list()?)).await?;
@@ -48,7 +35,7 @@ async fn list_frame(ctx: &Ctx, req_id: Option<String>) -> Result<ServerFrame> {
 }
 
 pub async fn add(ctx: &Ctx, req_id: Option<String>, phrase: String) -> Result<ServerFrame> {
-    require_team(ctx).await?;
+    require_team(ctx, NOT_TEAM).await?;
     check_phrase(&phrase)?;
     let op = WatchOp::Add {
         actor: ctx.user.info(),
@@ -59,7 +46,7 @@ pub async fn add(ctx: &Ctx, req_id: Option<String>, phrase: String) -> Result<Se
 }
 
 pub async fn remove(ctx: &Ctx, req_id: Option<String>, phrase: String) -> Result<ServerFrame> {
-    require_team(ctx).await?;
+    require_team(ctx, NOT_TEAM).await?;
     check_phrase(&phrase)?;
     let op = WatchOp::Remove {
         actor: ctx.user.info(),
@@ -70,7 +57,7 @@ pub async fn remove(ctx: &Ctx, req_id: Option<String>, phrase: String) -> Result
 }
 
 pub async fn list(ctx: &Ctx, req_id: Option<String>) -> Result<ServerFrame> {
-    require_team(ctx).await?;
+    require_team(ctx, NOT_TEAM).await?;
     list_frame(ctx, req_id).await
 }
 
@@ -80,7 +67,7 @@ pub async fn alerts(
     before: Option<Pos>,
     limit: Option<u32>,
 ) -> Result<ServerFrame> {
-    require_team(ctx).await?;
+    require_team(ctx, NOT_TEAM).await?;
     let limit = limit.unwrap_or(DEFAULT_ALERTS_PAGE);
     if !(1..=MAX_WATCH_ALERTS_PAGE).contains(&limit) {
         return Err(ServerError::Invalid(format!(
@@ -118,7 +105,7 @@ pub async fn alerts(
 }
 
 pub async fn counts(ctx: &Ctx, req_id: Option<String>, weeks: Option<u32>) -> Result<ServerFrame> {
-    require_team(ctx).await?;
+    require_team(ctx, NOT_TEAM).await?;
     let n = weeks.unwrap_or(DEFAULT_WEEKS);
     if !(1..=MAX_WATCH_WEEKS).contains(&n) {
         return Err(ServerError::Invalid(format!(

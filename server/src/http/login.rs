@@ -94,7 +94,7 @@ pub(super) async fn login(
 }
 
 /// The user signed in, with their new token and its expiry.
-type SignedIn = (UserRecord, (String, u64));
+pub(super) type SignedIn = (UserRecord, (String, u64));
 
 async fn sign_in(app: &App, req: LoginRequest) -> Result<SignedIn, ServerError> {
     let name = req.username.clone();
@@ -213,32 +213,67 @@ async fn directory_account(
         }
         return Err(ServerError::InvalidCredentials);
     }
-    if !crate::mentions::is_username(&found.username) {
+    open_linked_session(
+        app,
+        Vouched {
+            source: LDAP_SOURCE,
+            dn: found.dn,
+            entry_id: found.entry_id,
+            username: found.username,
+            display_name: found.display_name,
+            role: found.role,
+            transformation_team: found.transformation_team,
+            whose: "the directory's",
+        },
+    )
+    .await
+}
+
+/// Whom an outside source (the LDAP directory or the OpenID provider) has
+/// vouched for, as the linked Townhall account should read.
+pub(super) struct Vouched {
+    pub source: &'static str,
+    /// The identity at the source: the DN, or the OIDC issuer.
+    pub dn: String,
+    /// The immutable id there: `entryUUID`/`objectGUID`, or the OIDC subject.
+    pub entry_id: Option<String>,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub transformation_team: bool,
+    /// Names the source in a refusal ("the directory's").
+    pub whose: &'static str,
+}
+
+/// Make or update the linked account through the log and open a session
+/// for it; the one path for every outside login source.
+pub(super) async fn open_linked_session(app: &App, v: Vouched) -> Result<SignedIn, ServerError> {
+    if !crate::mentions::is_username(&v.username) {
         return Err(ServerError::Invalid(format!(
-            "the directory's name {:?} is not a valid Townhall username (1 to 32 letters, digits, '.', '_' or '-')",
-            found.username
+            "{} name {:?} is not a valid Townhall username (1 to 32 letters, digits, '.', '_' or '-')",
+            v.whose, v.username
         )));
     }
-    crate::names::refuse_reserved_username(&found.username)?;
+    crate::names::refuse_reserved_username(&v.username)?;
     let record = UserRecord {
         id: UserId::new(),
-        username: found.username.clone(),
-        display_name: found.display_name.clone(),
-        role: found.role,
+        username: v.username,
+        display_name: v.display_name,
+        role: v.role,
         password_hash: crate::auth::DIRECTORY_PASSWORD_HASH.into(),
         disabled: false,
         created_at: now_millis(),
         sessions_valid_after: 0,
-        transformation_team: found.transformation_team,
+        transformation_team: v.transformation_team,
     };
     let (token, token_hash) = crate::auth::new_token();
     let session = new_session(app, record.id);
     let expires_at = session.expires_at;
     let op = DirectoryOp::Login {
         record,
-        source: LDAP_SOURCE.into(),
-        dn: found.dn,
-        entry_id: found.entry_id,
+        source: v.source.into(),
+        dn: v.dn,
+        entry_id: v.entry_id,
         token_hash,
         session,
     };

@@ -21,19 +21,17 @@
 //! The session made is the same record as any login's: expiry, revocation
 //! and logout behave the same whatever the source.
 
-use super::{HttpResult, login::new_session, parse};
+use super::login::{Vouched, open_linked_session};
+use super::{HttpResult, parse};
 use crate::app::App;
 use crate::auth::oidc::{OIDC_SOURCE, OidcError, OidcLogins, OidcUser, PendingLogin};
-use crate::committer::{Command, DirectoryOp, Reply, now_millis};
 use crate::error::ServerError;
-use crate::store::UserRecord;
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 use std::sync::Arc;
-use townhall_protocol::UserId;
 use townhall_protocol::http::LoginResponse;
 
 const STATE_COOKIE: &str = "townhall_oidc_state";
@@ -204,49 +202,24 @@ pub(super) async fn exchange(
 /// The provider vouched for `found`: make or update the account through
 /// the log and open a session, as an LDAP login does.
 async fn account(app: &App, found: OidcUser) -> Result<LoginResponse, ServerError> {
-    if !crate::mentions::is_username(&found.username) {
-        return Err(ServerError::Invalid(format!(
-            "the company account's name {:?} is not a valid Townhall username (1 to 32 letters, digits, '.', '_' or '-')",
-            found.username
-        )));
-    }
-    crate::names::refuse_reserved_username(&found.username)?;
-    let record = UserRecord {
-        id: UserId::new(),
-        username: found.username.clone(),
-        display_name: found.display_name.clone(),
-        role: found.role,
-        password_hash: crate::auth::DIRECTORY_PASSWORD_HASH.into(),
-        disabled: false,
-        created_at: now_millis(),
-        sessions_valid_after: 0,
-        transformation_team: found.transformation_team,
-    };
-    let (token, token_hash) = crate::auth::new_token();
-    let session = new_session(app, record.id);
-    let expires_at = session.expires_at;
-    let op = DirectoryOp::Login {
-        record,
-        source: OIDC_SOURCE.into(),
+    let vouched = Vouched {
+        source: OIDC_SOURCE,
         dn: found.issuer,
         entry_id: Some(found.subject),
-        token_hash,
-        session,
+        username: found.username,
+        display_name: found.display_name,
+        role: found.role,
+        transformation_team: found.transformation_team,
+        whose: "the company account's",
     };
-    match app.committer.submit(Command::Directory(op)).await? {
-        Reply::User(user) => {
-            crate::metrics::inc(&crate::metrics::get().logins);
-            tracing::info!(user = %user.username, source = OIDC_SOURCE, "login");
-            Ok(LoginResponse {
-                token,
-                expires_at,
-                user: user.info(),
-            })
-        }
-        other => Err(ServerError::Internal(format!(
-            "expected a user, got {other:?}"
-        ))),
-    }
+    let (user, (token, expires_at)) = open_linked_session(app, vouched).await?;
+    crate::metrics::inc(&crate::metrics::get().logins);
+    tracing::info!(user = %user.username, source = OIDC_SOURCE, "login");
+    Ok(LoginResponse {
+        token,
+        expires_at,
+        user: user.info(),
+    })
 }
 
 fn from_oidc(e: OidcError) -> ServerError {

@@ -240,7 +240,8 @@ impl Oidc {
         if !(timeout.is_finite() && timeout > 0.0 && timeout < 1e6) {
             return Err("--oidc-timeout-secs must be a positive number of seconds".into());
         }
-        let tls = tls_config(config.oidc_ca_file.as_deref())?;
+        let tls =
+            crate::auth::tls::client_config(config.oidc_ca_file.as_deref(), "--oidc-ca-file")?;
         Ok(Some(Oidc {
             settings: Settings {
                 issuer: issuer.clone(),
@@ -614,44 +615,6 @@ fn rank(role: Role) -> u8 {
         Role::Leader => 1,
         Role::Admin => 2,
     }
-}
-
-/// rustls with ring: the CAs of `ca_file` only when given (a private CA),
-/// else the system's trusted roots.
-fn tls_config(ca_file: Option<&std::path::Path>) -> Result<Arc<rustls::ClientConfig>, String> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    match ca_file {
-        Some(path) => {
-            let shown = path.display();
-            for cert in CertificateDer::pem_file_iter(path)
-                .map_err(|e| format!("--oidc-ca-file {shown}: {e}"))?
-            {
-                let cert = cert.map_err(|e| format!("--oidc-ca-file {shown}: {e}"))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| format!("--oidc-ca-file {shown}: {e}"))?;
-            }
-            if roots.is_empty() {
-                return Err(format!("--oidc-ca-file {shown}: no certificate in it"));
-            }
-        }
-        None => {
-            let found = rustls_native_certs::load_native_certs();
-            for cert in found.certs {
-                // A system root rustls cannot parse is skipped, as browsers do.
-                let _ = roots.add(cert);
-            }
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
 }
 
 #[cfg(test)]
