@@ -124,3 +124,47 @@ test('a pasted image shows as a thumbnail on another person’s screen, opens fu
   await ctxP.close();
   await ctxO.close();
 });
+
+test('a file attached to a thread reply (button, caption optional) reaches the other person in the thread', async ({ browser }) => {
+  const pia = await server.client('pia');
+  const post = await pia.send(room, 'Draft of the floor plan, comments in the thread');
+  pia.close();
+
+  const ctxO = await browser.newContext();
+  const omar = await ctxO.newPage();
+  await logIn(omar, server, 'omar');
+  await openRoom(omar, 'design');
+  const parent = omar.locator(`.timeline [data-seq="${post.seq}"]`);
+  await parent.hover();
+  await parent.getByRole('button', { name: 'Reply', exact: true }).click();
+  const panel = omar.getByTestId('thread-panel');
+  await expect(panel.getByTestId('thread-count')).toHaveText('No replies yet');
+  // With only a file (no caption) the reply can be sent once the upload is ready.
+  await panel.getByTestId('file-input').setInputFiles({
+    name: 'notes-on-plan.txt',
+    mimeType: 'text/plain',
+    buffer: Buffer.from('Move the kitchen next to the stairs\n'),
+  });
+  await expect(panel.getByTestId('upload-done')).toBeVisible();
+  await panel.getByRole('button', { name: 'Send reply' }).click();
+  await expect(panel.getByTestId('pending-upload')).toHaveCount(0);
+  const reply = panel.getByTestId('thread-reply');
+  await expect(reply).toHaveCount(1);
+  await expect(reply.getByTestId('attachment-card')).toContainText('notes-on-plan.txt');
+
+  // Pia opens the thread after a fresh login and downloads the same bytes.
+  const ctxP = await browser.newContext();
+  const piaPage = await ctxP.newPage();
+  await logIn(piaPage, server, 'pia');
+  await openRoom(piaPage, 'design');
+  const own = piaPage.locator(`.timeline [data-seq="${post.seq}"]`);
+  await expect(own.getByTestId('thread-link')).toHaveText('1 reply');
+  await own.getByTestId('thread-link').click();
+  const card = piaPage.getByTestId('thread-panel').getByTestId('attachment-card');
+  await expect(card).toContainText('notes-on-plan.txt');
+  const [file] = await Promise.all([piaPage.waitForEvent('download'), card.getByTestId('attachment-download').click()]);
+  expect(readFileSync(await file.path(), 'utf8')).toBe('Move the kitchen next to the stairs\n');
+
+  await ctxP.close();
+  await ctxO.close();
+});

@@ -6,7 +6,7 @@ import { fullTime, timeOf } from './format';
 import { SendIcon } from './Icons';
 import { useMentionPicker } from './MentionPicker';
 import { MessageText } from './MessageText';
-import { AttachmentList } from './Attachments';
+import { AttachButton, AttachmentList, filesOf, PendingUploads, useUploads } from './Attachments';
 import { FollowToggle } from './Votes';
 
 /**
@@ -138,33 +138,58 @@ function ThreadMessage({ event: e, token }: { event: ChatEvent; token?: string }
   );
 }
 
-/** Reply in the thread; Enter sends, Shift+Enter is a new line. */
+/** Reply in the thread; Enter sends, Shift+Enter is a new line. Files come
+ * by button, drag-and-drop or paste, as in the room's composer. */
 function ThreadComposer({ store, room, seq }: { store: ChatStore; room: string; seq: number }) {
   const [text, setText] = useState('');
   const [question, setQuestion] = useState(false);
+  const [dragging, setDragging] = useState(false);
   const ref = useRef<HTMLTextAreaElement>(null);
+  const uploads = useUploads(store.token);
+  const files = uploads.ready;
   useEffect(() => {
     setText('');
     setQuestion(false);
+    uploads.clear();
     ref.current?.focus();
   }, [room, seq]);
   const tooLong = utf8Length(text) > MAX_BODY_BYTES;
   const mention = useMentionPicker(store, room, ref, setText);
+  const empty = !text.trim() && files.length === 0;
   const submit = () => {
     const body = text.trim();
-    if (!body || tooLong) return;
-    store.sendMessage(room, body, { thread: seq, ...(question ? { question: true } : {}) });
+    if (empty || tooLong || uploads.busy) return;
+    store.sendMessage(room, body, {
+      thread: seq,
+      ...(question ? { question: true } : {}),
+      ...(files.length ? { attachments: files } : {}),
+    });
     setText('');
     setQuestion(false);
+    uploads.clear();
   };
   return (
     <form
-      class="composer thread-composer"
+      class={`composer thread-composer${dragging ? ' dragging' : ''}`}
       onSubmit={(e) => {
         e.preventDefault();
         submit();
       }}
+      onDragOver={(e) => {
+        if (!e.dataTransfer?.types.includes('Files')) return;
+        e.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={(e) => {
+        setDragging(false);
+        const dropped = filesOf(e.dataTransfer);
+        if (dropped.length === 0) return;
+        e.preventDefault();
+        uploads.add(dropped);
+      }}
     >
+      <PendingUploads uploads={uploads} />
       {tooLong && (
         <p class="composer-note error" role="alert">
           This reply is too long to send.
@@ -172,6 +197,7 @@ function ThreadComposer({ store, room, seq }: { store: ChatStore; room: string; 
       )}
       <div class="composer-row">
         {mention.popup}
+        <AttachButton onFiles={uploads.add} />
         <textarea
           {...mention.inputProps}
           ref={ref}
@@ -192,8 +218,19 @@ function ThreadComposer({ store, room, seq }: { store: ChatStore; room: string; 
               submit();
             }
           }}
+          onPaste={(e) => {
+            const pasted = filesOf(e.clipboardData);
+            if (pasted.length === 0) return;
+            e.preventDefault();
+            uploads.add(pasted);
+          }}
         />
-        <button type="submit" class="btn primary send" aria-label={question ? 'Send question' : 'Send reply'} disabled={!text.trim() || tooLong}>
+        <button
+          type="submit"
+          class="btn primary send"
+          aria-label={question ? 'Send question' : 'Send reply'}
+          disabled={empty || tooLong || uploads.busy}
+        >
           <SendIcon />
         </button>
       </div>
