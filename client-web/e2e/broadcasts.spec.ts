@@ -53,6 +53,9 @@ test('a broadcast asking for confirmation is pinned for staff and its reach upda
   await expect(pl.getByTestId('reach-acknowledged')).toHaveText(/^1 of \d+$/);
   const sam = pl.getByTestId('reader').filter({ hasText: 'Sam Staff' });
   await expect(sam.locator('td').nth(2)).not.toHaveText('—');
+  // Reach is read days later: each moment says its day, not only the time.
+  await expect(sam.locator('td').nth(2)).toContainText(/^Today \d/);
+  await expect(sam.locator('td time').first()).toHaveAttribute('datetime', /^\d{4}-\d\d-\d\dT/);
   await pl.screenshot({ path: join(SCREENSHOTS, 'reach.png') });
 
   // In the room it is an announcement card, no longer pinned.
@@ -62,6 +65,7 @@ test('a broadcast asking for confirmation is pinned for staff and its reach upda
   await expect(card.getByText('Broadcast', { exact: true })).toBeVisible();
   await expect(ps.getByTestId('pinned-ack')).toHaveCount(0);
   await expect(pl.getByTestId('reach-body')).toContainText('The new structure starts on 1 March.');
+  await expect(pl.getByTestId('reach-sent')).toContainText(/Sent Today \d/);
 
   await ctxL.close();
   await ctxS.close();

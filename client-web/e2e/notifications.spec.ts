@@ -1,6 +1,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import type { ServerFrame } from '../src/protocol';
-import { TownhallServer, type WsClient } from './server';
+import { join } from 'node:path';
+import { SCREENSHOTS, TownhallServer, type WsClient } from './server';
 import { logIn, openRoom } from './ui';
 
 // Desktop notifications (src/notify.ts) with a recording stand-in for the
@@ -64,6 +65,7 @@ test('offered after the first DM, never on load; DMs and mentions notify, the ro
   await bob.send(dm.room.id, 'hi Alice, a quick question');
   const offer = page.getByTestId('notify-offer');
   await expect(offer).toContainText('Get notified of DMs and mentions');
+  await page.screenshot({ path: join(SCREENSHOTS, 'notifications-offer.png') });
   await offer.getByRole('button', { name: 'Turn on notifications' }).click();
   await expect(offer).toHaveCount(0);
   expect(await notes(page)).toEqual([]);

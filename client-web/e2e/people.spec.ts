@@ -1,5 +1,6 @@
 import { expect, test } from '@playwright/test';
-import { ADMIN_PASSWORD, TownhallServer } from './server';
+import { join } from 'node:path';
+import { ADMIN_PASSWORD, SCREENSHOTS, TownhallServer } from './server';
 import { logIn, openRoom } from './ui';
 
 let server: TownhallServer;
@@ -94,6 +95,7 @@ test('an admin creates an account, changes its role, resets its password, disabl
   const me = page.getByTestId('admin-user').filter({ hasText: '@admin' });
   await expect(me.getByRole('button', { name: /Disable/ })).toHaveCount(0);
   await expect(me.getByLabel(/Company role of/)).toBeDisabled();
+  await page.screenshot({ path: join(SCREENSHOTS, 'admin.png') });
 });
 
 test('a person changes their own password and lands on the login page with a clear notice', async ({ page }) => {

@@ -74,6 +74,10 @@ test('a background tab does not mark messages read; coming back does', async ({ 
   // A divider appears where the unseen messages start.
   await expect(page.getByTestId('new-divider')).toBeVisible();
   await expect(page).toHaveTitle('(2) Townhall');
+  // The tab's icon carries the same count (a pinned tab shows no title).
+  const icon = page.locator('link[rel="icon"]');
+  await expect(icon).toHaveAttribute('data-count', '2');
+  expect(decodeURIComponent((await icon.getAttribute('href')) ?? '')).toContain('>2</text>');
 
   await page.evaluate(() => {
     (document as unknown as { hasFocus: () => boolean }).hasFocus = () => true;
@@ -81,6 +85,7 @@ test('a background tab does not mark messages read; coming back does', async ({ 
   });
   await expect(link.getByTestId('unread-badge')).toHaveCount(0);
   await expect(page).toHaveTitle('Townhall');
+  await expect(icon).toHaveAttribute('data-count', '0');
 });
 
 test('keyboard only: log in, reach a room, send a message', async ({ page }) => {

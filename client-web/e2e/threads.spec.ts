@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServerFrame } from '../src/protocol';
 import { SCREENSHOTS, TownhallServer, type WsClient } from './server';
+import { AVATAR_COLOURS } from '../src/avatar';
 import { logIn, openRoom } from './ui';
 
 let server: TownhallServer;
@@ -42,6 +43,13 @@ test('staff ask a question in a thread under an announcement; replies and the co
 
   const parent = page.locator(`.timeline [data-seq="${post.seq}"]`);
   await expect(parent).toContainText('We move to the new building on 3 March.');
+  // A leader is shown as such, and each person's initials have their own colour.
+  await expect(parent.getByTestId('leader-tag')).toHaveText('Leader');
+  const colourOf = (el: Element) => getComputedStyle(el).backgroundColor;
+  const lenaColour = await parent.locator('.avatar').evaluate(colourOf);
+  const palette = AVATAR_COLOURS.map((hex) => `rgb(${[1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)).join(', ')})`);
+  expect(palette).toContain(lenaColour);
+  expect(palette).toContain(await page.locator('.sidebar-foot .avatar').evaluate(colourOf));
   await parent.hover();
   await parent.getByRole('button', { name: 'Reply', exact: true }).click();
   const panel = page.getByTestId('thread-panel');
@@ -86,6 +94,8 @@ test('staff ask a question in a thread under an announcement; replies and the co
   // After a reload the thread loads from the server.
   await page.reload();
   await openRoom(page, 'Announcements');
+  // The same person has the same colour after a reload.
+  await expect(page.locator(`.timeline [data-seq="${post.seq}"] .avatar`)).toHaveCSS('background-color', lenaColour);
   await page.locator(`.timeline [data-seq="${post.seq}"]`).getByTestId('thread-link').click();
   await expect(page.getByTestId('thread-reply')).toHaveCount(2);
   await expect(page.getByTestId('thread-reply').first()).toContainText('Will there be parking for bikes?');

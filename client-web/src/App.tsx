@@ -1,4 +1,5 @@
 import { signal } from '@preact/signals';
+import { showFaviconCount } from './favicon';
 import { useEffect, useState } from 'preact/hooks';
 import * as api from './api';
 import type { LoginResponse } from './protocol';
@@ -153,10 +154,12 @@ function Shell({ store }: { store: ChatStore }) {
     },
   });
 
-  // Tab title shows the unread total, so a background tab says "something new".
+  // Tab title and icon show the unread total, so a background (or pinned)
+  // tab says "something new".
   const total = store.totalUnread.value;
   useEffect(() => {
     document.title = total > 0 ? `(${total}) Townhall` : 'Townhall';
+    showFaviconCount(total);
   }, [total]);
 
   return (

@@ -9,7 +9,7 @@ import { navigate, roomHref } from '../router';
 import { MessageText } from './MessageText';
 import { messageOf } from './MembersPanel';
 import { Modal } from './Modal';
-import { fullTime, timeOf } from './format';
+import { dateTimeOf, fullTime, timeOf } from './format';
 
 export const reachHref = (id: string) => `#/reach/${encodeURIComponent(id)}`;
 
@@ -225,9 +225,17 @@ export function ReachView({ store, id }: { store: ChatStore; id: string }) {
     <section class="reach" aria-labelledby="reach-title" data-testid="reach">
       <h1 id="reach-title">Reach</h1>
       {sent && sent.content.kind === 'broadcast' && (
-        <blockquote class="broadcast-body reach-quote" data-testid="reach-body">
-          <MessageText body={sent.content.body} />
-        </blockquote>
+        <>
+          <p class="muted small" data-testid="reach-sent">
+            Sent{' '}
+            <time dateTime={new Date(sent.ts).toISOString()} title={fullTime(sent.ts)}>
+              {dateTimeOf(sent.ts)}
+            </time>
+          </p>
+          <blockquote class="broadcast-body reach-quote" data-testid="reach-body">
+            <MessageText body={sent.content.body} />
+          </blockquote>
+        </>
       )}
       {error && (
         <p class="form-error" role="alert">
@@ -262,9 +270,15 @@ export function ReachView({ store, id }: { store: ChatStore; id: string }) {
                 <th scope="row">
                   <bdi>{r.user.display_name || r.user.username}</bdi>
                 </th>
-                <td>{when(r.delivered_at)}</td>
-                <td>{when(r.opened_at)}</td>
-                <td>{when(r.acknowledged_at)}</td>
+                <td>
+                  <When ts={r.delivered_at} />
+                </td>
+                <td>
+                  <When ts={r.opened_at} />
+                </td>
+                <td>
+                  <When ts={r.acknowledged_at} />
+                </td>
               </tr>
             ))}
           </tbody>
@@ -285,8 +299,14 @@ function Count({ label, n, of, id }: { label: string; n: number; of: number; id:
   );
 }
 
-function when(ts: number): string {
-  return ts ? `${timeOf(ts)}` : '—';
+/** A reader's moment with its day (reach is read days later), or a dash. */
+function When({ ts }: { ts: number }) {
+  if (!ts) return <span aria-label="not yet">—</span>;
+  return (
+    <time dateTime={new Date(ts).toISOString()} title={fullTime(ts)}>
+      {dateTimeOf(ts)}
+    </time>
+  );
 }
 
 /** The broadcast's event in a loaded timeline, if any (for showing its text). */

@@ -6,6 +6,7 @@ import { navigate, roomHref } from '../router';
 import { initials } from '../text';
 import { messageOf } from './MembersPanel';
 import { Modal } from './Modal';
+import { avatarStyle } from '../avatar';
 
 export function BrowseDialog({ store, onClose }: { store: ChatStore; onClose: () => void }) {
   const [rooms, setRooms] = useState<readonly RoomInfo[] | null>(null);
@@ -200,7 +201,7 @@ export function NewDmDialog({ store, onClose }: { store: ChatStore; onClose: () 
         <ul class="dir-list">
           {shown.map((u) => (
             <li key={u.id} class="dir-item">
-              <span class="avatar small" aria-hidden="true">
+              <span class="avatar small" aria-hidden="true" style={avatarStyle(u.id)}>
                 {initials(u.display_name || u.username)}
                 <span class={`presence-dot overlay-dot${online.has(u.id) ? ' on' : ''}`} />
               </span>

@@ -4,6 +4,7 @@ import type { RoomInfo, UserInfo } from '../protocol';
 import type { ChatStore } from '../store';
 import { navigate, roomHref } from '../router';
 import { initials, plural } from '../text';
+import { avatarStyle } from '../avatar';
 
 interface Props {
   store: ChatStore;
@@ -102,7 +103,7 @@ export function MembersPanel({ store, room, onClose }: Props) {
             const isMe = m.user.id === store.me.id;
             return (
               <li key={m.user.id} class="member">
-                <span class="avatar small" aria-hidden="true">
+                <span class="avatar small" aria-hidden="true" style={avatarStyle(m.user.id)}>
                   {initials(name)}
                   <span class={`presence-dot overlay-dot${on ? ' on' : ''}`} />
                 </span>
@@ -110,6 +111,11 @@ export function MembersPanel({ store, room, onClose }: Props) {
                   <span class="member-name">
                     <bdi>{name}</bdi>
                     {isMe && <span class="muted"> (you)</span>}
+                    {m.user.role === 'leader' && (
+                      <span class="tag leader" data-testid="leader-tag">
+                        Leader
+                      </span>
+                    )}
                   </span>
                   <span class="muted small">
                     @{m.user.username} · {on ? 'online' : 'offline'}

@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { applyMention, mentionQuery, suggest } from '../mention';
 import type { ChatStore } from '../store';
 import { initials } from '../text';
+import { avatarStyle } from '../avatar';
 
 let counter = 0;
 
@@ -103,7 +104,7 @@ export function useMentionPicker(
           }}
           data-testid="mention-option"
         >
-          <span class="avatar small" aria-hidden="true">
+          <span class="avatar small" aria-hidden="true" style={u.id === '@room' ? undefined : avatarStyle(u.id)}>
             {u.id === '@room' ? '@' : initials(u.display_name || u.username)}
           </span>
           <bdi class="mention-name">{u.display_name || u.username}</bdi>

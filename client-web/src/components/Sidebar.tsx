@@ -10,6 +10,7 @@ import { ConnectionBadge } from './ConnectionBadge';
 import { ThemeToggle } from './ThemeToggle';
 import { NoticeList } from './Votes';
 import { HashIcon, LockIcon, MegaphoneIcon, PenIcon, PeopleIcon, PlusIcon, QuestionIcon, SearchIcon } from './Icons';
+import { avatarStyle } from '../avatar';
 
 interface Props {
   store: ChatStore;
@@ -139,7 +140,7 @@ export function Sidebar({ store, activeRoom, searchQuery, questionsActive, admin
         )}
       </nav>
       <footer class="sidebar-foot">
-        <span class="avatar small" aria-hidden="true">
+        <span class="avatar small" aria-hidden="true" style={avatarStyle(store.me.id)}>
           {initials(store.me.display_name || store.me.username)}
         </span>
         <span class="me">

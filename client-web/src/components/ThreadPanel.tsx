@@ -8,6 +8,7 @@ import { useMentionPicker } from './MentionPicker';
 import { MessageText } from './MessageText';
 import { AttachButton, AttachmentList, filesOf, PendingUploads, useUploads } from './Attachments';
 import { FollowToggle } from './Votes';
+import { avatarStyle } from '../avatar';
 
 /**
  * The thread under one message, beside the room: the message, its replies
@@ -116,10 +117,15 @@ function ThreadMessage({ event: e, token }: { event: ChatEvent; token?: string }
   return (
     <div class="thread-msg">
       <div class="msg-head">
-        <span class="avatar small" aria-hidden="true">
+        <span class="avatar small" aria-hidden="true" style={avatarStyle(e.sender.id)}>
           {initials(name)}
         </span>
         <bdi class="sender">{name}</bdi>
+        {e.sender.role === 'leader' && (
+          <span class="tag leader" data-testid="leader-tag">
+            Leader
+          </span>
+        )}
         <time dateTime={new Date(e.ts).toISOString()} title={fullTime(e.ts)}>
           {timeOf(e.ts)}
         </time>

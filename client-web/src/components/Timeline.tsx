@@ -13,6 +13,7 @@ import { newBelow } from '../catchup';
 import { CatchUpBottom, CatchUpTop } from './CatchUp';
 import { AttachmentList } from './Attachments';
 import { FollowToggle, VoteButton } from './Votes';
+import { avatarStyle } from '../avatar';
 
 interface Props {
   store: ChatStore;
@@ -485,7 +486,7 @@ function EventItem(p: EventProps) {
           {timeOf(e.ts)}
         </time>
       ) : (
-        <span class="avatar" aria-hidden="true">
+        <span class="avatar" aria-hidden="true" style={avatarStyle(e.sender.id)}>
           {initials(name)}
         </span>
       )}
@@ -497,6 +498,11 @@ function EventItem(p: EventProps) {
         ) : (
           <div class="msg-head">
             <bdi class="sender">{name}</bdi>
+            {e.sender.role === 'leader' && (
+              <span class="tag leader" data-testid="leader-tag">
+                Leader
+              </span>
+            )}
             <time dateTime={new Date(e.ts).toISOString()} title={fullTime(e.ts)}>
               {timeOf(e.ts)}
             </time>
@@ -768,7 +774,7 @@ function PendingItem({ item, store }: { item: OutboxItem; store: ChatStore }) {
   const name = store.me.display_name || store.me.username;
   return (
     <li class={`msg mine pending ${item.status}`} data-testid="message" data-client-id={item.client_id}>
-      <span class="avatar" aria-hidden="true">
+      <span class="avatar" aria-hidden="true" style={avatarStyle(store.me.id)}>
         {initials(name)}
       </span>
       <div class="msg-main">

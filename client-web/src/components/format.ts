@@ -12,6 +12,19 @@ export function fullTime(ts: Millis): string {
   return fullFmt.format(new Date(ts));
 }
 
+const shortDayFmt = new Intl.DateTimeFormat(undefined, { weekday: 'short', month: 'short', day: 'numeric' });
+const yearDayFmt = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
+
+/** A moment with its day, short: "Today 14:03", "Yesterday 09:12",
+ * "Mon, Mar 3 14:03", and the year once it is not this year's. */
+export function dateTimeOf(ts: Millis, now = Date.now()): string {
+  const d = new Date(ts);
+  const day = dayLabel(ts, now);
+  if (day === 'Today' || day === 'Yesterday') return `${day} ${timeOf(ts)}`;
+  const fmt = d.getFullYear() === new Date(now).getFullYear() ? shortDayFmt : yearDayFmt;
+  return `${fmt.format(d)} ${timeOf(ts)}`;
+}
+
 export function dayKey(ts: Millis): string {
   const d = new Date(ts);
   return `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`;
