@@ -1,6 +1,8 @@
 import { expect, test, type Page } from '@playwright/test';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ServerFrame } from '../src/protocol';
 import { SCREENSHOTS, TownhallServer } from './server';
 import { logIn, say } from './ui';
 
@@ -166,4 +168,32 @@ test('questions, answers, edits, deletes and reactions reach both people live', 
 
   await ctxO.close();
   await ctxS.close();
+});
+
+test('Home shows the answer to my question under the question, and links to it', async ({ page }) => {
+  const olivia = await server.client('olivia');
+  const room = await olivia.createRoom('benefits');
+  const sam = await server.client('sam');
+  await sam.request({ type: 'join', room });
+  const q = await sam.request<Extract<ServerFrame, { type: 'ack' }>>({
+    type: 'send',
+    room,
+    client_id: randomUUID(),
+    body: 'Does the new pension plan keep my old contributions?',
+    question: true,
+  });
+  sam.close();
+  // While Sam is away, Olivia answers, then the room moves on.
+  const a = await olivia.send(room, 'Yes: every contribution moves over unchanged.');
+  await olivia.request({ type: 'mark_answer', room, question: q.seq, answer: a.seq });
+  await olivia.send(room, 'Thanks all, more details on Friday.');
+  olivia.close();
+
+  await logIn(page, server, 'sam');
+  const answers = page.getByTestId('my-answers');
+  await expect(answers).toContainText('Does the new pension plan keep my old contributions?');
+  await expect(answers.getByTestId('my-answer-text')).toContainText('Olivia Owner answered: Yes: every contribution moves over unchanged.');
+  // It links to the answer in its room.
+  await answers.getByRole('link').first().click();
+  await expect(page.getByTestId('room-title')).toContainText('benefits');
 });

@@ -1,5 +1,6 @@
 import { render } from 'preact';
 import { App, boot } from './App';
+import { registerShellWorker } from './offline';
 import './theme';
 import './styles.css';
 import './dark.css';
@@ -7,3 +8,4 @@ import './extras.css';
 
 boot();
 render(<App />, document.getElementById('app')!);
+registerShellWorker();

@@ -899,6 +899,15 @@ export class ChatStore {
     this.rooms.value = rooms;
   }
 
+  /** One event of a room, as history shows it to me now (undefined if
+   * gone or not mine to read). For showing an answer outside its room. */
+  async fetchEvent(room: RoomId, seq: RoomSeq): Promise<ChatEvent | undefined> {
+    const loaded = this.rooms.value.get(room)?.timeline.run.find((e) => e.seq === seq);
+    if (loaded) return loaded;
+    const page = await this.history(room, { after: Math.max(0, seq - 1), limit: 1 });
+    return page.events.find((e) => e.seq === seq);
+  }
+
   private history(
     room: RoomId,
     q: { before?: RoomSeq; after?: RoomSeq; limit?: number },

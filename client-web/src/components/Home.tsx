@@ -1,8 +1,9 @@
+import { useEffect, useState } from 'preact/hooks';
 import type { ChatEvent } from '../protocol';
 import type { ChatStore, RoomState } from '../store';
 import { roomTitle } from '../store';
 import { roomHref } from '../router';
-import { preview } from './format';
+import { gist, preview } from './format';
 import { HashIcon, LockIcon } from './Icons';
 import { PinnedAcks } from './Broadcasts';
 
@@ -113,11 +114,45 @@ function MyAnswers({ store }: { store: ChatStore }) {
                 <bdi class="away-name">{a.roomName}</bdi>
                 <span class="badge">Answered</span>
               </span>
-              <span class="away-preview">{preview(a.question)}</span>
+              <span class="away-preview">
+                <span class="sr-only">Your question: </span>
+                {preview(a.question)}
+              </span>
+              <AnswerText store={store} room={a.room} seq={a.answer} />
             </a>
           </li>
         ))}
       </ul>
     </section>
+  );
+}
+
+/** The answer itself under the question, fetched once if this device does
+ * not hold it (the answer may be older than the loaded timeline). */
+function AnswerText({ store, room, seq }: { store: ChatStore; room: string; seq: number }) {
+  const [answer, setAnswer] = useState<ChatEvent | null | undefined>(undefined);
+  useEffect(() => {
+    let stale = false;
+    store.fetchEvent(room, seq).then(
+      (e) => {
+        if (!stale) setAnswer(e ?? null);
+      },
+      () => {
+        if (!stale) setAnswer(null);
+      },
+    );
+    return () => {
+      stale = true;
+    };
+  }, [room, seq]);
+  if (!answer) return null;
+  const who = answer.sender.display_name || answer.sender.username;
+  return (
+    <span class="away-answer" data-testid="my-answer-text">
+      <span class="answer-by">
+        <bdi>{who}</bdi> answered:
+      </span>{' '}
+      {gist(answer)}
+    </span>
   );
 }

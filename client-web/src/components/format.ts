@@ -87,9 +87,14 @@ export function describe(e: ChatEvent): string {
   return '';
 }
 
-export function preview(e: ChatEvent): string {
+/** One line of what an event says, without who said it, ≤ 140 characters. */
+export function gist(e: ChatEvent): string {
   const text = describe(e).replace(/\s+/g, ' ');
-  const short = text.length > 140 ? `${text.slice(0, 140)}…` : text;
+  return text.length > 140 ? `${text.slice(0, 140)}…` : text;
+}
+
+export function preview(e: ChatEvent): string {
+  const short = gist(e);
   if (e.content.kind !== 'message') return short;
   return `${e.sender.display_name || e.sender.username}: ${short}`;
 }
