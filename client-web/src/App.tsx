@@ -204,7 +204,7 @@ function Shell({ store }: { store: ChatStore }) {
         ) : r.name === 'reach' ? (
           <ReachView key={r.id} store={store} id={r.id} />
         ) : (
-          <Home store={store} />
+          <Home store={store} onCreateRoom={() => setDialog('create')} />
         )}
       </main>
       {dialog === 'browse' && <BrowseDialog store={store} onClose={() => setDialog(null)} />}

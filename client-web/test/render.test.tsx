@@ -70,7 +70,7 @@ describe('home', () => {
       { room: room('r', 'read'), last_seq: 4, read_seq: 4, unread: 0, mentions: 0 },
     ]);
     store.loaded.value = true;
-    const { getByTestId, getAllByRole } = render(<Home store={store} />);
+    const { getByTestId, getAllByRole } = render(<Home store={store} onCreateRoom={() => undefined} />);
     const headings = getAllByRole('heading', { level: 2 }).map((h) => h.textContent);
     expect(headings).toEqual(['You were mentioned', 'While you were away']);
     expect(getByTestId('away-mentioned').textContent).toContain('quiet');

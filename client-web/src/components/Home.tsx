@@ -6,13 +6,14 @@ import { roomHref } from '../router';
 import { gist, preview } from './format';
 import { HashIcon, LockIcon } from './Icons';
 import { PinnedAcks } from './Broadcasts';
+import { Setup } from './Setup';
 
 /**
  * The first screen after login: what needs me first (broadcasts waiting for
  * my acknowledgement, answers to my questions, rooms where I was mentioned),
  * then the other rooms with news, most recent first.
  */
-export function Home({ store }: { store: ChatStore }) {
+export function Home({ store, onCreateRoom }: { store: ChatStore; onCreateRoom: () => void }) {
   const rooms = store.roomList.value.filter((r) => r.unread > 0);
   const mentioned = rooms.filter((r) => r.mentions > 0);
   const others = rooms.filter((r) => r.mentions === 0);
@@ -21,6 +22,7 @@ export function Home({ store }: { store: ChatStore }) {
     <section class="home" aria-labelledby="home-title">
       <h1 id="home-title">Welcome back, <bdi>{name}</bdi>
       </h1>
+      <Setup store={store} onCreateRoom={onCreateRoom} />
       <PinnedAcks store={store} />
       <MyAnswers store={store} />
       {!store.loaded.value ? (
