@@ -157,3 +157,30 @@ test('staff get no Leave button in the organisation room, and a public room name
   await expect(page.getByTestId('room-title')).toContainText('sams-corner');
   await expect(page.getByTestId('leave')).toBeVisible();
 });
+
+test('clicking a name opens the person’s card with their role, and "Message" opens the DM', async ({ page }) => {
+  const lena = await server.client('lena');
+  const room = await lena.createRoom('hr-news');
+  const sam = await server.client('sam');
+  await sam.request({ type: 'join', room });
+  sam.close();
+  await lena.send(room, 'Open office hours on Thursday');
+  lena.close();
+
+  await logIn(page, server, 'sam');
+  await openRoom(page, 'hr-news');
+  const msg = page.getByTestId('timeline').getByTestId('message').filter({ hasText: 'Open office hours on Thursday' });
+  await msg.getByTestId('person-name').click();
+  const card = page.getByRole('dialog', { name: 'Lena Leader' });
+  await expect(card.getByTestId('profile-card')).toContainText('@lena');
+  await expect(card.getByTestId('profile-role')).toHaveText('Leader');
+  // Escape closes it and gives the focus back to the name.
+  await page.keyboard.press('Escape');
+  await expect(card).toHaveCount(0);
+  await expect(msg.getByTestId('person-name')).toBeFocused();
+
+  await msg.getByTestId('person-name').click();
+  await card.getByRole('button', { name: 'Message' }).click();
+  await expect(card).toHaveCount(0);
+  await expect(page.getByTestId('room-title')).toContainText('Lena Leader');
+});

@@ -22,6 +22,7 @@ import { SearchView } from './components/SearchView';
 import { QuickSwitcher } from './components/QuickSwitcher';
 import { ShortcutHelp } from './components/ShortcutHelp';
 import { NotifyOffer, useNotifications } from './components/Notifications';
+import { ProfileCard } from './components/ProfileCard';
 
 const AdminView = lazyView(() => import('./components/Admin').then((m) => m.AdminView));
 const AccountView = lazyView(() => import('./components/Account').then((m) => m.AccountView));
@@ -213,6 +214,7 @@ function Shell({ store }: { store: ChatStore }) {
       {dialog === 'broadcast' && <BroadcastDialog store={store} onClose={() => setDialog(null)} />}
       {dialog === 'switcher' && <QuickSwitcher store={store} onClose={() => setDialog(null)} />}
       {dialog === 'help' && <ShortcutHelp onClose={() => setDialog(null)} />}
+      <ProfileCard store={store} />
       <NotifyOffer />
     </div>
   );

@@ -9,6 +9,7 @@ import { MessageText } from './MessageText';
 import { AttachButton, AttachmentList, filesOf, PendingUploads, useUploads } from './Attachments';
 import { FollowToggle } from './Votes';
 import { avatarStyle } from '../avatar';
+import { PersonName } from './ProfileCard';
 
 /**
  * The thread under one message, beside the room: the message, its replies
@@ -120,7 +121,7 @@ function ThreadMessage({ event: e, token }: { event: ChatEvent; token?: string }
         <span class="avatar small" aria-hidden="true" style={avatarStyle(e.sender.id)}>
           {initials(name)}
         </span>
-        <bdi class="sender">{name}</bdi>
+        <PersonName user={e.sender} name={name} />
         {e.sender.role === 'leader' && (
           <span class="tag leader" data-testid="leader-tag">
             Leader

@@ -14,6 +14,7 @@ import { CatchUpBottom, CatchUpTop } from './CatchUp';
 import { AttachmentList } from './Attachments';
 import { FollowToggle, VoteButton } from './Votes';
 import { avatarStyle } from '../avatar';
+import { PersonName } from './ProfileCard';
 
 interface Props {
   store: ChatStore;
@@ -497,7 +498,7 @@ function EventItem(p: EventProps) {
           </span>
         ) : (
           <div class="msg-head">
-            <bdi class="sender">{name}</bdi>
+            <PersonName user={e.sender} name={name} />
             {e.sender.role === 'leader' && (
               <span class="tag leader" data-testid="leader-tag">
                 Leader
