@@ -250,6 +250,15 @@ impl Committer {
         }
     }
 
+    /// Jobs waiting in the queue (for `/metrics`); `None` in cluster mode,
+    /// where writes wait in the log instead.
+    pub fn queue_depth(&self) -> Option<usize> {
+        match &self.route {
+            Route::Local(tx) => Some(tx.max_capacity() - tx.capacity()),
+            Route::Log(_) => None,
+        }
+    }
+
     /// Queue a command nobody waits for; dropped if the queue is full
     /// (used for device positions, which are only an optimisation).
     pub fn fire_and_forget(&self, cmd: Command) {

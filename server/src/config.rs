@@ -6,6 +6,13 @@ use std::path::PathBuf;
 
 #[derive(Clone, Debug, Args)]
 pub struct Config {
+    /// A TOML file of settings, keyed like these flags in snake_case
+    /// (`cache_mb = 256`); a flag or environment variable wins over it
+    /// (docs/operations.md, "Config file"). `townhall config check`
+    /// validates one.
+    #[arg(long = "config", env = "TOWNHALL_CONFIG", value_name = "FILE")]
+    pub config_file: Option<PathBuf>,
+
     /// Address to listen on (use port 0 for any free port; the chosen
     /// address is printed as `listening on http://ADDR`).
     #[arg(long, env = "TOWNHALL_BIND", default_value = "127.0.0.1:8080")]
@@ -126,6 +133,14 @@ pub struct Config {
     #[arg(long, env = "TOWNHALL_ANON_SECRET_FILE")]
     pub anon_secret_file: Option<PathBuf>,
 
+    /// How log lines on stderr look: `text` (for people) or `json` (one
+    /// JSON object per line for log shippers, with `timestamp`, `level`,
+    /// `message`, `target` and the event's fields at the top level). With
+    /// `json` the few lines on stdout (`listening on …`) are JSON too.
+    /// Which lines: `RUST_LOG` (default `info`).
+    #[arg(long, env = "TOWNHALL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     #[command(flatten)]
     pub cluster: ClusterConfig,
 
@@ -137,6 +152,14 @@ pub struct Config {
 
     #[command(flatten)]
     pub files: FilesConfig,
+}
+
+/// `--log-format`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// Directory logins (LDAP or Active Directory; see docs/operations.md,
@@ -484,6 +507,7 @@ impl Config {
     /// Defaults for tests and embedding: a given data folder, any free port.
     pub fn for_data(data: PathBuf) -> Config {
         Config {
+            config_file: None,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             data,
             allowed_origins: Vec::new(),
@@ -506,6 +530,7 @@ impl Config {
             test_echo: false,
             static_dir: None,
             anon_secret_file: None,
+            log_format: LogFormat::Text,
             cluster: ClusterConfig {
                 stream: "TOWNHALL".into(),
                 replicas: 3,

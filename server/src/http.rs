@@ -114,7 +114,15 @@ async fn metrics(State(app): State<App>) -> impl IntoResponse {
     let bytes = tokio::task::spawn_blocking(move || store.size_on_disk())
         .await
         .unwrap_or(0);
-    let text = crate::metrics::render(app.hub.session_count(), app.hub.published(), bytes);
+    let published = app.hub.published();
+    crate::metrics::set_scrape_gauges(
+        app.hub.online_user_count(),
+        app.committer.queue_depth(),
+        app.search
+            .as_ref()
+            .map(|s| published.saturating_sub(s.indexed_pos())),
+    );
+    let text = crate::metrics::render(app.hub.session_count(), published, bytes);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 

@@ -462,6 +462,18 @@ impl Hub {
         users
     }
 
+    /// How many users [`Hub::online_users`] would list, without the list.
+    pub fn online_user_count(&self) -> usize {
+        let s = self.lock();
+        let local = s.users.values().filter(|e| !e.sessions.is_empty()).count();
+        let remote_only = s
+            .remote
+            .keys()
+            .filter(|u| s.users.get(u).is_none_or(|e| e.sessions.is_empty()))
+            .count();
+        local + remote_only
+    }
+
     pub fn session_count(&self) -> usize {
         self.lock().users.values().map(|e| e.sessions.len()).sum()
     }

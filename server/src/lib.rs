@@ -7,7 +7,8 @@
 //! ## Layout
 //! Dependencies point one way: `main` → [`run`] → [`listener`] → [`http`] → [`session`] →
 //! [`handlers`] → {[`hub`], [`committer`], [`store`], [`auth`]}.
-//! - [`config`]: flags and environment.
+//! - [`config`]: flags and environment; [`config_file`]: the TOML config
+//!   file under them. [`console`]: the lines for the operator on stdout.
 //! - [`app`]: the shared handle every handler gets.
 //! - [`listener`]: the accept loop (hyper with a header timeout, TCP_NODELAY).
 //! - [`http`]: HTTP routes (login, logout, admin, health), the WebSocket
@@ -60,6 +61,8 @@ pub mod cluster;
 pub mod command;
 pub mod committer;
 pub mod config;
+pub mod config_file;
+pub mod console;
 pub mod directory_sync;
 pub mod error;
 pub mod files;
@@ -295,7 +298,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         source,
     })?;
     // Tests and scripts wait for this exact line.
-    println!("listening on http://{addr}");
+    console::say(&format!("listening on http://{addr}"));
     tracing::info!(%addr, data = %config.data.display(), last_pos, "townhall started");
 
     let header_timeout = Duration::from_secs(config.header_timeout_secs.max(1));
@@ -384,11 +387,13 @@ fn first_admin(password: Option<&str>) -> Result<(UserRecord, String, bool), Sta
 
 fn print_first_admin(password: &str, generated: bool, change_with: &str) {
     if generated {
-        println!("first start: created user 'admin' with password {password}");
-        println!("(shown once; change it with {change_with})");
+        console::say(&format!(
+            "first start: created user 'admin' with password {password}"
+        ));
+        console::say(&format!("(shown once; change it with {change_with})"));
     } else {
-        println!(
-            "first start: created user 'admin' with the password from TOWNHALL_ADMIN_PASSWORD"
+        console::say(
+            "first start: created user 'admin' with the password from TOWNHALL_ADMIN_PASSWORD",
         );
     }
 }
@@ -412,7 +417,7 @@ async fn ensure_first_admin_in_log(
             generated,
             "the account page, or POST /api/password",
         ),
-        Ok(_) => println!("first start: another node made the first admin"),
+        Ok(_) => console::say("first start: another node made the first admin"),
         Err(e) => return Err(StartError::Other(format!("first admin: {e}"))),
     }
     Ok(())

@@ -1,12 +1,14 @@
 //! The `townhall` binary: `serve` (the default) and `user …` administration.
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use clap::{ArgMatches, Command, CommandFactory, Parser, Subcommand};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use tokio_util::sync::CancellationToken;
 use townhall_protocol::Role;
 use townhall_server::committer::now_millis;
-use townhall_server::config::Config;
+use townhall_server::config::{Config, LogFormat};
+use townhall_server::config_file::ConfigFile;
 use townhall_server::store::{self, Batch, Store};
 
 #[derive(Parser)]
@@ -72,12 +74,26 @@ enum Cmd {
         #[arg(long, env = "TOWNHALL_DATA", default_value = "./data")]
         data: PathBuf,
     },
+    /// The config file (`--config FILE` or TOWNHALL_CONFIG).
+    Config {
+        #[command(subcommand)]
+        action: ConfigCmd,
+    },
     /// Cluster mode: make the JetStream stream that holds the log (once per
     /// cluster), or check the one there.
     Cluster {
         #[command(subcommand)]
         action: ClusterCmd,
     },
+}
+
+#[derive(Subcommand)]
+enum ConfigCmd {
+    /// Check the config file (unknown keys, wrong types and bad values are
+    /// errors naming the key and its line) and print the settings `serve`
+    /// would run with (flag > environment > file > default), secrets
+    /// masked. Takes the same flags as `serve`.
+    Check(Config),
 }
 
 #[derive(Subcommand)]
@@ -114,11 +130,31 @@ enum UserCmd {
 }
 
 fn main() -> anyhow::Result<()> {
+    // First pass: as if there were no config file, which also finds it.
     let cli = Cli::parse();
     match cli.command {
         // No subcommand: serve with flags' defaults and the environment.
-        None => serve(ServeDefaults::parse_from(["townhall"]).config),
-        Some(Cmd::Serve(config)) => serve(config),
+        None => match std::env::var_os("TOWNHALL_CONFIG").filter(|p| !p.is_empty()) {
+            None => serve(ServeDefaults::parse_from(["townhall"]).config),
+            Some(path) => {
+                let parsed =
+                    with_file::<ServeDefaults>(Path::new(&path), &[], vec!["townhall".into()])?;
+                serve(parsed.cli.config)
+            }
+        },
+        Some(Cmd::Serve(config)) => match &config.config_file {
+            None => serve(config),
+            Some(path) => match with_file::<Cli>(path, &["serve"], std::env::args_os().collect())?
+                .cli
+                .command
+            {
+                Some(Cmd::Serve(config)) => serve(config),
+                _ => bail!("the command line changed meaning with the config file"),
+            },
+        },
+        Some(Cmd::Config {
+            action: ConfigCmd::Check(config),
+        }) => config_check(config.config_file.as_deref()),
         Some(Cmd::User { data, action }) => user(&data, action),
         Some(Cmd::Backup { from, to }) => backup(&from, &to),
         Some(Cmd::Restore { file, data }) => restore(&file, &data),
@@ -127,6 +163,89 @@ fn main() -> anyhow::Result<()> {
             action: ClusterCmd::Init(cfg),
         }) => cluster_init(&cfg),
     }
+}
+
+/// The command line parsed again with a config file's values as the
+/// defaults of the flags of the subcommand at `sub_path` (flag and
+/// environment still win), with that subcommand's definition and matches
+/// (for `config check`).
+struct WithFile<C> {
+    cli: C,
+    leaf: Command,
+    matches: ArgMatches,
+    file: ConfigFile,
+}
+
+fn with_file<C: Parser>(
+    path: &Path,
+    sub_path: &[&str],
+    args: Vec<OsString>,
+) -> anyhow::Result<WithFile<C>> {
+    fn at<'a>(cmd: &'a Command, path: &[&str]) -> Option<&'a Command> {
+        match path.split_first() {
+            None => Some(cmd),
+            Some((first, rest)) => at(cmd.find_subcommand(first)?, rest),
+        }
+    }
+    fn apply(cmd: Command, path: &[&str], file: &ConfigFile) -> Command {
+        match path.split_first() {
+            None => file.apply(cmd),
+            Some((first, rest)) => cmd.mut_subcommand(*first, |sc| apply(sc, rest, file)),
+        }
+    }
+    let mut plain = C::command();
+    plain.build();
+    let leaf = at(&plain, sub_path).context("no such subcommand")?;
+    let file = ConfigFile::load(path, leaf).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut cmd = apply(C::command(), sub_path, &file);
+    cmd.build();
+    let matches = cmd.clone().get_matches_from(args);
+    let cli = C::from_arg_matches(&matches).map_err(|e| e.exit())?;
+    let mut leaf_matches = &matches;
+    for name in sub_path {
+        leaf_matches = leaf_matches
+            .subcommand_matches(name)
+            .context("no such subcommand")?;
+    }
+    Ok(WithFile {
+        cli,
+        // The plain definition: `mut_arg` moves an arg to the end, and
+        // `config check` should list the settings in `--help`'s order.
+        leaf: leaf.clone(),
+        matches: leaf_matches.clone(),
+        file,
+    })
+}
+
+/// `townhall config check`.
+fn config_check(path: Option<&Path>) -> anyhow::Result<()> {
+    const SUB: [&str; 2] = ["config", "check"];
+    let text = match path {
+        Some(path) => {
+            let parsed = with_file::<Cli>(path, &SUB, std::env::args_os().collect())?;
+            townhall_server::config_file::effective(
+                &parsed.leaf,
+                &parsed.matches,
+                Some(&parsed.file),
+            )
+        }
+        None => {
+            let mut cmd = Cli::command();
+            cmd.build();
+            let matches = cmd.clone().get_matches();
+            let leaf = cmd
+                .find_subcommand("config")
+                .and_then(|c| c.find_subcommand("check"))
+                .context("no such subcommand")?;
+            let leaf_matches = matches
+                .subcommand_matches("config")
+                .and_then(|m| m.subcommand_matches("check"))
+                .context("no such subcommand")?;
+            townhall_server::config_file::effective(leaf, leaf_matches, None)
+        }
+    };
+    print!("{text}");
+    Ok(())
 }
 
 fn reindex(data: &std::path::Path) -> anyhow::Result<()> {
@@ -150,14 +269,7 @@ fn reindex(data: &std::path::Path) -> anyhow::Result<()> {
 }
 
 fn serve(config: Config) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(log_colour())
-        .init();
+    init_logs(config.log_format);
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
     runtime.block_on(async {
         let shutdown = CancellationToken::new();
@@ -166,6 +278,30 @@ fn serve(config: Config) -> anyhow::Result<()> {
             .await
             .context("townhall")
     })
+}
+
+/// Logs on stderr, in the `--log-format`; `RUST_LOG` picks the lines
+/// (default `info`, which never carries message bodies, tokens or
+/// passwords: see docs/operations.md, "Logs").
+fn init_logs(format: LogFormat) {
+    townhall_server::console::set_format(format);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.with_ansi(log_colour()).init(),
+        // Fields at the top level (not under `fields`): what Loki, Elastic
+        // and Vector expect of a flat JSON line; never colour codes.
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .with_ansi(false)
+            .init(),
+    }
 }
 
 /// Colour in the logs only when they go to a terminal: redirected to a

@@ -126,6 +126,10 @@ const ACK_SECONDS: &str = "townhall_ack_seconds";
 const FANOUT_SECONDS: &str = "townhall_fanout_seconds";
 const CATCH_UP_SECONDS: &str = "townhall_catch_up_seconds";
 const REQUEST_SECONDS: &str = "townhall_request_seconds";
+const BACKLOG_EVENTS: &str = "townhall_backlog_events";
+const ONLINE_USERS: &str = "townhall_online_users";
+const COMMITTER_QUEUE: &str = "townhall_committer_queue_jobs";
+const SEARCH_QUEUE: &str = "townhall_search_queue_positions";
 
 /// Latency buckets, in seconds: one fdatasync here is about 0.2 ms and a
 /// group commit under load a few ms, while a stalled disk takes seconds;
@@ -140,6 +144,12 @@ pub const SECONDS_BUCKETS: [f64; 16] = [
 /// reaches about 830 acks per fdatasync with 2,000 senders).
 const GROUP_BUCKETS: [f64; 13] = [
     1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0, 4096.0,
+];
+
+/// Events in one connection's backlog: 0 (nothing missed) up to a million
+/// (a long absence in a busy company) in steps of 4, 12 buckets.
+const BACKLOG_BUCKETS: [f64; 12] = [
+    0.0, 1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0,
 ];
 
 /// The exporter keeps each histogram sample until a scrape (or an upkeep)
@@ -161,6 +171,10 @@ struct Registry {
     ack_seconds: Histogram,
     fanout_seconds: Histogram,
     catch_up_seconds: Histogram,
+    backlog_events: Histogram,
+    online_users: Gauge,
+    committer_queue: Gauge,
+    search_queue: Gauge,
     /// `townhall_request_seconds{type=…}`, one per request type, made at
     /// first use. The types are the protocol's frame names (a fixed set
     /// of a few dozen, see `handlers::request_type`), never client text,
@@ -230,6 +244,31 @@ pub fn record_catch_up(took: Duration) {
     let r = registry();
     r.catch_up_seconds.record(took.as_secs_f64());
     r.sampled();
+}
+
+/// A connection's backlog (the events it missed, sent before
+/// `caught_up`) held `events` events: `townhall_backlog_events`.
+pub fn record_backlog(events: u64) {
+    let r = registry();
+    // f64 holds integers exactly up to 2^53.
+    r.backlog_events.record(events as f64);
+    r.sampled();
+}
+
+/// The gauges read at scrape time (`GET /metrics`), so the hot path pays
+/// nothing for them: distinct users online (this node's sessions, and in
+/// a cluster the other nodes' too), jobs waiting in the committer's queue
+/// (`None` in cluster mode, where writes wait in the log instead), and
+/// positions published but not yet searchable (`None` without search).
+pub fn set_scrape_gauges(
+    online_users: usize,
+    committer_queue: Option<usize>,
+    search_queue: Option<u64>,
+) {
+    let r = registry();
+    r.online_users.set(online_users as f64);
+    r.committer_queue.set(committer_queue.unwrap_or(0) as f64);
+    r.search_queue.set(search_queue.unwrap_or(0) as f64);
 }
 
 /// Handling one client request of type `kind` (a protocol frame name)
@@ -376,6 +415,22 @@ fn build() -> Registry {
             CATCH_UP_SECONDS,
             "From a connection's welcome to its caught_up (backlog sent), seconds.",
         ),
+        backlog_events: histogram(
+            BACKLOG_EVENTS,
+            "Events in a connection's backlog at connect (sent before caught_up).",
+        ),
+        online_users: gauge(
+            ONLINE_USERS,
+            "Distinct users with at least one open session.",
+        ),
+        committer_queue: gauge(
+            COMMITTER_QUEUE,
+            "Jobs waiting in the committer's queue (embedded mode; 0 in cluster mode).",
+        ),
+        search_queue: gauge(
+            SEARCH_QUEUE,
+            "Positions published but not yet in the search index (0 without search).",
+        ),
         request_seconds: RwLock::new(FxHashMap::default()),
         recorder: recorder.clone(),
         samples: AtomicU64::new(0),
@@ -402,6 +457,9 @@ fn builder() -> PrometheusBuilder {
         .set_buckets(&SECONDS_BUCKETS)
         .and_then(|b| {
             b.set_buckets_for_metric(Matcher::Full(COMMIT_GROUP_JOBS.into()), &GROUP_BUCKETS)
+        })
+        .and_then(|b| {
+            b.set_buckets_for_metric(Matcher::Full(BACKLOG_EVENTS.into()), &BACKLOG_BUCKETS)
         });
     // The only error is an empty bucket list, which the constants are not;
     // summaries would still be a working /metrics.
@@ -430,6 +488,8 @@ mod tests {
         record_catch_up(Duration::from_millis(30));
         record_request("history", Duration::from_micros(700));
         record_request("history", Duration::from_micros(900));
+        record_backlog(300);
+        set_scrape_gauges(5, Some(3), Some(11));
         let text = render(7, 42, 1234);
         for (name, _) in COUNTERS {
             assert!(
@@ -444,6 +504,13 @@ mod tests {
         assert_eq!(value(&text, SESSIONS), Some(7.0), "{text}");
         assert_eq!(value(&text, PUBLISHED_POSITION), Some(42.0));
         assert_eq!(value(&text, STORE_BYTES), Some(1234.0));
+        assert_eq!(value(&text, ONLINE_USERS), Some(5.0), "{text}");
+        assert_eq!(value(&text, COMMITTER_QUEUE), Some(3.0), "{text}");
+        assert_eq!(value(&text, SEARCH_QUEUE), Some(11.0), "{text}");
+        assert!(
+            text.contains("townhall_backlog_events_bucket{le=\"1024\"}"),
+            "{text}"
+        );
         assert!(
             text.contains("# TYPE townhall_fsync_seconds histogram"),
             "{text}"
@@ -461,6 +528,7 @@ mod tests {
             FANOUT_SECONDS,
             CATCH_UP_SECONDS,
             REQUEST_SECONDS,
+            BACKLOG_EVENTS,
         ] {
             assert!(
                 text.contains(&format!("# TYPE {name} histogram")),

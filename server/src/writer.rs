@@ -166,7 +166,8 @@ impl Writer {
     ) -> Result<(), Stop> {
         let started = Instant::now();
         guarded(&self.kill, self.sink.send(Message::Text(welcome))).await?;
-        self.send_backlog(backlog).await?;
+        let backlog_events = self.send_backlog(backlog).await?;
+        crate::metrics::record_backlog(backlog_events);
         for notice in notices {
             guarded(&self.kill, self.sink.feed(Message::Text(notice))).await?;
         }
@@ -214,8 +215,10 @@ impl Writer {
     /// Stream the backlog in chunks; between chunks, send the replies that
     /// are waiting (a `summary` asked for at login need not wait for the
     /// whole backlog) and a ping when one is due.
-    async fn send_backlog(&mut self, mut backlog: Backlog) -> Result<(), Stop> {
+    /// Returns how many events it sent.
+    async fn send_backlog(&mut self, mut backlog: Backlog) -> Result<u64, Stop> {
         let mut last_ping = Instant::now();
+        let mut sent = 0u64;
         loop {
             let store = self.store.clone();
             let read = tokio::task::spawn_blocking(move || {
@@ -242,8 +245,9 @@ impl Writer {
                 }
             };
             if chunk.is_empty() {
-                return Ok(());
+                return Ok(sent);
             }
+            sent += chunk.len() as u64;
             crate::metrics::add(
                 &crate::metrics::get().backlog_events_sent,
                 chunk.len() as u64,

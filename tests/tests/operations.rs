@@ -192,3 +192,133 @@ async fn metrics_show_ack_fan_out_catch_up_and_request_latencies_after_traffic()
         "{text}"
     );
 }
+
+/// The `townhall_*` series names in a PromQL expression (a name is
+/// `townhall_` followed by `[a-z0-9_]`).
+fn metric_names(expr: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = expr;
+    while let Some(i) = rest.find("townhall_") {
+        let tail = &rest[i..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
+            .unwrap_or(tail.len());
+        names.push(tail[..end].to_owned());
+        rest = &tail[end..];
+    }
+    names
+}
+
+/// Every `expr` (panel targets, and the variables' queries) in a Grafana
+/// dashboard, wherever it is nested.
+fn exprs(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, v) in m {
+                match (k.as_str(), v) {
+                    ("expr" | "definition", serde_json::Value::String(s)) => out.push(s.clone()),
+                    _ => exprs(v, out),
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|v| exprs(v, out)),
+        _ => {}
+    }
+}
+
+/// The series a scrape exposes, by name (`name`, `name_bucket`, …): what a
+/// dashboard query can select.
+fn exposed_series(text: &str) -> std::collections::HashSet<String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The Grafana dashboard in docs/ never asks for a metric the server does
+/// not export: every `townhall_*` series named in its queries is in a real
+/// scrape after some traffic (histograms by their `_bucket`/`_sum`/`_count`
+/// series, which only a histogram has).
+#[tokio::test]
+async fn the_grafana_dashboard_uses_only_metrics_the_server_exports() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/grafana/townhall.json");
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read the dashboard"))
+            .expect("the dashboard is JSON");
+    let mut queries = Vec::new();
+    exprs(&dashboard, &mut queries);
+    let wanted: std::collections::BTreeSet<String> =
+        queries.iter().flat_map(|q| metric_names(q)).collect();
+    // The panels the operations issue asks for are there.
+    for must in [
+        "townhall_ack_seconds_bucket",
+        "townhall_fanout_seconds_bucket",
+        "townhall_fsync_seconds_bucket",
+        "townhall_request_seconds_bucket",
+        "townhall_catch_up_seconds_bucket",
+        "townhall_backlog_events_bucket",
+        "townhall_sessions",
+        "townhall_online_users",
+        "townhall_committer_queue_jobs",
+        "townhall_search_queue_positions",
+        "townhall_search_index_lag_seconds",
+        "townhall_store_bytes",
+        "townhall_login_failures_total",
+        "townhall_cluster_barrier_timeouts_total",
+    ] {
+        assert!(
+            wanted.contains(must),
+            "the dashboard has no panel on {must}"
+        );
+    }
+
+    // Traffic that makes every histogram record: logins (one refused),
+    // bob offline while alice posts (a backlog at his connect), a live
+    // fan-out to him, a search (the indexer runs a round).
+    let server = TestServer::start().await;
+    let (_, alice) = server.user("alice").await;
+    let (bob_info, bob) = server.user("bob").await;
+    let refused = reqwest::Client::new()
+        .post(server.http("/api/login"))
+        .json(&serde_json::json!({"username": "bob", "password": "wrong"}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(refused.status().as_u16(), 401);
+    let (mut a, _, _) = server.connect_caught_up(&alice, None, None).await;
+    let room = a.create_room("r", Visibility::Public).await;
+    a.add_member(room.id, &bob_info.username).await;
+    a.post_pipelined(room.id, 20).await;
+    let (_b, backlog, _) = server.connect_caught_up(&bob, None, None).await;
+    assert!(backlog.len() >= 20, "bob's backlog: {}", backlog.len());
+    a.post(room.id, "live to bob").await;
+
+    let deadline = tokio::time::Instant::now() + townhall_tests::WAIT;
+    loop {
+        let text = reqwest::get(server.http("/metrics"))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        let exposed = exposed_series(&text);
+        let missing: Vec<&String> = wanted.iter().filter(|n| !exposed.contains(*n)).collect();
+        if missing.is_empty() {
+            // The new gauges carry what happened.
+            assert_eq!(counter(&text, "townhall_online_users"), 2, "{text}");
+            assert!(
+                histogram_count(&text, "townhall_backlog_events_count") >= 2,
+                "{text}"
+            );
+            break;
+        }
+        // The search indexer's first round may still be running.
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the dashboard asks for series /metrics does not have: {missing:?}\n{text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

@@ -88,6 +88,15 @@ pub(super) async fn login(
                 app.login_guard.failed(&username, source);
             }
             crate::metrics::inc(&crate::metrics::get().login_failures);
+            // For fail2ban-style watchers: the address (when known), the
+            // name tried and why; never the password.
+            let ip = source.map_or_else(|| "loopback".to_owned(), |ip| ip.to_string());
+            tracing::info!(
+                user = %username,
+                ip = %ip,
+                code = e.code().as_str(),
+                "login refused"
+            );
             Err(e.into())
         }
     }

@@ -135,6 +135,11 @@ impl Search {
     /// A round that started at `started` indexed everything up to `pos`.
     /// Still behind (more was published meanwhile): behind since `started`
     /// at most, since everything published before it is now indexed.
+    /// The published position the index holds everything up to.
+    pub fn indexed_pos(&self) -> Pos {
+        self.inner.indexed_pos.load(Ordering::Acquire)
+    }
+
     fn mark_indexed(&self, pos: Pos, started: u64, caught_up: bool) {
         self.inner.indexed_pos.fetch_max(pos, Ordering::AcqRel);
         let since = if caught_up { 0 } else { started.max(1) };
