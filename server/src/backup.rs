@@ -25,7 +25,7 @@ use flate2::write::GzEncoder;
 use http_body_util::BodyExt;
 use sha2::{Digest, Sha256};
 
-use crate::store::SNAPSHOT_MAGIC as MAGIC;
+use crate::store::{SNAPSHOT_MAGIC as MAGIC, SNAPSHOT_MAGIC_V1 as MAGIC_V1};
 
 /// The first two bytes of every gzip stream (RFC 1952).
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -109,7 +109,7 @@ impl SnapshotCheck {
 
     /// The stream ended: whether it is a whole, undamaged snapshot.
     pub fn finish(self) -> Result<u64, BackupError> {
-        if self.head != MAGIC {
+        if self.head != MAGIC && self.head != MAGIC_V1 {
             return Err(BackupError::Damaged(
                 "not a Townhall snapshot (or a newer format)".into(),
             ));
@@ -289,6 +289,48 @@ pub fn open_snapshot(path: &Path) -> std::io::Result<Box<dyn Read + Send>> {
     } else {
         Box::new(file)
     })
+}
+
+/// `townhall restore`: write one file section of a snapshot into
+/// `<data>/files/` (through a `.part` file, renamed once whole; an
+/// attachment's bytes are checked against their hash first).
+pub fn restore_file(
+    data: &Path,
+    kind: crate::store::SnapshotFile,
+    hash: &str,
+    bytes: &mut dyn Read,
+) -> std::io::Result<()> {
+    let root = data.join("files");
+    let dest = match kind {
+        crate::store::SnapshotFile::Content => crate::files::content_path_in(&root, hash),
+        crate::store::SnapshotFile::Thumbnail => crate::files::thumb_path_in(&root, hash),
+    };
+    if let Some(dir) = dest.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let part = temp_path(&dest);
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&part)?);
+    let mut sum = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = bytes.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        sum.update(&buf[..n]);
+        out.write_all(&buf[..n])?;
+    }
+    let file = out.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()?;
+    drop(file);
+    if kind == crate::store::SnapshotFile::Content && hex::encode(sum.finalize()) != hash {
+        let _ = std::fs::remove_file(&part);
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("the bytes of {hash} do not match their hash"),
+        ));
+    }
+    std::fs::rename(&part, &dest)
 }
 
 #[cfg(test)]

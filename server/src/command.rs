@@ -9,7 +9,8 @@
 //! the same order ends in the same state with the same positions.
 
 use crate::committer::{
-    AccountOp, AnonOp, ContactOp, DirectoryOp, FileOp, MessageOp, QuestionOp, RoomAdminOp, WatchOp,
+    AccountOp, AnonOp, ContactOp, DirectoryOp, ExportOp, FileOp, MessageOp, QuestionOp,
+    RoomAdminOp, WatchOp,
 };
 use crate::store::{AckRecord, RoomRecord, UserRecord};
 use serde::{Deserialize, Serialize};
@@ -200,6 +201,8 @@ pub enum Command {
     Directory(DirectoryOp),
     /// File uploads and their sweep (see `committer/files.rs`).
     File(FileOp),
+    /// The audit entry of a data-protection export (`committer/export.rs`).
+    Export(ExportOp),
     /// Refresh a session's idle clock, only if it still exists (a logout
     /// that committed first must not be undone).
     TouchSession {

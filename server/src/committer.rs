@@ -34,6 +34,7 @@ mod anon;
 mod broadcasts;
 mod contacts;
 mod directory;
+mod export;
 mod files;
 mod messages;
 mod org;
@@ -47,6 +48,7 @@ pub use accounts::AccountOp;
 pub use anon::{AnonOp, MAX_PENDING_PER_ASKER};
 pub use contacts::ContactOp;
 pub use directory::{DirectoryOp, DirectoryState, same_entry};
+pub use export::ExportOp;
 pub use files::{FileOp, check_file_quota, quota_error};
 pub use messages::MessageOp;
 pub use questions::QuestionOp;
@@ -809,6 +811,7 @@ impl Worker {
             Command::Contact(op) => self.contact_op(b, op),
             Command::Directory(op) => self.directory_op(b, p, op),
             Command::File(op) => self.file_op(b, op),
+            Command::Export(op) => self.export_op(b, op),
             Command::EnsureOrgRoom { creator, members } => {
                 self.ensure_org_room(b, p, creator, members)
             }

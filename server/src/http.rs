@@ -1,6 +1,7 @@
 //! HTTP routes: login, logout, user administration, health, the WebSocket
 //! upgrade (with its Origin check) and the web client's files.
 
+mod export;
 mod files;
 mod login;
 mod oidc;
@@ -71,6 +72,7 @@ pub fn router(app: App) -> Router {
         .route("/api/admin/audit", get(audit_log))
         .route("/api/admin/digest", get(state::digest))
         .route("/api/admin/snapshot", get(state::snapshot))
+        .route("/api/admin/export", get(export::export))
         // Uploads stream their bodies to disk under their own limit
         // (`--max-file-mb`), not the JSON body limit below.
         .route(

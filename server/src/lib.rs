@@ -40,6 +40,9 @@
 //!   paged by bytes).
 //! - [`backup`]: `townhall backup` (a running server's snapshot, checked
 //!   and gzipped) and the reader `townhall restore` uses.
+//! - [`export`]: data-protection exports (a room, or everything one user
+//!   wrote and received) as a tar stream of JSON Lines and attachments;
+//!   the route is `http/export.rs`, its audit entry `committer/export.rs`.
 //! - [`search`]: full-text message search: the query language, the
 //!   tantivy index in `<data>/search/`, the indexer that follows the store.
 //! - [`files`]: file attachments' bytes in `<data>/files/` by content
@@ -65,6 +68,7 @@ pub mod config_file;
 pub mod console;
 pub mod directory_sync;
 pub mod error;
+pub mod export;
 pub mod files;
 pub mod frame;
 pub mod handlers;

@@ -384,7 +384,11 @@ fn restore(file: &std::path::Path, data: &std::path::Path) -> anyhow::Result<()>
         .with_context(|| format!("opening {}", file.display()))?;
     let restored = (|| -> anyhow::Result<store::SnapshotInfo> {
         let store = Store::open_sled(data, 64 * 1024 * 1024)?;
-        let info = store.import(&mut input)?;
+        let mut on_file = |kind, hash: &str, _len, bytes: &mut dyn std::io::Read| {
+            townhall_server::backup::restore_file(data, kind, hash, bytes)
+                .map_err(|e| store::StoreError::Backend(format!("restoring file {hash}: {e}")))
+        };
+        let info = store.import(&mut input, &mut on_file)?;
         // A gzip file is checked (its CRC) only once read to its end.
         std::io::copy(&mut input, &mut std::io::sink()).context("reading the file's end")?;
         Ok(info)
@@ -392,8 +396,9 @@ fn restore(file: &std::path::Path, data: &std::path::Path) -> anyhow::Result<()>
     match restored {
         Ok(info) => {
             println!(
-                "restored {} pairs into {} (position {}, log entry {})",
+                "restored {} pairs and {} files into {} (position {}, log entry {})",
                 info.pairs,
+                info.files,
                 data.display(),
                 info.pos,
                 info.log_seq

@@ -305,3 +305,126 @@ async fn truncated_or_damaged_backups_and_non_admins_are_refused_and_leave_nothi
         "a refused restore removed the existing folder"
     );
 }
+
+/// Upload files and post each with a message until told to stop: every
+/// acked one as (file id, its bytes, the message's position).
+async fn upload_until(
+    base: String,
+    token: String,
+    mut c: Client,
+    room: RoomId,
+    stop: Arc<AtomicBool>,
+) -> Vec<(Uuid, Vec<u8>, Pos)> {
+    let http = reqwest::Client::new();
+    let mut posted = Vec::new();
+    let mut n: u32 = 0;
+    while !stop.load(Ordering::Relaxed) {
+        // Distinct bytes each time, 1 byte to about 190 KiB.
+        let len = 1 + (n as usize * 7_919) % 190_000;
+        let bytes: Vec<u8> = (0..len)
+            .map(|i| (i as u32).wrapping_mul(31).wrapping_add(n * 131) as u8)
+            .collect();
+        n += 1;
+        let r = http
+            .post(format!("{base}/api/files"))
+            .query(&[("name", format!("f{n}.bin"))])
+            .bearer_auth(&token)
+            .body(bytes.clone())
+            .send()
+            .await
+            .expect("upload");
+        assert_eq!(r.status().as_u16(), 201, "upload {n}");
+        let att: serde_json::Value = r.json().await.expect("attachment");
+        let id: Uuid = att["id"].as_str().expect("id").parse().expect("uuid");
+        match c
+            .request(ClientFrame::Send {
+                req_id: None,
+                room,
+                client_id: Uuid::new_v4(),
+                body: format!("file {n}"),
+                thread: None,
+                question: false,
+                attachments: vec![id],
+            })
+            .await
+        {
+            ServerFrame::Ack { pos, .. } => posted.push((id, bytes, pos)),
+            other => panic!("post of file {n}: {other:?}"),
+        }
+    }
+    posted
+}
+
+#[tokio::test]
+async fn a_backup_under_load_holds_every_posted_file_and_restores_its_bytes() {
+    let server = TestServer::start().await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (_, token) = server.user("uploader").await;
+    let (mut c, _, _) = server.connect_caught_up(&token, None, None).await;
+    let room = c.create_room("files", Visibility::Public).await.id;
+    let uploads = tokio::spawn(upload_until(
+        server.http(""),
+        token.clone(),
+        c,
+        room,
+        stop.clone(),
+    ));
+    let (_, writer_token) = server.user("writer").await;
+    let (mut w, _, _) = server.connect_caught_up(&writer_token, None, None).await;
+    w.join(room).await;
+    let writer = tokio::spawn(write_until(w, room, 0, stop.clone()));
+
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("townhall.thb");
+    let backup = run_backup(&server, &server.admin_token, &file).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    stop.store(true, Ordering::Relaxed);
+    let posted = uploads.await.expect("uploader");
+    writer.await.expect("writer");
+    assert!(backup.status.success(), "backup: {}", text(&backup));
+    let stdout = String::from_utf8_lossy(&backup.stdout);
+    let at: Pos = stdout
+        .split_whitespace()
+        .skip_while(|w| *w != "position")
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no position in: {stdout}"));
+    let (inside, outside): (Vec<_>, Vec<_>) = posted.iter().partition(|(_, _, p)| *p <= at);
+    println!(
+        "{} files posted: {} at or before the backup's position {at}, {} after",
+        posted.len(),
+        inside.len(),
+        outside.len()
+    );
+    assert!(!inside.is_empty(), "files posted before the backup");
+
+    let data = dir.path().join("restored");
+    let restore = run_restore(&file, &data).await;
+    assert!(restore.status.success(), "restore: {}", text(&restore));
+    // The original's files are out of reach from here on.
+    drop(server);
+    let restored = TestServer::start_in(&data, &[]).await;
+    let token = restored.login("uploader", "uploader-password").await.token;
+    let http = reqwest::Client::new();
+    for (id, bytes, pos) in &inside {
+        let r = http
+            .get(restored.http(&format!("/api/files/{id}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("download");
+        assert_eq!(r.status().as_u16(), 200, "file {id} posted at {pos}");
+        let got = r.bytes().await.expect("bytes");
+        assert!(got.as_ref() == bytes.as_slice(), "the bytes of file {id}");
+    }
+    for (id, _, pos) in &outside {
+        let r = http
+            .get(restored.http(&format!("/api/files/{id}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("download");
+        assert_eq!(r.status().as_u16(), 404, "file {id} posted after, at {pos}");
+    }
+}

@@ -331,14 +331,11 @@ impl Files {
 
     /// Where the bytes of `hash` (lowercase hex sha256) live.
     pub fn content_path(&self, hash: &str) -> PathBuf {
-        let (dir, rest) = hash.split_at(2.min(hash.len()));
-        self.inner.root.join(dir).join(rest)
+        content_path_in(&self.inner.root, hash)
     }
 
     pub fn thumb_path(&self, hash: &str) -> PathBuf {
-        let mut p = self.content_path(hash).into_os_string();
-        p.push(".thumb.png");
-        PathBuf::from(p)
+        thumb_path_in(&self.inner.root, hash)
     }
 
     /// Move a complete, fsynced temp file into place as the bytes of
@@ -491,4 +488,19 @@ pub fn check_name(name: &str) -> crate::error::Result<String> {
     }
     crate::names::refuse_bidi("file name", name)?;
     Ok(name.to_owned())
+}
+
+/// Where the bytes of `hash` live under a files folder `root`
+/// (`<data>/files`): `ab/cdef…`. `townhall restore` writes there before
+/// any [`Files`] is open.
+pub fn content_path_in(root: &Path, hash: &str) -> PathBuf {
+    let (dir, rest) = hash.split_at(2.min(hash.len()));
+    root.join(dir).join(rest)
+}
+
+/// Where the thumbnail of `hash` lives under `root`.
+pub fn thumb_path_in(root: &Path, hash: &str) -> PathBuf {
+    let mut p = content_path_in(root, hash).into_os_string();
+    p.push(".thumb.png");
+    PathBuf::from(p)
 }

@@ -39,7 +39,8 @@ impl Drop for OneAtATime {
 /// `store/snapshot.rs`), taken while this node applies nothing, so it is
 /// the state at exactly the log sequence (cluster) and position in the
 /// `X-Townhall-Log-Seq` and `X-Townhall-Pos` headers. Writes on this node
-/// wait while it is written; a new node restores it with `townhall restore`.
+/// wait while its records are written (not while the attachment files
+/// that follow them are copied); a new node restores it with `townhall restore`.
 pub(super) async fn snapshot(State(app): State<App>, headers: HeaderMap) -> HttpResult<Response> {
     require_admin(&app, &headers).await?;
     let _one = OneAtATime::take(&SNAPSHOT_RUNNING)?;
@@ -53,17 +54,34 @@ pub(super) async fn snapshot(State(app): State<App>, headers: HeaderMap) -> Http
         .data
         .with_extension(format!("snapshot-{}-{n}", std::process::id()));
     let (store, at) = (app.store.clone(), path.clone());
-    let written = app
+    let files = app.files.clone();
+    // Paused: the pairs, and a hold on every hash they reference (so the
+    // sweep cannot remove bytes the snapshot's records still name).
+    let begun = app
         .committer
         .paused(move || -> Result<_, ServerError> {
             let file = std::fs::File::create(&at)
                 .map_err(|e| ServerError::Internal(format!("snapshot file: {e}")))?;
-            let info = store.export(&file)?;
-            file.sync_all()
-                .map_err(|e| ServerError::Internal(format!("snapshot file: {e}")))?;
-            Ok(info)
+            let writer = store.export_begin(file)?;
+            let hashes = store.referenced_hashes()?;
+            let holds: Vec<_> = match &files {
+                Some(f) => hashes.iter().map(|h| Some(f.hold(h))).collect(),
+                None => hashes.iter().map(|_| None).collect(),
+            };
+            Ok((writer, hashes, holds))
         })
         .await?;
+    let written = match begun {
+        Ok((writer, hashes, holds)) => {
+            let files = app.files.clone();
+            let handle = tokio::runtime::Handle::current();
+            tokio::task::spawn_blocking(move || add_files(writer, files, &handle, hashes, holds))
+                .await
+                .map_err(|e| ServerError::Internal(format!("snapshot task: {e}")))
+                .and_then(|r| r)
+        }
+        Err(e) => Err(e),
+    };
     let info = match written {
         Ok(info) => info,
         Err(e) => {
@@ -76,6 +94,7 @@ pub(super) async fn snapshot(State(app): State<App>, headers: HeaderMap) -> Http
     let file = file.map_err(|e| ServerError::Internal(format!("snapshot file: {e}")))?;
     tracing::info!(
         pairs = info.pairs,
+        files = info.files,
         bytes = info.bytes,
         log_seq = info.log_seq,
         "snapshot taken"
@@ -97,6 +116,52 @@ pub(super) async fn snapshot(State(app): State<App>, headers: HeaderMap) -> Http
         body,
     )
         .into_response())
+}
+
+/// After the pause: the bytes (and thumbnail) of each referenced hash,
+/// each hold released once copied; then the checksum, synced.
+fn add_files(
+    mut writer: crate::store::SnapshotWriter<std::fs::File>,
+    files: Option<crate::files::Files>,
+    handle: &tokio::runtime::Handle,
+    hashes: Vec<String>,
+    holds: Vec<Option<crate::files::InFlight>>,
+) -> Result<crate::store::SnapshotInfo, ServerError> {
+    use crate::store::SnapshotFile;
+    let fail = |e: std::io::Error| ServerError::Internal(format!("snapshot file: {e}"));
+    let mut missing = 0u64;
+    if let Some(files) = &files {
+        for (hash, hold) in hashes.iter().zip(holds) {
+            if files.shared().is_some()
+                && let Err(e) = handle.block_on(files.ensure_local(hash, false))
+            {
+                tracing::warn!(error = %e, hash, "snapshot: cannot fetch an attachment");
+            }
+            for (kind, path) in [
+                (SnapshotFile::Content, files.content_path(hash)),
+                (SnapshotFile::Thumbnail, files.thumb_path(hash)),
+            ] {
+                let Ok(file) = std::fs::File::open(&path) else {
+                    if kind == SnapshotFile::Content {
+                        missing += 1;
+                    }
+                    continue;
+                };
+                let len = file.metadata().map_err(fail)?.len();
+                writer.add_file(kind, hash, len, std::io::BufReader::new(file))?;
+            }
+            drop(hold);
+        }
+    }
+    if missing > 0 {
+        tracing::warn!(
+            missing,
+            "snapshot: referenced attachments this node does not hold"
+        );
+    }
+    let (info, file) = writer.finish()?;
+    file.sync_all().map_err(fail)?;
+    Ok(info)
 }
 
 /// `GET /api/admin/digest`: a digest of this node's whole store, with the

@@ -42,8 +42,8 @@ pub use records::{
     AckRecord, BroadcastRecord, MemberRecord, OPEN, RoomRecord, SessionRecord, UserRecord,
 };
 pub use sled_kv::{DEFAULT_CACHE_BYTES, SledKv};
-pub(crate) use snapshot::MAGIC as SNAPSHOT_MAGIC;
-pub use snapshot::SnapshotInfo;
+pub(crate) use snapshot::{MAGIC as SNAPSHOT_MAGIC, MAGIC_V1 as SNAPSHOT_MAGIC_V1};
+pub use snapshot::{SnapshotFile, SnapshotInfo, SnapshotWriter};
 pub use watch::{
     WatchPhraseRecord, delete_watch_phrase, put_watch_alert, put_watch_phrase, put_watch_week_count,
 };
