@@ -237,5 +237,8 @@ pub enum Reply {
     File(crate::store::FileRecord),
     /// An expiry step erased `expired` messages; `more` when it stopped at
     /// its bounds with more possibly left (submit again).
-    Expired { expired: u64, more: bool },
+    Expired {
+        expired: u64,
+        more: bool,
+    },
 }

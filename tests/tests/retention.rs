@@ -174,7 +174,10 @@ async fn upload(server: &TestServer, token: &str, name: &str, bytes: &[u8]) -> U
         .expect("upload");
     assert_eq!(r.status().as_u16(), 201, "upload of {name}");
     let v: serde_json::Value = r.json().await.expect("upload body");
-    v["id"].as_str().and_then(|s| s.parse().ok()).expect("file id")
+    v["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("file id")
 }
 
 async fn download_status(server: &TestServer, token: &str, file: Uuid) -> u16 {
@@ -221,7 +224,13 @@ async fn a_room_policy_expires_old_messages_everywhere_and_keeps_younger_ones() 
         .pos;
     bob.close().await;
 
-    let file = upload(&server, &alice_token, "minutes.txt", b"quagga minutes bytes").await;
+    let file = upload(
+        &server,
+        &alice_token,
+        "minutes.txt",
+        b"quagga minutes bytes",
+    )
+    .await;
     let (_, old1, _) = alice.post(room, "quagga plans for the old days").await;
     let with_file = match alice
         .request(ClientFrame::Send {
@@ -258,14 +267,21 @@ async fn a_room_policy_expires_old_messages_everywhere_and_keeps_younger_ones() 
     // Alice, online, is told live.
     for seq in [old1, with_file] {
         alice
-            .event_where(&format!("deleted {seq}"), |e| {
-                matches!(e.content, Content::Deleted { target } if target == seq)
-            })
+            .event_where(
+                &format!("deleted {seq}"),
+                |e| matches!(e.content, Content::Deleted { target } if target == seq),
+            )
             .await;
     }
     // The younger message and the room without a policy are untouched.
     assert_live(&mut alice, room, young, "quagga news of today").await;
-    assert_live(&mut alice, other, elsewhere, "quagga in a room without a policy").await;
+    assert_live(
+        &mut alice,
+        other,
+        elsewhere,
+        "quagga in a room without a policy",
+    )
+    .await;
     until_expired(&mut alice, room, old1).await;
     until_expired(&mut alice, room, with_file).await;
     let tomb = message_at(&mut alice, room, with_file).await;
@@ -284,8 +300,17 @@ async fn a_room_policy_expires_old_messages_everywhere_and_keeps_younger_ones() 
     })
     .await;
 
-    // The file is gone for its readers.
+    // The file is gone for its readers, and its bytes from the disk at the
+    // next sweep.
     assert_eq!(download_status(&server, &alice_token, file).await, 404);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !files_containing(&server.data.join("files"), b"quagga minutes bytes").is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the expired attachment's bytes are still under files/"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // Bob's catch-up from before: no old body anywhere in it, and the
     // tombstones and `deleted` events are there, once each.
@@ -332,8 +357,14 @@ async fn a_room_policy_overrides_the_global_one_and_clearing_it_falls_back() {
     let mut admin = server.connect(&server.admin_token).await;
     let (_, alice_token) = server.user("alice").await;
     let (mut alice, _, _) = server.connect_caught_up(&alice_token, None, None).await;
-    let short = alice.create_room("follows-global", Visibility::Public).await.id;
-    let long = alice.create_room("keeps-longer", Visibility::Public).await.id;
+    let short = alice
+        .create_room("follows-global", Visibility::Public)
+        .await
+        .id;
+    let long = alice
+        .create_room("keeps-longer", Visibility::Public)
+        .await
+        .id;
     let (_, in_short, _) = alice.post(short, "goes with the global policy").await;
     let (_, in_long, _) = alice.post(long, "kept by the room's own policy").await;
     tokio::time::sleep(AGE).await;
@@ -366,8 +397,14 @@ async fn legal_holds_on_a_room_and_a_user_suspend_expiry_until_lifted() {
     let (bob, bob_token) = server.user("bob").await;
     let (mut alice, _, _) = server.connect_caught_up(&alice_token, None, None).await;
     let (mut bob_c, _, _) = server.connect_caught_up(&bob_token, None, None).await;
-    let held_room = alice.create_room("investigation", Visibility::Public).await.id;
-    let room = alice.create_room("general-ish", Visibility::Public).await.id;
+    let held_room = alice
+        .create_room("investigation", Visibility::Public)
+        .await
+        .id;
+    let room = alice
+        .create_room("general-ish", Visibility::Public)
+        .await
+        .id;
     bob_c.join(room).await;
     let (_, in_held_room, _) = alice.post(held_room, "in the held room").await;
     let (_, free, _) = alice.post(room, "nobody holds this").await;
@@ -387,7 +424,11 @@ async fn legal_holds_on_a_room_and_a_user_suspend_expiry_until_lifted() {
         let ServerFrame::Retention { holds, .. } = reply else {
             unreachable!()
         };
-        assert!(holds.iter().any(|h| h.target == target && h.reason == "case 2026-114"));
+        assert!(
+            holds
+                .iter()
+                .any(|h| h.target == target && h.reason == "case 2026-114")
+        );
     }
     set_policy(&mut admin, None, DAYS).await;
     until_expired(&mut alice, room, free).await;
@@ -403,10 +444,16 @@ async fn legal_holds_on_a_room_and_a_user_suspend_expiry_until_lifted() {
         2,
         "{actions:?}"
     );
-    assert!(audit.iter().any(|e| e["action"] == "set_legal_hold"
-        && e["target"]["id"] == bob.id.to_string()));
-    assert!(audit.iter().any(|e| e["action"] == "set_legal_hold"
-        && e["room"] == held_room.to_string()));
+    assert!(
+        audit
+            .iter()
+            .any(|e| e["action"] == "set_legal_hold" && e["target"]["id"] == bob.id.to_string())
+    );
+    assert!(
+        audit
+            .iter()
+            .any(|e| e["action"] == "set_legal_hold" && e["room"] == held_room.to_string())
+    );
 
     for target in [HoldTarget::Room(held_room), HoldTarget::User(bob.id)] {
         ok(
@@ -427,6 +474,63 @@ async fn legal_holds_on_a_room_and_a_user_suspend_expiry_until_lifted() {
             .filter(|e| e["action"] == "clear_legal_hold")
             .count(),
         2
+    );
+}
+
+#[tokio::test]
+async fn an_expired_broadcast_leaves_no_body_in_pending_acks() {
+    let server = start().await;
+    let mut admin = server.connect(&server.admin_token).await;
+    let (_, lead_token) = server.user_with_role("lead", "leader").await;
+    let (_, staff_token) = server.user("staff").await;
+    let (mut lead, _, _) = server.connect_caught_up(&lead_token, None, None).await;
+    let (mut staff, _, _) = server.connect_caught_up(&staff_token, None, None).await;
+    let text = "The okapi reorganisation starts on 1 March.";
+    let posted = lead
+        .request(ClientFrame::Broadcast {
+            req_id: None,
+            client_id: Uuid::new_v4(),
+            body: text.into(),
+            rooms: vec![],
+            ack_requested: true,
+        })
+        .await;
+    assert!(
+        matches!(posted, ServerFrame::BroadcastPosted { .. }),
+        "{posted:?}"
+    );
+    let copy = staff
+        .event_where("the broadcast", |e| {
+            matches!(e.content, Content::Broadcast { .. })
+        })
+        .await;
+    let pending = |f: ServerFrame| match f {
+        ServerFrame::PendingAcks { broadcasts, .. } => broadcasts,
+        other => panic!("pending_acks: {other:?}"),
+    };
+    let before = pending(
+        staff
+            .request(ClientFrame::PendingAcks { req_id: None })
+            .await,
+    );
+    assert!(before.iter().any(|p| p.body == text), "{before:?}");
+
+    tokio::time::sleep(AGE).await;
+    set_policy(&mut admin, None, DAYS).await;
+    staff
+        .event_where("the broadcast's copy deleted", |e| {
+            e.room == copy.room
+                && matches!(e.content, Content::Deleted { target } if target == copy.seq)
+        })
+        .await;
+    let after = pending(
+        staff
+            .request(ClientFrame::PendingAcks { req_id: None })
+            .await,
+    );
+    assert!(
+        after.iter().all(|p| !p.body.contains("okapi")),
+        "the expired broadcast's body is still served: {after:?}"
     );
 }
 
@@ -521,4 +625,190 @@ async fn only_admins_manage_retention_and_bad_requests_are_refused() {
         } => assert!(global.is_none() && rooms.is_empty() && holds.is_empty()),
         other => panic!("{other:?}"),
     }
+}
+
+/// Files under `dir` whose bytes contain `needle`, with how many times.
+fn files_containing(dir: &std::path::Path, needle: &[u8]) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                let n = bytes.windows(needle.len()).filter(|w| *w == needle).count();
+                if n > 0 {
+                    out.push((path.display().to_string(), n));
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Not a check, a measurement (docs/operations.md, "Retention: when the
+/// bytes leave the disk"): after N messages holding a marker expire, how
+/// long until no file under the data folder holds the marker's bytes,
+/// with the server idle, after more writes, and after a restart. Run with
+/// `cargo test -p townhall-tests --test retention -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore]
+async fn measure_when_expired_bytes_leave_the_disk() {
+    const N: usize = 2_000;
+    const MARKER: &str = "zqxretentionmarker";
+    let mut server = start().await;
+    let mut admin = server.connect(&server.admin_token).await;
+    let (_, alice_token) = server.user("alice").await;
+    let (mut alice, _, _) = server.connect_caught_up(&alice_token, None, None).await;
+    let room = alice.create_room("measured", Visibility::Public).await.id;
+    for i in 0..N {
+        alice
+            .send(&ClientFrame::Send {
+                req_id: None,
+                room,
+                client_id: Uuid::new_v4(),
+                body: format!("{MARKER}{i:05} some ordinary chat text to make it a message"),
+                thread: None,
+                question: false,
+                attachments: Vec::new(),
+            })
+            .await;
+    }
+    for _ in 0..N {
+        alice
+            .expect("ack", |f| matches!(f, ServerFrame::Ack { .. }))
+            .await;
+    }
+    let data = server.data.clone();
+    let last_word = format!("{MARKER}{:05}", N - 1);
+    until_search(&mut alice, &last_word, "indexed", |f| !f.is_empty()).await;
+    tokio::time::sleep(AGE).await;
+    let before = files_containing(&data, MARKER.as_bytes());
+    println!("before expiry: {before:?}");
+    set_policy(&mut admin, Some(room), DAYS).await;
+    let started = std::time::Instant::now();
+    loop {
+        let run = last_run(&mut admin).await;
+        if run.expired_total as usize >= N {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "{run:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!("all {N} expired after {:?}", started.elapsed());
+    let expired_at = std::time::Instant::now();
+    let mut gone_idle = None;
+    while expired_at.elapsed() < Duration::from_secs(60) {
+        let found = files_containing(&data, MARKER.as_bytes());
+        if found.is_empty() {
+            gone_idle = Some(expired_at.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    println!(
+        "idle 60 s: gone after {gone_idle:?}; still in {:?}",
+        files_containing(&data, MARKER.as_bytes())
+    );
+    // More writes: sled rewrites (cleans) old segments as new ones fill.
+    for round in 0..4 {
+        for i in 0..N {
+            alice
+                .send(&ClientFrame::Send {
+                    req_id: None,
+                    room,
+                    client_id: Uuid::new_v4(),
+                    body: format!(
+                        "filler {round} {i} some ordinary chat text to make it a message"
+                    ),
+                    thread: None,
+                    question: false,
+                    attachments: Vec::new(),
+                })
+                .await;
+        }
+        for _ in 0..N {
+            alice
+                .expect("ack", |f| matches!(f, ServerFrame::Ack { .. }))
+                .await;
+        }
+        println!(
+            "after {} more messages: still in {:?}",
+            (round + 1) * N,
+            files_containing(&data, MARKER.as_bytes())
+        );
+    }
+    alice.close().await;
+    admin.close().await;
+    server.stop().await;
+    println!(
+        "after a clean stop: still in {:?}",
+        files_containing(&data, MARKER.as_bytes())
+    );
+    server.restart().await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    println!(
+        "after a restart (+5 s): still in {:?}",
+        files_containing(&data, MARKER.as_bytes())
+    );
+    // The compaction an operator has: a backup restored into a new folder
+    // holds only live records.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("b.thb");
+    let restored = dir.path().join("restored");
+    let backup = std::process::Command::new(townhall_tests::binary())
+        .args(["backup", "--from", &server.http(""), "--to"])
+        .arg(&file)
+        .env("TOWNHALL_ADMIN_TOKEN", &server.admin_token)
+        .output()
+        .expect("backup");
+    assert!(backup.status.success(), "{backup:?}");
+    let restore = std::process::Command::new(townhall_tests::binary())
+        .arg("restore")
+        .arg(&file)
+        .arg("--data")
+        .arg(&restored)
+        .output()
+        .expect("restore");
+    assert!(restore.status.success(), "{restore:?}");
+    println!(
+        "in a backup restored into a new folder: {:?}",
+        files_containing(&restored, MARKER.as_bytes())
+    );
+}
+
+/// In a cluster every node's timer submits runs; each node applies the
+/// same entries and deletes the same messages; the stores stay identical.
+#[tokio::test]
+async fn in_a_cluster_every_node_expires_the_same_messages() {
+    use townhall_tests::cluster::TownhallCluster;
+    // A run every 2 s per node: quiet windows for the digest comparison.
+    let c = TownhallCluster::start_with(
+        2,
+        &[
+            "--retention-interval-secs",
+            "2",
+            "--retention-day-secs",
+            "1",
+        ],
+    )
+    .await;
+    let (_, alice_token) = c.node(0).user("alice").await;
+    let mut alice0 = c.node(0).connect(&alice_token).await;
+    let room = alice0.create_room("clustered", Visibility::Public).await.id;
+    let (_, old, _) = alice0.post(room, "expires on every node").await;
+    tokio::time::sleep(AGE).await;
+    let (_, young, _) = alice0.post(room, "stays on every node").await;
+    let admin1_token = c.node(1).admin_token.clone();
+    let mut admin1 = c.node(1).connect(&admin1_token).await;
+    set_policy(&mut admin1, Some(room), DAYS).await;
+    let alice1_token = c.node(1).login("alice", "alice-password").await.token;
+    let mut alice1 = c.node(1).connect(&alice1_token).await;
+    until_expired(&mut alice1, room, old).await;
+    until_expired(&mut alice0, room, old).await;
+    assert_live(&mut alice0, room, young, "stays on every node").await;
+    assert_live(&mut alice1, room, young, "stays on every node").await;
+    c.assert_converged().await;
 }

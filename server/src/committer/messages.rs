@@ -229,11 +229,9 @@ impl Worker {
                 }
             }
         }
-        let open_question =
-            matches!(event.content, Content::Message { question: true, .. })
-                && event.state.answer.is_none();
-        if let Content::Message { body, .. } | Content::Broadcast { body, .. } =
-            &mut event.content
+        let open_question = matches!(event.content, Content::Message { question: true, .. })
+            && event.state.answer.is_none();
+        if let Content::Message { body, .. } | Content::Broadcast { body, .. } = &mut event.content
         {
             body.clear();
         }

@@ -21,8 +21,7 @@ use crate::error::{Result, ServerError};
 use crate::store::{self, Batch};
 use std::collections::{BTreeMap, BTreeSet};
 use townhall_protocol::retention::{
-    HoldTarget, LegalHold, MAX_HOLD_REASON_BYTES, MAX_RETENTION_DAYS, RetentionPolicy,
-    RetentionRun,
+    HoldTarget, LegalHold, MAX_HOLD_REASON_BYTES, MAX_RETENTION_DAYS, RetentionPolicy, RetentionRun,
 };
 use townhall_protocol::{Content, Pos, Role, RoomId, RoomSeq, UserInfo};
 
@@ -67,7 +66,9 @@ pub enum RetentionOp {
     /// `day_ms` is the length of a policy's day: 86,400,000 except in tests
     /// (`--retention-day-secs`); carried in the entry so every node counts
     /// alike.
-    Expire { day_ms: u64 },
+    Expire {
+        day_ms: u64,
+    },
 }
 
 /// Check a policy's days (also done by the handler before submitting).
@@ -125,7 +126,14 @@ impl Worker {
                         store::put_room_retention(b, room, Some(&policy));
                     }
                 }
-                self.audit(b, &actor, "set_retention", room, None, Some(u64::from(days)));
+                self.audit(
+                    b,
+                    &actor,
+                    "set_retention",
+                    room,
+                    None,
+                    Some(u64::from(days)),
+                );
                 Ok(Reply::Done(0))
             }
             RetentionOp::ClearPolicy { actor, room } => {
@@ -195,6 +203,35 @@ impl Worker {
         }
     }
 
+    /// A broadcast's record keeps its body for `pending_acks`: erase it
+    /// once no copy of the broadcast is live (every room's copy expired or
+    /// deleted), so a copy in a held room keeps it.
+    fn erase_broadcast_body(
+        &self,
+        b: &mut Batch,
+        id: uuid::Uuid,
+        erased: &BTreeSet<(uuid::Uuid, RoomSeq)>,
+    ) -> Result<()> {
+        let Some(mut record) = self.store.broadcast(id)? else {
+            return Ok(());
+        };
+        for (room, seq) in &record.rooms {
+            if erased.contains(&(room.0, *seq)) {
+                continue;
+            }
+            let live = match self.store.event(*room, *seq)? {
+                Some(stored) => !stored.decode()?.state.deleted,
+                None => false,
+            };
+            if live {
+                return Ok(());
+            }
+        }
+        record.body.clear();
+        store::put_broadcast(b, &record);
+        Ok(())
+    }
+
     /// One bounded step of expiry (see the module header).
     fn expire(&mut self, b: &mut Batch, p: &mut Pending, day_ms: u64) -> Result<Reply> {
         let global = self.store.global_retention()?;
@@ -232,6 +269,8 @@ impl Worker {
         let mut expired = 0u64;
         let mut scanned = 0usize;
         let mut more = false;
+        // What this step erased: its own writes are not visible to its reads.
+        let mut erased: BTreeSet<(uuid::Uuid, RoomSeq)> = BTreeSet::new();
         'rooms: for (room, days) in rooms {
             if held_rooms.contains(&room.0) {
                 continue;
@@ -245,9 +284,9 @@ impl Worker {
                     break 'scan;
                 }
                 let want = CHUNK.min(MAX_SCANNED_PER_ENTRY - scanned);
-                let chunk = self
-                    .store
-                    .events(room, last + 1, RoomSeq::MAX, false, want, Pos::MAX)?;
+                let chunk =
+                    self.store
+                        .events(room, last + 1, RoomSeq::MAX, false, want, Pos::MAX)?;
                 if chunk.is_empty() {
                     break 'scan;
                 }
@@ -268,7 +307,15 @@ impl Worker {
                         Content::Message { .. } | Content::Broadcast { .. }
                     ) && !event.state.deleted;
                     if live && !held_users.contains(&event.sender.id.0) {
+                        let broadcast = match &event.content {
+                            Content::Broadcast { broadcast, .. } => Some(*broadcast),
+                            _ => None,
+                        };
                         self.erase_message(b, p, &stored, &mut event)?;
+                        erased.insert((room.0, event.seq));
+                        if let Some(id) = broadcast {
+                            self.erase_broadcast_body(b, id, &erased)?;
+                        }
                         self.append(
                             b,
                             p,

@@ -116,11 +116,7 @@ pub async fn hold(
     retention_frame(ctx, req_id).await
 }
 
-pub async fn release(
-    ctx: &Ctx,
-    req_id: Option<String>,
-    target: HoldTarget,
-) -> Result<ServerFrame> {
+pub async fn release(ctx: &Ctx, req_id: Option<String>, target: HoldTarget) -> Result<ServerFrame> {
     require_admin(ctx).await?;
     let op = RetentionOp::ClearHold {
         actor: ctx.user.info(),

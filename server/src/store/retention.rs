@@ -119,10 +119,12 @@ impl Store {
 
     /// Every room that has a cursor (to forget them all).
     pub fn retention_cursor_rooms(&self) -> Result<Vec<Vec<u8>>, StoreError> {
-        Ok(scan_prefix(self.kv(), Tree::RoomRetentionCursor, &[], MAX_LISTED)?
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect())
+        Ok(
+            scan_prefix(self.kv(), Tree::RoomRetentionCursor, &[], MAX_LISTED)?
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect(),
+        )
     }
 }
 
