@@ -165,3 +165,93 @@ pub fn put_retention_cursor(b: &mut Batch, room: RoomId, seq: RoomSeq) {
 pub fn delete_retention_cursor(b: &mut Batch, key: Vec<u8>) {
     b.delete(Tree::RoomRetentionCursor, key);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use townhall_protocol::{Role, UserId, UserInfo};
+
+    fn admin() -> UserInfo {
+        UserInfo {
+            id: UserId::new(),
+            username: "admin".into(),
+            display_name: "Admin".into(),
+            role: Role::Admin,
+        }
+    }
+
+    #[test]
+    fn policies_holds_and_cursors_round_trip_and_stay_apart() {
+        let store = Store::memory();
+        let (r1, r2, u) = (RoomId::new(), RoomId::new(), UserId::new());
+        let policy = |days| RetentionPolicy {
+            days,
+            set_by: admin(),
+            set_at: 1,
+        };
+        let hold = |target| LegalHold {
+            target,
+            name: "x".into(),
+            reason: "case".into(),
+            set_by: admin(),
+            set_at: 2,
+        };
+        let mut b = Batch::default();
+        put_global_retention(&mut b, Some(&policy(365)));
+        put_room_retention(&mut b, r1, Some(&policy(30)));
+        put_legal_hold(&mut b, &hold(HoldTarget::Room(r2)));
+        put_legal_hold(&mut b, &hold(HoldTarget::User(u)));
+        put_retention_cursor(&mut b, r1, 42);
+        put_retention_run(
+            &mut b,
+            &RetentionRun {
+                at: 5,
+                expired: 3,
+                expired_total: 9,
+            },
+        );
+        store.apply(&b).expect("apply");
+
+        assert_eq!(
+            store.global_retention().expect("read").map(|p| p.days),
+            Some(365)
+        );
+        assert_eq!(
+            store.room_retention(r1).expect("read").map(|p| p.days),
+            Some(30)
+        );
+        assert_eq!(store.room_retention(r2).expect("read"), None);
+        let rooms = store.room_retentions().expect("read");
+        assert_eq!(rooms.len(), 1);
+        assert_eq!(rooms[0].0, r1);
+        let targets: Vec<HoldTarget> = store
+            .legal_holds()
+            .expect("read")
+            .iter()
+            .map(|h| h.target)
+            .collect();
+        assert_eq!(targets, [HoldTarget::Room(r2), HoldTarget::User(u)]);
+        assert!(
+            store
+                .legal_hold(HoldTarget::Room(r1))
+                .expect("read")
+                .is_none()
+        );
+        assert_eq!(store.retention_cursor(r1).expect("read"), 42);
+        assert_eq!(store.retention_cursor(r2).expect("read"), 0);
+        assert_eq!(store.retention_run().expect("read").expired_total, 9);
+
+        let mut b = Batch::default();
+        put_global_retention(&mut b, None);
+        put_room_retention(&mut b, r1, None);
+        delete_legal_hold(&mut b, HoldTarget::User(u));
+        for key in store.retention_cursor_rooms().expect("read") {
+            delete_retention_cursor(&mut b, key);
+        }
+        store.apply(&b).expect("apply");
+        assert!(store.global_retention().expect("read").is_none());
+        assert!(store.room_retentions().expect("read").is_empty());
+        assert_eq!(store.legal_holds().expect("read").len(), 1);
+        assert_eq!(store.retention_cursor(r1).expect("read"), 0);
+    }
+}
