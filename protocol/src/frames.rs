@@ -436,6 +436,45 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         weeks: Option<u32>,
     },
+    /// Admin: delete messages older than `days` (1 to
+    /// `MAX_RETENTION_DAYS`) in `room`, or everywhere without `room` (a
+    /// room's own policy overrides the global one). Reply: `retention`.
+    RetentionSet {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomId>,
+        days: u32,
+    },
+    /// Admin: remove the policy of `room` (it follows the global one
+    /// again), or the global one (keep forever). Reply: `retention`.
+    RetentionClear {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomId>,
+    },
+    /// Admin: policies, legal holds and the last run. Reply: `retention`.
+    Retention {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+    },
+    /// Admin: put a room or a user under legal hold (retention deletes
+    /// nothing in the room / nothing the user wrote). Audited. Reply:
+    /// `retention`.
+    LegalHoldSet {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        target: crate::retention::HoldTarget,
+        #[serde(default)]
+        reason: String,
+    },
+    /// Admin: lift a legal hold. Audited. Reply: `retention`.
+    LegalHoldClear {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        target: crate::retention::HoldTarget,
+    },
 }
 
 /// How search results are ordered.
@@ -649,7 +688,12 @@ impl ClientFrame {
             | ClientFrame::WatchRemove { req_id, .. }
             | ClientFrame::WatchList { req_id }
             | ClientFrame::WatchAlerts { req_id, .. }
-            | ClientFrame::WatchCounts { req_id, .. } => req_id.as_deref(),
+            | ClientFrame::WatchCounts { req_id, .. }
+            | ClientFrame::RetentionSet { req_id, .. }
+            | ClientFrame::RetentionClear { req_id, .. }
+            | ClientFrame::Retention { req_id }
+            | ClientFrame::LegalHoldSet { req_id, .. }
+            | ClientFrame::LegalHoldClear { req_id, .. } => req_id.as_deref(),
             ClientFrame::Hello { .. }
             | ClientFrame::Typing { .. }
             | ClientFrame::BroadcastReceipt { .. } => None,
@@ -1402,6 +1446,18 @@ pub enum ServerFrame {
         weeks: Vec<String>,
         phrases: Vec<crate::watch::WatchCounts>,
     },
+    /// Reply to the retention and legal hold requests: the global policy
+    /// (none: keep forever), each room's own policy, the holds in force,
+    /// and the last run applied.
+    Retention {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        global: Option<crate::retention::RetentionPolicy>,
+        rooms: Vec<crate::retention::RoomRetention>,
+        holds: Vec<crate::retention::LegalHold>,
+        last_run: crate::retention::RetentionRun,
+    },
 }
 
 impl ServerFrame {
@@ -1433,6 +1489,7 @@ impl ServerFrame {
             | F::WatchList { req_id, .. }
             | F::WatchAlerts { req_id, .. }
             | F::WatchCounts { req_id, .. }
+            | F::Retention { req_id, .. }
             | F::Pong { req_id } => req_id.as_deref(),
             F::Welcome { .. }
             | F::Event(_)

@@ -10,7 +10,7 @@
 
 use crate::committer::{
     AccountOp, AnonOp, ContactOp, DirectoryOp, ExportOp, FileOp, MessageOp, QuestionOp,
-    RoomAdminOp, WatchOp,
+    RetentionOp, RoomAdminOp, WatchOp,
 };
 use crate::store::{AckRecord, RoomRecord, UserRecord};
 use serde::{Deserialize, Serialize};
@@ -145,6 +145,9 @@ pub enum Command {
     RoomAdmin(RoomAdminOp),
     /// Rumour watch's list (`committer/watch.rs`).
     Watch(WatchOp),
+    /// Retention policies, legal holds and expiry runs
+    /// (`committer/retention.rs`).
+    Retention(RetentionOp),
     CreateRoom {
         user: UserInfo,
         name: String,
@@ -234,4 +237,10 @@ pub enum Reply {
     AnonAsked(Uuid),
     /// An upload's record (pending).
     File(crate::store::FileRecord),
+    /// An expiry step erased `expired` messages; `more` when it stopped at
+    /// its bounds with more possibly left (submit again).
+    Expired {
+        expired: u64,
+        more: bool,
+    },
 }

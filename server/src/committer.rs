@@ -39,6 +39,7 @@ mod files;
 mod messages;
 mod org;
 mod questions;
+mod retention;
 mod room_admin;
 mod rooms;
 mod syncer;
@@ -52,6 +53,7 @@ pub use export::ExportOp;
 pub use files::{FileOp, check_file_quota, quota_error};
 pub use messages::MessageOp;
 pub use questions::QuestionOp;
+pub use retention::{MAX_EXPIRED_PER_ENTRY, RetentionOp, check_days, check_reason};
 pub use room_admin::RoomAdminOp;
 use syncer::Syncer;
 pub use watch::{WatchOp, check_phrase};
@@ -807,6 +809,7 @@ impl Worker {
             Command::RoomAdmin(op) => self.room_admin_op(b, p, op),
             Command::Anon(op) => self.anon_op(b, p, op),
             Command::Watch(op) => self.watch_op(b, p, op),
+            Command::Retention(op) => self.retention_op(b, p, op),
             Command::Account(op) => self.account_op(b, p, op),
             Command::Contact(op) => self.contact_op(b, op),
             Command::Directory(op) => self.directory_op(b, p, op),

@@ -152,6 +152,42 @@ pub struct Config {
 
     #[command(flatten)]
     pub files: FilesConfig,
+
+    #[command(flatten)]
+    pub retention: RetentionConfig,
+}
+
+/// Retention (`crate::retention`): how often expiry runs. The policies
+/// themselves are set by admins through the protocol and kept in the store.
+#[derive(Clone, Debug, Args)]
+pub struct RetentionConfig {
+    /// How often this node submits an expiry run (seconds). A run that
+    /// stops at its bounds is followed by the next step at once.
+    #[arg(
+        long = "retention-interval-secs",
+        env = "TOWNHALL_RETENTION_INTERVAL_SECS",
+        default_value_t = 3600
+    )]
+    pub interval_secs: u64,
+
+    /// Testing only: the length of a policy's "day" in seconds (86400), so
+    /// tests can age messages in seconds. Never set it in production.
+    #[arg(
+        long = "retention-day-secs",
+        env = "TOWNHALL_TEST_RETENTION_DAY_SECS",
+        default_value_t = 86_400,
+        hide = true
+    )]
+    pub day_secs: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> RetentionConfig {
+        RetentionConfig {
+            interval_secs: 3600,
+            day_secs: 86_400,
+        }
+    }
 }
 
 /// `--log-format`.
@@ -549,6 +585,7 @@ impl Config {
             },
             oidc: OidcConfig::default(),
             files: FilesConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }

@@ -51,6 +51,9 @@
 //! - [`watch`]: rumour watch's folding and matcher (the list is in
 //!   `store/watch.rs`, applied by `committer/watch.rs`, served by
 //!   `handlers/watch.rs`).
+//! - [`retention`]: the timer that submits expiry runs (policies and
+//!   holds: `store/retention.rs`, `committer/retention.rs`,
+//!   `handlers/retention.rs`).
 //! - [`metrics`]: counters and histograms for `/metrics` (over the
 //!   `metrics` crate and its Prometheus exporter).
 
@@ -81,6 +84,7 @@ pub mod mentions;
 pub mod metrics;
 pub mod names;
 pub mod reply;
+pub mod retention;
 pub mod search;
 pub mod security;
 pub mod session;
@@ -283,6 +287,13 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
             tracing::error!(error = %e, "file store unavailable; serving without files")
         }
     }
+    // Expiry is submitted like any command; every node may submit it.
+    let retention_stop = CancellationToken::new();
+    let retention_task = retention::start(
+        app.committer.clone(),
+        config.retention.clone(),
+        retention_stop.clone(),
+    );
     let mut fatal = None;
     let mut cluster_tasks = Vec::new();
     if let Some((f, tasks, node, _)) = replica {
@@ -338,6 +349,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
     if let Some(task) = files_task {
         let _ = task.await;
     }
+    retention_stop.cancel();
+    let _ = retention_task.await;
     committer_stop.cancel();
     if let Err(e) = committer_task.await {
         tracing::error!(error = %e, "committer task failed");

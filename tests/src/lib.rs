@@ -679,7 +679,12 @@ fn set_req_id(frame: &mut ClientFrame, id: String) {
         | WatchRemove { req_id, .. }
         | WatchList { req_id }
         | WatchAlerts { req_id, .. }
-        | WatchCounts { req_id, .. } => *req_id = Some(id),
+        | WatchCounts { req_id, .. }
+        | RetentionSet { req_id, .. }
+        | RetentionClear { req_id, .. }
+        | Retention { req_id }
+        | LegalHoldSet { req_id, .. }
+        | LegalHoldClear { req_id, .. } => *req_id = Some(id),
         Hello { .. } | Typing { .. } | BroadcastReceipt { .. } => {
             panic!("{frame:?} has no reply")
         }

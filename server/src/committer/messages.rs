@@ -206,6 +206,53 @@ impl Worker {
         Ok(())
     }
 
+    /// Erase a live message everywhere it is stored, as a delete does: its
+    /// body and every edit's body, its files (their records go, so the
+    /// sweep reclaims the bytes), reactions, mentions, open-question entry
+    /// and watch alert snippets; it stays in the timeline as a tombstone
+    /// (`state.deleted`), so seqs stay gap-free. The caller appends the
+    /// `deleted` event that tells readers (and the search indexer).
+    pub(super) fn erase_message(
+        &mut self,
+        b: &mut Batch,
+        p: &mut Pending,
+        stored: &StoredEvent,
+        event: &mut Event,
+    ) -> Result<()> {
+        // Erase the body everywhere it is stored: the message and its edits.
+        for edit_seq in std::mem::take(&mut event.state.edits) {
+            if let Some(edit_stored) = self.store.event(event.room, edit_seq)? {
+                let mut edit = edit_stored.decode()?;
+                if let Content::Edited { body, .. } = &mut edit.content {
+                    body.clear();
+                    self.rewrite(b, &edit_stored, &edit);
+                }
+            }
+        }
+        let open_question = matches!(event.content, Content::Message { question: true, .. })
+            && event.state.answer.is_none();
+        if let Content::Message { body, .. } | Content::Broadcast { body, .. } = &mut event.content
+        {
+            body.clear();
+        }
+        if let Content::Message { attachments, .. } = &mut event.content {
+            self.unbind_attachments(b, attachments)?;
+            attachments.clear();
+        }
+        event.state.deleted = true;
+        event.state.edited_at = None;
+        event.state.reactions.clear();
+        event.state.reactions_more.clear();
+        self.store.clear_extra_reactors(b, event.room, event.seq)?;
+        self.rewrite(b, stored, event);
+        if open_question {
+            store::delete_open_question(b, event.room, event.seq);
+        }
+        store::delete_mentions(b, event.room, event.seq);
+        self.watch_deleted(b, p, event.room, event.seq)?;
+        Ok(())
+    }
+
     pub(super) fn message_op(
         &mut self,
         b: &mut Batch,
@@ -277,39 +324,7 @@ impl Worker {
                 if event.state.deleted {
                     return Ok(Reply::Done(0));
                 }
-                // Erase the body everywhere it is stored: the message and its edits.
-                for edit_seq in std::mem::take(&mut event.state.edits) {
-                    if let Some(edit_stored) = self.store.event(room, edit_seq)? {
-                        let mut edit = edit_stored.decode()?;
-                        if let Content::Edited { body, .. } = &mut edit.content {
-                            body.clear();
-                            self.rewrite(b, &edit_stored, &edit);
-                        }
-                    }
-                }
-                let open_question =
-                    matches!(event.content, Content::Message { question: true, .. })
-                        && event.state.answer.is_none();
-                if let Content::Message { body, .. } | Content::Broadcast { body, .. } =
-                    &mut event.content
-                {
-                    body.clear();
-                }
-                if let Content::Message { attachments, .. } = &mut event.content {
-                    self.unbind_attachments(b, attachments)?;
-                    attachments.clear();
-                }
-                event.state.deleted = true;
-                event.state.edited_at = None;
-                event.state.reactions.clear();
-                event.state.reactions_more.clear();
-                self.store.clear_extra_reactors(b, room, seq)?;
-                self.rewrite(b, &stored, &event);
-                if open_question {
-                    store::delete_open_question(b, room, seq);
-                }
-                store::delete_mentions(b, room, seq);
-                self.watch_deleted(b, p, room, seq)?;
+                self.erase_message(b, p, &stored, &mut event)?;
                 if event.sender.id != user.id {
                     self.audit(
                         b,

@@ -9,6 +9,7 @@ mod markers;
 mod messages;
 mod presence;
 mod questions;
+mod retention;
 mod room_admin;
 mod rooms;
 mod search;
@@ -126,6 +127,11 @@ pub fn request_type(frame: &ClientFrame) -> &'static str {
         F::WatchList { .. } => "watch_list",
         F::WatchAlerts { .. } => "watch_alerts",
         F::WatchCounts { .. } => "watch_counts",
+        F::RetentionSet { .. } => "retention_set",
+        F::RetentionClear { .. } => "retention_clear",
+        F::Retention { .. } => "retention",
+        F::LegalHoldSet { .. } => "legal_hold_set",
+        F::LegalHoldClear { .. } => "legal_hold_clear",
     }
 }
 
@@ -340,6 +346,21 @@ async fn route(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFrame>> {
         } => watch::alerts(ctx, req_id, before, limit).await.map(Some),
         ClientFrame::WatchCounts { req_id, weeks } => {
             watch::counts(ctx, req_id, weeks).await.map(Some)
+        }
+        ClientFrame::RetentionSet { req_id, room, days } => {
+            retention::set(ctx, req_id, room, days).await.map(Some)
+        }
+        ClientFrame::RetentionClear { req_id, room } => {
+            retention::clear(ctx, req_id, room).await.map(Some)
+        }
+        ClientFrame::Retention { req_id } => retention::show(ctx, req_id).await.map(Some),
+        ClientFrame::LegalHoldSet {
+            req_id,
+            target,
+            reason,
+        } => retention::hold(ctx, req_id, target, reason).await.map(Some),
+        ClientFrame::LegalHoldClear { req_id, target } => {
+            retention::release(ctx, req_id, target).await.map(Some)
         }
     }
 }

@@ -44,6 +44,8 @@ use thiserror::Error;
 /// | | | | 36 | `oidc_subject_user` |
 /// | | | | 37 | `watch_index` |
 /// | | | | 38 | `user_pos_watch_alert` |
+/// | | | | 39 | `retention` |
+/// | | | | 40 | `room_retention_cursor` |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tree {
     /// schema version, last committed position.
@@ -146,10 +148,18 @@ pub enum Tree {
     /// Rumour alerts (`store/watch.rs`): `0x00` ‖ user id ‖ pos → alert,
     /// and `0x01` ‖ room ‖ seq ‖ user id → pos (to mark it deleted).
     UserPosWatchAlert,
+    /// Retention (`store/retention.rs`): the global policy (`0x00`), room
+    /// policies (`0x01` ‖ room id), legal holds on rooms (`0x02` ‖ room
+    /// id) and users (`0x03` ‖ user id), and the last run (`0x04`).
+    Retention,
+    /// room id → the last seq retention has looked at in that room (every
+    /// message at or below it is expired or was held), so each run starts
+    /// where the last stopped instead of at the room's first event.
+    RoomRetentionCursor,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 39] = [
+    pub const ALL: [Tree; 41] = [
         Tree::Meta,
         Tree::UserRecord,
         Tree::UsernameUser,
@@ -189,6 +199,8 @@ impl Tree {
         Tree::OidcSubjectUser,
         Tree::WatchIndex,
         Tree::UserPosWatchAlert,
+        Tree::Retention,
+        Tree::RoomRetentionCursor,
     ];
 
     /// The on-disk tree name. Never change one: it is the data's address.
@@ -233,6 +245,8 @@ impl Tree {
             Tree::OidcSubjectUser => "oidc_subject_user",
             Tree::WatchIndex => "watch_index",
             Tree::UserPosWatchAlert => "user_pos_watch_alert",
+            Tree::Retention => "retention",
+            Tree::RoomRetentionCursor => "room_retention_cursor",
         }
     }
 
@@ -280,6 +294,8 @@ impl Tree {
             Tree::OidcSubjectUser => 36,
             Tree::WatchIndex => 37,
             Tree::UserPosWatchAlert => 38,
+            Tree::Retention => 39,
+            Tree::RoomRetentionCursor => 40,
         }
     }
 

@@ -19,6 +19,7 @@ mod overlay_kv;
 mod questions;
 mod reactions;
 mod records;
+mod retention;
 mod room_admin;
 mod sled_kv;
 mod snapshot;
@@ -40,6 +41,10 @@ pub use questions::{
 pub use reactions::{delete_extra_reactor, put_extra_reactor};
 pub use records::{
     AckRecord, BroadcastRecord, MemberRecord, OPEN, RoomRecord, SessionRecord, UserRecord,
+};
+pub use retention::{
+    delete_legal_hold, delete_retention_cursor, put_global_retention, put_legal_hold,
+    put_retention_cursor, put_retention_run, put_room_retention,
 };
 pub use sled_kv::{DEFAULT_CACHE_BYTES, SledKv};
 pub(crate) use snapshot::{MAGIC as SNAPSHOT_MAGIC, MAGIC_V1 as SNAPSHOT_MAGIC_V1};
