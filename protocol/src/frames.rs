@@ -435,6 +435,14 @@ pub enum ClientFrame {
         req_id: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         weeks: Option<u32>,
+    },    /// The Pulse view's numbers for the last `days` UTC days, today
+    /// included (1 to `MAX_PULSE_DAYS`, default 30). Transformation team,
+    /// leaders and admins. Reply: `pulse`.
+    Pulse {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        days: Option<u32>,
     },
 }
 
@@ -649,7 +657,8 @@ impl ClientFrame {
             | ClientFrame::WatchRemove { req_id, .. }
             | ClientFrame::WatchList { req_id }
             | ClientFrame::WatchAlerts { req_id, .. }
-            | ClientFrame::WatchCounts { req_id, .. } => req_id.as_deref(),
+            | ClientFrame::WatchCounts { req_id, .. }
+            | ClientFrame::Pulse { req_id, .. } => req_id.as_deref(),
             ClientFrame::Hello { .. }
             | ClientFrame::Typing { .. }
             | ClientFrame::BroadcastReceipt { .. } => None,
@@ -1401,6 +1410,12 @@ pub enum ServerFrame {
         req_id: Option<String>,
         weeks: Vec<String>,
         phrases: Vec<crate::watch::WatchCounts>,
+    },    /// Reply to `pulse`: aggregated numbers over the rooms the caller may
+    /// read (see `crate::pulse`).
+    Pulse {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        report: crate::pulse::PulseReport,
     },
 }
 
@@ -1433,6 +1448,7 @@ impl ServerFrame {
             | F::WatchList { req_id, .. }
             | F::WatchAlerts { req_id, .. }
             | F::WatchCounts { req_id, .. }
+            | F::Pulse { req_id, .. }
             | F::Pong { req_id } => req_id.as_deref(),
             F::Welcome { .. }
             | F::Event(_)

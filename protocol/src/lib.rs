@@ -12,6 +12,7 @@
 //! - [`anon`]: anonymous questions and their moderation queue (no type here
 //!   carries the asker).
 //! - [`watch`]: rumour watch (the team's watch list, alerts, weekly counts).
+//! - [`pulse`]: the Pulse view's aggregated numbers.
 //! - [`frames`]: client→server [`ClientFrame`] and server→client [`ServerFrame`].
 //! - [`error`]: the [`ErrorCode`] enum (only ever gains codes) and frame decoding errors.
 //! - [`http`]: request and response bodies of `/api/*`.
@@ -23,6 +24,7 @@ pub mod error;
 pub mod frames;
 pub mod http;
 pub mod ids;
+pub mod pulse;
 #[cfg(feature = "schema")]
 pub mod schema;
 pub mod watch;

@@ -37,6 +37,7 @@ mod directory;
 mod files;
 mod messages;
 mod org;
+mod pulse;
 mod questions;
 mod room_admin;
 mod rooms;
@@ -700,6 +701,7 @@ impl Worker {
                     self.follow_own_question(b, room, ev.seq, user.id)?;
                 }
                 self.watch_message(b, p, &ev)?;
+                self.pulse_message(b, room, ev.ts, question)?;
                 let ack = AckRecord {
                     room,
                     seq: ev.seq,

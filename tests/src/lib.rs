@@ -679,7 +679,8 @@ fn set_req_id(frame: &mut ClientFrame, id: String) {
         | WatchRemove { req_id, .. }
         | WatchList { req_id }
         | WatchAlerts { req_id, .. }
-        | WatchCounts { req_id, .. } => *req_id = Some(id),
+        | WatchCounts { req_id, .. }
+        | Pulse { req_id, .. } => *req_id = Some(id),
         Hello { .. } | Typing { .. } | BroadcastReceipt { .. } => {
             panic!("{frame:?} has no reply")
         }

@@ -8,6 +8,7 @@ mod contacts;
 mod markers;
 mod messages;
 mod presence;
+mod pulse;
 mod questions;
 mod room_admin;
 mod rooms;
@@ -126,6 +127,7 @@ pub fn request_type(frame: &ClientFrame) -> &'static str {
         F::WatchList { .. } => "watch_list",
         F::WatchAlerts { .. } => "watch_alerts",
         F::WatchCounts { .. } => "watch_counts",
+        F::Pulse { .. } => "pulse",
     }
 }
 
@@ -341,6 +343,7 @@ async fn route(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFrame>> {
         ClientFrame::WatchCounts { req_id, weeks } => {
             watch::counts(ctx, req_id, weeks).await.map(Some)
         }
+        ClientFrame::Pulse { req_id, days } => pulse::pulse(ctx, req_id, days).await.map(Some),
     }
 }
 

@@ -44,6 +44,7 @@ use thiserror::Error;
 /// | | | | 36 | `oidc_subject_user` |
 /// | | | | 37 | `watch_index` |
 /// | | | | 38 | `user_pos_watch_alert` |
+/// | | | | 44 | `room_day_pulse` |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tree {
     /// schema version, last committed position.
@@ -146,10 +147,14 @@ pub enum Tree {
     /// Rumour alerts (`store/watch.rs`): `0x00` ‖ user id ‖ pos → alert,
     /// and `0x01` ‖ room ‖ seq ‖ user id → pos (to mark it deleted).
     UserPosWatchAlert,
+    /// Pulse counters (`store/pulse.rs`): room id ‖ day since the epoch
+    /// (u32, big-endian) → messages, questions asked and answered, time to
+    /// answer (sum and histogram) that day.
+    RoomDayPulse,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 39] = [
+    pub const ALL: [Tree; 40] = [
         Tree::Meta,
         Tree::UserRecord,
         Tree::UsernameUser,
@@ -189,6 +194,7 @@ impl Tree {
         Tree::OidcSubjectUser,
         Tree::WatchIndex,
         Tree::UserPosWatchAlert,
+        Tree::RoomDayPulse,
     ];
 
     /// The on-disk tree name. Never change one: it is the data's address.
@@ -233,6 +239,7 @@ impl Tree {
             Tree::OidcSubjectUser => "oidc_subject_user",
             Tree::WatchIndex => "watch_index",
             Tree::UserPosWatchAlert => "user_pos_watch_alert",
+            Tree::RoomDayPulse => "room_day_pulse",
         }
     }
 
@@ -280,6 +287,7 @@ impl Tree {
             Tree::OidcSubjectUser => 36,
             Tree::WatchIndex => 37,
             Tree::UserPosWatchAlert => 38,
+            Tree::RoomDayPulse => 44,
         }
     }
 
