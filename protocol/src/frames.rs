@@ -435,7 +435,8 @@ pub enum ClientFrame {
         req_id: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         weeks: Option<u32>,
-    },    /// The Pulse view's numbers for the last `days` UTC days, today
+    },
+    /// The Pulse view's numbers for the last `days` UTC days, today
     /// included (1 to `MAX_PULSE_DAYS`, default 30). Transformation team,
     /// leaders and admins. Reply: `pulse`.
     Pulse {
@@ -1410,7 +1411,8 @@ pub enum ServerFrame {
         req_id: Option<String>,
         weeks: Vec<String>,
         phrases: Vec<crate::watch::WatchCounts>,
-    },    /// Reply to `pulse`: aggregated numbers over the rooms the caller may
+    },
+    /// Reply to `pulse`: aggregated numbers over the rooms the caller may
     /// read (see `crate::pulse`).
     Pulse {
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -53,7 +53,8 @@ pub async fn pulse(ctx: &Ctx, req_id: Option<String>, days: Option<u32>) -> Resu
         .read(move |s| {
             // Decided from the account as stored now, not as at login.
             let allowed = s.user(me)?.is_some_and(|u| {
-                !u.disabled && (u.transformation_team || matches!(u.role, Role::Admin | Role::Leader))
+                !u.disabled
+                    && (u.transformation_team || matches!(u.role, Role::Admin | Role::Leader))
             });
             if !allowed {
                 return Err(ServerError::Forbidden(NOT_ALLOWED));
@@ -85,127 +86,126 @@ pub fn report(
     now: Millis,
     visible: Pos,
 ) -> Result<PulseReport> {
-            let last = day_of(now);
-            let first = last.saturating_sub(n.max(1) - 1);
-            let width = (last - first) as usize + 1;
-            let mut total = DayCounts::default();
-            let mut asked = vec![0; width];
-            let mut answered = vec![0; width];
-            let mut messages = vec![0; width];
-            let mut per_room: Vec<(u64, PulseRoom)> = Vec::new();
-            for (&room, name) in readable {
-                let rows = s.pulse_days(room, first, last)?;
-                if rows.is_empty() {
-                    continue;
-                }
-                let mut mine = vec![0; width];
-                let mut sum = 0;
-                for (day, c) in rows {
-                    let i = (day - first) as usize;
-                    asked[i] += c.asked;
-                    answered[i] += c.answered;
-                    messages[i] += c.messages;
-                    mine[i] += c.messages;
-                    sum += c.messages;
-                    total.answered += c.answered;
-                    total.answer_ms_sum = total.answer_ms_sum.saturating_add(c.answer_ms_sum);
-                    for (t, h) in total.answer_hist.iter_mut().zip(c.answer_hist) {
-                        *t += h;
-                    }
-                }
-                if sum > 0 {
-                    per_room.push((
-                        sum,
-                        PulseRoom {
-                            room,
-                            name: name.clone(),
-                            messages: mine,
-                        },
-                    ));
-                }
+    let last = day_of(now);
+    let first = last.saturating_sub(n.max(1) - 1);
+    let width = (last - first) as usize + 1;
+    let mut total = DayCounts::default();
+    let mut asked = vec![0; width];
+    let mut answered = vec![0; width];
+    let mut messages = vec![0; width];
+    let mut per_room: Vec<(u64, PulseRoom)> = Vec::new();
+    for (&room, name) in readable {
+        let rows = s.pulse_days(room, first, last)?;
+        if rows.is_empty() {
+            continue;
+        }
+        let mut mine = vec![0; width];
+        let mut sum = 0;
+        for (day, c) in rows {
+            let i = (day - first) as usize;
+            asked[i] += c.asked;
+            answered[i] += c.answered;
+            messages[i] += c.messages;
+            mine[i] += c.messages;
+            sum += c.messages;
+            total.answered += c.answered;
+            total.answer_ms_sum = total.answer_ms_sum.saturating_add(c.answer_ms_sum);
+            for (t, h) in total.answer_hist.iter_mut().zip(c.answer_hist) {
+                *t += h;
             }
-            // Busiest first; ties by name then id, so the order is stable.
-            per_room.sort_by(|(a, ra), (b, rb)| {
-                b.cmp(a)
-                    .then_with(|| ra.name.cmp(&rb.name))
-                    .then_with(|| ra.room.cmp(&rb.room))
-            });
-            let mut other_rooms = vec![0; width];
-            for (_, r) in per_room.iter().skip(MAX_PULSE_ROOMS) {
-                for (o, m) in other_rooms.iter_mut().zip(&r.messages) {
-                    *o += m;
-                }
-            }
-            let rooms: Vec<PulseRoom> = per_room
-                .into_iter()
-                .take(MAX_PULSE_ROOMS)
-                .map(|(_, r)| r)
-                .collect();
+        }
+        if sum > 0 {
+            per_room.push((
+                sum,
+                PulseRoom {
+                    room,
+                    name: name.clone(),
+                    messages: mine,
+                },
+            ));
+        }
+    }
+    // Busiest first; ties by name then id, so the order is stable.
+    per_room.sort_by(|(a, ra), (b, rb)| {
+        b.cmp(a)
+            .then_with(|| ra.name.cmp(&rb.name))
+            .then_with(|| ra.room.cmp(&rb.room))
+    });
+    let mut other_rooms = vec![0; width];
+    for (_, r) in per_room.iter().skip(MAX_PULSE_ROOMS) {
+        for (o, m) in other_rooms.iter_mut().zip(&r.messages) {
+            *o += m;
+        }
+    }
+    let rooms: Vec<PulseRoom> = per_room
+        .into_iter()
+        .take(MAX_PULSE_ROOMS)
+        .map(|(_, r)| r)
+        .collect();
 
-            // The open queue now: ages, and the most-voted.
-            let mut open_age = vec![0u64; OPEN_AGE_LABELS.len()];
-            let mut top: Vec<PulseQuestion> = Vec::new();
-            let mut scanned = 0;
-            for (room, seq, asked_at) in s.open_questions()? {
-                let Some(room_name) = readable.get(&room) else {
-                    continue;
-                };
-                let age_days = now.saturating_sub(asked_at) / DAY_MS;
-                let bucket = OPEN_AGE_DAYS
-                    .iter()
-                    .position(|&d| age_days < d)
-                    .unwrap_or(OPEN_AGE_DAYS.len());
-                open_age[bucket] += 1;
-                if scanned >= TOP_SCAN {
-                    continue;
-                }
-                scanned += 1;
-                let Some(stored) = s.event(room, seq)? else {
-                    continue;
-                };
-                // Not yet published to readers: not shown either.
-                if stored.pos > visible {
-                    continue;
-                }
-                let ev = stored.decode()?;
-                if ev.state.votes == 0 {
-                    continue;
-                }
-                if let Content::Message { body, .. } = ev.content {
-                    top.push(PulseQuestion {
-                        room,
-                        room_name: room_name.clone(),
-                        seq,
-                        body,
-                        votes: ev.state.votes,
-                        asked_at,
-                    });
-                }
-            }
-            top.sort_by(|a, b| {
-                b.votes
-                    .cmp(&a.votes)
-                    .then_with(|| (a.asked_at, a.room, a.seq).cmp(&(b.asked_at, b.room, b.seq)))
+    // The open queue now: ages, and the most-voted.
+    let mut open_age = vec![0u64; OPEN_AGE_LABELS.len()];
+    let mut top: Vec<PulseQuestion> = Vec::new();
+    let mut scanned = 0;
+    for (room, seq, asked_at) in s.open_questions()? {
+        let Some(room_name) = readable.get(&room) else {
+            continue;
+        };
+        let age_days = now.saturating_sub(asked_at) / DAY_MS;
+        let bucket = OPEN_AGE_DAYS
+            .iter()
+            .position(|&d| age_days < d)
+            .unwrap_or(OPEN_AGE_DAYS.len());
+        open_age[bucket] += 1;
+        if scanned >= TOP_SCAN {
+            continue;
+        }
+        scanned += 1;
+        let Some(stored) = s.event(room, seq)? else {
+            continue;
+        };
+        // Not yet published to readers: not shown either.
+        if stored.pos > visible {
+            continue;
+        }
+        let ev = stored.decode()?;
+        if ev.state.votes == 0 {
+            continue;
+        }
+        if let Content::Message { body, .. } = ev.content {
+            top.push(PulseQuestion {
+                room,
+                room_name: room_name.clone(),
+                seq,
+                body,
+                votes: ev.state.votes,
+                asked_at,
             });
-            top.truncate(MAX_PULSE_TOP_QUESTIONS);
+        }
+    }
+    top.sort_by(|a, b| {
+        b.votes
+            .cmp(&a.votes)
+            .then_with(|| (a.asked_at, a.room, a.seq).cmp(&(b.asked_at, b.room, b.seq)))
+    });
+    top.truncate(MAX_PULSE_TOP_QUESTIONS);
 
-            Ok(PulseReport {
-                days: (first..=last).map(|d| day_label(i64::from(d))).collect(),
-                asked,
-                answered,
-                messages,
-                answer_buckets_ms: ANSWER_BUCKETS_MS.to_vec(),
-                answer_histogram: total.answer_hist.to_vec(),
-                answer_median: percentile(&total.answer_hist, 50),
-                answer_p90: percentile(&total.answer_hist, 90),
-                answer_mean_ms: (total.answered > 0)
-                    .then(|| total.answer_ms_sum / total.answered),
-                open_age,
-                rooms,
-                other_rooms,
-                top_questions: top,
-                rooms_counted: u32::try_from(readable.len()).unwrap_or(u32::MAX),
-            })
+    Ok(PulseReport {
+        days: (first..=last).map(|d| day_label(i64::from(d))).collect(),
+        asked,
+        answered,
+        messages,
+        answer_buckets_ms: ANSWER_BUCKETS_MS.to_vec(),
+        answer_histogram: total.answer_hist.to_vec(),
+        answer_median: percentile(&total.answer_hist, 50),
+        answer_p90: percentile(&total.answer_hist, 90),
+        answer_mean_ms: (total.answered > 0).then(|| total.answer_ms_sum / total.answered),
+        open_age,
+        rooms,
+        other_rooms,
+        top_questions: top,
+        rooms_counted: u32::try_from(readable.len()).unwrap_or(u32::MAX),
+    })
 }
 
 /// The bucket holding the `pct`th percentile of a histogram: the first
@@ -282,7 +282,11 @@ mod bench {
         let now: u64 = 20_787 * DAY_MS + 12 * 3_600_000;
         let last = day_of(now);
         let rooms: Vec<RoomId> = (0..ROOMS)
-            .map(|i| RoomId(uuid::Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0000 + i as u128)))
+            .map(|i| {
+                RoomId(uuid::Uuid::from_u128(
+                    0x0196_0000_0000_7000_8000_0000_0000_0000 + i as u128,
+                ))
+            })
             .collect();
         let started = Instant::now();
         // Every room active every day of the year: the worst case.
@@ -352,8 +356,8 @@ mod bench {
             .collect();
         for days in [30, 366, 366] {
             let t = Instant::now();
-            let r = report(&s, &readable, days, now, u64::MAX)
-                .map_err(|e| format!("report: {e}"))?;
+            let r =
+                report(&s, &readable, days, now, u64::MAX).map_err(|e| format!("report: {e}"))?;
             println!(
                 "pulse over {days} days, {READABLE} readable rooms: {:?} ({} messages, {} asked, {} open)",
                 t.elapsed(),

@@ -34,10 +34,10 @@ pub use files::{FileRecord, MAX_FILES_PER_USER, MAX_SWEPT, UserFile, delete_file
 pub use kv::{Batch, Kv, Op, StoreError, Tree, prefix_successor, scan_prefix};
 pub use memory_kv::MemoryKv;
 pub use oidc::put_oidc_user;
+pub use overlay_kv::OverlayKv;
 pub use pulse::{
     ANSWER_BUCKETS, ANSWER_BUCKETS_MS, DAY_MS, DayCounts, answer_bucket, day_of, put_pulse_day,
 };
-pub use overlay_kv::OverlayKv;
 pub use questions::{
     MAX_FOLLOWS, MAX_NOTICES_AT_LOGIN, delete_follow, delete_vote, put_follow, put_notice, put_vote,
 };
