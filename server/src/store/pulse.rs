@@ -74,7 +74,7 @@ impl DayCounts {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<DayCounts, StoreError> {
-        if bytes.len() % 8 != 0 {
+        if !bytes.len().is_multiple_of(8) {
             return Err(super::corrupt(
                 Tree::RoomDayPulse,
                 "value is not a run of u64s",
