@@ -354,6 +354,19 @@ mod bench {
             .enumerate()
             .map(|(i, r)| (*r, format!("room-{i}")))
             .collect();
+        // The parts: the open-question scan alone, then the counters alone.
+        let t = Instant::now();
+        let open = s.open_questions()?.len();
+        println!("scan of {open} open questions: {:?}", t.elapsed());
+        let t = Instant::now();
+        let mut n = 0;
+        for room in readable.keys() {
+            n += s.pulse_days(*room, last - 365, last)?.len();
+        }
+        println!(
+            "{n} counter rows of {READABLE} rooms read: {:?}",
+            t.elapsed()
+        );
         for days in [30, 366, 366] {
             let t = Instant::now();
             let r =
