@@ -25,6 +25,7 @@ import { NotifyOffer, useNotifications } from './components/Notifications';
 import { ProfileCard } from './components/ProfileCard';
 
 const AdminView = lazyView(() => import('./components/Admin').then((m) => m.AdminView));
+const PulseView = lazyView(() => import('./components/Pulse').then((m) => m.PulseView));
 const AccountView = lazyView(() => import('./components/Account').then((m) => m.AccountView));
 
 /** The running session: one store per logged-in user. */
@@ -194,6 +195,8 @@ function Shell({ store }: { store: ChatStore }) {
           <AnonymousView store={store} />
         ) : r.name === 'rumours' ? (
           <RumourWatchView store={store} />
+        ) : r.name === 'pulse' ? (
+          <PulseView store={store} />
         ) : r.name === 'admin' ? (
           <AdminView store={store} />
         ) : r.name === 'account' ? (

@@ -201,7 +201,8 @@ export type ClientFrame =
   | ({ type: 'watch_remove'; phrase: string } & Req)
   | ({ type: 'watch_list' } & Req)
   | ({ type: 'watch_alerts'; before?: Pos; limit?: number } & Req)
-  | ({ type: 'watch_counts'; weeks?: number } & Req);
+  | ({ type: 'watch_counts'; weeks?: number } & Req)
+  | ({ type: 'pulse'; days?: number } & Req);
 
 /** One search hit (frames.rs `SearchResult`). */
 export interface SearchResult {
@@ -278,7 +279,50 @@ export type ServerFrame =
   | ({ type: 'watch_list'; phrases: WatchPhrase[] } & Req)
   | ({ type: 'watch_alerts'; alerts: WatchAlert[]; has_more?: boolean } & Req)
   | { type: 'watch_alert'; alert: WatchAlert }
-  | ({ type: 'watch_counts'; weeks: string[]; phrases: WatchCounts[] } & Req);
+  | ({ type: 'watch_counts'; weeks: string[]; phrases: WatchCounts[] } & Req)
+  | ({ type: 'pulse'; report: PulseReport } & Req);
+
+/** A time to answer as a histogram bucket (pulse.rs `PulseTime`). */
+export interface PulseTime {
+  bucket: number;
+  /** The bucket's upper bound; absent for the last, open bucket. */
+  at_most_ms?: number;
+}
+
+/** One room's messages per day (pulse.rs `PulseRoom`). */
+export interface PulseRoom {
+  room: RoomId;
+  name: string;
+  messages: number[];
+}
+
+/** An open question among the most voted (pulse.rs `PulseQuestion`). */
+export interface PulseQuestion {
+  room: RoomId;
+  room_name: string;
+  seq: RoomSeq;
+  body: string;
+  votes: number;
+  asked_at: number;
+}
+
+/** The Pulse view's numbers (pulse.rs `PulseReport`); per-day lists align with `days`. */
+export interface PulseReport {
+  days: string[];
+  asked: number[];
+  answered: number[];
+  messages: number[];
+  answer_buckets_ms: number[];
+  answer_histogram: number[];
+  answer_median?: PulseTime;
+  answer_p90?: PulseTime;
+  answer_mean_ms?: number;
+  open_age: number[];
+  rooms: PulseRoom[];
+  other_rooms: number[];
+  top_questions: PulseQuestion[];
+  rooms_counted: number;
+}
 
 /** A phrase on the rumour watch list (watch.rs `WatchPhrase`). */
 export interface WatchPhrase {

@@ -8,6 +8,7 @@ export type Route =
   | { name: 'questions' }
   | { name: 'anonymous' }
   | { name: 'rumours' }
+  | { name: 'pulse' }
   | { name: 'admin' }
   | { name: 'account' }
   | { name: 'mentions' }
@@ -19,6 +20,7 @@ export function parseRoute(hash: string): Route {
   if (/^#\/questions\b/.test(hash)) return { name: 'questions' };
   if (/^#\/anonymous\b/.test(hash)) return { name: 'anonymous' };
   if (/^#\/rumours\b/.test(hash)) return { name: 'rumours' };
+  if (/^#\/pulse\b/.test(hash)) return { name: 'pulse' };
   if (/^#\/admin\b/.test(hash)) return { name: 'admin' };
   if (/^#\/account\b/.test(hash)) return { name: 'account' };
   if (/^#\/mentions\b/.test(hash)) return { name: 'mentions' };

@@ -475,6 +475,15 @@ pub enum ClientFrame {
         req_id: Option<String>,
         target: crate::retention::HoldTarget,
     },
+    /// The Pulse view's numbers for the last `days` UTC days, today
+    /// included (1 to `MAX_PULSE_DAYS`, default 30). Transformation team,
+    /// leaders and admins. Reply: `pulse`.
+    Pulse {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        days: Option<u32>,
+    },
 }
 
 /// How search results are ordered.
@@ -693,7 +702,8 @@ impl ClientFrame {
             | ClientFrame::RetentionClear { req_id, .. }
             | ClientFrame::Retention { req_id }
             | ClientFrame::LegalHoldSet { req_id, .. }
-            | ClientFrame::LegalHoldClear { req_id, .. } => req_id.as_deref(),
+            | ClientFrame::LegalHoldClear { req_id, .. }
+            | ClientFrame::Pulse { req_id, .. } => req_id.as_deref(),
             ClientFrame::Hello { .. }
             | ClientFrame::Typing { .. }
             | ClientFrame::BroadcastReceipt { .. } => None,
@@ -1458,6 +1468,13 @@ pub enum ServerFrame {
         holds: Vec<crate::retention::LegalHold>,
         last_run: crate::retention::RetentionRun,
     },
+    /// Reply to `pulse`: aggregated numbers over the rooms the caller may
+    /// read (see `crate::pulse`).
+    Pulse {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        report: crate::pulse::PulseReport,
+    },
 }
 
 impl ServerFrame {
@@ -1490,6 +1507,7 @@ impl ServerFrame {
             | F::WatchAlerts { req_id, .. }
             | F::WatchCounts { req_id, .. }
             | F::Retention { req_id, .. }
+            | F::Pulse { req_id, .. }
             | F::Pong { req_id } => req_id.as_deref(),
             F::Welcome { .. }
             | F::Event(_)

@@ -13,6 +13,7 @@
 //!   carries the asker).
 //! - [`watch`]: rumour watch (the team's watch list, alerts, weekly counts).
 //! - [`retention`]: retention policies and legal holds.
+//! - [`pulse`]: the Pulse view's aggregated numbers.
 //! - [`frames`]: client→server [`ClientFrame`] and server→client [`ServerFrame`].
 //! - [`error`]: the [`ErrorCode`] enum (only ever gains codes) and frame decoding errors.
 //! - [`http`]: request and response bodies of `/api/*`.
@@ -24,6 +25,7 @@ pub mod error;
 pub mod frames;
 pub mod http;
 pub mod ids;
+pub mod pulse;
 pub mod retention;
 #[cfg(feature = "schema")]
 pub mod schema;

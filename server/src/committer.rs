@@ -38,6 +38,7 @@ mod export;
 mod files;
 mod messages;
 mod org;
+mod pulse;
 mod questions;
 mod retention;
 mod room_admin;
@@ -713,6 +714,7 @@ impl Worker {
                     self.follow_own_question(b, room, ev.seq, user.id)?;
                 }
                 self.watch_message(b, p, &ev)?;
+                self.pulse_message(b, room, ev.ts, question)?;
                 let ack = AckRecord {
                     room,
                     seq: ev.seq,

@@ -685,6 +685,7 @@ fn set_req_id(frame: &mut ClientFrame, id: String) {
         | Retention { req_id }
         | LegalHoldSet { req_id, .. }
         | LegalHoldClear { req_id, .. } => *req_id = Some(id),
+        Pulse { req_id, .. } => *req_id = Some(id),
         Hello { .. } | Typing { .. } | BroadcastReceipt { .. } => {
             panic!("{frame:?} has no reply")
         }

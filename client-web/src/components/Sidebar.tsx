@@ -1,5 +1,6 @@
 import { anonymousHref } from './Anonymous';
 import { rumoursHref } from './RumourWatch';
+import { mayViewPulse, pulseHref } from '../pulse';
 import { mayBroadcast } from './Broadcasts';
 import type { ChatStore, RoomState } from '../store';
 import { roomTitle } from '../store';
@@ -104,6 +105,11 @@ export function Sidebar({ store, activeRoom, searchQuery, questionsActive, admin
                 {store.watch.unseen.value}
               </span>
             )}
+          </a>
+        )}
+        {mayViewPulse(store.me.role, store.transformationTeam) && (
+          <a class="side-action" href={pulseHref} data-testid="pulse-link">
+            <QuestionIcon /> Pulse
           </a>
         )}
         <NoticeList store={store} />

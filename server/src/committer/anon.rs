@@ -355,6 +355,7 @@ impl Worker {
                 };
                 let ev = self.append(b, p, room, anonymous_sender(), None, content, None)?;
                 store::put_open_question(b, room, ev.seq, ev.ts);
+                self.pulse_message(b, room, ev.ts, true)?;
                 (
                     AnonStatus::Approved { seq: ev.seq },
                     "approve_anonymous_question",

@@ -8,6 +8,7 @@ mod contacts;
 mod markers;
 mod messages;
 mod presence;
+mod pulse;
 mod questions;
 mod retention;
 mod room_admin;
@@ -132,6 +133,7 @@ pub fn request_type(frame: &ClientFrame) -> &'static str {
         F::Retention { .. } => "retention",
         F::LegalHoldSet { .. } => "legal_hold_set",
         F::LegalHoldClear { .. } => "legal_hold_clear",
+        F::Pulse { .. } => "pulse",
     }
 }
 
@@ -362,6 +364,7 @@ async fn route(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFrame>> {
         ClientFrame::LegalHoldClear { req_id, target } => {
             retention::release(ctx, req_id, target).await.map(Some)
         }
+        ClientFrame::Pulse { req_id, days } => pulse::pulse(ctx, req_id, days).await.map(Some),
     }
 }
 

@@ -46,6 +46,7 @@ use thiserror::Error;
 /// | | | | 38 | `user_pos_watch_alert` |
 /// | | | | 39 | `retention` |
 /// | | | | 40 | `room_retention_cursor` |
+/// | | | | 44 | `room_day_pulse` |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tree {
     /// schema version, last committed position.
@@ -156,10 +157,14 @@ pub enum Tree {
     /// message at or below it is expired or was held), so each run starts
     /// where the last stopped instead of at the room's first event.
     RoomRetentionCursor,
+    /// Pulse counters (`store/pulse.rs`): room id ‖ day since the epoch
+    /// (u32, big-endian) → messages, questions asked and answered, time to
+    /// answer (sum and histogram) that day.
+    RoomDayPulse,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 41] = [
+    pub const ALL: [Tree; 42] = [
         Tree::Meta,
         Tree::UserRecord,
         Tree::UsernameUser,
@@ -201,6 +206,7 @@ impl Tree {
         Tree::UserPosWatchAlert,
         Tree::Retention,
         Tree::RoomRetentionCursor,
+        Tree::RoomDayPulse,
     ];
 
     /// The on-disk tree name. Never change one: it is the data's address.
@@ -247,6 +253,7 @@ impl Tree {
             Tree::UserPosWatchAlert => "user_pos_watch_alert",
             Tree::Retention => "retention",
             Tree::RoomRetentionCursor => "room_retention_cursor",
+            Tree::RoomDayPulse => "room_day_pulse",
         }
     }
 
@@ -296,6 +303,7 @@ impl Tree {
             Tree::UserPosWatchAlert => 38,
             Tree::Retention => 39,
             Tree::RoomRetentionCursor => 40,
+            Tree::RoomDayPulse => 44,
         }
     }
 

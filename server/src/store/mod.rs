@@ -16,6 +16,7 @@ mod kv;
 mod memory_kv;
 mod oidc;
 mod overlay_kv;
+mod pulse;
 mod questions;
 mod reactions;
 mod records;
@@ -35,6 +36,9 @@ pub use kv::{Batch, Kv, Op, StoreError, Tree, prefix_successor, scan_prefix};
 pub use memory_kv::MemoryKv;
 pub use oidc::put_oidc_user;
 pub use overlay_kv::OverlayKv;
+pub use pulse::{
+    ANSWER_BUCKETS, ANSWER_BUCKETS_MS, DAY_MS, DayCounts, answer_bucket, day_of, put_pulse_day,
+};
 pub use questions::{
     MAX_FOLLOWS, MAX_NOTICES_AT_LOGIN, delete_follow, delete_vote, put_follow, put_notice, put_vote,
 };
