@@ -323,7 +323,7 @@ pub fn effective(cmd: &Command, matches: &ArgMatches, file: Option<&ConfigFile>)
         };
         let raw: Vec<String> = matches
             .get_raw(id)
-            .map(|vs| vs.map(|v| v.to_string_lossy().into_owned()).collect())
+            .map(|vs| vs.map(|v| mask_userinfo(&v.to_string_lossy())).collect())
             .unwrap_or_default();
         let value = if secret {
             MASK.to_owned()
@@ -341,6 +341,20 @@ pub fn effective(cmd: &Command, matches: &ArgMatches, file: Option<&ConfigFile>)
         let _ = writeln!(out, "# environment {var}: {state}");
     }
     out
+}
+
+/// A URL's user-info (`nats://user:password@host`) masked, since URLs
+/// such as the cluster's may carry credentials; other values unchanged.
+fn mask_userinfo(v: &str) -> String {
+    let Some(scheme_end) = v.find("://") else {
+        return v.to_owned();
+    };
+    let rest = &v[scheme_end + 3..];
+    let host_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..host_end].rfind('@') {
+        Some(at) => format!("{}://********@{}", &v[..scheme_end], &rest[at + 1..]),
+        None => v.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -433,6 +447,20 @@ mod tests {
         assert!(e.contains("t.toml:2: `cache-mb`: set twice"), "{e}");
         let e = problems("cache_mb = \n");
         assert!(e.contains("TOML parse error at line 1"), "{e}");
+    }
+
+    #[test]
+    fn credentials_in_urls_are_masked() {
+        assert_eq!(
+            mask_userinfo("nats://ops:s3cret@n1:4222"),
+            "nats://********@n1:4222"
+        );
+        assert_eq!(mask_userinfo("nats://n1:4222"), "nats://n1:4222");
+        assert_eq!(
+            mask_userinfo("https://idp.example/a@b"),
+            "https://idp.example/a@b"
+        );
+        assert_eq!(mask_userinfo("plain@text"), "plain@text");
     }
 
     #[test]

@@ -421,7 +421,7 @@ impl Writer<'_> {
             let full = page.len() == PAGE;
             for stored in page {
                 let event = stored.decode()?;
-                self.event(&event, user)?;
+                self.event(&event, user, upto)?;
             }
             if !full {
                 break;
@@ -430,7 +430,10 @@ impl Writer<'_> {
         Ok(())
     }
 
-    fn event(&mut self, e: &Event, user: Option<UserId>) -> Result<(), ExportError> {
+    /// One event as a line. `upto`: the end of the period exported (a
+    /// user's leave); an answer posted after it is left out, as the user
+    /// never saw it.
+    fn event(&mut self, e: &Event, user: Option<UserId>, upto: Pos) -> Result<(), ExportError> {
         let direction = user.map(|u| if e.sender.id == u { "sent" } else { "received" });
         match &e.content {
             _ if e.state.deleted => Ok(()),
@@ -446,7 +449,7 @@ impl Writer<'_> {
                         .event(e.room, seq)?
                         .map(|s| s.decode())
                         .transpose()?
-                        .filter(|a| !a.state.deleted),
+                        .filter(|a| !a.state.deleted && a.pos <= upto),
                     _ => None,
                 };
                 let answer = answer_event.as_ref().and_then(|a| match &a.content {

@@ -91,8 +91,10 @@ pub(super) async fn login(
             // For fail2ban-style watchers: the address (when known), the
             // name tried and why; never the password.
             let ip = source.map_or_else(|| "loopback".to_owned(), |ip| ip.to_string());
+            // The name as typed is quoted and escaped (`?`): a crafted
+            // name cannot forge fields such as `ip=` in a text log.
             tracing::info!(
-                user = %username,
+                user = ?username,
                 ip = %ip,
                 code = e.code().as_str(),
                 "login refused"

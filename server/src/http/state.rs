@@ -60,6 +60,10 @@ pub(super) async fn snapshot(State(app): State<App>, headers: HeaderMap) -> Http
     let begun = app
         .committer
         .paused(move || -> Result<_, ServerError> {
+            // Owned by whoever holds the snapshot next (this closure's
+            // result, the copying task, then the handler): if the request
+            // is dropped at any await, the file goes with the last owner.
+            let guard = RemoveOnDrop(at.clone());
             let file = std::fs::File::create(&at)
                 .map_err(|e| ServerError::Internal(format!("snapshot file: {e}")))?;
             let writer = store.export_begin(file)?;
@@ -68,29 +72,31 @@ pub(super) async fn snapshot(State(app): State<App>, headers: HeaderMap) -> Http
                 Some(f) => hashes.iter().map(|h| Some(f.hold(h))).collect(),
                 None => hashes.iter().map(|_| None).collect(),
             };
-            Ok((writer, hashes, holds))
+            Ok((writer, hashes, holds, guard))
         })
         .await?;
     let written = match begun {
-        Ok((writer, hashes, holds)) => {
+        Ok((writer, hashes, holds, guard)) => {
             let files = app.files.clone();
             let handle = tokio::runtime::Handle::current();
-            tokio::task::spawn_blocking(move || add_files(writer, files, &handle, hashes, holds))
-                .await
-                .map_err(|e| ServerError::Internal(format!("snapshot task: {e}")))
-                .and_then(|r| r)
+            tokio::task::spawn_blocking(move || {
+                add_files(writer, files, &handle, hashes, holds).map(|info| (info, guard))
+            })
+            .await
+            .map_err(|e| ServerError::Internal(format!("snapshot task: {e}")))
+            .and_then(|r| r)
         }
         Err(e) => Err(e),
     };
-    let info = match written {
-        Ok(info) => info,
+    let (info, guard) = match written {
+        Ok(done) => done,
         Err(e) => {
             let _ = std::fs::remove_file(&path);
             return Err(e.into());
         }
     };
     let file = tokio::fs::File::open(&path).await;
-    let _ = std::fs::remove_file(&path);
+    drop(guard);
     let file = file.map_err(|e| ServerError::Internal(format!("snapshot file: {e}")))?;
     tracing::info!(
         pairs = info.pairs,
@@ -200,4 +206,15 @@ pub(super) async fn digest(
         }
     }
     Err(ServerError::Unavailable("the store kept changing; try again".into()).into())
+}
+
+/// Removes a snapshot's temporary file when dropped: the file holds every
+/// record and attachment, so it must not outlive the request on any path
+/// (an error, a client that goes away mid-copy, a panic).
+struct RemoveOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
