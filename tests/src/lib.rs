@@ -60,6 +60,22 @@ pub struct TestServer {
     extra_args: Vec<String>,
 }
 
+/// Apparent size of every file under `path`, bytes (benches report data
+/// folder and index sizes with it).
+pub fn dir_bytes(path: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
 impl TestServer {
     pub async fn start() -> TestServer {
         Self::start_with(&[]).await

@@ -265,3 +265,27 @@ export function AttachButton({ onFiles }: { onFiles: (files: File[]) => void }) 
     </>
   );
 }
+
+/** Drag-and-drop of files onto a composer form: `dragging` for its style,
+ * and the form's handlers (anything but files is left to the browser). */
+export function useFileDrop(uploads: Uploads) {
+  const [dragging, setDragging] = useState(false);
+  return {
+    dragging,
+    handlers: {
+      onDragOver: (e: DragEvent) => {
+        if (!e.dataTransfer?.types.includes('Files')) return;
+        e.preventDefault();
+        setDragging(true);
+      },
+      onDragLeave: () => setDragging(false),
+      onDrop: (e: DragEvent) => {
+        setDragging(false);
+        const dropped = filesOf(e.dataTransfer);
+        if (dropped.length === 0) return;
+        e.preventDefault();
+        uploads.add(dropped);
+      },
+    },
+  };
+}

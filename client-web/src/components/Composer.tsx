@@ -5,7 +5,7 @@ import { utf8Length } from '../text';
 import { SendIcon } from './Icons';
 import { useMentionPicker } from './MentionPicker';
 import { AnonymousToggle } from './Anonymous';
-import { AttachButton, filesOf, PendingUploads, useUploads } from './Attachments';
+import { AttachButton, filesOf, PendingUploads, useFileDrop, useUploads } from './Attachments';
 
 interface Props {
   store: ChatStore;
@@ -30,7 +30,7 @@ export function Composer({ store, roomId, label, onSent }: Props) {
     drafts.set(roomId, v);
   });
   const uploads = useUploads(store.token);
-  const [dragging, setDragging] = useState(false);
+  const drop = useFileDrop(uploads);
   const files = uploads.ready;
 
   useEffect(() => {
@@ -87,24 +87,12 @@ export function Composer({ store, roomId, label, onSent }: Props) {
 
   return (
     <form
-      class={`composer${dragging ? ' dragging' : ''}`}
+      class={`composer${drop.dragging ? ' dragging' : ''}`}
       onSubmit={(e) => {
         e.preventDefault();
         submit();
       }}
-      onDragOver={(e) => {
-        if (!e.dataTransfer?.types.includes('Files')) return;
-        e.preventDefault();
-        setDragging(true);
-      }}
-      onDragLeave={() => setDragging(false)}
-      onDrop={(e) => {
-        setDragging(false);
-        const dropped = filesOf(e.dataTransfer);
-        if (dropped.length === 0) return;
-        e.preventDefault();
-        uploads.add(dropped);
-      }}
+      {...drop.handlers}
     >
       <PendingUploads uploads={uploads} />
       {conn !== 'connected' && (

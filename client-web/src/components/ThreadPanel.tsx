@@ -6,7 +6,7 @@ import { fullTime, timeOf } from './format';
 import { SendIcon } from './Icons';
 import { useMentionPicker } from './MentionPicker';
 import { MessageText } from './MessageText';
-import { AttachButton, AttachmentList, filesOf, PendingUploads, useUploads } from './Attachments';
+import { AttachButton, AttachmentList, filesOf, PendingUploads, useFileDrop, useUploads } from './Attachments';
 import { FollowToggle } from './Votes';
 import { avatarStyle } from '../avatar';
 import { PersonName } from './ProfileCard';
@@ -150,9 +150,9 @@ function ThreadMessage({ event: e, token }: { event: ChatEvent; token?: string }
 function ThreadComposer({ store, room, seq }: { store: ChatStore; room: string; seq: number }) {
   const [text, setText] = useState('');
   const [question, setQuestion] = useState(false);
-  const [dragging, setDragging] = useState(false);
   const ref = useRef<HTMLTextAreaElement>(null);
   const uploads = useUploads(store.token);
+  const drop = useFileDrop(uploads);
   const files = uploads.ready;
   useEffect(() => {
     setText('');
@@ -177,24 +177,12 @@ function ThreadComposer({ store, room, seq }: { store: ChatStore; room: string; 
   };
   return (
     <form
-      class={`composer thread-composer${dragging ? ' dragging' : ''}`}
+      class={`composer thread-composer${drop.dragging ? ' dragging' : ''}`}
       onSubmit={(e) => {
         e.preventDefault();
         submit();
       }}
-      onDragOver={(e) => {
-        if (!e.dataTransfer?.types.includes('Files')) return;
-        e.preventDefault();
-        setDragging(true);
-      }}
-      onDragLeave={() => setDragging(false)}
-      onDrop={(e) => {
-        setDragging(false);
-        const dropped = filesOf(e.dataTransfer);
-        if (dropped.length === 0) return;
-        e.preventDefault();
-        uploads.add(dropped);
-      }}
+      {...drop.handlers}
     >
       <PendingUploads uploads={uploads} />
       {tooLong && (

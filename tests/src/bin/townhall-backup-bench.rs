@@ -14,12 +14,11 @@
 //! room's last message.
 
 use clap::Parser;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use townhall_protocol::{ClientFrame, RoomId, ServerFrame, Visibility};
-use townhall_tests::{Client, TestServer, binary};
+use townhall_tests::{Client, TestServer, binary, dir_bytes};
 
 #[derive(Parser)]
 struct Args {
@@ -97,20 +96,6 @@ async fn writer(mut c: Client, room: RoomId, stop: Arc<AtomicBool>, acks: Arc<At
     for _ in 0..waiting {
         ack(&mut c).await;
     }
-}
-
-fn dir_bytes(p: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(p) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
-            Ok(m) => m.len(),
-            Err(_) => 0,
-        })
-        .sum()
 }
 
 fn mib(b: u64) -> f64 {

@@ -14,7 +14,7 @@
 use clap::Parser;
 use std::time::{Duration, Instant};
 use townhall_protocol::{ClientFrame, ServerFrame, Visibility};
-use townhall_tests::{Client, TestServer};
+use townhall_tests::{Client, TestServer, dir_bytes};
 
 #[derive(Parser)]
 struct Args {
@@ -94,20 +94,6 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     }
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
-}
-
-fn dir_bytes(dir: &std::path::Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
-            Ok(m) => m.len(),
-            Err(_) => 0,
-        })
-        .sum()
 }
 
 #[tokio::main]
