@@ -75,6 +75,8 @@ test('an admin can hide the guide on a half-done install, and staff never see it
     await expect(setup).toContainText('1 of 3 done');
     await setup.getByRole('button', { name: 'Hide this guide' }).click();
     await expect(setup).toHaveCount(0);
+    // The focus does not fall to the page: it moves to Home's heading.
+    await expect(page.locator('#home-title')).toBeFocused();
     await page.reload();
     await expect(page.getByRole('heading', { name: /Welcome back/ })).toBeVisible();
     await expect(setup).toHaveCount(0);

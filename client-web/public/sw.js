@@ -62,11 +62,15 @@ self.addEventListener('fetch', (event) => {
     if (p.startsWith('/api/') || p === '/ws' || p === '/metrics' || p === '/healthz') return;
     event.respondWith(
       fetch(req)
-        .then((res) => {
+        .then(async (res) => {
           if (res.ok && (res.headers.get('content-type') ?? '').startsWith('text/html')) {
             const copy = res.clone();
             event.waitUntil(caches.open(CACHE).then((c) => c.put('/', copy)));
+            return res;
           }
+          // Behind a proxy, a stopped Townhall is the proxy's 502/503/504
+          // page, not a network error: that is "down" too.
+          if (res.status >= 500) return (await caches.match('/')) ?? res;
           return res;
         })
         .catch(async () => (await caches.match('/')) ?? Response.error()),

@@ -22,7 +22,7 @@ import { SearchView } from './components/SearchView';
 import { QuickSwitcher } from './components/QuickSwitcher';
 import { ShortcutHelp } from './components/ShortcutHelp';
 import { NotifyOffer, useNotifications } from './components/Notifications';
-import { ProfileCard } from './components/ProfileCard';
+import { ProfileCard, profileOf } from './components/ProfileCard';
 
 const AdminView = lazyView(() => import('./components/Admin').then((m) => m.AdminView));
 const PulseView = lazyView(() => import('./components/Pulse').then((m) => m.PulseView));
@@ -67,6 +67,10 @@ function endSession(notice?: string): void {
   clearFileUrls();
   storage.saveSession(null);
   current.value = null;
+  // Nothing of this session stays on screen for the next person.
+  profileOf.value = null;
+  showFaviconCount(0);
+  document.title = 'Townhall';
   loginNotice.value = notice;
   if (expiryTimer) clearTimeout(expiryTimer);
   expiryTimer = null;

@@ -20,7 +20,7 @@ export function Home({ store, onCreateRoom }: { store: ChatStore; onCreateRoom: 
   const name = store.me.display_name || store.me.username;
   return (
     <section class="home" aria-labelledby="home-title">
-      <h1 id="home-title">Welcome back, <bdi>{name}</bdi>
+      <h1 id="home-title" tabIndex={-1}>Welcome back, <bdi>{name}</bdi>
       </h1>
       <Setup store={store} onCreateRoom={onCreateRoom} />
       <PinnedAcks store={store} />

@@ -1,7 +1,7 @@
 import { signal } from '@preact/signals';
 import { useState } from 'preact/hooks';
 import { avatarStyle } from '../avatar';
-import type { UserInfo } from '../protocol';
+import { ANONYMOUS_ID, type UserInfo } from '../protocol';
 import { navigate, roomHref } from '../router';
 import type { ChatStore } from '../store';
 import { initials } from '../text';
@@ -23,6 +23,8 @@ const ROLE_LABEL: Record<UserInfo['role'], string> = {
 
 /** A person's name that opens their card. */
 export function PersonName({ user, name }: { user: UserInfo; name: string }) {
+  // An anonymous question's sender is nobody: there is no card to show.
+  if (user.id === ANONYMOUS_ID) return <bdi class="sender">{name}</bdi>;
   return (
     <button type="button" class="sender-btn" onClick={() => (profileOf.value = user)} data-testid="person-name">
       <bdi class="sender">{name}</bdi>

@@ -29,11 +29,21 @@ export function setupSteps(store: ChatStore, users: readonly AdminUser[]): Setup
   return { rooms, people, team };
 }
 
+/** Hidden by the admin, or every step seen done once: no more user-list
+ * fetches on later visits to Home (the list is unpaged). */
 function dismissed(userId: string): boolean {
   try {
     return localStorage.getItem(`${DISMISSED_KEY}.${userId}`) === '1';
   } catch {
     return false;
+  }
+}
+
+function remember(userId: string): void {
+  try {
+    localStorage.setItem(`${DISMISSED_KEY}.${userId}`, '1');
+  } catch {
+    // Private mode: hidden for this visit only.
   }
 }
 
@@ -56,15 +66,16 @@ export function Setup({ store, onCreateRoom }: { store: ChatStore; onCreateRoom:
   }, [admin, hidden]);
   if (!admin || hidden || !users) return null;
   const steps = setupSteps(store, users);
-  if (steps.rooms && steps.people && steps.team) return null;
+  if (steps.rooms && steps.people && steps.team) {
+    remember(store.me.id);
+    return null;
+  }
   const done = [steps.rooms, steps.people, steps.team].filter(Boolean).length;
   const dismiss = () => {
-    try {
-      localStorage.setItem(`${DISMISSED_KEY}.${store.me.id}`, '1');
-    } catch {
-      // Private mode: hidden for this visit only.
-    }
+    remember(store.me.id);
     setHidden(true);
+    // The focused button goes away with the guide: focus the page's heading.
+    document.getElementById('home-title')?.focus();
   };
   return (
     <section class="setup" aria-labelledby="setup-title" data-testid="setup">
