@@ -10,7 +10,9 @@
 
 use std::time::Duration;
 use townhall_protocol::retention::{HoldTarget, RetentionRun};
-use townhall_protocol::{ClientFrame, Content, ErrorCode, Event, RoomId, ServerFrame, Visibility};
+use townhall_protocol::{
+    ClientFrame, Content, ErrorCode, Event, ModerationAction, RoomId, ServerFrame, Visibility,
+};
 use townhall_tests::{Client, TestServer, body};
 use uuid::Uuid;
 
@@ -531,6 +533,90 @@ async fn an_expired_broadcast_leaves_no_body_in_pending_acks() {
     assert!(
         after.iter().all(|p| !p.body.contains("okapi")),
         "the expired broadcast's body is still served: {after:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_anonymous_question_keeps_no_text_in_its_askers_record() {
+    let server = start().await;
+    let (mut admin, _, _) = server
+        .connect_caught_up(&server.admin_token, None, None)
+        .await;
+    let (_, tina_token) = server.user("tina_team").await;
+    let (_, alice_token) = server.user("alice_asker").await;
+    server.make_team("tina_team").await;
+    let room = admin.create_room("ask-me", Visibility::Public).await.id;
+    let allowed = admin
+        .request(ClientFrame::SetAnonymousQuestions {
+            req_id: None,
+            room: Some(room),
+            on: true,
+        })
+        .await;
+    assert!(matches!(allowed, ServerFrame::Ok { .. }), "{allowed:?}");
+    let (mut tina, _, _) = server.connect_caught_up(&tina_token, None, None).await;
+    tina.join(room).await;
+    let (mut alice, _, _) = server.connect_caught_up(&alice_token, None, None).await;
+    alice.join(room).await;
+    let text = "Is the marmot office closing?";
+    let asked = match alice
+        .request(ClientFrame::AskAnonymously {
+            req_id: None,
+            room,
+            body: text.into(),
+        })
+        .await
+    {
+        ServerFrame::AnonymousQuestions { mut questions, .. } if questions.len() == 1 => {
+            questions.remove(0)
+        }
+        other => panic!("ask: {other:?}"),
+    };
+    let approved = tina
+        .request(ClientFrame::Moderate {
+            req_id: None,
+            id: asked.id,
+            action: ModerationAction::Approve,
+        })
+        .await;
+    assert!(
+        !matches!(approved, ServerFrame::Error { .. }),
+        "{approved:?}"
+    );
+    let question = alice
+        .event_where("the approved question", |e| {
+            e.room == room && body(e) == Some(text)
+        })
+        .await;
+    let mine = |f: ServerFrame| match f {
+        ServerFrame::AnonymousQuestions { questions, .. } => questions,
+        other => panic!("my anonymous questions: {other:?}"),
+    };
+    let before = mine(
+        alice
+            .request(ClientFrame::MyAnonymousQuestions { req_id: None })
+            .await,
+    );
+    assert!(
+        before.iter().any(|q| q.id == asked.id && q.body == text),
+        "{before:?}"
+    );
+
+    tokio::time::sleep(AGE).await;
+    set_policy(&mut admin, Some(room), DAYS).await;
+    until_expired(&mut alice, room, question.seq).await;
+    let after = mine(
+        alice
+            .request(ClientFrame::MyAnonymousQuestions { req_id: None })
+            .await,
+    );
+    let record = after
+        .iter()
+        .find(|q| q.id == asked.id)
+        .unwrap_or_else(|| panic!("the asker's record is gone: {after:?}"));
+    assert!(
+        !record.body.contains("marmot"),
+        "the expired question's text is still in its record: {record:?}"
     );
 }
 

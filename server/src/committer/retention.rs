@@ -313,6 +313,13 @@ impl Worker {
                         };
                         self.erase_message(b, p, &stored, &mut event)?;
                         erased.insert((room.0, event.seq));
+                        // An approved anonymous question: its record's copy
+                        // of the text goes too (as when its asker withdraws
+                        // it); the record stays so the asker sees it gone.
+                        if let Some(mut q) = self.store.anon_by_message(room, event.seq)? {
+                            q.body.clear();
+                            store::put_anon_question(b, &q);
+                        }
                         if let Some(id) = broadcast {
                             self.erase_broadcast_body(b, id, &erased)?;
                         }

@@ -39,8 +39,9 @@ impl Drop for OneAtATime {
 /// `store/snapshot.rs`), taken while this node applies nothing, so it is
 /// the state at exactly the log sequence (cluster) and position in the
 /// `X-Townhall-Log-Seq` and `X-Townhall-Pos` headers. Writes on this node
-/// wait while its records are written (not while the attachment files
-/// that follow them are copied); a new node restores it with `townhall restore`.
+/// wait only for the instant the state is fixed (and, while the copy runs,
+/// at most for one chunk's read: `store/cow_kv.rs`); a new node restores
+/// it with `townhall restore`.
 pub(super) async fn snapshot(State(app): State<App>, headers: HeaderMap) -> HttpResult<Response> {
     require_admin(&app, &headers).await?;
     let _one = OneAtATime::take(&SNAPSHOT_RUNNING)?;
@@ -53,33 +54,36 @@ pub(super) async fn snapshot(State(app): State<App>, headers: HeaderMap) -> Http
         .config
         .data
         .with_extension(format!("snapshot-{}-{n}", std::process::id()));
-    let (store, at) = (app.store.clone(), path.clone());
+    let store = app.store.clone();
     let files = app.files.clone();
-    // Paused: the pairs, and a hold on every hash they reference (so the
-    // sweep cannot remove bytes the snapshot's records still name).
+    // Owned by whoever holds the snapshot next (the copying task, then
+    // the handler): if the request is dropped at any await, the file goes
+    // with the last owner.
+    let guard = RemoveOnDrop(path.clone());
+    let file = std::fs::File::create(&path)
+        .map_err(|e| ServerError::Internal(format!("snapshot file: {e}")))?;
+    // Paused for an instant only: the state is fixed (copy-on-write, see
+    // `store/cow_kv.rs`) and every hash it references is held against the
+    // sweep (so the bytes its records name stay until copied). The records
+    // and the files are then copied while writes go on.
     let begun = app
         .committer
         .paused(move || -> Result<_, ServerError> {
-            // Owned by whoever holds the snapshot next (this closure's
-            // result, the copying task, then the handler): if the request
-            // is dropped at any await, the file goes with the last owner.
-            let guard = RemoveOnDrop(at.clone());
-            let file = std::fs::File::create(&at)
-                .map_err(|e| ServerError::Internal(format!("snapshot file: {e}")))?;
-            let writer = store.export_begin(file)?;
+            let copy = store.snapshot_begin()?;
             let hashes = store.referenced_hashes()?;
             let holds: Vec<_> = match &files {
                 Some(f) => hashes.iter().map(|h| Some(f.hold(h))).collect(),
                 None => hashes.iter().map(|_| None).collect(),
             };
-            Ok((writer, hashes, holds, guard))
+            Ok((copy, hashes, holds))
         })
         .await?;
     let written = match begun {
-        Ok((writer, hashes, holds, guard)) => {
+        Ok((copy, hashes, holds)) => {
             let files = app.files.clone();
             let handle = tokio::runtime::Handle::current();
             tokio::task::spawn_blocking(move || {
+                let writer = copy.write_pairs(file)?;
                 add_files(writer, files, &handle, hashes, holds).map(|info| (info, guard))
             })
             .await

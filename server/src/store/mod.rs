@@ -8,6 +8,7 @@
 
 mod anon;
 mod contacts;
+mod cow_kv;
 mod digest;
 mod directory;
 mod files;
@@ -30,6 +31,8 @@ mod watch;
 
 pub use anon::{AnonRecord, MAX_ANON_ROOMS, put_anon_question, put_anon_setting};
 pub use contacts::{MAX_BLOCKS, delete_block, delete_hidden_dm, put_block, put_dm, put_hidden_dm};
+pub use cow_kv::CowCopy;
+use cow_kv::CowKv;
 pub use directory::{DirectoryLink, put_directory_link};
 pub use files::{FileRecord, MAX_FILES_PER_USER, MAX_SWEPT, UserFile, delete_file, put_file};
 pub use kv::{Batch, Kv, Op, StoreError, Tree, prefix_successor, scan_prefix};
@@ -52,7 +55,7 @@ pub use retention::{
 };
 pub use sled_kv::{DEFAULT_CACHE_BYTES, SledKv};
 pub(crate) use snapshot::{MAGIC as SNAPSHOT_MAGIC, MAGIC_V1 as SNAPSHOT_MAGIC_V1};
-pub use snapshot::{SnapshotFile, SnapshotInfo, SnapshotWriter};
+pub use snapshot::{SnapshotCopy, SnapshotFile, SnapshotInfo, SnapshotWriter};
 pub use watch::{
     WatchPhraseRecord, delete_watch_phrase, put_watch_alert, put_watch_phrase, put_watch_week_count,
 };
@@ -129,11 +132,18 @@ fn corrupt(tree: Tree, detail: impl std::fmt::Display) -> StoreError {
 #[derive(Clone)]
 pub struct Store {
     kv: Arc<dyn Kv>,
+    /// The copy-on-write layer over the base store (snapshots read through
+    /// it while writes go on); `None` for the committer's overlay view.
+    cow: Option<Arc<CowKv>>,
 }
 
 impl Store {
     pub fn new(kv: Arc<dyn Kv>) -> Store {
-        Store { kv }
+        let cow = Arc::new(CowKv::new(kv));
+        Store {
+            kv: cow.clone(),
+            cow: Some(cow),
+        }
     }
 
     pub fn open_sled(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
@@ -153,7 +163,11 @@ impl Store {
     /// batch with [`OverlayKv::take_batch`].
     pub fn with_overlay(&self) -> (Store, Arc<OverlayKv>) {
         let overlay = Arc::new(OverlayKv::new(self.kv.clone()));
-        (Store::new(overlay.clone()), overlay)
+        let store = Store {
+            kv: overlay.clone(),
+            cow: None,
+        };
+        (store, overlay)
     }
 
     /// Check or write the schema version; return the last committed position.

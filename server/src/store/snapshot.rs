@@ -106,6 +106,48 @@ fn bad(what: &str) -> StoreError {
     StoreError::Backend(format!("snapshot: {what}"))
 }
 
+/// A snapshot begun ([`Store::snapshot_begin`]) whose pairs are not written
+/// yet. Dropping it ends the copy.
+pub struct SnapshotCopy {
+    copy: super::CowCopy,
+    log_seq: u64,
+    pos: u64,
+}
+
+impl SnapshotCopy {
+    /// Write the magic line and every pair as they were at the start, while
+    /// writes to the store go on; files may follow.
+    pub fn write_pairs<W: Write>(mut self, out: W) -> Result<SnapshotWriter<W>, StoreError> {
+        let mut w = Hashing {
+            inner: std::io::BufWriter::new(out),
+            hash: Sha256::new(),
+            bytes: 0,
+        };
+        w.write_all(MAGIC).map_err(io)?;
+        let mut pairs = 0u64;
+        while let Some((tree, chunk)) = self.copy.next_chunk()? {
+            for (k, v) in &chunk {
+                w.write_all(&[tree.tag()]).map_err(io)?;
+                w.write_all(&(k.len() as u32).to_be_bytes()).map_err(io)?;
+                w.write_all(k).map_err(io)?;
+                w.write_all(&(v.len() as u32).to_be_bytes()).map_err(io)?;
+                w.write_all(v).map_err(io)?;
+            }
+            pairs += chunk.len() as u64;
+        }
+        Ok(SnapshotWriter {
+            w,
+            info: SnapshotInfo {
+                pairs,
+                bytes: 0,
+                log_seq: self.log_seq,
+                pos: self.pos,
+                files: 0,
+            },
+        })
+    }
+}
+
 /// A snapshot whose pairs are written: files may follow, then
 /// [`SnapshotWriter::finish`].
 pub struct SnapshotWriter<W: Write> {
@@ -162,34 +204,26 @@ impl Store {
     /// Write the magic line and every pair; files may follow. The caller
     /// makes sure nothing writes meanwhile (the committer is paused).
     pub fn export_begin<W: Write>(&self, out: W) -> Result<SnapshotWriter<W>, StoreError> {
-        let mut w = Hashing {
-            inner: std::io::BufWriter::new(out),
-            hash: Sha256::new(),
-            bytes: 0,
-        };
-        w.write_all(MAGIC).map_err(io)?;
-        let mut pairs = 0u64;
-        for tree in Tree::ALL {
-            pairs += self.walk(tree, |k, v| {
-                w.write_all(&[tree.tag()]).map_err(io)?;
-                w.write_all(&(k.len() as u32).to_be_bytes()).map_err(io)?;
-                w.write_all(k).map_err(io)?;
-                w.write_all(&(v.len() as u32).to_be_bytes()).map_err(io)?;
-                w.write_all(v).map_err(io)
-            })?;
-        }
-        Ok(SnapshotWriter {
-            w,
-            info: SnapshotInfo {
-                pairs,
-                bytes: 0,
-                log_seq: self.log_seq()?,
-                pos: self.last_pos()?,
-                files: 0,
-            },
-        })
+        self.snapshot_begin()?.write_pairs(out)
     }
 
+    /// Fix the store's state as it is now for a snapshot, which is then
+    /// written with [`SnapshotCopy::write_pairs`] while writes go on (see
+    /// `cow_kv.rs`). Call it between two applied groups (the committer
+    /// paused for this instant only), so the state is one applied position.
+    /// One at a time per store.
+    pub fn snapshot_begin(&self) -> Result<SnapshotCopy, StoreError> {
+        let cow = self
+            .cow
+            .as_ref()
+            .ok_or_else(|| bad("the committer's overlay view cannot be copied"))?;
+        let copy = cow.begin()?;
+        Ok(SnapshotCopy {
+            copy,
+            log_seq: self.log_seq()?,
+            pos: self.last_pos()?,
+        })
+    }
     /// Whether nothing but a schema version is stored.
     pub fn is_blank(&self) -> Result<bool, StoreError> {
         for tree in Tree::ALL {

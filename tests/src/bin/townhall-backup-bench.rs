@@ -77,8 +77,18 @@ async fn post(c: &mut Client, room: RoomId, n: usize, from: usize) {
     c.seen.clear();
 }
 
-/// Keep sending with a window until `stop`; counts acks into `acks`.
-async fn writer(mut c: Client, room: RoomId, stop: Arc<AtomicBool>, acks: Arc<AtomicU64>) {
+/// Keep sending with a window until `stop`; counts acks into `acks` and
+/// records the longest wait between two acks while `watch` is set, in
+/// microseconds, into `gap`.
+async fn writer(
+    mut c: Client,
+    room: RoomId,
+    stop: Arc<AtomicBool>,
+    acks: Arc<AtomicU64>,
+    watch: Arc<AtomicBool>,
+    gap: Arc<AtomicU64>,
+) {
+    let mut last = Instant::now();
     let mut waiting = 0usize;
     let mut i = 0usize;
     while !stop.load(Ordering::Relaxed) {
@@ -88,6 +98,11 @@ async fn writer(mut c: Client, room: RoomId, stop: Arc<AtomicBool>, acks: Arc<At
         if waiting == 64 {
             ack(&mut c).await;
             acks.fetch_add(1, Ordering::Relaxed);
+            let now = Instant::now();
+            if watch.load(Ordering::Relaxed) {
+                gap.fetch_max((now - last).as_micros() as u64, Ordering::Relaxed);
+            }
+            last = now;
             waiting -= 1;
             while c.pending_frame().is_some() {}
             c.seen.clear();
@@ -131,11 +146,22 @@ async fn main() {
     }
     let stop = Arc::new(AtomicBool::new(false));
     let acks = Arc::new(AtomicU64::new(0));
-    let task = tokio::spawn(writer(w, room, stop.clone(), acks.clone()));
+    let watch = Arc::new(AtomicBool::new(false));
+    let gap = Arc::new(AtomicU64::new(0));
+    let task = tokio::spawn(writer(
+        w,
+        room,
+        stop.clone(),
+        acks.clone(),
+        watch.clone(),
+        gap.clone(),
+    ));
     tokio::time::sleep(Duration::from_secs(2)).await; // warm-up
     let a0 = acks.load(Ordering::Relaxed);
+    watch.store(true, Ordering::Relaxed);
     tokio::time::sleep(Duration::from_secs(args.baseline_secs)).await;
     let before = (acks.load(Ordering::Relaxed) - a0) as f64 / args.baseline_secs as f64;
+    let gap_before = gap.swap(0, Ordering::Relaxed);
 
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("townhall.backup");
@@ -155,6 +181,7 @@ async fn main() {
         .expect("run townhall backup");
     let took = t.elapsed();
     let during = (acks.load(Ordering::Relaxed) - a1) as f64 / took.as_secs_f64();
+    let gap_during = gap.load(Ordering::Relaxed);
     assert!(
         out.status.success(),
         "backup failed: {}",
@@ -171,6 +198,11 @@ async fn main() {
     println!(
         "writer (1 connection, 64 in flight): {before:.0} acks/s before the backup, {during:.0} acks/s during it ({:+.0} %)",
         (during / before - 1.0) * 100.0
+    );
+    println!(
+        "writer's longest wait between two acks: {:.1} ms before the backup, {:.1} ms during it",
+        gap_before as f64 / 1000.0,
+        gap_during as f64 / 1000.0
     );
 
     let restored = dir.path().join("restored");
