@@ -330,7 +330,17 @@ pub fn restore_file(
             format!("the bytes of {hash} do not match their hash"),
         ));
     }
-    std::fs::rename(&part, &dest)
+    std::fs::rename(&part, &dest)?;
+    // The rename is durable only once its directory is.
+    match dest.parent() {
+        Some(dir) => sync_dir(dir),
+        None => Ok(()),
+    }
+}
+
+/// fsync a directory, so the names created in it survive a power loss.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]

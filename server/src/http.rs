@@ -113,9 +113,13 @@ async fn healthz(State(app): State<App>) -> Json<serde_json::Value> {
 
 async fn metrics(State(app): State<App>) -> impl IntoResponse {
     let store = app.store.clone();
-    let bytes = tokio::task::spawn_blocking(move || store.size_on_disk())
-        .await
-        .unwrap_or(0);
+    let (bytes, retention) =
+        tokio::task::spawn_blocking(move || (store.size_on_disk(), store.retention_run().ok()))
+            .await
+            .unwrap_or((0, None));
+    if let Some(run) = retention {
+        crate::metrics::set_retention_gauges(run.expired_total, run.at / 1000);
+    }
     let published = app.hub.published();
     crate::metrics::set_scrape_gauges(
         app.hub.online_user_count(),

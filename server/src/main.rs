@@ -391,6 +391,13 @@ fn restore(file: &std::path::Path, data: &std::path::Path) -> anyhow::Result<()>
         let info = store.import(&mut input, &mut on_file)?;
         // A gzip file is checked (its CRC) only once read to its end.
         std::io::copy(&mut input, &mut std::io::sink()).context("reading the file's end")?;
+        drop(store);
+        // The store synced its files; the folders naming them must be
+        // durable too (the data folder's own entry in its parent).
+        townhall_server::backup::sync_dir(data).context("syncing the data folder")?;
+        if let Some(parent) = data.parent().filter(|p| !p.as_os_str().is_empty()) {
+            townhall_server::backup::sync_dir(parent).context("syncing its parent folder")?;
+        }
         Ok(info)
     })();
     match restored {

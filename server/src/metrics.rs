@@ -130,6 +130,8 @@ const BACKLOG_EVENTS: &str = "townhall_backlog_events";
 const ONLINE_USERS: &str = "townhall_online_users";
 const COMMITTER_QUEUE: &str = "townhall_committer_queue_jobs";
 const SEARCH_QUEUE: &str = "townhall_search_queue_positions";
+const RETENTION_EXPIRED: &str = "townhall_retention_expired_messages";
+const RETENTION_LAST_RUN: &str = "townhall_retention_last_run_timestamp_seconds";
 
 /// Latency buckets, in seconds: one fdatasync here is about 0.2 ms and a
 /// group commit under load a few ms, while a stalled disk takes seconds;
@@ -175,6 +177,8 @@ struct Registry {
     online_users: Gauge,
     committer_queue: Gauge,
     search_queue: Gauge,
+    retention_expired: Gauge,
+    retention_last_run: Gauge,
     /// `townhall_request_seconds{type=…}`, one per request type, made at
     /// first use. The types are the protocol's frame names (a fixed set
     /// of a few dozen, see `handlers::request_type`), never client text,
@@ -269,6 +273,16 @@ pub fn set_scrape_gauges(
     r.online_users.set(online_users as f64);
     r.committer_queue.set(committer_queue.unwrap_or(0) as f64);
     r.search_queue.set(search_queue.unwrap_or(0) as f64);
+}
+
+/// Retention, read from the store at scrape time: messages expired since
+/// the data folder was made, and when the last run was applied (Unix
+/// seconds; 0 if never). Alert if the last run is older than a few
+/// intervals while a policy is set.
+pub fn set_retention_gauges(expired_total: u64, last_run_secs: u64) {
+    let r = registry();
+    r.retention_expired.set(expired_total as f64);
+    r.retention_last_run.set(last_run_secs as f64);
 }
 
 /// Handling one client request of type `kind` (a protocol frame name)
@@ -430,6 +444,14 @@ fn build() -> Registry {
         search_queue: gauge(
             SEARCH_QUEUE,
             "Positions published but not yet in the search index (0 without search).",
+        ),
+        retention_expired: gauge(
+            RETENTION_EXPIRED,
+            "Messages deleted by retention since the data folder was made.",
+        ),
+        retention_last_run: gauge(
+            RETENTION_LAST_RUN,
+            "When the last retention run was applied, Unix seconds (0: never).",
         ),
         request_seconds: RwLock::new(FxHashMap::default()),
         recorder: recorder.clone(),

@@ -618,6 +618,25 @@ async fn an_expired_anonymous_question_keeps_no_text_in_its_askers_record() {
         !record.body.contains("marmot"),
         "the expired question's text is still in its record: {record:?}"
     );
+    // The operator sees it too.
+    let metrics = reqwest::get(server.http("/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let gauge = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from /metrics"))
+    };
+    assert!(gauge("townhall_retention_expired_messages") >= 1.0);
+    assert!(
+        gauge("townhall_retention_last_run_timestamp_seconds") * 1000.0
+            >= now_ms() as f64 - 60_000.0
+    );
 }
 
 #[tokio::test]

@@ -250,6 +250,13 @@ impl Worker {
         }
         store::delete_mentions(b, event.room, event.seq);
         self.watch_deleted(b, p, event.room, event.seq)?;
+        // An approved anonymous question: its record's copy of the text
+        // goes too, whoever deletes it (a moderator, retention; a withdraw
+        // then marks it withdrawn). The record stays: its asker sees it gone.
+        if let Some(mut q) = self.store.anon_by_message(event.room, event.seq)? {
+            q.body.clear();
+            store::put_anon_question(b, &q);
+        }
         Ok(())
     }
 

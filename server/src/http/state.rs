@@ -9,10 +9,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Each of these reads the whole store (and a snapshot pauses this node's
-/// writes): one at a time per node; a second request meanwhile gets
+/// Each of these reads the whole store: one at a time per node; a second request meanwhile gets
 /// `rate_limited` rather than queueing more whole-store reads.
 static SNAPSHOT_RUNNING: AtomicBool = AtomicBool::new(false);
 static DIGEST_RUNNING: AtomicBool = AtomicBool::new(false);
@@ -26,6 +26,15 @@ impl OneAtATime {
             return Err(ServerError::RateLimited);
         }
         Ok(OneAtATime(flag))
+    }
+}
+
+/// Sets its flag when dropped (the request went away).
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
     }
 }
 
@@ -44,7 +53,13 @@ impl Drop for OneAtATime {
 /// it with `townhall restore`.
 pub(super) async fn snapshot(State(app): State<App>, headers: HeaderMap) -> HttpResult<Response> {
     require_admin(&app, &headers).await?;
-    let _one = OneAtATime::take(&SNAPSHOT_RUNNING)?;
+    // Held by the copying task, which runs to its end even if this request
+    // is dropped: a retry meanwhile gets `rate_limited`.
+    let one = OneAtATime::take(&SNAPSHOT_RUNNING)?;
+    // Set when this request is dropped: the copying task stops at its next
+    // chunk or file rather than copying for nobody.
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let _cancel = CancelOnDrop(cancelled.clone());
     // Written to a file beside the data folder first (the pause must not
     // depend on how fast the client reads), then unlinked and streamed
     // from the open handle.
@@ -83,8 +98,10 @@ pub(super) async fn snapshot(State(app): State<App>, headers: HeaderMap) -> Http
             let files = app.files.clone();
             let handle = tokio::runtime::Handle::current();
             tokio::task::spawn_blocking(move || {
-                let writer = copy.write_pairs(file)?;
-                add_files(writer, files, &handle, hashes, holds).map(|info| (info, guard))
+                let _one = one;
+                let writer = copy.write_pairs(file, &cancelled)?;
+                add_files(writer, files, &handle, hashes, holds, &cancelled)
+                    .map(|info| (info, guard))
             })
             .await
             .map_err(|e| ServerError::Internal(format!("snapshot task: {e}")))
@@ -136,12 +153,16 @@ fn add_files(
     handle: &tokio::runtime::Handle,
     hashes: Vec<String>,
     holds: Vec<Option<crate::files::InFlight>>,
+    cancelled: &AtomicBool,
 ) -> Result<crate::store::SnapshotInfo, ServerError> {
     use crate::store::SnapshotFile;
     let fail = |e: std::io::Error| ServerError::Internal(format!("snapshot file: {e}"));
     let mut missing = 0u64;
     if let Some(files) = &files {
         for (hash, hold) in hashes.iter().zip(holds) {
+            if cancelled.load(Ordering::Relaxed) {
+                return Err(ServerError::Internal("snapshot: request dropped".into()));
+            }
             if files.shared().is_some()
                 && let Err(e) = handle.block_on(files.ensure_local(hash, false))
             {

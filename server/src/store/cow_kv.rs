@@ -37,6 +37,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// (about a millisecond for 512 small pairs from sled's cache).
 pub const CHUNK: usize = 512;
 
+/// Pre-images a copy may hold: a copy that falls this far behind the
+/// writes is ended (its snapshot fails; writes never wait for memory).
+/// 256 MiB is minutes of the fastest durable write rate measured here.
+pub const MAX_PRE_IMAGE_BYTES: usize = 256 << 20;
+
+/// Bookkeeping per saved pre-image besides its key and value (map node,
+/// tree position, vectors' headers), roughly.
+const PRE_IMAGE_OVERHEAD: usize = 64;
+
 /// (position of the tree in [`Tree::ALL`], key) → the value at the start
 /// (`None`: the key did not exist then).
 type PreImages = BTreeMap<(usize, Vec<u8>), Option<Vec<u8>>>;
@@ -52,6 +61,8 @@ struct Copy {
     after: Option<Vec<u8>>,
     /// Pre-images of keys not copied yet, written since the start.
     before: PreImages,
+    /// Their approximate size, against [`MAX_PRE_IMAGE_BYTES`].
+    bytes: usize,
 }
 
 impl Copy {
@@ -83,16 +94,25 @@ impl CowKv {
         }
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, Option<Copy>>, StoreError> {
-        self.copy
-            .lock()
-            .map_err(|_| StoreError::Backend("copy-on-write lock poisoned".into()))
+    /// The lock. A panic while it was held (a copy's chunk read runs on
+    /// another thread) ends that copy, whose reader then gets an error; it
+    /// never stops the writes.
+    fn lock(&self) -> MutexGuard<'_, Option<Copy>> {
+        match self.copy.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => {
+                let mut guard = poisoned.into_inner();
+                *guard = None;
+                self.copy.clear_poison();
+                guard
+            }
+        }
     }
 
     /// Start a copy of the store as it is now. One at a time: a second
     /// while one runs is refused. The copy ends when the handle is dropped.
     pub fn begin(self: &Arc<Self>) -> Result<CowCopy, StoreError> {
-        let mut copy = self.lock()?;
+        let mut copy = self.lock();
         if copy.is_some() {
             return Err(StoreError::Backend(
                 "a snapshot copy is already running".into(),
@@ -106,6 +126,7 @@ impl CowKv {
             tree: 0,
             after: None,
             before: BTreeMap::new(),
+            bytes: 0,
         });
         Ok(CowCopy {
             kv: self.clone(),
@@ -126,10 +147,14 @@ impl CowCopy {
     /// tree (possibly none for a chunk whose keys were all created since the
     /// start); `None` once every tree is copied.
     pub fn next_chunk(&mut self) -> Result<Option<(Tree, Vec<KvPair>)>, StoreError> {
-        let mut guard = self.kv.lock()?;
+        let mut guard = self.kv.lock();
         let copy = match guard.as_mut() {
             Some(c) if c.generation == self.generation => c,
-            _ => return Err(StoreError::Backend("the snapshot copy was ended".into())),
+            _ => {
+                return Err(StoreError::Backend(
+                    "the snapshot copy was ended (see the server's log)".into(),
+                ));
+            }
         };
         let Some(&tree) = Tree::ALL.get(copy.tree) else {
             return Ok(None);
@@ -162,8 +187,11 @@ impl CowCopy {
             .range((lower, end))
             .map(|((_, k), v)| (k.clone(), v.clone()))
             .collect();
-        for (k, _) in &saved {
+        for (k, v) in &saved {
             copy.before.remove(&(at, k.clone()));
+            copy.bytes = copy
+                .bytes
+                .saturating_sub(k.len() + v.as_ref().map_or(0, Vec::len) + PRE_IMAGE_OVERHEAD);
         }
         let mut out: BTreeMap<Vec<u8>, Vec<u8>> = chunk.into_iter().collect();
         for (k, pre) in saved {
@@ -187,10 +215,10 @@ impl CowCopy {
 
 impl Drop for CowCopy {
     fn drop(&mut self) {
-        if let Ok(mut guard) = self.kv.copy.lock()
-            && guard
-                .as_ref()
-                .is_some_and(|c| c.generation == self.generation)
+        let mut guard = self.kv.lock();
+        if guard
+            .as_ref()
+            .is_some_and(|c| c.generation == self.generation)
         {
             *guard = None;
         }
@@ -214,7 +242,8 @@ impl Kv for CowKv {
     }
 
     fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
-        let mut guard = self.lock()?;
+        let mut guard = self.lock();
+        let mut overflow = false;
         if let Some(copy) = guard.as_mut() {
             for op in &batch.ops {
                 let (tree, key) = match op {
@@ -227,9 +256,19 @@ impl Kv for CowKv {
                 if let std::collections::btree_map::Entry::Vacant(slot) =
                     copy.before.entry((at, key.clone()))
                 {
-                    slot.insert(self.inner.get(tree, key)?);
+                    let pre = self.inner.get(tree, key)?;
+                    copy.bytes += key.len() + pre.as_ref().map_or(0, Vec::len) + PRE_IMAGE_OVERHEAD;
+                    slot.insert(pre);
                 }
             }
+            overflow = copy.bytes > MAX_PRE_IMAGE_BYTES;
+        }
+        if overflow {
+            tracing::warn!(
+                limit_mib = MAX_PRE_IMAGE_BYTES >> 20,
+                "snapshot ended: the writes during it needed more memory than the limit; retry at a quieter time"
+            );
+            *guard = None;
         }
         self.inner.apply(batch)
     }
@@ -345,6 +384,51 @@ mod tests {
         let mut b = Batch::default();
         b.put(Tree::Meta, b"a".to_vec(), b"1".to_vec());
         kv.apply(&b).expect("apply");
-        assert!(kv.copy.lock().expect("lock").is_none());
+        assert!(kv.lock().is_none());
+    }
+
+    #[test]
+    fn a_panic_during_a_copy_ends_it_and_writes_go_on() {
+        let kv = Arc::new(CowKv::new(Arc::new(MemoryKv::new())));
+        let mut copy = kv.begin().expect("begin");
+        let poisoner = kv.clone();
+        let _ = std::thread::spawn(move || {
+            let _guard = poisoner.copy.lock();
+            panic!("a chunk read failed");
+        })
+        .join();
+        assert!(kv.copy.is_poisoned());
+        let mut b = Batch::default();
+        b.put(Tree::Meta, b"a".to_vec(), b"1".to_vec());
+        kv.apply(&b).expect("writes go on");
+        assert!(copy.next_chunk().is_err(), "the copy was ended");
+        assert!(kv.begin().is_ok(), "and a new one may start");
+    }
+
+    #[test]
+    fn a_copy_too_far_behind_the_writes_is_ended_not_the_writes() {
+        let kv = Arc::new(CowKv::new(Arc::new(MemoryKv::new())));
+        let mut copy = kv.begin().expect("begin");
+        let big = vec![7u8; 1 << 20];
+        for i in 0..(super::MAX_PRE_IMAGE_BYTES >> 20) + 2 {
+            // Each key first existed with a big value, then is overwritten
+            // during the copy: its pre-image is big.
+            let mut b = Batch::default();
+            b.put(
+                Tree::RoomSeqEvent,
+                (i as u64).to_be_bytes().to_vec(),
+                big.clone(),
+            );
+            kv.inner.apply(&b).expect("before");
+            let mut b = Batch::default();
+            b.put(
+                Tree::RoomSeqEvent,
+                (i as u64).to_be_bytes().to_vec(),
+                b"x".to_vec(),
+            );
+            kv.apply(&b).expect("a write is never refused");
+        }
+        assert!(kv.lock().is_none(), "the copy was ended");
+        assert!(copy.next_chunk().is_err());
     }
 }

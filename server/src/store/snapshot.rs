@@ -1,7 +1,8 @@
 //! Snapshots: the whole store as one file, and a store made from one.
 //!
-//! A snapshot is taken while the committer is paused (see
-//! `Committer::paused`), so it is the state at one applied position: in a
+//! A snapshot's state is fixed ([`Store::snapshot_begin`]) while the
+//! committer is paused for an instant (see `Committer::paused`), so it is
+//! the state at one applied position: in a
 //! cluster, at one log sequence, which its `meta` tree records. A new node
 //! restores one (`townhall restore FILE --data DIR`) and applies the log
 //! from the entry after it.
@@ -17,10 +18,10 @@
 //! Version 1 is version 2 without file sections (and its own magic line):
 //! still read.
 //!
-//! The pairs are written while the committer is paused; the files after
-//! it resumes ([`SnapshotWriter::add_file`]): the caller holds each
-//! referenced hash against the sweep from inside the pause until its bytes
-//! are copied, and stored bytes never change (they are named by their
+//! The pairs are then written while writes go on, copy-on-write (see
+//! `cow_kv.rs`), and the files after them ([`SnapshotWriter::add_file`]):
+//! the caller holds each referenced hash against the sweep from inside the
+//! pause until its bytes are copied, and stored bytes never change (they are named by their
 //! hash), so the files are exactly those the pairs reference.
 
 use super::{Batch, Store, StoreError, Tree};
@@ -117,7 +118,12 @@ pub struct SnapshotCopy {
 impl SnapshotCopy {
     /// Write the magic line and every pair as they were at the start, while
     /// writes to the store go on; files may follow.
-    pub fn write_pairs<W: Write>(mut self, out: W) -> Result<SnapshotWriter<W>, StoreError> {
+    /// Stops with an error at the next chunk once `cancelled` is set.
+    pub fn write_pairs<W: Write>(
+        mut self,
+        out: W,
+        cancelled: &std::sync::atomic::AtomicBool,
+    ) -> Result<SnapshotWriter<W>, StoreError> {
         let mut w = Hashing {
             inner: std::io::BufWriter::new(out),
             hash: Sha256::new(),
@@ -126,6 +132,9 @@ impl SnapshotCopy {
         w.write_all(MAGIC).map_err(io)?;
         let mut pairs = 0u64;
         while let Some((tree, chunk)) = self.copy.next_chunk()? {
+            if cancelled.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(bad("cancelled"));
+            }
             for (k, v) in &chunk {
                 w.write_all(&[tree.tag()]).map_err(io)?;
                 w.write_all(&(k.len() as u32).to_be_bytes()).map_err(io)?;
@@ -204,7 +213,8 @@ impl Store {
     /// Write the magic line and every pair; files may follow. The caller
     /// makes sure nothing writes meanwhile (the committer is paused).
     pub fn export_begin<W: Write>(&self, out: W) -> Result<SnapshotWriter<W>, StoreError> {
-        self.snapshot_begin()?.write_pairs(out)
+        self.snapshot_begin()?
+            .write_pairs(out, &std::sync::atomic::AtomicBool::new(false))
     }
 
     /// Fix the store's state as it is now for a snapshot, which is then
