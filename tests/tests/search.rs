@@ -425,6 +425,69 @@ async fn questions_unanswered_questions_and_mentions_of_me() {
     assert_eq!(seqs(&search(&mut alice, "is:question").await), [q2, q1]);
 }
 
+/// Thread replies and broadcasts are found like messages, by those who
+/// may read them only.
+#[tokio::test]
+async fn thread_replies_and_broadcasts_are_found_by_their_readers() {
+    let server = TestServer::start().await;
+    let (_, alice_token) = server.user("alice").await;
+    let (_, bob_token) = server.user("bob").await;
+    let (_, carol_token) = server.user("carol").await;
+    let (_, lead_token) = server.user_with_role("lead", "leader").await;
+    let (mut alice, _, _) = server.connect_caught_up(&alice_token, None, None).await;
+    let (mut bob, _, _) = server.connect_caught_up(&bob_token, None, None).await;
+    let (mut carol, _, _) = server.connect_caught_up(&carol_token, None, None).await;
+    let (mut lead, _, _) = server.connect_caught_up(&lead_token, None, None).await;
+    let room = alice.create_room("planning", Visibility::Private).await.id;
+    alice.add_member(room, "bob").await;
+    let (_, parent, _) = alice.post(room, "the new rota").await;
+    let reply = match bob
+        .request(ClientFrame::Send {
+            req_id: None,
+            room,
+            client_id: uuid::Uuid::new_v4(),
+            body: "the wombat shift starts at six".into(),
+            thread: Some(parent),
+            question: false,
+            attachments: Vec::new(),
+        })
+        .await
+    {
+        ServerFrame::Ack { seq, .. } => seq,
+        other => panic!("reply: {other:?}"),
+    };
+    let found = until_found(&mut alice, "wombat", room, reply).await;
+    assert_eq!(seqs(&found), [reply]);
+
+    let posted = lead
+        .request(ClientFrame::Broadcast {
+            req_id: None,
+            client_id: uuid::Uuid::new_v4(),
+            body: "The capybara programme starts on Monday.".into(),
+            rooms: vec![],
+            ack_requested: false,
+        })
+        .await;
+    assert!(
+        matches!(posted, ServerFrame::BroadcastPosted { .. }),
+        "{posted:?}"
+    );
+    let copy = carol
+        .event_where("the broadcast", |e| {
+            matches!(e.content, townhall_protocol::Content::Broadcast { .. })
+        })
+        .await;
+    let found = until_found(&mut carol, "capybara", copy.room, copy.seq).await;
+    assert!(
+        found
+            .iter()
+            .all(|r| r.snippet.to_lowercase().contains("capybara"))
+    );
+    // Carol reads no thread of the private room: its reply, which alice
+    // already found above (so it is indexed), is not found for her.
+    assert!(search(&mut carol, "wombat").await.is_empty());
+}
+
 #[tokio::test]
 async fn a_server_killed_while_indexing_finds_everything_once_after_restart() {
     let mut server = TestServer::start().await;
