@@ -29,6 +29,8 @@ test('search finds a message with its words highlighted, and a click opens the r
   const lena = await server.client('lena');
   const org = await orgRoom(lena);
   await lena.send(org, 'The quarterly budgets are due on Friday.');
+  await lena.send(org, 'Forecast, forecast, forecast: the sales forecast.');
+  await lena.send(org, 'A longer note about the week ahead that mentions the forecast once, among many other words about rooms and desks.');
   const target = await lena.send(org, 'The new org chart is on the wiki: https://wiki.example/people');
   // Enough later messages that the hit is far above the room's latest page.
   await lena.sendMany(
@@ -64,6 +66,18 @@ test('search finds a message with its words highlighted, and a click opens the r
   await expect(hit).toBeVisible();
   await expect(hit).toHaveClass(/focused/);
   await expect(hit).toContainText('The new org chart is on the wiki');
+
+  // Newest first by default; "Best match" puts the message that says it
+  // most first, though it is older.
+  await box.fill('forecast');
+  await box.press('Enter');
+  await expect(results).toHaveCount(2);
+  await expect(results.first()).toContainText('mentions the forecast once');
+  await page.getByRole('radio', { name: 'Best match' }).check();
+  await expect(results.first()).toContainText('Forecast, forecast');
+  await expect(results).toHaveCount(2);
+  await page.getByRole('radio', { name: 'Newest first' }).check();
+  await expect(results.first()).toContainText('mentions the forecast once');
 
   // A query the server cannot read says why.
   await box.fill('is:pinned');

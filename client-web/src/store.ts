@@ -1235,10 +1235,15 @@ export class ChatStore {
   }
 
   /** One page of search results (the next page with `cursor`). */
-  async search(query: string, cursor?: string): Promise<Extract<ServerFrame, { type: 'search_results' }>> {
+  async search(
+    query: string,
+    cursor?: string,
+    sort: 'newest' | 'relevance' = 'newest',
+  ): Promise<Extract<ServerFrame, { type: 'search_results' }>> {
     return this.conn.request<Extract<ServerFrame, { type: 'search_results' }>>({
       type: 'search',
       query,
+      ...(sort !== 'newest' ? { sort } : {}),
       ...(cursor !== undefined ? { before_cursor: cursor } : {}),
     });
   }

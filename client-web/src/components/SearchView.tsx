@@ -1,13 +1,20 @@
-// Search results: one page at a time, newest first, each a link that opens
-// the room at that message (`#/room/<id>?at=<seq>`: the page around it,
+// Search results: one page at a time, newest first or best match first,
+// each a link that opens the room at that message (`#/room/<id>?at=<seq>`: the page around it,
 // the message highlighted).
 
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { SearchResult } from '../protocol';
 import { RequestError } from '../connection';
 import type { ChatStore } from '../store';
 import { roomTitle } from '../store';
 import { roomHref } from '../router';
+
+type Sort = 'newest' | 'relevance';
+
+const SORTS: [Sort, string][] = [
+  ['newest', 'Newest first'],
+  ['relevance', 'Best match'],
+];
 
 interface State {
   results: SearchResult[];
@@ -20,11 +27,16 @@ interface State {
 /** `title`: a view built on one fixed query (Mentions: `mentions:me`). */
 export function SearchView({ store, query, title }: { store: ChatStore; query: string; title?: string }) {
   const [state, setState] = useState<State>({ results: [], loading: true, lagMs: 0 });
+  const [sort, setSort] = useState<Sort>('newest');
+  // The sort a load was for: a late page of the other order is dropped.
+  const current = useRef<Sort>('newest');
 
-  const load = async (cursor?: string) => {
-    setState((s) => ({ ...s, loading: true, error: undefined }));
+  const load = async (cursor?: string, order: Sort = sort) => {
+    current.current = order;
+    setState((s) => ({ ...s, loading: true, error: undefined, ...(cursor === undefined ? { results: [] } : {}) }));
     try {
-      const page = await store.search(query, cursor);
+      const page = await store.search(query, cursor, order);
+      if (current.current !== order) return;
       setState((s) => ({
         results: cursor === undefined ? page.results : [...s.results, ...page.results],
         cursor: page.more ? page.next_cursor : undefined,
@@ -32,6 +44,7 @@ export function SearchView({ store, query, title }: { store: ChatStore; query: s
         lagMs: page.index_lag_ms,
       }));
     } catch (e) {
+      if (current.current !== order) return;
       const message = e instanceof RequestError ? e.message : String(e);
       setState((s) => ({ ...s, loading: false, error: message }));
     }
@@ -52,6 +65,25 @@ export function SearchView({ store, query, title }: { store: ChatStore; query: s
           </>
         )}
       </h1>
+      {!title && (
+        <div class="search-sort" role="radiogroup" aria-label="Order">
+          {SORTS.map(([value, label]) => (
+            <label key={value}>
+              <input
+                type="radio"
+                name="search-sort"
+                value={value}
+                checked={sort === value}
+                onChange={() => {
+                  setSort(value);
+                  void load(undefined, value);
+                }}
+              />{' '}
+              {label}
+            </label>
+          ))}
+        </div>
+      )}
       {state.error && (
         <p role="alert" class="muted">
           {state.error}
@@ -79,7 +111,7 @@ export function SearchView({ store, query, title }: { store: ChatStore; query: s
       </ol>
       {state.loading && <p class="muted">Searching…</p>}
       {state.cursor !== undefined && !state.loading && (
-        <button type="button" class="btn" onClick={() => void load(state.cursor)}>
+        <button type="button" class="btn" onClick={() => void load(state.cursor, sort)}>
           More results
         </button>
       )}
