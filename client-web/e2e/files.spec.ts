@@ -168,3 +168,59 @@ test('a file attached to a thread reply (button, caption optional) reaches the o
   await ctxP.close();
   await ctxO.close();
 });
+
+test('two files dropped on the composer go in one message; a cancelled upload is left out', async ({ browser }) => {
+  const ctxP = await browser.newContext();
+  const pia = await ctxP.newPage();
+  await logIn(pia, server, 'pia');
+  await openRoom(pia, 'design');
+  const ctxO = await browser.newContext();
+  const omar = await ctxO.newPage();
+  await logIn(omar, server, 'omar');
+  await openRoom(omar, 'design');
+
+  // Two files dropped at once onto the composer.
+  await pia.evaluate(() => {
+    const data = new DataTransfer();
+    data.items.add(new File(['agenda for Monday\n'], 'agenda.txt', { type: 'text/plain' }));
+    data.items.add(new File(['budget,1\n'], 'budget.csv', { type: 'text/csv' }));
+    const form = document.querySelector('form.composer')!;
+    for (const type of ['dragenter', 'dragover', 'drop']) {
+      form.dispatchEvent(new DragEvent(type, { dataTransfer: data, bubbles: true, cancelable: true }));
+    }
+  });
+  await expect(pia.getByTestId('pending-upload')).toHaveCount(2);
+  await expect(pia.getByTestId('upload-done')).toHaveCount(2);
+
+  // A third upload is held on its way (the request waits until released)
+  // and cancelled while its progress bar shows.
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await pia.route('**/api/files?name=slow.bin', async (route) => {
+    await held;
+    await route.continue().catch(() => {});
+  });
+  await pia.getByTestId('file-input').setInputFiles({
+    name: 'slow.bin',
+    mimeType: 'application/octet-stream',
+    buffer: Buffer.alloc(64 * 1024, 7),
+  });
+  await expect(pia.getByTestId('upload-progress')).toBeVisible();
+  await pia.getByRole('button', { name: 'Cancel upload of slow.bin' }).click();
+  release();
+  await expect(pia.getByTestId('pending-upload')).toHaveCount(2);
+
+  await pia.getByTestId('composer').fill('Agenda and budget');
+  await pia.getByTestId('composer').press('Enter');
+  await expect(pia.getByTestId('pending-upload')).toHaveCount(0);
+
+  // Omar gets one message with both files, and not the cancelled one.
+  const message = omar.locator('.timeline [data-seq]', { hasText: 'Agenda and budget' });
+  await expect(message.getByTestId('attachment-card')).toHaveCount(2);
+  await expect(message).toContainText('agenda.txt');
+  await expect(message).toContainText('budget.csv');
+  await expect(message).not.toContainText('slow.bin');
+
+  await ctxP.close();
+  await ctxO.close();
+});
