@@ -269,6 +269,112 @@ async fn the_team_is_alerted_about_watched_phrases_in_rooms_it_can_read() {
     assert_eq!(next_alert(&mut sam).await.seq, seq);
 }
 
+/// An edit that adds a watched phrase alerts (and counts once); an edit
+/// of an alerted message replaces the alert's text (the old text is
+/// readable nowhere else any more); an approved anonymous question is
+/// watched under the shared anonymous sender.
+#[tokio::test]
+async fn edits_and_approved_anonymous_questions_are_watched() {
+    let server = TestServer::start().await;
+    let (_, tina_token) = server.user("tina").await;
+    let (_, alice_token) = server.user("alice").await;
+    server.make_team("tina").await;
+    let mut tina = server.connect(&tina_token).await;
+    let mut alice = server.connect(&alice_token).await;
+    let room = alice.create_room("corridor", Visibility::Public).await.id;
+    tina.join(room).await;
+    list(&mut tina, add("office closing")).await;
+
+    // A message that matches nothing, then edited to match.
+    let (_, seq, _) = alice.post(room, "lunch at noon?").await;
+    let edit = |body: &str| ClientFrame::Edit {
+        req_id: None,
+        room,
+        seq,
+        body: body.into(),
+    };
+    let reply = alice
+        .request(edit("heard the office closing in May?"))
+        .await;
+    assert!(!matches!(reply, ServerFrame::Error { .. }), "{reply:?}");
+    let alert = next_alert(&mut tina).await;
+    assert_eq!((alert.room, alert.seq), (room, seq));
+    assert_eq!(alert.phrases, ["office closing"]);
+    assert!(alert.snippet.contains("May"), "{alert:?}");
+
+    // Edited again: the same alert (same place) shows the new text, and
+    // the phrase is not counted twice.
+    let reply = alice
+        .request(edit("the office closing rumour is false, sorry"))
+        .await;
+    assert!(!matches!(reply, ServerFrame::Error { .. }), "{reply:?}");
+    let again = next_alert(&mut tina).await;
+    assert_eq!(again.pos, alert.pos, "the same alert, updated");
+    assert!(again.snippet.contains("false"), "{again:?}");
+    assert!(
+        !again.snippet.contains("May"),
+        "the old text is gone: {again:?}"
+    );
+    let stored = stored_alerts(&mut tina).await;
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert!(stored[0].snippet.contains("false"));
+    let counts = match tina
+        .request(ClientFrame::WatchCounts {
+            req_id: None,
+            weeks: None,
+        })
+        .await
+    {
+        ServerFrame::WatchCounts { phrases, .. } => phrases,
+        other => panic!("watch_counts: {other:?}"),
+    };
+    let total: u64 = counts
+        .iter()
+        .filter(|c| c.phrase == "office closing")
+        .flat_map(|c| c.counts.iter())
+        .sum();
+    assert_eq!(total, 1, "{counts:?}");
+
+    // An approved anonymous question is watched, and names nobody.
+    let mut admin = server.connect(&server.admin_token).await;
+    let allowed = admin
+        .request(ClientFrame::SetAnonymousQuestions {
+            req_id: None,
+            room: Some(room),
+            on: true,
+        })
+        .await;
+    assert!(matches!(allowed, ServerFrame::Ok { .. }), "{allowed:?}");
+    let asked = match alice
+        .request(ClientFrame::AskAnonymously {
+            req_id: None,
+            room,
+            body: "Is the office closing for real?".into(),
+        })
+        .await
+    {
+        ServerFrame::AnonymousQuestions { mut questions, .. } if questions.len() == 1 => {
+            questions.remove(0)
+        }
+        other => panic!("ask: {other:?}"),
+    };
+    let approved = tina
+        .request(ClientFrame::Moderate {
+            req_id: None,
+            id: asked.id,
+            action: townhall_protocol::ModerationAction::Approve,
+        })
+        .await;
+    assert!(
+        !matches!(approved, ServerFrame::Error { .. }),
+        "{approved:?}"
+    );
+    let anon = next_alert(&mut tina).await;
+    assert_eq!(anon.room, room);
+    assert!(anon.snippet.contains("for real"), "{anon:?}");
+    assert_eq!(anon.sender.id, townhall_protocol::ANONYMOUS, "{anon:?}");
+}
+
 #[tokio::test]
 async fn bad_watch_requests_get_documented_codes() {
     let server = TestServer::start().await;

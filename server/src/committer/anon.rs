@@ -209,8 +209,10 @@ impl Worker {
                         "a message can be edited {MAX_EDITS} times"
                     )));
                 }
+                let before = ev.clone();
+                let mut old_text = String::new();
                 if let Content::Message { body: old, .. } = &mut ev.content {
-                    old.clone_from(&body);
+                    old_text = std::mem::replace(old, body.clone());
                 }
                 let edit = self.append(
                     b,
@@ -224,6 +226,7 @@ impl Worker {
                     },
                     None,
                 )?;
+                self.watch_edited(b, p, &before, &old_text, &body, &edit)?;
                 ev.state.edited_at = Some(edit.ts);
                 ev.state.edits.push(edit.seq);
                 self.rewrite(b, &stored, &ev);
@@ -355,6 +358,7 @@ impl Worker {
                 };
                 let ev = self.append(b, p, room, anonymous_sender(), None, content, None)?;
                 store::put_open_question(b, room, ev.seq, ev.ts);
+                self.watch_message(b, p, &ev)?;
                 self.pulse_message(b, room, ev.ts, true)?;
                 (
                     AnonStatus::Approved { seq: ev.seq },

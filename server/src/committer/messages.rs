@@ -288,10 +288,12 @@ impl Worker {
                         "a message can be edited {MAX_EDITS} times"
                     )));
                 }
+                let before = event.clone();
+                let mut old_text = String::new();
                 if let Content::Message { body: old, .. } | Content::Broadcast { body: old, .. } =
                     &mut event.content
                 {
-                    old.clone_from(&body);
+                    old_text = std::mem::replace(old, body.clone());
                 }
                 if matches!(event.content, Content::Message { .. }) {
                     match self.store.resolve_mentions(user.id, &body)? {
@@ -305,9 +307,15 @@ impl Worker {
                     room,
                     user,
                     None,
-                    Content::Edited { target: seq, body },
+                    Content::Edited {
+                        target: seq,
+                        body: body.clone(),
+                    },
                     None,
                 )?;
+                if matches!(before.content, Content::Message { .. }) {
+                    self.watch_edited(b, p, &before, &old_text, &body, &ev)?;
+                }
                 event.state.edited_at = Some(ev.ts);
                 event.state.edits.push(ev.seq);
                 self.rewrite(b, &stored, &event);

@@ -1,5 +1,7 @@
 //! Rumour watch at apply: the watch list's changes, and matching each new
-//! room message against it.
+//! room message (approved anonymous questions included) and each edit
+//! against it. Broadcasts are not watched: they are the leaders' own
+//! official word, what the team answers rumours with.
 //!
 //! Matching runs here, in apply, for three reasons: it is deterministic
 //! (the list and the team are store state, the week comes from the
@@ -143,9 +145,35 @@ impl Worker {
         self.watch_team = None;
     }
 
+    /// The matcher over the watch list (built from the store when the
+    /// cache was dropped); `None` while the list is empty.
+    fn watch_matcher(&mut self) -> Result<Option<&mut WatchCache>> {
+        if self.watch.is_none() {
+            let mut phrases = self.store.watch_list()?;
+            phrases.sort_by(|a, b| a.key.cmp(&b.key));
+            let matcher = Matcher::new(phrases.iter().map(|r| r.key.as_str()));
+            self.watch = Some(WatchCache { matcher, phrases });
+        }
+        Ok(self.watch.as_mut().filter(|c| !c.matcher.is_empty()))
+    }
+
+    /// The watched phrases `body` holds (as records, in list order).
+    fn watch_hits(&mut self, body: &str) -> Result<Vec<WatchPhraseRecord>> {
+        Ok(match self.watch_matcher()? {
+            Some(cache) => cache
+                .matcher
+                .matches(body)
+                .iter()
+                .map(|&i| cache.phrases[i].clone())
+                .collect(),
+            None => Vec::new(),
+        })
+    }
+
     /// Match the new room message `ev` against the watch list: count each
     /// phrase it holds in its ISO week, and alert each team member who may
-    /// read the room (not its sender).
+    /// read the room (not its sender). An approved anonymous question is a
+    /// room message too: its alert names the shared anonymous sender.
     pub(super) fn watch_message(
         &mut self,
         b: &mut Batch,
@@ -155,16 +183,7 @@ impl Worker {
         let Content::Message { body, .. } = &ev.content else {
             return Ok(());
         };
-        if self.watch.is_none() {
-            let mut phrases = self.store.watch_list()?;
-            phrases.sort_by(|a, b| a.key.cmp(&b.key));
-            let matcher = Matcher::new(phrases.iter().map(|r| r.key.as_str()));
-            self.watch = Some(WatchCache { matcher, phrases });
-        }
-        let Some(cache) = self.watch.as_mut() else {
-            return Ok(());
-        };
-        if cache.matcher.is_empty() {
+        if self.watch_matcher()?.is_none() {
             return Ok(());
         }
         let Some(room) = self.store.room(ev.room)? else {
@@ -174,12 +193,10 @@ impl Worker {
         if room.kind != RoomKind::Room {
             return Ok(());
         }
-        let hits = cache.matcher.matches(body);
-        if hits.is_empty() {
+        let matched = self.watch_hits(body)?;
+        if matched.is_empty() {
             return Ok(());
         }
-        let matched: Vec<WatchPhraseRecord> =
-            hits.iter().map(|&i| cache.phrases[i].clone()).collect();
         let (year, week) = iso_week(ev.ts);
         for r in &matched {
             let count = self.store.watch_week_count(&r.key, year, week)?;
@@ -201,6 +218,89 @@ impl Worker {
         });
         for &user in self.team()?.iter() {
             if user == ev.sender.id || !self.may_read(ev.room, user)? {
+                continue;
+            }
+            store::put_watch_alert(b, user, &alert);
+            p.frames_to_user.push((user, frame.clone()));
+        }
+        Ok(())
+    }
+
+    /// The room message `message` (as stored before the edit, text `old`)
+    /// was edited to `new` by the event `edit`. Its existing alerts show
+    /// the new text (the old one is readable nowhere else any more) and
+    /// gain the phrases it adds; a phrase the old text did not hold is
+    /// counted in the edit's week and alerts the team members who had no
+    /// alert for this message yet.
+    pub(super) fn watch_edited(
+        &mut self,
+        b: &mut Batch,
+        p: &mut Pending,
+        message: &Event,
+        old: &str,
+        new: &str,
+        edit: &Event,
+    ) -> Result<()> {
+        let existing = self
+            .store
+            .watch_alerts_of_message(message.room, message.seq)?;
+        let (now, before) = if self.watch_matcher()?.is_some() {
+            (self.watch_hits(new)?, self.watch_hits(old)?)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let added: Vec<WatchPhraseRecord> = now
+            .iter()
+            .filter(|r| !before.iter().any(|o| o.key == r.key))
+            .cloned()
+            .collect();
+        let text = snippet(new, WATCH_SNIPPET_CHARS);
+        let mut alerted: Vec<UserId> = Vec::with_capacity(existing.len());
+        for (user, mut alert) in existing {
+            alerted.push(user);
+            alert.snippet.clone_from(&text);
+            for r in &added {
+                if !alert.phrases.contains(&r.phrase) {
+                    alert.phrases.push(r.phrase.clone());
+                }
+            }
+            store::put_watch_alert(b, user, &alert);
+            p.frames_to_user
+                .push((user, shared(&ServerFrame::WatchAlert { alert })));
+        }
+        if added.is_empty() {
+            return Ok(());
+        }
+        let Some(room) = self.store.room(message.room)? else {
+            return Ok(());
+        };
+        if room.kind != RoomKind::Room {
+            return Ok(());
+        }
+        let (year, week) = iso_week(edit.ts);
+        for r in &added {
+            let count = self.store.watch_week_count(&r.key, year, week)?;
+            store::put_watch_week_count(b, &r.key, year, week, count + 1);
+        }
+        let alert = WatchAlert {
+            pos: edit.pos,
+            room: message.room,
+            room_name: room.name,
+            seq: message.seq,
+            ts: edit.ts,
+            sender: message.sender.clone(),
+            snippet: text,
+            phrases: added.into_iter().map(|r| r.phrase).collect(),
+            deleted: false,
+        };
+        let frame = shared(&ServerFrame::WatchAlert {
+            alert: alert.clone(),
+        });
+        for &user in self.team()?.iter() {
+            if user == message.sender.id
+                || alerted.contains(&user)
+                || !self.may_read(message.room, user)?
+            {
                 continue;
             }
             store::put_watch_alert(b, user, &alert);
