@@ -250,6 +250,7 @@ impl Worker {
         }
         store::delete_mentions(b, event.room, event.seq);
         self.watch_deleted(b, p, event.room, event.seq)?;
+        self.faq_message_erased(b, event.room, event.seq)?;
         Ok(())
     }
 
