@@ -14,6 +14,7 @@ import { BroadcastDialog, ReachView } from './components/Broadcasts';
 import { QuestionsView } from './components/Questions';
 import { AnonymousView } from './components/Anonymous';
 import { RumourWatchView } from './components/RumourWatch';
+import { FaqView } from './components/Faq';
 import { lazyView } from './lazy';
 import { Login } from './components/Login';
 import { RoomPane } from './components/RoomPane';
@@ -201,6 +202,8 @@ function Shell({ store }: { store: ChatStore }) {
           <RumourWatchView store={store} />
         ) : r.name === 'pulse' ? (
           <PulseView store={store} />
+        ) : r.name === 'faq' ? (
+          <FaqView store={store} />
         ) : r.name === 'admin' ? (
           <AdminView store={store} />
         ) : r.name === 'account' ? (

@@ -248,6 +248,8 @@ function count(s: string, ch: string): number {
  * reads it (so `java\tscript:`, `JAVASCRIPT:` and `data:` are all refused).
  */
 export function safeHref(raw: string): string | null {
+  // The one in-app link a message may carry: an FAQ entry (`faq_answer`).
+  if (/^#\/faq\/\d{1,15}$/.test(raw)) return raw;
   try {
     const u = new URL(raw);
     return u.protocol === 'http:' || u.protocol === 'https:' || u.protocol === 'mailto:' ? u.href : null;

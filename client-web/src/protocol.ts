@@ -197,6 +197,11 @@ export type ClientFrame =
   | ({ type: 'withdraw_anonymous'; id: string } & Req)
   | ({ type: 'moderation_queue' } & Req)
   | ({ type: 'moderate'; id: string; action: ModerationAction } & Req)
+  | ({ type: 'faq_publish'; room: RoomId; seq: RoomSeq; tags: string[] } & Req)
+  | ({ type: 'faq_tags'; id: number; tags: string[] } & Req)
+  | ({ type: 'faq_unpublish'; id: number } & Req)
+  | ({ type: 'faq'; tag?: string; q?: string } & Req)
+  | ({ type: 'faq_answer'; room: RoomId; seq: RoomSeq; id: number } & Req)
   | ({ type: 'watch_add'; phrase: string } & Req)
   | ({ type: 'watch_remove'; phrase: string } & Req)
   | ({ type: 'watch_list' } & Req)
@@ -276,6 +281,8 @@ export type ServerFrame =
   | ({ type: 'moderation_queue'; questions: AnonQuestion[] } & Req)
   | { type: 'anonymous_question'; question: AnonQuestion }
   | { type: 'moderation_item'; question: AnonQuestion }
+  | ({ type: 'faq_entry'; entry: FaqEntry } & Req)
+  | ({ type: 'faq_entries'; entries: FaqEntry[]; tags: FaqTag[] } & Req)
   | ({ type: 'watch_list'; phrases: WatchPhrase[] } & Req)
   | ({ type: 'watch_alerts'; alerts: WatchAlert[]; has_more?: boolean } & Req)
   | { type: 'watch_alert'; alert: WatchAlert }
@@ -322,6 +329,26 @@ export interface PulseReport {
   other_rooms: number[];
   top_questions: PulseQuestion[];
   rooms_counted: number;
+}
+
+/** A published FAQ entry (faq.rs `FaqEntry`); never names the asker. */
+export interface FaqEntry {
+  id: number;
+  question: string;
+  answer: string;
+  tags: string[];
+  published_by: UserInfo;
+  published_at: Millis;
+  /** The source question, only when I can read its room. */
+  room?: RoomId;
+  room_name?: string;
+  seq?: RoomSeq;
+}
+
+/** A tag in use and how many entries carry it (faq.rs `FaqTag`). */
+export interface FaqTag {
+  tag: string;
+  count: number;
 }
 
 /** A phrase on the rumour watch list (watch.rs `WatchPhrase`). */

@@ -9,6 +9,7 @@ export type Route =
   | { name: 'anonymous' }
   | { name: 'rumours' }
   | { name: 'pulse' }
+  | { name: 'faq'; id?: number }
   | { name: 'admin' }
   | { name: 'account' }
   | { name: 'mentions' }
@@ -21,6 +22,8 @@ export function parseRoute(hash: string): Route {
   if (/^#\/anonymous\b/.test(hash)) return { name: 'anonymous' };
   if (/^#\/rumours\b/.test(hash)) return { name: 'rumours' };
   if (/^#\/pulse\b/.test(hash)) return { name: 'pulse' };
+  const fm = /^#\/faq(?:\/(\d+))?\b/.exec(hash);
+  if (fm) return fm[1] ? { name: 'faq', id: Number(fm[1]) } : { name: 'faq' };
   if (/^#\/admin\b/.test(hash)) return { name: 'admin' };
   if (/^#\/account\b/.test(hash)) return { name: 'account' };
   if (/^#\/mentions\b/.test(hash)) return { name: 'mentions' };

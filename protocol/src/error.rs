@@ -102,6 +102,9 @@ pub enum ErrorCode {
     /// The organisation room stays as it is: staff cannot leave it and
     /// nobody archives it.
     OrganisationRoom,
+    /// FAQ: the question has no answer yet (or its answer was deleted),
+    /// so it cannot be published.
+    NotAnswered,
 }
 
 impl ErrorCode {
@@ -142,6 +145,7 @@ impl ErrorCode {
             ErrorCode::OidcTokenInvalid => "oidc_token_invalid",
             ErrorCode::RoomArchived => "room_archived",
             ErrorCode::OrganisationRoom => "organisation_room",
+            ErrorCode::NotAnswered => "not_answered",
         }
     }
 
@@ -181,6 +185,7 @@ impl ErrorCode {
         ErrorCode::OidcTokenInvalid,
         ErrorCode::RoomArchived,
         ErrorCode::OrganisationRoom,
+        ErrorCode::NotAnswered,
     ];
 }
 

@@ -398,6 +398,53 @@ pub enum ClientFrame {
         id: Uuid,
         action: crate::anon::ModerationAction,
     },
+    /// FAQ (transformation team): publish the answered question
+    /// `room`/`seq` (its text and its answer's text, copied; visible to the
+    /// whole organisation from then on) with topic tags. Publishing the
+    /// same question again refreshes the text and tags. Reply: `faq_entry`.
+    FaqPublish {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        room: RoomId,
+        seq: RoomSeq,
+        #[serde(default)]
+        tags: Vec<String>,
+    },
+    /// FAQ (transformation team): replace an entry's tags. Reply: `faq_entry`.
+    FaqTags {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        id: u64,
+        tags: Vec<String>,
+    },
+    /// FAQ (transformation team): remove an entry. Reply: `ok`.
+    FaqUnpublish {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        id: u64,
+    },
+    /// The FAQ (anyone): entries with `tag`, and holding every word of
+    /// `q` (in the question, the answer or a tag; case does not count).
+    /// Reply: `faq_entries`.
+    Faq {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        q: Option<String>,
+    },
+    /// Answer the question `room`/`seq` with FAQ entry `id` (whoever may
+    /// answer questions there, and is a member): posts a thread reply
+    /// linking the entry with its answer, and marks it as the answer (the
+    /// asker, voters and followers are told as for any answer). Reply: `ok`.
+    FaqAnswer {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        room: RoomId,
+        seq: RoomSeq,
+        id: u64,
+    },
     /// Rumour watch (transformation team): add a phrase to the shared
     /// watch list. Reply: `watch_list` (also sent to the team online).
     WatchAdd {
@@ -555,6 +602,11 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "online",
     "ping",
     "search",
+    "faq_publish",
+    "faq_tags",
+    "faq_unpublish",
+    "faq",
+    "faq_answer",
 ];
 
 impl ClientFrame {
@@ -693,6 +745,11 @@ impl ClientFrame {
             | ClientFrame::WithdrawAnonymous { req_id, .. }
             | ClientFrame::ModerationQueue { req_id }
             | ClientFrame::Moderate { req_id, .. }
+            | ClientFrame::FaqPublish { req_id, .. }
+            | ClientFrame::FaqTags { req_id, .. }
+            | ClientFrame::FaqUnpublish { req_id, .. }
+            | ClientFrame::Faq { req_id, .. }
+            | ClientFrame::FaqAnswer { req_id, .. }
             | ClientFrame::WatchAdd { req_id, .. }
             | ClientFrame::WatchRemove { req_id, .. }
             | ClientFrame::WatchList { req_id }
@@ -1425,6 +1482,20 @@ pub enum ServerFrame {
     ModerationItem {
         question: crate::anon::AnonQuestion,
     },
+    /// Reply to `faq_publish` and `faq_tags`: the entry as stored.
+    FaqEntry {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        entry: crate::faq::FaqEntry,
+    },
+    /// Reply to `faq`: the matching entries, newest first, and every tag
+    /// in use with its number of entries (for the tag chips).
+    FaqEntries {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        entries: Vec<crate::faq::FaqEntry>,
+        tags: Vec<crate::faq::FaqTag>,
+    },
     /// Reply to `watch_add`, `watch_remove` and `watch_list`: the watch
     /// list, oldest first; also sent live (without `req_id`) to the
     /// transformation team's online members when it changes.
@@ -1503,6 +1574,8 @@ impl ServerFrame {
             | F::AnonymousSettings { req_id, .. }
             | F::AnonymousQuestions { req_id, .. }
             | F::ModerationQueue { req_id, .. }
+            | F::FaqEntry { req_id, .. }
+            | F::FaqEntries { req_id, .. }
             | F::WatchList { req_id, .. }
             | F::WatchAlerts { req_id, .. }
             | F::WatchCounts { req_id, .. }

@@ -11,6 +11,7 @@
 //! - [`ids`]: typed identifiers (`UserId`, `RoomId`) and counters (`Pos`, `RoomSeq`).
 //! - [`anon`]: anonymous questions and their moderation queue (no type here
 //!   carries the asker).
+//! - [`faq`]: the FAQ (published answered questions with topic tags).
 //! - [`watch`]: rumour watch (the team's watch list, alerts, weekly counts).
 //! - [`retention`]: retention policies and legal holds.
 //! - [`pulse`]: the Pulse view's aggregated numbers.
@@ -22,6 +23,7 @@
 
 pub mod anon;
 pub mod error;
+pub mod faq;
 pub mod frames;
 pub mod http;
 pub mod ids;

@@ -9,7 +9,7 @@
 //! the same order ends in the same state with the same positions.
 
 use crate::committer::{
-    AccountOp, AnonOp, ContactOp, DirectoryOp, ExportOp, FileOp, MessageOp, QuestionOp,
+    AccountOp, AnonOp, ContactOp, DirectoryOp, ExportOp, FaqOp, FileOp, MessageOp, QuestionOp,
     RetentionOp, RoomAdminOp, WatchOp,
 };
 use crate::store::{AckRecord, RoomRecord, UserRecord};
@@ -145,6 +145,8 @@ pub enum Command {
     RoomAdmin(RoomAdminOp),
     /// Rumour watch's list (`committer/watch.rs`).
     Watch(WatchOp),
+    /// The FAQ (`committer/faq.rs`).
+    Faq(FaqOp),
     /// Retention policies, legal holds and expiry runs
     /// (`committer/retention.rs`).
     Retention(RetentionOp),

@@ -35,6 +35,7 @@ mod broadcasts;
 mod contacts;
 mod directory;
 mod export;
+mod faq;
 mod files;
 mod messages;
 mod org;
@@ -51,6 +52,7 @@ pub use anon::{AnonOp, MAX_PENDING_PER_ASKER};
 pub use contacts::ContactOp;
 pub use directory::{DirectoryOp, DirectoryState, same_entry};
 pub use export::ExportOp;
+pub use faq::{FaqOp, check_faq_tags};
 pub use files::{FileOp, check_file_quota, quota_error};
 pub use messages::MessageOp;
 pub use questions::QuestionOp;
@@ -811,6 +813,7 @@ impl Worker {
             Command::RoomAdmin(op) => self.room_admin_op(b, p, op),
             Command::Anon(op) => self.anon_op(b, p, op),
             Command::Watch(op) => self.watch_op(b, p, op),
+            Command::Faq(op) => self.faq_op(b, p, op),
             Command::Retention(op) => self.retention_op(b, p, op),
             Command::Account(op) => self.account_op(b, p, op),
             Command::Contact(op) => self.contact_op(b, op),

@@ -35,6 +35,8 @@ pub enum ServerError {
     RoomArchived,
     #[error("{0}")]
     OrganisationRoom(&'static str),
+    #[error("the question has no answer to publish")]
+    NotAnswered,
     #[error("invalid username or password")]
     InvalidCredentials,
     #[error("invalid, expired or revoked token")]
@@ -103,6 +105,7 @@ impl ServerError {
             ServerError::NameTaken => ErrorCode::NameTaken,
             ServerError::RoomArchived => ErrorCode::RoomArchived,
             ServerError::OrganisationRoom(_) => ErrorCode::OrganisationRoom,
+            ServerError::NotAnswered => ErrorCode::NotAnswered,
             ServerError::InvalidCredentials => ErrorCode::InvalidCredentials,
             ServerError::BadToken => ErrorCode::BadToken,
             ServerError::RateLimited => ErrorCode::RateLimited,
@@ -185,9 +188,10 @@ impl IntoResponse for HttpError {
             }
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
-            ErrorCode::NameTaken | ErrorCode::AlreadyMember | ErrorCode::RoomArchived => {
-                StatusCode::CONFLICT
-            }
+            ErrorCode::NameTaken
+            | ErrorCode::AlreadyMember
+            | ErrorCode::RoomArchived
+            | ErrorCode::NotAnswered => StatusCode::CONFLICT,
             ErrorCode::OrganisationRoom => StatusCode::FORBIDDEN,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -702,6 +702,11 @@ fn set_req_id(frame: &mut ClientFrame, id: String) {
         | LegalHoldSet { req_id, .. }
         | LegalHoldClear { req_id, .. } => *req_id = Some(id),
         Pulse { req_id, .. } => *req_id = Some(id),
+        FaqPublish { req_id, .. }
+        | FaqTags { req_id, .. }
+        | FaqUnpublish { req_id, .. }
+        | Faq { req_id, .. }
+        | FaqAnswer { req_id, .. } => *req_id = Some(id),
         Hello { .. } | Typing { .. } | BroadcastReceipt { .. } => {
             panic!("{frame:?} has no reply")
         }

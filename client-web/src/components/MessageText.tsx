@@ -95,7 +95,12 @@ function renderInline(xs: Inline[], me: string | undefined): ComponentChildren {
         return <del key={i}>{renderInline(x.c, me)}</del>;
       case 'link':
         return (
-          <a key={i} href={x.href} target="_blank" rel="noopener noreferrer">
+          <a
+            key={i}
+            href={x.href}
+            target={x.href.startsWith('#') ? undefined : '_blank'}
+            rel={x.href.startsWith('#') ? undefined : 'noopener noreferrer'}
+          >
             <bdi>{renderInline(x.c, me)}</bdi>
           </a>
         );

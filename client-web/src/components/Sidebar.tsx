@@ -1,6 +1,7 @@
 import { anonymousHref } from './Anonymous';
 import { rumoursHref } from './RumourWatch';
 import { mayViewPulse, pulseHref } from '../pulse';
+import { faqHref } from '../faq';
 import { mayBroadcast } from './Broadcasts';
 import type { ChatStore, RoomState } from '../store';
 import { roomTitle } from '../store';
@@ -107,6 +108,9 @@ export function Sidebar({ store, activeRoom, searchQuery, questionsActive, admin
             )}
           </a>
         )}
+        <a class="side-action" href={faqHref} data-testid="faq-link">
+          <QuestionIcon /> FAQ
+        </a>
         {mayViewPulse(store.me.role, store.transformationTeam) && (
           <a class="side-action" href={pulseHref} data-testid="pulse-link">
             <QuestionIcon /> Pulse

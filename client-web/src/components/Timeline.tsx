@@ -15,6 +15,7 @@ import { AttachmentList } from './Attachments';
 import { FollowToggle, VoteButton } from './Votes';
 import { avatarStyle } from '../avatar';
 import { PersonName } from './ProfileCard';
+import { FaqAnswerButton, FaqPublishButton } from './Faq';
 
 interface Props {
   store: ChatStore;
@@ -688,6 +689,8 @@ function EventItem(p: EventProps) {
               Mark answer…
             </button>
           )}
+          {question && p.mayAnswer && !answered && p.answering === null && <FaqAnswerButton store={p.store} room={e.room} seq={e.seq} />}
+          {question && answered && p.store.transformationTeam && <FaqPublishButton store={p.store} room={e.room} seq={e.seq} />}
         </div>
       )}
     </li>

@@ -305,6 +305,7 @@ impl Worker {
         if open {
             store::delete_open_question(b, room, seq);
         }
+        self.faq_message_erased(b, room, seq)?;
         Ok(self
             .append(
                 b,

@@ -257,6 +257,7 @@ impl Worker {
             q.body.clear();
             store::put_anon_question(b, &q);
         }
+        self.faq_message_erased(b, event.room, event.seq)?;
         Ok(())
     }
 

@@ -5,6 +5,7 @@
 mod anon;
 mod broadcasts;
 mod contacts;
+mod faq;
 mod markers;
 mod messages;
 mod presence;
@@ -123,6 +124,11 @@ pub fn request_type(frame: &ClientFrame) -> &'static str {
         F::WithdrawAnonymous { .. } => "withdraw_anonymous",
         F::ModerationQueue { .. } => "moderation_queue",
         F::Moderate { .. } => "moderate",
+        F::FaqPublish { .. } => "faq_publish",
+        F::FaqTags { .. } => "faq_tags",
+        F::FaqUnpublish { .. } => "faq_unpublish",
+        F::Faq { .. } => "faq",
+        F::FaqAnswer { .. } => "faq_answer",
         F::WatchAdd { .. } => "watch_add",
         F::WatchRemove { .. } => "watch_remove",
         F::WatchList { .. } => "watch_list",
@@ -336,6 +342,23 @@ async fn route(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFrame>> {
         ClientFrame::Moderate { req_id, id, action } => {
             anon::moderate(ctx, req_id, id, action).await.map(Some)
         }
+        ClientFrame::FaqPublish {
+            req_id,
+            room,
+            seq,
+            tags,
+        } => faq::publish(ctx, req_id, room, seq, tags).await.map(Some),
+        ClientFrame::FaqTags { req_id, id, tags } => {
+            faq::tags(ctx, req_id, id, tags).await.map(Some)
+        }
+        ClientFrame::FaqUnpublish { req_id, id } => faq::unpublish(ctx, req_id, id).await.map(Some),
+        ClientFrame::Faq { req_id, tag, q } => faq::list(ctx, req_id, tag, q).await.map(Some),
+        ClientFrame::FaqAnswer {
+            req_id,
+            room,
+            seq,
+            id,
+        } => faq::answer(ctx, req_id, room, seq, id).await.map(Some),
         ClientFrame::WatchAdd { req_id, phrase } => watch::add(ctx, req_id, phrase).await.map(Some),
         ClientFrame::WatchRemove { req_id, phrase } => {
             watch::remove(ctx, req_id, phrase).await.map(Some)

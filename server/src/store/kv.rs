@@ -46,6 +46,7 @@ use thiserror::Error;
 /// | | | | 38 | `user_pos_watch_alert` |
 /// | | | | 39 | `retention` |
 /// | | | | 40 | `room_retention_cursor` |
+/// | | | | 41 | `faq_entry` |
 /// | | | | 44 | `room_day_pulse` |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tree {
@@ -161,10 +162,13 @@ pub enum Tree {
     /// (u32, big-endian) → messages, questions asked and answered, time to
     /// answer (sum and histogram) that day.
     RoomDayPulse,
+    /// The FAQ (`store/faq.rs`): entries (`0x00` ‖ id), the entry of a
+    /// source message (`0x01` ‖ room ‖ seq) and the last id (`0x02`).
+    FaqEntry,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 42] = [
+    pub const ALL: [Tree; 43] = [
         Tree::Meta,
         Tree::UserRecord,
         Tree::UsernameUser,
@@ -207,6 +211,7 @@ impl Tree {
         Tree::Retention,
         Tree::RoomRetentionCursor,
         Tree::RoomDayPulse,
+        Tree::FaqEntry,
     ];
 
     /// The on-disk tree name. Never change one: it is the data's address.
@@ -254,6 +259,7 @@ impl Tree {
             Tree::Retention => "retention",
             Tree::RoomRetentionCursor => "room_retention_cursor",
             Tree::RoomDayPulse => "room_day_pulse",
+            Tree::FaqEntry => "faq_entry",
         }
     }
 
@@ -304,6 +310,7 @@ impl Tree {
             Tree::Retention => 39,
             Tree::RoomRetentionCursor => 40,
             Tree::RoomDayPulse => 44,
+            Tree::FaqEntry => 41,
         }
     }
 

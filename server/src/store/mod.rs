@@ -11,6 +11,7 @@ mod contacts;
 mod cow_kv;
 mod digest;
 mod directory;
+mod faq;
 mod files;
 mod keys;
 mod kv;
@@ -34,6 +35,7 @@ pub use contacts::{MAX_BLOCKS, delete_block, delete_hidden_dm, put_block, put_dm
 pub use cow_kv::CowCopy;
 use cow_kv::CowKv;
 pub use directory::{DirectoryLink, put_directory_link};
+pub use faq::{FaqRecord, delete_faq_entry, delete_faq_source, put_faq_entry, put_faq_last_id};
 pub use files::{FileRecord, MAX_FILES_PER_USER, MAX_SWEPT, UserFile, delete_file, put_file};
 pub use kv::{Batch, Kv, Op, StoreError, Tree, prefix_successor, scan_prefix};
 pub use memory_kv::MemoryKv;

@@ -1,0 +1,356 @@
+//! The FAQ (issue 15), black-box: the transformation team publishes an
+//! answered question with topic tags, everyone in the organisation finds
+//! it by tag and by words, the entry goes when its question is deleted,
+//! an anonymous question's entry names nobody, and a repeated question is
+//! answered with the entry (its asker told as for any answer).
+
+use townhall_protocol::faq::FaqEntry;
+use townhall_protocol::{
+    AnonQuestion, AnonStatus, ClientFrame, Content, ErrorCode, ModerationAction, NoticeKind,
+    RoomId, RoomSeq, ServerFrame, Visibility,
+};
+use townhall_tests::{Client, TestServer};
+
+async fn ok(c: &mut Client, frame: ClientFrame) {
+    match c.request(frame).await {
+        ServerFrame::Ok { .. } => {}
+        other => panic!("expected ok, got {other:?}"),
+    }
+}
+
+/// Post a message (a question with `question`); its seq once durable.
+async fn post(c: &mut Client, room: RoomId, body: &str, question: bool) -> RoomSeq {
+    match c
+        .request(ClientFrame::Send {
+            req_id: None,
+            room,
+            client_id: uuid::Uuid::new_v4(),
+            body: body.into(),
+            thread: None,
+            question,
+            attachments: Vec::new(),
+        })
+        .await
+    {
+        ServerFrame::Ack { seq, .. } => seq,
+        other => panic!("expected ack, got {other:?}"),
+    }
+}
+
+/// `answerer` posts `body` and marks it as the answer to `question`.
+async fn answer(c: &mut Client, room: RoomId, question: RoomSeq, body: &str) {
+    let answer = post(c, room, body, false).await;
+    ok(
+        c,
+        ClientFrame::MarkAnswer {
+            req_id: None,
+            room,
+            question,
+            answer,
+        },
+    )
+    .await;
+}
+
+fn publish(room: RoomId, seq: RoomSeq, tags: &[&str]) -> ClientFrame {
+    ClientFrame::FaqPublish {
+        req_id: None,
+        room,
+        seq,
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+    }
+}
+
+async fn published(c: &mut Client, frame: ClientFrame) -> FaqEntry {
+    match c.request(frame).await {
+        ServerFrame::FaqEntry { entry, .. } => entry,
+        other => panic!("expected faq_entry, got {other:?}"),
+    }
+}
+
+/// The FAQ as `c` sees it with this tag and search text.
+async fn faq(c: &mut Client, tag: Option<&str>, q: Option<&str>) -> Vec<FaqEntry> {
+    match c
+        .request(ClientFrame::Faq {
+            req_id: None,
+            tag: tag.map(Into::into),
+            q: q.map(Into::into),
+        })
+        .await
+    {
+        ServerFrame::FaqEntries { entries, .. } => entries,
+        other => panic!("expected faq_entries, got {other:?}"),
+    }
+}
+
+fn ids(entries: &[FaqEntry]) -> Vec<u64> {
+    entries.iter().map(|e| e.id).collect()
+}
+
+#[tokio::test]
+async fn the_team_publishes_an_answered_question_and_everyone_finds_it() {
+    let server = TestServer::start().await;
+    let (_, olga_token) = server.user("olga").await;
+    let (_, bob_token) = server.user("bob").await;
+    let (_, tina_token) = server.user("tina").await;
+    let (_, sam_token) = server.user("sam").await;
+    server.make_team("tina").await;
+    let mut olga = server.connect(&olga_token).await;
+    let mut bob = server.connect(&bob_token).await;
+    let mut tina = server.connect(&tina_token).await;
+    let mut sam = server.connect(&sam_token).await;
+
+    let room = olga.create_room("all-hands", Visibility::Public).await.id;
+    bob.join(room).await;
+    let q1 = post(&mut bob, room, "Is the office moving to Lyon?", true).await;
+    let q2 = post(&mut bob, room, "What about parking?", true).await;
+    answer(
+        &mut olga,
+        room,
+        q1,
+        "Yes, in March; desks are assigned by team.",
+    )
+    .await;
+
+    // Only the team publishes; only answered questions.
+    bob.expect_error(publish(room, q1, &["move"]), ErrorCode::Forbidden)
+        .await;
+    tina.expect_error(publish(room, q2, &["move"]), ErrorCode::NotAnswered)
+        .await;
+    tina.expect_error(publish(room, q1, &["a/b"]), ErrorCode::InvalidField)
+        .await;
+    let plain = post(&mut bob, room, "just a remark", false).await;
+    tina.expect_error(publish(room, plain, &[]), ErrorCode::InvalidField)
+        .await;
+
+    let e = published(&mut tina, publish(room, q1, &["Office Move", "pay", "PAY"])).await;
+    assert_eq!(e.question, "Is the office moving to Lyon?");
+    assert_eq!(e.answer, "Yes, in March; desks are assigned by team.");
+    assert_eq!(e.tags, ["office-move", "pay"]);
+    assert_eq!(e.published_by.username, "tina");
+    assert_eq!((e.room, e.seq), (Some(room), Some(q1)));
+
+    // A private room the publisher cannot read: not found, as if absent.
+    let secret = olga.create_room("board", Visibility::Private).await.id;
+    let sq = post(&mut olga, secret, "Do we sell the plant?", true).await;
+    answer(&mut olga, secret, sq, "Not this year.").await;
+    tina.expect_error(publish(secret, sq, &[]), ErrorCode::NotFound)
+        .await;
+
+    // Sam is in no room of it: he finds it by tag and by words.
+    assert_eq!(ids(&faq(&mut sam, None, None).await), [e.id]);
+    assert_eq!(ids(&faq(&mut sam, Some("Office Move"), None).await), [e.id]);
+    assert!(faq(&mut sam, Some("benefits"), None).await.is_empty());
+    assert_eq!(ids(&faq(&mut sam, None, Some("LYON desks")).await), [e.id]);
+    assert!(faq(&mut sam, None, Some("lyon bonus")).await.is_empty());
+    let seen = faq(&mut sam, Some("pay"), Some("march")).await;
+    assert_eq!(seen[0].room_name.as_deref(), Some("all-hands"));
+
+    // Tags change; the count per tag follows.
+    let e2 = published(
+        &mut tina,
+        ClientFrame::FaqTags {
+            req_id: None,
+            id: e.id,
+            tags: vec!["relocation".into()],
+        },
+    )
+    .await;
+    assert_eq!(e2.tags, ["relocation"]);
+    match sam
+        .request(ClientFrame::Faq {
+            req_id: None,
+            tag: None,
+            q: None,
+        })
+        .await
+    {
+        ServerFrame::FaqEntries { tags, .. } => {
+            assert_eq!(tags.len(), 1);
+            assert_eq!((tags[0].tag.as_str(), tags[0].count), ("relocation", 1));
+        }
+        other => panic!("expected faq_entries, got {other:?}"),
+    }
+    sam.expect_error(
+        ClientFrame::FaqTags {
+            req_id: None,
+            id: e.id,
+            tags: vec![],
+        },
+        ErrorCode::Forbidden,
+    )
+    .await;
+
+    // Unpublish, and publish again: a new number, never reused.
+    ok(
+        &mut tina,
+        ClientFrame::FaqUnpublish {
+            req_id: None,
+            id: e.id,
+        },
+    )
+    .await;
+    assert!(faq(&mut sam, None, None).await.is_empty());
+    tina.expect_error(
+        ClientFrame::FaqUnpublish {
+            req_id: None,
+            id: e.id,
+        },
+        ErrorCode::NotFound,
+    )
+    .await;
+    let again = published(&mut tina, publish(room, q1, &["move"])).await;
+    assert!(again.id > e.id);
+
+    // Deleting the question removes its entry.
+    ok(
+        &mut bob,
+        ClientFrame::Delete {
+            req_id: None,
+            room,
+            seq: q1,
+        },
+    )
+    .await;
+    assert!(faq(&mut sam, None, None).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_anonymous_question_in_the_faq_names_nobody() {
+    let server = TestServer::start().await;
+    let (_, olga_token) = server.user("olga").await;
+    let (alice, alice_token) = server.user("alice").await;
+    let (_, tina_token) = server.user("tina").await;
+    server.make_team("tina").await;
+    let mut olga = server.connect(&olga_token).await;
+    let mut alice_c = server.connect(&alice_token).await;
+    let mut tina = server.connect(&tina_token).await;
+    let room = olga.create_room("qa", Visibility::Public).await.id;
+    alice_c.join(room).await;
+    ok(
+        &mut olga,
+        ClientFrame::SetAnonymousQuestions {
+            req_id: None,
+            room: Some(room),
+            on: true,
+        },
+    )
+    .await;
+    let asked: AnonQuestion = match alice_c
+        .request(ClientFrame::AskAnonymously {
+            req_id: None,
+            room,
+            body: "Will my team be outsourced?".into(),
+        })
+        .await
+    {
+        ServerFrame::AnonymousQuestions { mut questions, .. } => questions.remove(0),
+        other => panic!("expected anonymous_questions, got {other:?}"),
+    };
+    ok(
+        &mut tina,
+        ClientFrame::Moderate {
+            req_id: None,
+            id: asked.id,
+            action: ModerationAction::Approve,
+        },
+    )
+    .await;
+    let seq = match alice_c
+        .expect("approved", |f| {
+            matches!(f, ServerFrame::AnonymousQuestion { question }
+                if matches!(question.status, AnonStatus::Approved { .. }))
+        })
+        .await
+    {
+        ServerFrame::AnonymousQuestion { question } => match question.status {
+            AnonStatus::Approved { seq } => seq,
+            _ => unreachable!(),
+        },
+        _ => unreachable!(),
+    };
+    answer(&mut olga, room, seq, "No team is outsourced.").await;
+    let e = published(&mut tina, publish(room, seq, &["outsourcing"])).await;
+    assert_eq!(e.question, "Will my team be outsourced?");
+    let listed = faq(&mut olga, None, None).await;
+    for json in [
+        serde_json::to_string(&e).expect("serializes"),
+        serde_json::to_string(&listed).expect("serializes"),
+    ] {
+        assert!(
+            !json.contains(&alice.id.0.hyphenated().to_string()),
+            "{json}"
+        );
+        assert!(!json.contains(&alice.id.0.simple().to_string()), "{json}");
+        assert!(!json.contains("alice"), "{json}");
+    }
+}
+
+#[tokio::test]
+async fn a_repeated_question_is_answered_with_the_faq_entry() {
+    let server = TestServer::start().await;
+    let (_, olga_token) = server.user("olga").await;
+    let (_, bob_token) = server.user("bob").await;
+    let (_, carol_token) = server.user("carol").await;
+    let (_, tina_token) = server.user("tina").await;
+    server.make_team("tina").await;
+    let mut olga = server.connect(&olga_token).await;
+    let mut bob = server.connect(&bob_token).await;
+    let mut carol = server.connect(&carol_token).await;
+    let mut tina = server.connect(&tina_token).await;
+    let room = olga.create_room("all-hands", Visibility::Public).await.id;
+    for c in [&mut bob, &mut carol, &mut tina] {
+        c.join(room).await;
+    }
+    let q1 = post(&mut bob, room, "Do bonuses change?", true).await;
+    answer(&mut olga, room, q1, "Bonuses stay as they are in 2027.").await;
+    let e = published(&mut tina, publish(room, q1, &["pay"])).await;
+
+    let q2 = post(&mut carol, room, "are bonuses changing??", true).await;
+    let link = |id| ClientFrame::FaqAnswer {
+        req_id: None,
+        room,
+        seq: q2,
+        id,
+    };
+    // A plain member may not answer; an unknown entry is not found.
+    bob.expect_error(link(e.id), ErrorCode::Forbidden).await;
+    tina.expect_error(link(e.id + 100), ErrorCode::NotFound)
+        .await;
+    ok(&mut tina, link(e.id)).await;
+
+    // Carol is told, as for any answer; the answer links the entry.
+    let event_seq = match carol
+        .expect("an answered notice", |f| {
+            matches!(f, ServerFrame::Notice { seq, kind: NoticeKind::Answered, .. } if *seq == q2)
+        })
+        .await
+    {
+        ServerFrame::Notice { event_seq, by, .. } => {
+            assert_eq!(by.username, "tina");
+            event_seq
+        }
+        _ => unreachable!(),
+    };
+    let history = carol.latest_history(room).await;
+    let answered = history
+        .iter()
+        .find(|ev| ev.seq == event_seq)
+        .expect("the answered event");
+    let Content::Answered { question, answer } = answered.content else {
+        panic!("expected answered, got {:?}", answered.content)
+    };
+    assert_eq!(question, q2);
+    let reply = history
+        .iter()
+        .find(|ev| ev.seq == answer)
+        .expect("the reply");
+    match &reply.content {
+        Content::Message { body, thread, .. } => {
+            assert_eq!(*thread, Some(q2));
+            assert!(body.contains(&format!("(#/faq/{})", e.id)), "{body}");
+            assert!(body.contains("Bonuses stay as they are in 2027."), "{body}");
+        }
+        other => panic!("expected the reply message, got {other:?}"),
+    }
+}
