@@ -27,6 +27,8 @@ export interface UserInfo {
   username: string;
   display_name: string;
   role: Role;
+  /** A transformation-team member; absent means no. */
+  transformation_team?: boolean;
 }
 
 export interface RoomInfo {

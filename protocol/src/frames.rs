@@ -839,6 +839,12 @@ pub struct UserInfo {
     pub username: String,
     pub display_name: String,
     pub role: Role,
+    /// A member of the transformation team (issue 13): clients tag them as
+    /// such. Absent means false, so frames and stored records from before
+    /// the field read unchanged. A message's sender carries the flag as it
+    /// was when the message was sent.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub transformation_team: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,6 +15,7 @@ import { AttachmentList } from './Attachments';
 import { FollowToggle, VoteButton } from './Votes';
 import { avatarStyle } from '../avatar';
 import { PersonName } from './ProfileCard';
+import { TeamTag } from './TeamTag';
 
 interface Props {
   store: ChatStore;
@@ -504,6 +505,7 @@ function EventItem(p: EventProps) {
                 Leader
               </span>
             )}
+            <TeamTag user={e.sender} />
             <time dateTime={new Date(e.ts).toISOString()} title={fullTime(e.ts)}>
               {timeOf(e.ts)}
             </time>
