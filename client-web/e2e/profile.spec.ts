@@ -50,3 +50,34 @@ test('a transformation-team member is tagged as such in the timeline and on thei
   await tinaMsg.getByTestId('person-name').first().click();
   await expect(page.getByTestId('profile-team')).toHaveText('Transformation team');
 });
+
+test('a person sets their own display name on the account page; a colleague sees it live', async ({ browser, page }) => {
+  // Sam watches the members of the room in another browser.
+  const samContext = await browser.newContext();
+  const samPage = await samContext.newPage();
+  await logIn(samPage, server, 'sam');
+  await openRoom(samPage, 'change-desk');
+  await samPage.getByRole('button', { name: /member/i }).first().click();
+  await expect(samPage.locator('.member-name', { hasText: 'Tina Team' })).toBeVisible();
+
+  await logIn(page, server, 'tina');
+  await page.getByTestId('account-link').click();
+  const form = page.getByTestId('display-name-form');
+  const field = form.getByLabel('Display name');
+  await expect(field).toHaveValue('Tina Team');
+
+  // Refused before asking the server, in words.
+  await field.fill('   ');
+  await form.getByRole('button', { name: 'Save name' }).click();
+  await expect(form.getByRole('alert')).toHaveText('Enter a display name.');
+
+  await field.fill('  Tina Transform  ');
+  await form.getByRole('button', { name: 'Save name' }).click();
+  await expect(page.getByTestId('display-name-saved')).toBeVisible();
+  await expect(field).toHaveValue('Tina Transform');
+  await expect(page.locator('.me-name')).toHaveText('Tina Transform');
+
+  // Live in Sam's members list, no reload.
+  await expect(samPage.locator('.member-name', { hasText: 'Tina Transform' })).toBeVisible();
+  await samContext.close();
+});
