@@ -27,6 +27,8 @@ export interface UserInfo {
   username: string;
   display_name: string;
   role: Role;
+  /** A transformation-team member; absent means no. */
+  transformation_team?: boolean;
 }
 
 export interface RoomInfo {
@@ -188,6 +190,7 @@ export type ClientFrame =
   | ({ type: 'following' } & Req)
   | ({ type: 'block'; user: string; on: boolean } & Req)
   | ({ type: 'blocked' } & Req)
+  | ({ type: 'set_display_name'; display_name: string } & Req)
   | ({ type: 'search'; query: string; sort?: 'newest' | 'relevance'; before_cursor?: string; limit?: number } & Req)
   | ({ type: 'set_anonymous_questions'; room?: RoomId; on: boolean } & Req)
   | ({ type: 'anonymous_settings' } & Req)
@@ -269,6 +272,7 @@ export type ServerFrame =
   | ({ type: 'thread'; room: RoomId; parent: ChatEvent; replies: ChatEvent[]; has_more: boolean } & Req)
   | ({ type: 'following'; users: UserInfo[] } & Req)
   | ({ type: 'blocked'; users: UserInfo[] } & Req)
+  | ({ type: 'user_updated'; user: UserInfo } & Req)
   | ({
       type: 'search_results';
       results: SearchResult[];

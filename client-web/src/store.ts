@@ -5,6 +5,7 @@
 
 import { withUpdate } from './roomAdmin';
 import { AnonQuestions } from './anon';
+import { Profile } from './profile';
 import { RumourWatch } from './watch';
 import { batch, computed, signal } from '@preact/signals';
 import { Connection, RequestError, defaultWsUrl, type ConnState, type SocketLike } from './connection';
@@ -137,6 +138,13 @@ export class ChatStore {
   readonly view = signal<RoomView | null>(null);
   readonly members = signal<ReadonlyMap<RoomId, readonly MemberInfo[]>>(new Map());
   readonly users = signal<readonly UserInfo[]>([]);
+  /** My display name and others' changes to theirs (profile.ts). */
+  readonly profile = new Profile(
+    (f) => this.conn.request(f),
+    this.users,
+    this.members,
+    (u) => (this.me = u),
+  );
   /** Bumped when a question is asked, answered or deleted: the Questions view reloads. */
   readonly questionsTick = signal(0);
   /** Live vote counts (`question_votes`) by `room:seq`; newer than the stored state. */
@@ -253,6 +261,7 @@ export class ChatStore {
     switch (f.type) {
       case 'welcome':
         this.me = f.user;
+        this.profile.me.value = f.user;
         this.transformationTeam = f.transformation_team === true;
         // The server's data was restored from an older backup: our
         // positions and timelines belong to a history it no longer has.
@@ -339,7 +348,7 @@ export class ChatStore {
         this.following.value = new Set(f.users.map((u) => u.id));
         break;
       default:
-        if (!this.watch.handleFrame(f)) this.anon.handleFrame(f);
+        if (!this.watch.handleFrame(f) && !this.profile.handleFrame(f)) this.anon.handleFrame(f);
         break;
     }
   }

@@ -27,6 +27,7 @@ pub fn anonymous_sender() -> UserInfo {
         username: "anonymous".into(),
         display_name: "Anonymous".into(),
         role: Role::Staff,
+        transformation_team: false,
     }
 }
 

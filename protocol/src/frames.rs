@@ -180,6 +180,14 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req_id: Option<String>,
     },
+    /// Change my own display name (trimmed; 1 to
+    /// [`crate::MAX_DISPLAY_NAME_CHARS`] characters; no control or
+    /// bidirectional-text characters). Answered with `user_updated`.
+    SetDisplayName {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        display_name: String,
+    },
     /// One thread: the message `seq` and its replies, oldest first; with
     /// `after`, only the replies with a higher seq.
     Thread {
@@ -717,6 +725,7 @@ impl ClientFrame {
             | ClientFrame::Following { req_id }
             | ClientFrame::Block { req_id, .. }
             | ClientFrame::Blocked { req_id }
+            | ClientFrame::SetDisplayName { req_id, .. }
             | ClientFrame::Thread { req_id, .. }
             | ClientFrame::OpenDm { req_id, .. }
             | ClientFrame::CreateRoom { req_id, .. }
@@ -896,6 +905,12 @@ pub struct UserInfo {
     pub username: String,
     pub display_name: String,
     pub role: Role,
+    /// A member of the transformation team (issue 13): clients tag them as
+    /// such. Absent means false, so frames and stored records from before
+    /// the field read unchanged. A message's sender carries the flag as it
+    /// was when the message was sent.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub transformation_team: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -1327,6 +1342,15 @@ pub enum ServerFrame {
         #[serde(default, skip_serializing_if = "is_false")]
         more: bool,
     },
+    /// A person's name changed (they set their own display name): the
+    /// reply to `set_display_name` (with its `req_id`), and pushed live to
+    /// every online session (without one), so names shown elsewhere can
+    /// follow.
+    UserUpdated {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        user: UserInfo,
+    },
     /// My read marker moved (sent to all my devices).
     ReadMarker {
         room: RoomId,
@@ -1565,6 +1589,7 @@ impl ServerFrame {
             | F::Thread { req_id, .. }
             | F::Following { req_id, .. }
             | F::Blocked { req_id, .. }
+            | F::UserUpdated { req_id, .. }
             | F::Ok { req_id, .. }
             | F::BroadcastPosted { req_id, .. }
             | F::Reach { req_id, .. }

@@ -27,6 +27,7 @@ pub mod faq;
 pub mod frames;
 pub mod http;
 pub mod ids;
+pub mod profile;
 pub mod pulse;
 pub mod retention;
 #[cfg(feature = "schema")]
@@ -40,6 +41,7 @@ pub use anon::{
 pub use error::{DecodeError, ErrorCode};
 pub use frames::*;
 pub use ids::{Pos, RoomId, RoomSeq, UserId};
+pub use profile::*;
 
 /// The protocol version a client names in its `hello`. Bumped only for an
 /// incompatible change; additions (new frames, new optional fields, new error

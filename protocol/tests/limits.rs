@@ -13,6 +13,7 @@ fn worst_user() -> UserInfo {
         username: "u".repeat(32),
         display_name: "\u{1}".repeat(64),
         role: Role::Staff,
+        transformation_team: true,
     }
 }
 

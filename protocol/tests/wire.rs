@@ -19,6 +19,7 @@ fn alice() -> UserInfo {
         username: "alice".into(),
         display_name: "Alice".into(),
         role: Role::Staff,
+        transformation_team: false,
     }
 }
 fn info() -> RoomInfo {

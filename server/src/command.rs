@@ -9,7 +9,8 @@
 //! the same order ends in the same state with the same positions.
 
 use crate::committer::{
-    AccountOp, AnonOp, ContactOp, DirectoryOp, ExportOp, FaqOp, FileOp, MessageOp, QuestionOp,
+    AccountOp, AnonOp, ContactOp, DirectoryOp, ExportOp, FaqOp, FileOp, MessageOp, ProfileOp,
+    QuestionOp,
     RetentionOp, RoomAdminOp, WatchOp,
 };
 use crate::store::{AckRecord, RoomRecord, UserRecord};
@@ -202,6 +203,8 @@ pub enum Command {
     Account(AccountOp),
     /// Blocks (see `committer/contacts.rs`).
     Contact(ContactOp),
+    /// A person's own profile: display name (`committer/profile.rs`).
+    Profile(ProfileOp),
     /// Directory (LDAP) accounts: login, sync (`committer/directory.rs`).
     Directory(DirectoryOp),
     /// File uploads and their sweep (see `committer/files.rs`).

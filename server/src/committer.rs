@@ -39,6 +39,7 @@ mod faq;
 mod files;
 mod messages;
 mod org;
+mod profile;
 mod pulse;
 mod questions;
 mod retention;
@@ -55,6 +56,7 @@ pub use export::ExportOp;
 pub use faq::{FaqOp, check_faq_tags};
 pub use files::{FileOp, check_file_quota, quota_error};
 pub use messages::MessageOp;
+pub use profile::ProfileOp;
 pub use questions::QuestionOp;
 pub use retention::{MAX_EXPIRED_PER_ENTRY, RetentionOp, check_days, check_reason};
 pub use room_admin::RoomAdminOp;
@@ -366,6 +368,8 @@ struct Pending {
     /// Sessions to close once the group is durable (on every node, since
     /// every node applies the same commands).
     kicks: Vec<Kick>,
+    /// Frames for every online session (a changed display name).
+    frames_to_everyone: Vec<SharedFrame>,
 }
 
 /// Sessions a command ends.
@@ -468,6 +472,7 @@ impl Worker {
             notices: Vec::new(),
             anon: Vec::new(),
             kicks: Vec::new(),
+            frames_to_everyone: Vec::new(),
         };
         let group_start_pos = self.last_pos;
         let carried = pending.events.len();
@@ -576,6 +581,9 @@ impl Worker {
                 }
                 for (room, frame) in pending.frames_to_room {
                     self.hub.send_to_room(room, frame);
+                }
+                for frame in pending.frames_to_everyone {
+                    self.hub.send_to_everyone(frame);
                 }
                 // After `publish`: a session registering now reads these
                 // from the store, one registered before gets them here.
@@ -817,6 +825,7 @@ impl Worker {
             Command::Retention(op) => self.retention_op(b, p, op),
             Command::Account(op) => self.account_op(b, p, op),
             Command::Contact(op) => self.contact_op(b, op),
+            Command::Profile(op) => self.profile_op(b, p, op),
             Command::Directory(op) => self.directory_op(b, p, op),
             Command::File(op) => self.file_op(b, op),
             Command::Export(op) => self.export_op(b, op),

@@ -429,6 +429,19 @@ impl Hub {
         }
     }
 
+    /// Send a frame to every online session (a person's new display name:
+    /// anyone may see anyone's name in the users list). Like the other
+    /// ephemeral frames, a full client misses it and reads the name at its
+    /// next `users` or `members`.
+    pub fn send_to_everyone(&self, frame: SharedFrame) {
+        let s = self.lock();
+        for entry in s.users.values() {
+            for h in &entry.sessions {
+                let _ = h.frames.try_send(frame.clone());
+            }
+        }
+    }
+
     /// Send an ephemeral frame to a room's online members except `from`.
     pub fn send_to_room_except(&self, room: RoomId, from: UserId, frame: SharedFrame) {
         let s = self.lock();

@@ -152,6 +152,7 @@ impl World {
                 username: format!("u{i}"),
                 display_name: format!("u{i}"),
                 role: Role::Staff,
+                transformation_team: false,
             })
             .collect();
         // The committer acts with the stored accounts' current roles.

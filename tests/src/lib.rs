@@ -671,6 +671,7 @@ fn set_req_id(frame: &mut ClientFrame, id: String) {
         | Following { req_id }
         | Block { req_id, .. }
         | Blocked { req_id }
+        | SetDisplayName { req_id, .. }
         | Thread { req_id, .. }
         | MyRooms { req_id }
         | Directory { req_id }

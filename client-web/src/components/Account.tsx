@@ -1,8 +1,9 @@
-// My account: change my own password. The server then ends all my sessions
+// My account: my display name (DisplayNameForm.tsx); change my own password. The server then ends all my sessions
 // (this one too), so a success ends in the login page with a notice.
 
 import { useState } from 'preact/hooks';
 import { AppearanceSettings } from './AppearanceSettings';
+import { DisplayNameForm } from './DisplayNameForm';
 import { ApiError } from '../api';
 import { passwordProblem } from '../password';
 import type { ChatStore } from '../store';
@@ -20,7 +21,7 @@ export function AccountView({
   const [again, setAgain] = useState('');
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
-  const me = store.me;
+  const me = store.profile.me.value ?? store.me;
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -46,6 +47,7 @@ export function AccountView({
         <bdi>{me.display_name || me.username}</bdi> <span class="muted">@{me.username}</span> ·{' '}
         <span class="muted">{me.role}</span>
       </p>
+      <DisplayNameForm store={store} />
       <form class="admin-form" onSubmit={submit} aria-labelledby="pw-title">
         <h2 id="pw-title" class="section-title">
           Change your password

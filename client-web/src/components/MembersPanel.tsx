@@ -5,6 +5,7 @@ import type { ChatStore } from '../store';
 import { navigate, roomHref } from '../router';
 import { initials, plural } from '../text';
 import { avatarStyle } from '../avatar';
+import { TeamTag } from './TeamTag';
 
 interface Props {
   store: ChatStore;
@@ -116,6 +117,7 @@ export function MembersPanel({ store, room, onClose }: Props) {
                         Leader
                       </span>
                     )}
+                    <TeamTag user={m.user} />
                   </span>
                   <span class="muted small">
                     @{m.user.username} · {on ? 'online' : 'offline'}

@@ -63,6 +63,12 @@ export function ProfileCard({ store }: { store: ChatStore }) {
           <dd>@{user.username}</dd>
           <dt>Role</dt>
           <dd data-testid="profile-role">{ROLE_LABEL[user.role]}</dd>
+          {user.transformation_team && (
+            <>
+              <dt>Team</dt>
+              <dd data-testid="profile-team">Transformation team</dd>
+            </>
+          )}
           <dt>Status</dt>
           <dd>{me ? 'This is you' : online ? 'Online' : 'Offline'}</dd>
         </dl>

@@ -151,10 +151,10 @@ export function Sidebar({ store, activeRoom, searchQuery, questionsActive, admin
       </nav>
       <footer class="sidebar-foot">
         <span class="avatar small" aria-hidden="true" style={avatarStyle(store.me.id)}>
-          {initials(store.me.display_name || store.me.username)}
+          {initials((store.profile.me.value ?? store.me).display_name || store.me.username)}
         </span>
         <span class="me">
-          <bdi class="me-name">{store.me.display_name || store.me.username}</bdi>
+          <bdi class="me-name">{(store.profile.me.value ?? store.me).display_name || store.me.username}</bdi>
           <span class="muted small">@{store.me.username}</span>
         </span>
         <a

@@ -10,6 +10,7 @@ import { AttachButton, AttachmentList, filesOf, PendingUploads, useFileDrop, use
 import { FollowToggle } from './Votes';
 import { avatarStyle } from '../avatar';
 import { PersonName } from './ProfileCard';
+import { TeamTag } from './TeamTag';
 
 /**
  * The thread under one message, beside the room: the message, its replies
@@ -127,6 +128,7 @@ function ThreadMessage({ event: e, token }: { event: ChatEvent; token?: string }
             Leader
           </span>
         )}
+        <TeamTag user={e.sender} />
         <time dateTime={new Date(e.ts).toISOString()} title={fullTime(e.ts)}>
           {timeOf(e.ts)}
         </time>

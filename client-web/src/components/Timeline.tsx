@@ -16,6 +16,7 @@ import { FollowToggle, VoteButton } from './Votes';
 import { avatarStyle } from '../avatar';
 import { PersonName } from './ProfileCard';
 import { FaqAnswerButton, FaqPublishButton } from './Faq';
+import { TeamTag } from './TeamTag';
 
 interface Props {
   store: ChatStore;
@@ -505,6 +506,7 @@ function EventItem(p: EventProps) {
                 Leader
               </span>
             )}
+            <TeamTag user={e.sender} />
             <time dateTime={new Date(e.ts).toISOString()} title={fullTime(e.ts)}>
               {timeOf(e.ts)}
             </time>

@@ -9,6 +9,7 @@ mod faq;
 mod markers;
 mod messages;
 mod presence;
+mod profile;
 mod pulse;
 mod questions;
 mod retention;
@@ -108,6 +109,7 @@ pub fn request_type(frame: &ClientFrame) -> &'static str {
         F::Directory { .. } => "directory",
         F::Members { .. } => "members",
         F::Users { .. } => "users",
+        F::SetDisplayName { .. } => "set_display_name",
         F::History { .. } => "history",
         F::AckPos { .. } => "ack_pos",
         F::MarkRead { .. } => "mark_read",
@@ -232,6 +234,12 @@ async fn route(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFrame>> {
             contacts::block(ctx, req_id, user, on).await.map(Some)
         }
         ClientFrame::Blocked { req_id } => contacts::blocked(ctx, req_id).await.map(Some),
+        ClientFrame::SetDisplayName {
+            req_id,
+            display_name,
+        } => profile::set_display_name(ctx, req_id, display_name)
+            .await
+            .map(Some),
         ClientFrame::Thread {
             req_id,
             room,

@@ -313,6 +313,7 @@ mod bench {
             username: "asker".into(),
             display_name: "Asker".into(),
             role: Role::Staff,
+            transformation_team: false,
         };
         let mut b = Batch::default();
         for q in 0..OPEN {

@@ -294,6 +294,7 @@ mod tests {
                 username: "a".into(),
                 display_name: "A".into(),
                 role: Role::Staff,
+                transformation_team: false,
             },
             body: "?".into(),
             asked_at,

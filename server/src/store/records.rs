@@ -32,6 +32,7 @@ impl UserRecord {
             username: self.username.clone(),
             display_name: self.display_name.clone(),
             role: self.role,
+            transformation_team: self.transformation_team,
         }
     }
 }

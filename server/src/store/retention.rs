@@ -177,6 +177,7 @@ mod tests {
             username: "admin".into(),
             display_name: "Admin".into(),
             role: Role::Admin,
+            transformation_team: false,
         }
     }
 

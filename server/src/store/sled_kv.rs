@@ -944,6 +944,7 @@ mod tests {
                     username: "alice".into(),
                     display_name: "alice".into(),
                     role: Role::Staff,
+                    transformation_team: false,
                 },
                 client_id: None,
                 content: Content::Message {

@@ -466,6 +466,7 @@ fn the_message_indexes_are_built_for_an_older_data_folder() {
                     username: "alice".into(),
                     display_name: "alice".into(),
                     role: Role::Staff,
+                    transformation_team: false,
                 },
                 client_id: None,
                 content: Content::Message {
