@@ -102,6 +102,14 @@ pub enum ErrorCode {
     /// The organisation room stays as it is: staff cannot leave it and
     /// nobody archives it.
     OrganisationRoom,
+    /// Invitation link: no invitation has this token.
+    InviteUnknown,
+    /// Invitation link: already used to make the account.
+    InviteUsed,
+    /// Invitation link: past its expiry (`--invite-hours`).
+    InviteExpired,
+    /// Invitation link: an admin revoked it.
+    InviteRevoked,
 }
 
 impl ErrorCode {
@@ -142,6 +150,10 @@ impl ErrorCode {
             ErrorCode::OidcTokenInvalid => "oidc_token_invalid",
             ErrorCode::RoomArchived => "room_archived",
             ErrorCode::OrganisationRoom => "organisation_room",
+            ErrorCode::InviteUnknown => "invite_unknown",
+            ErrorCode::InviteUsed => "invite_used",
+            ErrorCode::InviteExpired => "invite_expired",
+            ErrorCode::InviteRevoked => "invite_revoked",
         }
     }
 
@@ -181,6 +193,10 @@ impl ErrorCode {
         ErrorCode::OidcTokenInvalid,
         ErrorCode::RoomArchived,
         ErrorCode::OrganisationRoom,
+        ErrorCode::InviteUnknown,
+        ErrorCode::InviteUsed,
+        ErrorCode::InviteExpired,
+        ErrorCode::InviteRevoked,
     ];
 }
 

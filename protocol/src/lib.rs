@@ -25,6 +25,7 @@ pub mod error;
 pub mod frames;
 pub mod http;
 pub mod ids;
+pub mod invite;
 pub mod pulse;
 pub mod retention;
 #[cfg(feature = "schema")]

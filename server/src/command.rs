@@ -9,7 +9,7 @@
 //! the same order ends in the same state with the same positions.
 
 use crate::committer::{
-    AccountOp, AnonOp, ContactOp, DirectoryOp, ExportOp, FileOp, MessageOp, QuestionOp,
+    AccountOp, AnonOp, ContactOp, DirectoryOp, ExportOp, FileOp, InviteOp, MessageOp, QuestionOp,
     RetentionOp, RoomAdminOp, WatchOp,
 };
 use crate::store::{AckRecord, RoomRecord, UserRecord};
@@ -148,6 +148,8 @@ pub enum Command {
     /// Retention policies, legal holds and expiry runs
     /// (`committer/retention.rs`).
     Retention(RetentionOp),
+    /// Invitation links: make, revoke, redeem (`committer/invite.rs`).
+    Invite(InviteOp),
     CreateRoom {
         user: UserInfo,
         name: String,

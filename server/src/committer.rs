@@ -36,6 +36,7 @@ mod contacts;
 mod directory;
 mod export;
 mod files;
+mod invite;
 mod messages;
 mod org;
 mod pulse;
@@ -52,6 +53,7 @@ pub use contacts::ContactOp;
 pub use directory::{DirectoryOp, DirectoryState, same_entry};
 pub use export::ExportOp;
 pub use files::{FileOp, check_file_quota, quota_error};
+pub use invite::{InviteOp, refusal as invite_refusal};
 pub use messages::MessageOp;
 pub use questions::QuestionOp;
 pub use retention::{MAX_EXPIRED_PER_ENTRY, RetentionOp, check_days, check_reason};
@@ -812,6 +814,7 @@ impl Worker {
             Command::Anon(op) => self.anon_op(b, p, op),
             Command::Watch(op) => self.watch_op(b, p, op),
             Command::Retention(op) => self.retention_op(b, p, op),
+            Command::Invite(op) => self.invite_op(b, op),
             Command::Account(op) => self.account_op(b, p, op),
             Command::Contact(op) => self.contact_op(b, op),
             Command::Directory(op) => self.directory_op(b, p, op),

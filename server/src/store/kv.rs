@@ -161,10 +161,13 @@ pub enum Tree {
     /// (u32, big-endian) → messages, questions asked and answered, time to
     /// answer (sum and histogram) that day.
     RoomDayPulse,
+    /// Invitation links (`store/invite.rs`): SHA-256 of the token → the
+    /// invitation (JSON). The token itself is never stored.
+    TokenInvitation,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 42] = [
+    pub const ALL: [Tree; 43] = [
         Tree::Meta,
         Tree::UserRecord,
         Tree::UsernameUser,
@@ -207,6 +210,7 @@ impl Tree {
         Tree::Retention,
         Tree::RoomRetentionCursor,
         Tree::RoomDayPulse,
+        Tree::TokenInvitation,
     ];
 
     /// The on-disk tree name. Never change one: it is the data's address.
@@ -254,6 +258,7 @@ impl Tree {
             Tree::Retention => "retention",
             Tree::RoomRetentionCursor => "room_retention_cursor",
             Tree::RoomDayPulse => "room_day_pulse",
+            Tree::TokenInvitation => "token_invitation",
         }
     }
 
@@ -304,6 +309,7 @@ impl Tree {
             Tree::Retention => 39,
             Tree::RoomRetentionCursor => 40,
             Tree::RoomDayPulse => 44,
+            Tree::TokenInvitation => 45,
         }
     }
 
