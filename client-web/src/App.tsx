@@ -26,6 +26,7 @@ import { ProfileCard, profileOf } from './components/ProfileCard';
 
 const AdminView = lazyView(() => import('./components/Admin').then((m) => m.AdminView));
 const PulseView = lazyView(() => import('./components/Pulse').then((m) => m.PulseView));
+const InvitePage = lazyView(() => import('./components/InvitePage').then((m) => m.InvitePage));
 const AccountView = lazyView(() => import('./components/Account').then((m) => m.AccountView));
 
 /** The running session: one store per logged-in user. */
@@ -129,6 +130,23 @@ type DialogName = 'browse' | 'create' | 'dm' | 'broadcast' | 'switcher' | 'help'
 
 export function App() {
   const store = current.value;
+  const r = route.value;
+  // An invitation link wins over a session open in this browser: the
+  // person holding it is about to become someone else.
+  if (r.name === 'invite') {
+    return (
+      <InvitePage
+        token={r.token}
+        onLoggedIn={(s) => {
+          if (current.value) endSession();
+          loginNotice.value = undefined;
+          loginError.value = undefined;
+          startSession(s);
+          navigate('#/');
+        }}
+      />
+    );
+  }
   if (!store) {
     return (
       <Login

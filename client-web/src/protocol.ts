@@ -137,7 +137,12 @@ export type ErrorCode =
   | 'oidc_token_invalid'
   // Room management.
   | 'room_archived'
-  | 'organisation_room';
+  | 'organisation_room'
+  // Invitation links (`/api/invite/*`).
+  | 'invite_unknown'
+  | 'invite_used'
+  | 'invite_expired'
+  | 'invite_revoked';
 
 type Req = { req_id?: string };
 

@@ -13,6 +13,7 @@ export type Route =
   | { name: 'account' }
   | { name: 'mentions' }
   | { name: 'reach'; id: string }
+  | { name: 'invite'; token: string }
   | { name: 'search'; q: string }
   | { name: 'room'; id: string; at?: number };
 
@@ -24,6 +25,8 @@ export function parseRoute(hash: string): Route {
   if (/^#\/admin\b/.test(hash)) return { name: 'admin' };
   if (/^#\/account\b/.test(hash)) return { name: 'account' };
   if (/^#\/mentions\b/.test(hash)) return { name: 'mentions' };
+  const im = /^#\/invite\/([A-Za-z0-9]{1,128})$/.exec(hash);
+  if (im) return { name: 'invite', token: im[1]! };
   const sm = /^#\/search\?q=([^#]*)/.exec(hash);
   if (sm) {
     try {
