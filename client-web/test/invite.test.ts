@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { inviteMessage } from './invite';
-import { parseRoute } from './router';
+import { inviteMessage } from '../src/invite';
+import { parseRoute } from '../src/router';
 
 describe('invitation links', () => {
   it('routes #/invite/<token> and nothing looser', () => {
