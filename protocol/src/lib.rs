@@ -27,6 +27,7 @@ pub mod http;
 pub mod ids;
 pub mod invite;
 pub mod pulse;
+pub mod received;
 pub mod retention;
 #[cfg(feature = "schema")]
 pub mod schema;

@@ -20,6 +20,7 @@ mod overlay_kv;
 mod pulse;
 mod questions;
 mod reactions;
+mod received;
 mod records;
 mod retention;
 mod room_admin;
