@@ -1,5 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { ADMIN_PASSWORD, TownhallServer } from './server';
+import { expectNoSeriousAxe } from './axe';
 import { logIn } from './ui';
 
 let server: TownhallServer;
@@ -31,6 +32,7 @@ test('an admin invites someone by link; they choose a password in a fresh browse
   expect(link).toMatch(new RegExp(`^${server.url.replace(/[.]/g, '\\.')}/#/invite/[0-9a-f]{64}$`));
   const row = page.getByTestId('invitation').filter({ hasText: '@ivy' });
   await expect(row).toHaveAttribute('data-state', 'pending');
+  await expectNoSeriousAxe(page, 'admin page with an invitation link');
   await expect(page.getByTestId('audit-entry').filter({ hasText: 'invited' }).first()).toContainText('Ivy Invited');
 
   // Someone else's browser: no session, only the link.
@@ -39,6 +41,7 @@ test('an admin invites someone by link; they choose a password in a fresh browse
   await guest.goto(link);
   const invitePage = guest.getByTestId('invite-page');
   await expect(invitePage).toContainText('@ivy');
+  await expectNoSeriousAxe(guest, 'invitation page');
   await guest.getByLabel('Password (at least 8 characters)').fill('short');
   await guest.getByLabel('The same password again').fill('short');
   await guest.getByRole('button', { name: 'Create my account' }).click();

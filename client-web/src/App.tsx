@@ -27,6 +27,7 @@ import { ProfileCard, profileOf } from './components/ProfileCard';
 const AdminView = lazyView(() => import('./components/Admin').then((m) => m.AdminView));
 const PulseView = lazyView(() => import('./components/Pulse').then((m) => m.PulseView));
 const InvitePage = lazyView(() => import('./components/InvitePage').then((m) => m.InvitePage));
+const PastBroadcasts = lazyView(() => import('./components/PastBroadcasts').then((m) => m.PastBroadcasts));
 const AccountView = lazyView(() => import('./components/Account').then((m) => m.AccountView));
 
 /** The running session: one store per logged-in user. */
@@ -223,6 +224,8 @@ function Shell({ store }: { store: ChatStore }) {
           <AdminView store={store} />
         ) : r.name === 'account' ? (
           <AccountView store={store} changePassword={changePassword} />
+        ) : r.name === 'broadcasts' ? (
+          <PastBroadcasts store={store} />
         ) : r.name === 'mentions' ? (
           <SearchView key="mentions" store={store} query="mentions:me" title="Mentions" />
         ) : r.name === 'search' ? (

@@ -188,6 +188,7 @@ export type ClientFrame =
   | ({ type: 'follow'; user: string; on: boolean } & Req)
   | ({ type: 'reach'; broadcast: string } & Req)
   | ({ type: 'pending_acks' } & Req)
+  | ({ type: 'received_broadcasts'; before?: string; limit?: number } & Req)
   | ({ type: 'merge_questions'; room: RoomId; questions: RoomSeq[]; into: RoomSeq } & Req)
   | ({ type: 'thread'; room: RoomId; seq: RoomSeq; after?: RoomSeq; limit?: number } & Req)
   | ({ type: 'following' } & Req)
@@ -266,6 +267,7 @@ export type ServerFrame =
   | ({ type: 'reach'; broadcast: string; counts: ReachCounts; readers: ReachEntry[] } & Req)
   | { type: 'reach_update'; broadcast: string; counts: ReachCounts }
   | ({ type: 'pending_acks'; broadcasts: PendingAck[] } & Req)
+  | ({ type: 'received_broadcasts'; broadcasts: ReceivedBroadcast[]; before?: string } & Req)
   | ({ type: 'thread'; room: RoomId; parent: ChatEvent; replies: ChatEvent[]; has_more: boolean } & Req)
   | ({ type: 'following'; users: UserInfo[] } & Req)
   | ({ type: 'blocked'; users: UserInfo[] } & Req)
@@ -408,6 +410,14 @@ export interface PendingAck {
   sender: UserInfo;
   body: string;
   ts: Millis;
+}
+
+/** A broadcast I received, with my own times (0 = not yet); `received_broadcasts`. */
+export interface ReceivedBroadcast extends PendingAck {
+  ack_requested: boolean;
+  delivered_at: Millis;
+  opened_at: Millis;
+  acknowledged_at: Millis;
 }
 
 /** WebSocket close codes the server uses (frames.rs `close`). */

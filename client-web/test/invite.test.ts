@@ -11,6 +11,10 @@ describe('invitation links', () => {
     expect(parseRoute('#/invite/<script>')).toEqual({ name: 'home' });
   });
 
+  it('routes #/broadcasts to the past broadcasts view', () => {
+    expect(parseRoute('#/broadcasts')).toEqual({ name: 'broadcasts' });
+  });
+
   it('says each refusal in words', () => {
     expect(inviteMessage('invite_used')).toContain('already used');
     expect(inviteMessage('invite_expired')).toContain('expired');
