@@ -27,6 +27,8 @@ import { ProfileCard, profileOf } from './components/ProfileCard';
 
 const AdminView = lazyView(() => import('./components/Admin').then((m) => m.AdminView));
 const PulseView = lazyView(() => import('./components/Pulse').then((m) => m.PulseView));
+const InvitePage = lazyView(() => import('./components/InvitePage').then((m) => m.InvitePage));
+const PastBroadcasts = lazyView(() => import('./components/PastBroadcasts').then((m) => m.PastBroadcasts));
 const AccountView = lazyView(() => import('./components/Account').then((m) => m.AccountView));
 
 /** The running session: one store per logged-in user. */
@@ -130,6 +132,23 @@ type DialogName = 'browse' | 'create' | 'dm' | 'broadcast' | 'switcher' | 'help'
 
 export function App() {
   const store = current.value;
+  const r = route.value;
+  // An invitation link wins over a session open in this browser: the
+  // person holding it is about to become someone else.
+  if (r.name === 'invite') {
+    return (
+      <InvitePage
+        token={r.token}
+        onLoggedIn={(s) => {
+          if (current.value) endSession();
+          loginNotice.value = undefined;
+          loginError.value = undefined;
+          startSession(s);
+          navigate('#/');
+        }}
+      />
+    );
+  }
   if (!store) {
     return (
       <Login
@@ -208,6 +227,8 @@ function Shell({ store }: { store: ChatStore }) {
           <AdminView store={store} />
         ) : r.name === 'account' ? (
           <AccountView store={store} changePassword={changePassword} />
+        ) : r.name === 'broadcasts' ? (
+          <PastBroadcasts store={store} />
         ) : r.name === 'mentions' ? (
           <SearchView key="mentions" store={store} query="mentions:me" title="Mentions" />
         ) : r.name === 'search' ? (

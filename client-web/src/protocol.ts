@@ -139,7 +139,12 @@ export type ErrorCode =
   | 'oidc_token_invalid'
   // Room management.
   | 'room_archived'
-  | 'organisation_room';
+  | 'organisation_room'
+  // Invitation links (`/api/invite/*`).
+  | 'invite_unknown'
+  | 'invite_used'
+  | 'invite_expired'
+  | 'invite_revoked';
 
 type Req = { req_id?: string };
 
@@ -185,6 +190,7 @@ export type ClientFrame =
   | ({ type: 'follow'; user: string; on: boolean } & Req)
   | ({ type: 'reach'; broadcast: string } & Req)
   | ({ type: 'pending_acks' } & Req)
+  | ({ type: 'received_broadcasts'; before?: string; limit?: number } & Req)
   | ({ type: 'merge_questions'; room: RoomId; questions: RoomSeq[]; into: RoomSeq } & Req)
   | ({ type: 'thread'; room: RoomId; seq: RoomSeq; after?: RoomSeq; limit?: number } & Req)
   | ({ type: 'following' } & Req)
@@ -269,6 +275,7 @@ export type ServerFrame =
   | ({ type: 'reach'; broadcast: string; counts: ReachCounts; readers: ReachEntry[] } & Req)
   | { type: 'reach_update'; broadcast: string; counts: ReachCounts }
   | ({ type: 'pending_acks'; broadcasts: PendingAck[] } & Req)
+  | ({ type: 'received_broadcasts'; broadcasts: ReceivedBroadcast[]; before?: string } & Req)
   | ({ type: 'thread'; room: RoomId; parent: ChatEvent; replies: ChatEvent[]; has_more: boolean } & Req)
   | ({ type: 'following'; users: UserInfo[] } & Req)
   | ({ type: 'blocked'; users: UserInfo[] } & Req)
@@ -434,6 +441,14 @@ export interface PendingAck {
   sender: UserInfo;
   body: string;
   ts: Millis;
+}
+
+/** A broadcast I received, with my own times (0 = not yet); `received_broadcasts`. */
+export interface ReceivedBroadcast extends PendingAck {
+  ack_requested: boolean;
+  delivered_at: Millis;
+  opened_at: Millis;
+  acknowledged_at: Millis;
 }
 
 /** WebSocket close codes the server uses (frames.rs `close`). */

@@ -14,6 +14,8 @@ export type Route =
   | { name: 'account' }
   | { name: 'mentions' }
   | { name: 'reach'; id: string }
+  | { name: 'invite'; token: string }
+  | { name: 'broadcasts' }
   | { name: 'search'; q: string }
   | { name: 'room'; id: string; at?: number };
 
@@ -27,6 +29,9 @@ export function parseRoute(hash: string): Route {
   if (/^#\/admin\b/.test(hash)) return { name: 'admin' };
   if (/^#\/account\b/.test(hash)) return { name: 'account' };
   if (/^#\/mentions\b/.test(hash)) return { name: 'mentions' };
+  if (/^#\/broadcasts\b/.test(hash)) return { name: 'broadcasts' };
+  const im = /^#\/invite\/([A-Za-z0-9]{1,128})$/.exec(hash);
+  if (im) return { name: 'invite', token: im[1]! };
   const sm = /^#\/search\?q=([^#]*)/.exec(hash);
   if (sm) {
     try {
@@ -74,6 +79,7 @@ export const questionsHref = '#/questions';
 export const adminHref = '#/admin';
 export const accountHref = '#/account';
 export const mentionsHref = '#/mentions';
+export const pastBroadcastsHref = '#/broadcasts';
 
 export function navigate(href: string): void {
   if (globalThis.location.hash !== href) globalThis.location.hash = href;

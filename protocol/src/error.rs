@@ -105,6 +105,14 @@ pub enum ErrorCode {
     /// FAQ: the question has no answer yet (or its answer was deleted),
     /// so it cannot be published.
     NotAnswered,
+    /// Invitation link: no invitation has this token.
+    InviteUnknown,
+    /// Invitation link: already used to make the account.
+    InviteUsed,
+    /// Invitation link: past its expiry (`--invite-hours`).
+    InviteExpired,
+    /// Invitation link: an admin revoked it.
+    InviteRevoked,
 }
 
 impl ErrorCode {
@@ -146,6 +154,10 @@ impl ErrorCode {
             ErrorCode::RoomArchived => "room_archived",
             ErrorCode::OrganisationRoom => "organisation_room",
             ErrorCode::NotAnswered => "not_answered",
+            ErrorCode::InviteUnknown => "invite_unknown",
+            ErrorCode::InviteUsed => "invite_used",
+            ErrorCode::InviteExpired => "invite_expired",
+            ErrorCode::InviteRevoked => "invite_revoked",
         }
     }
 
@@ -186,6 +198,10 @@ impl ErrorCode {
         ErrorCode::RoomArchived,
         ErrorCode::OrganisationRoom,
         ErrorCode::NotAnswered,
+        ErrorCode::InviteUnknown,
+        ErrorCode::InviteUsed,
+        ErrorCode::InviteExpired,
+        ErrorCode::InviteRevoked,
     ];
 }
 

@@ -161,6 +161,18 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req_id: Option<String>,
     },
+    /// Broadcasts I received, newest first, a page at a time
+    /// (`protocol/src/received.rs`).
+    ReceivedBroadcasts {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        /// Only broadcasts older than this one (the previous page's `before`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<Uuid>,
+        /// At most this many (1 to 20; default 20).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
     /// The leaders I follow (to show Follow / Unfollow).
     Following {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -578,6 +590,7 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "broadcast_receipt",
     "reach",
     "pending_acks",
+    "received_broadcasts",
     "following",
     "block",
     "blocked",
@@ -722,6 +735,7 @@ impl ClientFrame {
             | ClientFrame::Follow { req_id, .. }
             | ClientFrame::Reach { req_id, .. }
             | ClientFrame::PendingAcks { req_id }
+            | ClientFrame::ReceivedBroadcasts { req_id, .. }
             | ClientFrame::Following { req_id }
             | ClientFrame::Block { req_id, .. }
             | ClientFrame::Blocked { req_id }
@@ -1396,6 +1410,16 @@ pub enum ServerFrame {
         broadcast: Uuid,
         counts: ReachCounts,
     },
+    /// Reply to `received_broadcasts`: newest first.
+    ReceivedBroadcasts {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        broadcasts: Vec<crate::received::ReceivedBroadcast>,
+        /// Older ones may exist: ask again with this as `before`. Absent
+        /// when there are none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<Uuid>,
+    },
     PendingAcks {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req_id: Option<String>,
@@ -1594,6 +1618,7 @@ impl ServerFrame {
             | F::BroadcastPosted { req_id, .. }
             | F::Reach { req_id, .. }
             | F::PendingAcks { req_id, .. }
+            | F::ReceivedBroadcasts { req_id, .. }
             | F::Questions { req_id, .. }
             | F::Online { req_id, .. }
             | F::AnonymousSettings { req_id, .. }

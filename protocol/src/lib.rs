@@ -27,8 +27,10 @@ pub mod faq;
 pub mod frames;
 pub mod http;
 pub mod ids;
+pub mod invite;
 pub mod profile;
 pub mod pulse;
+pub mod received;
 pub mod retention;
 #[cfg(feature = "schema")]
 pub mod schema;

@@ -14,6 +14,10 @@ use crate::http::{
     AuditEntry, ChangePasswordRequest, CreateUserRequest, ErrorBody, LoginRequest, LoginResponse,
     UpdateUserRequest,
 };
+use crate::invite::{
+    CreateInvitationRequest, CreatedInvitation, Invitation, InvitationInfo, InvitationInfoRequest,
+    RedeemInvitationRequest,
+};
 use crate::{ClientFrame, PROTOCOL_VERSION, ServerFrame};
 use schemars::SchemaGenerator;
 use schemars::generate::{Contract, SchemaSettings};
@@ -38,10 +42,16 @@ pub fn protocol_schema() -> Result<Value, SchemaConflict> {
     let _ = read.subschema_for::<CreateUserRequest>();
     let _ = read.subschema_for::<UpdateUserRequest>();
     let _ = read.subschema_for::<ChangePasswordRequest>();
+    let _ = read.subschema_for::<CreateInvitationRequest>();
+    let _ = read.subschema_for::<InvitationInfoRequest>();
+    let _ = read.subschema_for::<RedeemInvitationRequest>();
     let _ = written.subschema_for::<ServerFrame>();
     let _ = written.subschema_for::<LoginResponse>();
     let _ = written.subschema_for::<ErrorBody>();
     let _ = written.subschema_for::<AuditEntry>();
+    let _ = written.subschema_for::<CreatedInvitation>();
+    let _ = written.subschema_for::<Vec<Invitation>>();
+    let _ = written.subschema_for::<InvitationInfo>();
     for generated in [read.take_definitions(true), written.take_definitions(true)] {
         for (name, schema) in generated {
             match defs.get(&name) {

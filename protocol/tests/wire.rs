@@ -215,6 +215,14 @@ fn client_frames_snapshot_and_round_trip() {
             r#"{"type":"pending_acks"}"#,
         ),
         (
+            ClientFrame::ReceivedBroadcasts {
+                req_id: None,
+                before: None,
+                limit: Some(20),
+            },
+            r#"{"type":"received_broadcasts","limit":20}"#,
+        ),
+        (
             ClientFrame::Follow {
                 req_id: None,
                 user: "lead".into(),
@@ -475,6 +483,7 @@ fn server_frames_snapshot() {
         (ServerFrame::ReachUpdate { broadcast: cid(), counts: ReachCounts { audience: 5, delivered: 3, opened: 2, acknowledged: 1 } }, r#"{"type":"reach_update","broadcast":"$C","counts":{"audience":5,"delivered":3,"opened":2,"acknowledged":1}}"#.into()),
         (ServerFrame::Reach { req_id: None, more: false, broadcast: cid(), counts: ReachCounts { audience: 1, delivered: 1, opened: 0, acknowledged: 0 }, readers: vec![ReachEntry { user: alice(), delivered_at: 5, opened_at: 0, acknowledged_at: 0 }] }, r#"{"type":"reach","broadcast":"$C","counts":{"audience":1,"delivered":1,"opened":0,"acknowledged":0},"readers":[{"user":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"},"delivered_at":5,"opened_at":0,"acknowledged_at":0}]}"#.into()),
         (ServerFrame::PendingAcks { req_id: None, more: false, broadcasts: vec![PendingAck { broadcast: cid(), room: room(), seq: 7, sender: alice(), body: "b".into(), ts: 5 }] }, r#"{"type":"pending_acks","broadcasts":[{"broadcast":"$C","room":"$R","seq":7,"sender":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"},"body":"b","ts":5}]}"#.into()),
+        (ServerFrame::ReceivedBroadcasts { req_id: None, before: Some(cid()), broadcasts: vec![townhall_protocol::received::ReceivedBroadcast { broadcast: cid(), room: room(), seq: 7, sender: alice(), body: "b".into(), ts: 5, ack_requested: true, delivered_at: 6, opened_at: 0, acknowledged_at: 0 }] }, r#"{"type":"received_broadcasts","broadcasts":[{"broadcast":"$C","room":"$R","seq":7,"sender":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"},"body":"b","ts":5,"ack_requested":true,"delivered_at":6,"opened_at":0,"acknowledged_at":0}],"before":"$C"}"#.into()),
         (
             ServerFrame::Questions {
                 req_id: None,

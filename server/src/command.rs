@@ -9,9 +9,8 @@
 //! the same order ends in the same state with the same positions.
 
 use crate::committer::{
-    AccountOp, AnonOp, ContactOp, DirectoryOp, ExportOp, FaqOp, FileOp, MessageOp, ProfileOp,
-    QuestionOp,
-    RetentionOp, RoomAdminOp, WatchOp,
+    AccountOp, AnonOp, ContactOp, DirectoryOp, ExportOp, FaqOp, FileOp, InviteOp, MessageOp,
+    ProfileOp, QuestionOp, RetentionOp, RoomAdminOp, WatchOp,
 };
 use crate::store::{AckRecord, RoomRecord, UserRecord};
 use serde::{Deserialize, Serialize};
@@ -151,6 +150,8 @@ pub enum Command {
     /// Retention policies, legal holds and expiry runs
     /// (`committer/retention.rs`).
     Retention(RetentionOp),
+    /// Invitation links: make, revoke, redeem (`committer/invite.rs`).
+    Invite(InviteOp),
     CreateRoom {
         user: UserInfo,
         name: String,

@@ -37,6 +37,7 @@ mod directory;
 mod export;
 mod faq;
 mod files;
+mod invite;
 mod messages;
 mod org;
 mod profile;
@@ -55,6 +56,7 @@ pub use directory::{DirectoryOp, DirectoryState, same_entry};
 pub use export::ExportOp;
 pub use faq::{FaqOp, check_faq_tags};
 pub use files::{FileOp, check_file_quota, quota_error};
+pub use invite::{InviteOp, refusal as invite_refusal};
 pub use messages::MessageOp;
 pub use profile::ProfileOp;
 pub use questions::QuestionOp;
@@ -823,6 +825,7 @@ impl Worker {
             Command::Watch(op) => self.watch_op(b, p, op),
             Command::Faq(op) => self.faq_op(b, p, op),
             Command::Retention(op) => self.retention_op(b, p, op),
+            Command::Invite(op) => self.invite_op(b, op),
             Command::Account(op) => self.account_op(b, p, op),
             Command::Contact(op) => self.contact_op(b, op),
             Command::Profile(op) => self.profile_op(b, p, op),

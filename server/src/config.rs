@@ -66,6 +66,14 @@ pub struct Config {
     #[arg(long, env = "TOWNHALL_SESSION_HOURS", default_value_t = 24.0 * 30.0)]
     pub session_hours: f64,
 
+    /// Invitation links expire this many hours after they are made
+    /// (fractions allowed; 168 = 7 days). A link is a password-less way in
+    /// until used: a week covers a new hire's first days without leaving
+    /// forgotten links valid for months.
+    #[arg(long, env = "TOWNHALL_INVITE_HOURS", default_value_t = 24.0 * 7.0,
+          value_parser = positive_hours)]
+    pub invite_hours: f64,
+
     /// Login sessions unused for this many hours end (idle expiry).
     #[arg(long, env = "TOWNHALL_SESSION_IDLE_HOURS", default_value_t = 24.0 * 7.0)]
     pub session_idle_hours: f64,
@@ -554,6 +562,7 @@ impl Config {
             no_search: false,
             session_hours: 24.0 * 30.0,
             session_idle_hours: 24.0 * 7.0,
+            invite_hours: 24.0 * 7.0,
             header_timeout_secs: 10,
             auth_timeout_secs: 10,
             ping_secs: 30,
@@ -605,6 +614,16 @@ fn parse_origin(value: &str) -> Result<String, String> {
         return Err("expected http(s)://host[:port] with no path".into());
     }
     Ok(origin.to_ascii_lowercase())
+}
+
+/// A duration in hours greater than zero and at most ten years.
+fn positive_hours(s: &str) -> Result<f64, String> {
+    let h: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if h.is_finite() && h > 0.0 && h <= 24.0 * 3650.0 {
+        Ok(h)
+    } else {
+        Err("hours must be greater than 0 and at most 87600".into())
+    }
 }
 
 #[cfg(test)]

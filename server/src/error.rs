@@ -91,6 +91,15 @@ pub enum ServerError {
     /// OIDC: the ID token failed verification; the detail is logged only.
     #[error("the company login's ID token is invalid: {0}")]
     OidcTokenInvalid(String),
+    /// Invitation link: no invitation has this token.
+    #[error("this invitation link is not known")]
+    InviteUnknown,
+    #[error("this invitation link was already used; log in instead")]
+    InviteUsed,
+    #[error("this invitation link has expired; ask an admin for a new one")]
+    InviteExpired,
+    #[error("this invitation link was revoked")]
+    InviteRevoked,
 }
 
 impl ServerError {
@@ -126,6 +135,10 @@ impl ServerError {
             ServerError::OidcStateMismatch => ErrorCode::OidcStateMismatch,
             ServerError::OidcDenied(_) => ErrorCode::OidcDenied,
             ServerError::OidcTokenInvalid(_) => ErrorCode::OidcTokenInvalid,
+            ServerError::InviteUnknown => ErrorCode::InviteUnknown,
+            ServerError::InviteUsed => ErrorCode::InviteUsed,
+            ServerError::InviteExpired => ErrorCode::InviteExpired,
+            ServerError::InviteRevoked => ErrorCode::InviteRevoked,
         }
     }
 
@@ -193,6 +206,10 @@ impl IntoResponse for HttpError {
             | ErrorCode::RoomArchived
             | ErrorCode::NotAnswered => StatusCode::CONFLICT,
             ErrorCode::OrganisationRoom => StatusCode::FORBIDDEN,
+            ErrorCode::InviteUnknown => StatusCode::NOT_FOUND,
+            ErrorCode::InviteUsed | ErrorCode::InviteExpired | ErrorCode::InviteRevoked => {
+                StatusCode::GONE
+            }
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::ShuttingDown

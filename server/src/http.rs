@@ -3,6 +3,7 @@
 
 mod export;
 mod files;
+mod invite;
 mod login;
 mod oidc;
 mod state;
@@ -68,6 +69,16 @@ pub fn router(app: App) -> Router {
             "/api/admin/users/{username}",
             axum::routing::patch(update_user),
         )
+        .route(
+            "/api/admin/invitations",
+            post(invite::create).get(invite::list),
+        )
+        .route(
+            "/api/admin/invitations/{id}",
+            axum::routing::delete(invite::revoke),
+        )
+        .route("/api/invite/info", post(invite::info))
+        .route("/api/invite/redeem", post(invite::redeem))
         .route("/api/password", post(change_password))
         .route("/api/admin/audit", get(audit_log))
         .route("/api/admin/digest", get(state::digest))

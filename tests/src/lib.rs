@@ -668,6 +668,7 @@ fn set_req_id(frame: &mut ClientFrame, id: String) {
         | Follow { req_id, .. }
         | Reach { req_id, .. }
         | PendingAcks { req_id }
+        | ReceivedBroadcasts { req_id, .. }
         | Following { req_id }
         | Block { req_id, .. }
         | Blocked { req_id }

@@ -3,6 +3,7 @@ import { auditLog, listUsers, type AdminUser } from '../api';
 import type { AuditEntry } from '../protocol';
 import type { ChatStore } from '../store';
 import { fullTime } from './format';
+import { InvitationsAdmin } from './Invitations';
 import { PeopleAdmin } from './People';
 
 /** What an audit action means, in words (http.rs `AuditEntry::action`). */
@@ -26,6 +27,12 @@ export function describeAction(action: string): string {
       return 'deleted a message of';
     case 'mark_answer':
       return 'marked an answer';
+    case 'create_invitation':
+      return 'invited';
+    case 'revoke_invitation':
+      return 'revoked the invitation of';
+    case 'redeem_invitation':
+      return 'joined by invitation';
     default:
       return action.replace(/_/g, ' ');
   }
@@ -41,8 +48,11 @@ export function AdminView({ store }: { store: ChatStore }) {
   const rooms = store.rooms.value;
   const roomName = (id: string) => rooms.get(id)?.info?.name ?? directory.get(id);
 
+  /** Counts reloads, so that the invitation list reloads with the rest. */
+  const [loads, setLoads] = useState(0);
   const load = () => {
     setError('');
+    setLoads((n) => n + 1);
     Promise.all([listUsers(store.token), auditLog(store.token, 200)]).then(
       ([u, a]) => {
         setUsers(u);
@@ -89,6 +99,7 @@ export function AdminView({ store }: { store: ChatStore }) {
       ) : (
         <PeopleAdmin token={store.token} myId={store.me.id} users={users} reload={load} />
       )}
+      <InvitationsAdmin token={store.token} refresh={loads} onChange={load} />
       <h2 class="section-title">Audit log</h2>
       {!audit ? (
         <p class="muted">Loading…</p>

@@ -5,7 +5,16 @@ import { faqHref } from '../faq';
 import { mayBroadcast } from './Broadcasts';
 import type { ChatStore, RoomState } from '../store';
 import { roomTitle } from '../store';
-import { accountHref, adminHref, mentionsHref, navigate, questionsHref, roomHref, searchHref } from '../router';
+import {
+  accountHref,
+  adminHref,
+  mentionsHref,
+  navigate,
+  pastBroadcastsHref,
+  questionsHref,
+  roomHref,
+  searchHref,
+} from '../router';
 import { markAllRead } from '../roomAdmin';
 import { initials } from '../text';
 import { ConnectionBadge } from './ConnectionBadge';
@@ -94,6 +103,9 @@ export function Sidebar({ store, activeRoom, searchQuery, questionsActive, admin
           data-testid="mentions-link"
         >
           <span aria-hidden="true">@</span> Mentions
+        </a>
+        <a class="side-action" href={pastBroadcastsHref} data-testid="past-broadcasts-link">
+          <MegaphoneIcon /> Past broadcasts
         </a>
         <a class="side-action" href={anonymousHref} data-testid="anonymous-link">
           <QuestionIcon /> Anonymous questions

@@ -12,6 +12,7 @@ mod presence;
 mod profile;
 mod pulse;
 mod questions;
+mod received;
 mod retention;
 mod room_admin;
 mod rooms;
@@ -93,6 +94,7 @@ pub fn request_type(frame: &ClientFrame) -> &'static str {
         F::BroadcastReceipt { .. } => "broadcast_receipt",
         F::Reach { .. } => "reach",
         F::PendingAcks { .. } => "pending_acks",
+        F::ReceivedBroadcasts { .. } => "received_broadcasts",
         F::Following { .. } => "following",
         F::Block { .. } => "block",
         F::Blocked { .. } => "blocked",
@@ -252,6 +254,13 @@ async fn route(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFrame>> {
         ClientFrame::PendingAcks { req_id } => {
             broadcasts::pending_acks(ctx, req_id).await.map(Some)
         }
+        ClientFrame::ReceivedBroadcasts {
+            req_id,
+            before,
+            limit,
+        } => received::received_broadcasts(ctx, req_id, before, limit)
+            .await
+            .map(Some),
         ClientFrame::SetRoomRole {
             req_id,
             room,

@@ -165,10 +165,13 @@ pub enum Tree {
     /// The FAQ (`store/faq.rs`): entries (`0x00` ‖ id), the entry of a
     /// source message (`0x01` ‖ room ‖ seq) and the last id (`0x02`).
     FaqEntry,
+    /// Invitation links (`store/invite.rs`): SHA-256 of the token → the
+    /// invitation (JSON). The token itself is never stored.
+    TokenInvitation,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 43] = [
+    pub const ALL: [Tree; 44] = [
         Tree::Meta,
         Tree::UserRecord,
         Tree::UsernameUser,
@@ -212,6 +215,7 @@ impl Tree {
         Tree::RoomRetentionCursor,
         Tree::RoomDayPulse,
         Tree::FaqEntry,
+        Tree::TokenInvitation,
     ];
 
     /// The on-disk tree name. Never change one: it is the data's address.
@@ -260,6 +264,7 @@ impl Tree {
             Tree::RoomRetentionCursor => "room_retention_cursor",
             Tree::RoomDayPulse => "room_day_pulse",
             Tree::FaqEntry => "faq_entry",
+            Tree::TokenInvitation => "token_invitation",
         }
     }
 
@@ -311,6 +316,7 @@ impl Tree {
             Tree::RoomRetentionCursor => 40,
             Tree::RoomDayPulse => 44,
             Tree::FaqEntry => 41,
+            Tree::TokenInvitation => 45,
         }
     }
 
