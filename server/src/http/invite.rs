@@ -91,6 +91,7 @@ fn invited_user(req: CreateInvitationRequest) -> Result<UserInfo, ServerError> {
         username: req.username,
         display_name: display,
         role: req.role,
+        transformation_team: false,
     })
 }
 
