@@ -325,6 +325,20 @@ export interface PulseQuestion {
 }
 
 /** The Pulse view's numbers (pulse.rs `PulseReport`); per-day lists align with `days`. */
+/** One broadcast's reach within 1 h and 24 h of sending (pulse.rs `PulseBroadcast`). */
+export interface PulseBroadcast {
+  id: string;
+  sender: UserInfo;
+  sent_at: Millis;
+  snippet: string;
+  ack_requested: boolean;
+  audience: number;
+  opened_1h: number;
+  opened_24h: number;
+  acknowledged_1h: number;
+  acknowledged_24h: number;
+}
+
 export interface PulseReport {
   days: string[];
   asked: number[];
@@ -340,6 +354,8 @@ export interface PulseReport {
   other_rooms: number[];
   top_questions: PulseQuestion[];
   rooms_counted: number;
+  /** Reach over time of the latest broadcasts, newest first (absent from older servers). */
+  broadcasts?: PulseBroadcast[];
 }
 
 /** A published FAQ entry (faq.rs `FaqEntry`); never names the asker. */

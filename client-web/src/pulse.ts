@@ -119,6 +119,43 @@ export function topQuestionsTable(r: PulseReport): ChartTable {
   };
 }
 
+/** A count as a whole percentage of `of` (0 when `of` is 0). */
+export function percent(n: number, of: number): number {
+  return of > 0 ? Math.round((100 * n) / of) : 0;
+}
+
+/** Broadcast reach within 1 h / 24 h: counts and shares of each audience. */
+export function reachTable(r: PulseReport): ChartTable {
+  return {
+    columns: [
+      'sent',
+      'broadcast',
+      'audience',
+      'opened 1 h',
+      'opened 24 h',
+      'acknowledged 1 h',
+      'acknowledged 24 h',
+      'opened 1 h %',
+      'opened 24 h %',
+      'acknowledged 1 h %',
+      'acknowledged 24 h %',
+    ],
+    rows: (r.broadcasts ?? []).map((b) => [
+      new Date(b.sent_at).toISOString(),
+      b.snippet,
+      b.audience,
+      b.opened_1h,
+      b.opened_24h,
+      b.acknowledged_1h,
+      b.acknowledged_24h,
+      percent(b.opened_1h, b.audience),
+      percent(b.opened_24h, b.audience),
+      percent(b.acknowledged_1h, b.audience),
+      percent(b.acknowledged_24h, b.audience),
+    ]),
+  };
+}
+
 export function watchTable(weeks: string[], phrases: { phrase: string; counts: number[] }[]): ChartTable {
   return {
     columns: ['week', ...phrases.map((p) => p.phrase)],

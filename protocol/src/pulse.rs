@@ -22,6 +22,13 @@ pub const MAX_PULSE_ROOMS: usize = 20;
 /// Most-voted open questions listed.
 pub const MAX_PULSE_TOP_QUESTIONS: usize = 10;
 
+/// Recent broadcasts whose reach over time a report carries: the latest
+/// ones, each costing a read of its whole audience's reach rows.
+pub const MAX_PULSE_BROADCASTS: usize = 10;
+
+/// Longest start of a broadcast's text a report carries (chars).
+pub const PULSE_BROADCAST_SNIPPET_CHARS: usize = 80;
+
 /// Labels of the open queue's age buckets (`open_age`), youngest first.
 pub const OPEN_AGE_LABELS: [&str; 5] = ["< 1 d", "1–3 d", "3–7 d", "1–4 wk", "> 4 wk"];
 
@@ -95,6 +102,30 @@ pub struct PulseReport {
     pub top_questions: Vec<PulseQuestion>,
     /// How many rooms the numbers cover.
     pub rooms_counted: u32,
+    /// Reach over time of the latest broadcasts of the range, newest first
+    /// (at most [`MAX_PULSE_BROADCASTS`]).
+    #[serde(default)]
+    pub broadcasts: Vec<PulseBroadcast>,
+}
+
+/// One broadcast's reach over time: of its audience (as when sent), how
+/// many opened it and acknowledged it within 1 hour and within 24 hours of
+/// sending. Shares are these counts over `audience`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct PulseBroadcast {
+    pub id: uuid::Uuid,
+    pub sender: crate::UserInfo,
+    pub sent_at: Millis,
+    /// The start of its text (at most [`PULSE_BROADCAST_SNIPPET_CHARS`]);
+    /// empty once expired by retention.
+    pub snippet: String,
+    pub ack_requested: bool,
+    pub audience: u64,
+    pub opened_1h: u64,
+    pub opened_24h: u64,
+    pub acknowledged_1h: u64,
+    pub acknowledged_24h: u64,
 }
 
 /// "2026-11-30": the UTC date of a day counted since the Unix epoch.

@@ -362,6 +362,47 @@ fn client_frames_snapshot_and_round_trip() {
             },
             r#"{"type":"search","req_id":"s","query":"org chart in:#general","sort":"relevance","before_cursor":"20","limit":20}"#,
         ),
+        (
+            ClientFrame::FaqPublish {
+                req_id: None,
+                room: room(),
+                seq: 7,
+                tags: vec!["pay".into()],
+            },
+            r#"{"type":"faq_publish","room":"$R","seq":7,"tags":["pay"]}"#,
+        ),
+        (
+            ClientFrame::FaqTags {
+                req_id: None,
+                id: 3,
+                tags: vec![],
+            },
+            r#"{"type":"faq_tags","id":3,"tags":[]}"#,
+        ),
+        (
+            ClientFrame::FaqUnpublish {
+                req_id: None,
+                id: 3,
+            },
+            r#"{"type":"faq_unpublish","id":3}"#,
+        ),
+        (
+            ClientFrame::Faq {
+                req_id: None,
+                tag: Some("pay".into()),
+                q: Some("bonus".into()),
+            },
+            r#"{"type":"faq","tag":"pay","q":"bonus"}"#,
+        ),
+        (
+            ClientFrame::FaqAnswer {
+                req_id: None,
+                room: room(),
+                seq: 9,
+                id: 3,
+            },
+            r#"{"type":"faq_answer","room":"$R","seq":9,"id":3}"#,
+        ),
     ];
     assert_eq!(
         cases.len(),

@@ -11,6 +11,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { ComponentChildren } from 'preact';
 import type { ChatStore } from '../store';
+import type { PulseBroadcast } from '../protocol';
 import {
   OPEN_AGE_LABELS,
   PulseData,
@@ -26,6 +27,8 @@ import {
   shortDuration,
   topQuestionsTable,
   watchTable,
+  percent,
+  reachTable,
   type ChartTable,
 } from '../pulse';
 import { roomHref } from '../router';
@@ -272,6 +275,15 @@ function Charts({ data, store }: { data: PulseData; store: ChatStore }) {
   const r = data.report.value;
   if (!r) return null;
   const days = r.days.map(shortDay);
+  // Oldest first, as every other chart reads left to right.
+  const reach = [...(r.broadcasts ?? [])].reverse();
+  const share = (pick: (b: PulseBroadcast) => number) => reach.map((b) => percent(pick(b), b.audience));
+  const reachSeries = [
+    { name: 'opened 1 h %', values: share((b) => b.opened_1h) },
+    { name: 'opened 24 h %', values: share((b) => b.opened_24h) },
+    { name: 'acknowledged 1 h %', values: share((b) => b.acknowledged_1h) },
+    { name: 'acknowledged 24 h %', values: share((b) => b.acknowledged_24h) },
+  ];
   const asked = sum(r.asked);
   const answered = sum(r.answered);
   const bucketNames = bucketLabels(r.answer_buckets_ms);
@@ -355,6 +367,27 @@ function Charts({ data, store }: { data: PulseData; store: ChatStore }) {
             </li>
           ))}
         </ol>
+      </ChartCard>
+      <ChartCard
+        id="reach"
+        title="Broadcast reach within 1 h / 24 h"
+        summary={
+          reach.length === 0
+            ? 'No broadcast in this range.'
+            : `${count(reach.length, 'broadcast', 'broadcasts')}, oldest first; share of each audience: ${reach
+                .map(
+                  (b) =>
+                    `“${b.snippet}”: opened ${percent(b.opened_1h, b.audience)}% in 1 h, ${percent(b.opened_24h, b.audience)}% in 24 h; acknowledged ${percent(
+                      b.acknowledged_1h,
+                      b.audience,
+                    )}% in 1 h, ${percent(b.acknowledged_24h, b.audience)}% in 24 h`,
+                )
+                .join('; ')}.`
+        }
+        table={reachTable(r)}
+        svg={reach.length > 0 ? <Bars labels={reach.map((b) => shortDay(new Date(b.sent_at).toISOString().slice(0, 10)))} series={reachSeries} /> : undefined}
+      >
+        {reach.length > 0 && <Legend series={reachSeries} />}
       </ChartCard>
       {store.transformationTeam && (
         <ChartCard

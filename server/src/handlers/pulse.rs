@@ -22,7 +22,8 @@ use crate::error::{Result, ServerError};
 use crate::store::{ANSWER_BUCKETS, ANSWER_BUCKETS_MS, DAY_MS, DayCounts, Store, day_of};
 use std::collections::HashMap;
 use townhall_protocol::pulse::{
-    DEFAULT_PULSE_DAYS, MAX_PULSE_DAYS, MAX_PULSE_ROOMS, MAX_PULSE_TOP_QUESTIONS, OPEN_AGE_LABELS,
+    DEFAULT_PULSE_DAYS, MAX_PULSE_BROADCASTS, MAX_PULSE_DAYS, MAX_PULSE_ROOMS,
+    MAX_PULSE_TOP_QUESTIONS, OPEN_AGE_LABELS, PULSE_BROADCAST_SNIPPET_CHARS, PulseBroadcast,
     PulseQuestion, PulseReport, PulseRoom, PulseTime, day_label,
 };
 use townhall_protocol::{Content, Millis, Pos, Role, RoomId, RoomKind, ServerFrame, Visibility};
@@ -205,7 +206,65 @@ pub fn report(
         other_rooms,
         top_questions: top,
         rooms_counted: u32::try_from(readable.len()).unwrap_or(u32::MAX),
+        broadcasts: broadcast_reach(s, readable, now.saturating_sub(u64::from(n) * DAY_MS))?,
     })
+}
+
+/// Broadcasts looked at per report (the newest): enough to find the
+/// latest [`MAX_PULSE_BROADCASTS`] the caller may read among broadcasts to
+/// rooms they are not in, and a bound on one reply's reads.
+const BROADCAST_SCAN: usize = 200;
+
+const HOUR_MS: u64 = 3_600_000;
+
+/// Did a receipt at `t` (0: never) come at most `limit` ms after `sent`?
+fn within_window(sent: Millis, t: Millis, limit: u64) -> bool {
+    t != 0 && t.saturating_sub(sent) <= limit
+}
+
+/// Reach over time of the newest broadcasts sent since `since` to at
+/// least one room in `readable` (so the caller could read the broadcast
+/// itself): of the audience as when sent, how many opened and
+/// acknowledged within 1 h and 24 h of sending, from the stored receipt
+/// times (`broadcast_user_reach`). Counts only, never who.
+fn broadcast_reach(
+    s: &Store,
+    readable: &HashMap<RoomId, String>,
+    since: Millis,
+) -> Result<Vec<PulseBroadcast>> {
+    let mut out = Vec::new();
+    for r in s.recent_broadcasts(BROADCAST_SCAN)? {
+        if r.created_at < since {
+            break;
+        }
+        if !r.rooms.iter().any(|(room, _)| readable.contains_key(room)) {
+            continue;
+        }
+        let mut b = PulseBroadcast {
+            id: r.id,
+            sender: r.sender.clone(),
+            sent_at: r.created_at,
+            snippet: r.body.chars().take(PULSE_BROADCAST_SNIPPET_CHARS).collect(),
+            ack_requested: r.ack_requested,
+            audience: r.counts.audience,
+            opened_1h: 0,
+            opened_24h: 0,
+            acknowledged_1h: 0,
+            acknowledged_24h: 0,
+        };
+        for (_, [_, opened, acked]) in s.reach_all(r.id)? {
+            let within = |t: u64, limit: u64| within_window(r.created_at, t, limit);
+            b.opened_1h += u64::from(within(opened, HOUR_MS));
+            b.opened_24h += u64::from(within(opened, 24 * HOUR_MS));
+            b.acknowledged_1h += u64::from(within(acked, HOUR_MS));
+            b.acknowledged_24h += u64::from(within(acked, 24 * HOUR_MS));
+        }
+        out.push(b);
+        if out.len() >= MAX_PULSE_BROADCASTS {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 /// The bucket holding the `pct`th percentile of a histogram: the first
@@ -232,8 +291,18 @@ fn percentile(hist: &[u64; ANSWER_BUCKETS], pct: u64) -> Option<PulseTime> {
 
 #[cfg(test)]
 mod tests {
-    use super::percentile;
+    use super::{HOUR_MS, percentile, within_window};
     use crate::store::{ANSWER_BUCKETS, ANSWER_BUCKETS_MS};
+
+    #[test]
+    fn a_receipt_counts_within_a_window_up_to_its_end_inclusive() {
+        let sent = 1_000_000;
+        assert!(within_window(sent, sent + HOUR_MS, HOUR_MS));
+        assert!(!within_window(sent, sent + HOUR_MS + 1, HOUR_MS));
+        assert!(within_window(sent, sent + HOUR_MS + 1, 24 * HOUR_MS));
+        // Never opened.
+        assert!(!within_window(sent, 0, 24 * HOUR_MS));
+    }
 
     #[test]
     fn percentiles_are_nearest_rank_buckets() {

@@ -125,6 +125,27 @@ fn room_day(room: RoomId, day: u32) -> Vec<u8> {
 }
 
 impl Store {
+    /// The newest `limit` broadcasts, newest first (their ids are v7
+    /// uuids, so key order is sending order).
+    pub fn recent_broadcasts(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<super::BroadcastRecord>, StoreError> {
+        self.kv()
+            .range(
+                Tree::BroadcastRecord,
+                Bound::Unbounded,
+                Bound::Unbounded,
+                true,
+                limit,
+            )?
+            .into_iter()
+            .map(|(_, v)| {
+                serde_json::from_slice(&v).map_err(|e| super::corrupt(Tree::BroadcastRecord, e))
+            })
+            .collect()
+    }
+
     /// The counters of `room` on `day` (zeros when nothing happened).
     pub fn pulse_day(&self, room: RoomId, day: u32) -> Result<DayCounts, StoreError> {
         match self.kv().get(Tree::RoomDayPulse, &room_day(room, day))? {
