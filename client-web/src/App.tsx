@@ -26,6 +26,7 @@ import { ProfileCard, profileOf } from './components/ProfileCard';
 
 const AdminView = lazyView(() => import('./components/Admin').then((m) => m.AdminView));
 const PulseView = lazyView(() => import('./components/Pulse').then((m) => m.PulseView));
+const MyQuestionsView = lazyView(() => import('./MyQuestions').then((m) => m.MyQuestionsView));
 const AccountView = lazyView(() => import('./components/Account').then((m) => m.AccountView));
 
 /** The running session: one store per logged-in user. */
@@ -195,6 +196,8 @@ function Shell({ store }: { store: ChatStore }) {
           <RoomPane key={roomId} store={store} roomId={roomId} at={r.name === 'room' ? r.at : undefined} />
         ) : r.name === 'questions' ? (
           <QuestionsView store={store} />
+        ) : r.name === 'my-questions' ? (
+          <MyQuestionsView store={store} />
         ) : r.name === 'anonymous' ? (
           <AnonymousView store={store} />
         ) : r.name === 'rumours' ? (

@@ -4,7 +4,7 @@ import { mayViewPulse, pulseHref } from '../pulse';
 import { mayBroadcast } from './Broadcasts';
 import type { ChatStore, RoomState } from '../store';
 import { roomTitle } from '../store';
-import { accountHref, adminHref, mentionsHref, navigate, questionsHref, roomHref, searchHref } from '../router';
+import { accountHref, adminHref, mentionsHref, myQuestionsHref, navigate, questionsHref, roomHref, searchHref } from '../router';
 import { markAllRead } from '../roomAdmin';
 import { initials } from '../text';
 import { ConnectionBadge } from './ConnectionBadge';
@@ -85,6 +85,9 @@ export function Sidebar({ store, activeRoom, searchQuery, questionsActive, admin
           data-testid="questions-link"
         >
           <QuestionIcon /> Questions
+        </a>
+        <a class="side-action" href={myQuestionsHref} data-testid="my-questions-link">
+          <QuestionIcon /> My questions
         </a>
         <a
           class={`side-action${mentionsActive ? ' active' : ''}`}

@@ -46,6 +46,7 @@ use thiserror::Error;
 /// | | | | 38 | `user_pos_watch_alert` |
 /// | | | | 39 | `retention` |
 /// | | | | 40 | `room_retention_cursor` |
+/// | | | | 43 | `user_pos_asked` |
 /// | | | | 44 | `room_day_pulse` |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tree {
@@ -161,10 +162,15 @@ pub enum Tree {
     /// (u32, big-endian) → messages, questions asked and answered, time to
     /// answer (sum and histogram) that day.
     RoomDayPulse,
+    /// user id ‖ pos → room id ‖ seq (`store/my_questions.rs`): the
+    /// questions a person asked under their name, newest last, for "My
+    /// questions". Never an anonymous one (those are under
+    /// `owner_anon_question`, by a key only the asker's session derives).
+    UserPosAsked,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 42] = [
+    pub const ALL: [Tree; 43] = [
         Tree::Meta,
         Tree::UserRecord,
         Tree::UsernameUser,
@@ -207,6 +213,7 @@ impl Tree {
         Tree::Retention,
         Tree::RoomRetentionCursor,
         Tree::RoomDayPulse,
+        Tree::UserPosAsked,
     ];
 
     /// The on-disk tree name. Never change one: it is the data's address.
@@ -254,6 +261,7 @@ impl Tree {
             Tree::Retention => "retention",
             Tree::RoomRetentionCursor => "room_retention_cursor",
             Tree::RoomDayPulse => "room_day_pulse",
+            Tree::UserPosAsked => "user_pos_asked",
         }
     }
 
@@ -304,6 +312,7 @@ impl Tree {
             Tree::Retention => 39,
             Tree::RoomRetentionCursor => 40,
             Tree::RoomDayPulse => 44,
+            Tree::UserPosAsked => 43,
         }
     }
 

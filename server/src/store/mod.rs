@@ -14,6 +14,7 @@ mod files;
 mod keys;
 mod kv;
 mod memory_kv;
+mod my_questions;
 mod oidc;
 mod overlay_kv;
 mod pulse;
@@ -34,6 +35,7 @@ pub use directory::{DirectoryLink, put_directory_link};
 pub use files::{FileRecord, MAX_FILES_PER_USER, MAX_SWEPT, UserFile, delete_file, put_file};
 pub use kv::{Batch, Kv, Op, StoreError, Tree, prefix_successor, scan_prefix};
 pub use memory_kv::MemoryKv;
+pub use my_questions::put_asked;
 pub use oidc::put_oidc_user;
 pub use overlay_kv::OverlayKv;
 pub use pulse::{
