@@ -1,6 +1,7 @@
 import { expect, test } from '@playwright/test';
 import { ADMIN_PASSWORD, TownhallServer } from './server';
 import { logIn, openRoom } from './ui';
+import type { ServerFrame } from '../src/protocol';
 
 // A person as others see them and as they set themselves (issue 13): the
 // transformation-team tag, one's own display name, "My questions".
@@ -80,4 +81,40 @@ test('a person sets their own display name on the account page; a colleague sees
   // Live in Sam's members list, no reload.
   await expect(samPage.locator('.member-name', { hasText: 'Tina Transform' })).toBeVisible();
   await samContext.close();
+});
+
+test('"My questions" lists what I asked, anonymous ones too, with the answer inline', async ({ page }) => {
+  const tina = await server.client('tina');
+  // Tina (owner of change-desk, and on the team) allows anonymous questions.
+  await tina.request({ type: 'set_anonymous_questions', room, on: true });
+  const sam = await server.client('sam');
+  const ack = await sam.request<Extract<ServerFrame, { type: 'ack' }>>({
+    type: 'send',
+    room,
+    client_id: crypto.randomUUID(),
+    body: 'Which desks are ours?',
+    question: true,
+  });
+  await sam.request({ type: 'ask_anonymously', room, body: 'Is the office closing?' });
+  const answer = await tina.send(room, 'Desks 12 to 20.');
+  await tina.request({ type: 'mark_answer', room, question: ack.seq, answer: answer.seq });
+
+  await logIn(page, server, 'sam');
+  await page.getByTestId('my-questions-link').click();
+  const items = page.getByTestId('my-question');
+  await expect(items).toHaveCount(2);
+  // Newest first: the anonymous one, waiting for the team; marked as mine only.
+  await expect(items.nth(0)).toContainText('Is the office closing?');
+  await expect(items.nth(0)).toContainText('Waiting for moderation');
+  await expect(items.nth(0)).toContainText('Anonymous');
+  await expect(items.nth(1)).toContainText('Which desks are ours?');
+  await expect(items.nth(1).getByTestId('my-question-state')).toHaveText('Answered');
+  await expect(items.nth(1).getByTestId('my-question-answer')).toContainText('Desks 12 to 20.');
+  await expect(items.nth(1).getByTestId('my-question-answer')).toContainText('Tina');
+
+  // Tina asked nothing: her list is empty (Sam's anonymous question is not hers).
+  const tinaView = await tina.request<Extract<ServerFrame, { type: 'my_questions' }>>({ type: 'my_questions' });
+  expect(tinaView.questions).toHaveLength(0);
+  tina.close();
+  sam.close();
 });

@@ -29,6 +29,7 @@ const AdminView = lazyView(() => import('./components/Admin').then((m) => m.Admi
 const PulseView = lazyView(() => import('./components/Pulse').then((m) => m.PulseView));
 const InvitePage = lazyView(() => import('./components/InvitePage').then((m) => m.InvitePage));
 const PastBroadcasts = lazyView(() => import('./components/PastBroadcasts').then((m) => m.PastBroadcasts));
+const MyQuestionsView = lazyView(() => import('./MyQuestions').then((m) => m.MyQuestionsView));
 const AccountView = lazyView(() => import('./components/Account').then((m) => m.AccountView));
 
 /** The running session: one store per logged-in user. */
@@ -215,6 +216,8 @@ function Shell({ store }: { store: ChatStore }) {
           <RoomPane key={roomId} store={store} roomId={roomId} at={r.name === 'room' ? r.at : undefined} />
         ) : r.name === 'questions' ? (
           <QuestionsView store={store} />
+        ) : r.name === 'my-questions' ? (
+          <MyQuestionsView store={store} />
         ) : r.name === 'anonymous' ? (
           <AnonymousView store={store} />
         ) : r.name === 'rumours' ? (

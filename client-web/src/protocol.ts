@@ -197,6 +197,7 @@ export type ClientFrame =
   | ({ type: 'block'; user: string; on: boolean } & Req)
   | ({ type: 'blocked' } & Req)
   | ({ type: 'set_display_name'; display_name: string } & Req)
+  | ({ type: 'my_questions' } & Req)
   | ({ type: 'search'; query: string; sort?: 'newest' | 'relevance'; before_cursor?: string; limit?: number } & Req)
   | ({ type: 'set_anonymous_questions'; room?: RoomId; on: boolean } & Req)
   | ({ type: 'anonymous_settings' } & Req)
@@ -280,6 +281,7 @@ export type ServerFrame =
   | ({ type: 'following'; users: UserInfo[] } & Req)
   | ({ type: 'blocked'; users: UserInfo[] } & Req)
   | ({ type: 'user_updated'; user: UserInfo } & Req)
+  | ({ type: 'my_questions'; questions: MyQuestion[]; truncated?: boolean } & Req)
   | ({
       type: 'search_results';
       results: SearchResult[];
@@ -417,6 +419,25 @@ export type AnonStatus =
   | { state: 'withdrawn' };
 
 /** An anonymous question as its asker or the moderation queue sees it: never who asked. */
+/** Where one of my questions stands (my_questions.rs). */
+export type MyQuestionState = 'open' | 'answered' | 'pending' | 'rejected' | 'merged' | 'withdrawn' | 'deleted';
+
+/** One question I asked, named or anonymous (`my_questions`). */
+export interface MyQuestion {
+  room: RoomId;
+  room_name: string;
+  seq?: RoomSeq;
+  anon_id?: string;
+  anonymous?: boolean;
+  body: string;
+  asked_at: Millis;
+  state: MyQuestionState;
+  votes: number;
+  answer?: { seq: RoomSeq; sender: UserInfo; body: string; ts: Millis };
+  reason?: string;
+  merged_into?: RoomSeq;
+}
+
 export interface AnonQuestion {
   id: string;
   room: RoomId;

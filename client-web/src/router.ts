@@ -6,6 +6,7 @@ import { signal } from '@preact/signals';
 export type Route =
   | { name: 'home' }
   | { name: 'questions' }
+  | { name: 'my-questions' }
   | { name: 'anonymous' }
   | { name: 'rumours' }
   | { name: 'pulse' }
@@ -21,6 +22,7 @@ export type Route =
 
 export function parseRoute(hash: string): Route {
   if (/^#\/questions\b/.test(hash)) return { name: 'questions' };
+  if (/^#\/my-questions\b/.test(hash)) return { name: 'my-questions' };
   if (/^#\/anonymous\b/.test(hash)) return { name: 'anonymous' };
   if (/^#\/rumours\b/.test(hash)) return { name: 'rumours' };
   if (/^#\/pulse\b/.test(hash)) return { name: 'pulse' };
@@ -80,6 +82,7 @@ export const adminHref = '#/admin';
 export const accountHref = '#/account';
 export const mentionsHref = '#/mentions';
 export const pastBroadcastsHref = '#/broadcasts';
+export const myQuestionsHref = '#/my-questions';
 
 export function navigate(href: string): void {
   if (globalThis.location.hash !== href) globalThis.location.hash = href;

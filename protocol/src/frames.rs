@@ -200,6 +200,12 @@ pub enum ClientFrame {
         req_id: Option<String>,
         display_name: String,
     },
+    /// Every question I asked (named and anonymous), newest first, with its
+    /// state and answer. Answered with `my_questions`.
+    MyQuestions {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+    },
     /// One thread: the message `seq` and its replies, oldest first; with
     /// `after`, only the replies with a higher seq.
     Thread {
@@ -740,6 +746,7 @@ impl ClientFrame {
             | ClientFrame::Block { req_id, .. }
             | ClientFrame::Blocked { req_id }
             | ClientFrame::SetDisplayName { req_id, .. }
+            | ClientFrame::MyQuestions { req_id }
             | ClientFrame::Thread { req_id, .. }
             | ClientFrame::OpenDm { req_id, .. }
             | ClientFrame::CreateRoom { req_id, .. }
@@ -1365,6 +1372,15 @@ pub enum ServerFrame {
         req_id: Option<String>,
         user: UserInfo,
     },
+    /// Reply to `my_questions`: newest first. `truncated` when older ones
+    /// were left out (the count limit, or the reply size).
+    MyQuestions {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        questions: Vec<crate::MyQuestion>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        truncated: bool,
+    },
     /// My read marker moved (sent to all my devices).
     ReadMarker {
         room: RoomId,
@@ -1614,6 +1630,7 @@ impl ServerFrame {
             | F::Following { req_id, .. }
             | F::Blocked { req_id, .. }
             | F::UserUpdated { req_id, .. }
+            | F::MyQuestions { req_id, .. }
             | F::Ok { req_id, .. }
             | F::BroadcastPosted { req_id, .. }
             | F::Reach { req_id, .. }

@@ -28,6 +28,7 @@ pub mod frames;
 pub mod http;
 pub mod ids;
 pub mod invite;
+pub mod my_questions;
 pub mod profile;
 pub mod pulse;
 pub mod received;
@@ -43,6 +44,7 @@ pub use anon::{
 pub use error::{DecodeError, ErrorCode};
 pub use frames::*;
 pub use ids::{Pos, RoomId, RoomSeq, UserId};
+pub use my_questions::*;
 pub use profile::*;
 
 /// The protocol version a client names in its `hello`. Bumped only for an

@@ -723,6 +723,7 @@ impl Worker {
                 }
                 if question {
                     store::put_open_question(b, room, ev.seq, ev.ts);
+                    store::put_asked(b, user.id, ev.pos, room, ev.seq);
                     self.follow_own_question(b, room, ev.seq, user.id)?;
                 }
                 self.watch_message(b, p, &ev)?;

@@ -673,6 +673,7 @@ fn set_req_id(frame: &mut ClientFrame, id: String) {
         | Block { req_id, .. }
         | Blocked { req_id }
         | SetDisplayName { req_id, .. }
+        | MyQuestions { req_id }
         | Thread { req_id, .. }
         | MyRooms { req_id }
         | Directory { req_id }

@@ -9,6 +9,7 @@ import {
   accountHref,
   adminHref,
   mentionsHref,
+  myQuestionsHref,
   navigate,
   pastBroadcastsHref,
   questionsHref,
@@ -95,6 +96,9 @@ export function Sidebar({ store, activeRoom, searchQuery, questionsActive, admin
           data-testid="questions-link"
         >
           <QuestionIcon /> Questions
+        </a>
+        <a class="side-action" href={myQuestionsHref} data-testid="my-questions-link">
+          <QuestionIcon /> My questions
         </a>
         <a
           class={`side-action${mentionsActive ? ' active' : ''}`}

@@ -165,6 +165,18 @@ pub async fn ask(
     Ok(ServerFrame::AnonymousQuestions { req_id, questions })
 }
 
+/// My anonymous questions as `mine` lists them, for "My questions"; none
+/// when anonymous questions are off on this node.
+pub(super) async fn mine_list(ctx: &Ctx) -> Result<Vec<AnonQuestion>> {
+    let Some(anon) = ctx.app.anon.as_ref() else {
+        return Ok(Vec::new());
+    };
+    let owner = anon.owner(ctx.user.id);
+    ctx.app
+        .read(move |s| shown_list(s, s.anon_of_owner(&owner, MINE_LIMIT)?, true))
+        .await
+}
+
 pub async fn mine(ctx: &Ctx, req_id: Option<String>) -> Result<ServerFrame> {
     let owner = anon(ctx)?.owner(ctx.user.id);
     let questions = ctx

@@ -8,6 +8,7 @@ mod contacts;
 mod faq;
 mod markers;
 mod messages;
+mod my_questions;
 mod presence;
 mod profile;
 mod pulse;
@@ -112,6 +113,7 @@ pub fn request_type(frame: &ClientFrame) -> &'static str {
         F::Members { .. } => "members",
         F::Users { .. } => "users",
         F::SetDisplayName { .. } => "set_display_name",
+        F::MyQuestions { .. } => "my_questions",
         F::History { .. } => "history",
         F::AckPos { .. } => "ack_pos",
         F::MarkRead { .. } => "mark_read",
@@ -236,6 +238,9 @@ async fn route(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFrame>> {
             contacts::block(ctx, req_id, user, on).await.map(Some)
         }
         ClientFrame::Blocked { req_id } => contacts::blocked(ctx, req_id).await.map(Some),
+        ClientFrame::MyQuestions { req_id } => {
+            my_questions::my_questions(ctx, req_id).await.map(Some)
+        }
         ClientFrame::SetDisplayName {
             req_id,
             display_name,

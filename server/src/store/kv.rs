@@ -47,6 +47,7 @@ use thiserror::Error;
 /// | | | | 39 | `retention` |
 /// | | | | 40 | `room_retention_cursor` |
 /// | | | | 41 | `faq_entry` |
+/// | | | | 43 | `user_pos_asked` |
 /// | | | | 44 | `room_day_pulse` |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tree {
@@ -168,10 +169,15 @@ pub enum Tree {
     /// Invitation links (`store/invite.rs`): SHA-256 of the token → the
     /// invitation (JSON). The token itself is never stored.
     TokenInvitation,
+    /// user id ‖ pos → room id ‖ seq (`store/my_questions.rs`): the
+    /// questions a person asked under their name, newest last, for "My
+    /// questions". Never an anonymous one (those are under
+    /// `owner_anon_question`, by a key only the asker's session derives).
+    UserPosAsked,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 44] = [
+    pub const ALL: [Tree; 45] = [
         Tree::Meta,
         Tree::UserRecord,
         Tree::UsernameUser,
@@ -216,6 +222,7 @@ impl Tree {
         Tree::RoomDayPulse,
         Tree::FaqEntry,
         Tree::TokenInvitation,
+        Tree::UserPosAsked,
     ];
 
     /// The on-disk tree name. Never change one: it is the data's address.
@@ -265,6 +272,7 @@ impl Tree {
             Tree::RoomDayPulse => "room_day_pulse",
             Tree::FaqEntry => "faq_entry",
             Tree::TokenInvitation => "token_invitation",
+            Tree::UserPosAsked => "user_pos_asked",
         }
     }
 
@@ -317,6 +325,7 @@ impl Tree {
             Tree::RoomDayPulse => 44,
             Tree::FaqEntry => 41,
             Tree::TokenInvitation => 45,
+            Tree::UserPosAsked => 43,
         }
     }
 

@@ -17,6 +17,7 @@ mod invite;
 mod keys;
 mod kv;
 mod memory_kv;
+mod my_questions;
 mod oidc;
 mod overlay_kv;
 mod pulse;
@@ -42,6 +43,7 @@ pub use files::{FileRecord, MAX_FILES_PER_USER, MAX_SWEPT, UserFile, delete_file
 pub use invite::{MAX_INVITATIONS, put_invitation};
 pub use kv::{Batch, Kv, Op, StoreError, Tree, prefix_successor, scan_prefix};
 pub use memory_kv::MemoryKv;
+pub use my_questions::put_asked;
 pub use oidc::put_oidc_user;
 pub use overlay_kv::OverlayKv;
 pub use pulse::{
