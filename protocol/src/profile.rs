@@ -14,9 +14,14 @@ pub enum DisplayNameProblem {
     Empty,
     /// More than [`MAX_DISPLAY_NAME_CHARS`] characters once trimmed.
     TooLong,
-    /// Holds a control character (newline, tab, NUL, …) or a
-    /// bidirectional-text control (which can make a name read as another).
+    /// Holds a control character (newline, tab, NUL, …), a
+    /// bidirectional-text control or an invisible formatting character
+    /// (zero-width space, soft hyphen, …): each can make a name read as
+    /// another.
     ForbiddenCharacter,
+    /// Reads as the shared anonymous sender's name: a named message would
+    /// pass for an anonymous question.
+    Reserved,
 }
 
 impl DisplayNameProblem {
@@ -28,8 +33,10 @@ impl DisplayNameProblem {
                 format!("a display name is at most {MAX_DISPLAY_NAME_CHARS} characters")
             }
             DisplayNameProblem::ForbiddenCharacter => {
-                "a display name may not contain control or bidirectional-text characters".into()
+                "a display name may not contain control, invisible or bidirectional-text characters"
+                    .into()
             }
+            DisplayNameProblem::Reserved => "that display name is reserved".into(),
         }
     }
 }
@@ -45,8 +52,24 @@ pub fn clean_display_name(raw: &str) -> Result<String, DisplayNameProblem> {
         return Err(DisplayNameProblem::TooLong);
     }
     let bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}');
-    if name.chars().any(|c| c.is_control() || bidi(c)) {
+    // Invisible characters that only hide (zero-width space, word joiner,
+    // soft hyphen, fillers). Joiners and variation selectors stay: scripts
+    // and emoji need them.
+    let invisible = |c: char| {
+        matches!(
+            c,
+            '\u{00AD}' | '\u{034F}' | '\u{115F}' | '\u{1160}' | '\u{200B}' | '\u{2060}'
+                ..='\u{2064}' | '\u{3164}' | '\u{FEFF}' | '\u{FFA0}'
+        )
+    };
+    if name
+        .chars()
+        .any(|c| c.is_control() || bidi(c) || invisible(c))
+    {
         return Err(DisplayNameProblem::ForbiddenCharacter);
+    }
+    if name.to_lowercase() == "anonymous" {
+        return Err(DisplayNameProblem::Reserved);
     }
     Ok(name.to_owned())
 }
@@ -75,5 +98,23 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn invisible_characters_and_the_anonymous_name_are_refused() {
+        for bad in ["Ann\u{200B}Lee", "\u{FEFF}Bob", "Al\u{00AD}ice"] {
+            assert_eq!(
+                clean_display_name(bad),
+                Err(DisplayNameProblem::ForbiddenCharacter),
+                "{bad:?}"
+            );
+        }
+        for bad in ["Anonymous", " anonymous ", "ANONYMOUS"] {
+            assert_eq!(clean_display_name(bad), Err(DisplayNameProblem::Reserved));
+        }
+        assert_eq!(
+            clean_display_name("Anonymous Ann").as_deref(),
+            Ok("Anonymous Ann")
+        );
     }
 }

@@ -202,6 +202,36 @@ async fn the_team_publishes_an_answered_question_and_everyone_finds_it() {
     let again = published(&mut tina, publish(room, q1, &["move"])).await;
     assert!(again.id > e.id);
 
+    // An edit of the question shows in its entry: the old text is gone.
+    ok(
+        &mut bob,
+        ClientFrame::Edit {
+            req_id: None,
+            room,
+            seq: q1,
+            body: "Is the office moving to Lyon in March?".into(),
+        },
+    )
+    .await;
+    let edited = faq(&mut sam, None, None).await;
+    assert_eq!(edited[0].question, "Is the office moving to Lyon in March?");
+
+    // A question in a direct message is never published.
+    let dm = match tina
+        .request(ClientFrame::OpenDm {
+            req_id: None,
+            user: "bob".into(),
+        })
+        .await
+    {
+        ServerFrame::Room { room, .. } => room.id,
+        other => panic!("open_dm: {other:?}"),
+    };
+    let dq = post(&mut bob, dm, "Between us: is my team safe?", true).await;
+    answer(&mut tina, dm, dq, "Yes.").await;
+    tina.expect_error(publish(dm, dq, &[]), ErrorCode::NotFound)
+        .await;
+
     // Deleting the question removes its entry.
     ok(
         &mut bob,

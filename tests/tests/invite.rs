@@ -266,3 +266,31 @@ async fn an_invitation_past_its_expiry_is_refused() {
     let (status, body) = redeem(&server, &token, "a good long password").await;
     assert_eq!(status, 200, "{body}");
 }
+
+/// An invitation is only as good as the admin who made it: once they are
+/// no longer an admin, their pending links are refused as revoked.
+#[tokio::test]
+async fn an_invitation_from_a_demoted_admin_is_refused() {
+    let server = TestServer::start().await;
+    let (_, ada_token) = server.user_with_role("ada", "admin").await;
+    let (status, body) = post(
+        &server,
+        "/api/admin/invitations",
+        Some(&ada_token),
+        json!({"username": "newbie", "role": "admin", "display_name": "New Admin"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let token = body["token"].as_str().expect("token").to_owned();
+    let demoted = reqwest::Client::new()
+        .patch(server.http("/api/admin/users/ada"))
+        .bearer_auth(&server.admin_token)
+        .json(&json!({"role": "staff"}))
+        .send()
+        .await
+        .expect("patch");
+    assert!(demoted.status().is_success(), "{}", demoted.status());
+    let (status, body) = redeem(&server, &token, "a good long password").await;
+    assert_eq!(status, 410, "{body}");
+    assert_eq!(body["code"], "invite_revoked", "{body}");
+}

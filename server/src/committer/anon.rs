@@ -227,6 +227,7 @@ impl Worker {
                     None,
                 )?;
                 self.watch_edited(b, p, &before, &old_text, &body, &edit)?;
+                self.faq_message_edited(b, q.room, seq, &body)?;
                 ev.state.edited_at = Some(edit.ts);
                 ev.state.edits.push(edit.seq);
                 self.rewrite(b, &stored, &ev);

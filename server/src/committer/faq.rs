@@ -94,6 +94,11 @@ impl Worker {
         if !self.may_read(room, actor.id)? {
             return Err(ServerError::NotFound);
         }
+        // A direct message stays between its two people.
+        match self.store.room(room)? {
+            Some(r) if r.kind == townhall_protocol::RoomKind::Room => {}
+            _ => return Err(ServerError::NotFound),
+        }
         let (_, q) = self.message(room, seq)?;
         let Content::Message {
             body: question,
@@ -167,6 +172,31 @@ impl Worker {
         } else {
             store::delete_faq_source(b, room, seq);
         }
+        Ok(())
+    }
+
+    /// The message `room`/`seq` was edited to `body`: an FAQ entry that
+    /// copied its text shows the new text (the old one is readable nowhere
+    /// else any more).
+    pub(super) fn faq_message_edited(
+        &mut self,
+        b: &mut Batch,
+        room: RoomId,
+        seq: RoomSeq,
+        body: &str,
+    ) -> Result<()> {
+        let Some(id) = self.store.faq_of_message(room, seq)? else {
+            return Ok(());
+        };
+        let Some(mut r) = self.store.faq_entry(id)? else {
+            return Ok(());
+        };
+        if r.room == room && r.seq == seq {
+            r.question = body.to_owned();
+        } else if r.room == room && r.answer_seq == seq {
+            r.answer = body.to_owned();
+        }
+        store::put_faq_entry(b, &r);
         Ok(())
     }
 }

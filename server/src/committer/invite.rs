@@ -129,6 +129,12 @@ impl Worker {
                 if let Some(e) = refusal(&inv, self.now()) {
                     return Err(e);
                 }
+                // An invitation is only as good as the admin who made it:
+                // once they are no longer an admin (demoted, disabled), it
+                // counts as revoked.
+                if self.current_admin(&inv.by).is_err() {
+                    return Err(ServerError::InviteRevoked);
+                }
                 if self.store.user_by_name(&inv.user.username)?.is_some()
                     || self.store.user(inv.user.id)?.is_some()
                 {

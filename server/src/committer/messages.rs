@@ -316,6 +316,7 @@ impl Worker {
                 )?;
                 if matches!(before.content, Content::Message { .. }) {
                     self.watch_edited(b, p, &before, &old_text, &body, &ev)?;
+                    self.faq_message_edited(b, room, seq, &body)?;
                 }
                 event.state.edited_at = Some(ev.ts);
                 event.state.edits.push(ev.seq);

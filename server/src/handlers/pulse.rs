@@ -222,9 +222,9 @@ fn within_window(sent: Millis, t: Millis, limit: u64) -> bool {
     t != 0 && t.saturating_sub(sent) <= limit
 }
 
-/// Reach over time of the newest broadcasts sent since `since` to at
-/// least one room in `readable` (so the caller could read the broadcast
-/// itself): of the audience as when sent, how many opened and
+/// Reach over time of the newest broadcasts sent since `since` only to
+/// rooms in `readable` (so the caller could read the broadcast itself, and
+/// its counts cover no room they cannot read), still there in one of them: of the audience as when sent, how many opened and
 /// acknowledged within 1 h and 24 h of sending, from the stored receipt
 /// times (`broadcast_user_reach`). Counts only, never who.
 fn broadcast_reach(
@@ -237,14 +237,31 @@ fn broadcast_reach(
         if r.created_at < since {
             break;
         }
-        if !r.rooms.iter().any(|(room, _)| readable.contains_key(room)) {
+        // Every room it went to must be readable: its counts cover them
+        // all, and would otherwise tell of rooms the caller cannot read.
+        if r.rooms.is_empty() || !r.rooms.iter().all(|(room, _)| readable.contains_key(room)) {
             continue;
         }
+        // Its text as history shows it now (edits followed), from a copy
+        // still there; none left (deleted): not shown.
+        let mut text = None;
+        for &(room, seq) in &r.rooms {
+            if let Some(stored) = s.event(room, seq)? {
+                let ev = stored.decode()?;
+                if let (false, Content::Broadcast { body, .. }) = (ev.state.deleted, &ev.content) {
+                    text = Some(body.chars().take(PULSE_BROADCAST_SNIPPET_CHARS).collect());
+                    break;
+                }
+            }
+        }
+        let Some(snippet) = text else {
+            continue;
+        };
         let mut b = PulseBroadcast {
             id: r.id,
             sender: r.sender.clone(),
             sent_at: r.created_at,
-            snippet: r.body.chars().take(PULSE_BROADCAST_SNIPPET_CHARS).collect(),
+            snippet,
             ack_requested: r.ack_requested,
             audience: r.counts.audience,
             opened_1h: 0,
