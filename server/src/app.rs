@@ -32,6 +32,9 @@ pub struct App {
     pub typing: Arc<crate::typing::TypingThrottle>,
     /// How many rooms each person added each other person to this hour.
     pub adds: Arc<crate::adds::AddLimiter>,
+    /// How often each person changed their profile lately (each change
+    /// fans out to every online session).
+    pub profile_changes: Arc<crate::profile_limit::ProfileLimiter>,
     /// Open WebSocket connections per remote IP (loopback is not counted:
     /// a reverse proxy on the same host would otherwise be one "IP").
     /// A std Mutex: a map update per connect and disconnect.
@@ -107,6 +110,7 @@ impl App {
             login_guard: Arc::new(crate::limits::LoginGuard::default()),
             typing: Arc::default(),
             adds: Arc::default(),
+            profile_changes: Arc::default(),
             ip_connections: Arc::default(),
             cluster: None,
             search: None,

@@ -83,6 +83,7 @@ pub mod listener;
 pub mod mentions;
 pub mod metrics;
 pub mod names;
+pub mod profile_limit;
 pub mod reply;
 pub mod retention;
 pub mod search;
@@ -140,6 +141,16 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
             .map_err(|e| StartError::Other(e.to_string()))??
     };
     let last_pos = store.init()?;
+    for same in store.duplicate_public_names()? {
+        let names: Vec<String> = same
+            .iter()
+            .map(|r| format!("{} ({})", r.name, r.id))
+            .collect();
+        tracing::warn!(
+            rooms = %names.join(", "),
+            "public rooms share a name (made before names were unique): rename all but one in Room settings"
+        );
+    }
     let cluster = config.cluster.enabled();
     if !cluster {
         ensure_first_admin(&store, config.admin_password.as_deref())?;

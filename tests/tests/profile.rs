@@ -169,3 +169,41 @@ async fn a_bad_display_name_is_refused_with_invalid_field_and_changes_nothing() 
         "the refused names changed nothing, the good one is stored"
     );
 }
+
+#[tokio::test]
+async fn renaming_in_a_loop_is_refused_after_five_changes_and_fans_out_no_more() {
+    let server = TestServer::start().await;
+    let (_, dee_token) = server.user("dee").await;
+    let (_, eve_token) = server.user("eve").await;
+    let mut dee = server.connect(&dee_token).await;
+    let mut eve = server.connect(&eve_token).await;
+    for i in 1..=5 {
+        match dee.request(set_name(&format!("Dee {i}"))).await {
+            ServerFrame::UserUpdated { user, .. } => {
+                assert_eq!(user.display_name, format!("Dee {i}"))
+            }
+            other => panic!("change {i}: expected user_updated, got {other:?}"),
+        }
+    }
+    // A bad name is refused for what it is and does not use the budget up
+    // further; the sixth good one is refused as too frequent.
+    dee.expect_error(set_name("   "), ErrorCode::InvalidField)
+        .await;
+    dee.expect_error(set_name("Dee 6"), ErrorCode::RateLimited)
+        .await;
+    // Eve saw the five changes in order, and the refused one changed
+    // nothing: the next fetch still says "Dee 5".
+    for i in 1..=5 {
+        let want = format!("Dee {i}");
+        eve.expect("dee's change", |f| {
+            matches!(f, ServerFrame::UserUpdated { req_id: None, user } if user.display_name == want)
+        })
+        .await;
+    }
+    assert_eq!(named(&users(&mut eve).await, "dee").display_name, "Dee 5");
+    // Someone else's budget is their own.
+    match eve.request(set_name("Eve Ng")).await {
+        ServerFrame::UserUpdated { user, .. } => assert_eq!(user.display_name, "Eve Ng"),
+        other => panic!("expected user_updated, got {other:?}"),
+    }
+}

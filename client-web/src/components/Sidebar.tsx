@@ -194,6 +194,12 @@ function RoomItem({ room, active, online }: { room: RoomState; active: boolean; 
   const title = roomTitle(room);
   const isDm = info.kind === 'dm';
   const peerOnline = isDm && info.dm_peer ? online.has(info.dm_peer.id) : false;
+  // The link's accessible name is its content, a visually hidden sentence
+  // ("Room general, 3 unread") beside the visible parts (hidden from
+  // assistive tech), never an aria-label: the spoken name always contains
+  // the shown one (WCAG 2.5.3, axe's label-content-name-mismatch). One
+  // span, because an out-of-flow span next to the name makes Chromium put
+  // a space before the comma.
   const parts = [isDm ? `Direct message with ${title}` : `Room ${title}`];
   if (isDm) parts.push(peerOnline ? 'online' : 'offline');
   if (room.unread) parts.push(`${room.unread} unread`);
@@ -204,13 +210,15 @@ function RoomItem({ room, active, online }: { room: RoomState; active: boolean; 
         class={`room-item${active ? ' active' : ''}${room.unread ? ' unread' : ''}${room.mentions ? ' mentioned' : ''}`}
         href={roomHref(room.id)}
         aria-current={active ? 'page' : undefined}
-        aria-label={parts.join(', ')}
         data-room-id={room.id}
       >
+        <span class="sr-only">{parts.join(', ')}</span>
         <span class="room-icon" aria-hidden="true">
           {isDm ? <span class={`presence-dot${peerOnline ? ' on' : ''}`} /> : info.visibility === 'private' ? <LockIcon /> : <HashIcon />}
         </span>
-        <bdi class="room-name">{title}</bdi>
+        <bdi class="room-name" aria-hidden="true">
+          {title}
+        </bdi>
         {room.mentions > 0 && (
           <span class="badge mention" aria-hidden="true" data-testid="mention-badge">
             @{room.mentions > 1 ? room.mentions : ''}

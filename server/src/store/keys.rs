@@ -50,12 +50,6 @@ pub fn public_room_name(name: &str) -> Vec<u8> {
     once.to_uppercase().to_lowercase().into_bytes()
 }
 
-/// The key rows written before case folding (schema 4's plain lowercase):
-/// still checked, so a legacy row keeps its name.
-pub fn legacy_public_room_name(name: &str) -> Vec<u8> {
-    name.to_lowercase().into_bytes()
-}
-
 pub fn room_user(room: RoomId, user: UserId) -> Vec<u8> {
     pair(room.as_bytes(), user.as_bytes())
 }
@@ -319,8 +313,6 @@ mod tests {
         assert!(same("Straße", "STRASSE") && same("ẞ", "ss") && same("straße", "strasse"));
         assert!(same("ΟΔΟΣ", "οδος") && same("οδος", "οδοσ"));
         assert!(!same("general", "generals"));
-        // The legacy key is the plain lowercase the old rows were written with.
-        assert_eq!(legacy_public_room_name("Straße"), "straße".as_bytes());
     }
 
     #[test]

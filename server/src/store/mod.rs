@@ -91,7 +91,7 @@ use townhall_protocol::{
 /// 4: `public_name_room` indexes the public rooms' names (built from the
 /// rooms by `init`). A build of schema 3 refuses the folder, so it can never
 /// make a public room the index misses.
-pub const SCHEMA_VERSION: u64 = 4;
+pub const SCHEMA_VERSION: u64 = 5;
 
 /// Mention rows `summary` reads per room, newest first: a room with more
 /// unread mentions than this shows this many.
@@ -215,6 +215,15 @@ impl Store {
                 // Migration 3 → 4: index the public rooms' names.
                 if found < 4 {
                     self.build_public_names()?;
+                }
+                // Migration 4 → 5: public room names under one key form.
+                if found < 5 {
+                    let mut b = Batch::default();
+                    let rewritten = self.fold_public_names(&mut b)?;
+                    b.put(Tree::Meta, keys::META_SCHEMA_VERSION, keys::u64_value(5));
+                    self.kv.apply(&b)?;
+                    self.kv.sync()?;
+                    tracing::info!(rewritten, "schema 5: public room names case-folded");
                 }
             }
         }
@@ -343,10 +352,7 @@ impl Store {
 
     /// The public room that has this name without regard to case.
     pub fn public_room_named(&self, name: &str) -> Result<Option<RoomId>, StoreError> {
-        if let Some(id) = self.public_name_row(&keys::public_room_name(name))? {
-            return Ok(Some(id));
-        }
-        self.public_name_row(&keys::legacy_public_room_name(name))
+        self.public_name_row(&keys::public_room_name(name))
     }
 
     /// The room a `public_name_room` key points to.

@@ -584,6 +584,94 @@ fn migration_to_schema_4_indexes_public_room_names_oldest_first() {
 }
 
 #[test]
+fn migration_to_schema_5_moves_legacy_name_rows_to_the_folded_key() {
+    for (name, store, _dir) in both() {
+        let room = |id: u8, name: &str| RoomRecord {
+            id: RoomId::from_bytes([id; 16]),
+            name: name.into(),
+            topic: String::new(),
+            visibility: Visibility::Public,
+            kind: RoomKind::Room,
+            created_by: UserId::new(),
+            created_at: 0,
+            announce_only: false,
+            org_wide: false,
+            archived: false,
+        };
+        // As a schema-4 build before case folding left it: plain lowercase
+        // keys ("straße", "maßnahmen"), next to a folded row written later by
+        // a room the legacy lookup missed ("STRASSE" → "strasse").
+        let old_strasse = room(1, "Straße");
+        let new_strasse = room(2, "STRASSE");
+        let measures = room(3, "Maßnahmen");
+        let gone = RoomId::from_bytes([9; 16]);
+        let mut b = Batch::default();
+        for r in [&old_strasse, &new_strasse, &measures] {
+            put_room(&mut b, r);
+        }
+        let legacy = |b: &mut Batch, key: &str, id: RoomId| {
+            b.put(
+                Tree::PublicNameRoom,
+                key.as_bytes().to_vec(),
+                id.as_bytes().to_vec(),
+            )
+        };
+        legacy(&mut b, "straße", old_strasse.id);
+        legacy(&mut b, "strasse", new_strasse.id);
+        legacy(&mut b, "maßnahmen", measures.id);
+        legacy(&mut b, "a room since lost", gone);
+        b.put(Tree::Meta, keys::META_SCHEMA_VERSION, keys::u64_value(4));
+        store.apply(&b).expect("apply");
+
+        store.init().expect("init folds the names");
+        // The folded row keeps its holder; the legacy row is gone, so the
+        // older "Straße" is a listed duplicate, not a second claim.
+        assert_eq!(
+            store.public_room_named("straße").expect("get"),
+            Some(new_strasse.id),
+            "{name}"
+        );
+        assert_eq!(
+            store.public_room_named("MASSNAHMEN").expect("get"),
+            Some(measures.id),
+            "{name}: a legacy-only name is found under its folded key"
+        );
+        let rows: Vec<Vec<u8>> = store
+            .kv()
+            .range(
+                Tree::PublicNameRoom,
+                std::ops::Bound::Unbounded,
+                std::ops::Bound::Unbounded,
+                false,
+                100,
+            )
+            .expect("scan")
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(
+            rows,
+            vec![b"massnahmen".to_vec(), b"strasse".to_vec()],
+            "{name}: every row folded, the lost room's row dropped"
+        );
+        let dups = store.duplicate_public_names().expect("dups");
+        assert_eq!(dups.len(), 1, "{name}");
+        assert_eq!(
+            dups[0].iter().map(|r| r.id).collect::<Vec<_>>(),
+            vec![old_strasse.id, new_strasse.id]
+        );
+        assert_eq!(
+            store
+                .kv()
+                .get(Tree::Meta, keys::META_SCHEMA_VERSION)
+                .expect("get"),
+            Some(keys::u64_value(SCHEMA_VERSION)),
+            "{name}"
+        );
+    }
+}
+
+#[test]
 fn votes_follows_and_notices_round_trip_on_both_stores() {
     for (name, store, _dir) in both() {
         store.init().expect("init");
