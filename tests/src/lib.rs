@@ -24,8 +24,8 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use townhall_protocol::http::LoginResponse;
 use townhall_protocol::{
-    ClientFrame, Content, ErrorCode, Event, PROTOCOL_VERSION, Pos, RoomId, RoomInfo, ServerFrame,
-    UserInfo, Visibility,
+    ClientFrame, Content, ErrorCode, Event, PROTOCOL_VERSION, Pos, RoomId, RoomInfo, RoomSeq,
+    ServerFrame, UserInfo, Visibility,
 };
 use uuid::Uuid;
 
@@ -617,6 +617,53 @@ impl Client {
             attachments: Vec::new(),
         })
         .await
+    }
+
+    /// Send a request that must be answered `ok`.
+    pub async fn expect_ok(&mut self, frame: ClientFrame) {
+        match self.request(frame).await {
+            ServerFrame::Ok { .. } => {}
+            other => panic!("expected ok, got {other:?}"),
+        }
+    }
+
+    /// Post a message (a question when `question`, a thread reply under
+    /// `thread`); its seq once durable.
+    pub async fn post_in(
+        &mut self,
+        room: RoomId,
+        body: &str,
+        question: bool,
+        thread: Option<RoomSeq>,
+    ) -> RoomSeq {
+        match self
+            .request(ClientFrame::Send {
+                req_id: None,
+                room,
+                client_id: Uuid::new_v4(),
+                body: body.into(),
+                thread,
+                question,
+                attachments: Vec::new(),
+            })
+            .await
+        {
+            ServerFrame::Ack { seq, .. } => seq,
+            other => panic!("expected ack, got {other:?}"),
+        }
+    }
+
+    /// Post `body` and mark it as the answer to `question`; its seq.
+    pub async fn answer_with(&mut self, room: RoomId, question: RoomSeq, body: &str) -> RoomSeq {
+        let answer = self.post_in(room, body, false, None).await;
+        self.expect_ok(ClientFrame::MarkAnswer {
+            req_id: None,
+            room,
+            question,
+            answer,
+        })
+        .await;
+        answer
     }
 
     /// Expect an error reply with this code.

@@ -11,47 +11,6 @@ use townhall_protocol::{
 };
 use townhall_tests::{Client, TestServer};
 
-async fn ok(c: &mut Client, frame: ClientFrame) {
-    match c.request(frame).await {
-        ServerFrame::Ok { .. } => {}
-        other => panic!("expected ok, got {other:?}"),
-    }
-}
-
-/// Post a message (a question with `question`); its seq once durable.
-async fn post(c: &mut Client, room: RoomId, body: &str, question: bool) -> RoomSeq {
-    match c
-        .request(ClientFrame::Send {
-            req_id: None,
-            room,
-            client_id: uuid::Uuid::new_v4(),
-            body: body.into(),
-            thread: None,
-            question,
-            attachments: Vec::new(),
-        })
-        .await
-    {
-        ServerFrame::Ack { seq, .. } => seq,
-        other => panic!("expected ack, got {other:?}"),
-    }
-}
-
-/// `answerer` posts `body` and marks it as the answer to `question`.
-async fn answer(c: &mut Client, room: RoomId, question: RoomSeq, body: &str) {
-    let answer = post(c, room, body, false).await;
-    ok(
-        c,
-        ClientFrame::MarkAnswer {
-            req_id: None,
-            room,
-            question,
-            answer,
-        },
-    )
-    .await;
-}
-
 fn publish(room: RoomId, seq: RoomSeq, tags: &[&str]) -> ClientFrame {
     ClientFrame::FaqPublish {
         req_id: None,
@@ -102,15 +61,12 @@ async fn the_team_publishes_an_answered_question_and_everyone_finds_it() {
 
     let room = olga.create_room("all-hands", Visibility::Public).await.id;
     bob.join(room).await;
-    let q1 = post(&mut bob, room, "Is the office moving to Lyon?", true).await;
-    let q2 = post(&mut bob, room, "What about parking?", true).await;
-    answer(
-        &mut olga,
-        room,
-        q1,
-        "Yes, in March; desks are assigned by team.",
-    )
-    .await;
+    let q1 = bob
+        .post_in(room, "Is the office moving to Lyon?", true, None)
+        .await;
+    let q2 = bob.post_in(room, "What about parking?", true, None).await;
+    olga.answer_with(room, q1, "Yes, in March; desks are assigned by team.")
+        .await;
 
     // Only the team publishes; only answered questions.
     bob.expect_error(publish(room, q1, &["move"]), ErrorCode::Forbidden)
@@ -119,7 +75,7 @@ async fn the_team_publishes_an_answered_question_and_everyone_finds_it() {
         .await;
     tina.expect_error(publish(room, q1, &["a/b"]), ErrorCode::InvalidField)
         .await;
-    let plain = post(&mut bob, room, "just a remark", false).await;
+    let plain = bob.post_in(room, "just a remark", false, None).await;
     tina.expect_error(publish(room, plain, &[]), ErrorCode::InvalidField)
         .await;
 
@@ -132,8 +88,10 @@ async fn the_team_publishes_an_answered_question_and_everyone_finds_it() {
 
     // A private room the publisher cannot read: not found, as if absent.
     let secret = olga.create_room("board", Visibility::Private).await.id;
-    let sq = post(&mut olga, secret, "Do we sell the plant?", true).await;
-    answer(&mut olga, secret, sq, "Not this year.").await;
+    let sq = olga
+        .post_in(secret, "Do we sell the plant?", true, None)
+        .await;
+    olga.answer_with(secret, sq, "Not this year.").await;
     tina.expect_error(publish(secret, sq, &[]), ErrorCode::NotFound)
         .await;
 
@@ -182,13 +140,10 @@ async fn the_team_publishes_an_answered_question_and_everyone_finds_it() {
     .await;
 
     // Unpublish, and publish again: a new number, never reused.
-    ok(
-        &mut tina,
-        ClientFrame::FaqUnpublish {
-            req_id: None,
-            id: e.id,
-        },
-    )
+    tina.expect_ok(ClientFrame::FaqUnpublish {
+        req_id: None,
+        id: e.id,
+    })
     .await;
     assert!(faq(&mut sam, None, None).await.is_empty());
     tina.expect_error(
@@ -203,15 +158,12 @@ async fn the_team_publishes_an_answered_question_and_everyone_finds_it() {
     assert!(again.id > e.id);
 
     // An edit of the question shows in its entry: the old text is gone.
-    ok(
-        &mut bob,
-        ClientFrame::Edit {
-            req_id: None,
-            room,
-            seq: q1,
-            body: "Is the office moving to Lyon in March?".into(),
-        },
-    )
+    bob.expect_ok(ClientFrame::Edit {
+        req_id: None,
+        room,
+        seq: q1,
+        body: "Is the office moving to Lyon in March?".into(),
+    })
     .await;
     let edited = faq(&mut sam, None, None).await;
     assert_eq!(edited[0].question, "Is the office moving to Lyon in March?");
@@ -227,20 +179,19 @@ async fn the_team_publishes_an_answered_question_and_everyone_finds_it() {
         ServerFrame::Room { room, .. } => room.id,
         other => panic!("open_dm: {other:?}"),
     };
-    let dq = post(&mut bob, dm, "Between us: is my team safe?", true).await;
-    answer(&mut tina, dm, dq, "Yes.").await;
+    let dq = bob
+        .post_in(dm, "Between us: is my team safe?", true, None)
+        .await;
+    tina.answer_with(dm, dq, "Yes.").await;
     tina.expect_error(publish(dm, dq, &[]), ErrorCode::NotFound)
         .await;
 
     // Deleting the question removes its entry.
-    ok(
-        &mut bob,
-        ClientFrame::Delete {
-            req_id: None,
-            room,
-            seq: q1,
-        },
-    )
+    bob.expect_ok(ClientFrame::Delete {
+        req_id: None,
+        room,
+        seq: q1,
+    })
     .await;
     assert!(faq(&mut sam, None, None).await.is_empty());
 }
@@ -257,14 +208,11 @@ async fn an_anonymous_question_in_the_faq_names_nobody() {
     let mut tina = server.connect(&tina_token).await;
     let room = olga.create_room("qa", Visibility::Public).await.id;
     alice_c.join(room).await;
-    ok(
-        &mut olga,
-        ClientFrame::SetAnonymousQuestions {
-            req_id: None,
-            room: Some(room),
-            on: true,
-        },
-    )
+    olga.expect_ok(ClientFrame::SetAnonymousQuestions {
+        req_id: None,
+        room: Some(room),
+        on: true,
+    })
     .await;
     let asked: AnonQuestion = match alice_c
         .request(ClientFrame::AskAnonymously {
@@ -277,14 +225,11 @@ async fn an_anonymous_question_in_the_faq_names_nobody() {
         ServerFrame::AnonymousQuestions { mut questions, .. } => questions.remove(0),
         other => panic!("expected anonymous_questions, got {other:?}"),
     };
-    ok(
-        &mut tina,
-        ClientFrame::Moderate {
-            req_id: None,
-            id: asked.id,
-            action: ModerationAction::Approve,
-        },
-    )
+    tina.expect_ok(ClientFrame::Moderate {
+        req_id: None,
+        id: asked.id,
+        action: ModerationAction::Approve,
+    })
     .await;
     let seq = match alice_c
         .expect("approved", |f| {
@@ -299,7 +244,7 @@ async fn an_anonymous_question_in_the_faq_names_nobody() {
         },
         _ => unreachable!(),
     };
-    answer(&mut olga, room, seq, "No team is outsourced.").await;
+    olga.answer_with(room, seq, "No team is outsourced.").await;
     let e = published(&mut tina, publish(room, seq, &["outsourcing"])).await;
     assert_eq!(e.question, "Will my team be outsourced?");
     let listed = faq(&mut olga, None, None).await;
@@ -332,11 +277,14 @@ async fn a_repeated_question_is_answered_with_the_faq_entry() {
     for c in [&mut bob, &mut carol, &mut tina] {
         c.join(room).await;
     }
-    let q1 = post(&mut bob, room, "Do bonuses change?", true).await;
-    answer(&mut olga, room, q1, "Bonuses stay as they are in 2027.").await;
+    let q1 = bob.post_in(room, "Do bonuses change?", true, None).await;
+    olga.answer_with(room, q1, "Bonuses stay as they are in 2027.")
+        .await;
     let e = published(&mut tina, publish(room, q1, &["pay"])).await;
 
-    let q2 = post(&mut carol, room, "are bonuses changing??", true).await;
+    let q2 = carol
+        .post_in(room, "are bonuses changing??", true, None)
+        .await;
     let link = |id| ClientFrame::FaqAnswer {
         req_id: None,
         room,
@@ -347,7 +295,7 @@ async fn a_repeated_question_is_answered_with_the_faq_entry() {
     bob.expect_error(link(e.id), ErrorCode::Forbidden).await;
     tina.expect_error(link(e.id + 100), ErrorCode::NotFound)
         .await;
-    ok(&mut tina, link(e.id)).await;
+    tina.expect_ok(link(e.id)).await;
 
     // Carol is told, as for any answer; the answer links the entry.
     let event_seq = match carol

@@ -3,8 +3,7 @@
 //! inline; an anonymous question is listed for its asker only.
 
 use townhall_protocol::{
-    AnonStatus, ClientFrame, ModerationAction, MyQuestion, MyQuestionState, RoomId, RoomSeq,
-    ServerFrame, Visibility,
+    AnonStatus, ClientFrame, ModerationAction, MyQuestion, MyQuestionState, ServerFrame, Visibility,
 };
 use townhall_tests::{Client, TestServer};
 
@@ -12,31 +11,6 @@ async fn mine(c: &mut Client) -> Vec<MyQuestion> {
     match c.request(ClientFrame::MyQuestions { req_id: None }).await {
         ServerFrame::MyQuestions { questions, .. } => questions,
         other => panic!("expected my_questions, got {other:?}"),
-    }
-}
-
-async fn send(c: &mut Client, room: RoomId, body: &str, question: bool) -> RoomSeq {
-    match c
-        .request(ClientFrame::Send {
-            req_id: None,
-            room,
-            client_id: uuid::Uuid::new_v4(),
-            body: body.into(),
-            thread: None,
-            question,
-            attachments: Vec::new(),
-        })
-        .await
-    {
-        ServerFrame::Ack { seq, .. } => seq,
-        other => panic!("expected ack, got {other:?}"),
-    }
-}
-
-async fn ok(c: &mut Client, frame: ClientFrame) {
-    match c.request(frame).await {
-        ServerFrame::Ok { .. } => {}
-        other => panic!("expected ok, got {other:?}"),
     }
 }
 
@@ -56,21 +30,20 @@ async fn the_asker_sees_named_and_anonymous_questions_with_answers_and_nobody_el
     for c in [&mut ann, &mut tina, &mut bob] {
         c.join(room).await;
     }
-    ok(
-        &mut olga,
-        ClientFrame::SetAnonymousQuestions {
-            req_id: None,
-            room: Some(room),
-            on: true,
-        },
-    )
+    olga.expect_ok(ClientFrame::SetAnonymousQuestions {
+        req_id: None,
+        room: Some(room),
+        on: true,
+    })
     .await;
 
     assert!(mine(&mut ann).await.is_empty());
 
     // A named question, a plain message (not listed), an anonymous one.
-    let named = send(&mut ann, room, "When do we move floors?", true).await;
-    send(&mut ann, room, "just a remark", false).await;
+    let named = ann
+        .post_in(room, "When do we move floors?", true, None)
+        .await;
+    ann.post_in(room, "just a remark", false, None).await;
     let anon = match ann
         .request(ClientFrame::AskAnonymously {
             req_id: None,
@@ -113,18 +86,15 @@ async fn the_asker_sees_named_and_anonymous_questions_with_answers_and_nobody_el
     let anon_seq = mine(&mut ann).await[0]
         .seq
         .expect("published: it has a seq");
-    let a1 = send(&mut olga, room, "In March, floor 4.", false).await;
-    let a2 = send(&mut olga, room, "No, they are not.", false).await;
+    let a1 = olga.post_in(room, "In March, floor 4.", false, None).await;
+    let a2 = olga.post_in(room, "No, they are not.", false, None).await;
     for (question, answer) in [(named, a1), (anon_seq, a2)] {
-        ok(
-            &mut olga,
-            ClientFrame::MarkAnswer {
-                req_id: None,
-                room,
-                question,
-                answer,
-            },
-        )
+        olga.expect_ok(ClientFrame::MarkAnswer {
+            req_id: None,
+            room,
+            question,
+            answer,
+        })
         .await;
     }
 
@@ -150,7 +120,7 @@ async fn the_asker_sees_named_and_anonymous_questions_with_answers_and_nobody_el
         assert!(theirs.is_empty(), "{who} sees {theirs:?}");
     }
     // Bob's own question is his alone.
-    send(&mut bob, room, "Is parking free?", true).await;
+    bob.post_in(room, "Is parking free?", true, None).await;
     let bobs = mine(&mut bob).await;
     assert_eq!(bobs.len(), 1);
     assert_eq!(bobs[0].body, "Is parking free?");

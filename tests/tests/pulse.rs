@@ -12,42 +12,13 @@ use townhall_protocol::pulse::{DEFAULT_PULSE_DAYS, PulseReport, day_label};
 use townhall_protocol::{ClientFrame, ErrorCode, RoomId, RoomSeq, ServerFrame, Visibility};
 use townhall_tests::{Client, TestServer};
 
-async fn ok(c: &mut Client, frame: ClientFrame) {
-    match c.request(frame).await {
-        ServerFrame::Ok { .. } => {}
-        other => panic!("expected ok, got {other:?}"),
-    }
-}
-
-/// Post a message (a question when `question`); its seq once durable.
-async fn post(c: &mut Client, room: RoomId, body: &str, question: bool) -> RoomSeq {
-    match c
-        .request(ClientFrame::Send {
-            req_id: None,
-            room,
-            client_id: uuid::Uuid::new_v4(),
-            body: body.into(),
-            thread: None,
-            question,
-            attachments: Vec::new(),
-        })
-        .await
-    {
-        ServerFrame::Ack { seq, .. } => seq,
-        other => panic!("expected ack, got {other:?}"),
-    }
-}
-
 async fn vote(c: &mut Client, room: RoomId, seq: RoomSeq) {
-    ok(
-        c,
-        ClientFrame::Vote {
-            req_id: None,
-            room,
-            seq,
-            on: true,
-        },
-    )
+    c.expect_ok(ClientFrame::Vote {
+        req_id: None,
+        room,
+        seq,
+        on: true,
+    })
     .await;
 }
 
@@ -104,38 +75,41 @@ async fn pulse_counts_only_rooms_the_viewer_may_read_and_never_direct_messages()
     let hall = alice.create_room("hall", Visibility::Public).await.id;
     bob.join(hall).await;
     tina.join(hall).await;
-    let q1 = post(&mut alice, hall, "When do we move?", true).await;
-    let q2 = post(&mut alice, hall, "Who leads the new unit?", true).await;
-    let q3 = post(&mut bob, hall, "Is the canteen staying?", true).await;
-    post(&mut alice, hall, "hello all", false).await;
-    post(&mut bob, hall, "hi", false).await;
+    let q1 = alice.post_in(hall, "When do we move?", true, None).await;
+    let q2 = alice
+        .post_in(hall, "Who leads the new unit?", true, None)
+        .await;
+    let q3 = bob
+        .post_in(hall, "Is the canteen staying?", true, None)
+        .await;
+    alice.post_in(hall, "hello all", false, None).await;
+    bob.post_in(hall, "hi", false, None).await;
     vote(&mut bob, hall, q2).await;
     vote(&mut sam, hall, q2).await;
     vote(&mut alice, hall, q3).await;
-    let answer = post(&mut tina, hall, "In March.", false).await;
-    ok(
-        &mut tina,
-        ClientFrame::MarkAnswer {
-            req_id: None,
-            room: hall,
-            question: q1,
-            answer,
-        },
-    )
+    let answer = tina.post_in(hall, "In March.", false, None).await;
+    tina.expect_ok(ClientFrame::MarkAnswer {
+        req_id: None,
+        room: hall,
+        question: q1,
+        answer,
+    })
     .await;
 
     // A private room tina is in (counted for her, not for leo).
     let ops = alice.create_room("ops", Visibility::Private).await.id;
     alice.add_member(ops, "tina").await;
-    post(&mut alice, ops, "ops note", false).await;
+    alice.post_in(ops, "ops note", false, None).await;
 
     // A private room neither viewer is in: a voted question and messages
     // that must not be counted, and whose text must not leak.
     let secret = alice.create_room("secret", Visibility::Private).await.id;
     alice.add_member(secret, "bob").await;
-    let hidden = post(&mut alice, secret, "SECRET reorg question", true).await;
+    let hidden = alice
+        .post_in(secret, "SECRET reorg question", true, None)
+        .await;
     for _ in 0..3 {
-        post(&mut bob, secret, "secret chatter", false).await;
+        bob.post_in(secret, "secret chatter", false, None).await;
     }
     vote(&mut bob, secret, hidden).await;
 
@@ -150,8 +124,8 @@ async fn pulse_counts_only_rooms_the_viewer_may_read_and_never_direct_messages()
         ServerFrame::Room { room, .. } => room.id,
         other => panic!("open_dm: {other:?}"),
     };
-    post(&mut alice, dm, "a private question?", true).await;
-    post(&mut alice, dm, "and a word", false).await;
+    alice.post_in(dm, "a private question?", true, None).await;
+    alice.post_in(dm, "and a word", false, None).await;
 
     let r = pulse(&mut tina, None).await;
     // hall: 3 questions + 2 messages + 1 answer; ops: 1.
@@ -215,8 +189,8 @@ async fn pulse_counters_survive_a_restart() {
     server.make_team("tina").await;
     let mut tina = server.connect(&tina_token).await;
     let hall = tina.create_room("hall", Visibility::Public).await.id;
-    post(&mut tina, hall, "Is this counted?", true).await;
-    post(&mut tina, hall, "yes", false).await;
+    tina.post_in(hall, "Is this counted?", true, None).await;
+    tina.post_in(hall, "yes", false, None).await;
     tina.close().await;
     server.stop().await;
     server.restart().await;

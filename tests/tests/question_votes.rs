@@ -9,13 +9,6 @@ use townhall_protocol::{
 };
 use townhall_tests::{Client, TestServer};
 
-async fn ok(c: &mut Client, frame: ClientFrame) {
-    match c.request(frame).await {
-        ServerFrame::Ok { .. } => {}
-        other => panic!("expected ok, got {other:?}"),
-    }
-}
-
 fn vote(room: RoomId, seq: RoomSeq, on: bool) -> ClientFrame {
     ClientFrame::Vote {
         req_id: None,
@@ -31,31 +24,6 @@ fn follow(room: RoomId, seq: RoomSeq, on: bool) -> ClientFrame {
         room,
         seq,
         on,
-    }
-}
-
-/// Post a question (or, with `thread`, a reply); its seq once durable.
-async fn post(
-    c: &mut Client,
-    room: RoomId,
-    body: &str,
-    question: bool,
-    thread: Option<RoomSeq>,
-) -> RoomSeq {
-    match c
-        .request(ClientFrame::Send {
-            req_id: None,
-            room,
-            client_id: uuid::Uuid::new_v4(),
-            body: body.into(),
-            thread,
-            question,
-            attachments: Vec::new(),
-        })
-        .await
-    {
-        ServerFrame::Ack { seq, .. } => seq,
-        other => panic!("expected ack, got {other:?}"),
     }
 }
 
@@ -126,15 +94,17 @@ async fn a_reader_votes_once_can_take_it_back_and_members_see_the_count_live() {
     asker.join(room.id).await;
     let (mut voter, _, _) = server.connect_caught_up(&voter_token, None, None).await;
     voter.join(room.id).await;
-    let q = post(&mut asker, room.id, "will my team move?", true, None).await;
+    let q = asker
+        .post_in(room.id, "will my team move?", true, None)
+        .await;
 
-    ok(&mut voter, vote(room.id, q, true)).await;
+    voter.expect_ok(vote(room.id, q, true)).await;
     votes_frame(&mut owner, q, 1).await;
     // Voting again is idempotent: still one vote.
-    ok(&mut voter, vote(room.id, q, true)).await;
+    voter.expect_ok(vote(room.id, q, true)).await;
     // A public room's reader who is not a member may vote too.
     let (mut outsider, _, _) = server.connect_caught_up(&outsider_token, None, None).await;
-    ok(&mut outsider, vote(room.id, q, true)).await;
+    outsider.expect_ok(vote(room.id, q, true)).await;
     votes_frame(&mut owner, q, 2).await;
     // The asker wants it answered already.
     asker
@@ -149,13 +119,13 @@ async fn a_reader_votes_once_can_take_it_back_and_members_see_the_count_live() {
     assert!(listed[0].following, "voting follows the question");
 
     // Undo; undoing twice changes nothing.
-    ok(&mut voter, vote(room.id, q, false)).await;
+    voter.expect_ok(vote(room.id, q, false)).await;
     votes_frame(&mut owner, q, 1).await;
-    ok(&mut voter, vote(room.id, q, false)).await;
+    voter.expect_ok(vote(room.id, q, false)).await;
     let listed = queue(&mut voter, QuestionSort::Votes, Some(room.id)).await;
     assert_eq!((listed[0].votes, listed[0].voted), (1, false));
     // Only questions take votes.
-    let plain = post(&mut owner, room.id, "just a message", false, None).await;
+    let plain = owner.post_in(room.id, "just a message", false, None).await;
     voter
         .expect_error(vote(room.id, plain, true), ErrorCode::InvalidField)
         .await;
@@ -168,7 +138,7 @@ async fn a_private_rooms_question_is_not_found_for_a_non_member_whatever_they_tr
     let (_, outsider_token) = server.user("outsider").await;
     let (mut owner, _, _) = server.connect_caught_up(&owner_token, None, None).await;
     let secret = owner.create_room("board", Visibility::Private).await;
-    let q = post(&mut owner, secret.id, "restructure?", true, None).await;
+    let q = owner.post_in(secret.id, "restructure?", true, None).await;
     let (mut outsider, _, _) = server.connect_caught_up(&outsider_token, None, None).await;
     let nowhere = RoomId::new();
     let mut answers = Vec::new();
@@ -212,14 +182,18 @@ async fn the_unanswered_queue_sorts_by_votes_by_age_and_by_the_documented_score(
     for p in &mut people[1..] {
         p.join(room.id).await;
     }
-    let q1 = post(&mut people[0], room.id, "oldest, no votes", true, None).await;
-    let q2 = post(&mut people[0], room.id, "two votes", true, None).await;
-    let q3 = post(&mut people[0], room.id, "newest, three votes", true, None).await;
+    let q1 = people[0]
+        .post_in(room.id, "oldest, no votes", true, None)
+        .await;
+    let q2 = people[0].post_in(room.id, "two votes", true, None).await;
+    let q3 = people[0]
+        .post_in(room.id, "newest, three votes", true, None)
+        .await;
     for p in &mut people[1..] {
-        ok(p, vote(room.id, q3, true)).await;
+        p.expect_ok(vote(room.id, q3, true)).await;
     }
     for p in &mut people[1..3] {
-        ok(p, vote(room.id, q2, true)).await;
+        p.expect_ok(vote(room.id, q2, true)).await;
     }
     let (mut lead, _, _) = server.connect_caught_up(&lead_token, None, None).await;
     let seqs = |qs: &[OpenQuestion]| qs.iter().map(|q| q.seq).collect::<Vec<_>>();
@@ -264,28 +238,28 @@ async fn the_asker_and_voters_are_told_of_the_answer_live_or_at_next_login_once_
     asker.join(room.id).await;
     let (mut live, _, _) = server.connect_caught_up(&live_token, None, None).await;
     live.join(room.id).await;
-    let q1 = post(&mut asker, room.id, "first?", true, None).await;
-    let q2 = post(&mut asker, room.id, "second?", true, None).await;
-    ok(&mut live, vote(room.id, q1, true)).await;
+    let q1 = asker.post_in(room.id, "first?", true, None).await;
+    let q2 = asker.post_in(room.id, "second?", true, None).await;
+    live.expect_ok(vote(room.id, q1, true)).await;
     // The away voter reads the public room without being a member: no
     // room event reaches them, only the notices.
     let (mut away, _, away_pos) = server.connect_caught_up(&away_token, None, None).await;
-    ok(&mut away, vote(room.id, q1, true)).await;
-    ok(&mut away, vote(room.id, q2, true)).await;
+    away.expect_ok(vote(room.id, q1, true)).await;
+    away.expect_ok(vote(room.id, q2, true)).await;
     away.close().await;
 
-    let answer = post(&mut owner, room.id, "no moves this year", false, None).await;
+    let answer = owner
+        .post_in(room.id, "no moves this year", false, None)
+        .await;
     for q in [q1, q2] {
-        ok(
-            &mut owner,
-            ClientFrame::MarkAnswer {
+        owner
+            .expect_ok(ClientFrame::MarkAnswer {
                 req_id: None,
                 room: room.id,
                 question: q,
                 answer,
-            },
-        )
-        .await;
+            })
+            .await;
     }
     // Live: the asker of both, the voter of the first.
     for q in [q1, q2] {
@@ -324,17 +298,17 @@ async fn the_asker_and_voters_are_told_of_the_answer_live_or_at_next_login_once_
         [(q1, NoticeKind::Answered), (q2, NoticeKind::Answered)]
     );
     // A later answer to the same question comes live, once.
-    let better = post(&mut owner, room.id, "update: still no moves", false, None).await;
-    ok(
-        &mut owner,
-        ClientFrame::MarkAnswer {
+    let better = owner
+        .post_in(room.id, "update: still no moves", false, None)
+        .await;
+    owner
+        .expect_ok(ClientFrame::MarkAnswer {
             req_id: None,
             room: room.id,
             question: q1,
             answer: better,
-        },
-    )
-    .await;
+        })
+        .await;
     let (_, _, by) = notice(&mut away, q1).await;
     assert_eq!(by, "owner");
     assert_eq!(notices_so_far(&mut away).await, []);
@@ -352,19 +326,16 @@ async fn followers_are_told_of_thread_replies_until_they_unfollow() {
     fan.join(room.id).await;
     let (mut replier, _, _) = server.connect_caught_up(&replier_token, None, None).await;
     replier.join(room.id).await;
-    let top = post(&mut owner, room.id, "the new office plan", false, None).await;
-    ok(&mut fan, follow(room.id, top, true)).await;
+    let top = owner
+        .post_in(room.id, "the new office plan", false, None)
+        .await;
+    fan.expect_ok(follow(room.id, top, true)).await;
     // Following twice is one follow.
-    ok(&mut fan, follow(room.id, top, true)).await;
+    fan.expect_ok(follow(room.id, top, true)).await;
 
-    let r1 = post(
-        &mut replier,
-        room.id,
-        "what about parking?",
-        false,
-        Some(top),
-    )
-    .await;
+    let r1 = replier
+        .post_in(room.id, "what about parking?", false, Some(top))
+        .await;
     let (kind, event_seq, by) = notice(&mut fan, top).await;
     assert_eq!(
         (kind, event_seq, by.as_str()),
@@ -374,15 +345,19 @@ async fn followers_are_told_of_thread_replies_until_they_unfollow() {
     // A reply itself cannot be followed; a question asked in the thread can.
     fan.expect_error(follow(room.id, r1, true), ErrorCode::InvalidField)
         .await;
-    let asked_in_thread = post(&mut replier, room.id, "who decides?", true, Some(top)).await;
+    let asked_in_thread = replier
+        .post_in(room.id, "who decides?", true, Some(top))
+        .await;
     notice(&mut fan, top).await;
-    ok(&mut fan, follow(room.id, asked_in_thread, true)).await;
+    fan.expect_ok(follow(room.id, asked_in_thread, true)).await;
 
     // Offline: the next login gets it before caught_up.
     let h = fan.latest_history(room.id).await;
     let fan_pos = h.iter().map(|e| e.pos).max().expect("events");
     fan.close().await;
-    let r2 = post(&mut replier, room.id, "and bikes?", false, Some(top)).await;
+    let r2 = replier
+        .post_in(room.id, "and bikes?", false, Some(top))
+        .await;
     let (mut fan, backlog, _) = server
         .connect_caught_up(&fan_token, Some(fan_pos), None)
         .await;
@@ -393,8 +368,10 @@ async fn followers_are_told_of_thread_replies_until_they_unfollow() {
     let (kind, event_seq, _) = notice(&mut fan, top).await;
     assert_eq!((kind, event_seq), (NoticeKind::Reply, r2));
 
-    ok(&mut fan, follow(room.id, top, false)).await;
-    post(&mut replier, room.id, "never mind", false, Some(top)).await;
+    fan.expect_ok(follow(room.id, top, false)).await;
+    replier
+        .post_in(room.id, "never mind", false, Some(top))
+        .await;
     fan.message("never mind").await;
     assert_eq!(notices_so_far(&mut fan).await, [], "unfollowed: no notice");
 }
@@ -411,28 +388,24 @@ async fn someone_removed_from_a_private_room_is_not_told_of_its_answers() {
     owner.add_member(board.id, "voter").await;
     let (mut asker, _, _) = server.connect_caught_up(&asker_token, None, None).await;
     let (mut voter, _, _) = server.connect_caught_up(&voter_token, None, None).await;
-    let q = post(&mut asker, board.id, "budget cuts?", true, None).await;
-    ok(&mut voter, vote(board.id, q, true)).await;
-    ok(
-        &mut owner,
-        ClientFrame::RemoveMember {
+    let q = asker.post_in(board.id, "budget cuts?", true, None).await;
+    voter.expect_ok(vote(board.id, q, true)).await;
+    owner
+        .expect_ok(ClientFrame::RemoveMember {
             req_id: None,
             room: board.id,
             user: "voter".into(),
-        },
-    )
-    .await;
-    let answer = post(&mut owner, board.id, "none planned", false, None).await;
-    ok(
-        &mut owner,
-        ClientFrame::MarkAnswer {
+        })
+        .await;
+    let answer = owner.post_in(board.id, "none planned", false, None).await;
+    owner
+        .expect_ok(ClientFrame::MarkAnswer {
             req_id: None,
             room: board.id,
             question: q,
             answer,
-        },
-    )
-    .await;
+        })
+        .await;
     notice(&mut asker, q).await;
     assert_eq!(
         notices_so_far(&mut voter).await,
@@ -493,7 +466,9 @@ async fn votes_and_notices_are_the_same_on_every_node_of_a_cluster() {
         ServerFrame::Room { .. } => {}
         other => panic!("join: {other:?}"),
     }
-    let q = post(asker, room, "are we merging with Acme?", true, None).await;
+    let q = asker
+        .post_in(room, "are we merging with Acme?", true, None)
+        .await;
     // Two voters through two other nodes at once, one of them twice.
     let (a, b) = tokio::join!(
         eventually(v1, vote(room, q, true)),
@@ -503,19 +478,17 @@ async fn votes_and_notices_are_the_same_on_every_node_of_a_cluster() {
         matches!((&a, &b), (ServerFrame::Ok { .. }, ServerFrame::Ok { .. })),
         "{a:?} {b:?}"
     );
-    ok(v2, vote(room, q, true)).await;
+    v2.expect_ok(vote(room, q, true)).await;
     votes_frame(owner, q, 2).await;
-    let answer = post(owner, room, "no", false, None).await;
-    ok(
-        owner,
-        ClientFrame::MarkAnswer {
+    let answer = owner.post_in(room, "no", false, None).await;
+    owner
+        .expect_ok(ClientFrame::MarkAnswer {
             req_id: None,
             room,
             question: q,
             answer,
-        },
-    )
-    .await;
+        })
+        .await;
     for voter in [v1, v2] {
         let (kind, _, by) = notice(voter, q).await;
         assert_eq!((kind, by.as_str()), (NoticeKind::Answered, "owner"));
@@ -544,16 +517,16 @@ async fn a_blocked_person_cannot_vote_in_the_dm() {
         ServerFrame::Room { room, .. } => room.id,
         other => panic!("open_dm: {other:?}"),
     };
-    let q = post(&mut alice, dm, "Is the Leeds office closing?", true, None).await;
-    ok(
-        &mut alice,
-        ClientFrame::Block {
+    let q = alice
+        .post_in(dm, "Is the Leeds office closing?", true, None)
+        .await;
+    alice
+        .expect_ok(ClientFrame::Block {
             req_id: None,
             user: "mallory".into(),
             on: true,
-        },
-    )
-    .await;
+        })
+        .await;
     match mallory.request(vote(dm, q, true)).await {
         ServerFrame::Error {
             code: ErrorCode::NotFound,
