@@ -9,7 +9,8 @@ use townhall_protocol::{
     AnonQuestion, AnonStatus, ClientFrame, Content, ErrorCode, ModerationAction, NoticeKind,
     RoomId, RoomSeq, ServerFrame, Visibility,
 };
-use townhall_tests::{Client, TestServer};
+use townhall_tests::cluster::TownhallCluster;
+use townhall_tests::{Client, TestServer, WAIT};
 
 fn publish(room: RoomId, seq: RoomSeq, tags: &[&str]) -> ClientFrame {
     ClientFrame::FaqPublish {
@@ -331,4 +332,108 @@ async fn a_repeated_question_is_answered_with_the_faq_entry() {
         }
         other => panic!("expected the reply message, got {other:?}"),
     }
+}
+
+/// `faq` through `c` until `done` holds of the entries, or fail after
+/// [`WAIT`]: a node answers from what it has applied, so an entry
+/// published through another node shows up once the log reaches it.
+async fn faq_until(
+    c: &mut Client,
+    what: &str,
+    done: impl Fn(&[FaqEntry]) -> bool,
+) -> Vec<FaqEntry> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let entries = faq(c, None, None).await;
+        if done(&entries) {
+            return entries;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: still {entries:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// In a 2-node cluster the FAQ goes through the log like every command:
+/// published through one node, found (with its tags and text) through the
+/// other; retagged and then taken out by deleting the question through the
+/// other node; every node's state the same at the end.
+#[tokio::test]
+async fn in_a_cluster_the_faq_is_the_same_through_every_node() {
+    let c = TownhallCluster::start(2).await;
+    let (a, b) = (c.node(0), c.node(1));
+    for name in ["olga", "bob", "tina", "sam"] {
+        a.user(name).await;
+    }
+    a.make_team("tina").await;
+    let mut olga = a
+        .connect(&a.login("olga", "olga-password").await.token)
+        .await;
+    let mut bob = b.connect(&b.login("bob", "bob-password").await.token).await;
+    let mut tina = b
+        .connect(&b.login("tina", "tina-password").await.token)
+        .await;
+    let mut sam = a.connect(&a.login("sam", "sam-password").await.token).await;
+
+    let room = olga.create_room("all-hands", Visibility::Public).await.id;
+    bob.join(room).await;
+    let q = bob
+        .post_in(room, "Will the canteen stay open in summer?", true, None)
+        .await;
+    olga.answer_with(room, q, "Yes, with shorter hours in August.")
+        .await;
+    // Tina, through node 1, publishes what was answered through node 0
+    // (node 1 may not have applied the answer yet: retry until it has).
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let e = loop {
+        match tina.request(publish(room, q, &["Canteen"])).await {
+            ServerFrame::FaqEntry { entry, .. } => break entry,
+            ServerFrame::Error {
+                code: ErrorCode::NotAnswered,
+                ..
+            } if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            other => panic!("expected faq_entry, got {other:?}"),
+        }
+    };
+    assert_eq!(e.tags, ["canteen"]);
+
+    // Sam reads it through node 0, with the same text and tags.
+    let seen = faq_until(&mut sam, "published through node 1", |v| !v.is_empty()).await;
+    assert_eq!(ids(&seen), [e.id]);
+    assert_eq!(seen[0].question, "Will the canteen stay open in summer?");
+    assert_eq!(seen[0].answer, "Yes, with shorter hours in August.");
+    assert_eq!(seen[0].tags, ["canteen"]);
+
+    // Retagged through node 1, seen through node 0.
+    published(
+        &mut tina,
+        ClientFrame::FaqTags {
+            req_id: None,
+            id: e.id,
+            tags: vec!["food".into()],
+        },
+    )
+    .await;
+    faq_until(&mut sam, "retagged through node 1", |v| {
+        v.len() == 1 && v[0].tags == ["food"]
+    })
+    .await;
+
+    // Bob deletes his question through node 1: the entry is gone through
+    // node 0 too.
+    bob.expect_ok(ClientFrame::Delete {
+        req_id: None,
+        room,
+        seq: q,
+    })
+    .await;
+    faq_until(&mut sam, "question deleted through node 1", |v| {
+        v.is_empty()
+    })
+    .await;
+    c.assert_converged().await;
 }
