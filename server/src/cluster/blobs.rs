@@ -11,8 +11,9 @@
 //! not hold. The object store checks each object's SHA-256 digest while
 //! it is read; `http/files.rs` checks the content hash as well.
 
-use crate::files::shared::{BoxFuture, SharedBlobs};
-use async_nats::jetstream::{self, object_store};
+use crate::files::shared::{BoxFuture, Listing, SharedBlobs};
+use async_nats::jetstream::{self, consumer, object_store};
+use futures_util::StreamExt;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 use tokio::io::AsyncWriteExt;
@@ -28,9 +29,20 @@ pub fn bucket_name(stream: &str) -> String {
     format!("{stream}_FILES")
 }
 
+/// How long one page of the bucket listing may take (a page is at most
+/// `max` small metadata messages, read from an ordered consumer).
+const LIST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The object store, opened by every node at start.
 pub struct NatsBlobs {
     store: object_store::ObjectStore,
+    /// The bucket's stream (`OBJ_{bucket}`), for listing its metadata from
+    /// a sequence (async-nats' own `list` always starts at the beginning,
+    /// so it cannot be paged).
+    stream: jetstream::stream::Stream,
+    /// Its metadata subjects, `$O.{bucket}.M.>`.
+    meta_subject: String,
+    client: async_nats::Client,
 }
 
 impl NatsBlobs {
@@ -46,7 +58,7 @@ impl NatsBlobs {
         let mut last = String::new();
         for _ in 0..20 {
             if let Ok(store) = js.get_object_store(&bucket).await {
-                return Ok(NatsBlobs { store });
+                return Self::with_stream(js, &bucket, store).await;
             }
             match js
                 .create_object_store(object_store::Config {
@@ -58,12 +70,89 @@ impl NatsBlobs {
                 })
                 .await
             {
-                Ok(store) => return Ok(NatsBlobs { store }),
+                Ok(store) => return Self::with_stream(js, &bucket, store).await,
                 Err(e) => last = e.to_string(),
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
         Err(format!("cannot open the object store {bucket}: {last}"))
+    }
+
+    async fn with_stream(
+        js: &jetstream::Context,
+        bucket: &str,
+        store: object_store::ObjectStore,
+    ) -> Result<NatsBlobs, String> {
+        let stream = js
+            .get_stream(format!("OBJ_{bucket}"))
+            .await
+            .map_err(|e| format!("the object store's stream OBJ_{bucket}: {e}"))?;
+        Ok(NatsBlobs {
+            store,
+            stream,
+            meta_subject: format!("$O.{bucket}.M.>"),
+            client: js.client(),
+        })
+    }
+
+    /// One page of the listing (see [`SharedBlobs::list`]).
+    async fn list_page(&self, from: u64, max: usize) -> Result<Listing, String> {
+        let from = from.max(1);
+        let ordered = self
+            .stream
+            .create_consumer(consumer::push::OrderedConfig {
+                deliver_policy: consumer::DeliverPolicy::ByStartSequence {
+                    start_sequence: from,
+                },
+                deliver_subject: self.client.new_inbox(),
+                description: Some("townhall file sweep listing".into()),
+                filter_subject: self.meta_subject.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| format!("object store listing: {e}"))?;
+        let mut listing = Listing {
+            objects: Vec::new(),
+            next: 0,
+        };
+        if ordered.cached_info().num_pending == 0 {
+            return Ok(listing); // nothing from `from` on: the end
+        }
+        let mut messages = ordered
+            .messages()
+            .await
+            .map_err(|e| format!("object store listing: {e}"))?;
+        let mut read = 0;
+        while let Some(message) = messages.next().await {
+            let message = message.map_err(|e| format!("object store listing: {e}"))?;
+            let (seq, pending) = {
+                let info = message
+                    .info()
+                    .map_err(|e| format!("object store listing: {e}"))?;
+                (info.stream_sequence, info.pending)
+            };
+            read += 1;
+            // A metadata message we cannot read is skipped, not fatal: the
+            // rest of the bucket is still swept.
+            match serde_json::from_slice::<object_store::ObjectInfo>(&message.payload) {
+                Ok(info) if !info.deleted => listing.objects.push((
+                    info.name,
+                    info.modified
+                        .map(SystemTime::from)
+                        .unwrap_or(SystemTime::UNIX_EPOCH),
+                )),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(seq, error = %e, "object store listing: bad metadata"),
+            }
+            if pending == 0 {
+                return Ok(listing);
+            }
+            if read >= max {
+                listing.next = seq + 1;
+                return Ok(listing);
+            }
+        }
+        Err("object store listing: the consumer ended early".into())
     }
 }
 
@@ -124,6 +213,18 @@ impl SharedBlobs for NatsBlobs {
                 Err(e) => Err(format!("object store info {name}: {e}")),
             }
         }))
+    }
+
+    fn list(&self, from: u64, max: usize) -> BoxFuture<'_, Result<Listing, String>> {
+        Box::pin(async move {
+            tokio::time::timeout(LIST_TIMEOUT, self.list_page(from, max))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(format!(
+                        "object store listing: no end within {LIST_TIMEOUT:?}"
+                    ))
+                })
+        })
     }
 
     fn delete(&self, name: String) -> BoxFuture<'_, Result<(), String>> {

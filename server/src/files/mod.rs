@@ -416,6 +416,61 @@ impl Files {
         Ok(out)
     }
 
+    /// Every thumbnail held without its bytes (a cluster node that served
+    /// only the thumbnail fetched only that), by hash, with its last write
+    /// time (blocking).
+    pub fn stored_thumbs_only(&self) -> io::Result<Vec<(String, SystemTime)>> {
+        let mut out = Vec::new();
+        for dir in std::fs::read_dir(&self.inner.root)? {
+            let dir = dir?;
+            let prefix = dir.file_name().to_string_lossy().into_owned();
+            if prefix.len() != 2 || !dir.file_type()?.is_dir() {
+                continue;
+            }
+            for f in std::fs::read_dir(dir.path())? {
+                let f = f?;
+                let name = f.file_name().to_string_lossy().into_owned();
+                let Some(rest) = name.strip_suffix(".thumb.png") else {
+                    continue;
+                };
+                if dir.path().join(rest).exists() {
+                    continue; // with its bytes: reclaimed with them
+                }
+                let modified = f.metadata()?.modified()?;
+                out.push((format!("{prefix}{rest}"), modified));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Remove the thumbnail of `hash` held without its bytes, if no upload
+    /// or fetch holds the hash, `referenced` says no record does, and it
+    /// was written before `cutoff`, all under the in-flight lock
+    /// (blocking). Whether removed.
+    pub fn remove_thumb_if_unused(
+        &self,
+        hash: &str,
+        cutoff: SystemTime,
+        referenced: impl FnOnce(&str) -> Result<bool, String>,
+    ) -> Result<bool, String> {
+        let map = self.in_flight();
+        if map.contains_key(hash) || self.content_path(hash).exists() {
+            return Ok(false);
+        }
+        let thumb = self.thumb_path(hash);
+        let modified = match std::fs::metadata(&thumb).and_then(|m| m.modified()) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e.to_string()),
+        };
+        if modified > cutoff || referenced(hash)? {
+            return Ok(false);
+        }
+        std::fs::remove_file(&thumb).map_err(|e| e.to_string())?;
+        drop(map);
+        Ok(true)
+    }
+
     /// Remove the bytes and thumbnail of `hash` (blocking).
     pub fn remove(&self, hash: &str) -> io::Result<()> {
         match std::fs::remove_file(self.thumb_path(hash)) {

@@ -27,8 +27,27 @@ pub trait SharedBlobs: Send + Sync {
     /// When `name` was last written, if it exists.
     fn modified(&self, name: String) -> BoxFuture<'_, Result<Option<SystemTime>, String>>;
 
+    /// One page of the names the store holds, with when each was last
+    /// written: at most `max`, starting at the position `from` (1 for the
+    /// first page; positions are the store's, in order of last write).
+    fn list(&self, from: u64, max: usize) -> BoxFuture<'_, Result<Listing, String>>;
+
     /// Delete `name` (no error if it is not there).
     fn delete(&self, name: String) -> BoxFuture<'_, Result<(), String>>;
+}
+
+/// A page of [`SharedBlobs::list`].
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// Each name with the time it was last written (by the writer's clock).
+    pub objects: Vec<(String, SystemTime)>,
+    /// Where the next page starts; 0 once this page reached the end.
+    pub next: u64,
+}
+
+/// The hash a shared name is for (the name itself, or a thumbnail's hash).
+pub fn hash_of(name: &str) -> &str {
+    name.strip_suffix(".thumb").unwrap_or(name)
 }
 
 /// The shared name of a thumbnail.
