@@ -53,7 +53,7 @@ impl Worker {
             if acknowledged_at != 0 {
                 continue;
             }
-            if !self.store.user(reader)?.is_some_and(|u| !u.disabled) {
+            if self.store.user(reader)?.is_none_or(|u| u.disabled) {
                 continue;
             }
             for (room, seq) in &record.rooms {

@@ -101,14 +101,14 @@ mod tests {
                 by: lead(),
             },
         );
-        store.kv().apply(&b).unwrap();
+        store.kv().apply(&b).expect("apply");
         let got: Vec<(u64, u64)> = store
             .reminders(a, 10)
-            .unwrap()
+            .expect("reminders")
             .into_iter()
             .map(|r| (r.at, r.reminded))
             .collect();
         assert_eq!(got, vec![(3_601_000, 2), (1_000, 3), (300, 9)]);
-        assert_eq!(store.reminders(a, 1).unwrap().len(), 1);
+        assert_eq!(store.reminders(a, 1).expect("newest").len(), 1);
     }
 }
