@@ -322,3 +322,59 @@ async fn only_a_broadcast_asking_for_acknowledgement_can_be_reminded_and_nobody_
     }
     assert_no_reminder(&mut ann, "ann").await;
 }
+
+/// In a cluster every node reminds the same people at the same position,
+/// refuses the second reminder alike, and ends with the same state.
+#[tokio::test]
+async fn in_a_cluster_a_reminder_is_the_same_on_every_node() {
+    let c = townhall_tests::cluster::TownhallCluster::start(2).await;
+    let lead_token = c.node(0).user_with_role("lead", "leader").await.1;
+    let ann_token = c.node(0).user("ann").await.1;
+    let ben_token = c.node(0).user("ben").await.1;
+    let (mut lead, _, _) = c.node(0).connect_caught_up(&lead_token, None, None).await;
+    let room = lead
+        .create_room("plant-floor", Visibility::Private)
+        .await
+        .id;
+    for name in ["ann", "ben"] {
+        assert!(matches!(
+            lead.add_member(room, name).await,
+            ServerFrame::Ok { .. }
+        ));
+    }
+    // ann is online through node 1; ben is away.
+    let (mut ann, _, _) = c.node(1).connect_caught_up(&ann_token, None, None).await;
+    let id = broadcast(&mut lead, room, "Safety briefing at 9.", true).await;
+    let (_, broadcast_pos) = broadcast_event(&mut ann, id).await;
+
+    match lead.request(remind(id)).await {
+        ServerFrame::BroadcastReminded { reminded: 2, .. } => {}
+        other => panic!("{other:?}"),
+    }
+    let pos = match ann
+        .expect("ann's reminder through node 1", |f| {
+            matches!(f, ServerFrame::BroadcastReminder { .. })
+        })
+        .await
+    {
+        ServerFrame::BroadcastReminder { pos, broadcast, .. } => {
+            assert_eq!(broadcast, id);
+            pos
+        }
+        _ => unreachable!(),
+    };
+    assert!(pos > broadcast_pos);
+    // The second one, asked through the other node: refused there too.
+    let (mut lead1, _, _) = c
+        .node(1)
+        .connect_caught_up(&lead_token, None, Some("tablet"))
+        .await;
+    lead1.expect_error(remind(id), ErrorCode::RateLimited).await;
+    // ben logs in through node 1 and gets it in his catch-up, at the same position.
+    let (mut ben, _, _) = c.node(1).connect_caught_up(&ben_token, None, None).await;
+    assert!(matches!(
+        ben.pending_frame(),
+        Some(ServerFrame::BroadcastReminder { pos: p, .. }) if p == pos
+    ));
+    c.assert_converged().await;
+}
