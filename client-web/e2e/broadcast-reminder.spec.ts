@@ -74,6 +74,10 @@ test('the leader reminds those who have not acknowledged; the reader sees it pin
   // sam's pinned broadcast now says who reminded, and reading it unpins it.
   await expect(ps.getByTestId('pinned-reminded')).toContainText('Reminder from Lena Leader');
   await ps.screenshot({ path: join(SCREENSHOTS, 'pinned-reminder.png') });
+  // Past broadcasts says it too.
+  await ps.evaluate(() => (location.hash = '#/broadcasts'));
+  await expect(ps.getByTestId('past-reminded')).toContainText('Reminder from Lena Leader');
+  await ps.evaluate(() => (location.hash = '#/'));
   await pinned.getByRole('button', { name: /I have read this/ }).click();
   await expect(pinned).toHaveCount(0);
   await expect(pl.getByTestId('reach-acknowledged')).toHaveText(/^2 of 2$/);
