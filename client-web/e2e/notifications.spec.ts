@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import { randomUUID } from 'node:crypto';
 import type { ServerFrame } from '../src/protocol';
 import { join } from 'node:path';
 import { SCREENSHOTS, TownhallServer, type WsClient } from './server';
@@ -17,6 +18,7 @@ test.beforeAll(async () => {
   server = await TownhallServer.start();
   await server.createUser('alice', 'Alice Martin');
   await server.createUser('bob', 'Bob Chen');
+  await server.createUser('lena', 'Lena Leader', undefined, 'leader');
   bob = await server.client('bob');
   general = await bob.createRoom('general');
   other = await bob.createRoom('other');
@@ -101,4 +103,61 @@ test('offered after the first DM, never on load; DMs and mentions notify, the ro
   await page.reload();
   await openRoom(page, 'other');
   await expect(page.getByTestId('room-notify')).toHaveValue('none');
+});
+
+test('a broadcast asking for acknowledgement notifies, one that does not ask does not, and a reminder notifies again', async ({ page }) => {
+  await page.addInitScript(() => {
+    const w = window as unknown as { __notes: Note[] };
+    w.__notes = [];
+    class FakeNotification {
+      onclick: (() => void) | null = null;
+      constructor(title: string, opts: { body?: string } = {}) {
+        w.__notes.push({ title, body: opts.body ?? '' });
+      }
+      close() {}
+      static get permission() {
+        return 'granted';
+      }
+      static async requestPermission() {
+        return 'granted';
+      }
+    }
+    (window as unknown as { Notification: unknown }).Notification = FakeNotification;
+  });
+  const lena = await server.client('lena');
+  // alice reads "general"; the broadcasts go to "other", which she is in.
+  await lena.request({ type: 'join', room: other });
+  await logIn(page, server, 'alice');
+  await openRoom(page, 'general');
+
+  const broadcast = (body: string, ack: boolean) =>
+    lena.request<Extract<ServerFrame, { type: 'broadcast_posted' }>>({
+      type: 'broadcast',
+      client_id: randomUUID(),
+      body,
+      rooms: [other],
+      ack_requested: ack,
+    });
+  // Not asking for acknowledgement, in a room at the default level: no notification
+  // (src/notify.ts: only a broadcast that asks gets through as such).
+  await broadcast('FYI: the canteen opens at 8.', false);
+  const asked = await broadcast('Please read the new travel policy.', true);
+  await expect.poll(async () => (await notes(page)).length).toBe(1);
+  expect((await notes(page))[0]).toEqual({
+    title: 'Broadcast: please confirm you have read it · other',
+    body: 'Lena Leader: Please read the new travel policy.',
+  });
+
+  // The leader reminds those who have not acknowledged: alice is notified again.
+  const r = await lena.request<Extract<ServerFrame, { type: 'broadcast_reminded' }>>({ type: 'broadcast_remind', broadcast: asked.broadcast });
+  expect(r.reminded).toBeGreaterThanOrEqual(1);
+  await expect.poll(async () => (await notes(page)).length).toBe(2);
+  expect((await notes(page))[1]).toEqual({
+    title: 'Reminder: please confirm you have read it · other',
+    body: 'Lena Leader: Please read the new travel policy.',
+  });
+  await expect(page.getByTestId('pinned-reminded')).toHaveCount(0); // pinned in "other", not in "general"
+  await openRoom(page, 'other');
+  await expect(page.getByTestId('pinned-reminded')).toContainText('Reminder from Lena Leader');
+  lena.close();
 });

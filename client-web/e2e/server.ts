@@ -189,6 +189,11 @@ export class WsClient {
     return c;
   }
 
+  /** Send a frame that has no reply (e.g. `broadcast_receipt`). */
+  post(frame: ClientFrame): void {
+    this.ws.send(JSON.stringify(frame));
+  }
+
   request<T extends Reply = Reply>(frame: ClientFrame): Promise<T> {
     const req_id = `q${this.next++}`;
     return new Promise<T>((ok, fail) => {

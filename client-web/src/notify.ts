@@ -1,17 +1,18 @@
 // Desktop notifications (the Notification API) for what needs the person: a
 // direct message, a mention of them or @room, a broadcast asking for
-// acknowledgement; and, in rooms set to "all", every message. Never for the
+// acknowledgement or a reminder to acknowledge one; and, in rooms set to
+// "all", every message. Never for the
 // room on screen in a focused, visible tab. Permission is asked for only from
 // a banner shown after the first DM or mention arrives (never on first load).
 // The per-room level and "Not now" are kept in localStorage, per user.
 
 import { signal } from '@preact/signals';
-import type { ChatEvent, RoomId } from './protocol';
+import type { BroadcastReminder, ChatEvent, RoomId } from './protocol';
 import { mentions } from './text';
 
 /** What a room notifies about: everything, only DMs/mentions/broadcasts (the default), nothing. */
 export type RoomLevel = 'all' | 'mentions' | 'none';
-export type Reason = 'dm' | 'mention' | 'broadcast' | 'message';
+export type Reason = 'dm' | 'mention' | 'broadcast' | 'reminder' | 'message';
 
 export interface NotifyContext {
   meId: string;
@@ -110,6 +111,7 @@ const TITLES: Record<Reason, string> = {
   dm: 'New direct message',
   mention: 'You were mentioned',
   broadcast: 'Broadcast: please confirm you have read it',
+  reminder: 'Reminder: please confirm you have read it',
   message: 'New message',
 };
 
@@ -121,23 +123,40 @@ const TITLES: Record<Reason, string> = {
 export function onLiveEvent(e: ChatEvent, ctx: NotifyContext, roomName: string, open: (room: RoomId) => void): void {
   const why = notifyReason(e, ctx);
   if (!why) return;
+  const c = e.content;
+  const body = c.kind === 'message' || c.kind === 'broadcast' ? c.body : '';
+  show(why, roomName, e.sender.display_name || e.sender.username, body, e.room, open);
+}
+
+/** Why a live reminder deserves a notification: always (like a broadcast asking for acknowledgement, through a muted room), except for the room on screen in a focused tab. */
+export function reminderReason(r: BroadcastReminder, ctx: NotifyContext): Reason | null {
+  if (r.sender.id === ctx.meId) return null;
+  if (ctx.active && r.room === ctx.viewRoom) return null;
+  return 'reminder';
+}
+
+/** Handle one live reminder (`body`: the broadcast's text, from the pinned list). */
+export function onReminder(r: BroadcastReminder, body: string, ctx: NotifyContext, roomName: string, open: (room: RoomId) => void): void {
+  const why = reminderReason(r, ctx);
+  if (!why) return;
+  show(why, roomName, r.sender.display_name || r.sender.username, body, r.room, open);
+}
+
+function show(why: Reason, roomName: string, who: string, body: string, room: RoomId, open: (room: RoomId) => void): void {
   const p = permission();
   if (p === 'default') {
     if (why !== 'message' && read(DISMISSED_KEY(user)) === null) offerNotifications.value = true;
     return;
   }
   if (p !== 'granted') return;
-  const c = e.content;
-  const body = c.kind === 'message' || c.kind === 'broadcast' ? c.body : '';
-  const who = e.sender.display_name || e.sender.username;
   const n = new Notification(`${TITLES[why]} · ${roomName}`, {
     body: `${who}: ${body.length > 160 ? `${body.slice(0, 159)}…` : body}`,
     // One notification per room at a time: a burst replaces, not piles up.
-    tag: `townhall:${e.room}`,
+    tag: `townhall:${room}`,
   });
   n.onclick = () => {
     globalThis.focus();
-    open(e.room);
+    open(room);
     n.close();
   };
 }

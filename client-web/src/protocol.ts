@@ -189,6 +189,7 @@ export type ClientFrame =
   | ({ type: 'broadcast'; client_id: string; body: string; rooms: RoomId[]; ack_requested: boolean } & Req)
   | ({ type: 'follow'; user: string; on: boolean } & Req)
   | ({ type: 'reach'; broadcast: string } & Req)
+  | ({ type: 'broadcast_remind'; broadcast: string } & Req)
   | ({ type: 'pending_acks' } & Req)
   | ({ type: 'received_broadcasts'; before?: string; limit?: number } & Req)
   | ({ type: 'merge_questions'; room: RoomId; questions: RoomSeq[]; into: RoomSeq } & Req)
@@ -273,7 +274,18 @@ export type ServerFrame =
   | ({ type: 'online'; users: UserId[] } & Req)
   | ({ type: 'pong' } & Req)
   | ({ type: 'broadcast_posted'; broadcast: string; audience: number; duplicate: boolean } & Req)
-  | ({ type: 'reach'; broadcast: string; counts: ReachCounts; readers: ReachEntry[] } & Req)
+  | ({
+      type: 'reach';
+      broadcast: string;
+      counts: ReachCounts;
+      readers: ReachEntry[];
+      /** Absent: false. */
+      ack_requested?: boolean;
+      /** Newest first; absent when none was sent. */
+      reminders?: Reminder[];
+    } & Req)
+  | ({ type: 'broadcast_reminded'; broadcast: string; reminded: number; at: Millis } & Req)
+  | ({ type: 'broadcast_reminder' } & BroadcastReminder)
   | { type: 'reach_update'; broadcast: string; counts: ReachCounts }
   | ({ type: 'pending_acks'; broadcasts: PendingAck[] } & Req)
   | ({ type: 'received_broadcasts'; broadcasts: ReceivedBroadcast[]; before?: string } & Req)
@@ -461,6 +473,27 @@ export interface ReachCounts {
   opened: number;
   acknowledged: number;
 }
+
+/** A reminder sent for a broadcast (reminder.rs `Reminder`). */
+export interface Reminder {
+  at: Millis;
+  reminded: number;
+  by: UserInfo;
+}
+
+/** A reminder to acknowledge a broadcast (frames.rs `BroadcastReminder`): it names nobody else. */
+export interface BroadcastReminder {
+  pos: Pos;
+  broadcast: string;
+  room: RoomId;
+  seq: RoomSeq;
+  sender: UserInfo;
+  by: UserInfo;
+  at: Millis;
+}
+
+/** At most one reminder per broadcast per hour (the server's `REMINDER_INTERVAL_MS`). */
+export const REMINDER_INTERVAL_MS = 60 * 60 * 1000;
 
 /** One reader of a broadcast; 0 = not yet. */
 export interface ReachEntry {

@@ -7,6 +7,7 @@ import { withUpdate } from './roomAdmin';
 import { AnonQuestions } from './anon';
 import { Profile } from './profile';
 import { RumourWatch } from './watch';
+import { Reminders } from './reminder';
 import { batch, computed, signal } from '@preact/signals';
 import { Connection, RequestError, defaultWsUrl, type ConnState, type SocketLike } from './connection';
 import { isChange } from './protocol';
@@ -126,6 +127,13 @@ export class ChatStore {
   readonly anon = new AnonQuestions((f) => this.conn.request(f));
   /** Rumour watch: the team's watch list, my alerts, weekly counts (watch.ts). */
   readonly watch = new RumourWatch((f) => this.conn.request(f));
+  /** Broadcast reminders, received and sent (reminder.ts). */
+  readonly reminders = new Reminders({
+    request: (f) => this.conn.request(f),
+    pinned: () => this.pendingAcks.value,
+    acknowledged: (b) => this.acknowledged.has(b),
+    loadPending: () => this.loadPendingAcks(),
+  });
   readonly connState = signal<ConnState>('connecting');
   /** True once the first summary arrived (the room list is real). */
   readonly loaded = signal(false);
@@ -342,6 +350,11 @@ export class ChatStore {
       case 'notice': {
         const { type: _type, ...n } = f;
         this.onNotice(n);
+        break;
+      }
+      case 'broadcast_reminder': {
+        const { type: _type, ...r } = f;
+        this.reminders.handle(r, this.backlog === null);
         break;
       }
       case 'following':

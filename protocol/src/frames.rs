@@ -156,6 +156,13 @@ pub enum ClientFrame {
         req_id: Option<String>,
         broadcast: Uuid,
     },
+    /// Remind everyone in a broadcast's audience who has not acknowledged
+    /// it yet (its sender or an admin; `protocol/src/reminder.rs`).
+    BroadcastRemind {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        broadcast: Uuid,
+    },
     /// Broadcasts waiting for my acknowledgement (to pin them).
     PendingAcks {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -595,6 +602,7 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "broadcast",
     "broadcast_receipt",
     "reach",
+    "broadcast_remind",
     "pending_acks",
     "received_broadcasts",
     "following",
@@ -740,6 +748,7 @@ impl ClientFrame {
             | ClientFrame::Broadcast { req_id, .. }
             | ClientFrame::Follow { req_id, .. }
             | ClientFrame::Reach { req_id, .. }
+            | ClientFrame::BroadcastRemind { req_id, .. }
             | ClientFrame::PendingAcks { req_id }
             | ClientFrame::ReceivedBroadcasts { req_id, .. }
             | ClientFrame::Following { req_id }
@@ -1414,12 +1423,48 @@ pub enum ServerFrame {
         broadcast: Uuid,
         counts: ReachCounts,
         readers: Vec<ReachEntry>,
+        /// The broadcast asks for acknowledgement (so it can be reminded).
+        /// Absent means false.
+        #[serde(default, skip_serializing_if = "is_false")]
+        ack_requested: bool,
+        /// Reminders sent so far, newest first (at most
+        /// `MAX_REMINDERS_LISTED`); absent when none was sent.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        reminders: Vec<crate::reminder::Reminder>,
         /// The reply continues in the next frame with the same `req_id`: a
         /// reply too large for one frame is split, and its lists are the
         /// concatenation of the parts' lists (`MAX_REPLY_BYTES`). Absent on
         /// the last (or only) part.
         #[serde(default, skip_serializing_if = "is_false")]
         more: bool,
+    },
+    /// Reply to `broadcast_remind`: the reminder is durable and was sent
+    /// to `reminded` people (0 when everyone had acknowledged).
+    BroadcastReminded {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        broadcast: Uuid,
+        reminded: u64,
+        at: Millis,
+    },
+    /// A reminder to acknowledge a broadcast: live, or in my next login's
+    /// catch-up (before `caught_up`), once per connection, like `notice`.
+    /// It names nobody else who was reminded.
+    BroadcastReminder {
+        /// Where it stands among my events and notices (a position of its
+        /// own: no timeline event carries it).
+        pos: Pos,
+        broadcast: Uuid,
+        /// The first of the broadcast's rooms I am a member of.
+        room: RoomId,
+        /// The broadcast's event in that room.
+        seq: RoomSeq,
+        /// The broadcast's sender.
+        sender: UserInfo,
+        /// Who asked for the reminder (the sender, or an admin).
+        by: UserInfo,
+        /// When the reminder was sent.
+        at: Millis,
     },
     /// Pushed to a broadcast's sender whenever its reach changes.
     ReachUpdate {
@@ -1634,6 +1679,7 @@ impl ServerFrame {
             | F::Ok { req_id, .. }
             | F::BroadcastPosted { req_id, .. }
             | F::Reach { req_id, .. }
+            | F::BroadcastReminded { req_id, .. }
             | F::PendingAcks { req_id, .. }
             | F::ReceivedBroadcasts { req_id, .. }
             | F::Questions { req_id, .. }
@@ -1655,6 +1701,7 @@ impl ServerFrame {
             | F::ReadMarker { .. }
             | F::Typing { .. }
             | F::ReachUpdate { .. }
+            | F::BroadcastReminder { .. }
             | F::QuestionVotes { .. }
             | F::Notice { .. }
             | F::AnonymousQuestion { .. }

@@ -32,6 +32,7 @@ pub mod my_questions;
 pub mod profile;
 pub mod pulse;
 pub mod received;
+pub mod reminder;
 pub mod retention;
 #[cfg(feature = "schema")]
 pub mod schema;
@@ -46,6 +47,7 @@ pub use frames::*;
 pub use ids::{Pos, RoomId, RoomSeq, UserId};
 pub use my_questions::*;
 pub use profile::*;
+pub use reminder::{MAX_REMINDERS_LISTED, REMINDER_INTERVAL_MS, Reminder};
 
 /// The protocol version a client names in its `hello`. Bumped only for an
 /// incompatible change; additions (new frames, new optional fields, new error

@@ -183,6 +183,13 @@ fn client_frames_snapshot_and_round_trip() {
             r#"{"type":"reach","broadcast":"$C"}"#,
         ),
         (
+            ClientFrame::BroadcastRemind {
+                req_id: None,
+                broadcast: cid(),
+            },
+            r#"{"type":"broadcast_remind","broadcast":"$C"}"#,
+        ),
+        (
             ClientFrame::Following {
                 req_id: Some("f".into()),
             },
@@ -522,7 +529,10 @@ fn server_frames_snapshot() {
         (ServerFrame::Notice { pos: 50, room: room(), room_name: "general".into(), seq: 7, kind: NoticeKind::Answered, event_seq: 12, by: alice() }, r#"{"type":"notice","pos":50,"room":"$R","room_name":"general","seq":7,"kind":"answered","event_seq":12,"by":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"}}"#.into()),
         (ServerFrame::BroadcastPosted { req_id: None, broadcast: cid(), audience: 5, duplicate: false }, r#"{"type":"broadcast_posted","broadcast":"$C","audience":5,"duplicate":false}"#.into()),
         (ServerFrame::ReachUpdate { broadcast: cid(), counts: ReachCounts { audience: 5, delivered: 3, opened: 2, acknowledged: 1 } }, r#"{"type":"reach_update","broadcast":"$C","counts":{"audience":5,"delivered":3,"opened":2,"acknowledged":1}}"#.into()),
-        (ServerFrame::Reach { req_id: None, more: false, broadcast: cid(), counts: ReachCounts { audience: 1, delivered: 1, opened: 0, acknowledged: 0 }, readers: vec![ReachEntry { user: alice(), delivered_at: 5, opened_at: 0, acknowledged_at: 0 }] }, r#"{"type":"reach","broadcast":"$C","counts":{"audience":1,"delivered":1,"opened":0,"acknowledged":0},"readers":[{"user":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"},"delivered_at":5,"opened_at":0,"acknowledged_at":0}]}"#.into()),
+        (ServerFrame::Reach { req_id: None, more: false, broadcast: cid(), counts: ReachCounts { audience: 1, delivered: 1, opened: 0, acknowledged: 0 }, readers: vec![ReachEntry { user: alice(), delivered_at: 5, opened_at: 0, acknowledged_at: 0 }], ack_requested: false, reminders: vec![] }, r#"{"type":"reach","broadcast":"$C","counts":{"audience":1,"delivered":1,"opened":0,"acknowledged":0},"readers":[{"user":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"},"delivered_at":5,"opened_at":0,"acknowledged_at":0}]}"#.into()),
+        (ServerFrame::Reach { req_id: None, more: false, broadcast: cid(), counts: ReachCounts { audience: 1, delivered: 0, opened: 0, acknowledged: 0 }, readers: vec![], ack_requested: true, reminders: vec![Reminder { at: 9, reminded: 1, by: alice() }] }, r#"{"type":"reach","broadcast":"$C","counts":{"audience":1,"delivered":0,"opened":0,"acknowledged":0},"readers":[],"ack_requested":true,"reminders":[{"at":9,"reminded":1,"by":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"}}]}"#.into()),
+        (ServerFrame::BroadcastReminded { req_id: None, broadcast: cid(), reminded: 4, at: 9 }, r#"{"type":"broadcast_reminded","broadcast":"$C","reminded":4,"at":9}"#.into()),
+        (ServerFrame::BroadcastReminder { pos: 50, broadcast: cid(), room: room(), seq: 7, sender: alice(), by: alice(), at: 9 }, r#"{"type":"broadcast_reminder","pos":50,"broadcast":"$C","room":"$R","seq":7,"sender":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"},"by":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"},"at":9}"#.into()),
         (ServerFrame::PendingAcks { req_id: None, more: false, broadcasts: vec![PendingAck { broadcast: cid(), room: room(), seq: 7, sender: alice(), body: "b".into(), ts: 5 }] }, r#"{"type":"pending_acks","broadcasts":[{"broadcast":"$C","room":"$R","seq":7,"sender":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"},"body":"b","ts":5}]}"#.into()),
         (ServerFrame::ReceivedBroadcasts { req_id: None, before: Some(cid()), broadcasts: vec![townhall_protocol::received::ReceivedBroadcast { broadcast: cid(), room: room(), seq: 7, sender: alice(), body: "b".into(), ts: 5, ack_requested: true, delivered_at: 6, opened_at: 0, acknowledged_at: 0 }] }, r#"{"type":"received_broadcasts","broadcasts":[{"broadcast":"$C","room":"$R","seq":7,"sender":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"},"body":"b","ts":5,"ack_requested":true,"delivered_at":6,"opened_at":0,"acknowledged_at":0}],"before":"$C"}"#.into()),
         (

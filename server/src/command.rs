@@ -126,6 +126,12 @@ pub enum Command {
         broadcast: Uuid,
         kind: townhall_protocol::ReceiptKind,
     },
+    /// Remind a broadcast's audience who have not acknowledged it
+    /// (`committer/reminders.rs`).
+    Remind {
+        user: UserInfo,
+        broadcast: Uuid,
+    },
     /// Make a member a moderator or a plain member (owner or admin).
     SetRoomRole {
         actor: UserInfo,
@@ -234,6 +240,12 @@ pub enum Reply {
         id: Uuid,
         audience: u64,
         duplicate: bool,
+    },
+    /// A reminder was sent at `at` to `reminded` people (0: nobody was
+    /// left to remind, and nothing was recorded).
+    Reminded {
+        reminded: u64,
+        at: Millis,
     },
     /// Done; durable at this position (0 if nothing entered a timeline).
     Done(Pos),

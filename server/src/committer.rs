@@ -43,6 +43,7 @@ mod org;
 mod profile;
 mod pulse;
 mod questions;
+mod reminders;
 mod retention;
 mod room_admin;
 mod rooms;
@@ -856,6 +857,7 @@ impl Worker {
                 kind,
             } => self.receipt(b, p, user, broadcast, kind),
             Command::Follow { user, leader, on } => self.follow(b, p, user, leader, on),
+            Command::Remind { user, broadcast } => self.remind(b, p, user, broadcast),
             Command::TouchSession { token_hash, at } => {
                 if let Some(mut s) = self.store.session(&token_hash)? {
                     s.last_seen = s.last_seen.max(at);

@@ -43,6 +43,12 @@ pub enum ServerError {
     BadToken,
     #[error("too many requests")]
     RateLimited,
+    /// `broadcast_remind` within an hour of the last reminder (code
+    /// `rate_limited`); the message says when the next one is possible.
+    #[error(
+        "a reminder for this broadcast was sent less than an hour ago; the next is possible at {next_at} (ms since the epoch)"
+    )]
+    RemindTooSoon { next_at: u64 },
     #[error("shutting down")]
     ShuttingDown,
     #[error("the API takes only Content-Type: application/json")]
@@ -117,7 +123,7 @@ impl ServerError {
             ServerError::NotAnswered => ErrorCode::NotAnswered,
             ServerError::InvalidCredentials => ErrorCode::InvalidCredentials,
             ServerError::BadToken => ErrorCode::BadToken,
-            ServerError::RateLimited => ErrorCode::RateLimited,
+            ServerError::RateLimited | ServerError::RemindTooSoon { .. } => ErrorCode::RateLimited,
             ServerError::ShuttingDown => ErrorCode::ShuttingDown,
             ServerError::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
             ServerError::Store(_) => ErrorCode::StorageError,

@@ -120,6 +120,25 @@ pub struct Published {
     pub change: Option<MembershipChange>,
 }
 
+impl Published {
+    /// A position no timeline event carries (a broadcast reminder's, whose
+    /// copies are notices): publishing it reaches nobody and only moves
+    /// `published` past it, so a session registering afterwards reads the
+    /// notices stored there in its catch-up instead of missing them.
+    pub fn marker(pos: Pos) -> Published {
+        Published {
+            pos,
+            room: RoomId(uuid::Uuid::nil()),
+            frame: SharedFrame::from(String::new()),
+            change: None,
+        }
+    }
+
+    fn is_marker(&self) -> bool {
+        self.room.0.is_nil()
+    }
+}
+
 #[derive(Default)]
 struct UserEntry {
     rooms: IdSet<RoomId>,
@@ -327,7 +346,9 @@ impl Hub {
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_millis() as u64);
             }
-            dirty.0.extend(events.iter().map(|ev| ev.room));
+            dirty
+                .0
+                .extend(events.iter().filter(|ev| !ev.is_marker()).map(|ev| ev.room));
         }
         for ev in events {
             let mut s = self.lock();

@@ -189,12 +189,18 @@ fn split(frame: ServerFrame) -> Vec<ServerFrame> {
             broadcast,
             counts,
             readers,
+            ack_requested,
+            reminders,
             ..
         } => assemble(runs(readers), |readers, more| F::Reach {
             req_id: req_id.clone(),
             broadcast,
             counts: counts.clone(),
             readers,
+            ack_requested,
+            // At most `MAX_REMINDERS_LISTED` small entries: repeated in
+            // each part, like the counts.
+            reminders: reminders.clone(),
             more,
         }),
         F::PendingAcks {

@@ -524,7 +524,9 @@ impl Client {
                     self.pending.extend(notices);
                     return (events, pos);
                 }
-                notice @ ServerFrame::Notice { .. } => notices.push(notice),
+                notice @ (ServerFrame::Notice { .. } | ServerFrame::BroadcastReminder { .. }) => {
+                    notices.push(notice)
+                }
                 other => panic!("unexpected before caught_up: {other:?}"),
             }
         }
@@ -703,6 +705,7 @@ fn set_req_id(frame: &mut ClientFrame, id: String) {
         | Questions { req_id, .. }
         | Vote { req_id, .. }
         | FollowThread { req_id, .. }
+        | BroadcastRemind { req_id, .. }
         | OpenDm { req_id, .. }
         | UpdateRoom { req_id, .. }
         | CreateRoom { req_id, .. }

@@ -2,7 +2,8 @@
 // list, the composer for leaders and admins, and the Reach view.
 
 import { useEffect, useState } from 'preact/hooks';
-import type { ChatEvent, PendingAck, ReachCounts, ReachEntry, RoomId } from '../protocol';
+import type { ChatEvent, PendingAck, ReachCounts, ReachEntry, Reminder, RoomId } from '../protocol';
+import { nextReminderAt } from '../reminder';
 import type { ChatStore } from '../store';
 import { roomTitle } from '../store';
 import { navigate, roomHref } from '../router';
@@ -75,8 +76,9 @@ export function PinnedAcks({ store, room }: { store: ChatStore; room?: RoomId })
 function PinnedItem({ store, item, showRoom }: { store: ChatStore; item: PendingAck; showRoom: boolean }) {
   const name = item.sender.display_name || item.sender.username;
   const r = store.rooms.value.get(item.room);
+  const reminded = store.reminders.received.value.get(item.broadcast);
   return (
-    <li class="pinned-item" data-testid="pinned-ack">
+    <li class={reminded ? 'pinned-item pinned-reminded' : 'pinned-item'} data-testid="pinned-ack">
       <div class="broadcast-head">
         <span class="broadcast-tag">Broadcast</span>
         <bdi class="broadcast-sender">{name}</bdi>
@@ -92,6 +94,15 @@ function PinnedItem({ store, item, showRoom }: { store: ChatStore; item: Pending
       <div class="broadcast-body">
         <MessageText body={item.body} />
       </div>
+      {reminded && (
+        <p class="reminded small" role="note" data-testid="pinned-reminded">
+          Reminder from <bdi>{reminded.by.display_name || reminded.by.username}</bdi>{' '}
+          <time dateTime={new Date(reminded.at).toISOString()} title={fullTime(reminded.at)}>
+            {dateTimeOf(reminded.at)}
+          </time>
+          : please confirm you have read this.
+        </p>
+      )}
       <button
         type="button"
         class="btn primary"
@@ -202,6 +213,9 @@ export function BroadcastDialog({ store, onClose }: { store: ChatStore; onClose:
 /** Who a broadcast reached: counts (live) and the readers, not-yet-acknowledged first. */
 export function ReachView({ store, id }: { store: ChatStore; id: string }) {
   const [readers, setReaders] = useState<readonly ReachEntry[] | null>(null);
+  const [reminders, setReminders] = useState<readonly Reminder[]>([]);
+  const [askAck, setAskAck] = useState(false);
+  const [reloads, setReloads] = useState(0);
   const [error, setError] = useState<string | null>(null);
   const counts: ReachCounts | undefined = store.reachCounts.value.get(id);
   const sent = findBroadcast(store, id);
@@ -211,7 +225,10 @@ export function ReachView({ store, id }: { store: ChatStore; id: string }) {
     let stale = false;
     store.loadReach(id).then(
       (r) => {
-        if (!stale) setReaders(r.readers);
+        if (stale) return;
+        setReaders(r.readers);
+        setReminders(r.reminders ?? []);
+        setAskAck(r.ack_requested === true);
       },
       (e) => {
         if (!stale) setError(messageOf(e));
@@ -220,7 +237,7 @@ export function ReachView({ store, id }: { store: ChatStore; id: string }) {
     return () => {
       stale = true;
     };
-  }, [id, key]);
+  }, [id, key, reloads]);
   return (
     <section class="reach" aria-labelledby="reach-title" data-testid="reach">
       <h1 id="reach-title">Reach</h1>
@@ -248,6 +265,28 @@ export function ReachView({ store, id }: { store: ChatStore; id: string }) {
           <Count label="Opened" n={counts.opened} of={counts.audience} id="opened" />
           <Count label="Acknowledged" n={counts.acknowledged} of={counts.audience} id="acknowledged" />
         </dl>
+      )}
+      {askAck && counts && (
+        <RemindButton
+          store={store}
+          id={id}
+          waiting={counts.audience - counts.acknowledged}
+          reminders={reminders}
+          onSent={() => setReloads((n) => n + 1)}
+        />
+      )}
+      {reminders.length > 0 && (
+        <ul class="reminders muted small" aria-label="Reminders sent" data-testid="reminders">
+          {reminders.map((r) => (
+            <li key={r.at} data-testid="reminder">
+              Reminded at{' '}
+              <time dateTime={new Date(r.at).toISOString()} title={fullTime(r.at)}>
+                {dateTimeOf(r.at)}
+              </time>{' '}
+              ({r.reminded === 1 ? '1 person' : `${r.reminded} people`})
+            </li>
+          ))}
+        </ul>
       )}
       {!readers ? (
         !error && <p class="muted">Loading…</p>
@@ -285,6 +324,78 @@ export function ReachView({ store, id }: { store: ChatStore; id: string }) {
         </table>
       )}
     </section>
+  );
+}
+
+/**
+ * "Remind those who haven't acknowledged (N)": N is the audience minus those
+ * who acknowledged (the server also leaves out people who left or were
+ * disabled, and says how many it reminded). Disabled, with the reason, while
+ * the hourly limit holds or when nobody is waiting.
+ */
+function RemindButton({
+  store,
+  id,
+  waiting,
+  reminders,
+  onSent,
+}: {
+  store: ChatStore;
+  id: string;
+  waiting: number;
+  reminders: readonly Reminder[];
+  onSent: () => void;
+}) {
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState<string | null>(null);
+  const [now, setNow] = useState(() => Date.now());
+  const next = nextReminderAt(reminders);
+  // Re-render when the hour is up, so the button comes back by itself.
+  useEffect(() => {
+    if (next <= now) return;
+    const t = setTimeout(() => setNow(Date.now()), Math.min(next - now + 50, 2 ** 31 - 1));
+    return () => clearTimeout(t);
+  }, [next, now]);
+  const tooSoon = next > now;
+  const reason =
+    waiting <= 0 ? 'Everyone has acknowledged.' : tooSoon ? `One reminder an hour: the next is possible at ${timeOf(next)}.` : null;
+  const send = async () => {
+    setBusy(true);
+    setResult(null);
+    try {
+      const r = await store.reminders.remind(id);
+      setResult(r.reminded === 0 ? 'Nobody was left to remind.' : r.reminded === 1 ? 'Reminded 1 person.' : `Reminded ${r.reminded} people.`);
+      setNow(Date.now());
+      onSent();
+    } catch (e) {
+      setResult(messageOf(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div class="remind" data-testid="remind">
+      <button
+        type="button"
+        class="btn"
+        disabled={busy || reason !== null}
+        aria-describedby={reason ? 'remind-why' : undefined}
+        onClick={() => void send()}
+      >
+        Remind those who haven't acknowledged ({Math.max(waiting, 0)})
+      </button>
+      {reason && (
+        <span class="muted small" id="remind-why" data-testid="remind-why">
+          {' '}
+          {reason}
+        </span>
+      )}
+      {result && (
+        <p class="small" role="status" data-testid="remind-result">
+          {result}
+        </p>
+      )}
+    </div>
   );
 }
 

@@ -1,5 +1,5 @@
 import { useEffect } from 'preact/hooks';
-import { askPermission, dismissOffer, levelOf, loadLevels, offerNotifications, onLiveEvent, roomLevels, setRoomLevel, type RoomLevel } from '../notify';
+import { askPermission, dismissOffer, levelOf, loadLevels, offerNotifications, onLiveEvent, onReminder, roomLevels, setRoomLevel, type NotifyContext, type RoomLevel } from '../notify';
 import { navigate, roomHref } from '../router';
 import type { ChatEvent } from '../protocol';
 import type { ChatStore } from '../store';
@@ -9,20 +9,22 @@ import { roomTitle } from '../store';
 export function useNotifications(store: ChatStore, viewRoom: string | null): void {
   useEffect(() => loadLevels(store.me.id), [store]);
   useEffect(() => {
+    const ctx = (): NotifyContext => ({
+      meId: store.me.id,
+      myName: store.me.username,
+      isDm: (id) => store.rooms.value.get(id)?.info?.kind === 'dm',
+      level: levelOf,
+      viewRoom,
+      active: document.visibilityState === 'visible' && document.hasFocus(),
+    });
     const handle = (e: ChatEvent) => {
       const room = store.rooms.value.get(e.room);
-      onLiveEvent(
-        e,
-        {
-          meId: store.me.id,
-          myName: store.me.username,
-          isDm: (id) => store.rooms.value.get(id)?.info?.kind === 'dm',
-          level: levelOf,
-          viewRoom,
-          active: document.visibilityState === 'visible' && document.hasFocus(),
-        },
-        room?.info ? roomTitle(room) : e.sender.display_name || e.sender.username,
-        (id) => navigate(roomHref(id)),
+      onLiveEvent(e, ctx(), room?.info ? roomTitle(room) : e.sender.display_name || e.sender.username, (id) => navigate(roomHref(id)));
+    };
+    store.reminders.onLive = (r, pinned) => {
+      const room = store.rooms.value.get(r.room);
+      onReminder(r, pinned.body, ctx(), room?.info ? roomTitle(room) : r.sender.display_name || r.sender.username, (id) =>
+        navigate(roomHref(id, r.seq)),
       );
     };
     store.onLive = (e) => {
@@ -38,6 +40,7 @@ export function useNotifications(store: ChatStore, viewRoom: string | null): voi
     };
     return () => {
       store.onLive = null;
+      store.reminders.onLive = null;
     };
   }, [store, viewRoom]);
 }

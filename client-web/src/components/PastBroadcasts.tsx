@@ -81,6 +81,8 @@ function PastItem({
   const name = item.sender.display_name || item.sender.username;
   const r = store.rooms.value.get(item.room);
   const state = !item.ack_requested ? 'info' : item.acknowledged_at ? 'acknowledged' : 'pending';
+  // A reminder received for it (live or in a catch-up), while it still waits.
+  const reminded = store.reminders.received.value.get(item.broadcast);
   return (
     <li class="pinned-item" data-testid="past-broadcast" data-state={state}>
       <div class="broadcast-head">
@@ -104,14 +106,25 @@ function PastItem({
           <time dateTime={new Date(item.acknowledged_at).toISOString()}>{dateTimeOf(item.acknowledged_at)}</time>.
         </p>
       ) : state === 'pending' ? (
-        <button
-          type="button"
-          class="btn primary"
-          aria-label={`I have read this: broadcast from ${name}`}
-          onClick={() => onAcknowledge(item.broadcast)}
-        >
-          I have read this
-        </button>
+        <>
+          {reminded && (
+            <p class="reminded small" role="note" data-testid="past-reminded">
+              Reminder from <bdi>{reminded.by.display_name || reminded.by.username}</bdi>{' '}
+              <time dateTime={new Date(reminded.at).toISOString()} title={fullTime(reminded.at)}>
+                {dateTimeOf(reminded.at)}
+              </time>
+              .
+            </p>
+          )}
+          <button
+            type="button"
+            class="btn primary"
+            aria-label={`I have read this: broadcast from ${name}`}
+            onClick={() => onAcknowledge(item.broadcast)}
+          >
+            I have read this
+          </button>
+        </>
       ) : null}
     </li>
   );

@@ -177,6 +177,10 @@ impl Worker {
                 rooms,
                 ack_requested,
             },
+            Command::Remind { user, broadcast } => Command::Remind {
+                user: self.fresh(user)?,
+                broadcast,
+            },
             Command::Follow { user, leader, on } => Command::Follow {
                 user: self.fresh(user)?,
                 leader: self.fresh(leader)?,

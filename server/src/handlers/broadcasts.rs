@@ -1,4 +1,5 @@
-//! `broadcast`, `broadcast_receipt`, `reach`, `pending_acks`, `follow`, `following`.
+//! `broadcast`, `broadcast_receipt`, `reach`, `broadcast_remind`, `pending_acks`,
+//! `follow`, `following`.
 
 use super::Ctx;
 use crate::committer::{Command, Reply};
@@ -78,15 +79,38 @@ pub async fn reach(ctx: &Ctx, req_id: Option<String>, broadcast: Uuid) -> Result
                     r.user.username.clone(),
                 )
             });
+            let reminders = s.reminders(broadcast, townhall_protocol::MAX_REMINDERS_LISTED)?;
             Ok(ServerFrame::Reach {
                 req_id,
                 broadcast,
                 counts: record.counts,
                 readers,
+                ack_requested: record.ack_requested,
+                reminders,
                 more: false,
             })
         })
         .await
+}
+
+/// Remind those of the audience who have not acknowledged (the sender and
+/// admins; the rules are applied in `committer/reminders.rs`).
+pub async fn remind(ctx: &Ctx, req_id: Option<String>, broadcast: Uuid) -> Result<ServerFrame> {
+    let cmd = Command::Remind {
+        user: ctx.user.info(),
+        broadcast,
+    };
+    match ctx.app.committer.submit(cmd).await? {
+        Reply::Reminded { reminded, at } => Ok(ServerFrame::BroadcastReminded {
+            req_id,
+            broadcast,
+            reminded,
+            at,
+        }),
+        other => Err(ServerError::Internal(format!(
+            "expected a reminder, got {other:?}"
+        ))),
+    }
 }
 
 pub async fn pending_acks(ctx: &Ctx, req_id: Option<String>) -> Result<ServerFrame> {

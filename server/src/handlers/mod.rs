@@ -94,6 +94,7 @@ pub fn request_type(frame: &ClientFrame) -> &'static str {
         F::Broadcast { .. } => "broadcast",
         F::BroadcastReceipt { .. } => "broadcast_receipt",
         F::Reach { .. } => "reach",
+        F::BroadcastRemind { .. } => "broadcast_remind",
         F::PendingAcks { .. } => "pending_acks",
         F::ReceivedBroadcasts { .. } => "received_broadcasts",
         F::Following { .. } => "following",
@@ -232,6 +233,9 @@ async fn route(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFrame>> {
         }
         ClientFrame::Reach { req_id, broadcast } => {
             broadcasts::reach(ctx, req_id, broadcast).await.map(Some)
+        }
+        ClientFrame::BroadcastRemind { req_id, broadcast } => {
+            broadcasts::remind(ctx, req_id, broadcast).await.map(Some)
         }
         ClientFrame::Following { req_id } => broadcasts::following(ctx, req_id).await.map(Some),
         ClientFrame::Block { req_id, user, on } => {

@@ -49,6 +49,7 @@ use thiserror::Error;
 /// | | | | 41 | `faq_entry` |
 /// | | | | 43 | `user_pos_asked` |
 /// | | | | 44 | `room_day_pulse` |
+/// | | | | 47 | `broadcast_time_reminder` |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tree {
     /// schema version, last committed position.
@@ -174,10 +175,13 @@ pub enum Tree {
     /// questions". Never an anonymous one (those are under
     /// `owner_anon_question`, by a key only the asker's session derives).
     UserPosAsked,
+    /// broadcast id ‖ at (big-endian ms) → a reminder sent for it
+    /// (`store/reminders.rs`): when, to how many, by whom.
+    BroadcastTimeReminder,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 45] = [
+    pub const ALL: [Tree; 46] = [
         Tree::Meta,
         Tree::UserRecord,
         Tree::UsernameUser,
@@ -223,6 +227,7 @@ impl Tree {
         Tree::FaqEntry,
         Tree::TokenInvitation,
         Tree::UserPosAsked,
+        Tree::BroadcastTimeReminder,
     ];
 
     /// The on-disk tree name. Never change one: it is the data's address.
@@ -273,6 +278,7 @@ impl Tree {
             Tree::FaqEntry => "faq_entry",
             Tree::TokenInvitation => "token_invitation",
             Tree::UserPosAsked => "user_pos_asked",
+            Tree::BroadcastTimeReminder => "broadcast_time_reminder",
         }
     }
 
@@ -326,6 +332,7 @@ impl Tree {
             Tree::FaqEntry => 41,
             Tree::TokenInvitation => 45,
             Tree::UserPosAsked => 43,
+            Tree::BroadcastTimeReminder => 47,
         }
     }
 

@@ -25,6 +25,7 @@ mod questions;
 mod reactions;
 mod received;
 mod records;
+mod reminders;
 mod retention;
 mod room_admin;
 mod sled_kv;
@@ -56,6 +57,7 @@ pub use reactions::{delete_extra_reactor, put_extra_reactor};
 pub use records::{
     AckRecord, BroadcastRecord, MemberRecord, OPEN, RoomRecord, SessionRecord, UserRecord,
 };
+pub use reminders::put_reminder;
 pub use retention::{
     delete_legal_hold, delete_retention_cursor, put_global_retention, put_legal_hold,
     put_retention_cursor, put_retention_run, put_room_retention,
