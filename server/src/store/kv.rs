@@ -49,6 +49,8 @@ use thiserror::Error;
 /// | | | | 41 | `faq_entry` |
 /// | | | | 43 | `user_pos_asked` |
 /// | | | | 44 | `room_day_pulse` |
+/// | | | | 45 | `token_invitation` |
+/// | | | | 46 | `user_avatar` |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tree {
     /// schema version, last committed position.
@@ -174,10 +176,15 @@ pub enum Tree {
     /// questions". Never an anonymous one (those are under
     /// `owner_anon_question`, by a key only the asker's session derives).
     UserPosAsked,
+    /// user id → avatar version (u32, big-endian) ‖ PNG bytes
+    /// (`store/avatar.rs`): a person's profile picture as the server
+    /// re-encoded it. After a removal the version stays with no bytes, so
+    /// the next picture gets a higher version.
+    UserAvatar,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 45] = [
+    pub const ALL: [Tree; 46] = [
         Tree::Meta,
         Tree::UserRecord,
         Tree::UsernameUser,
@@ -223,6 +230,7 @@ impl Tree {
         Tree::FaqEntry,
         Tree::TokenInvitation,
         Tree::UserPosAsked,
+        Tree::UserAvatar,
     ];
 
     /// The on-disk tree name. Never change one: it is the data's address.
@@ -273,6 +281,7 @@ impl Tree {
             Tree::FaqEntry => "faq_entry",
             Tree::TokenInvitation => "token_invitation",
             Tree::UserPosAsked => "user_pos_asked",
+            Tree::UserAvatar => "user_avatar",
         }
     }
 
@@ -326,6 +335,7 @@ impl Tree {
             Tree::FaqEntry => 41,
             Tree::TokenInvitation => 45,
             Tree::UserPosAsked => 43,
+            Tree::UserAvatar => 46,
         }
     }
 
