@@ -8,6 +8,7 @@ import { stepRoom, useGlobalKeys } from './keys';
 import * as storage from './storage';
 import { ChatStore } from './store';
 import { clearFileUrls } from './upload';
+import { setAvatarSession } from './avatar';
 import { BrowseDialog, CreateRoomDialog, NewDmDialog } from './components/Dialogs';
 import { Home } from './components/Home';
 import { BroadcastDialog, ReachView } from './components/Broadcasts';
@@ -46,6 +47,7 @@ let changingPassword = false;
 
 function startSession(s: LoginResponse): void {
   storage.saveSession(s);
+  setAvatarSession(s.token);
   const store = new ChatStore({
     session: s,
     onAuthLost: (why) =>
@@ -69,6 +71,7 @@ function endSession(notice?: string): void {
   const store = current.value;
   store?.stop();
   clearFileUrls();
+  setAvatarSession(null);
   storage.saveSession(null);
   current.value = null;
   // Nothing of this session stays on screen for the next person.

@@ -5,6 +5,7 @@
 // a message keeps the name its sender had when it was sent.
 
 import { signal, type Signal } from '@preact/signals';
+import { noteAvatar } from './avatar';
 import type { ClientFrame, MemberInfo, RoomId, ServerFrame, UserInfo } from './protocol';
 
 type Request = <T extends ServerFrame>(frame: ClientFrame) => Promise<T>;
@@ -64,6 +65,7 @@ export class Profile {
   }
 
   private apply(user: UserInfo): void {
+    noteAvatar(user);
     if (this.me.value?.id === user.id) {
       this.me.value = user;
       this.onMe(user);

@@ -29,6 +29,8 @@ export interface UserInfo {
   role: Role;
   /** A transformation-team member; absent means no. */
   transformation_team?: boolean;
+  /** Version of their profile picture (`GET /api/avatar/{id}?v=N`); absent: initials. */
+  avatar?: number;
 }
 
 export interface RoomInfo {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AVATAR_COLOURS, avatarColour } from '../src/avatar';
+import { AVATAR_COLOURS, avatarColour, avatarVersion, noteAvatar, setAvatarSession } from '../src/avatar';
 
 function luminance(hex: string): number {
   const c = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255);
@@ -20,5 +20,21 @@ describe('avatar colours', () => {
     const seen = new Set<string>();
     for (let i = 0; i < 200; i++) seen.add(avatarColour(`0196a1b2-0000-7000-8000-${String(i).padStart(12, '0')}`));
     expect(seen.size).toBeGreaterThanOrEqual(AVATAR_COLOURS.length - 1);
+  });
+});
+
+describe('profile picture versions', () => {
+  it('follow the latest user_updated over what an old message carried, and are forgotten at logout', () => {
+    setAvatarSession('t');
+    const oldSender = { id: 'u1', avatar: 1 };
+    expect(avatarVersion(oldSender)).toBe(1);
+    expect(avatarVersion({ id: 'u2' })).toBeNull();
+    noteAvatar({ id: 'u1', avatar: 3 });
+    expect(avatarVersion(oldSender)).toBe(3);
+    // Removed: initials, even for a message sent while it was set.
+    noteAvatar({ id: 'u1' });
+    expect(avatarVersion(oldSender)).toBeNull();
+    setAvatarSession(null);
+    expect(avatarVersion(oldSender)).toBe(1);
   });
 });

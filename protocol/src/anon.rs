@@ -28,6 +28,7 @@ pub fn anonymous_sender() -> UserInfo {
         display_name: "Anonymous".into(),
         role: Role::Staff,
         transformation_team: false,
+        avatar: None,
     }
 }
 

@@ -941,6 +941,12 @@ pub struct UserInfo {
     /// was when the message was sent.
     #[serde(default, skip_serializing_if = "is_false")]
     pub transformation_team: bool,
+    /// The version of the person's own profile picture, absent when they
+    /// have none (show initials). Fetch it from `GET /api/avatar/{id}?v=N`;
+    /// a new version is a new picture (the URL changes, so a cached one is
+    /// never stale). Live changes arrive as `user_updated`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

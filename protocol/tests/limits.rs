@@ -14,6 +14,7 @@ fn worst_user() -> UserInfo {
         display_name: "\u{1}".repeat(64),
         role: Role::Staff,
         transformation_team: true,
+        avatar: Some(u32::MAX),
     }
 }
 

@@ -20,6 +20,7 @@ fn alice() -> UserInfo {
         display_name: "Alice".into(),
         role: Role::Staff,
         transformation_team: false,
+        avatar: None,
     }
 }
 fn info() -> RoomInfo {

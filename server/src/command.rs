@@ -9,8 +9,8 @@
 //! the same order ends in the same state with the same positions.
 
 use crate::committer::{
-    AccountOp, AnonOp, ContactOp, DirectoryOp, ExportOp, FaqOp, FileOp, InviteOp, MessageOp,
-    ProfileOp, QuestionOp, RetentionOp, RoomAdminOp, WatchOp,
+    AccountOp, AnonOp, AvatarOp, ContactOp, DirectoryOp, ExportOp, FaqOp, FileOp, InviteOp,
+    MessageOp, ProfileOp, QuestionOp, RetentionOp, RoomAdminOp, WatchOp,
 };
 use crate::store::{AckRecord, RoomRecord, UserRecord};
 use serde::{Deserialize, Serialize};
@@ -212,6 +212,8 @@ pub enum Command {
     Contact(ContactOp),
     /// A person's own profile: display name (`committer/profile.rs`).
     Profile(ProfileOp),
+    /// A person's own profile picture (`committer/avatar.rs`).
+    Avatar(AvatarOp),
     /// Directory (LDAP) accounts: login, sync (`committer/directory.rs`).
     Directory(DirectoryOp),
     /// File uploads and their sweep (see `committer/files.rs`).

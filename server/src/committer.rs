@@ -31,6 +31,7 @@ use uuid::Uuid;
 
 mod accounts;
 mod anon;
+mod avatar;
 mod broadcasts;
 mod contacts;
 mod directory;
@@ -52,6 +53,7 @@ mod watch;
 pub use crate::command::{Command, Reply, Stamp};
 pub use accounts::AccountOp;
 pub use anon::{AnonOp, MAX_PENDING_PER_ASKER};
+pub use avatar::{AvatarOp, MAX_AVATAR_PNG_BYTES};
 pub use contacts::ContactOp;
 pub use directory::{DirectoryOp, DirectoryState, same_entry};
 pub use export::ExportOp;
@@ -831,6 +833,7 @@ impl Worker {
             Command::Account(op) => self.account_op(b, p, op),
             Command::Contact(op) => self.contact_op(b, op),
             Command::Profile(op) => self.profile_op(b, p, op),
+            Command::Avatar(op) => self.avatar_op(b, p, op),
             Command::Directory(op) => self.directory_op(b, p, op),
             Command::File(op) => self.file_op(b, op),
             Command::Export(op) => self.export_op(b, op),

@@ -53,6 +53,10 @@ pub enum ServerError {
     ShuttingDown,
     #[error("the API takes only Content-Type: application/json")]
     UnsupportedMediaType,
+    /// A profile picture whose bytes are not a PNG, JPEG, GIF or WebP
+    /// image that decodes (code `unsupported_media_type`, HTTP 415).
+    #[error("a profile picture must be a PNG, JPEG, GIF or WebP image")]
+    NotAnImage,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal: {0}")]
@@ -125,7 +129,9 @@ impl ServerError {
             ServerError::BadToken => ErrorCode::BadToken,
             ServerError::RateLimited | ServerError::RemindTooSoon { .. } => ErrorCode::RateLimited,
             ServerError::ShuttingDown => ErrorCode::ShuttingDown,
-            ServerError::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            ServerError::UnsupportedMediaType | ServerError::NotAnImage => {
+                ErrorCode::UnsupportedMediaType
+            }
             ServerError::Store(_) => ErrorCode::StorageError,
             ServerError::Internal(_) => ErrorCode::Internal,
             ServerError::LimitReached(_) => ErrorCode::LimitReached,

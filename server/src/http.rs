@@ -1,6 +1,7 @@
 //! HTTP routes: login, logout, user administration, health, the WebSocket
 //! upgrade (with its Origin check) and the web client's files.
 
+mod avatar;
 mod export;
 mod files;
 mod invite;
@@ -91,6 +92,15 @@ pub fn router(app: App) -> Router {
             post(files::upload).layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route("/api/files/{id}", get(files::download))
+        // A profile picture's body is the image, read under its own limit
+        // (`MAX_AVATAR_UPLOAD_BYTES`).
+        .route(
+            "/api/avatar",
+            post(avatar::upload)
+                .delete(avatar::remove)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/api/avatar/{id}", get(avatar::get))
         .route("/api/files/{id}/thumb", get(files::thumbnail))
         .route("/ws", get(websocket))
         .route("/", get(echo_or_assets))
@@ -440,6 +450,7 @@ pub fn new_user_record(
         disabled: false,
         sessions_valid_after: 0,
         transformation_team: false,
+        avatar: None,
         created_at: now_millis(),
     })
 }

@@ -64,10 +64,10 @@ fn refuses_media_type(method: &Method, path: &str, headers: &HeaderMap) -> bool 
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return false;
     }
-    // A file upload's body is the file. It still cannot be driven from
-    // another site: it needs `Authorization: Bearer`, which no simple
-    // cross-site request can carry.
-    if *method == Method::POST && path == "/api/files" {
+    // A file upload's body is the file (a profile picture's, the image).
+    // It still cannot be driven from another site: it needs
+    // `Authorization: Bearer`, which no simple cross-site request can carry.
+    if *method == Method::POST && (path == "/api/files" || path == "/api/avatar") {
         return false;
     }
     match headers.get(header::CONTENT_TYPE) {
@@ -95,6 +95,7 @@ fn refuses_media_type(method: &Method, path: &str, headers: &HeaderMap) -> bool 
 /// errors, the WebSocket upgrade's refusals).
 pub async fn harden(State(app): State<App>, request: Request, next: Next) -> Response {
     let is_api = request.uri().path().starts_with("/api/");
+    let is_avatar = request.uri().path().starts_with("/api/avatar/");
     let ws = ws_origins(&app, request.headers());
     let mut response = if is_api
         && refuses_media_type(request.method(), request.uri().path(), request.headers())
@@ -124,7 +125,14 @@ pub async fn harden(State(app): State<App>, request: Request, next: Next) -> Res
     // API answers hold tokens and private data: never stored by a browser
     // or a proxy. Other answers keep their own policy (hashed assets are
     // immutable), and default to no-store.
-    if is_api || !headers.contains_key(header::CACHE_CONTROL) {
+    // The one exception: a profile picture at its versioned URL may be
+    // kept privately (`http/avatar.rs` sets that only for the current
+    // version; its URL changes with every new picture).
+    let own_private_cache = is_avatar
+        && headers
+            .get(header::CACHE_CONTROL)
+            .is_some_and(|v| v.as_bytes().starts_with(b"private"));
+    if (is_api && !own_private_cache) || !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response

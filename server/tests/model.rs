@@ -153,6 +153,7 @@ impl World {
                 display_name: format!("u{i}"),
                 role: Role::Staff,
                 transformation_team: false,
+                avatar: None,
             })
             .collect();
         // The committer acts with the stored accounts' current roles.
@@ -167,6 +168,7 @@ impl World {
                 created_at: 0,
                 sessions_valid_after: 0,
                 transformation_team: false,
+                avatar: None,
             };
             store
                 .apply(&townhall_server::committer::user_record_batch(&record))

@@ -1,8 +1,9 @@
-// My account: my display name (DisplayNameForm.tsx); change my own password. The server then ends all my sessions
+// My account: my display name (DisplayNameForm.tsx); my picture (AvatarForm.tsx); change my own password. The server then ends all my sessions
 // (this one too), so a success ends in the login page with a notice.
 
 import { useState } from 'preact/hooks';
 import { AppearanceSettings } from './AppearanceSettings';
+import { AvatarForm } from './AvatarForm';
 import { DisplayNameForm } from './DisplayNameForm';
 import { ApiError } from '../api';
 import { passwordProblem } from '../password';
@@ -48,6 +49,7 @@ export function AccountView({
         <span class="muted">{me.role}</span>
       </p>
       <DisplayNameForm store={store} />
+      <AvatarForm store={store} />
       <form class="admin-form" onSubmit={submit} aria-labelledby="pw-title">
         <h2 id="pw-title" class="section-title">
           Change your password

@@ -3,10 +3,9 @@ import type { RoomInfo, UserInfo, Visibility } from '../protocol';
 import type { ChatStore } from '../store';
 import { RequestError } from '../connection';
 import { navigate, roomHref } from '../router';
-import { initials } from '../text';
 import { messageOf } from './MembersPanel';
 import { Modal } from './Modal';
-import { avatarStyle } from '../avatar';
+import { Avatar } from './Avatar';
 
 export function BrowseDialog({ store, onClose }: { store: ChatStore; onClose: () => void }) {
   const [rooms, setRooms] = useState<readonly RoomInfo[] | null>(null);
@@ -201,10 +200,9 @@ export function NewDmDialog({ store, onClose }: { store: ChatStore; onClose: () 
         <ul class="dir-list">
           {shown.map((u) => (
             <li key={u.id} class="dir-item">
-              <span class="avatar small" aria-hidden="true" style={avatarStyle(u.id)}>
-                {initials(u.display_name || u.username)}
+              <Avatar user={u} name={u.display_name || u.username} size="small">
                 <span class={`presence-dot overlay-dot${online.has(u.id) ? ' on' : ''}`} />
-              </span>
+              </Avatar>
               <span class="dir-text">
                 <bdi class="dir-name">{u.display_name || u.username}</bdi>
                 <span class="muted small">

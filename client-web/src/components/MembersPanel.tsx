@@ -3,8 +3,8 @@ import { RequestError } from '../connection';
 import type { RoomInfo, UserInfo } from '../protocol';
 import type { ChatStore } from '../store';
 import { navigate, roomHref } from '../router';
-import { initials, plural } from '../text';
-import { avatarStyle } from '../avatar';
+import { plural } from '../text';
+import { Avatar } from './Avatar';
 import { TeamTag } from './TeamTag';
 
 interface Props {
@@ -104,10 +104,9 @@ export function MembersPanel({ store, room, onClose }: Props) {
             const isMe = m.user.id === store.me.id;
             return (
               <li key={m.user.id} class="member">
-                <span class="avatar small" aria-hidden="true" style={avatarStyle(m.user.id)}>
-                  {initials(name)}
+                <Avatar user={m.user} name={name} size="small">
                   <span class={`presence-dot overlay-dot${on ? ' on' : ''}`} />
-                </span>
+                </Avatar>
                 <span class="member-text">
                   <span class="member-name">
                     <bdi>{name}</bdi>

@@ -2,8 +2,7 @@ import type { RefObject } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { applyMention, mentionQuery, suggest } from '../mention';
 import type { ChatStore } from '../store';
-import { initials } from '../text';
-import { avatarStyle } from '../avatar';
+import { Avatar } from './Avatar';
 
 let counter = 0;
 
@@ -104,9 +103,13 @@ export function useMentionPicker(
           }}
           data-testid="mention-option"
         >
-          <span class="avatar small" aria-hidden="true" style={u.id === '@room' ? undefined : avatarStyle(u.id)}>
-            {u.id === '@room' ? '@' : initials(u.display_name || u.username)}
-          </span>
+          {u.id === '@room' ? (
+            <span class="avatar small" aria-hidden="true">
+              @
+            </span>
+          ) : (
+            <Avatar user={u} name={u.display_name || u.username} size="small" />
+          )}
           <bdi class="mention-name">{u.display_name || u.username}</bdi>
           <span class="muted small">@{u.username}</span>
         </li>

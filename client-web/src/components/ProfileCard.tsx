@@ -1,10 +1,9 @@
 import { signal } from '@preact/signals';
 import { useState } from 'preact/hooks';
-import { avatarStyle } from '../avatar';
+import { Avatar } from './Avatar';
 import { ANONYMOUS_ID, type UserInfo } from '../protocol';
 import { navigate, roomHref } from '../router';
 import type { ChatStore } from '../store';
-import { initials } from '../text';
 import { Modal } from './Modal';
 
 /**
@@ -55,9 +54,7 @@ export function ProfileCard({ store }: { store: ChatStore }) {
   return (
     <Modal title={name} onClose={close}>
       <div class="profile-card" data-testid="profile-card">
-        <span class="avatar large" aria-hidden="true" style={avatarStyle(user.id)}>
-          {initials(name)}
-        </span>
+        <Avatar user={user} name={name} size="large" />
         <dl class="profile-facts">
           <dt>Username</dt>
           <dd>@{user.username}</dd>

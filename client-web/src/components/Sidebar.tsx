@@ -17,12 +17,11 @@ import {
   searchHref,
 } from '../router';
 import { markAllRead } from '../roomAdmin';
-import { initials } from '../text';
 import { ConnectionBadge } from './ConnectionBadge';
 import { ThemeToggle } from './ThemeToggle';
 import { NoticeList } from './Votes';
 import { HashIcon, LockIcon, MegaphoneIcon, PenIcon, PeopleIcon, PlusIcon, QuestionIcon, SearchIcon } from './Icons';
-import { avatarStyle } from '../avatar';
+import { Avatar } from './Avatar';
 
 interface Props {
   store: ChatStore;
@@ -166,9 +165,11 @@ export function Sidebar({ store, activeRoom, searchQuery, questionsActive, admin
         )}
       </nav>
       <footer class="sidebar-foot">
-        <span class="avatar small" aria-hidden="true" style={avatarStyle(store.me.id)}>
-          {initials((store.profile.me.value ?? store.me).display_name || store.me.username)}
-        </span>
+        <Avatar
+          user={store.profile.me.value ?? store.me}
+          name={(store.profile.me.value ?? store.me).display_name || store.me.username}
+          size="small"
+        />
         <span class="me">
           <bdi class="me-name">{(store.profile.me.value ?? store.me).display_name || store.me.username}</bdi>
           <span class="muted small">@{store.me.username}</span>

@@ -1,14 +1,14 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { MAX_BODY_BYTES, type ChatEvent } from '../protocol';
 import type { ChatStore } from '../store';
-import { initials, utf8Length } from '../text';
+import { utf8Length } from '../text';
 import { fullTime, timeOf } from './format';
 import { SendIcon } from './Icons';
 import { useMentionPicker } from './MentionPicker';
 import { MessageText } from './MessageText';
 import { AttachButton, AttachmentList, filesOf, PendingUploads, useFileDrop, useUploads } from './Attachments';
 import { FollowToggle } from './Votes';
-import { avatarStyle } from '../avatar';
+import { Avatar } from './Avatar';
 import { PersonName } from './ProfileCard';
 import { TeamTag } from './TeamTag';
 
@@ -119,9 +119,7 @@ function ThreadMessage({ event: e, token }: { event: ChatEvent; token?: string }
   return (
     <div class="thread-msg">
       <div class="msg-head">
-        <span class="avatar small" aria-hidden="true" style={avatarStyle(e.sender.id)}>
-          {initials(name)}
-        </span>
+        <Avatar user={e.sender} name={name} size="small" />
         <PersonName user={e.sender} name={name} />
         {e.sender.role === 'leader' && (
           <span class="tag leader" data-testid="leader-tag">

@@ -4,7 +4,7 @@ import { isChange, MAX_BODY_BYTES, REACTIONS, type ChatEvent } from '../protocol
 import type { OutboxItem } from '../storage';
 import type { ChatStore, RoomState, RoomView } from '../store';
 import { hasOlder, lastSeq as runLast } from '../timeline';
-import { initials, mentions, utf8Length } from '../text';
+import { mentions, utf8Length } from '../text';
 import { dayKey, dayLabel, describe, fullTime, timeOf } from './format';
 import { MessageText } from './MessageText';
 import { ReplyQuote } from './ReplyQuote';
@@ -13,7 +13,7 @@ import { newBelow } from '../catchup';
 import { CatchUpBottom, CatchUpTop } from './CatchUp';
 import { AttachmentList } from './Attachments';
 import { FollowToggle, VoteButton } from './Votes';
-import { avatarStyle } from '../avatar';
+import { Avatar } from './Avatar';
 import { PersonName } from './ProfileCard';
 import { FaqAnswerButton, FaqPublishButton } from './Faq';
 import { TeamTag } from './TeamTag';
@@ -489,9 +489,7 @@ function EventItem(p: EventProps) {
           {timeOf(e.ts)}
         </time>
       ) : (
-        <span class="avatar" aria-hidden="true" style={avatarStyle(e.sender.id)}>
-          {initials(name)}
-        </span>
+        <Avatar user={e.sender} name={name} />
       )}
       <div class="msg-main">
         {grouped ? (
@@ -780,9 +778,7 @@ function PendingItem({ item, store }: { item: OutboxItem; store: ChatStore }) {
   const name = store.me.display_name || store.me.username;
   return (
     <li class={`msg mine pending ${item.status}`} data-testid="message" data-client-id={item.client_id}>
-      <span class="avatar" aria-hidden="true" style={avatarStyle(store.me.id)}>
-        {initials(name)}
-      </span>
+      <Avatar user={store.profile.me.value ?? store.me} name={name} />
       <div class="msg-main">
         <div class="msg-head">
           <bdi class="sender">{name}</bdi>

@@ -150,6 +150,7 @@ impl Worker {
                     created_at: self.now(),
                     sessions_valid_after: 0,
                     transformation_team: false,
+                    avatar: None,
                 };
                 store::put_user(b, &record);
                 inv.state = InvitationState::Used;

@@ -5,6 +5,7 @@
 //! and docs/architecture.md ("Exports").
 //!
 //! ```text
+//! avatar.png              a user export only, if they set a picture
 //! messages-000001.jsonl   the first line is the `export` header
 //! files/<sha256>          the bytes of each attachment the part above names
 //! messages-000002.jsonl   …
@@ -63,6 +64,10 @@ pub const CHUNK_BYTES: usize = 64 << 10;
 /// written again (the same bytes under the same name): memory stays
 /// bounded, and extracting the archive gives the same result.
 const WRITTEN_FILES_MAX: usize = 100_000;
+
+/// The archive entry of a user export holding the person's profile
+/// picture, when they have one: before the first part.
+pub const AVATAR_ENTRY: &str = "avatar.png";
 
 /// What to export.
 pub enum Scope {
@@ -287,6 +292,13 @@ pub fn write(
             w.walk(room.id, 1, req.visible, None)?;
         }
         Scope::User(user) => {
+            // Their own profile picture first, as the server keeps it (a
+            // 128 px PNG it made; the uploaded bytes are never kept).
+            if let Some(picture) = store.avatar(user.id)?.filter(|a| !a.png.is_empty()) {
+                w.entry_header(AVATAR_ENTRY, picture.png.len() as u64)?;
+                w.raw(&picture.png)?;
+                w.raw(&[0; tar::BLOCK][..tar::padding(picture.png.len() as u64)])?;
+            }
             let info = user.info();
             w.line(&Line::Export {
                 version: FORMAT_VERSION,

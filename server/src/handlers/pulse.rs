@@ -400,6 +400,7 @@ mod bench {
             display_name: "Asker".into(),
             role: Role::Staff,
             transformation_team: false,
+            avatar: None,
         };
         let mut b = Batch::default();
         for q in 0..OPEN {

@@ -295,6 +295,7 @@ mod tests {
                 display_name: "A".into(),
                 role: Role::Staff,
                 transformation_team: false,
+                avatar: None,
             },
             body: "?".into(),
             asked_at,

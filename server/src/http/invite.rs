@@ -92,6 +92,7 @@ fn invited_user(req: CreateInvitationRequest) -> Result<UserInfo, ServerError> {
         display_name: display,
         role: req.role,
         transformation_team: false,
+        avatar: None,
     })
 }
 

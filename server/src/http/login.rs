@@ -276,6 +276,7 @@ pub(super) async fn open_linked_session(app: &App, v: Vouched) -> Result<SignedI
         created_at: now_millis(),
         sessions_valid_after: 0,
         transformation_team: v.transformation_team,
+        avatar: None,
     };
     let (token, token_hash) = crate::auth::new_token();
     let session = new_session(app, record.id);

@@ -49,6 +49,8 @@ use thiserror::Error;
 /// | | | | 41 | `faq_entry` |
 /// | | | | 43 | `user_pos_asked` |
 /// | | | | 44 | `room_day_pulse` |
+/// | | | | 45 | `token_invitation` |
+/// | | | | 46 | `user_avatar` |
 /// | | | | 47 | `broadcast_time_reminder` |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tree {
@@ -175,13 +177,18 @@ pub enum Tree {
     /// questions". Never an anonymous one (those are under
     /// `owner_anon_question`, by a key only the asker's session derives).
     UserPosAsked,
+    /// user id → avatar version (u32, big-endian) ‖ PNG bytes
+    /// (`store/avatar.rs`): a person's profile picture as the server
+    /// re-encoded it. After a removal the version stays with no bytes, so
+    /// the next picture gets a higher version.
+    UserAvatar,
     /// broadcast id ‖ at (big-endian ms) → a reminder sent for it
     /// (`store/reminders.rs`): when, to how many, by whom.
     BroadcastTimeReminder,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 46] = [
+    pub const ALL: [Tree; 47] = [
         Tree::Meta,
         Tree::UserRecord,
         Tree::UsernameUser,
@@ -227,6 +234,7 @@ impl Tree {
         Tree::FaqEntry,
         Tree::TokenInvitation,
         Tree::UserPosAsked,
+        Tree::UserAvatar,
         Tree::BroadcastTimeReminder,
     ];
 
@@ -278,6 +286,7 @@ impl Tree {
             Tree::FaqEntry => "faq_entry",
             Tree::TokenInvitation => "token_invitation",
             Tree::UserPosAsked => "user_pos_asked",
+            Tree::UserAvatar => "user_avatar",
             Tree::BroadcastTimeReminder => "broadcast_time_reminder",
         }
     }
@@ -332,6 +341,7 @@ impl Tree {
             Tree::FaqEntry => 41,
             Tree::TokenInvitation => 45,
             Tree::UserPosAsked => 43,
+            Tree::UserAvatar => 46,
             Tree::BroadcastTimeReminder => 47,
         }
     }

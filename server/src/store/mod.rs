@@ -7,6 +7,7 @@
 //! one sees a message before it, and every lower position, is durable.
 
 mod anon;
+mod avatar;
 mod contacts;
 mod cow_kv;
 mod digest;
@@ -35,6 +36,7 @@ mod tests;
 mod watch;
 
 pub use anon::{AnonRecord, MAX_ANON_ROOMS, put_anon_question, put_anon_setting};
+pub use avatar::{StoredAvatar, put_avatar};
 pub use contacts::{MAX_BLOCKS, delete_block, delete_hidden_dm, put_block, put_dm, put_hidden_dm};
 pub use cow_kv::CowCopy;
 use cow_kv::CowKv;

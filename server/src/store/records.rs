@@ -23,6 +23,11 @@ pub struct UserRecord {
     /// in every room they can see, like a leader.
     #[serde(default)]
     pub transformation_team: bool,
+    /// The version of their profile picture (`store/avatar.rs` holds the
+    /// PNG), `None` when they have none. Versions only go up, across
+    /// removals too (the counter lives in the `user_avatar` tree).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<u32>,
 }
 
 impl UserRecord {
@@ -33,6 +38,7 @@ impl UserRecord {
             display_name: self.display_name.clone(),
             role: self.role,
             transformation_team: self.transformation_team,
+            avatar: self.avatar,
         }
     }
 }

@@ -178,6 +178,7 @@ mod tests {
             display_name: "Admin".into(),
             role: Role::Admin,
             transformation_team: false,
+            avatar: None,
         }
     }
 

@@ -945,6 +945,7 @@ mod tests {
                     display_name: "alice".into(),
                     role: Role::Staff,
                     transformation_team: false,
+                    avatar: None,
                 },
                 client_id: None,
                 content: Content::Message {

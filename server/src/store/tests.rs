@@ -20,6 +20,7 @@ fn user(name: &str) -> UserRecord {
         disabled: false,
         sessions_valid_after: 0,
         transformation_team: false,
+        avatar: None,
         created_at: 0,
     }
 }
@@ -467,6 +468,7 @@ fn the_message_indexes_are_built_for_an_older_data_folder() {
                     display_name: "alice".into(),
                     role: Role::Staff,
                     transformation_team: false,
+                    avatar: None,
                 },
                 client_id: None,
                 content: Content::Message {
