@@ -288,6 +288,8 @@ impl Files {
     /// After the upload's record is committed: the shared copy may have
     /// been deleted by another node's sweep between [`Files::share`] and
     /// the commit (it had not applied the record yet); put it again if so.
+    /// The check asks the stream leader ([`shared::SharedBlobs::modified`]):
+    /// a lagging replica could still show a deleted object.
     /// See `sweep.rs` for the other half of this.
     pub async fn confirm_shared(&self, hash: &str, thumb: bool) -> Result<(), String> {
         self.share(hash, thumb).await

@@ -12,22 +12,30 @@
 //! from the shared store, in an order that never leaves an acknowledged
 //! upload's bytes only on one node's disk: for each local copy that is
 //! unreferenced and past the grace (and whose shared copy is past the grace
-//! too), delete the shared copy **first**, then wait until this node has
+//! too), hard-link it into `<data>/files/spare/` (durably; not cleared at
+//! start), delete the shared copy **first**, then wait until this node has
 //! applied the log as it stands now, then look again: referenced now (an
 //! identical upload through another node was acknowledged meanwhile) puts
-//! the bytes back from the local copy, which is still here; otherwise the
-//! local copy is removed under the in-flight lock as on one node. The
+//! the bytes back from the spare; otherwise the local copy is removed
+//! under the in-flight lock as on one node. A failed delete may have
+//! deleted, so it is followed by the same barrier and put back. The
 //! uploader's side of the same race: after its record is committed it
-//! checks that the shared copy is still there and puts it again if not,
-//! before answering (`Files::confirm_shared`).
+//! checks (asking the stream leader, never a lagging replica) that the
+//! shared copy is still there and puts it again if not, before answering
+//! (`Files::confirm_shared`).
+//!
+//! Shutdown stops a sweep only between hashes, never between a delete and
+//! its put back. A spare left by a crash or a failed put back is settled
+//! at the start of the next sweep ([`replay_spares`]): put back if its
+//! hash is referenced, else removed.
 //!
 //! Objects in the shared store that no node holds a copy of (a node's disk
 //! lost, a refused upload's object) are found by listing the bucket a page
 //! at a time, from where the last sweep stopped ([`sweep_bucket`]): an
 //! object past the grace whose hash nothing references is fetched into a
-//! temp file first (this node has no copy of its own to put back), then
+//! spare file first (this node has no copy of its own to put back), then
 //! deleted by the same protocol: delete, read barrier, look again, put
-//! back from the temp file if referenced now. Thumbnails a node fetched
+//! back from the spare if referenced now. Thumbnails a node fetched
 //! without the full bytes are local copies too: removed under the same
 //! in-flight lock once unreferenced and past the grace.
 
@@ -105,7 +113,13 @@ async fn sweep_once(
 ) {
     let older_than_ms = files.config().pending_secs.saturating_mul(1000);
     let op = FileOp::Sweep { older_than_ms };
-    match committer.submit(Command::File(op)).await {
+    // Cancelling this submit at shutdown is harmless (it deletes nothing
+    // shared, and the next sweep submits it again).
+    let submitted = tokio::select! {
+        r = committer.submit(Command::File(op)) => r,
+        _ = stop.cancelled() => return,
+    };
+    match submitted {
         Ok(crate::committer::Reply::Done(n)) if n > 0 => {
             tracing::info!(forgotten = n, "swept uploads never posted");
         }
