@@ -12,7 +12,9 @@
 //! it is read; `http/files.rs` checks the content hash as well.
 
 use crate::files::shared::{BoxFuture, Listing, SharedBlobs};
-use async_nats::jetstream::{self, consumer, object_store};
+use async_nats::jetstream::{self, consumer, object_store, stream};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE;
 use futures_util::StreamExt;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -42,6 +44,9 @@ pub struct NatsBlobs {
     stream: jetstream::stream::Stream,
     /// Its metadata subjects, `$O.{bucket}.M.>`.
     meta_subject: String,
+    /// One object's metadata subject without the name, `$O.{bucket}.M.`
+    /// (the name follows, base64url as async-nats writes it).
+    meta_prefix: String,
     client: async_nats::Client,
 }
 
@@ -91,6 +96,7 @@ impl NatsBlobs {
             store,
             stream,
             meta_subject: format!("$O.{bucket}.M.>"),
+            meta_prefix: format!("$O.{bucket}.M."),
             client: js.client(),
         })
     }
@@ -140,6 +146,7 @@ impl NatsBlobs {
                     info.modified
                         .map(SystemTime::from)
                         .unwrap_or(SystemTime::UNIX_EPOCH),
+                    seq,
                 )),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(seq, error = %e, "object store listing: bad metadata"),
@@ -202,16 +209,30 @@ impl SharedBlobs for NatsBlobs {
 
     fn modified(&self, name: String) -> BoxFuture<'_, Result<Option<SystemTime>, String>> {
         Box::pin(bounded("object store info", async move {
-            match self.store.info(name.as_str()).await {
-                Ok(info) if info.deleted => Ok(None),
-                Ok(info) => Ok(Some(
-                    info.modified
-                        .map(SystemTime::from)
-                        .unwrap_or(SystemTime::UNIX_EPOCH),
-                )),
-                Err(e) if e.kind() == object_store::InfoErrorKind::NotFound => Ok(None),
-                Err(e) => Err(format!("object store info {name}: {e}")),
+            // Not `ObjectStore::info`: with `allow_direct` that is a direct
+            // get, which any replica answers, a lagging one included (no
+            // read-your-writes). The uploader's check after its commit and
+            // the sweep's look again must see the latest put or delete, so
+            // they ask the stream leader (STREAM.MSG.GET) for the object's
+            // last metadata message.
+            let subject = format!("{}{}", self.meta_prefix, URL_SAFE.encode(name.as_str()));
+            let message = match self.stream.get_last_raw_message_by_subject(&subject).await {
+                Ok(m) => m,
+                Err(e) if e.kind() == stream::LastRawMessageErrorKind::NoMessageFound => {
+                    return Ok(None);
+                }
+                Err(e) => return Err(format!("object store info {name}: {e}")),
+            };
+            let info = serde_json::from_slice::<object_store::ObjectInfo>(&message.payload)
+                .map_err(|e| format!("object store info {name}: {e}"))?;
+            if info.deleted {
+                return Ok(None);
             }
+            Ok(Some(
+                info.modified
+                    .map(SystemTime::from)
+                    .unwrap_or(SystemTime::UNIX_EPOCH),
+            ))
         }))
     }
 

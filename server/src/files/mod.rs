@@ -4,6 +4,9 @@
 //! <data>/files/tmp/<random>.part     an upload being received (removed at start)
 //! <data>/files/ab/cdef…              the bytes whose sha256 is abcdef… (stored once)
 //! <data>/files/ab/cdef….thumb.png    its thumbnail, for images
+//! <data>/files/spare/<name>          cluster only: a spare copy of a shared
+//!                                    object the sweep is deleting (kept
+//!                                    across restarts; see `sweep.rs`)
 //! ```
 //!
 //! An upload streams into a temp file while it is hashed, is fsynced, and
@@ -56,6 +59,9 @@ pub struct Files {
 struct Inner {
     root: PathBuf,
     tmp: PathBuf,
+    /// Spare copies of shared objects being deleted (`sweep.rs`): unlike
+    /// `tmp`, not cleared at start.
+    spare: PathBuf,
     config: FilesConfig,
     uploads: Arc<Semaphore>,
     thumbnails: Arc<Semaphore>,
@@ -133,6 +139,8 @@ impl Files {
         let root = data.join("files");
         let tmp = root.join("tmp");
         std::fs::create_dir_all(&tmp)?;
+        let spare = root.join("spare");
+        std::fs::create_dir_all(&spare)?;
         let mut stray = 0;
         for entry in std::fs::read_dir(&tmp)? {
             let entry = entry?;
@@ -146,6 +154,7 @@ impl Files {
             inner: Arc::new(Inner {
                 root,
                 tmp,
+                spare,
                 config,
                 uploads: Arc::new(Semaphore::new(UPLOADS_AT_ONCE)),
                 thumbnails: Arc::new(Semaphore::new(THUMBNAILS_AT_ONCE)),
@@ -279,6 +288,8 @@ impl Files {
     /// After the upload's record is committed: the shared copy may have
     /// been deleted by another node's sweep between [`Files::share`] and
     /// the commit (it had not applied the record yet); put it again if so.
+    /// The check asks the stream leader ([`shared::SharedBlobs::modified`]):
+    /// a lagging replica could still show a deleted object.
     /// See `sweep.rs` for the other half of this.
     pub async fn confirm_shared(&self, hash: &str, thumb: bool) -> Result<(), String> {
         self.share(hash, thumb).await
@@ -336,6 +347,26 @@ impl Files {
 
     pub fn thumb_path(&self, hash: &str) -> PathBuf {
         thumb_path_in(&self.inner.root, hash)
+    }
+
+    /// Where the sweep keeps a spare copy of the shared object `name`
+    /// while it deletes it (`sweep.rs`).
+    pub fn spare_path(&self, name: &str) -> PathBuf {
+        self.inner.spare.join(name)
+    }
+
+    /// The shared names with a spare copy (blocking).
+    pub fn spares(&self) -> io::Result<Vec<String>> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&self.inner.spare)? {
+            out.push(entry?.file_name().to_string_lossy().into_owned());
+        }
+        Ok(out)
+    }
+
+    /// Make the spare folder's entries durable (blocking).
+    pub fn sync_spares(&self) -> io::Result<()> {
+        sync_dir(&self.inner.spare)
     }
 
     /// Move a complete, fsynced temp file into place as the bytes of
@@ -409,7 +440,13 @@ impl Files {
                 if rest.ends_with(".thumb.png") {
                     continue;
                 }
-                let modified = f.metadata()?.modified()?;
+                // Removed since the listing (a refused upload's discard,
+                // the sweep itself): nothing to reclaim.
+                let modified = match f.metadata().and_then(|m| m.modified()) {
+                    Ok(m) => m,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                };
                 out.push((format!("{prefix}{rest}"), modified));
             }
         }
@@ -436,7 +473,13 @@ impl Files {
                 if dir.path().join(rest).exists() {
                     continue; // with its bytes: reclaimed with them
                 }
-                let modified = f.metadata()?.modified()?;
+                // Removed since the listing (a refused upload's discard,
+                // the sweep itself): nothing to reclaim.
+                let modified = match f.metadata().and_then(|m| m.modified()) {
+                    Ok(m) => m,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                };
                 out.push((format!("{prefix}{rest}"), modified));
             }
         }

@@ -24,7 +24,9 @@ pub trait SharedBlobs: Send + Sync {
     /// no such blob. The store checks its own digest while reading.
     fn fetch(&self, name: String, dest: PathBuf) -> BoxFuture<'_, Result<bool, String>>;
 
-    /// When `name` was last written, if it exists.
+    /// When `name` was last written, if it exists, as the store's latest
+    /// write or delete says (never a lagging replica's answer): the
+    /// uploader's check after its commit and the sweep rely on it.
     fn modified(&self, name: String) -> BoxFuture<'_, Result<Option<SystemTime>, String>>;
 
     /// One page of the names the store holds, with when each was last
@@ -39,8 +41,9 @@ pub trait SharedBlobs: Send + Sync {
 /// A page of [`SharedBlobs::list`].
 #[derive(Debug, Default)]
 pub struct Listing {
-    /// Each name with the time it was last written (by the writer's clock).
-    pub objects: Vec<(String, SystemTime)>,
+    /// Each name with the time it was last written (by the writer's
+    /// clock) and its position (a page can be cut short after it).
+    pub objects: Vec<(String, SystemTime, u64)>,
     /// Where the next page starts; 0 once this page reached the end.
     pub next: u64,
 }

@@ -12,22 +12,30 @@
 //! from the shared store, in an order that never leaves an acknowledged
 //! upload's bytes only on one node's disk: for each local copy that is
 //! unreferenced and past the grace (and whose shared copy is past the grace
-//! too), delete the shared copy **first**, then wait until this node has
+//! too), hard-link it into `<data>/files/spare/` (durably; not cleared at
+//! start), delete the shared copy **first**, then wait until this node has
 //! applied the log as it stands now, then look again: referenced now (an
 //! identical upload through another node was acknowledged meanwhile) puts
-//! the bytes back from the local copy, which is still here; otherwise the
-//! local copy is removed under the in-flight lock as on one node. The
+//! the bytes back from the spare; otherwise the local copy is removed
+//! under the in-flight lock as on one node. A failed delete may have
+//! deleted, so it is followed by the same barrier and put back. The
 //! uploader's side of the same race: after its record is committed it
-//! checks that the shared copy is still there and puts it again if not,
-//! before answering (`Files::confirm_shared`).
+//! checks (asking the stream leader, never a lagging replica) that the
+//! shared copy is still there and puts it again if not, before answering
+//! (`Files::confirm_shared`).
+//!
+//! Shutdown stops a sweep only between hashes, never between a delete and
+//! its put back. A spare left by a crash or a failed put back is settled
+//! at the start of the next sweep ([`replay_spares`]): put back if its
+//! hash is referenced, else removed.
 //!
 //! Objects in the shared store that no node holds a copy of (a node's disk
 //! lost, a refused upload's object) are found by listing the bucket a page
 //! at a time, from where the last sweep stopped ([`sweep_bucket`]): an
 //! object past the grace whose hash nothing references is fetched into a
-//! temp file first (this node has no copy of its own to put back), then
+//! spare file first (this node has no copy of its own to put back), then
 //! deleted by the same protocol: delete, read barrier, look again, put
-//! back from the temp file if referenced now. Thumbnails a node fetched
+//! back from the spare if referenced now. Thumbnails a node fetched
 //! without the full bytes are local copies too: removed under the same
 //! in-flight lock once unreferenced and past the grace.
 
@@ -57,12 +65,19 @@ pub fn start(
         // restart only starts the listing over.
         let mut cursor = 1;
         loop {
-            // A sweep in a cluster makes NATS requests (each bounded):
-            // shutdown does not wait for them.
-            tokio::select! {
-                _ = sweep_once(&files, &store, &committer, catch_up.as_ref(), &mut cursor) => {}
-                _ = stop.cancelled() => return,
-            }
+            // Not cancelled by shutdown: a cluster sweep stops between
+            // hashes (it checks `stop`), never between deleting a shared
+            // object and putting it back. Shutdown waits for at most one
+            // hash's requests (each bounded).
+            sweep_once(
+                &files,
+                &store,
+                &committer,
+                catch_up.as_ref(),
+                &mut cursor,
+                &stop,
+            )
+            .await;
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
                 _ = stop.cancelled() => return,
@@ -82,7 +97,7 @@ const LIST_PAGE: usize = 1_000;
 const LIST_PAGES_PER_SWEEP: usize = 10;
 
 /// Orphaned hashes deleted per sweep: each costs a fetch of its bytes (up
-/// to `--max-file-mb`) into a temp file, two deletes and a read barrier.
+/// to `--max-file-mb`) into a spare file, two deletes and a read barrier.
 /// The rest are found again by a later sweep.
 const ORPHANS_PER_SWEEP: usize = 100;
 
@@ -94,10 +109,17 @@ async fn sweep_once(
     committer: &Committer,
     catch_up: Option<&CatchUp>,
     cursor: &mut u64,
+    stop: &CancellationToken,
 ) {
     let older_than_ms = files.config().pending_secs.saturating_mul(1000);
     let op = FileOp::Sweep { older_than_ms };
-    match committer.submit(Command::File(op)).await {
+    // Cancelling this submit at shutdown is harmless (it deletes nothing
+    // shared, and the next sweep submits it again).
+    let submitted = tokio::select! {
+        r = committer.submit(Command::File(op)) => r,
+        _ = stop.cancelled() => return,
+    };
+    match submitted {
         Ok(crate::committer::Reply::Done(n)) if n > 0 => {
             tracing::info!(forgotten = n, "swept uploads never posted");
         }
@@ -105,7 +127,20 @@ async fn sweep_once(
         Err(e) => tracing::warn!(error = %e, "file sweep: cannot forget stale uploads"),
     }
     if let (Some(_), Some(catch_up)) = (files.shared(), catch_up) {
-        match sweep_shared(files, store, catch_up).await {
+        // Spares a crash or a failed put back left: settled first, so no
+        // deletion starts while an earlier one is still undecided.
+        match replay_spares(files, store, catch_up).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(put_back = n, "file sweep: put back objects kept as spares"),
+            Err(e) => {
+                tracing::warn!(error = %e, "file sweep: spare copies left for the next sweep");
+                return;
+            }
+        }
+        if stop.is_cancelled() {
+            return;
+        }
+        match sweep_shared(files, store, catch_up, stop).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(
                 removed = n,
@@ -113,7 +148,10 @@ async fn sweep_once(
             ),
             Err(e) => tracing::warn!(error = %e, "file sweep: the cluster's file store"),
         }
-        match sweep_bucket(files, store, catch_up, cursor).await {
+        if stop.is_cancelled() {
+            return;
+        }
+        match sweep_bucket(files, store, catch_up, cursor, stop).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(
                 removed = n,
@@ -139,7 +177,12 @@ async fn sweep_once(
 
 /// A cluster node's reclaiming (see the module header for the order and
 /// why); how many hashes it removed.
-async fn sweep_shared(files: &Files, store: &Store, catch_up: &CatchUp) -> Result<usize, String> {
+async fn sweep_shared(
+    files: &Files,
+    store: &Store,
+    catch_up: &CatchUp,
+    stop: &CancellationToken,
+) -> Result<usize, String> {
     let Some(shared) = files.shared().cloned() else {
         return Ok(0);
     };
@@ -165,54 +208,191 @@ async fn sweep_shared(files: &Files, store: &Store, catch_up: &CatchUp) -> Resul
             .map_err(|e| e.to_string())??
     };
     for (hash, modified) in listed {
+        if stop.is_cancelled() {
+            break; // between hashes only (see `start`)
+        }
         if modified > cutoff || referenced(store, hash.clone()).await? {
             continue;
         }
         if matches!(shared.modified(hash.clone()).await?, Some(t) if t > cutoff) {
             continue; // put again recently (an identical upload): keep both
         }
-        shared.delete(thumb_name(&hash)).await?;
-        shared.delete(hash.clone()).await?;
-        let settled = catch_up().await;
-        if !settled || referenced(store, hash.clone()).await? {
-            put_back(files, &hash).await?;
-            continue;
-        }
-        let gone = {
+        // Spares first (hard links of this node's copy, which survive its
+        // removal and a restart): the objects deleted are exactly those
+        // spared, so the thumbnail object is deleted only if this node
+        // holds the thumbnail (else the bucket listing reclaims it).
+        let names = {
+            let (files, hash) = (files.clone(), hash.clone());
+            tokio::task::spawn_blocking(move || spare_local(&files, &hash))
+                .await
+                .map_err(|e| e.to_string())?
+        };
+        let names = match names {
+            Ok(names) => names,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(format!("file sweep: a spare copy of {hash}: {e}")),
+        };
+        let unreferenced = delete_and_look(files, store, catch_up, &hash, &names).await;
+        let gone = unreferenced && {
             let (files, store, hash) = (files.clone(), store.clone(), hash.clone());
-            tokio::task::spawn_blocking(move || {
+            let result = tokio::task::spawn_blocking(move || {
                 files.remove_if_unused(&hash, cutoff, |h| {
                     store.hash_referenced(h).map_err(|e| e.to_string())
                 })
             })
             .await
-            .map_err(|e| e.to_string())??
+            .map_err(|e| e.to_string())
+            .and_then(|r| r);
+            result.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "file sweep: cannot remove a local copy");
+                false
+            })
         };
         if gone {
+            drop_spares(files, &names).await;
             removed += 1;
         } else {
-            // Kept here after all (an upload of it on this node, or written
-            // again since the listing): so it is kept in the shared store.
-            put_back(files, &hash).await?;
+            // Referenced now, or kept here after all (an upload of it on
+            // this node, or written again since the listing): so it is
+            // kept in the shared store too.
+            put_back(files, &names).await;
         }
     }
     Ok(removed)
 }
 
-/// Put a hash's bytes (and thumbnail) back in the shared store from this
-/// node's copy.
-async fn put_back(files: &Files, hash: &str) -> Result<(), String> {
-    let Some(shared) = files.shared() else {
-        return Ok(());
-    };
-    shared
-        .put(hash.to_owned(), files.content_path(hash))
-        .await?;
-    let thumb = files.thumb_path(hash);
-    if tokio::fs::try_exists(&thumb).await.unwrap_or(false) {
-        shared.put(thumb_name(hash), thumb).await?;
+/// Hard-link this node's copy of `hash` (and its thumbnail, if held) into
+/// the spare folder, durably (blocking); the shared names spared, bytes
+/// first. `NotFound`: the copy went meanwhile.
+fn spare_local(files: &Files, hash: &str) -> std::io::Result<Vec<String>> {
+    fn link(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+        match std::fs::hard_link(from, to) {
+            // A spare of the same name holds the same bytes (a hash).
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            other => other,
+        }
     }
-    Ok(())
+    link(&files.content_path(hash), &files.spare_path(hash))?;
+    let mut names = vec![hash.to_owned()];
+    let thumb = thumb_name(hash);
+    match link(&files.thumb_path(hash), &files.spare_path(&thumb)) {
+        Ok(()) => names.push(thumb),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            let _ = std::fs::remove_file(files.spare_path(hash));
+            return Err(e);
+        }
+    }
+    files.sync_spares()?;
+    Ok(names)
+}
+
+/// Delete the shared objects `names` of `hash` (each has a spare copy),
+/// wait until this node has applied the log as it stands now, and look
+/// again: whether nothing references `hash`. A failed delete may still
+/// have deleted (async-nats writes the deleted marker, then purges the
+/// chunks): it is treated as done, so the barrier, the look again and the
+/// put back always follow.
+async fn delete_and_look(
+    files: &Files,
+    store: &Store,
+    catch_up: &CatchUp,
+    hash: &str,
+    names: &[String],
+) -> bool {
+    let Some(shared) = files.shared() else {
+        return false;
+    };
+    // The thumbnail first: bytes without a thumbnail still serve.
+    for name in names.iter().rev() {
+        if let Err(e) = shared.delete(name.clone()).await {
+            tracing::warn!(error = %e, name, "file sweep: a delete failed (maybe done)");
+        }
+    }
+    if !catch_up().await {
+        return false; // the log could not be read: we cannot tell
+    }
+    match referenced(store, hash.to_owned()).await {
+        Ok(referenced) => !referenced,
+        Err(e) => {
+            tracing::warn!(error = %e, hash, "file sweep: cannot look again");
+            false
+        }
+    }
+}
+
+/// Put the objects `names` back from their spare copies, each spare
+/// removed once its put succeeded. A failed put keeps its spare, put back
+/// at the next sweep ([`replay_spares`]). Whether all went back.
+async fn put_back(files: &Files, names: &[String]) -> bool {
+    let Some(shared) = files.shared() else {
+        return false;
+    };
+    let mut all = true;
+    for name in names {
+        let spare = files.spare_path(name);
+        match shared.put(name.clone(), spare.clone()).await {
+            Ok(()) => {
+                if let Err(e) = tokio::fs::remove_file(&spare).await {
+                    tracing::warn!(error = %e, name, "file sweep: cannot remove a spare");
+                }
+            }
+            Err(e) => {
+                all = false;
+                tracing::error!(
+                    error = %e, name,
+                    "file sweep: cannot put back a referenced object; its spare is kept for the next sweep"
+                );
+            }
+        }
+    }
+    all
+}
+
+/// Remove the spare copies `names` (their objects are reclaimed).
+async fn drop_spares(files: &Files, names: &[String]) {
+    for name in names {
+        match tokio::fs::remove_file(files.spare_path(name)).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(error = %e, name, "file sweep: cannot remove a spare"),
+        }
+    }
+}
+
+/// Settle the spares an earlier sweep left (a crash or a stop between a
+/// delete and its put back, or a failed put back): wait for the log, then
+/// put back each spare whose hash is referenced (or when that cannot be
+/// told) and remove the others. How many were put back.
+async fn replay_spares(files: &Files, store: &Store, catch_up: &CatchUp) -> Result<usize, String> {
+    let names = {
+        let files = files.clone();
+        tokio::task::spawn_blocking(move || files.spares())
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?
+    };
+    if names.is_empty() {
+        return Ok(0);
+    }
+    let settled = catch_up().await;
+    let mut put = 0;
+    let mut left = 0;
+    for name in names {
+        let hash = hash_of(&name).to_owned();
+        let keep = !settled || referenced(store, hash).await.unwrap_or(true);
+        if !keep {
+            drop_spares(files, std::slice::from_ref(&name)).await;
+        } else if put_back(files, std::slice::from_ref(&name)).await {
+            put += 1;
+        } else {
+            left += 1;
+        }
+    }
+    if left > 0 {
+        return Err(format!("{left} could not be put back"));
+    }
+    Ok(put)
 }
 
 fn thumb_name(hash: &str) -> String {
@@ -235,6 +415,7 @@ async fn sweep_bucket(
     store: &Store,
     catch_up: &CatchUp,
     cursor: &mut u64,
+    stop: &CancellationToken,
 ) -> Result<usize, String> {
     let Some(shared) = files.shared().cloned() else {
         return Ok(0);
@@ -243,11 +424,23 @@ async fn sweep_bucket(
         .checked_sub(files.grace())
         .unwrap_or(SystemTime::UNIX_EPOCH);
     let mut orphans = std::collections::BTreeSet::new();
-    for _ in 0..LIST_PAGES_PER_SWEEP {
-        let listing = shared.list(*cursor, LIST_PAGE).await?;
+    'pages: for page in 0..LIST_PAGES_PER_SWEEP {
+        if stop.is_cancelled() {
+            break;
+        }
+        let listing = match shared.list(*cursor, LIST_PAGE).await {
+            Ok(listing) => listing,
+            Err(e) if page == 0 => return Err(e),
+            // Later pages: what was collected is still reclaimed; the
+            // cursor stays at this page for the next sweep.
+            Err(e) => {
+                tracing::warn!(error = %e, "file sweep: listing the cluster's file store");
+                break;
+            }
+        };
         // 0: the end was reached; the next sweep starts over.
         *cursor = listing.next.max(1);
-        for (name, modified) in listing.objects {
+        for (name, modified, seq) in listing.objects {
             let hash = hash_of(&name);
             if modified > cutoff || !is_hash(hash) || orphans.contains(hash) {
                 continue;
@@ -260,14 +453,22 @@ async fn sweep_bucket(
             }
             if !referenced(store, hash.to_owned()).await? {
                 orphans.insert(hash.to_owned());
+                if orphans.len() >= ORPHANS_PER_SWEEP {
+                    // The next sweep goes on from the entry after this.
+                    *cursor = seq + 1;
+                    break 'pages;
+                }
             }
         }
-        if listing.next == 0 || orphans.len() >= ORPHANS_PER_SWEEP {
+        if listing.next == 0 {
             break;
         }
     }
     let mut removed = 0;
-    for hash in orphans.into_iter().take(ORPHANS_PER_SWEEP) {
+    for hash in orphans {
+        if stop.is_cancelled() {
+            break; // between hashes only (see `start`)
+        }
         // One object that cannot be read (chunks lost) must not stop the
         // rest: it is logged and left for a later sweep.
         match reclaim_orphan(files, store, catch_up, &hash, cutoff).await {
@@ -290,7 +491,7 @@ async fn referenced(store: &Store, hash: String) -> Result<bool, String> {
 }
 
 /// Delete the shared objects of an orphaned `hash` (its bytes and its
-/// thumbnail), keeping a copy in temp files until the log says nothing
+/// thumbnail), keeping a copy in spare files until the log says nothing
 /// references it; whether they were deleted. See the interleavings in
 /// docs/architecture.md ("Reclaiming in a cluster").
 async fn reclaim_orphan(
@@ -303,44 +504,65 @@ async fn reclaim_orphan(
     let Some(shared) = files.shared().cloned() else {
         return Ok(false);
     };
-    // The copies to put back from; each temp file is removed when dropped.
-    let mut kept = Vec::new();
+    // The copies to put back from: fetched into a temp file (removed at
+    // start, so never a partial spare), then moved into the spare folder.
+    let mut names = Vec::new();
     for name in [hash.to_owned(), thumb_name(hash)] {
-        match shared.modified(name.clone()).await? {
-            None => continue,
+        let fresh = match shared.modified(name.clone()).await {
+            Ok(None) => continue,
+            Ok(Some(t)) => t > cutoff,
+            Err(e) => {
+                drop_spares(files, &names).await;
+                return Err(e);
+            }
+        };
+        if fresh {
             // Written again since the listing (an identical upload): kept.
-            Some(t) if t > cutoff => return Ok(false),
-            Some(_) => {}
+            drop_spares(files, &names).await;
+            return Ok(false);
         }
-        let temp = files.temp();
+        let mut temp = files.temp();
         let Some(path) = temp.path().map(std::path::Path::to_path_buf) else {
             continue;
         };
         // Gone meanwhile (another node's sweep): that node puts it back
         // if it must.
-        if shared.fetch(name.clone(), path.clone()).await? {
-            kept.push((name, path, temp));
+        match shared.fetch(name.clone(), path.clone()).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(e) => {
+                drop_spares(files, &names).await;
+                return Err(e);
+            }
         }
+        if let Err(e) = tokio::fs::rename(&path, files.spare_path(&name)).await {
+            drop_spares(files, &names).await;
+            return Err(format!("file sweep: a spare copy of {name}: {e}"));
+        }
+        temp.path = None; // moved: nothing for the guard to remove
+        names.push(name);
     }
-    if kept.is_empty() {
+    if names.is_empty() {
         return Ok(false);
     }
-    // The thumbnail first: bytes without a thumbnail still serve.
-    for (name, _, _) in kept.iter().rev() {
-        shared.delete(name.clone()).await?;
+    let synced = {
+        let files = files.clone();
+        tokio::task::spawn_blocking(move || files.sync_spares())
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()))
+    };
+    if let Err(e) = synced {
+        drop_spares(files, &names).await;
+        return Err(e);
     }
-    let settled = catch_up().await;
-    if settled && !referenced(store, hash.to_owned()).await? {
+    if delete_and_look(files, store, catch_up, hash, &names).await {
+        drop_spares(files, &names).await;
         return Ok(true);
     }
     // An identical upload was acknowledged meanwhile (or the log could not
     // be read, so we cannot tell): the objects go back.
-    for (name, path, _) in &kept {
-        if let Err(e) = shared.put(name.clone(), path.clone()).await {
-            tracing::error!(error = %e, name, "file sweep: cannot put back a referenced object");
-            return Err(e);
-        }
-    }
+    put_back(files, &names).await;
     Ok(false)
 }
 
@@ -376,9 +598,15 @@ pub fn reclaim(files: &Files, store: &Store) -> Result<Vec<String>, String> {
     let now = SystemTime::now();
     let cutoff = now.checked_sub(grace).unwrap_or(SystemTime::UNIX_EPOCH);
     let mut removed = Vec::new();
-    let thumbs = files.stored_thumbs_only().map_err(|e| e.to_string())?;
-    if reclaim_thumbs(files, store, thumbs, cutoff)? > 0 {
-        tracing::info!("reclaimed thumbnails held without their bytes");
+    // A failure here must not stop the bytes' reclaiming below.
+    match files
+        .stored_thumbs_only()
+        .map_err(|e| e.to_string())
+        .and_then(|thumbs| reclaim_thumbs(files, store, thumbs, cutoff))
+    {
+        Ok(0) => {}
+        Ok(_) => tracing::info!("reclaimed thumbnails held without their bytes"),
+        Err(e) => tracing::warn!(error = %e, "file sweep: thumbnails held without their bytes"),
     }
     for (hash, modified) in files.stored().map_err(|e| e.to_string())? {
         if modified > cutoff {
