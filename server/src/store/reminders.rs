@@ -73,6 +73,7 @@ mod tests {
             display_name: "Lead".into(),
             role: Role::Leader,
             transformation_team: false,
+            avatar: None,
         }
     }
 
