@@ -355,11 +355,24 @@ impl Files {
         self.inner.spare.join(name)
     }
 
-    /// The shared names with a spare copy (blocking).
+    /// The shared names with a spare copy (blocking): regular files named
+    /// as a content hash or a hash's thumbnail; anything else found there
+    /// is logged and left alone (never put, never blocking a sweep). The
+    /// folder is made again if it was removed.
     pub fn spares(&self) -> io::Result<Vec<String>> {
+        std::fs::create_dir_all(&self.inner.spare)?;
         let mut out = Vec::new();
         for entry in std::fs::read_dir(&self.inner.spare)? {
-            out.push(entry?.file_name().to_string_lossy().into_owned());
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let hash = name.strip_suffix(".thumb").unwrap_or(&name);
+            let is_hash =
+                hash.len() == 64 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+            if !is_hash || !entry.file_type()?.is_file() {
+                tracing::warn!(entry = %name, "files/spare: not a spare copy; left alone");
+                continue;
+            }
+            out.push(name);
         }
         Ok(out)
     }

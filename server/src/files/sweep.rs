@@ -129,7 +129,7 @@ async fn sweep_once(
     if let (Some(_), Some(catch_up)) = (files.shared(), catch_up) {
         // Spares a crash or a failed put back left: settled first, so no
         // deletion starts while an earlier one is still undecided.
-        match replay_spares(files, store, catch_up).await {
+        match replay_spares(files, store, catch_up, stop).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(put_back = n, "file sweep: put back objects kept as spares"),
             Err(e) => {
@@ -146,7 +146,11 @@ async fn sweep_once(
                 removed = n,
                 "reclaimed unreferenced file bytes (and their shared copies)"
             ),
-            Err(e) => tracing::warn!(error = %e, "file sweep: the cluster's file store"),
+            Err(e) => {
+                // Maybe a spare waits for the next sweep: no bucket pass now.
+                tracing::warn!(error = %e, "file sweep: the cluster's file store");
+                return;
+            }
         }
         if stop.is_cancelled() {
             return;
@@ -232,8 +236,15 @@ async fn sweep_shared(
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(format!("file sweep: a spare copy of {hash}: {e}")),
         };
-        let unreferenced = delete_and_look(files, store, catch_up, &hash, &names).await;
-        let gone = unreferenced && {
+        let look = delete_and_look(files, store, catch_up, &hash, &names).await;
+        if look == Look::Undecided {
+            // Spares and this node's copy stay for the next sweep's replay;
+            // no further deletion in this one.
+            return Err(format!(
+                "a delete of {hash} failed; left for the next sweep"
+            ));
+        }
+        let gone = look == Look::Unreferenced && {
             let (files, store, hash) = (files.clone(), store.clone(), hash.clone());
             let result = tokio::task::spawn_blocking(move || {
                 files.remove_if_unused(&hash, cutoff, |h| {
@@ -254,8 +265,11 @@ async fn sweep_shared(
         } else {
             // Referenced now, or kept here after all (an upload of it on
             // this node, or written again since the listing): so it is
-            // kept in the shared store too.
-            put_back(files, &names).await;
+            // kept in the shared store too. A failed put back keeps its
+            // spare, and no further deletion starts in this sweep.
+            if !put_back(files, &names).await {
+                return Err(format!("{hash} could not be put back; its spare is kept"));
+            }
         }
     }
     Ok(removed)
@@ -287,36 +301,59 @@ fn spare_local(files: &Files, hash: &str) -> std::io::Result<Vec<String>> {
     Ok(names)
 }
 
+/// What [`delete_and_look`] found.
+#[derive(Debug, PartialEq, Eq)]
+enum Look {
+    /// Every delete was acknowledged and, once the log was applied as it
+    /// stood after them, nothing references the hash: reclaimed.
+    Unreferenced,
+    /// Referenced now, or the log or the store could not be read: the
+    /// objects go back from their spares.
+    PutBack,
+    /// A delete failed. It may still land later (async-nats writes the
+    /// deleted marker and then waits for its acknowledgement; a timeout
+    /// says nothing about a marker still queued at the stream's leader),
+    /// after an identical upload through another node has checked that the
+    /// object is there and answered 201. So nothing is decided now: the
+    /// spares (and this node's copy) stay, and the next sweep's
+    /// [`replay_spares`] settles them after a fresh barrier, one sweep
+    /// interval later.
+    Undecided,
+}
+
 /// Delete the shared objects `names` of `hash` (each has a spare copy),
 /// wait until this node has applied the log as it stands now, and look
-/// again: whether nothing references `hash`. A failed delete may still
-/// have deleted (async-nats writes the deleted marker, then purges the
-/// chunks): it is treated as done, so the barrier, the look again and the
-/// put back always follow.
+/// again (see [`Look`]).
 async fn delete_and_look(
     files: &Files,
     store: &Store,
     catch_up: &CatchUp,
     hash: &str,
     names: &[String],
-) -> bool {
+) -> Look {
     let Some(shared) = files.shared() else {
-        return false;
+        return Look::PutBack;
     };
     // The thumbnail first: bytes without a thumbnail still serve.
+    let mut failed = false;
     for name in names.iter().rev() {
         if let Err(e) = shared.delete(name.clone()).await {
-            tracing::warn!(error = %e, name, "file sweep: a delete failed (maybe done)");
+            tracing::warn!(error = %e, name, "file sweep: a delete failed (maybe done): its spare is kept for the next sweep");
+            failed = true;
         }
     }
+    if failed {
+        return Look::Undecided;
+    }
     if !catch_up().await {
-        return false; // the log could not be read: we cannot tell
+        return Look::PutBack; // the log could not be read: we cannot tell
     }
     match referenced(store, hash.to_owned()).await {
-        Ok(referenced) => !referenced,
+        Ok(false) => Look::Unreferenced,
+        Ok(true) => Look::PutBack,
         Err(e) => {
             tracing::warn!(error = %e, hash, "file sweep: cannot look again");
-            false
+            Look::PutBack
         }
     }
 }
@@ -364,7 +401,12 @@ async fn drop_spares(files: &Files, names: &[String]) {
 /// delete and its put back, or a failed put back): wait for the log, then
 /// put back each spare whose hash is referenced (or when that cannot be
 /// told) and remove the others. How many were put back.
-async fn replay_spares(files: &Files, store: &Store, catch_up: &CatchUp) -> Result<usize, String> {
+async fn replay_spares(
+    files: &Files,
+    store: &Store,
+    catch_up: &CatchUp,
+    stop: &CancellationToken,
+) -> Result<usize, String> {
     let names = {
         let files = files.clone();
         tokio::task::spawn_blocking(move || files.spares())
@@ -379,6 +421,10 @@ async fn replay_spares(files: &Files, store: &Store, catch_up: &CatchUp) -> Resu
     let mut put = 0;
     let mut left = 0;
     for name in names {
+        if stop.is_cancelled() {
+            // The spares are durable: the next start settles the rest.
+            return Err("stopping; spare copies left for the next start".into());
+        }
         let hash = hash_of(&name).to_owned();
         let keep = !settled || referenced(store, hash).await.unwrap_or(true);
         if !keep {
@@ -474,10 +520,28 @@ async fn sweep_bucket(
         match reclaim_orphan(files, store, catch_up, &hash, cutoff).await {
             Ok(true) => removed += 1,
             Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, hash, "file sweep: an orphaned object left"),
+            Err(OrphanError::Skip(e)) => {
+                tracing::warn!(error = %e, hash, "file sweep: an orphaned object left")
+            }
+            // A spare is pending: no further deletion in this sweep.
+            Err(OrphanError::Stop(e)) => return Err(e),
         }
     }
     Ok(removed)
+}
+
+/// Why [`reclaim_orphan`] did not reclaim: `Skip` leaves this object for
+/// a later sweep and goes on; `Stop` ends the pass, because a spare waits
+/// for the next sweep's [`replay_spares`].
+enum OrphanError {
+    Skip(String),
+    Stop(String),
+}
+
+impl From<String> for OrphanError {
+    fn from(e: String) -> Self {
+        OrphanError::Skip(e)
+    }
 }
 
 /// Whether a `hash_file` row references `hash` (a sled read, off the
@@ -500,7 +564,7 @@ async fn reclaim_orphan(
     catch_up: &CatchUp,
     hash: &str,
     cutoff: SystemTime,
-) -> Result<bool, String> {
+) -> Result<bool, OrphanError> {
     let Some(shared) = files.shared().cloned() else {
         return Ok(false);
     };
@@ -513,7 +577,7 @@ async fn reclaim_orphan(
             Ok(Some(t)) => t > cutoff,
             Err(e) => {
                 drop_spares(files, &names).await;
-                return Err(e);
+                return Err(e.into());
             }
         };
         if fresh {
@@ -532,12 +596,12 @@ async fn reclaim_orphan(
             Ok(false) => continue,
             Err(e) => {
                 drop_spares(files, &names).await;
-                return Err(e);
+                return Err(e.into());
             }
         }
         if let Err(e) = tokio::fs::rename(&path, files.spare_path(&name)).await {
             drop_spares(files, &names).await;
-            return Err(format!("file sweep: a spare copy of {name}: {e}"));
+            return Err(format!("file sweep: a spare copy of {name}: {e}").into());
         }
         temp.path = None; // moved: nothing for the guard to remove
         names.push(name);
@@ -554,16 +618,28 @@ async fn reclaim_orphan(
     };
     if let Err(e) = synced {
         drop_spares(files, &names).await;
-        return Err(e);
+        return Err(e.into());
     }
-    if delete_and_look(files, store, catch_up, hash, &names).await {
-        drop_spares(files, &names).await;
-        return Ok(true);
+    match delete_and_look(files, store, catch_up, hash, &names).await {
+        Look::Unreferenced => {
+            drop_spares(files, &names).await;
+            Ok(true)
+        }
+        Look::Undecided => Err(OrphanError::Stop(format!(
+            "a delete of {hash} failed; left for the next sweep"
+        ))),
+        // An identical upload was acknowledged meanwhile (or the log could
+        // not be read, so we cannot tell): the objects go back.
+        Look::PutBack => {
+            if put_back(files, &names).await {
+                Ok(false)
+            } else {
+                Err(OrphanError::Stop(format!(
+                    "{hash} could not be put back; its spare is kept"
+                )))
+            }
+        }
     }
-    // An identical upload was acknowledged meanwhile (or the log could not
-    // be read, so we cannot tell): the objects go back.
-    put_back(files, &names).await;
-    Ok(false)
 }
 
 /// Remove thumbnails held without their bytes (fetched for a download of
