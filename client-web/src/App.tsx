@@ -17,6 +17,7 @@ import { AnonymousView } from './components/Anonymous';
 import { RumourWatchView } from './components/RumourWatch';
 import { FaqView } from './components/Faq';
 import { lazyView } from './lazy';
+import { mayListSent } from './sent';
 import { Login } from './components/Login';
 import { RoomPane } from './components/RoomPane';
 import { Sidebar } from './components/Sidebar';
@@ -29,6 +30,7 @@ import { ProfileCard, profileOf } from './components/ProfileCard';
 const AdminView = lazyView(() => import('./components/Admin').then((m) => m.AdminView));
 const PulseView = lazyView(() => import('./components/Pulse').then((m) => m.PulseView));
 const InvitePage = lazyView(() => import('./components/InvitePage').then((m) => m.InvitePage));
+const SentBroadcasts = lazyView(() => import('./components/SentBroadcasts').then((m) => m.SentBroadcasts));
 const PastBroadcasts = lazyView(() => import('./components/PastBroadcasts').then((m) => m.PastBroadcasts));
 const MyQuestionsView = lazyView(() => import('./MyQuestions').then((m) => m.MyQuestionsView));
 const AccountView = lazyView(() => import('./components/Account').then((m) => m.AccountView));
@@ -240,7 +242,12 @@ function Shell({ store }: { store: ChatStore }) {
         ) : r.name === 'search' ? (
           <SearchView key={r.q} store={store} query={r.q} />
         ) : r.name === 'reach' ? (
-          <ReachView key={r.id} store={store} id={r.id} />
+          <>
+            <ReachView key={r.id} store={store} id={r.id} />
+            {mayListSent(store.me.role) && <SentBroadcasts key={`sent-${r.id}`} store={store} nested />}
+          </>
+        ) : r.name === 'sent' ? (
+          <SentBroadcasts store={store} />
         ) : (
           <Home store={store} onCreateRoom={() => setDialog('create')} />
         )}

@@ -194,6 +194,7 @@ export type ClientFrame =
   | ({ type: 'broadcast_remind'; broadcast: string } & Req)
   | ({ type: 'pending_acks' } & Req)
   | ({ type: 'received_broadcasts'; before?: string; limit?: number } & Req)
+  | ({ type: 'sent_broadcasts'; before?: string; limit?: number } & Req)
   | ({ type: 'merge_questions'; room: RoomId; questions: RoomSeq[]; into: RoomSeq } & Req)
   | ({ type: 'thread'; room: RoomId; seq: RoomSeq; after?: RoomSeq; limit?: number } & Req)
   | ({ type: 'following' } & Req)
@@ -291,6 +292,7 @@ export type ServerFrame =
   | { type: 'reach_update'; broadcast: string; counts: ReachCounts }
   | ({ type: 'pending_acks'; broadcasts: PendingAck[] } & Req)
   | ({ type: 'received_broadcasts'; broadcasts: ReceivedBroadcast[]; before?: string } & Req)
+  | ({ type: 'sent_broadcasts'; broadcasts: SentBroadcast[]; before?: string } & Req)
   | ({ type: 'thread'; room: RoomId; parent: ChatEvent; replies: ChatEvent[]; has_more: boolean } & Req)
   | ({ type: 'following'; users: UserInfo[] } & Req)
   | ({ type: 'blocked'; users: UserInfo[] } & Req)
@@ -513,6 +515,18 @@ export interface PendingAck {
   sender: UserInfo;
   body: string;
   ts: Millis;
+}
+
+/** A broadcast I sent, with its reach counts; `sent_broadcasts`. `text`
+ *  is absent when it was deleted (then `deleted`); cut to 500 characters. */
+export interface SentBroadcast {
+  broadcast: string;
+  sent_at: Millis;
+  rooms: { id: string; name: string }[];
+  ack_requested: boolean;
+  counts: ReachCounts;
+  deleted: boolean;
+  text?: string;
 }
 
 /** A broadcast I received, with my own times (0 = not yet); `received_broadcasts`. */

@@ -15,6 +15,7 @@ export type Route =
   | { name: 'account' }
   | { name: 'mentions' }
   | { name: 'reach'; id: string }
+  | { name: 'sent' }
   | { name: 'invite'; token: string }
   | { name: 'broadcasts' }
   | { name: 'search'; q: string }
@@ -42,6 +43,7 @@ export function parseRoute(hash: string): Route {
       return { name: 'home' };
     }
   }
+  if (/^#\/reach\/?$/.test(hash)) return { name: 'sent' };
   const rm = /^#\/reach\/([^/?#]+)/.exec(hash);
   if (rm) {
     try {
@@ -82,6 +84,8 @@ export const adminHref = '#/admin';
 export const accountHref = '#/account';
 export const mentionsHref = '#/mentions';
 export const pastBroadcastsHref = '#/broadcasts';
+/** A leader's or admin's own broadcasts, each linking to its reach page. */
+export const sentBroadcastsHref = '#/reach';
 export const myQuestionsHref = '#/my-questions';
 
 export function navigate(href: string): void {

@@ -180,6 +180,18 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limit: Option<u32>,
     },
+    /// Broadcasts I sent, newest first, a page at a time, for leaders and
+    /// admins (`protocol/src/sent.rs`).
+    SentBroadcasts {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        /// Only broadcasts older than this one (the previous page's `before`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<Uuid>,
+        /// At most this many (1 to 100; default 20).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
     /// The leaders I follow (to show Follow / Unfollow).
     Following {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -605,6 +617,7 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "broadcast_remind",
     "pending_acks",
     "received_broadcasts",
+    "sent_broadcasts",
     "following",
     "block",
     "blocked",
@@ -751,6 +764,7 @@ impl ClientFrame {
             | ClientFrame::BroadcastRemind { req_id, .. }
             | ClientFrame::PendingAcks { req_id }
             | ClientFrame::ReceivedBroadcasts { req_id, .. }
+            | ClientFrame::SentBroadcasts { req_id, .. }
             | ClientFrame::Following { req_id }
             | ClientFrame::Block { req_id, .. }
             | ClientFrame::Blocked { req_id }
@@ -1477,6 +1491,16 @@ pub enum ServerFrame {
         broadcast: Uuid,
         counts: ReachCounts,
     },
+    /// Reply to `sent_broadcasts`: newest first.
+    SentBroadcasts {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req_id: Option<String>,
+        broadcasts: Vec<crate::sent::SentBroadcast>,
+        /// Older ones may exist: ask again with this as `before`. Absent
+        /// when there are none. (Not `more`, which marks a split reply.)
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<Uuid>,
+    },
     /// Reply to `received_broadcasts`: newest first.
     ReceivedBroadcasts {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1688,6 +1712,7 @@ impl ServerFrame {
             | F::BroadcastReminded { req_id, .. }
             | F::PendingAcks { req_id, .. }
             | F::ReceivedBroadcasts { req_id, .. }
+            | F::SentBroadcasts { req_id, .. }
             | F::Questions { req_id, .. }
             | F::Online { req_id, .. }
             | F::AnonymousSettings { req_id, .. }

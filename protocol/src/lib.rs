@@ -36,6 +36,7 @@ pub mod reminder;
 pub mod retention;
 #[cfg(feature = "schema")]
 pub mod schema;
+pub mod sent;
 pub mod watch;
 
 pub use anon::{

@@ -231,6 +231,14 @@ fn client_frames_snapshot_and_round_trip() {
             r#"{"type":"received_broadcasts","limit":20}"#,
         ),
         (
+            ClientFrame::SentBroadcasts {
+                req_id: None,
+                before: None,
+                limit: Some(20),
+            },
+            r#"{"type":"sent_broadcasts","limit":20}"#,
+        ),
+        (
             ClientFrame::Follow {
                 req_id: None,
                 user: "lead".into(),
@@ -535,6 +543,7 @@ fn server_frames_snapshot() {
         (ServerFrame::BroadcastReminded { req_id: None, broadcast: cid(), reminded: 4, at: 9 }, r#"{"type":"broadcast_reminded","broadcast":"$C","reminded":4,"at":9}"#.into()),
         (ServerFrame::BroadcastReminder { pos: 50, broadcast: cid(), room: room(), seq: 7, sender: alice(), by: alice(), at: 9 }, r#"{"type":"broadcast_reminder","pos":50,"broadcast":"$C","room":"$R","seq":7,"sender":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"},"by":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"},"at":9}"#.into()),
         (ServerFrame::PendingAcks { req_id: None, more: false, broadcasts: vec![PendingAck { broadcast: cid(), room: room(), seq: 7, sender: alice(), body: "b".into(), ts: 5 }] }, r#"{"type":"pending_acks","broadcasts":[{"broadcast":"$C","room":"$R","seq":7,"sender":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"},"body":"b","ts":5}]}"#.into()),
+        (ServerFrame::SentBroadcasts { req_id: None, before: None, broadcasts: vec![townhall_protocol::sent::SentBroadcast { broadcast: cid(), sent_at: 5, rooms: vec![townhall_protocol::sent::SentRoom { id: room(), name: "general".into() }], ack_requested: true, counts: townhall_protocol::ReachCounts { audience: 3, delivered: 2, opened: 1, acknowledged: 1 }, deleted: true, text: None }] }, r#"{"type":"sent_broadcasts","broadcasts":[{"broadcast":"$C","sent_at":5,"rooms":[{"id":"$R","name":"general"}],"ack_requested":true,"counts":{"audience":3,"delivered":2,"opened":1,"acknowledged":1},"deleted":true}]}"#.into()),
         (ServerFrame::ReceivedBroadcasts { req_id: None, before: Some(cid()), broadcasts: vec![townhall_protocol::received::ReceivedBroadcast { broadcast: cid(), room: room(), seq: 7, sender: alice(), body: "b".into(), ts: 5, ack_requested: true, delivered_at: 6, opened_at: 0, acknowledged_at: 0 }] }, r#"{"type":"received_broadcasts","broadcasts":[{"broadcast":"$C","room":"$R","seq":7,"sender":{"id":"$U","username":"alice","display_name":"Alice","role":"staff"},"body":"b","ts":5,"ack_requested":true,"delivered_at":6,"opened_at":0,"acknowledged_at":0}],"before":"$C"}"#.into()),
         (
             ServerFrame::Questions {

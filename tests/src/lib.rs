@@ -719,6 +719,7 @@ fn set_req_id(frame: &mut ClientFrame, id: String) {
         | Reach { req_id, .. }
         | PendingAcks { req_id }
         | ReceivedBroadcasts { req_id, .. }
+        | SentBroadcasts { req_id, .. }
         | Following { req_id }
         | Block { req_id, .. }
         | Blocked { req_id }

@@ -1,6 +1,7 @@
 import { anonymousHref } from './Anonymous';
 import { rumoursHref } from './RumourWatch';
 import { mayViewPulse, pulseHref } from '../pulse';
+import { mayListSent } from '../sent';
 import { faqHref } from '../faq';
 import { mayBroadcast } from './Broadcasts';
 import type { ChatStore, RoomState } from '../store';
@@ -12,6 +13,7 @@ import {
   myQuestionsHref,
   navigate,
   pastBroadcastsHref,
+  sentBroadcastsHref,
   questionsHref,
   roomHref,
   searchHref,
@@ -110,6 +112,11 @@ export function Sidebar({ store, activeRoom, searchQuery, questionsActive, admin
         <a class="side-action" href={pastBroadcastsHref} data-testid="past-broadcasts-link">
           <MegaphoneIcon /> Past broadcasts
         </a>
+        {mayListSent(store.me.role) && (
+          <a class="side-action" href={sentBroadcastsHref} data-testid="sent-broadcasts-link">
+            <MegaphoneIcon /> Your broadcasts
+          </a>
+        )}
         <a class="side-action" href={anonymousHref} data-testid="anonymous-link">
           <QuestionIcon /> Anonymous questions
         </a>

@@ -18,6 +18,7 @@ mod retention;
 mod room_admin;
 mod rooms;
 mod search;
+mod sent;
 mod votes;
 mod watch;
 
@@ -97,6 +98,7 @@ pub fn request_type(frame: &ClientFrame) -> &'static str {
         F::BroadcastRemind { .. } => "broadcast_remind",
         F::PendingAcks { .. } => "pending_acks",
         F::ReceivedBroadcasts { .. } => "received_broadcasts",
+        F::SentBroadcasts { .. } => "sent_broadcasts",
         F::Following { .. } => "following",
         F::Block { .. } => "block",
         F::Blocked { .. } => "blocked",
@@ -268,6 +270,13 @@ async fn route(ctx: &Ctx, frame: ClientFrame) -> Result<Option<ServerFrame>> {
             before,
             limit,
         } => received::received_broadcasts(ctx, req_id, before, limit)
+            .await
+            .map(Some),
+        ClientFrame::SentBroadcasts {
+            req_id,
+            before,
+            limit,
+        } => sent::sent_broadcasts(ctx, req_id, before, limit)
             .await
             .map(Some),
         ClientFrame::SetRoomRole {

@@ -26,7 +26,9 @@ use townhall_protocol::pulse::{
     MAX_PULSE_TOP_QUESTIONS, OPEN_AGE_LABELS, PULSE_BROADCAST_SNIPPET_CHARS, PulseBroadcast,
     PulseQuestion, PulseReport, PulseRoom, PulseTime, day_label,
 };
-use townhall_protocol::{Content, Millis, Pos, Role, RoomId, RoomKind, ServerFrame, Visibility};
+use townhall_protocol::{
+    Content, Millis, Pos, Role, RoomId, RoomKind, RoomSeq, ServerFrame, Visibility,
+};
 
 /// Why a person who is neither team, leader nor admin is refused.
 const NOT_ALLOWED: &str = "only the transformation team, leaders and admins see the pulse";
@@ -242,21 +244,11 @@ fn broadcast_reach(
         if r.rooms.is_empty() || !r.rooms.iter().all(|(room, _)| readable.contains_key(room)) {
             continue;
         }
-        // Its text as history shows it now (edits followed), from a copy
-        // still there; none left (deleted): not shown.
-        let mut text = None;
-        for &(room, seq) in &r.rooms {
-            if let Some(stored) = s.event(room, seq)? {
-                let ev = stored.decode()?;
-                if let (false, Content::Broadcast { body, .. }) = (ev.state.deleted, &ev.content) {
-                    text = Some(body.chars().take(PULSE_BROADCAST_SNIPPET_CHARS).collect());
-                    break;
-                }
-            }
-        }
-        let Some(snippet) = text else {
+        // None left (deleted): not shown.
+        let Some(text) = current_text(s, &r.rooms)? else {
             continue;
         };
+        let snippet = text.chars().take(PULSE_BROADCAST_SNIPPET_CHARS).collect();
         let mut b = PulseBroadcast {
             id: r.id,
             sender: r.sender.clone(),
@@ -282,6 +274,22 @@ fn broadcast_reach(
         }
     }
     Ok(out)
+}
+
+/// A broadcast's text as history shows it now (edits followed), from the
+/// first of its copies (`rooms`: room and seq of each) still there and not
+/// deleted; `None` when none is left (deleted). Also used by
+/// `sent_broadcasts` (`handlers/sent.rs`).
+pub(super) fn current_text(s: &Store, rooms: &[(RoomId, RoomSeq)]) -> Result<Option<String>> {
+    for &(room, seq) in rooms {
+        if let Some(stored) = s.event(room, seq)? {
+            let ev = stored.decode()?;
+            if let (false, Content::Broadcast { body, .. }) = (ev.state.deleted, ev.content) {
+                return Ok(Some(body));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// The bucket holding the `pct`th percentile of a histogram: the first
