@@ -133,6 +133,16 @@ async fn a_leader_pages_through_their_own_broadcasts_with_counts_and_current_tex
     let ids: Vec<Uuid> = theirs.iter().map(|b| b.broadcast).collect();
     assert_eq!(ids, vec![not_mine]);
 
+    // An admin sees only the broadcasts they sent themselves.
+    let (_, boss_token) = server.user_with_role("boss", "admin").await;
+    let (mut boss, _, _) = server.connect_caught_up(&boss_token, None, None).await;
+    let (none, _) = page(&mut boss, None, None).await;
+    assert!(none.is_empty(), "an admin lists only their own: {none:?}");
+    let (from_boss, _, _) = broadcast(&mut boss, "from the admin", false).await;
+    let (own, _) = page(&mut boss, None, None).await;
+    let ids: Vec<Uuid> = own.iter().map(|b| b.broadcast).collect();
+    assert_eq!(ids, vec![from_boss]);
+
     // Staff are refused; a bad limit is refused.
     sam.expect_error(
         ClientFrame::SentBroadcasts {
