@@ -40,7 +40,8 @@ fn harness() -> &'static Harness {
                 password_hash: String::new(),
                 disabled: false,
                 sessions_valid_after: 0,
-        transformation_team: false,
+                transformation_team: false,
+                avatar: None,
                 created_at: 0,
             };
             store

@@ -129,14 +129,19 @@ pub async fn upload(
     if !sniff::is_inline_image(sniff::content_type(head)) {
         return Err(ServerError::NotAnImage.into());
     }
-    let _turn = decodes()
+    let turn = decodes()
         .clone()
         .acquire_owned()
         .await
         .map_err(|_| ServerError::ShuttingDown)?;
-    let made = tokio::task::spawn_blocking(move || thumb::square_png(&bytes, AVATAR_SIDE))
-        .await
-        .map_err(|e| ServerError::Internal(e.to_string()))?;
+    // The permit moves into the decode: a client that goes away drops this
+    // handler, never the limit on decodes still running.
+    let made = tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        thumb::square_png(&bytes, AVATAR_SIDE)
+    })
+    .await
+    .map_err(|e| ServerError::Internal(e.to_string()))?;
     let png = match made {
         Ok(png) => png,
         Err(e @ thumb::ThumbError::TooManyPixels { .. }) => {
