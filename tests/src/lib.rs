@@ -142,9 +142,16 @@ impl TestServer {
                     return rest.parse::<SocketAddr>().expect("address");
                 }
             }
+            // The data folder is a temporary one, gone after the panic:
+            // the log's last lines go into the message.
+            let log = self.data.with_extension("log");
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(30).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
             panic!(
-                "townhall exited before listening; see {}",
-                self.data.with_extension("log").display()
+                "townhall exited before listening; {}:\n{}",
+                log.display(),
+                tail.join("\n")
             );
         })
         .await

@@ -175,22 +175,62 @@ fn check_stream(cfg: &ClusterConfig, c: &jetstream::stream::Config) -> Result<()
     Ok(())
 }
 
+/// How long a starting node (or `cluster init`) waits for the log's stream
+/// to answer. Right after the stream is made, or while NATS elects a new
+/// leader for it, a lookup times out or answers "no leader" for a few
+/// seconds (elections take 4 to 9 s): that is waited out, not reported as a
+/// missing stream. A stream NATS says does not exist is never waited for.
+const STARTUP_WAIT: Duration = Duration::from_secs(30);
+
+/// The log's stream as it stands now, or `None` if NATS says there is no
+/// such stream; other errors are retried until [`STARTUP_WAIT`].
+async fn find_stream(
+    js: &jetstream::Context,
+    name: &str,
+) -> Result<Option<(jetstream::stream::Stream, jetstream::stream::Info)>, ClusterError> {
+    use jetstream::context::GetStreamErrorKind;
+    let deadline = tokio::time::Instant::now() + STARTUP_WAIT;
+    loop {
+        let why = match js.get_stream(name).await {
+            Ok(stream) => {
+                let info = stream.cached_info().clone();
+                return Ok(Some((stream, info)));
+            }
+            Err(e) => match e.kind() {
+                GetStreamErrorKind::JetStream(j)
+                    if j.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND =>
+                {
+                    return Ok(None);
+                }
+                GetStreamErrorKind::EmptyName | GetStreamErrorKind::InvalidStreamName => {
+                    return Err(ClusterError::Nats(format!("stream {name:?}: {e}")));
+                }
+                _ => e.to_string(),
+            },
+        };
+        if tokio::time::Instant::now() >= deadline {
+            return Err(ClusterError::Nats(format!(
+                "stream {name} did not answer for {} s: {why}",
+                STARTUP_WAIT.as_secs()
+            )));
+        }
+        tracing::warn!(stream = name, error = %why, "the log's stream does not answer yet; asking again");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 /// `townhall cluster init`: make the log's stream, or check the one there.
 pub async fn init(cfg: &ClusterConfig) -> Result<String, ClusterError> {
     let c = connect(cfg).await?;
-    match c.js.get_stream(&cfg.stream).await {
-        Ok(mut stream) => {
-            let info = stream
-                .info()
-                .await
-                .map_err(|e| ClusterError::Nats(e.to_string()))?;
+    match find_stream(&c.js, &cfg.stream).await? {
+        Some((_, info)) => {
             check_stream(cfg, &info.config)?;
             Ok(format!(
                 "stream {} exists ({} replicas, {} entries); nothing to do",
                 cfg.stream, info.config.num_replicas, info.state.messages
             ))
         }
-        Err(_) => {
+        None => {
             // A new stream may answer "no responders" until its leader is
             // elected; creating is retried briefly.
             let mut last = String::new();
@@ -241,17 +281,12 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> Result<Replica, ClusterError> {
     let c = connect(cfg).await?;
-    let mut stream =
-        c.js.get_stream(&cfg.stream)
-            .await
-            .map_err(|_| ClusterError::NoStream {
+    let (stream, info) =
+        find_stream(&c.js, &cfg.stream)
+            .await?
+            .ok_or_else(|| ClusterError::NoStream {
                 stream: cfg.stream.clone(),
             })?;
-    let info = stream
-        .info()
-        .await
-        .map_err(|e| ClusterError::Nats(e.to_string()))?
-        .clone();
     check_stream(cfg, &info.config)?;
     let applied_seq = store
         .log_seq()
