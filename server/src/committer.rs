@@ -327,6 +327,9 @@ struct Worker {
     /// The transformation team's ids, for rumour alerts; `None` until
     /// needed after an account or directory change.
     watch_team: Option<std::sync::Arc<Vec<UserId>>>,
+    /// The pulse counters, counted in memory and written every few
+    /// seconds of apply time (`committer/pulse.rs`).
+    pulse: pulse::PulseRows,
 }
 
 impl Worker {
@@ -338,7 +341,7 @@ impl Worker {
             tracing::warn!(error = %e, "cannot read the apply clock; starting from the next command's time");
             0
         });
-        Worker {
+        let mut worker = Worker {
             store: overlay_store,
             base: store.clone(),
             overlay,
@@ -354,7 +357,19 @@ impl Worker {
             ids_made: 0,
             watch: None,
             watch_team: None,
+            pulse: pulse::PulseRows::new(0),
+        };
+        match worker.pulse_recount() {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                messages = n,
+                "pulse: counted again the messages above the last written counters"
+            ),
+            Err(e) => {
+                tracing::error!(error = %e, "pulse: cannot count the messages above the last written counters; the pulse view may miss them")
+            }
         }
+        worker
     }
 }
 
@@ -488,7 +503,12 @@ impl Worker {
             let before_pos = self.last_pos;
             let before_events = pending.events.len();
             let mut batch = Batch::default();
+            self.pulse.begin_job();
             let outcome = self.execute(job.cmd, job.stamp, &mut batch, &mut pending);
+            if outcome.is_ok() {
+                self.pulse
+                    .write_if_due(&mut batch, self.last_pos, self.clock);
+            }
             let outcome = match outcome {
                 Ok(reply) if batch.is_empty() => Ok(reply),
                 Ok(reply) => match self.store.apply(&batch) {
@@ -505,10 +525,12 @@ impl Worker {
                 // applied it. Stop rather than diverge.
                 let e = e.to_string();
                 let _ = self.overlay.discard();
+                self.pulse.group_failed();
                 return self.stop_replica(&e);
             }
             if outcome.is_err() {
                 // Nothing of this job was applied: forget what it assigned.
+                self.pulse.undo_job();
                 self.last_pos = before_pos;
                 for ev in pending.events.drain(before_events..) {
                     self.rooms.remove(&ev.room);
@@ -537,21 +559,26 @@ impl Worker {
             group
         });
         let applied = match group {
-            Ok(group) if group.is_empty() => Ok(()),
-            Ok(group) => self
-                .base
-                .apply(&group)
-                .map(|()| self.overlay.applied(&group)),
+            Ok(group) if group.is_empty() => {
+                self.pulse.group_applied();
+                Ok(())
+            }
+            Ok(group) => self.base.apply(&group).map(|()| {
+                self.overlay.applied(&group);
+                self.pulse.group_applied();
+            }),
             Err(e) => Err(e),
         };
         if let (Err(e), Mode::Replica { .. }) = (&applied, &self.mode) {
             let e = e.to_string();
             let _ = self.overlay.discard();
+            self.pulse.group_failed();
             return self.stop_replica(&e);
         }
         if let Err(e) = applied {
             tracing::error!(error = %e, "applying the group failed; nothing in it is acknowledged");
             let _ = self.overlay.discard();
+            self.pulse.group_failed();
             // Forget what this group assigned; earlier unpublished events stay.
             self.last_pos = group_start_pos;
             self.rooms.clear();
@@ -575,6 +602,7 @@ impl Worker {
         };
         match synced {
             Ok(()) => {
+                self.pulse.group_synced(self.base.pulse_unflushed());
                 crate::metrics::add(&m.events_committed, pending.events.len() as u64);
                 if !pending.events.is_empty() {
                     let started = std::time::Instant::now();
@@ -702,7 +730,7 @@ impl Worker {
                 if !m.as_ref().is_some_and(MemberRecord::is_current) {
                     return Err(ServerError::NotFound);
                 }
-                self.check_may_post(room, &user, thread.is_none())?;
+                let kind = self.check_may_post(room, &user, thread.is_none())?;
                 if let Some(parent) = thread {
                     self.count_reply(b, room, parent)?;
                 }
@@ -730,7 +758,7 @@ impl Worker {
                     self.follow_own_question(b, room, ev.seq, user.id)?;
                 }
                 self.watch_message(b, p, &ev)?;
-                self.pulse_message(b, room, ev.ts, question)?;
+                self.pulse_message(kind, room, ev.ts, question)?;
                 let ack = AckRecord {
                     room,
                     seq: ev.seq,

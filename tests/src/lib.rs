@@ -572,6 +572,20 @@ impl Client {
         }
     }
 
+    /// Open (or find) the direct-message room with `user`; its id.
+    pub async fn open_dm(&mut self, user: &str) -> RoomId {
+        match self
+            .request(ClientFrame::OpenDm {
+                req_id: None,
+                user: user.into(),
+            })
+            .await
+        {
+            ServerFrame::Room { room, .. } => room.id,
+            other => panic!("open_dm: {other:?}"),
+        }
+    }
+
     pub async fn join(&mut self, room: RoomId) -> ServerFrame {
         self.request(ClientFrame::Join { req_id: None, room }).await
     }

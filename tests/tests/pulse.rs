@@ -114,16 +114,7 @@ async fn pulse_counts_only_rooms_the_viewer_may_read_and_never_direct_messages()
     vote(&mut bob, secret, hidden).await;
 
     // A direct message to tina herself: never counted.
-    let dm = match alice
-        .request(ClientFrame::OpenDm {
-            req_id: None,
-            user: "tina".into(),
-        })
-        .await
-    {
-        ServerFrame::Room { room, .. } => room.id,
-        other => panic!("open_dm: {other:?}"),
-    };
+    let dm = alice.open_dm("tina").await;
     alice.post_in(dm, "a private question?", true, None).await;
     alice.post_in(dm, "and a word", false, None).await;
 
@@ -197,4 +188,99 @@ async fn pulse_counters_survive_a_restart() {
     let mut tina = server.connect(&tina_token).await;
     let r = pulse(&mut tina, None).await;
     assert_eq!((sum(&r.messages), sum(&r.asked)), (2, 1));
+}
+
+/// Many messages in flight at once land in the same commit groups, where
+/// each (room, day) row is read once and written once per group
+/// (`committer/pulse.rs`): every message must still count, exactly once,
+/// in its own room, and a DM's never, before and after a restart.
+#[tokio::test]
+async fn pulse_counts_every_message_of_a_busy_group_once() {
+    let mut server = TestServer::start().await;
+    let (_, tina_token) = server.user("tina").await;
+    let (_, bob_token) = server.user("bob").await;
+    server.make_team("tina").await;
+    let mut tina = server.connect(&tina_token).await;
+    let mut bob = server.connect(&bob_token).await;
+    let hall = tina.create_room("hall", Visibility::Public).await.id;
+    let side = bob.create_room("side", Visibility::Public).await.id;
+    bob.join(hall).await;
+    tina.join(side).await;
+    let dm = bob.open_dm("tina").await;
+    let (mut t2, mut b2) = (
+        server.connect(&tina_token).await,
+        server.connect(&bob_token).await,
+    );
+    tokio::join!(
+        tina.post_pipelined(hall, 150),
+        bob.post_pipelined(hall, 150),
+        t2.post_pipelined(side, 100),
+        b2.post_pipelined(dm, 100),
+    );
+    let check = |r: &PulseReport| {
+        assert_eq!(room_total(r, "hall"), Some(300), "{:?}", r.rooms);
+        assert_eq!(room_total(r, "side"), Some(100), "{:?}", r.rooms);
+        assert_eq!(sum(&r.messages), 400, "the DM's 100 are never counted");
+        assert_eq!(sum(&r.asked), 0);
+    };
+    check(&pulse(&mut tina, None).await);
+    for c in [tina, bob, t2, b2] {
+        c.close().await;
+    }
+    server.stop().await;
+    server.restart().await;
+    let mut tina = server.connect(&tina_token).await;
+    check(&pulse(&mut tina, None).await);
+}
+
+/// The counters are written every few seconds, not with each message
+/// (`committer/pulse.rs`): a `kill -9` loses the unwritten rows, and the
+/// next start counts the messages above the last written position again.
+/// An answer writes the rows at once, so the messages before it are not
+/// counted twice.
+#[tokio::test]
+async fn pulse_counts_are_exact_after_kill_9() {
+    let mut server = TestServer::start().await;
+    let (_, tina_token) = server.user("tina").await;
+    server.make_team("tina").await;
+    let mut tina = server.connect(&tina_token).await;
+    let hall = tina.create_room("hall", Visibility::Public).await.id;
+    let q = tina.post_in(hall, "Will it count?", true, None).await;
+    for i in 0..10 {
+        tina.post_in(hall, &format!("before {i}"), false, None)
+            .await;
+    }
+    let answer = tina.post_in(hall, "Exactly once.", false, None).await;
+    tina.expect_ok(ClientFrame::MarkAnswer {
+        req_id: None,
+        room: hall,
+        question: q,
+        answer,
+    })
+    .await;
+    tina.post_pipelined(hall, 40).await;
+    let expect = |r: &PulseReport| {
+        assert_eq!(room_total(r, "hall"), Some(52), "{:?}", r.rooms);
+        assert_eq!(
+            (sum(&r.messages), sum(&r.asked), sum(&r.answered)),
+            (52, 1, 1)
+        );
+    };
+    // Live: the unwritten rows are read too.
+    expect(&pulse(&mut tina, None).await);
+    server.kill9().await;
+    server.restart().await;
+    let mut tina = server.connect(&tina_token).await;
+    expect(&pulse(&mut tina, None).await);
+    // And once more, after the recount was written by a clean stop.
+    tina.post_in(hall, "after", false, None).await;
+    tina.close().await;
+    server.stop().await;
+    server.restart().await;
+    let mut tina = server.connect(&tina_token).await;
+    let r = pulse(&mut tina, None).await;
+    assert_eq!(
+        (sum(&r.messages), sum(&r.asked), sum(&r.answered)),
+        (53, 1, 1)
+    );
 }

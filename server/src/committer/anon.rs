@@ -361,7 +361,7 @@ impl Worker {
                 let ev = self.append(b, p, room, anonymous_sender(), None, content, None)?;
                 store::put_open_question(b, room, ev.seq, ev.ts);
                 self.watch_message(b, p, &ev)?;
-                self.pulse_message(b, room, ev.ts, true)?;
+                self.pulse_message(record.kind, room, ev.ts, true)?;
                 (
                     AnonStatus::Approved { seq: ev.seq },
                     "approve_anonymous_question",

@@ -111,28 +111,29 @@ impl Worker {
     /// May `user` post in `room`: top-level posts follow the room's
     /// announce-only rule, and nobody posts in a DM whose other member
     /// blocks them (`not_found`, as if the conversation were gone).
+    /// Returns the room's kind (the pulse counts rooms, not DMs).
     pub(super) fn check_may_post(
         &self,
         room: RoomId,
         user: &UserInfo,
         top_level: bool,
-    ) -> Result<()> {
+    ) -> Result<RoomKind> {
         let record = self.store.room(room)?.ok_or(ServerError::NotFound)?;
         if record.archived {
             return Err(ServerError::RoomArchived);
         }
         if top_level {
-            self.check_may_post_top_level(room, user)?;
+            self.check_may_post_top_level(&record, user)?;
         }
         if record.kind != RoomKind::Dm {
-            return Ok(());
+            return Ok(record.kind);
         }
         for (member, _) in self.store.room_members(room)? {
             if member != user.id && self.store.blocks(member, user.id)? {
                 return Err(ServerError::NotFound);
             }
         }
-        Ok(())
+        Ok(record.kind)
     }
 
     /// `actor` may not add `target` to a room if `target` blocks them

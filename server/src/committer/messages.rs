@@ -448,7 +448,7 @@ impl Worker {
                     store::delete_open_question(b, room, question);
                     let now = self.now();
                     store::put_answered_question(b, now, room, question, now.saturating_sub(q.ts));
-                    self.pulse_answered(b, room, now, now.saturating_sub(q.ts))?;
+                    self.pulse_answered(room, now, now.saturating_sub(q.ts))?;
                 }
                 // One answer answers every question merged into this one.
                 for merged in q.state.merged.clone() {
@@ -475,7 +475,7 @@ impl Worker {
                     self.notify_answered(b, p, &m, &m_ev)?;
                     let now = self.now();
                     store::put_answered_question(b, now, room, merged, now.saturating_sub(m.ts));
-                    self.pulse_answered(b, room, now, now.saturating_sub(m.ts))?;
+                    self.pulse_answered(room, now, now.saturating_sub(m.ts))?;
                 }
                 ev.pos
             }

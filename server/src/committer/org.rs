@@ -19,10 +19,12 @@ const ORG_ROOM_TOPIC: &str =
 impl Worker {
     /// In an announce-only room, only leaders, admins, owners and moderators
     /// start a top-level message; others reply in threads.
-    pub(super) fn check_may_post_top_level(&self, room: RoomId, user: &UserInfo) -> Result<()> {
-        let Some(record) = self.store.room(room)? else {
-            return Err(ServerError::NotFound);
-        };
+    pub(super) fn check_may_post_top_level(
+        &self,
+        record: &RoomRecord,
+        user: &UserInfo,
+    ) -> Result<()> {
+        let room = record.id;
         if !record.announce_only || matches!(user.role, Role::Leader | Role::Admin) {
             return Ok(());
         }

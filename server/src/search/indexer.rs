@@ -137,11 +137,11 @@ async fn run(
     let mut published_rx = hub.watch_published();
     let (writer, base) = {
         let s = search.clone();
-        tokio::task::spawn_blocking(move || -> Result<_, SearchError> {
+        // Made at low priority: tantivy's threads inherit it.
+        super::low_priority::run(move || -> Result<_, SearchError> {
             Ok((s.index().writer()?, s.index().indexed_pos()?))
         })
-        .await
-        .map_err(|e| SearchError::Index(format!("indexer task: {e}")))??
+        .await??
     };
     let mut state = Some((writer, Cursor::new(base)));
     // The first round looks at every room: what was published while no
@@ -169,7 +169,7 @@ async fn run(
             let Some((mut writer, mut cursor)) = taken else {
                 return Err(SearchError::Index("indexer lost its writer".into()));
             };
-            let (writer, cursor, left) = tokio::task::spawn_blocking(move || {
+            let (writer, cursor, left) = super::low_priority::run(move || {
                 let mut left = IdSet::default();
                 let out = (|| -> Result<(), SearchError> {
                     for room in rooms {
@@ -186,8 +186,7 @@ async fn run(
                 (writer, cursor, left, out)
             })
             .await
-            .map(|(w, c, l, out)| out.map(|()| (w, c, l)))
-            .map_err(|e| SearchError::Index(format!("indexer task: {e}")))??;
+            .map(|(w, c, l, out)| out.map(|()| (w, c, l)))??;
             state = Some((writer, cursor));
             carry = left;
         }

@@ -20,6 +20,7 @@
 
 pub mod index;
 pub mod indexer;
+pub mod low_priority;
 pub mod query;
 
 use crate::store::{Store, StoreError};

@@ -50,7 +50,8 @@ pub use my_questions::put_asked;
 pub use oidc::put_oidc_user;
 pub use overlay_kv::OverlayKv;
 pub use pulse::{
-    ANSWER_BUCKETS, ANSWER_BUCKETS_MS, DAY_MS, DayCounts, answer_bucket, day_of, put_pulse_day,
+    ANSWER_BUCKETS, ANSWER_BUCKETS_MS, DAY_MS, DayCounts, META_PULSE_POS, PulseUnflushed,
+    answer_bucket, day_of, put_pulse_day, put_pulse_pos,
 };
 pub use questions::{
     MAX_FOLLOWS, MAX_NOTICES_AT_LOGIN, delete_follow, delete_vote, put_follow, put_notice, put_vote,
@@ -146,6 +147,9 @@ pub struct Store {
     /// The copy-on-write layer over the base store (snapshots read through
     /// it while writes go on); `None` for the committer's overlay view.
     cow: Option<Arc<CowKv>>,
+    /// Pulse counter rows not yet written (`store/pulse.rs`), shared by
+    /// every clone and the committer's overlay view.
+    pulse: Arc<PulseUnflushed>,
 }
 
 impl Store {
@@ -154,6 +158,7 @@ impl Store {
         Store {
             kv: cow.clone(),
             cow: Some(cow),
+            pulse: Arc::default(),
         }
     }
 
@@ -177,6 +182,7 @@ impl Store {
         let store = Store {
             kv: overlay.clone(),
             cow: None,
+            pulse: self.pulse.clone(),
         };
         (store, overlay)
     }

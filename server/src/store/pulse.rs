@@ -10,11 +10,76 @@
 //! then one count per [`ANSWER_BUCKETS_MS`] bucket). A shorter value reads
 //! its missing fields as 0, so fields may be added at the end later
 //! without rewriting old rows. Only rooms (never direct messages) get rows.
+//!
+//! The committer writes rows every few seconds, not with each message
+//! (`committer/pulse.rs`): between two writes, the rows it has changed in
+//! groups that are already durable wait in [`PulseUnflushed`], which
+//! [`Store::pulse_days`] reads over the stored rows, so the view is as
+//! fresh as live delivery. Meta `pulse_pos` is the position up to which
+//! the stored rows count every event; a start after a crash counts the
+//! events above it again.
 
 use super::kv::{Batch, StoreError, Tree};
 use super::{Store, keys};
+use crate::idhash::IdMap;
 use std::ops::Bound;
-use townhall_protocol::RoomId;
+use std::sync::Mutex;
+use townhall_protocol::{Pos, RoomId};
+
+/// Meta key: the position up to which the stored counter rows count every
+/// event (absent in a store from before the rows were written in bulk,
+/// whose rows count everything it holds).
+pub const META_PULSE_POS: &[u8] = b"pulse_pos";
+
+/// Counter rows of durable groups that the committer has not written to
+/// the store yet, shared by the committer (which fills and clears it) and
+/// every reader of [`Store::pulse_days`].
+///
+/// Lock: a plain mutex, held only to insert a group's changed rows, to
+/// clear, or to copy one room's rows of a range; never across a store
+/// read or an await.
+#[derive(Default)]
+pub struct PulseUnflushed {
+    rows: Mutex<IdMap<(RoomId, u32), DayCounts>>,
+}
+
+impl PulseUnflushed {
+    fn lock(&self) -> std::sync::MutexGuard<'_, IdMap<(RoomId, u32), DayCounts>> {
+        // Only copies of counts: a panic mid-update leaves at worst a
+        // value the next write replaces, and readers take the larger.
+        self.rows.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// These rows are durable (their group was synced) with these values.
+    pub fn publish(&self, rows: impl IntoIterator<Item = ((RoomId, u32), DayCounts)>) {
+        let mut map = self.lock();
+        for (k, v) in rows {
+            map.insert(k, v);
+        }
+    }
+
+    /// Every row is in the store now.
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
+    #[cfg(test)]
+    pub fn rows_for_test(&self, room: RoomId, day: u32) -> Option<DayCounts> {
+        self.lock().get(&(room, day)).cloned()
+    }
+
+    /// `room`'s unwritten rows of days `first..=last`.
+    fn rows_of(&self, room: RoomId, first: u32, last: u32) -> Vec<(u32, DayCounts)> {
+        let map = self.lock();
+        if map.is_empty() {
+            return Vec::new();
+        }
+        // A range of a year is at most 366 lookups.
+        (first..=last)
+            .filter_map(|d| map.get(&(room, d)).map(|c| (d, c.clone())))
+            .collect()
+    }
+}
 
 /// One day in milliseconds.
 pub const DAY_MS: u64 = 86_400_000;
@@ -62,6 +127,18 @@ pub struct DayCounts {
 }
 
 impl DayCounts {
+    /// Every field the larger of the two. Counters only grow, so of two
+    /// copies of one row (stored, unwritten) the larger is the newer.
+    pub fn max_with(&mut self, other: &DayCounts) {
+        self.messages = self.messages.max(other.messages);
+        self.asked = self.asked.max(other.asked);
+        self.answered = self.answered.max(other.answered);
+        self.answer_ms_sum = self.answer_ms_sum.max(other.answer_ms_sum);
+        for (a, b) in self.answer_hist.iter_mut().zip(other.answer_hist) {
+            *a = (*a).max(b);
+        }
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         let mut v = Vec::with_capacity(8 * (4 + ANSWER_BUCKETS));
         for n in [self.messages, self.asked, self.answered, self.answer_ms_sum] {
@@ -165,6 +242,9 @@ impl Store {
         if last < first {
             return Ok(Vec::new());
         }
+        // The unwritten rows first: one written meanwhile is then read
+        // from the store at least as new (the larger copy wins below).
+        let unflushed = self.pulse_unflushed().rows_of(room, first, last);
         let rows = self.kv().range(
             Tree::RoomDayPulse,
             Bound::Included(room_day(room, first)),
@@ -172,7 +252,8 @@ impl Store {
             false,
             (last - first) as usize + 1,
         )?;
-        rows.into_iter()
+        let mut days: Vec<(u32, DayCounts)> = rows
+            .into_iter()
             .map(|(k, v)| {
                 let day = k
                     .get(16..20)
@@ -181,12 +262,50 @@ impl Store {
                     .ok_or_else(|| super::corrupt(Tree::RoomDayPulse, "key is not 20 bytes"))?;
                 Ok((day, DayCounts::decode(&v)?))
             })
-            .collect()
+            .collect::<Result<_, StoreError>>()?;
+        if unflushed.is_empty() {
+            return Ok(days);
+        }
+        for (day, counts) in unflushed {
+            match days.binary_search_by_key(&day, |(d, _)| *d) {
+                Ok(i) => days[i].1.max_with(&counts),
+                Err(i) => days.insert(i, (day, counts)),
+            }
+        }
+        Ok(days)
+    }
+
+    /// The day rows the committer has not written yet (see the module
+    /// header).
+    pub fn pulse_unflushed(&self) -> &PulseUnflushed {
+        &self.pulse
+    }
+
+    /// The position up to which the stored rows count every event, and the
+    /// apply time they were written at; `None` in a store from before it
+    /// was kept (whose rows count everything).
+    pub fn pulse_pos(&self) -> Result<Option<(Pos, u64)>, StoreError> {
+        let Some(v) = self.kv().get(Tree::Meta, META_PULSE_POS)? else {
+            return Ok(None);
+        };
+        let pos = v
+            .get(..8)
+            .ok_or_else(|| super::corrupt(Tree::Meta, "pulse_pos is shorter than 8 bytes"))?;
+        let at = v.get(8..16).map_or(Ok(0), |b| keys::read_u64("meta", b))?;
+        Ok(Some((keys::read_u64("meta", pos)?, at)))
     }
 }
 
 pub fn put_pulse_day(b: &mut Batch, room: RoomId, day: u32, counts: &DayCounts) {
     b.put(Tree::RoomDayPulse, room_day(room, day), counts.encode());
+}
+
+/// Written with the rows: they count every event up to `pos`, and were
+/// written at apply time `at`.
+pub fn put_pulse_pos(b: &mut Batch, pos: Pos, at: u64) {
+    let mut v = keys::u64_value(pos);
+    v.extend_from_slice(&at.to_be_bytes());
+    b.put(Tree::Meta, META_PULSE_POS, v);
 }
 
 #[cfg(test)]
