@@ -359,16 +359,7 @@ impl Worker {
             watch_team: None,
             pulse: pulse::PulseRows::new(0),
         };
-        match worker.pulse_recount() {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(
-                messages = n,
-                "pulse: counted again the messages above the last written counters"
-            ),
-            Err(e) => {
-                tracing::error!(error = %e, "pulse: cannot count the messages above the last written counters; the pulse view may miss them")
-            }
-        }
+        worker.pulse_start();
         worker
     }
 }

@@ -91,6 +91,11 @@ pub(super) struct PulseRows {
     wrote_in_group: bool,
     /// The rows were written since the last durable group.
     written_since_sync: bool,
+    /// Counting is off in this process: the recount at start failed, so
+    /// the rows in memory would be partial. Nothing is counted or written;
+    /// the stored rows and `pulse_pos` stay as they were, so the next start
+    /// counts everything above it again.
+    off: bool,
 }
 
 impl PulseRows {
@@ -105,6 +110,15 @@ impl PulseRows {
             write_now: false,
             wrote_in_group: false,
             written_since_sync: false,
+            off: false,
+        }
+    }
+
+    /// Counting off for this process (see `off`).
+    fn turned_off() -> PulseRows {
+        PulseRows {
+            off: true,
+            ..PulseRows::new(0)
         }
     }
 
@@ -134,6 +148,9 @@ impl PulseRows {
                 Some(Undo::Written(keys, last_write)) => {
                     self.dirty.extend(keys);
                     self.last_write = last_write;
+                    // Writes happen once per group at most (then nothing is
+                    // dirty for 5 s): undoing it undoes the group's.
+                    self.wrote_in_group = false;
                 }
                 None => break,
             }
@@ -145,7 +162,8 @@ impl PulseRows {
     /// `upto`: if the rows are due, write them (and `upto`, `clock`) into
     /// its batch.
     pub(super) fn write_if_due(&mut self, b: &mut Batch, upto: Pos, clock: Millis) {
-        let due = !self.dirty.is_empty()
+        let due = !self.off
+            && !self.dirty.is_empty()
             && (self.write_now
                 || self.dirty.len() >= WRITE_ROWS
                 || clock >= self.last_write.saturating_add(WRITE_EVERY_MS));
@@ -212,6 +230,9 @@ impl Worker {
         day: u32,
         f: impl FnOnce(&mut DayCounts),
     ) -> Result<()> {
+        if self.pulse.off {
+            return Ok(());
+        }
         let key = (room, day);
         let pulse = &mut self.pulse;
         let before = pulse.rows.get(&key).cloned();
@@ -267,10 +288,28 @@ impl Worker {
         self.pulse_change(room, day_of(at), |c| c.add_answer(took_ms))
     }
 
-    /// At start: count again the messages above the stored `pulse_pos`
+    /// At start: count again the messages above the stored `pulse_pos`;
+    /// if that fails, counting is off in this process (see
+    /// [`PulseRows`]'s `off`) rather than writing partial rows under a
+    /// position that claims them whole.
+    pub(super) fn pulse_start(&mut self) {
+        match self.pulse_recount() {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                messages = n,
+                "pulse: counted again the messages above the last written counters"
+            ),
+            Err(e) => {
+                self.pulse = PulseRows::turned_off();
+                tracing::error!(error = %e, "pulse: cannot count the messages above the last written counters; the pulse counters stop until the next start, which counts them again");
+            }
+        }
+    }
+
+    /// Count again the messages above the stored `pulse_pos`
     /// (there are some only after a crash), in memory, to be written with
     /// the first group. Returns how many were counted.
-    pub(super) fn pulse_recount(&mut self) -> Result<u64> {
+    fn pulse_recount(&mut self) -> Result<u64> {
         let Some((from, last_write)) = self.base.pulse_pos()? else {
             // A store from before `pulse_pos`: its rows count everything.
             return Ok(0);

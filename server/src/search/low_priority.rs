@@ -13,8 +13,8 @@
 //!
 //! On Linux, `setpriority(PRIO_PROCESS, 0, …)` (rustix's
 //! `setpriority_process(None, …)`) sets the calling thread's nice value
-//! (threads are scheduled as tasks of their own). If the call fails, the
-//! work runs at normal priority.
+//! (threads are scheduled as tasks of their own). On other systems, or if
+//! the call fails, the work runs at normal priority.
 
 use super::SearchError;
 
@@ -39,11 +39,17 @@ where
         .map_err(|_| SearchError::Index("the indexer's thread ended without a result".into()))
 }
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn lower_priority() {
     if let Err(e) = rustix::process::setpriority_process(None, NICE) {
         tracing::debug!(error = %e, "cannot lower the indexer thread's priority");
     }
 }
+
+/// Elsewhere `setpriority(PRIO_PROCESS, 0, …)` would lower the whole
+/// server, for good: the work runs at normal priority.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn lower_priority() {}
 
 #[cfg(all(test, target_os = "linux"))]
 mod tests {

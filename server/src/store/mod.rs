@@ -96,7 +96,11 @@ use townhall_protocol::{
 /// 4: `public_name_room` indexes the public rooms' names (built from the
 /// rooms by `init`). A build of schema 3 refuses the folder, so it can never
 /// make a public room the index misses.
-pub const SCHEMA_VERSION: u64 = 5;
+/// 5: public room names under one case-folded key form.
+/// 6: pulse counters written every few seconds, under meta `pulse_pos`
+/// (`committer/pulse.rs`); a build of schema 5 would count into them per
+/// message and be counted again, so it refuses the folder.
+pub const SCHEMA_VERSION: u64 = 6;
 
 /// Mention rows `summary` reads per room, newest first: a room with more
 /// unread mentions than this shows this many.
@@ -234,6 +238,18 @@ impl Store {
                     self.kv.apply(&b)?;
                     self.kv.sync()?;
                     tracing::info!(rewritten, "schema 5: public room names case-folded");
+                }
+                // Migration 5 → 6: nothing to rewrite. From 6 the pulse
+                // counters are written every few seconds with `pulse_pos`
+                // (`committer/pulse.rs`); an older build must not count
+                // into the rows under it (the next start would count its
+                // messages again), so it must refuse the folder.
+                if found < 6 {
+                    let mut b = Batch::default();
+                    b.put(Tree::Meta, keys::META_SCHEMA_VERSION, keys::u64_value(6));
+                    self.kv.apply(&b)?;
+                    self.kv.sync()?;
+                    tracing::info!("schema 6: pulse counters written in bulk");
                 }
             }
         }
