@@ -123,14 +123,22 @@ test('Ctrl+K switches to a room or a person; Alt+arrows step through rooms and u
   await page.keyboard.press('Enter');
   await expect(page.getByTestId('room-title')).toContainText('Dora Quist');
 
-  // Alt+↓ / Alt+↑ follow the sidebar's order.
-  const order = await page
-    .getByRole('navigation', { name: 'Conversations' })
-    .locator('[data-room-id]')
-    .evaluateAll((els) => els.map((e) => e.getAttribute('data-room-id')));
+  // Alt+↓ / Alt+↑ follow the sidebar's order. The new DM moves up the list
+  // when its first events (the two members) arrive, after its title shows:
+  // wait for that (unread ops first, then the newest conversation, the DM),
+  // or the order read here is not the one the keys step through.
+  const sidebarOrder = () =>
+    page
+      .getByRole('navigation', { name: 'Conversations' })
+      .locator('[data-room-id]')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-room-id')));
   const title = page.getByTestId('room-title');
   const at = async () => page.evaluate(() => decodeURIComponent(location.hash.replace('#/room/', '')));
-  const start = order.indexOf(await at());
+  const dm = await at();
+  await expect.poll(async () => (await sidebarOrder()).indexOf(dm)).toBe(1);
+  const order = await sidebarOrder();
+  expect(order[0]).toBe(rooms.ops);
+  const start = order.indexOf(dm);
   await page.keyboard.press('Alt+ArrowDown');
   await expect.poll(at).toBe(order[(start + 1) % order.length]);
   await page.keyboard.press('Alt+ArrowUp');
