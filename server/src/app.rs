@@ -12,8 +12,22 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use townhall_protocol::{RoomInfo, RoomKind, UserId};
 
+/// The server's shared state, one per process, behind one `Arc`: every
+/// connection, request and task holds an `App`, and a clone is then one
+/// pointer and one count (the fields inline were 400 B, held several times
+/// over by each idle connection's future; docs/benchmarks.md, issue 19).
 #[derive(Clone)]
-pub struct App {
+pub struct App(Arc<AppState>);
+
+impl std::ops::Deref for App {
+    type Target = AppState;
+    fn deref(&self) -> &AppState {
+        &self.0
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
     pub store: Store,
     pub hub: Hub,
     pub committer: Committer,
@@ -98,7 +112,7 @@ impl App {
         shutdown: CancellationToken,
     ) -> App {
         let max = config.max_connections;
-        App {
+        App(Arc::new(AppState {
             store,
             hub,
             committer,
@@ -119,11 +133,17 @@ impl App {
             oidc: None,
             anon: None,
             files: None,
-        }
+        }))
+    }
+
+    /// The state to change while the app is being built (before it is
+    /// shared, so no copy is made).
+    fn building(&mut self) -> &mut AppState {
+        Arc::make_mut(&mut self.0)
     }
 
     pub fn with_search(mut self, search: crate::search::Search) -> App {
-        self.search = Some(search);
+        self.building().search = Some(search);
         self
     }
 
@@ -132,28 +152,28 @@ impl App {
         directory: Option<crate::auth::ldap::Directory>,
         sources: crate::auth::LoginSources,
     ) -> App {
-        self.directory = directory;
-        self.login_sources = sources;
+        self.building().directory = directory;
+        self.building().login_sources = sources;
         self
     }
 
     pub fn with_oidc(mut self, oidc: Option<crate::auth::oidc::Oidc>) -> App {
-        self.oidc = oidc.map(|o| Arc::new(crate::auth::oidc::OidcLogins::new(o)));
+        self.building().oidc = oidc.map(|o| Arc::new(crate::auth::oidc::OidcLogins::new(o)));
         self
     }
 
     pub fn with_anon(mut self, anon: crate::anon::Anon) -> App {
-        self.anon = Some(Arc::new(anon));
+        self.building().anon = Some(Arc::new(anon));
         self
     }
 
     pub fn with_files(mut self, files: crate::files::Files) -> App {
-        self.files = Some(files);
+        self.building().files = Some(files);
         self
     }
 
     pub fn with_cluster(mut self, node: ClusterNode) -> App {
-        self.cluster = Some(node);
+        self.building().cluster = Some(node);
         self
     }
 
