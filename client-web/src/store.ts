@@ -857,8 +857,14 @@ export class ChatStore {
     });
   }
 
-  closeRoom(): void {
-    this.view.value = null;
+  /**
+   * The pane of `roomId` went away. Only that room's view is closed: Preact
+   * runs an unmounted pane's effect cleanup after paint, and the next pane's
+   * `openRoom` may already have run (a re-render before that flush runs its
+   * pending effect at once), so a blanket reset would blank the new room.
+   */
+  closeRoom(roomId: RoomId): void {
+    if (this.view.value?.room === roomId) this.view.value = null;
   }
 
   /** Scrolled to the top: the page before the first event shown. */

@@ -2,33 +2,13 @@ import { cleanup, fireEvent, render, waitFor } from '@testing-library/preact';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RoomPane } from '../src/components/RoomPane';
 import type { RoomInfo } from '../src/protocol';
-import { ChatStore } from '../src/store';
-import { alice, bob, FakeSocket, session } from './fake';
+import { alice, connectedStore } from './fake';
 
 afterEach(cleanup);
 
 const dm: RoomInfo = { id: 'd', name: '', topic: '', visibility: 'private', kind: 'dm', member_count: 2, my_role: 'member', dm_peer: alice };
 
-function connected(): { store: ChatStore; s: FakeSocket } {
-  const sockets: FakeSocket[] = [];
-  const store = new ChatStore({
-    session: session(bob),
-    url: 'ws://test/ws',
-    createSocket: (url) => {
-      const sock = new FakeSocket(url);
-      sockets.push(sock);
-      return sock;
-    },
-    isActive: () => true,
-  });
-  store.start();
-  const s = sockets[0]!;
-  s.open();
-  s.push({ type: 'welcome', version: 1, user: store.me, resume_from: 0 });
-  s.push({ type: 'caught_up', pos: 0 });
-  s.push({ type: 'summary', req_id: 'summary', rooms: [{ room: dm, last_seq: 0, read_seq: 0, unread: 0, mentions: 0 }] });
-  return { store, s };
-}
+const connected = () => connectedStore([dm]);
 
 describe('a direct conversation’s header (issue 17)', () => {
   it('offers Block (confirmed first) and Leave conversation', async () => {

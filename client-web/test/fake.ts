@@ -2,7 +2,8 @@
 // client sends and push server frames back.
 
 import type { SocketLike } from '../src/connection';
-import type { ChatEvent, ClientFrame, LoginResponse, ServerFrame, UserInfo } from '../src/protocol';
+import type { ChatEvent, ClientFrame, LoginResponse, RoomInfo, ServerFrame, UserInfo } from '../src/protocol';
+import { ChatStore } from '../src/store';
 
 export class FakeSocket implements SocketLike {
   readyState = 0;
@@ -55,4 +56,31 @@ export function msg(room: string, seq: number, body: string, sender: UserInfo = 
 
 export function ev(e: ChatEvent): ServerFrame {
   return { type: 'event', ...e };
+}
+
+/** A store signed in as bob over a fake socket, caught up, whose summary
+ * lists `rooms` (none unread). */
+export function connectedStore(rooms: RoomInfo[]): { store: ChatStore; s: FakeSocket } {
+  const sockets: FakeSocket[] = [];
+  const store = new ChatStore({
+    session: session(bob),
+    url: 'ws://test/ws',
+    createSocket: (url) => {
+      const sock = new FakeSocket(url);
+      sockets.push(sock);
+      return sock;
+    },
+    isActive: () => true,
+  });
+  store.start();
+  const s = sockets[0]!;
+  s.open();
+  s.push({ type: 'welcome', version: 1, user: store.me, resume_from: 0 });
+  s.push({ type: 'caught_up', pos: 0 });
+  s.push({
+    type: 'summary',
+    req_id: 'summary',
+    rooms: rooms.map((room) => ({ room, last_seq: 0, read_seq: 0, unread: 0, mentions: 0 })),
+  });
+  return { store, s };
 }

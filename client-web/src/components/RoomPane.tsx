@@ -32,7 +32,7 @@ export function RoomPane({ store, roomId, at }: { store: ChatStore; roomId: stri
     setShowMembers(false);
     store.closeThread();
     return () => {
-      store.closeRoom();
+      store.closeRoom(roomId);
       store.closeThread();
     };
   }, [roomId, at, store]);
