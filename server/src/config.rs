@@ -462,6 +462,17 @@ pub struct FilesConfig {
         default_value_t = 600
     )]
     pub sweep_secs: u64,
+
+    /// Testing only: entries per page of the cluster sweep's bucket
+    /// listing (1,000), so a test can cross pages and sweeps with a few
+    /// hundred objects. Each page is one request to the object store.
+    #[arg(
+        long = "file-list-page",
+        env = "TOWNHALL_TEST_FILE_LIST_PAGE",
+        default_value_t = 1_000,
+        hide = true
+    )]
+    pub list_page: usize,
 }
 
 impl Default for FilesConfig {
@@ -471,6 +482,7 @@ impl Default for FilesConfig {
             quota_mb: 1024,
             pending_secs: 24 * 3600,
             sweep_secs: 600,
+            list_page: 1_000,
         }
     }
 }

@@ -11,6 +11,7 @@
 //! not hold. The object store checks each object's SHA-256 digest while
 //! it is read; `http/files.rs` checks the content hash as well.
 
+use super::strays;
 use crate::files::shared::{BoxFuture, Listing, SharedBlobs};
 use async_nats::jetstream::{self, consumer, object_store, stream};
 use base64::Engine;
@@ -47,6 +48,13 @@ pub struct NatsBlobs {
     /// One object's metadata subject without the name, `$O.{bucket}.M.`
     /// (the name follows, base64url as async-nats writes it).
     meta_prefix: String,
+    /// Its chunk subjects, `$O.{bucket}.C.>`, and the same without `>`.
+    chunk_subject: String,
+    chunk_prefix: String,
+    /// What the listing has proved about stray chunks (`strays.rs`). A
+    /// lock because `list` takes `&self`; only the sweep task lists, and it
+    /// is held for in-memory updates only, never across an await.
+    strays: std::sync::Mutex<strays::Cycle>,
     client: async_nats::Client,
 }
 
@@ -97,13 +105,28 @@ impl NatsBlobs {
             stream,
             meta_subject: format!("$O.{bucket}.M.>"),
             meta_prefix: format!("$O.{bucket}.M."),
+            chunk_subject: format!("$O.{bucket}.C.>"),
+            chunk_prefix: format!("$O.{bucket}.C."),
+            strays: std::sync::Mutex::new(strays::Cycle::default()),
             client: js.client(),
         })
     }
 
-    /// One page of the listing (see [`SharedBlobs::list`]).
+    /// The stray-chunk record of the listing (a poisoned lock only means
+    /// a panic elsewhere mid-update: the record is then started over).
+    fn strays(&self) -> std::sync::MutexGuard<'_, strays::Cycle> {
+        self.strays.lock().unwrap_or_else(|poisoned| {
+            let mut guard = poisoned.into_inner();
+            *guard = strays::Cycle::default();
+            guard
+        })
+    }
+
+    /// One page of the listing (see [`SharedBlobs::list`]); each entry is
+    /// also recorded for finding stray chunks (`strays.rs`).
     async fn list_page(&self, from: u64, max: usize) -> Result<Listing, String> {
         let from = from.max(1);
+        self.strays().page(from);
         let ordered = self
             .stream
             .create_consumer(consumer::push::OrderedConfig {
@@ -122,6 +145,7 @@ impl NatsBlobs {
             next: 0,
         };
         if ordered.cached_info().num_pending == 0 {
+            self.strays().end();
             return Ok(listing); // nothing from `from` on: the end
         }
         let mut messages = ordered
@@ -141,17 +165,24 @@ impl NatsBlobs {
             // A metadata message we cannot read is skipped, not fatal: the
             // rest of the bucket is still swept.
             match serde_json::from_slice::<object_store::ObjectInfo>(&message.payload) {
-                Ok(info) if !info.deleted => listing.objects.push((
-                    info.name,
-                    info.modified
-                        .map(SystemTime::from)
-                        .unwrap_or(SystemTime::UNIX_EPOCH),
-                    seq,
-                )),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(seq, error = %e, "object store listing: bad metadata"),
+                Ok(info) if !info.deleted => {
+                    self.strays().entry(seq, Some(&info.nuid));
+                    listing.objects.push((
+                        info.name,
+                        info.modified
+                            .map(SystemTime::from)
+                            .unwrap_or(SystemTime::UNIX_EPOCH),
+                        seq,
+                    ))
+                }
+                Ok(_) => self.strays().passed(seq),
+                Err(e) => {
+                    self.strays().entry(seq, None);
+                    tracing::warn!(seq, error = %e, "object store listing: bad metadata")
+                }
             }
             if pending == 0 {
+                self.strays().end();
                 return Ok(listing);
             }
             if read >= max {
@@ -245,6 +276,22 @@ impl SharedBlobs for NatsBlobs {
                         "object store listing: no end within {LIST_TIMEOUT:?}"
                     ))
                 })
+        })
+    }
+
+    fn reclaim_strays(&self, grace: Duration) -> BoxFuture<'_, Result<usize, String>> {
+        Box::pin(async move {
+            let Some(done) = self.strays().take_complete() else {
+                return Ok(0);
+            };
+            strays::reclaim(
+                &self.stream,
+                &self.chunk_subject,
+                &self.chunk_prefix,
+                done,
+                grace,
+            )
+            .await
         })
     }
 

@@ -8,6 +8,8 @@
 //!   into the worker;
 //! - [`bus`]: typing and presence between nodes over core NATS;
 //! - [`barrier`]: read-your-writes when a request lands on another node;
+//! - [`blobs`]: the object store file bytes are shared through, and
+//!   [`strays`]: finding the chunks in it that no object names;
 //! - here: connecting, checking the servers and the stream before serving
 //!   ([`connect`]), making the stream (`townhall cluster init`, [`init`]),
 //!   and starting a replica ([`start`]).
@@ -19,6 +21,7 @@ pub mod barrier;
 pub mod blobs;
 pub mod bus;
 pub mod log;
+pub mod strays;
 
 use crate::committer::Committer;
 use crate::config::ClusterConfig;

@@ -20,9 +20,12 @@
 //! - [`sniff`]: the content type, from the bytes.
 //! - [`thumb`]: image size and thumbnail, with a bound on decoded pixels.
 //! - [`sweep`]: the periodic sweep and the reclaiming of bytes.
+//! - [`audit`]: cluster only, puts back a referenced object the shared
+//!   store lost, from this node's copy.
 //! - [`shared`]: the store every cluster node shares (`<data>/files/` is
 //!   then this node's copy of what it uploaded or fetched).
 
+pub mod audit;
 pub mod shared;
 pub mod sniff;
 pub mod sweep;
@@ -274,15 +277,25 @@ impl Files {
     /// shared store holds already are not sent again (names are content
     /// hashes). No-op on an embedded node.
     pub async fn share(&self, hash: &str, thumb: bool) -> Result<(), String> {
+        self.put_missing(hash, thumb).await.map(|_| ())
+    }
+
+    /// Put each of the shared names of `hash` (its bytes, and its
+    /// thumbnail if `thumb`) that the shared store does not hold, asking
+    /// the stream leader; the names put. Also the audit's repair
+    /// (`audit.rs`).
+    pub async fn put_missing(&self, hash: &str, thumb: bool) -> Result<Vec<String>, String> {
         let Some(shared) = self.shared() else {
-            return Ok(());
+            return Ok(Vec::new());
         };
+        let mut put = Vec::new();
         for (name, path) in self.shared_names(hash, thumb) {
             if shared.modified(name.clone()).await?.is_none() {
-                shared.put(name, path).await?;
+                shared.put(name.clone(), path).await?;
+                put.push(name);
             }
         }
-        Ok(())
+        Ok(put)
     }
 
     /// After the upload's record is committed: the shared copy may have

@@ -9,7 +9,7 @@
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -36,6 +36,15 @@ pub trait SharedBlobs: Send + Sync {
 
     /// Delete `name` (no error if it is not there).
     fn delete(&self, name: String) -> BoxFuture<'_, Result<(), String>>;
+
+    /// Reclaim space the store holds for no object (for JetStream: chunks
+    /// no metadata names, left by a put that stopped half-way or by two
+    /// writes of one name at once), as far as the last complete listing
+    /// proves: [`SharedBlobs::list`] read from 1 to its end without a gap,
+    /// since the last call. Only what was last written more than `grace`
+    /// before that listing began. How many pieces were reclaimed (0 if no
+    /// listing was completed since the last call).
+    fn reclaim_strays(&self, grace: Duration) -> BoxFuture<'_, Result<usize, String>>;
 }
 
 /// A page of [`SharedBlobs::list`].

@@ -61,9 +61,9 @@ pub fn start(
 ) -> tokio::task::JoinHandle<()> {
     let every = Duration::from_secs(files.config().sweep_secs.max(1));
     tokio::spawn(async move {
-        // Where the next bucket listing starts (cluster only): in memory, a
-        // restart only starts the listing over.
-        let mut cursor = 1;
+        // Where the next bucket listing and audit start (cluster only): in
+        // memory, a restart only starts them over.
+        let mut cursors = Cursors::default();
         loop {
             // Not cancelled by shutdown: a cluster sweep stops between
             // hashes (it checks `stop`), never between deleting a shared
@@ -74,7 +74,7 @@ pub fn start(
                 &store,
                 &committer,
                 catch_up.as_ref(),
-                &mut cursor,
+                &mut cursors,
                 &stop,
             )
             .await;
@@ -86,9 +86,22 @@ pub fn start(
     })
 }
 
-/// Bucket metadata entries read per listing page (each is a few hundred
-/// bytes: a page is well under a megabyte).
-const LIST_PAGE: usize = 1_000;
+/// Where a cluster node's next sweep goes on from.
+struct Cursors {
+    /// The bucket listing's next position (1: the start).
+    bucket: u64,
+    /// The last hash the audit looked at (empty: the start).
+    audit: String,
+}
+
+impl Default for Cursors {
+    fn default() -> Cursors {
+        Cursors {
+            bucket: 1,
+            audit: String::new(),
+        }
+    }
+}
 
 /// Listing pages per sweep: at most 10,000 objects are looked at in one
 /// sweep, then the next sweep goes on from there; a bucket of a million
@@ -101,14 +114,14 @@ const LIST_PAGES_PER_SWEEP: usize = 10;
 /// The rest are found again by a later sweep.
 const ORPHANS_PER_SWEEP: usize = 100;
 
-/// One sweep: pending uploads, then bytes. `cursor` is where the bucket
-/// listing goes on from (cluster only).
+/// One sweep: pending uploads, then bytes, then (cluster only) the
+/// bucket listing and the audit, each from where the last sweep stopped.
 async fn sweep_once(
     files: &Files,
     store: &Store,
     committer: &Committer,
     catch_up: Option<&CatchUp>,
-    cursor: &mut u64,
+    cursors: &mut Cursors,
     stop: &CancellationToken,
 ) {
     let older_than_ms = files.config().pending_secs.saturating_mul(1000);
@@ -155,13 +168,34 @@ async fn sweep_once(
         if stop.is_cancelled() {
             return;
         }
-        match sweep_bucket(files, store, catch_up, cursor, stop).await {
+        match sweep_bucket(files, store, catch_up, &mut cursors.bucket, stop).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(
                 removed = n,
                 "reclaimed orphaned objects from the cluster's file store"
             ),
             Err(e) => tracing::warn!(error = %e, "file sweep: listing the cluster's file store"),
+        }
+        if let Some(shared) = files.shared() {
+            match shared.reclaim_strays(files.grace()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    purged = n,
+                    "reclaimed chunks no object names from the cluster's file store"
+                ),
+                Err(e) => tracing::warn!(error = %e, "file sweep: stray chunks"),
+            }
+        }
+        if stop.is_cancelled() {
+            return;
+        }
+        match super::audit::put_back_lost(files, store, &mut cursors.audit, stop).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                put_back = n,
+                "file audit: put back objects the cluster's file store had lost"
+            ),
+            Err(e) => tracing::warn!(error = %e, "file audit: the cluster's file store"),
         }
         return;
     }
@@ -451,7 +485,7 @@ fn is_hash(hash: &str) -> bool {
 }
 
 /// The bucket listing (cluster only): look at up to
-/// `LIST_PAGES_PER_SWEEP` pages from `cursor`, and reclaim up to
+/// `LIST_PAGES_PER_SWEEP` pages (of `--file-list-page` entries) from `cursor`, and reclaim up to
 /// `ORPHANS_PER_SWEEP` hashes whose objects are past the grace, that
 /// nothing references and that this node holds no copy of (a node with a
 /// copy reclaims through [`sweep_shared`], which puts back from it). How
@@ -474,7 +508,7 @@ async fn sweep_bucket(
         if stop.is_cancelled() {
             break;
         }
-        let listing = match shared.list(*cursor, LIST_PAGE).await {
+        let listing = match shared.list(*cursor, files.config().list_page.max(1)).await {
             Ok(listing) => listing,
             Err(e) if page == 0 => return Err(e),
             // Later pages: what was collected is still reclaimed; the
@@ -546,7 +580,7 @@ impl From<String> for OrphanError {
 
 /// Whether a `hash_file` row references `hash` (a sled read, off the
 /// runtime).
-async fn referenced(store: &Store, hash: String) -> Result<bool, String> {
+pub(super) async fn referenced(store: &Store, hash: String) -> Result<bool, String> {
     let store = store.clone();
     tokio::task::spawn_blocking(move || store.hash_referenced(&hash))
         .await
