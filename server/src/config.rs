@@ -473,6 +473,19 @@ pub struct FilesConfig {
         hide = true
     )]
     pub list_page: usize,
+
+    /// How old chunks that no object names must be before they are purged
+    /// from a cluster's file store, at the least (seconds; `--file-pending-secs`
+    /// if longer). A floor, because a put can stall between its chunks and
+    /// its metadata (a leader election pauses it for seconds). Lowered only
+    /// by tests.
+    #[arg(
+        long = "file-stray-secs",
+        env = "TOWNHALL_TEST_FILE_STRAY_SECS",
+        default_value_t = 3_600,
+        hide = true
+    )]
+    pub stray_secs: u64,
 }
 
 impl Default for FilesConfig {
@@ -483,6 +496,7 @@ impl Default for FilesConfig {
             pending_secs: 24 * 3600,
             sweep_secs: 600,
             list_page: 1_000,
+            stray_secs: 3_600,
         }
     }
 }

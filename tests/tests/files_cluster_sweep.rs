@@ -518,13 +518,14 @@ async fn a_posted_files_objects_lost_from_the_store_are_put_back_by_a_node_holdi
 /// The bucket listing goes a page at a time and, after ten pages, stops
 /// and goes on at the next sweep. With pages of 5 entries (the testing
 /// flag `--file-list-page`; 1,000 in production) one sweep looks at 50
-/// objects. 120 objects are put straight into the bucket: 117 whose
+/// objects. 300 objects are put straight into the bucket: 297 whose
 /// names are not content hashes (not ours: never touched), and three
-/// orphans (content-hash names nothing references) among them, at the
-/// 3rd, 60th and 118th place: within the first page, on the second
-/// sweep's first page, and on the third sweep's fifth page. All three are
-/// reclaimed, so the listing crossed pages within a sweep and carried its
-/// position across sweeps; every other object stays.
+/// orphans (content-hash names nothing references) among them, the 3rd,
+/// the 150th and the 298th: on the 1st, 30th and 60th page, so in the
+/// 1st, 3rd and 6th sweep of a pass. All three are reclaimed within the
+/// wait (30 s, a sweep a second), which a listing of one page per sweep
+/// (60 sweeps for the last) or one that started over at each sweep
+/// (never past the 50th) would not do; every other object stays.
 #[tokio::test]
 async fn the_bucket_listing_crosses_pages_and_sweeps() {
     let mut args = SWEEP_ARGS.to_vec();
@@ -534,8 +535,8 @@ async fn the_bucket_listing_crosses_pages_and_sweeps() {
 
     let mut orphans = BTreeSet::new();
     let mut foreign = BTreeSet::new();
-    for i in 0..120 {
-        let (name, bytes) = if [2, 59, 117].contains(&i) {
+    for i in 0..300 {
+        let (name, bytes) = if [2, 149, 297].contains(&i) {
             let bytes = format!("orphan number {i}, referenced by nothing").into_bytes();
             let name = sha256(&bytes);
             orphans.insert(name.clone());
@@ -550,7 +551,7 @@ async fn the_bucket_listing_crosses_pages_and_sweeps() {
             .await
             .expect("put straight into the bucket");
     }
-    assert_eq!(objects(&store).await.len(), 120);
+    assert_eq!(objects(&store).await.len(), 300);
 
     until(
         "all three orphans leave the bucket",
@@ -589,13 +590,17 @@ async fn chunk_subjects(c: &TownhallCluster) -> BTreeSet<String> {
 /// A put that stopped after its chunks (a node killed mid-upload, or the
 /// put's time bound) leaves chunks that no object's metadata names: no
 /// listing of names shows them. Made here by publishing two chunks by hand
-/// on a chunk subject of the bucket. Once past the grace, and once a
-/// bucket listing has gone from the start to the end, they are purged;
-/// the chunks of a posted file and of an object that is not ours stay,
-/// and both objects still read back whole.
+/// on a chunk subject of the bucket. They are kept while younger than the
+/// stray age (here 6 s, the testing flag `--file-stray-secs`: a put may
+/// stall between its chunks and its metadata), though complete listings
+/// run every second; after it, they are purged. The chunks of a posted
+/// file and of an object that is not ours stay, and both objects still
+/// read back whole.
 #[tokio::test]
 async fn chunks_no_object_names_are_purged_and_every_objects_chunks_stay() {
-    let c = TownhallCluster::start_with(1, SWEEP_ARGS).await;
+    let mut args = SWEEP_ARGS.to_vec();
+    args.extend(["--file-stray-secs", "6"]);
+    let c = TownhallCluster::start_with(1, &args).await;
     let n0 = c.node(0);
     let (_, a_token) = n0.user("alice").await;
     let mut a = n0.connect(&a_token).await;
@@ -623,7 +628,16 @@ async fn chunks_no_object_names_are_purged_and_every_objects_chunks_stay() {
             .await
             .expect("the chunk's ack");
     }
+    let published = tokio::time::Instant::now();
     assert!(chunk_subjects(&c).await.contains(&stray));
+    // Aging the stray, not waiting for an effect: at 4 s old, about four
+    // complete listings have run, and a purge that ignored the age would
+    // have taken it.
+    tokio::time::sleep_until(published + Duration::from_secs(4)).await;
+    assert!(
+        chunk_subjects(&c).await.contains(&stray),
+        "chunks younger than the stray age are kept"
+    );
 
     until(
         "the stray chunks are purged",

@@ -279,7 +279,7 @@ impl SharedBlobs for NatsBlobs {
         })
     }
 
-    fn reclaim_strays(&self, grace: Duration) -> BoxFuture<'_, Result<usize, String>> {
+    fn reclaim_strays(&self, age: Duration) -> BoxFuture<'_, Result<usize, String>> {
         Box::pin(async move {
             let Some(done) = self.strays().take_complete() else {
                 return Ok(0);
@@ -289,7 +289,7 @@ impl SharedBlobs for NatsBlobs {
                 &self.chunk_subject,
                 &self.chunk_prefix,
                 done,
-                grace,
+                age,
             )
             .await
         })

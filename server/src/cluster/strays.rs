@@ -19,11 +19,12 @@
 //! about 16 MiB; two `nuid`s with the same hash only keep a stray). Once a
 //! pass reached the end without a gap in the positions it read, every
 //! chunk subject whose `nuid` is not in that set, and whose last chunk was
-//! written more than the grace (`--file-pending-secs`) before the pass
-//! began, is a stray: an object whose metadata existed when the pass began
-//! was read by it (metadata written later has a higher position, and the
-//! pass went to the end), and a put still writing has written a chunk
-//! within the grace. [`reclaim`] then lists the chunk subjects (stream info
+//! written more than the stray age (`--file-pending-secs`, at least an
+//! hour: the caller's `age`) before the pass began, is a stray: an object
+//! whose metadata existed when the pass began was read by it (metadata
+//! written later has a higher position, and the pass went to the end), and
+//! a put still writing has written a chunk within that age (a put is
+//! bounded at 60 s; an election pauses it for seconds). [`reclaim`] then lists the chunk subjects (stream info
 //! with a subject filter, paged by the server), reads the last chunk's
 //! time of each candidate from the stream leader, and purges up to
 //! [`STRAYS_PER_PASS`] of them. One purge pass per complete listing.
@@ -130,11 +131,11 @@ pub async fn reclaim(
     filter: &str,
     prefix: &str,
     done: Complete,
-    grace: Duration,
+    age: Duration,
 ) -> Result<usize, String> {
     let cutoff = done
         .began
-        .checked_sub(grace)
+        .checked_sub(age)
         .unwrap_or(SystemTime::UNIX_EPOCH);
     let candidates = tokio::time::timeout(SUBJECTS_TIMEOUT, async {
         let mut subjects = stream

@@ -35,6 +35,9 @@ use tokio_util::sync::CancellationToken;
 /// gone through in under a day.
 pub const AUDIT_PER_SWEEP: usize = 1_000;
 
+/// Failed puts that end one audit pass (the store is failing, not a copy).
+const FAILURES_PER_PASS: usize = 3;
+
 /// Audit up to [`AUDIT_PER_SWEEP`] of this node's copies whose hash sorts
 /// after `cursor` (empty: from the start); `cursor` is left at the last
 /// hash looked at, or emptied once the end was reached. How many objects
@@ -63,9 +66,10 @@ pub async fn put_back_lost(
     let reached_end = hashes.len() <= AUDIT_PER_SWEEP;
     hashes.truncate(AUDIT_PER_SWEEP);
     let mut put = 0;
+    let mut failures = 0;
     for hash in hashes {
         if stop.is_cancelled() {
-            return Ok(put); // the cursor stays: the next start begins again
+            return Ok(put); // stopping: a restart starts the audit over
         }
         if referenced(store, hash.clone()).await? {
             let thumb = tokio::fs::try_exists(files.thumb_path(&hash))
@@ -87,9 +91,21 @@ pub async fn put_back_lost(
                     if !tokio::fs::try_exists(files.content_path(&hash))
                         .await
                         .unwrap_or(true) => {}
-                // The store failed: this pass ends here, and the next
-                // sweep goes on from this hash.
-                Err(e) => return Err(format!("{hash}: {e}")),
+                // This hash could not be put (an unreadable copy, the
+                // store failing): logged and passed, so one bad copy cannot
+                // hold the audit at it; the next pass tries it again. A
+                // few failures in one pass mean the store is failing: the
+                // pass ends, and the next sweep goes on from here.
+                Err(e) => {
+                    tracing::warn!(error = %e, hash, "file audit: cannot put back a missing object");
+                    failures += 1;
+                    if failures >= FAILURES_PER_PASS {
+                        *cursor = hash;
+                        return Err(format!(
+                            "{failures} puts failed; going on at the next sweep"
+                        ));
+                    }
+                }
             }
         }
         *cursor = hash;

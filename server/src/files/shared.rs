@@ -41,10 +41,10 @@ pub trait SharedBlobs: Send + Sync {
     /// no metadata names, left by a put that stopped half-way or by two
     /// writes of one name at once), as far as the last complete listing
     /// proves: [`SharedBlobs::list`] read from 1 to its end without a gap,
-    /// since the last call. Only what was last written more than `grace`
-    /// before that listing began. How many pieces were reclaimed (0 if no
-    /// listing was completed since the last call).
-    fn reclaim_strays(&self, grace: Duration) -> BoxFuture<'_, Result<usize, String>>;
+    /// since the last call. Only what was last written more than `age`
+    /// before that listing began (longer than any write can stall). How
+    /// many pieces were reclaimed (0 if no listing was completed since).
+    fn reclaim_strays(&self, age: Duration) -> BoxFuture<'_, Result<usize, String>>;
 }
 
 /// A page of [`SharedBlobs::list`].

@@ -140,55 +140,12 @@ async fn sweep_once(
         Err(e) => tracing::warn!(error = %e, "file sweep: cannot forget stale uploads"),
     }
     if let (Some(_), Some(catch_up)) = (files.shared(), catch_up) {
-        // Spares a crash or a failed put back left: settled first, so no
-        // deletion starts while an earlier one is still undecided.
-        match replay_spares(files, store, catch_up, stop).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(put_back = n, "file sweep: put back objects kept as spares"),
-            Err(e) => {
-                tracing::warn!(error = %e, "file sweep: spare copies left for the next sweep");
-                return;
-            }
-        }
+        reclaim_shared(files, store, catch_up, cursors, stop).await;
         if stop.is_cancelled() {
             return;
         }
-        match sweep_shared(files, store, catch_up, stop).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(
-                removed = n,
-                "reclaimed unreferenced file bytes (and their shared copies)"
-            ),
-            Err(e) => {
-                // Maybe a spare waits for the next sweep: no bucket pass now.
-                tracing::warn!(error = %e, "file sweep: the cluster's file store");
-                return;
-            }
-        }
-        if stop.is_cancelled() {
-            return;
-        }
-        match sweep_bucket(files, store, catch_up, &mut cursors.bucket, stop).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(
-                removed = n,
-                "reclaimed orphaned objects from the cluster's file store"
-            ),
-            Err(e) => tracing::warn!(error = %e, "file sweep: listing the cluster's file store"),
-        }
-        if let Some(shared) = files.shared() {
-            match shared.reclaim_strays(files.grace()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(
-                    purged = n,
-                    "reclaimed chunks no object names from the cluster's file store"
-                ),
-                Err(e) => tracing::warn!(error = %e, "file sweep: stray chunks"),
-            }
-        }
-        if stop.is_cancelled() {
-            return;
-        }
+        // The audit only puts, so it runs even when reclaiming stopped
+        // early (a spare pending, the store failing).
         match super::audit::put_back_lost(files, store, &mut cursors.audit, stop).await {
             Ok(0) => {}
             Ok(n) => tracing::warn!(
@@ -210,6 +167,73 @@ async fn sweep_once(
         }
         Ok(Err(e)) => tracing::warn!(error = %e, "file sweep: cannot reclaim bytes"),
         Err(e) => tracing::warn!(error = %e, "file sweep task failed"),
+    }
+}
+
+/// A cluster node's reclaiming, each step from where the last sweep
+/// stopped: spares left, then this node's copies, the bucket listing and
+/// the stray chunks. Any step that leaves a spare pending ends it.
+async fn reclaim_shared(
+    files: &Files,
+    store: &Store,
+    catch_up: &CatchUp,
+    cursors: &mut Cursors,
+    stop: &CancellationToken,
+) {
+    // Spares a crash or a failed put back left: settled first, so no
+    // deletion starts while an earlier one is still undecided.
+    match replay_spares(files, store, catch_up, stop).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(put_back = n, "file sweep: put back objects kept as spares"),
+        Err(e) => {
+            tracing::warn!(error = %e, "file sweep: spare copies left for the next sweep");
+            return;
+        }
+    }
+    if stop.is_cancelled() {
+        return;
+    }
+    match sweep_shared(files, store, catch_up, stop).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            removed = n,
+            "reclaimed unreferenced file bytes (and their shared copies)"
+        ),
+        Err(e) => {
+            // Maybe a spare waits for the next sweep: no bucket pass now.
+            tracing::warn!(error = %e, "file sweep: the cluster's file store");
+            return;
+        }
+    }
+    if stop.is_cancelled() {
+        return;
+    }
+    match sweep_bucket(files, store, catch_up, &mut cursors.bucket, stop).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            removed = n,
+            "reclaimed orphaned objects from the cluster's file store"
+        ),
+        Err(e) => tracing::warn!(error = %e, "file sweep: listing the cluster's file store"),
+    }
+    if let Some(shared) = files.shared() {
+        let age = files
+            .grace()
+            .max(Duration::from_secs(files.config().stray_secs));
+        // Stopping mid-way is harmless: each purge is whole or not
+        // done, and the next complete listing finds the rest.
+        let purged = tokio::select! {
+            r = shared.reclaim_strays(age) => r,
+            _ = stop.cancelled() => return,
+        };
+        match purged {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                purged = n,
+                "reclaimed chunks no object names from the cluster's file store"
+            ),
+            Err(e) => tracing::warn!(error = %e, "file sweep: stray chunks"),
+        }
     }
 }
 
