@@ -93,10 +93,10 @@ pub struct SessionHandle {
     /// SHA-256 of the login token it authenticated with (for logout).
     pub token_hash: [u8; 32],
     /// Timeline events, in position order. Full means a slow consumer.
-    pub events: mpsc::Sender<EventFrame>,
+    pub events: crate::outbox::Sender<EventFrame>,
     /// Everything else (replies, typing, presence, read markers): these may
     /// go out while the backlog is still streaming.
-    pub frames: mpsc::Sender<SharedFrame>,
+    pub frames: crate::outbox::Sender<SharedFrame>,
     pub kill: Arc<KillSwitch>,
     /// The position as of which it registered (set by [`Hub::register`]):
     /// its catch-up reads notices up to here, so a notice is pushed live

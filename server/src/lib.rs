@@ -15,7 +15,8 @@
 //!   upgrade with its Origin check. [`assets`]: the embedded web client.
 //! - [`session`]: one connection's life (auth, register, read loop, close).
 //! - [`writer`]: the task that owns a socket's sink (backlog, caught-up,
-//!   live frames, pings, close).
+//!   live frames, pings, close). [`outbox`]: the bounded queues that feed
+//!   it (sized to what waits, not to their capacity).
 //! - [`handlers`]: one file per family of client requests.
 //! - [`hub`]: memberships and online sessions in memory; live fan-out. No IO.
 //! - [`committer`]: the single writer; group commit; positions and seqs.
@@ -83,6 +84,7 @@ pub mod listener;
 pub mod mentions;
 pub mod metrics;
 pub mod names;
+pub mod outbox;
 pub mod profile_limit;
 pub mod reply;
 pub mod retention;

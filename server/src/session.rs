@@ -23,7 +23,7 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::Semaphore;
 use townhall_protocol::{ClientFrame, ErrorCode, PROTOCOL_VERSION, ServerFrame, close};
 
 /// How long to keep reading after a Close so the handshake completes.
@@ -150,8 +150,8 @@ async fn open(socket: WebSocket, app: App) -> Option<Open> {
     }
     crate::metrics::inc(&crate::metrics::get().connections_opened);
 
-    let (events_tx, events_rx) = mpsc::channel(app.config.outbox_frames);
-    let (frames_tx, frames_rx) = mpsc::channel(FRAME_QUEUE);
+    let (events_tx, events_rx) = crate::outbox::channel(app.config.outbox_frames);
+    let (frames_tx, frames_rx) = crate::outbox::channel(FRAME_QUEUE);
     let kill = Arc::new(KillSwitch::default());
     let session_id = app.next_session_id();
     let handle = SessionHandle {
@@ -270,7 +270,13 @@ async fn open(socket: WebSocket, app: App) -> Option<Open> {
         .into_iter()
         .filter_map(|(_, bytes)| String::from_utf8(bytes).ok().map(SharedFrame::from))
         .collect();
-    let writer = tokio::spawn(writer.run(shared(&welcome), backlog, notices, upto));
+    let start = Box::new(crate::writer::CatchUp {
+        welcome: shared(&welcome),
+        backlog,
+        notices,
+        upto,
+    });
+    let writer = tokio::spawn(writer.run(start));
     // The hash is only read where a password is checked, against the store.
     let user = crate::store::UserRecord {
         password_hash: String::new(),

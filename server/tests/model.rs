@@ -9,11 +9,11 @@
 
 use proptest::prelude::*;
 use std::collections::HashMap;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use townhall_protocol::{Pos, Role, RoomId, UserId, UserInfo, Visibility};
 use townhall_server::committer::{Command, Committer, Reply};
 use townhall_server::hub::{EventFrame, Hub, KillSwitch, SessionHandle};
+use townhall_server::outbox;
 use townhall_server::store::Store;
 
 const USERS: usize = 3;
@@ -102,8 +102,8 @@ impl Model {
 struct Device {
     from: Pos,
     delivered: Vec<Pos>,
-    rx: mpsc::Receiver<EventFrame>,
-    _frames: mpsc::Receiver<townhall_server::frame::SharedFrame>,
+    rx: outbox::Receiver<EventFrame>,
+    _frames: outbox::Receiver<townhall_server::frame::SharedFrame>,
     session: u64,
 }
 
@@ -229,8 +229,8 @@ impl World {
         if self.devices.contains_key(&(u, d)) {
             return;
         }
-        let (tx, rx) = mpsc::channel(100_000);
-        let (ftx, frx) = mpsc::channel(100_000);
+        let (tx, rx) = outbox::channel(100_000);
+        let (ftx, frx) = outbox::channel(100_000);
         let id = self.next_session;
         self.next_session += 1;
         let handle = SessionHandle {

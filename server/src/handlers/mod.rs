@@ -27,7 +27,7 @@ use crate::error::{Result, ServerError};
 use crate::frame::SharedFrame;
 use crate::store::UserRecord;
 use std::sync::Arc;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::Semaphore;
 use townhall_protocol::{ClientFrame, RoomId, ServerFrame, Visibility};
 
 /// What a handler knows about the connection it serves.
@@ -37,7 +37,7 @@ pub struct Ctx {
     pub device: Option<String>,
     /// The connection's queue of non-event frames, for replies that arrive
     /// later (acks).
-    pub frames: mpsc::Sender<SharedFrame>,
+    pub frames: crate::outbox::Sender<SharedFrame>,
     /// Sends waiting for their ack on this connection.
     pub in_flight: Arc<Semaphore>,
 }
