@@ -67,7 +67,7 @@ fn harness() -> &'static Harness {
                 Config::for_data("/nonexistent".into()),
                 CancellationToken::new(),
             );
-            let (frames, mut rx) = tokio::sync::mpsc::channel(1024);
+            let (frames, mut rx) = townhall_server::outbox::channel(1024);
             // Drain replies so the handlers never wait on a full queue.
             tokio::spawn(async move { while rx.recv().await.is_some() {} });
             Ctx {
