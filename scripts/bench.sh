@@ -29,6 +29,10 @@
 #   scripts/bench.sh --ab-old BIN    also single-node A/B runs: durable and fan-out,
 #                                    BIN (an older townhall) and this build interleaved
 #                                    old/new/old/new, 2 + 5 s windows (~2 min)
+#   scripts/bench.sh --curves        also the curves (issue 19): catch-up against backlog
+#                                    (1k-1M), summary and login against rooms with news
+#                                    (10-5,000), fan-out CPU per delivery against room size
+#                                    (10-10,000); scripts/plot-curves.py draws them (~25 min)
 #   scripts/bench.sh --search-ab     also durable runs with the search indexer on and
 #                                    off (--no-search) interleaved, 3 rounds of 2 + 5 s
 #                                    windows, reporting the index lag of the "on" runs
@@ -41,7 +45,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 
-smoke=0 peers=0 only="" profile=release quiet=0 cluster=0 ab_old="" search_ab=0
+smoke=0 peers=0 only="" profile=release quiet=0 cluster=0 ab_old="" search_ab=0 curves=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) smoke=1 ;;
@@ -52,7 +56,8 @@ while [ $# -gt 0 ]; do
     --cluster) cluster=1 ;;
     --ab-old) ab_old="$2"; shift ;;
     --search-ab) search_ab=1 ;;
-    -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
+    --curves) curves=1 ;;
+    -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -115,6 +120,15 @@ half_rate() {
   local r
   r="$(jq -r --arg l "$1" 'select(.label == $l) | .figures.messages_per_sec // .figures.acks_per_sec // 0' "$out" 2>/dev/null | tail -1)"
   awk -v r="${r:-0}" 'BEGIN { h = int(r / 2); print (h < 1 ? 1 : h) }'
+}
+
+# half_cpu_rate LABEL: the messages/s at which the server would use half a
+# core, scaled from an earlier run's rate and CPU (at least 1): a latency run
+# where the server is busy but not saturated.
+half_cpu_rate() {
+  local line
+  line="$(jq -r --arg l "$1" 'select(.label == $l) | "\(.params.rate_msgs_per_sec // 0) \(.figures.server_cpu_cores // 0)"' "$out" 2>/dev/null | tail -1)"
+  awk -v l="${line:-0 0}" 'BEGIN { split(l, f, " "); h = (f[2] > 0) ? int(f[1] * 0.5 / f[2]) : 0; print (h < 1 ? 1 : h) }'
 }
 
 # busy_pct: percent of all cores busy over the next 2 seconds (/proc/stat),
@@ -196,6 +210,11 @@ else
   # A load mosquitto also sustains (it saturates near 100 msgs/s into
   # 1,000): the like-for-like latency comparison.
   run fanout-1k-50msgs       "${common[@]}" fanout --members 1000 --senders 20 --rate 50
+  # Half the server's CPU rather than half its throughput (issue 19): at
+  # moderate rates nothing batches, so a core fills long before throughput
+  # does.
+  halfcpu="$(half_cpu_rate fanout-1k-50msgs)"
+  run fanout-1k-halfcpu      "${common[@]}" fanout --members 1000 --senders 20 --rate "$halfcpu"
   run fanout-10k-saturated   "${common[@]}" fanout --members 10000 --senders 50 --window 64
   run fanout-100-100msgs     "${common[@]}" fanout --members 100 --senders 10 --rate 100
   run small-rooms-10k        "${common[@]}" small-rooms --users 10000 --room-size 5 --interval-ms 1000
@@ -246,6 +265,31 @@ if [ -n "$ab_old" ] && [ "$smoke" = 0 ]; then
   server_bin="$frozen/townhall"
 fi
 
+if [ "$curves" = 1 ] && [ "$smoke" = 0 ]; then
+  # How cost grows with the work (issue 19); scripts/plot-curves.py draws
+  # each from these lines. Catch-up time against the backlog: one user
+  # away while N messages go to 20 of their rooms.
+  for n in 1000 10000 100000 1000000; do
+    reps=10 senders=100
+    [ "$n" -ge 100000 ] && senders=1000
+    [ "$n" -ge 1000000 ] && reps=3
+    run "curve-backlog-$n" catchup --rooms 20 --messages "$n" --reps "$reps" --senders "$senders"
+  done
+  # summary time and size, and login to caught_up, against rooms with
+  # news: the user is in R rooms, each with two new messages.
+  for r in 10 100 1000 5000; do
+    run "curve-rooms-$r" catchup --rooms "$r" --messages $((2 * r)) --reps 5 --senders 100
+  done
+  # Fan-out CPU per delivery against room size, saturated (a window of
+  # messages in flight; up to 50 senders, each at most 45 msgs/s).
+  for m in 10 30 100 300 1000 3000 10000; do
+    senders=$(( m < 50 ? m : 50 ))
+    window=256
+    [ "$m" -ge 10000 ] && window=64
+    run "curve-fanout-$m" "${common[@]}" fanout --members "$m" --senders "$senders" --window "$window"
+  done
+fi
+
 if [ "$search_ab" = 1 ] && [ "$smoke" = 0 ]; then
   # The search indexer's cost on the write path: the same binary with the
   # indexer on and off (--no-search), interleaved, on the same pool.
@@ -284,6 +328,8 @@ EOF
         half="$(half_rate fanout-1k-saturated)"
         run mqtt-fanout-1k-half      "${common[@]}" --server-pid "$mpid" mqtt-fanout --mqtt 127.0.0.1:18830 --members 1000 --senders 20 --rate "$half"
         run mqtt-fanout-1k-50msgs    "${common[@]}" --server-pid "$mpid" mqtt-fanout --mqtt 127.0.0.1:18830 --members 1000 --senders 20 --rate 50
+        halfcpu="$(half_cpu_rate fanout-1k-50msgs)"
+        run mqtt-fanout-1k-halfcpu   "${common[@]}" --server-pid "$mpid" mqtt-fanout --mqtt 127.0.0.1:18830 --members 1000 --senders 20 --rate "$halfcpu"
         run mqtt-fanout-10k-saturated "${common[@]}" --server-pid "$mpid" mqtt-fanout --mqtt 127.0.0.1:18830 --members 10000 --senders 50 --window 64
         run mqtt-fanout-100-100msgs  "${common[@]}" --server-pid "$mpid" mqtt-fanout --mqtt 127.0.0.1:18830 --members 100 --senders 10 --rate 100
       else

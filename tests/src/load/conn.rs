@@ -176,8 +176,17 @@ pub fn client_frame(value: serde_json::Value) -> anyhow::Result<String> {
 pub async fn request(
     ws: &mut Ws,
     id: &str,
-    mut frame: serde_json::Value,
+    frame: serde_json::Value,
 ) -> anyhow::Result<ServerFrame> {
+    Ok(request_sized(ws, id, frame).await?.0)
+}
+
+/// [`request`], also giving the size in bytes of the reply's text.
+pub async fn request_sized(
+    ws: &mut Ws,
+    id: &str,
+    mut frame: serde_json::Value,
+) -> anyhow::Result<(ServerFrame, usize)> {
     frame["req_id"] = serde_json::Value::from(id);
     let text = client_frame(frame)?;
     let needle = format!("\"req_id\":\"{id}\"");
@@ -185,10 +194,10 @@ pub async fn request(
     // sends many in a row, so a refused one waits and goes again.
     for _ in 0..RATE_LIMIT_RETRIES {
         ws.send(Message::text(text.clone())).await?;
-        let reply = loop {
+        let (reply, bytes) = loop {
             let text = next_text(ws).await?;
             if text.contains(&needle) {
-                break serde_json::from_str::<ServerFrame>(&text)?;
+                break (serde_json::from_str::<ServerFrame>(&text)?, text.len());
             }
         };
         match &reply {
@@ -199,7 +208,7 @@ pub async fn request(
             ServerFrame::Error { code, message, .. } => {
                 bail!("request {id} failed: {code}: {message}")
             }
-            _ => return Ok(reply),
+            _ => return Ok((reply, bytes)),
         }
     }
     bail!("request {id} still rate-limited after {RATE_LIMIT_RETRIES} tries")
@@ -266,6 +275,50 @@ pub async fn add_members_as_admin(
         r??;
     }
     Ok(())
+}
+
+/// Make one private room per name as the admin, `parallel` connections at
+/// a time, and leave each (so the admin hears none of their traffic); the
+/// rooms in the order of `names`.
+pub async fn create_rooms_as_admin(
+    addr: SocketAddr,
+    admin_token: &str,
+    names: Vec<String>,
+    parallel: usize,
+) -> anyhow::Result<Vec<RoomId>> {
+    let names = std::sync::Arc::new(names);
+    let next = std::sync::Arc::new(AtomicU64::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..parallel.max(1) {
+        let (names, next, token) = (names.clone(), next.clone(), admin_token.to_owned());
+        tasks.spawn(async move {
+            let mut ws = login(addr, &token, Some(Pos::MAX), SMALL_READ_BUFFER).await?;
+            until_caught_up(&mut ws).await?;
+            let mut made = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                let Some(name) = names.get(i) else {
+                    break;
+                };
+                let room = create_room(&mut ws, name).await?.id;
+                leave(&mut ws, room).await?;
+                made.push((i, room));
+            }
+            let _ = ws.close(None).await;
+            anyhow::Ok(made)
+        });
+    }
+    let mut rooms = vec![None; names.len()];
+    while let Some(r) = tasks.join_next().await {
+        for (i, room) in r?? {
+            rooms[i] = Some(room);
+        }
+    }
+    rooms
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| r.with_context(|| format!("room {i} was not made")))
+        .collect()
 }
 
 /// Connect every token with `resume` (no backlog when it is the current

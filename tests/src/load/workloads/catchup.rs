@@ -53,17 +53,10 @@ pub async fn run(common: &Common, a: CatchupArgs) -> anyhow::Result<Report> {
     // is when the run spreads over one).
     let absent_addr = *target.addrs.last().expect("a server");
 
-    // The rooms: made by the admin, with the absent user and every sender.
-    let (mut admin, _) =
-        conn::login_caught_up(addr, &target.admin_token, Some(Pos::MAX), SMALL_READ_BUFFER).await?;
-    let mut rooms = Vec::with_capacity(a.rooms);
-    for k in 0..a.rooms {
-        rooms.push(
-            conn::create_room(&mut admin, &format!("catchup-{k}"))
-                .await?
-                .id,
-        );
-    }
+    // The rooms: made by the admin (who leaves them), with the absent user
+    // and every sender.
+    let names = (0..a.rooms).map(|k| format!("catchup-{k}")).collect();
+    let rooms = conn::create_rooms_as_admin(addr, &target.admin_token, names, 16).await?;
     let mut pairs: Vec<(RoomId, String)> = rooms
         .iter()
         .map(|room| (*room, absent.username.clone()))
@@ -73,10 +66,6 @@ pub async fn run(common: &Common, a: CatchupArgs) -> anyhow::Result<Report> {
             pairs.push((rooms[k], target.users[s + 1].username.clone()));
         }
     }
-    for room in &rooms {
-        conn::leave(&mut admin, *room).await?;
-    }
-    let _ = admin.close(None).await;
     conn::add_members_as_admin(addr, &target.admin_token, pairs, 32).await?;
     let before = target.published_pos().await?;
 
@@ -97,6 +86,7 @@ pub async fn run(common: &Common, a: CatchupArgs) -> anyhow::Result<Report> {
     let summary = Hist::new();
     let mut rates = Vec::new();
     let mut first_login = None;
+    let mut summary_bytes = 0;
     let mut failures = Vec::new();
     for rep in 0..=a.reps {
         match login_once(absent_addr, &absent.token, before, &rooms, &a).await {
@@ -115,6 +105,7 @@ pub async fn run(common: &Common, a: CatchupArgs) -> anyhow::Result<Report> {
                     continue;
                 }
                 caught_up.record(m.caught_up_us);
+                summary_bytes = summary_bytes.max(m.summary_bytes);
                 summary.record(m.summary_us);
                 rates.push(m.events as f64 / (m.caught_up_us as f64 / 1e6));
             }
@@ -142,6 +133,7 @@ pub async fn run(common: &Common, a: CatchupArgs) -> anyhow::Result<Report> {
     }
     r.figure("connect_to_caught_up", caught_up.summary());
     r.figure("summary_round_trip", summary.summary());
+    r.figure("summary_reply_bytes", summary_bytes);
     if let Some(m) = &rates.get(rates.len() / 2) {
         r.figure("backlog_msgs_per_sec_median", round3(**m));
     }
@@ -260,6 +252,7 @@ struct Login {
     welcome_us: u64,
     caught_up_us: u64,
     summary_us: u64,
+    summary_bytes: usize,
     events: u64,
     summary_problem: Option<String>,
 }
@@ -313,30 +306,56 @@ async fn login_once(
     let (welcome_us, caught_up_us, events, mut ws) =
         timed_backlog(addr, token, before, a.read_buffer).await?;
     let t1 = Instant::now();
-    let reply = conn::request(&mut ws, &conn::req_id(), json!({"type": "summary"})).await?;
-    let summary_us = t1.elapsed().as_micros() as u64;
-    let summary_problem = match reply {
-        ServerFrame::Summary { rooms, .. } => {
-            // Only this run's rooms: the server may add others (e.g. an
-            // organisation-wide room every user is in).
-            let ours: Vec<_> = rooms.iter().filter(|s| mine.contains(&s.room.id)).collect();
-            let unread: u64 = ours.iter().map(|s| s.unread).sum();
-            (ours.len() != a.rooms || unread != a.messages as u64).then(|| {
-                format!(
-                    "{} of our rooms, {unread} unread; expected {} and {}",
-                    ours.len(),
-                    a.rooms,
-                    a.messages
-                )
-            })
+    // A large summary comes in parts sharing the req_id (`more: true` on
+    // all but the last); the time is to the last part.
+    let id = conn::req_id();
+    let (mut reply, mut summary_bytes) =
+        conn::request_sized(&mut ws, &id, json!({"type": "summary"})).await?;
+    let mut rooms_seen = Vec::new();
+    let needle = format!("\"req_id\":\"{id}\"");
+    let summary_problem = loop {
+        match reply {
+            ServerFrame::Summary { rooms, more, .. } => {
+                rooms_seen.extend(rooms);
+                if !more {
+                    break None;
+                }
+            }
+            other => break Some(format!("unexpected reply {other:?}")),
         }
-        other => Some(format!("unexpected reply {other:?}")),
+        let text = loop {
+            let text = conn::next_text(&mut ws).await?;
+            if text.contains(&needle) {
+                break text;
+            }
+        };
+        summary_bytes += text.len();
+        reply = serde_json::from_str::<ServerFrame>(&text)?;
     };
+    let summary_us = t1.elapsed().as_micros() as u64;
+    // Only this run's rooms: the server may add others (e.g. an
+    // organisation-wide room every user is in).
+    let summary_problem = summary_problem.or_else(|| {
+        let ours: Vec<_> = rooms_seen
+            .iter()
+            .filter(|s| mine.contains(&s.room.id))
+            .collect();
+        let unread: u64 = ours.iter().map(|s| s.unread).sum();
+        (ours.len() != a.rooms || unread != a.messages as u64).then(|| {
+            format!(
+                "{} of our rooms, {unread} unread; expected {} and {}",
+                ours.len(),
+                a.rooms,
+                a.messages
+            )
+        })
+    });
     let _ = ws.close(None).await;
     Ok(Login {
         welcome_us,
         caught_up_us,
         summary_us,
+        summary_bytes,
         events,
         summary_problem,
     })
