@@ -180,6 +180,52 @@ fn backlog_merges_rooms_by_position_within_membership_intervals() {
 }
 
 #[test]
+fn backlog_of_many_rooms_is_merged_whole_and_in_order_across_refills() {
+    // 600 rooms: a refill reads 4 events (BACKLOG_BUFFER / rooms, at
+    // least 4), so every room is refilled many times; positions interleave
+    // across rooms and some rooms run dry long before others.
+    for (name, store, _dir) in both() {
+        let u = UserId::new();
+        let rooms: Vec<RoomId> = (0..600).map(|_| RoomId::new()).collect();
+        let mut expected = Vec::new();
+        let mut b = Batch::default();
+        for (k, room) in rooms.iter().enumerate() {
+            // Room k holds positions k+1, k+1+600, ... (k % 13 + 1 of them).
+            let positions: Vec<Pos> = (0..(k % 13 + 1) as u64)
+                .map(|j| k as u64 + 1 + j * 600)
+                .collect();
+            write_events(&store, *room, &positions);
+            // A member of every room but each tenth.
+            if k % 10 != 0 {
+                expected.extend(positions.iter().copied());
+                put_membership(
+                    &mut b,
+                    *room,
+                    u,
+                    &MemberRecord {
+                        role: RoomRole::Member,
+                        intervals: vec![(1, OPEN)],
+                    },
+                );
+            }
+        }
+        store.apply(&b).expect("apply");
+        expected.sort_unstable();
+        let mut backlog = store.backlog(u, 0, Pos::MAX).expect("open");
+        let mut got = Vec::new();
+        loop {
+            let chunk = backlog.next_chunk(&store, 7).expect("chunk");
+            if chunk.is_empty() {
+                break;
+            }
+            got.extend(chunk.into_iter().map(|e| e.pos));
+        }
+        assert_eq!(got.len(), expected.len(), "{name}: every event once");
+        assert_eq!(got, expected, "{name}: in position order");
+    }
+}
+
+#[test]
 fn memberships_read_from_both_sides() {
     for (name, store, _dir) in both() {
         let (u1, u2) = (UserId::new(), UserId::new());

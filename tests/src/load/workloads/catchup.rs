@@ -219,7 +219,11 @@ async fn send_acked(
         let mut next = tokio::time::Instant::now();
         for k in 0..count {
             tokio::time::sleep_until(next).await;
-            next += gap;
+            // A sender that fell behind (this process's core is busy
+            // reading what the rooms hear) goes on from now rather than
+            // bursting to catch up: a burst would pass the server's
+            // per-connection request rate (`rate_limited`).
+            next = next.max(tokio::time::Instant::now()) + gap;
             let room = rooms[k % rooms.len()];
             sink.send(super::send_message(room, k as u64, body_bytes))
                 .await?;
