@@ -271,7 +271,7 @@ if [ "$curves" = 1 ] && [ "$smoke" = 0 ]; then
   # away while N messages go to 20 of their rooms.
   for n in 1000 10000 100000 1000000; do
     reps=10 senders=100
-    [ "$n" -ge 100000 ] && senders=1000
+    [ "$n" -ge 100000 ] && senders=250
     [ "$n" -ge 1000000 ] && reps=3
     run "curve-backlog-$n" catchup --rooms 20 --messages "$n" --reps "$reps" --senders "$senders"
   done

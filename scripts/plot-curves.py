@@ -33,23 +33,25 @@ def get(line, dotted):
     return v
 
 
-# (file, title, label prefix, x key, x label, y key, y label)
+# (file, title, label prefix, x key, x label, y key, y label, reference
+# slope: 1 where the cost should grow with what is delivered, 0 where it is
+# a cost per item and should stay flat)
 CURVES = [
     ("curve-backlog.svg", "Catch-up: connect to caught_up against the backlog",
      "curve-backlog-", "params.messages", "messages in the backlog (20 rooms)",
-     "figures.connect_to_caught_up.p50_ms", "connect → caught_up, p50 (ms)"),
+     "figures.connect_to_caught_up.p50_ms", "connect → caught_up, p50 (ms)", 1),
     ("curve-summary-time.svg", "summary round trip against rooms with news",
      "curve-rooms-", "params.rooms", "rooms the user is in, each with 2 new messages",
-     "figures.summary_round_trip.p50_ms", "summary round trip, p50 (ms)"),
+     "figures.summary_round_trip.p50_ms", "summary round trip, p50 (ms)", 1),
     ("curve-summary-bytes.svg", "summary reply size against rooms with news",
      "curve-rooms-", "params.rooms", "rooms the user is in, each with 2 new messages",
-     "figures.summary_reply_bytes", "summary reply (bytes)"),
+     "figures.summary_reply_bytes", "summary reply (bytes)", 1),
     ("curve-login-rooms.svg", "Login to caught_up against rooms with news",
      "curve-rooms-", "params.rooms", "rooms with news (2 new messages each)",
-     "figures.connect_to_caught_up.p50_ms", "connect → caught_up, p50 (ms)"),
+     "figures.connect_to_caught_up.p50_ms", "connect → caught_up, p50 (ms)", 1),
     ("curve-fanout-cpu.svg", "Fan-out: server CPU per delivery against room size",
      "curve-fanout-", "params.members", "members of the room (all online)",
-     "figures.server_cpu_us_per_delivery", "server CPU per delivery (µs)"),
+     "figures.server_cpu_us_per_delivery", "server CPU per delivery (µs)", 0),
 ]
 
 W, H, ML, MR, MT, MB = 640, 400, 80, 20, 40, 60
@@ -62,7 +64,7 @@ def decades(lo, hi):
     return a, b
 
 
-def svg(title, xlabel, ylabel, pts):
+def svg(title, xlabel, ylabel, pts, ref):
     xa, xb = decades(min(p[0] for p in pts), max(p[0] for p in pts))
     ya, yb = decades(min(p[1] for p in pts), max(p[1] for p in pts))
 
@@ -87,15 +89,16 @@ def svg(title, xlabel, ylabel, pts):
     out.append(f'<text x="{(ML + W - MR) / 2}" y="{H - 16}" text-anchor="middle">{xlabel}</text>')
     out.append(f'<text transform="translate(16,{(MT + H - MB) / 2}) rotate(-90)" '
                f'text-anchor="middle">{ylabel}</text>')
-    # Slope 1 through the first point: what linear growth would look like.
+    # The reference through the first point: linear growth, or flat.
     x0, y0 = pts[0]
     x1 = 10 ** xb
-    y1 = y0 * x1 / x0
+    y1 = y0 * (x1 / x0) ** ref
     if y1 > 10 ** yb:
-        x1, y1 = x0 * (10 ** yb) / y0, 10 ** yb
+        x1, y1 = x0 * (10 ** yb / y0) ** (1 / ref), 10 ** yb
     out.append(f'<line x1="{sx(x0):.1f}" y1="{sy(y0):.1f}" x2="{sx(x1):.1f}" y2="{sy(y1):.1f}" '
                f'stroke="#999" stroke-dasharray="4 4"/>')
-    out.append(f'<text x="{sx(x1) - 4:.1f}" y="{sy(y1) + 14:.1f}" text-anchor="end" fill="#777">linear</text>')
+    word = "linear" if ref == 1 else "flat"
+    out.append(f'<text x="{sx(x1) - 4:.1f}" y="{sy(y1) + 14:.1f}" text-anchor="end" fill="#777">{word}</text>')
     path = " ".join(f"{'M' if i == 0 else 'L'}{sx(x):.1f},{sy(y):.1f}" for i, (x, y) in enumerate(pts))
     out.append(f'<path d="{path}" fill="none" stroke="#1f5fbf" stroke-width="2"/>')
     for x, y in pts:
@@ -111,14 +114,14 @@ def main():
     lines = load(sys.argv[1])
     out_dir = Path(sys.argv[2] if len(sys.argv) > 2 else "docs/bench")
     out_dir.mkdir(parents=True, exist_ok=True)
-    for file, title, prefix, xk, xl, yk, yl in CURVES:
+    for file, title, prefix, xk, xl, yk, yl, ref in CURVES:
         pts = sorted((get(l, xk), get(l, yk)) for l in lines
                      if str(l.get("label", "")).startswith(prefix)
                      and get(l, xk) is not None and get(l, yk) is not None and get(l, yk) > 0)
         if len(pts) < 2:
             print(f"{file}: fewer than two points, not drawn")
             continue
-        (out_dir / file).write_text(svg(title, xl, yl, pts))
+        (out_dir / file).write_text(svg(title, xl, yl, pts, ref))
         print(f"\n{title} ({out_dir / file})\n| {xl} | {yl} | local slope |\n|---|---|---|")
         for i, (x, y) in enumerate(pts):
             slope = ""

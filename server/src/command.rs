@@ -234,6 +234,9 @@ pub enum Reply {
         ack: AckRecord,
         duplicate: bool,
     },
+    /// A `send`'s ack is durable and already in its connection's queue
+    /// (`committer::AckTo`): nothing left to write.
+    Delivered,
     Room(RoomRecord),
     User(UserRecord),
     /// A broadcast is durable: its id, audience size, and whether it had

@@ -73,16 +73,25 @@ pub use watch::{WatchOp, check_phrase};
 /// worth at full speed.
 pub const QUEUE_CAPACITY: usize = 4096;
 
+/// tokio's local run queue holds 256 tasks: the writer tasks a publish
+/// wakes past that go to the shared queue, ahead of whatever the fsync
+/// thread wakes next (see `Worker::sync`).
+const WAKE_QUEUE: usize = 256;
+
 /// Most jobs in one group commit: bounds the latency a job can add to the
 /// others in its batch, while one fsync (~0.2 ms) is shared by up to 1024.
 pub const MAX_BATCH: usize = 1024;
 
-type JobResult = (Option<oneshot::Sender<Result<Reply>>>, Result<Reply>);
+type JobResult = (
+    Option<oneshot::Sender<Result<Reply>>>,
+    Option<AckTo>,
+    Result<Reply>,
+);
 
 /// Answer every job of a group whose writes did not become durable: those
 /// that had succeeded get the storage error, the rest keep their own.
 fn refuse_all(results: Vec<JobResult>, e: &crate::store::StoreError) {
-    for (reply, outcome) in results {
+    for (reply, _, outcome) in results {
         if let Some(reply) = reply {
             let refused = match outcome {
                 Ok(_) => Err(ServerError::Store(crate::store::StoreError::Backend(
@@ -102,6 +111,50 @@ pub struct Job {
     pub reply: Option<oneshot::Sender<Result<Reply>>>,
     /// The cluster log's sequence of this command; `None` when embedded.
     pub log_seq: Option<u64>,
+    /// A `send`'s connection, for the worker to write its `ack` into.
+    pub ack_to: Option<AckTo>,
+}
+
+/// Where the worker writes a `send`'s `ack` frame itself, once its group is
+/// durable and published: straight into the connection's queue of replies,
+/// at the point where it would otherwise answer the submitter. Through the
+/// submitter, the ack would wait for that task to be woken, behind every
+/// writer task the group's publish woke (a 1,000-member room: milliseconds;
+/// docs/benchmarks.md finding 11). The reply then says
+/// [`Reply::Delivered`]; if the queue is full or closed, the reply carries
+/// the ack as before and the submitter writes it (waiting for room).
+pub struct AckTo {
+    pub frames: crate::outbox::Sender<crate::frame::SharedFrame>,
+    pub req_id: Option<String>,
+    pub client_id: uuid::Uuid,
+    /// When the send reached the worker's queue: the ack latency metric.
+    pub queued: std::time::Instant,
+}
+
+impl AckTo {
+    /// Write the ack of a durable `send` (any other outcome is returned
+    /// as it is).
+    fn deliver(self, outcome: Result<Reply>) -> Result<Reply> {
+        let Ok(Reply::Ack { ack, duplicate }) = &outcome else {
+            return outcome;
+        };
+        let frame = townhall_protocol::ServerFrame::Ack {
+            req_id: self.req_id,
+            client_id: self.client_id,
+            room: ack.room,
+            seq: ack.seq,
+            pos: ack.pos,
+            ts: ack.ts,
+            duplicate: *duplicate,
+        };
+        match self.frames.try_send(crate::frame::shared(&frame)) {
+            Ok(()) => {
+                crate::metrics::record_ack(self.queued.elapsed());
+                Ok(Reply::Delivered)
+            }
+            Err(_) => outcome,
+        }
+    }
 }
 
 /// The replies a command's submitter waits for.
@@ -247,6 +300,13 @@ impl Committer {
     /// Queue a command in order and return the receiver of its reply, so a
     /// caller can queue several in order before waiting for any.
     pub async fn enqueue(&self, cmd: Command) -> Result<ReplyRx> {
+        self.enqueue_acked(cmd, None).await
+    }
+
+    /// [`enqueue`](Self::enqueue) a `send` whose ack the worker writes into
+    /// the connection itself when it can ([`AckTo`]); embedded mode only (a
+    /// cluster's entries are answered through the log's waiters).
+    pub async fn enqueue_acked(&self, cmd: Command, ack_to: Option<AckTo>) -> Result<ReplyRx> {
         match &self.route {
             Route::Local(tx) => {
                 let (reply, rx) = oneshot::channel();
@@ -255,6 +315,7 @@ impl Committer {
                     stamp: Stamp::now(),
                     reply: Some(reply),
                     log_seq: None,
+                    ack_to,
                 })
                 .await
                 .map_err(|_| ServerError::ShuttingDown)?;
@@ -283,6 +344,7 @@ impl Committer {
                     stamp: Stamp::now(),
                     reply: None,
                     log_seq: None,
+                    ack_to: None,
                 });
             }
             Route::Log(log) => log.append_detached(cmd),
@@ -314,6 +376,8 @@ struct Worker {
     /// Whether the last check was below the watermark (to log transitions once).
     disk_full: bool,
     syncer: Syncer,
+    /// Session queues the last group's publish pushed to (`Worker::sync`).
+    woken: usize,
     /// The stamp of the command being applied (see `command.rs`).
     stamp: Stamp,
     /// The time commands are applied under: the largest stamp seen so far,
@@ -352,6 +416,7 @@ impl Worker {
             mode,
             disk_full: false,
             syncer: Syncer::start(store),
+            woken: 0,
             stamp: Stamp { now: 0, seed: 0 },
             clock,
             ids_made: 0,
@@ -527,7 +592,7 @@ impl Worker {
                     self.rooms.remove(&ev.room);
                 }
             }
-            results.push((job.reply, outcome));
+            results.push((job.reply, job.ack_to, outcome));
         }
         let m = crate::metrics::get();
         crate::metrics::inc(&m.commit_batches);
@@ -581,7 +646,7 @@ impl Worker {
         }
         let synced = if wrote && matches!(self.mode, Mode::Embedded { .. }) {
             let started = std::time::Instant::now();
-            let r = self.syncer.sync().await;
+            let r = self.sync().await;
             crate::metrics::inc(&m.fsyncs);
             crate::metrics::add(&m.fsync_micros_total, started.elapsed().as_micros() as u64);
             if r.is_err() {
@@ -595,9 +660,10 @@ impl Worker {
             Ok(()) => {
                 self.pulse.group_synced(self.base.pulse_unflushed());
                 crate::metrics::add(&m.events_committed, pending.events.len() as u64);
+                self.woken = 0;
                 if !pending.events.is_empty() {
                     let started = std::time::Instant::now();
-                    self.hub.publish(&pending.events);
+                    self.woken = self.hub.publish(&pending.events);
                     crate::metrics::record_fanout(started.elapsed());
                 }
                 for (user, frame) in pending.frames_to_user {
@@ -621,7 +687,11 @@ impl Worker {
                         Kick::User(user, why) => self.hub.kick_user(user, why),
                     }
                 }
-                for (reply, outcome) in results {
+                for (reply, ack_to, outcome) in results {
+                    let outcome = match ack_to {
+                        Some(to) => to.deliver(outcome),
+                        None => outcome,
+                    };
                     if let Some(reply) = reply {
                         let _ = reply.send(outcome);
                     }
@@ -645,6 +715,29 @@ impl Worker {
         tracing::error!(error = %e, "cannot apply the cluster log; this node stops");
         if let Mode::Replica { fatal, .. } = &self.mode {
             fatal.cancel();
+        }
+    }
+
+    /// Flush + fdatasync of the store, on the fsync thread; but after a
+    /// publish that pushed to more than [`WAKE_QUEUE`] sessions, by the
+    /// committer itself with `block_in_place` (its worker hands its queue
+    /// to another thread meanwhile). Woken by the fsync thread, the
+    /// committer would queue behind every writer task that publish woke
+    /// (4.1 ms on average after a 0.3 ms sync in a broadcast to 1,000
+    /// online, docs/benchmarks.md finding 11), and the acks and the next
+    /// group with it. Not always: after a small publish the queue is short,
+    /// and blocking in place costs more (the core's hand-over, then the
+    /// two threads sharing the core: durable sends at 6,000/s went from
+    /// 1.4 to 1.8–2.8 ms ack p50). A current-thread runtime (some tests)
+    /// cannot block in place.
+    async fn sync(&self) -> Result<(), crate::store::StoreError> {
+        if self.woken > WAKE_QUEUE
+            && tokio::runtime::Handle::current().runtime_flavor()
+                == tokio::runtime::RuntimeFlavor::MultiThread
+        {
+            tokio::task::block_in_place(|| self.base.sync())
+        } else {
+            self.syncer.sync().await
         }
     }
 
@@ -1000,4 +1093,72 @@ pub fn user_record_batch(user: &UserRecord) -> Batch {
     let mut b = Batch::default();
     store::put_user(&mut b, user);
     b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::AckRecord;
+    use townhall_protocol::RoomId;
+
+    fn acked() -> Result<Reply> {
+        Ok(Reply::Ack {
+            ack: AckRecord {
+                room: RoomId::new(),
+                seq: 7,
+                pos: 42,
+                ts: 1_000,
+                broadcast: None,
+            },
+            duplicate: false,
+        })
+    }
+
+    fn to(frames: &crate::outbox::Sender<crate::frame::SharedFrame>) -> AckTo {
+        AckTo {
+            frames: frames.clone(),
+            req_id: Some("r1".into()),
+            client_id: uuid::Uuid::nil(),
+            queued: std::time::Instant::now(),
+        }
+    }
+
+    #[test]
+    fn the_worker_writes_a_durable_sends_ack_into_the_connection() {
+        let (tx, mut rx) = crate::outbox::channel(4);
+        let out = to(&tx).deliver(acked());
+        assert!(matches!(out, Ok(Reply::Delivered)), "{out:?}");
+        let frame = rx.try_recv().expect("the ack is queued");
+        let text = frame.as_str();
+        assert!(text.contains(r#""type":"ack""#), "{text}");
+        assert!(text.contains(r#""req_id":"r1""#), "{text}");
+        assert!(
+            text.contains(r#""seq":7"#) && text.contains(r#""pos":42"#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_full_or_closed_queue_leaves_the_ack_to_the_submitter_and_errors_pass_through() {
+        let (tx, mut rx) = crate::outbox::channel(1);
+        tx.try_send(crate::frame::shared(
+            &townhall_protocol::ServerFrame::Pong { req_id: None },
+        ))
+        .expect("room for one");
+        let out = to(&tx).deliver(acked());
+        assert!(matches!(out, Ok(Reply::Ack { .. })), "full: {out:?}");
+        rx.try_recv().expect("the frame queued before");
+        assert!(rx.try_recv().is_err(), "nothing else was queued");
+
+        let refused = to(&tx).deliver(Err(ServerError::NotFound));
+        assert!(matches!(refused, Err(ServerError::NotFound)), "{refused:?}");
+        assert!(
+            rx.try_recv().is_err(),
+            "an error is the submitter's to write"
+        );
+
+        drop(rx);
+        let out = to(&tx).deliver(acked());
+        assert!(matches!(out, Ok(Reply::Ack { .. })), "closed: {out:?}");
+    }
 }

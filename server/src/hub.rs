@@ -331,7 +331,9 @@ impl Hub {
     /// event as soon as every session registered before it has it, so a
     /// session registering between two events gets the first from its
     /// backlog and the second live.
-    pub fn publish(&self, events: &[Published]) {
+    /// Returns how many session queues it pushed to (each push may wake
+    /// a writer task).
+    pub fn publish(&self, events: &[Published]) -> usize {
         // Poisoning would mean a panic inside `extend`/`take`: keep going.
         if !events.is_empty() {
             let mut dirty = self
@@ -350,9 +352,10 @@ impl Hub {
                 .0
                 .extend(events.iter().filter(|ev| !ev.is_marker()).map(|ev| ev.room));
         }
+        let mut pushed = 0;
         for ev in events {
             let mut s = self.lock();
-            publish_one(&mut s, ev);
+            pushed += publish_one(&mut s, ev);
             s.published = ev.pos;
             self.inner.published.store(ev.pos, Ordering::Release);
         }
@@ -363,6 +366,7 @@ impl Hub {
                 moved
             });
         }
+        pushed
     }
 
     /// The rooms that had events published since the last call (for the
@@ -549,7 +553,9 @@ impl Hub {
 /// One event to every online session of the room's members, with its
 /// membership change applied (a joiner gets their own join event; a leaver
 /// gets their own leave event and nothing after it).
-fn publish_one(s: &mut State, ev: &Published) {
+/// Returns how many sessions it pushed the event to.
+fn publish_one(s: &mut State, ev: &Published) -> usize {
+    let mut pushed = 0;
     let mut slow: Vec<(UserId, u64)> = Vec::new();
     if let Some(MembershipChange::Joined(user, role)) = &ev.change {
         s.rooms.entry(ev.room).or_default().insert(*user, *role);
@@ -570,6 +576,7 @@ fn publish_one(s: &mut State, ev: &Published) {
                     pos: ev.pos,
                     frame: ev.frame.clone(),
                 };
+                pushed += 1;
                 if h.events.try_send(item).is_err() {
                     // Full: the client is not keeping up. Its events stay
                     // in the store; it resumes from its position.
@@ -603,6 +610,7 @@ fn publish_one(s: &mut State, ev: &Published) {
             entry.sessions.retain(|h| h.id != id);
         }
     }
+    pushed
 }
 
 fn notify_presence(s: &State, user: UserId, online: bool) {

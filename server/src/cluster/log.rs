@@ -392,6 +392,7 @@ pub async fn read_log(
                 stamp: entry.stamp,
                 reply,
                 log_seq: Some(seq),
+                ack_to: None,
             };
             if jobs.send(job).await.is_err() {
                 return Ok(()); // the worker stopped

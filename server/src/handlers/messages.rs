@@ -63,10 +63,22 @@ pub async fn send(
     // Ack latency starts when the send reaches the committer's queue: the
     // wait for a permit above is this client's own pipelining limit.
     let queued = std::time::Instant::now();
-    let reply = ctx.app.committer.enqueue(cmd).await?;
+    let ack_to = crate::committer::AckTo {
+        frames: ctx.frames.clone(),
+        req_id: req_id.clone(),
+        client_id,
+        queued,
+    };
+    let reply = ctx.app.committer.enqueue_acked(cmd, Some(ack_to)).await?;
     let frames = ctx.frames.clone();
     tokio::spawn(async move {
         let frame = match reply.await {
+            Ok(Ok(Reply::Delivered)) => {
+                // The worker wrote the ack into the queue itself (and
+                // recorded its latency).
+                drop(permit);
+                return;
+            }
             Ok(Ok(Reply::Ack { ack, duplicate })) => {
                 crate::metrics::record_ack(queued.elapsed());
                 ServerFrame::Ack {
