@@ -73,9 +73,12 @@ pub use watch::{WatchOp, check_phrase};
 /// worth at full speed.
 pub const QUEUE_CAPACITY: usize = 4096;
 
-/// tokio's local run queue holds 256 tasks: the writer tasks a publish
-/// wakes past that go to the shared queue, ahead of whatever the fsync
-/// thread wakes next (see `Worker::sync`).
+/// After a publish that woke more writer tasks than this, the fsync
+/// thread's next wakeup of the committer would queue behind them (see
+/// `Worker::sync`). A rule of thumb from the measurements (a 1,000-member
+/// room, or a large group of durable sends: block in place; 100 members or
+/// a few sends: do not); 256 is also the size of a tokio worker's local
+/// queue.
 const WAKE_QUEUE: usize = 256;
 
 /// Most jobs in one group commit: bounds the latency a job can add to the
@@ -376,7 +379,7 @@ struct Worker {
     /// Whether the last check was below the watermark (to log transitions once).
     disk_full: bool,
     syncer: Syncer,
-    /// Session queues the last group's publish pushed to (`Worker::sync`).
+    /// Writer tasks the last group's publish woke (`Worker::sync`).
     woken: usize,
     /// The stamp of the command being applied (see `command.rs`).
     stamp: Stamp,
@@ -660,6 +663,8 @@ impl Worker {
             Ok(()) => {
                 self.pulse.group_synced(self.base.pulse_unflushed());
                 crate::metrics::add(&m.events_committed, pending.events.len() as u64);
+                // Writers still queued from an older publish are not
+                // counted: a group that published nothing resets it.
                 self.woken = 0;
                 if !pending.events.is_empty() {
                     let started = std::time::Instant::now();
@@ -718,11 +723,12 @@ impl Worker {
         }
     }
 
-    /// Flush + fdatasync of the store, on the fsync thread; but after a
-    /// publish that pushed to more than [`WAKE_QUEUE`] sessions, by the
-    /// committer itself with `block_in_place` (its worker hands its queue
-    /// to another thread meanwhile). Woken by the fsync thread, the
-    /// committer would queue behind every writer task that publish woke
+    /// Flush + fdatasync of the store, on the fsync thread; but when the
+    /// last group's publish woke more than [`WAKE_QUEUE`] writer tasks, by
+    /// the committer itself with `block_in_place` (its worker
+    /// hands its queue to another thread meanwhile). Woken by the fsync
+    /// thread, the committer would queue behind every writer task that
+    /// publish woke
     /// (4.1 ms on average after a 0.3 ms sync in a broadcast to 1,000
     /// online, docs/benchmarks.md finding 11), and the acks and the next
     /// group with it. Not always: after a small publish the queue is short,
@@ -735,6 +741,7 @@ impl Worker {
             && tokio::runtime::Handle::current().runtime_flavor()
                 == tokio::runtime::RuntimeFlavor::MultiThread
         {
+            crate::metrics::inc(&crate::metrics::get().fsyncs_in_place);
             tokio::task::block_in_place(|| self.base.sync())
         } else {
             self.syncer.sync().await

@@ -331,8 +331,8 @@ impl Hub {
     /// event as soon as every session registered before it has it, so a
     /// session registering between two events gets the first from its
     /// backlog and the second live.
-    /// Returns how many session queues it pushed to (each push may wake
-    /// a writer task).
+    /// Returns how many writer tasks it woke (a push into a queue whose
+    /// writer was waiting; 300 events to two idle sessions wake two).
     pub fn publish(&self, events: &[Published]) -> usize {
         // Poisoning would mean a panic inside `extend`/`take`: keep going.
         if !events.is_empty() {
@@ -352,10 +352,10 @@ impl Hub {
                 .0
                 .extend(events.iter().filter(|ev| !ev.is_marker()).map(|ev| ev.room));
         }
-        let mut pushed = 0;
+        let mut woke = 0;
         for ev in events {
             let mut s = self.lock();
-            pushed += publish_one(&mut s, ev);
+            woke += publish_one(&mut s, ev);
             s.published = ev.pos;
             self.inner.published.store(ev.pos, Ordering::Release);
         }
@@ -366,7 +366,7 @@ impl Hub {
                 moved
             });
         }
-        pushed
+        woke
     }
 
     /// The rooms that had events published since the last call (for the
@@ -553,9 +553,10 @@ impl Hub {
 /// One event to every online session of the room's members, with its
 /// membership change applied (a joiner gets their own join event; a leaver
 /// gets their own leave event and nothing after it).
-/// Returns how many sessions it pushed the event to.
+/// Returns how many writer tasks it woke (sessions whose writer was
+/// waiting on an empty queue).
 fn publish_one(s: &mut State, ev: &Published) -> usize {
-    let mut pushed = 0;
+    let mut woke = 0;
     let mut slow: Vec<(UserId, u64)> = Vec::new();
     if let Some(MembershipChange::Joined(user, role)) = &ev.change {
         s.rooms.entry(ev.room).or_default().insert(*user, *role);
@@ -576,13 +577,16 @@ fn publish_one(s: &mut State, ev: &Published) -> usize {
                     pos: ev.pos,
                     frame: ev.frame.clone(),
                 };
-                pushed += 1;
-                if h.events.try_send(item).is_err() {
-                    // Full: the client is not keeping up. Its events stay
-                    // in the store; it resumes from its position.
-                    h.kill.kill(CloseReason::SLOW_CONSUMER);
-                    crate::metrics::inc(&crate::metrics::get().slow_consumer_closes);
-                    slow.push((*user, h.id));
+                match h.events.try_send_waking(item) {
+                    Ok(true) => woke += 1,
+                    Ok(false) => {}
+                    Err(_) => {
+                        // Full: the client is not keeping up. Its events
+                        // stay in the store; it resumes from its position.
+                        h.kill.kill(CloseReason::SLOW_CONSUMER);
+                        crate::metrics::inc(&crate::metrics::get().slow_consumer_closes);
+                        slow.push((*user, h.id));
+                    }
                 }
             }
         }
@@ -610,7 +614,7 @@ fn publish_one(s: &mut State, ev: &Published) -> usize {
             entry.sessions.retain(|h| h.id != id);
         }
     }
-    pushed
+    woke
 }
 
 fn notify_presence(s: &State, user: UserId, online: bool) {

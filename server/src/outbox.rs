@@ -140,6 +140,13 @@ impl<T> std::fmt::Debug for Sender<T> {
 impl<T> Sender<T> {
     /// Queue `item` unless the queue is full or the receiver is gone.
     pub fn try_send(&self, item: T) -> Result<(), TrySendError<T>> {
+        self.try_send_waking(item).map(|_| ())
+    }
+
+    /// [`try_send`](Self::try_send), telling whether it woke the receiver
+    /// (it was waiting on an empty queue): the hub counts the writer tasks
+    /// a publish wakes.
+    pub fn try_send_waking(&self, item: T) -> Result<bool, TrySendError<T>> {
         let waker = {
             let mut state = self.shared.state();
             if state.closed {
@@ -151,10 +158,11 @@ impl<T> Sender<T> {
             state.queue.push_back(item);
             state.receiver.take()
         };
+        let woke = waker.is_some();
         if let Some(w) = waker {
             w.wake();
         }
-        Ok(())
+        Ok(woke)
     }
 
     /// Queue `item`, waiting while the queue is full; fails only if the
@@ -264,6 +272,30 @@ impl<T> Receiver<T> {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn a_push_says_whether_it_woke_the_waiting_receiver() {
+        use std::future::Future;
+        let (tx, mut rx) = channel::<u32>(8);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(!tx.try_send_waking(1).expect("room"), "nobody waits yet");
+        {
+            let recv = rx.recv();
+            let mut recv = std::pin::pin!(recv);
+            assert_eq!(recv.as_mut().poll(&mut cx), Poll::Ready(Some(1)));
+        }
+        {
+            // Waiting on an empty queue: the next push wakes it, the one
+            // after finds it already woken.
+            let recv = rx.recv();
+            let mut recv = std::pin::pin!(recv);
+            assert_eq!(recv.as_mut().poll(&mut cx), Poll::Pending);
+        }
+        assert!(tx.try_send_waking(2).expect("room"), "woke the receiver");
+        assert!(!tx.try_send_waking(3).expect("room"), "already woken");
+        assert_eq!(rx.try_recv().ok(), Some(2));
+        assert_eq!(rx.try_recv().ok(), Some(3));
+    }
 
     /// Receive until the end (within a minute): each sender's items (sender
     /// × 1,000,000 + its index) in order; how many.

@@ -595,3 +595,90 @@ async fn my_own_messages_move_my_read_marker() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A publish that wakes more than 256 writer tasks makes the committer do
+/// its next sync itself (`block_in_place`; counted in
+/// `townhall_fsyncs_in_place_total`), and writes the acks itself: still,
+/// every connection gets every event once and in order, and every send
+/// exactly one ack, after its fsync.
+#[tokio::test]
+async fn a_fan_out_to_300_connections_keeps_each_event_once_and_each_ack_once() {
+    let server = TestServer::start().await;
+    // 10 people with 30 connections each: 300 writers per event.
+    let mut tokens = Vec::new();
+    for i in 0..10 {
+        tokens.push(server.user(&format!("u{i}")).await.1);
+    }
+    let (mut owner, _, _) = server.connect_caught_up(&tokens[0], None, None).await;
+    let room = owner.create_room("hall", Visibility::Private).await;
+    for i in 1..10 {
+        owner.add_member(room.id, &format!("u{i}")).await;
+    }
+    let mut conns = Vec::new();
+    for token in &tokens {
+        for _ in 0..30 {
+            let (c, _, caught_up) = server.connect_caught_up(token, None, None).await;
+            conns.push((c, caught_up));
+        }
+    }
+    let metrics = |text: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix("townhall_fsyncs_in_place_total "))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let http = reqwest::Client::new();
+    let scrape = || async {
+        http.get(server.http("/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
+    };
+    let in_place_before = metrics(&scrape().await);
+
+    // One at a time (each its own group: the next one's sync follows a
+    // publish to 300 idle writers), then 40 pipelined (several per group).
+    for i in 0..10 {
+        owner.post(room.id, &format!("one {i}")).await;
+    }
+    owner.post_pipelined(room.id, 40).await;
+    // No second ack for any of them: the next reply comes with none before it.
+    match owner.request(ClientFrame::Ping { req_id: None }).await {
+        ServerFrame::Pong { .. } => {}
+        other => panic!("ping: {other:?}"),
+    }
+    let acks = owner
+        .seen
+        .iter()
+        .filter(|f| f.contains(r#""type":"ack""#))
+        .count();
+    assert_eq!(acks, 50, "exactly one ack per send");
+
+    let want: Vec<String> = (0..10)
+        .map(|i| format!("one {i}"))
+        .chain((0..40).map(|i| format!("m{i}")))
+        .collect();
+    for (k, (c, caught_up)) in conns.iter_mut().enumerate() {
+        let mut got = Vec::new();
+        let mut last = *caught_up;
+        while got.len() < want.len() {
+            let e = c.next_event().await;
+            assert!(e.pos > last, "connection {k}: positions rise");
+            last = e.pos;
+            if e.room == room.id
+                && let Some(text) = body(&e)
+            {
+                got.push(text.to_owned());
+            }
+        }
+        assert_eq!(got, want, "connection {k}: every message once, in order");
+    }
+    let in_place = metrics(&scrape().await) - in_place_before;
+    assert!(
+        in_place > 0,
+        "the committer synced in place after a 300-writer publish"
+    );
+}

@@ -653,6 +653,7 @@ impl Store {
             rooms,
             block,
             primed: false,
+            failed: false,
         })
     }
 
@@ -1228,6 +1229,9 @@ pub struct Backlog {
     /// room not in it has given all it has.
     heads: std::collections::BinaryHeap<std::cmp::Reverse<(Pos, usize)>>,
     primed: bool,
+    /// A read failed: the merge's state is no longer whole, so every later
+    /// chunk fails too (the caller ends the session, which resumes).
+    failed: bool,
 }
 
 impl Backlog {
@@ -1237,6 +1241,17 @@ impl Backlog {
         store: &Store,
         limit: usize,
     ) -> Result<Vec<StoredEvent>, StoreError> {
+        if self.failed {
+            return Err(StoreError::Backend(
+                "the backlog stopped at an earlier read error".into(),
+            ));
+        }
+        let merged = self.merge(store, limit);
+        self.failed = merged.is_err();
+        merged
+    }
+
+    fn merge(&mut self, store: &Store, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         if !self.primed {
             self.heads.clear();
             for (i, cursor) in self.rooms.iter_mut().enumerate() {

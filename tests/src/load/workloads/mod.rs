@@ -251,6 +251,9 @@ pub struct WindowFigures {
     pub metric_fsyncs: Option<f64>,
     /// Time the server spent in store syncs over the window, µs (`/metrics`).
     pub metric_sync_us: Option<f64>,
+    /// Of those syncs, the committer's own (`block_in_place`, after a large
+    /// publish); absent from servers older than that counter.
+    pub metric_syncs_in_place: Option<f64>,
     pub window_secs: f64,
     /// Cluster mode: every townhall node's CPU together, in cores.
     pub nodes_cores: Option<f64>,
@@ -307,6 +310,9 @@ impl WindowFigures {
             r.figure("server_counted_fsyncs_in_window", f);
             if let (Some(us), true) = (self.metric_sync_us, f > 0.0) {
                 r.figure("server_mean_store_sync_ms", round3(us / f / 1000.0));
+            }
+            if let Some(n) = self.metric_syncs_in_place {
+                r.figure("server_syncs_in_place_in_window", n);
             }
         }
     }
@@ -370,6 +376,7 @@ pub async fn meter(
         commit_batches: delta("townhall_commit_batches_total"),
         metric_fsyncs: delta("townhall_fsyncs_total"),
         metric_sync_us: delta("townhall_fsync_microseconds_total"),
+        metric_syncs_in_place: delta("townhall_fsyncs_in_place_total"),
         window_secs: window.secs(),
         nodes_cores,
         nats_cores,
