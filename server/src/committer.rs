@@ -379,7 +379,8 @@ struct Worker {
     /// Whether the last check was below the watermark (to log transitions once).
     disk_full: bool,
     syncer: Syncer,
-    /// Writer tasks the last group's publish woke (`Worker::sync`).
+    /// Wake calls of the last group's publish (`Worker::sync`); 0 after a
+    /// group that published nothing.
     woken: usize,
     /// The stamp of the command being applied (see `command.rs`).
     stamp: Stamp,
@@ -724,8 +725,8 @@ impl Worker {
     }
 
     /// Flush + fdatasync of the store, on the fsync thread; but when the
-    /// last group's publish woke more than [`WAKE_QUEUE`] writer tasks, by
-    /// the committer itself with `block_in_place` (its worker
+    /// last group's publish woke more than [`WAKE_QUEUE`] writer tasks
+    /// (its wake calls, `Hub::publish`), by the committer itself with `block_in_place` (its worker
     /// hands its queue to another thread meanwhile). Woken by the fsync
     /// thread, the committer would queue behind every writer task that
     /// publish woke

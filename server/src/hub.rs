@@ -331,8 +331,12 @@ impl Hub {
     /// event as soon as every session registered before it has it, so a
     /// session registering between two events gets the first from its
     /// backlog and the second live.
-    /// Returns how many writer tasks it woke (a push into a queue whose
-    /// writer was waiting; 300 events to two idle sessions wake two).
+    /// Returns how many wake calls its pushes made (a push into a queue
+    /// whose writer had left its waker: a writer waiting, or one that
+    /// stopped waiting since and has not looked again). An approximation
+    /// of the writer tasks woken, for `committer::Worker::sync`'s rule of
+    /// thumb; far closer than counting pushes (300 events to two idle
+    /// sessions make about two wake calls, not 600 pushes).
     pub fn publish(&self, events: &[Published]) -> usize {
         // Poisoning would mean a panic inside `extend`/`take`: keep going.
         if !events.is_empty() {
@@ -553,8 +557,7 @@ impl Hub {
 /// One event to every online session of the room's members, with its
 /// membership change applied (a joiner gets their own join event; a leaver
 /// gets their own leave event and nothing after it).
-/// Returns how many writer tasks it woke (sessions whose writer was
-/// waiting on an empty queue).
+/// Returns how many wake calls its pushes made (see `Hub::publish`).
 fn publish_one(s: &mut State, ev: &Published) -> usize {
     let mut woke = 0;
     let mut slow: Vec<(UserId, u64)> = Vec::new();

@@ -143,9 +143,11 @@ impl<T> Sender<T> {
         self.try_send_waking(item).map(|_| ())
     }
 
-    /// [`try_send`](Self::try_send), telling whether it woke the receiver
-    /// (it was waiting on an empty queue): the hub counts the writer tasks
-    /// a publish wakes.
+    /// [`try_send`](Self::try_send), telling whether it called the
+    /// receiver's waker: the receiver was waiting, or left its waker when
+    /// it stopped waiting (a `select!` that took another branch) and has
+    /// not looked at the queue since. The hub counts these to estimate the
+    /// writer tasks a publish wakes.
     pub fn try_send_waking(&self, item: T) -> Result<bool, TrySendError<T>> {
         let waker = {
             let mut state = self.shared.state();
@@ -285,8 +287,9 @@ mod tests {
             assert_eq!(recv.as_mut().poll(&mut cx), Poll::Ready(Some(1)));
         }
         {
-            // Waiting on an empty queue: the next push wakes it, the one
-            // after finds it already woken.
+            // Polled on an empty queue, it leaves its waker (also once
+            // this future is dropped): the next push calls it, the one
+            // after finds none.
             let recv = rx.recv();
             let mut recv = std::pin::pin!(recv);
             assert_eq!(recv.as_mut().poll(&mut cx), Poll::Pending);
