@@ -69,6 +69,8 @@ test('an admin invites someone by link; they choose a password in a fresh browse
   await expect(row).toHaveAttribute('data-state', 'used');
   await form.getByLabel('Username').fill('rex');
   await form.getByRole('button', { name: 'Create invitation link' }).click();
+  // The box still shows ivy's link until the new one arrives.
+  await expect(shown).toContainText('(@rex)');
   const rexLink = await page.getByTestId('invite-link-value').inputValue();
   const rex = page.getByTestId('invitation').filter({ hasText: '@rex' });
   await rex.getByRole('button', { name: 'Revoke the invitation of rex' }).click();
