@@ -66,4 +66,32 @@ describe('the thread panel', () => {
     expect(closed()).toBe(1);
     store.stop();
   });
+
+  it('a key typed right after choosing a name with Enter follows the name', async () => {
+    const { ui, s, store } = await openThread();
+    store.members.value = new Map([['g', [alice, bob].map((user) => ({ user, role: 'member' as const }))]]);
+    const box = ui.getByLabelText('Reply in thread') as HTMLTextAreaElement;
+    const type = (text: string) => {
+      for (const ch of text) {
+        fireEvent.keyDown(box, { key: ch });
+        const at = box.selectionStart;
+        box.value = box.value.slice(0, at) + ch + box.value.slice(box.selectionEnd);
+        box.setSelectionRange(at + 1, at + 1);
+        fireEvent.input(box);
+        fireEvent.keyUp(box, { key: ch });
+      }
+    };
+    type('ask @al');
+    expect(ui.getAllByTestId('mention-option')[0]!.textContent).toContain('@alice');
+    fireEvent.keyDown(box, { key: 'Enter' });
+    expect(box.value).toBe('ask @alice ');
+    type('a');
+    // Whatever waits for the next frame runs now: it must not move the caret.
+    await new Promise<void>((resolve) => requestAnimationFrame(() => resolve()));
+    type('bout it');
+    expect(box.value).toBe('ask @alice about it');
+    fireEvent.keyDown(box, { key: 'Enter' });
+    expect(s.ofType('send').at(-1)).toMatchObject({ room: 'g', body: 'ask @alice about it', thread: 5 });
+    store.stop();
+  });
 });

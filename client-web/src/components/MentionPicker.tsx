@@ -49,13 +49,15 @@ export function useMentionPicker(
     const el = ref.current;
     if (!el || !query) return;
     const next = applyMention(el.value, query.start, el.selectionStart, username);
+    // Text and caret change now, in this key or mouse event: the next key
+    // typed must land after the name. (Placing the caret a frame later moved
+    // it back in front of a key typed in between.) The re-render then finds
+    // the value already written and leaves the textarea, caret included, alone.
+    el.value = next.text;
+    el.focus();
+    el.setSelectionRange(next.caret, next.caret);
     setText(next.text);
     setQuery(null);
-    // After Preact wrote the new value, put the caret after the name.
-    requestAnimationFrame(() => {
-      el.focus();
-      el.setSelectionRange(next.caret, next.caret);
-    });
   };
 
   /** Keys the list takes while it is open; true when the key was used. */
