@@ -3,7 +3,7 @@ import { showFaviconCount } from './favicon';
 import { useEffect, useState } from 'preact/hooks';
 import * as api from './api';
 import type { LoginResponse } from './protocol';
-import { navigate, roomHref, route } from './router';
+import { navigate, roomHref, route, searchAgain } from './router';
 import { stepRoom, useGlobalKeys } from './keys';
 import * as storage from './storage';
 import { ChatStore } from './store';
@@ -240,7 +240,7 @@ function Shell({ store }: { store: ChatStore }) {
         ) : r.name === 'mentions' ? (
           <SearchView key="mentions" store={store} query="mentions:me" title="Mentions" />
         ) : r.name === 'search' ? (
-          <SearchView key={r.q} store={store} query={r.q} />
+          <SearchView key={r.q} store={store} query={r.q} again={searchAgain.value} />
         ) : r.name === 'reach' ? (
           <>
             <ReachView key={r.id} store={store} id={r.id} />

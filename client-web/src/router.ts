@@ -79,6 +79,18 @@ export function searchHref(q: string): string {
   return `#/search?q=${encodeURIComponent(q)}`;
 }
 
+/** Bumped when the search on screen is asked for again (Enter on the same
+ * words): the view is keyed on the query, so only this makes it search anew
+ * and find what was indexed since. */
+export const searchAgain = signal(0);
+
+/** Show the results for `q`; the same query as shown searches again. */
+export function runSearch(q: string): void {
+  const href = searchHref(q);
+  if (globalThis.location.hash === href) searchAgain.value++;
+  else navigate(href);
+}
+
 export const questionsHref = '#/questions';
 export const adminHref = '#/admin';
 export const accountHref = '#/account';

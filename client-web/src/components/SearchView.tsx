@@ -24,19 +24,21 @@ interface State {
   lagMs: number;
 }
 
-/** `title`: a view built on one fixed query (Mentions: `mentions:me`). */
-export function SearchView({ store, query, title }: { store: ChatStore; query: string; title?: string }) {
+/** `title`: a view built on one fixed query (Mentions: `mentions:me`).
+ * `again`: a change searches anew (the same query asked for again). */
+export function SearchView({ store, query, title, again = 0 }: { store: ChatStore; query: string; title?: string; again?: number }) {
   const [state, setState] = useState<State>({ results: [], loading: true, lagMs: 0 });
   const [sort, setSort] = useState<Sort>('newest');
-  // The sort a load was for: a late page of the other order is dropped.
-  const current = useRef<Sort>('newest');
+  // Which load is the latest: the answer to an earlier one (a page of the
+  // other order, a search asked for again since) arrives late and is dropped.
+  const latest = useRef(0);
 
   const load = async (cursor?: string, order: Sort = sort) => {
-    current.current = order;
+    const mine = ++latest.current;
     setState((s) => ({ ...s, loading: true, error: undefined, ...(cursor === undefined ? { results: [] } : {}) }));
     try {
       const page = await store.search(query, cursor, order);
-      if (current.current !== order) return;
+      if (latest.current !== mine) return;
       setState((s) => ({
         results: cursor === undefined ? page.results : [...s.results, ...page.results],
         cursor: page.more ? page.next_cursor : undefined,
@@ -44,7 +46,7 @@ export function SearchView({ store, query, title }: { store: ChatStore; query: s
         lagMs: page.index_lag_ms,
       }));
     } catch (e) {
-      if (current.current !== order) return;
+      if (latest.current !== mine) return;
       const message = e instanceof RequestError ? e.message : String(e);
       setState((s) => ({ ...s, loading: false, error: message }));
     }
@@ -52,8 +54,9 @@ export function SearchView({ store, query, title }: { store: ChatStore; query: s
 
   useEffect(() => {
     void load();
-    // A new query is a new view (keyed on the query in App).
-  }, []);
+    // A new query is a new view (keyed on the query in App); the same one
+    // asked for again is searched again, in the order chosen.
+  }, [again]);
 
   const rooms = store.rooms.value;
   return (

@@ -11,12 +11,11 @@ import {
   adminHref,
   mentionsHref,
   myQuestionsHref,
-  navigate,
   pastBroadcastsHref,
   sentBroadcastsHref,
   questionsHref,
   roomHref,
-  searchHref,
+  runSearch,
 } from '../router';
 import { markAllRead } from '../roomAdmin';
 import { ConnectionBadge } from './ConnectionBadge';
@@ -62,7 +61,7 @@ export function Sidebar({ store, activeRoom, searchQuery, questionsActive, admin
         onSubmit={(e) => {
           e.preventDefault();
           const q = (new FormData(e.currentTarget).get('q') ?? '').toString().trim();
-          if (q) navigate(searchHref(q));
+          if (q) runSearch(q);
         }}
       >
         <input
