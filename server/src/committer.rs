@@ -73,14 +73,6 @@ pub use watch::{WatchOp, check_phrase};
 /// worth at full speed.
 pub const QUEUE_CAPACITY: usize = 4096;
 
-/// After a publish that woke more writer tasks than this, the fsync
-/// thread's next wakeup of the committer would queue behind them (see
-/// `Worker::sync`). A rule of thumb from the measurements (a 1,000-member
-/// room, or a large group of durable sends: block in place; 100 members or
-/// a few sends: do not); 256 is also the size of a tokio worker's local
-/// queue.
-const WAKE_QUEUE: usize = 256;
-
 /// Most jobs in one group commit: bounds the latency a job can add to the
 /// others in its batch, while one fsync (~0.2 ms) is shared by up to 1024.
 pub const MAX_BATCH: usize = 1024;
@@ -90,6 +82,26 @@ type JobResult = (
     Option<AckTo>,
     Result<Reply>,
 );
+
+/// Write the acks of a durable group's sends, in job order from `next`, up
+/// to the first whose event lies beyond `published` (the position just
+/// published: an ack never comes before its event is visible, so a request
+/// sent after it reads the message). Jobs without an ack to write are
+/// passed over; `next` is where the next call goes on.
+fn deliver_acks(results: &mut [JobResult], next: &mut usize, published: Pos) {
+    while let Some((_, ack_to, outcome)) = results.get_mut(*next) {
+        if let (Some(_), Ok(Reply::Ack { ack, .. })) = (&ack_to, &outcome)
+            && ack.pos > published
+        {
+            return;
+        }
+        if let Some(to) = ack_to.take() {
+            let done = std::mem::replace(outcome, Ok(Reply::Delivered));
+            *outcome = to.deliver(done);
+        }
+        *next += 1;
+    }
+}
 
 /// Answer every job of a group whose writes did not become durable: those
 /// that had succeeded get the storage error, the rest keep their own.
@@ -119,8 +131,9 @@ pub struct Job {
 }
 
 /// Where the worker writes a `send`'s `ack` frame itself, once its group is
-/// durable and published: straight into the connection's queue of replies,
-/// at the point where it would otherwise answer the submitter. Through the
+/// durable and its event published: straight into the connection's queue
+/// of replies, before the writers of the event's other recipients are
+/// woken (`Hub::publish`). Through the
 /// submitter, the ack would wait for that task to be woken, behind every
 /// writer task the group's publish woke (a 1,000-member room: milliseconds;
 /// docs/benchmarks.md finding 11). The reply then says
@@ -379,9 +392,6 @@ struct Worker {
     /// Whether the last check was below the watermark (to log transitions once).
     disk_full: bool,
     syncer: Syncer,
-    /// Wake calls of the last group's publish (`Worker::sync`); 0 after a
-    /// group that published nothing.
-    woken: usize,
     /// The stamp of the command being applied (see `command.rs`).
     stamp: Stamp,
     /// The time commands are applied under: the largest stamp seen so far,
@@ -420,7 +430,6 @@ impl Worker {
             mode,
             disk_full: false,
             syncer: Syncer::start(store),
-            woken: 0,
             stamp: Stamp { now: 0, seed: 0 },
             clock,
             ids_made: 0,
@@ -664,14 +673,17 @@ impl Worker {
             Ok(()) => {
                 self.pulse.group_synced(self.base.pulse_unflushed());
                 crate::metrics::add(&m.events_committed, pending.events.len() as u64);
-                // Writers still queued from an older publish are not
-                // counted: a group that published nothing resets it.
-                self.woken = 0;
+                // Each send's ack goes out as soon as its event is
+                // published, before the room's other writers are woken.
+                let mut acked = 0;
                 if !pending.events.is_empty() {
                     let started = std::time::Instant::now();
-                    self.woken = self.hub.publish(&pending.events);
+                    self.hub.publish(&pending.events, |pos| {
+                        deliver_acks(&mut results, &mut acked, pos);
+                    });
                     crate::metrics::record_fanout(started.elapsed());
                 }
+                deliver_acks(&mut results, &mut acked, Pos::MAX);
                 for (user, frame) in pending.frames_to_user {
                     self.hub.send_to_user(user, frame);
                 }
@@ -693,11 +705,7 @@ impl Worker {
                         Kick::User(user, why) => self.hub.kick_user(user, why),
                     }
                 }
-                for (reply, ack_to, outcome) in results {
-                    let outcome = match ack_to {
-                        Some(to) => to.deliver(outcome),
-                        None => outcome,
-                    };
+                for (reply, _, outcome) in results {
                     if let Some(reply) = reply {
                         let _ = reply.send(outcome);
                     }
@@ -724,29 +732,13 @@ impl Worker {
         }
     }
 
-    /// Flush + fdatasync of the store, on the fsync thread; but when the
-    /// last group's publish woke more than [`WAKE_QUEUE`] writer tasks
-    /// (its wake calls, `Hub::publish`), by the committer itself with `block_in_place` (its worker
-    /// hands its queue to another thread meanwhile). Woken by the fsync
-    /// thread, the committer would queue behind every writer task that
-    /// publish woke
-    /// (4.1 ms on average after a 0.3 ms sync in a broadcast to 1,000
-    /// online, docs/benchmarks.md finding 11), and the acks and the next
-    /// group with it. Not always: after a small publish the queue is short,
-    /// and blocking in place costs more (the core's hand-over, then the
-    /// two threads sharing the core: durable sends at 6,000/s went from
-    /// 1.4 to 1.8–2.8 ms ack p50). A current-thread runtime (some tests)
-    /// cannot block in place.
+    /// Flush + fdatasync of the store, on the fsync thread. (The writers
+    /// run on a runtime of their own, `writer::use_runtime`, so the fsync
+    /// thread's wakeup of the committer no longer queues behind the writer
+    /// tasks of the last publish: the committer's own sync in
+    /// `block_in_place` that worked around it is gone.)
     async fn sync(&self) -> Result<(), crate::store::StoreError> {
-        if self.woken > WAKE_QUEUE
-            && tokio::runtime::Handle::current().runtime_flavor()
-                == tokio::runtime::RuntimeFlavor::MultiThread
-        {
-            crate::metrics::inc(&crate::metrics::get().fsyncs_in_place);
-            tokio::task::block_in_place(|| self.base.sync())
-        } else {
-            self.syncer.sync().await
-        }
+        self.syncer.sync().await
     }
 
     fn stopped(&self) -> bool {
@@ -1144,6 +1136,52 @@ mod tests {
             text.contains(r#""seq":7"#) && text.contains(r#""pos":42"#),
             "{text}"
         );
+    }
+
+    fn acked_at(pos: Pos) -> Result<Reply> {
+        let mut r = acked();
+        if let Ok(Reply::Ack { ack, .. }) = &mut r {
+            ack.pos = pos;
+        }
+        r
+    }
+
+    fn queued_acks(rx: &mut crate::outbox::Receiver<SharedFrame>) -> Vec<String> {
+        std::iter::from_fn(|| rx.try_recv().ok())
+            .map(|f| f.as_str().to_owned())
+            .collect()
+    }
+
+    /// Each ack goes out once its own event is published (so the request
+    /// a client sends after it finds the message), never earlier, in job
+    /// order; jobs without an ack to write are passed over.
+    #[test]
+    fn acks_go_out_as_their_events_are_published_and_not_before() {
+        let (tx, mut rx) = crate::outbox::channel(8);
+        let mut results: Vec<JobResult> = vec![
+            (None, Some(to(&tx)), acked_at(5)),
+            (None, Some(to(&tx)), acked_at(7)),
+            (None, None, Ok(Reply::Done(8))),
+            (None, Some(to(&tx)), Err(ServerError::NotFound)),
+            (None, Some(to(&tx)), acked_at(9)),
+        ];
+        let mut next = 0;
+        deliver_acks(&mut results, &mut next, 4);
+        assert_eq!(next, 0, "nothing is published up to 4");
+        assert!(queued_acks(&mut rx).is_empty());
+        deliver_acks(&mut results, &mut next, 7);
+        let out = queued_acks(&mut rx);
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert!(out[0].contains(r#""pos":5"#) && out[1].contains(r#""pos":7"#));
+        assert_eq!(next, 4, "stops at the ack of position 9");
+        deliver_acks(&mut results, &mut next, Pos::MAX);
+        let out = queued_acks(&mut rx);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(out[0].contains(r#""pos":9"#));
+        assert!(matches!(results[0].2, Ok(Reply::Delivered)));
+        assert!(matches!(results[2].2, Ok(Reply::Done(8))));
+        assert!(matches!(results[3].2, Err(ServerError::NotFound)));
+        assert!(matches!(results[4].2, Ok(Reply::Delivered)));
     }
 
     #[test]

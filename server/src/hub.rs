@@ -331,13 +331,14 @@ impl Hub {
     /// event as soon as every session registered before it has it, so a
     /// session registering between two events gets the first from its
     /// backlog and the second live.
-    /// Returns how many wake calls its pushes made (a push into a queue
-    /// whose writer had left its waker: a writer waiting, or one that
-    /// stopped waiting since and has not looked again). An approximation
-    /// of the writer tasks woken, for `committer::Worker::sync`'s rule of
-    /// thumb; far closer than counting pushes (300 events to two idle
-    /// sessions make about two wake calls, not 600 pushes).
-    pub fn publish(&self, events: &[Published]) -> usize {
+    ///
+    /// The writers an event is queued to are woken after the lock is let
+    /// go, and after `first(pos)`: the committer writes there the acks of
+    /// the sends that event completes, so the writers that carry them are
+    /// woken before the room's other writers (a runtime's run queue is
+    /// FIFO: behind a 1,000-member room's writers, an ack waited for all
+    /// of them; docs/benchmarks.md finding 13).
+    pub fn publish(&self, events: &[Published], mut first: impl FnMut(Pos)) {
         // Poisoning would mean a panic inside `extend`/`take`: keep going.
         if !events.is_empty() {
             let mut dirty = self
@@ -356,12 +357,18 @@ impl Hub {
                 .0
                 .extend(events.iter().filter(|ev| !ev.is_marker()).map(|ev| ev.room));
         }
-        let mut woke = 0;
+        let mut wakers = Vec::new();
         for ev in events {
-            let mut s = self.lock();
-            woke += publish_one(&mut s, ev);
-            s.published = ev.pos;
-            self.inner.published.store(ev.pos, Ordering::Release);
+            {
+                let mut s = self.lock();
+                publish_one(&mut s, ev, &mut wakers);
+                s.published = ev.pos;
+                self.inner.published.store(ev.pos, Ordering::Release);
+            }
+            first(ev.pos);
+            for w in wakers.drain(..) {
+                w.wake();
+            }
         }
         if let (Some(last), Some(watch)) = (events.last(), self.inner.published_watch.get()) {
             watch.send_if_modified(|p| {
@@ -370,7 +377,6 @@ impl Hub {
                 moved
             });
         }
-        woke
     }
 
     /// The rooms that had events published since the last call (for the
@@ -558,8 +564,9 @@ impl Hub {
 /// membership change applied (a joiner gets their own join event; a leaver
 /// gets their own leave event and nothing after it).
 /// Returns how many wake calls its pushes made (see `Hub::publish`).
-fn publish_one(s: &mut State, ev: &Published) -> usize {
-    let mut woke = 0;
+/// Queue `ev` to every session that gets it; the wakers of the writers to
+/// wake go to `wakers` (the caller wakes them, after letting the lock go).
+fn publish_one(s: &mut State, ev: &Published, wakers: &mut Vec<std::task::Waker>) {
     let mut slow: Vec<(UserId, u64)> = Vec::new();
     if let Some(MembershipChange::Joined(user, role)) = &ev.change {
         s.rooms.entry(ev.room).or_default().insert(*user, *role);
@@ -580,9 +587,9 @@ fn publish_one(s: &mut State, ev: &Published) -> usize {
                     pos: ev.pos,
                     frame: ev.frame.clone(),
                 };
-                match h.events.try_send_waking(item) {
-                    Ok(true) => woke += 1,
-                    Ok(false) => {}
+                match h.events.try_send_deferred(item) {
+                    Ok(Some(waker)) => wakers.push(waker),
+                    Ok(None) => {}
                     Err(_) => {
                         // Full: the client is not keeping up. Its events
                         // stay in the store; it resumes from its position.
@@ -617,7 +624,6 @@ fn publish_one(s: &mut State, ev: &Published) -> usize {
             entry.sessions.retain(|h| h.id != id);
         }
     }
-    woke
 }
 
 fn notify_presence(s: &State, user: UserId, online: bool) {
@@ -642,6 +648,100 @@ fn notify_presence(s: &State, user: UserId, online: bool) {
                     let _ = h.frames.try_send(frame.clone());
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::Future;
+    use std::sync::atomic::AtomicUsize;
+    use std::task::{Context, Wake, Waker};
+
+    /// Counts its wakes.
+    struct Counter(AtomicUsize);
+
+    impl Wake for Counter {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    struct Online {
+        events: crate::outbox::Receiver<EventFrame>,
+        woken: Arc<Counter>,
+    }
+
+    /// Register a session of `user` whose writer waits on its events (a
+    /// first poll leaves the counting waker in the queue).
+    fn online(hub: &Hub, user: UserId, id: u64) -> Online {
+        let (events, mut events_rx) = crate::outbox::channel(16);
+        let (frames, _frames_rx) = crate::outbox::channel(16);
+        let handle = SessionHandle {
+            id,
+            user,
+            token_hash: [0; 32],
+            events,
+            frames,
+            kill: Arc::new(KillSwitch::default()),
+            registered_at: 0,
+        };
+        assert!(hub.register(handle, 4).is_some());
+        let woken = Arc::new(Counter(AtomicUsize::new(0)));
+        let waker = Waker::from(woken.clone());
+        let mut recv = Box::pin(events_rx.recv());
+        let polled = recv.as_mut().poll(&mut Context::from_waker(&waker));
+        assert!(polled.is_pending(), "nothing queued yet");
+        drop(recv);
+        Online {
+            events: events_rx,
+            woken,
+        }
+    }
+
+    /// What `first` sees when it is called for an event: the event is
+    /// visible (`published`) and queued to every member's session, and no
+    /// member's writer has been woken yet; after the call they all are,
+    /// once.
+    #[test]
+    fn publish_calls_first_once_an_event_is_queued_and_before_any_writer_wakes() {
+        let room = RoomId::new();
+        let (a, b) = (UserId::new(), UserId::new());
+        let hub = Hub::new(
+            10,
+            [(room, a, RoomRole::Member), (room, b, RoomRole::Member)],
+        );
+        let mut sessions = [online(&hub, a, 1), online(&hub, b, 2)];
+        let events: Vec<Published> = (11..=12)
+            .map(|pos| Published {
+                pos,
+                room,
+                frame: SharedFrame::from(format!("{{\"pos\":{pos}}}")),
+                change: None,
+            })
+            .collect();
+        let mut seen = Vec::new();
+        hub.publish(&events, |pos| {
+            let wakes: Vec<usize> = sessions
+                .iter()
+                .map(|s| s.woken.0.load(Ordering::SeqCst))
+                .collect();
+            seen.push((pos, hub.published(), wakes));
+        });
+        // Event 11 woke both writers; at event 12 they had not looked at
+        // their queues again, so there was nobody left to wake.
+        assert_eq!(
+            seen,
+            vec![(11, 11, vec![0, 0]), (12, 12, vec![1, 1])],
+            "(pos, published, wakes so far) at each call"
+        );
+        for s in &mut sessions {
+            assert_eq!(s.woken.0.load(Ordering::SeqCst), 1);
+            let got: Vec<Pos> = std::iter::from_fn(|| s.events.try_recv().ok())
+                .map(|e| e.pos)
+                .collect();
+            assert_eq!(got, vec![11, 12]);
         }
     }
 }

@@ -271,6 +271,14 @@ fn reindex(data: &std::path::Path) -> anyhow::Result<()> {
 fn serve(config: Config) -> anyhow::Result<()> {
     init_logs(config.log_format);
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
+    // The connections' writers on threads of their own (see
+    // `townhall_server::writer::use_runtime`), as many as the runtime's.
+    let writers = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("townhall-writer")
+        .enable_all()
+        .build()
+        .context("starting the writers' runtime")?;
+    townhall_server::writer::use_runtime(writers.handle().clone());
     runtime.block_on(async {
         let shutdown = CancellationToken::new();
         tokio::spawn(signals(shutdown.clone()));

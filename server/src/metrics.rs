@@ -51,12 +51,11 @@ pub struct Metrics {
     pub cluster_barriers: Counter,
     pub cluster_barrier_timeouts: Counter,
     pub cluster_barriers_refused: Counter,
-    pub fsyncs_in_place: Counter,
 }
 
 /// (metric name, help): the names are what dashboards and the black-box
 /// tests (tests/tests/operations.rs) read; they never change.
-const COUNTERS: [(&str, &str); 18] = [
+const COUNTERS: [(&str, &str); 17] = [
     (
         "townhall_events_committed_total",
         "Timeline events made durable.",
@@ -112,10 +111,6 @@ const COUNTERS: [(&str, &str); 18] = [
     (
         "townhall_cluster_barriers_refused_total",
         "Cluster: misses answered at once because too many waits were in flight.",
-    ),
-    (
-        "townhall_fsyncs_in_place_total",
-        "Store syncs the committer made itself (block_in_place) after a large publish.",
     ),
 ];
 
@@ -389,7 +384,6 @@ fn build() -> Registry {
         cluster_barriers: counter(14),
         cluster_barrier_timeouts: counter(15),
         cluster_barriers_refused: counter(16),
-        fsyncs_in_place: counter(17),
     };
     let gauge = |name: &'static str, help: &'static str| {
         recorder.describe_gauge(

@@ -140,31 +140,30 @@ impl<T> std::fmt::Debug for Sender<T> {
 impl<T> Sender<T> {
     /// Queue `item` unless the queue is full or the receiver is gone.
     pub fn try_send(&self, item: T) -> Result<(), TrySendError<T>> {
-        self.try_send_waking(item).map(|_| ())
-    }
-
-    /// [`try_send`](Self::try_send), telling whether it called the
-    /// receiver's waker: the receiver was waiting, or left its waker when
-    /// it stopped waiting (a `select!` that took another branch) and has
-    /// not looked at the queue since. The hub counts these to estimate the
-    /// writer tasks a publish wakes.
-    pub fn try_send_waking(&self, item: T) -> Result<bool, TrySendError<T>> {
-        let waker = {
-            let mut state = self.shared.state();
-            if state.closed {
-                return Err(TrySendError::Closed(item));
-            }
-            if state.queue.len() >= self.shared.capacity {
-                return Err(TrySendError::Full(item));
-            }
-            state.queue.push_back(item);
-            state.receiver.take()
-        };
-        let woke = waker.is_some();
-        if let Some(w) = waker {
+        if let Some(w) = self.try_send_deferred(item)? {
             w.wake();
         }
-        Ok(woke)
+        Ok(())
+    }
+
+    /// [`try_send`](Self::try_send) that hands back the receiver's waker
+    /// instead of calling it: the caller must wake it, when it chooses.
+    /// There is one when the receiver was waiting, or left its waker when
+    /// it stopped waiting (a `select!` that took another branch) and has
+    /// not looked at the queue since. The hub queues an event to a room's sessions under
+    /// its lock, then wakes their writers outside it, in the order it
+    /// chooses (the sender's first: its `ack` then goes out first).
+    #[must_use = "the receiver only looks at the queue once this waker is woken"]
+    pub fn try_send_deferred(&self, item: T) -> Result<Option<Waker>, TrySendError<T>> {
+        let mut state = self.shared.state();
+        if state.closed {
+            return Err(TrySendError::Closed(item));
+        }
+        if state.queue.len() >= self.shared.capacity {
+            return Err(TrySendError::Full(item));
+        }
+        state.queue.push_back(item);
+        Ok(state.receiver.take())
     }
 
     /// Queue `item`, waiting while the queue is full; fails only if the
@@ -276,11 +275,14 @@ mod tests {
     use std::time::Duration;
 
     #[test]
-    fn a_push_says_whether_it_woke_the_waiting_receiver() {
+    fn a_deferred_push_hands_back_the_waiting_receivers_waker() {
         use std::future::Future;
         let (tx, mut rx) = channel::<u32>(8);
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        assert!(!tx.try_send_waking(1).expect("room"), "nobody waits yet");
+        assert!(
+            tx.try_send_deferred(1).expect("room").is_none(),
+            "nobody waits yet"
+        );
         {
             let recv = rx.recv();
             let mut recv = std::pin::pin!(recv);
@@ -294,8 +296,12 @@ mod tests {
             let mut recv = std::pin::pin!(recv);
             assert_eq!(recv.as_mut().poll(&mut cx), Poll::Pending);
         }
-        assert!(tx.try_send_waking(2).expect("room"), "woke the receiver");
-        assert!(!tx.try_send_waking(3).expect("room"), "already woken");
+        let waker = tx.try_send_deferred(2).expect("room");
+        assert!(waker.is_some(), "the receiver's waker");
+        assert!(
+            tx.try_send_deferred(3).expect("room").is_none(),
+            "handed back once"
+        );
         assert_eq!(rx.try_recv().ok(), Some(2));
         assert_eq!(rx.try_recv().ok(), Some(3));
     }

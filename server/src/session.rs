@@ -276,7 +276,7 @@ async fn open(socket: WebSocket, app: App) -> Option<Open> {
         notices,
         upto,
     });
-    let writer = tokio::spawn(writer.run(start));
+    let writer = crate::writer::spawn(writer.run(start));
     // The hash is only read where a password is checked, against the store.
     let user = crate::store::UserRecord {
         password_hash: String::new(),

@@ -20,7 +20,7 @@ use futures_util::SinkExt;
 use futures_util::stream::SplitSink;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use townhall_protocol::{Pos, ServerFrame, close};
@@ -39,6 +39,35 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Longest the goodbye (queued replies, then the Close frame) may take.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The runtime the writers run on, when the process made one for them
+/// (`main`'s `serve`). Why apart: a fan-out wakes up to thousands of writer
+/// tasks at once, and a runtime's run queue is one FIFO per worker, so on a
+/// shared runtime the next request's read, the committer's wakeup and the
+/// ack's write each queued behind all of them (a broadcast's ack waited
+/// for the previous broadcast's 1,000 writes). With the writers on threads
+/// of their own, the kernel shares the cores between the two runtimes and
+/// the sessions and the committer, which use little CPU, run as soon as
+/// they are woken. Unset (the library run inside a test's runtime): the
+/// current runtime.
+static RUNTIME: OnceLock<tokio::runtime::Handle> = OnceLock::new();
+
+/// Run the writers on `handle` from now on. False when one was already set.
+pub fn use_runtime(handle: tokio::runtime::Handle) -> bool {
+    RUNTIME.set(handle).is_ok()
+}
+
+/// Start a writer on the writers' runtime (or the current one).
+pub fn spawn<F>(writer: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match RUNTIME.get() {
+        Some(rt) => rt.spawn(writer),
+        None => tokio::spawn(writer),
+    }
+}
 
 pub struct Writer {
     pub sink: SplitSink<WebSocket, Message>,

@@ -38,6 +38,11 @@ pub struct AbsentArgs {
     /// Latency phase: most sends per second per sender.
     #[arg(long, default_value_t = 10.0)]
     pub per_conn_rate: f64,
+    /// Latency phase: start every sender at once, so that they send in
+    /// step (a burst of `--senders` broadcasts each period) rather than
+    /// spread over it.
+    #[arg(long)]
+    pub lockstep: bool,
     /// Store phase: members that stay online and send.
     #[arg(long, default_value_t = 50)]
     pub store_senders: usize,
@@ -116,7 +121,16 @@ pub async fn run(common: &Common, a: AbsentArgs) -> anyhow::Result<Report> {
             ));
             let sink = if i < a.senders {
                 let (tally, rate, body) = (tally.clone(), a.per_conn_rate, a.body_bytes);
+                // Spread over the sending period, as people are: started
+                // together, the senders kept in step and every tick brought
+                // a burst of `--senders` broadcasts at once (`--lockstep`).
+                let phase = if a.lockstep {
+                    Duration::ZERO
+                } else {
+                    secs(i as f64 / a.senders as f64 / rate.max(1e-3))
+                };
                 senders.spawn(async move {
+                    tokio::time::sleep(phase).await;
                     (
                         i,
                         windowed_sender(sink, room, tally, permits, rate, until, body).await,
@@ -199,6 +213,7 @@ pub async fn run(common: &Common, a: AbsentArgs) -> anyhow::Result<Report> {
     r.param("absent", a.members - a.online);
     r.param("senders", a.senders);
     r.param("per_conn_rate", a.per_conn_rate);
+    r.param("lockstep", a.lockstep);
     r.param("store_senders", a.store_senders);
     r.param("store_messages", a.store_messages);
     r.param("body_bytes", a.body_bytes);

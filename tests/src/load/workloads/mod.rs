@@ -252,7 +252,8 @@ pub struct WindowFigures {
     /// Time the server spent in store syncs over the window, µs (`/metrics`).
     pub metric_sync_us: Option<f64>,
     /// Of those syncs, the committer's own (`block_in_place`, after a large
-    /// publish); absent from servers older than that counter.
+    /// publish): only servers of `0954d47` up to the writers' own runtime
+    /// had it, kept to compare against them (absent otherwise).
     pub metric_syncs_in_place: Option<f64>,
     pub window_secs: f64,
     /// Cluster mode: every townhall node's CPU together, in cores.
