@@ -133,10 +133,11 @@ pub struct Job {
 /// Where the worker writes a `send`'s `ack` frame itself, once its group is
 /// durable and its event published: straight into the connection's queue
 /// of replies, before the writers of the event's other recipients are
-/// woken (`Hub::publish`). Through the
-/// submitter, the ack would wait for that task to be woken, behind every
-/// writer task the group's publish woke (a 1,000-member room: milliseconds;
-/// docs/benchmarks.md finding 11). The reply then says
+/// woken (`Hub::publish`): the ack's writer is woken ahead of them. (Through
+/// the submitter, the ack waited for that task to be woken and then for its
+/// writer, behind every writer task the group's publish woke: a 1,000-member
+/// room, milliseconds; docs/benchmarks.md findings 11 and 13.) The reply
+/// then says
 /// [`Reply::Delivered`]; if the queue is full or closed, the reply carries
 /// the ack as before and the submitter writes it (waiting for room).
 pub struct AckTo {

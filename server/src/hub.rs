@@ -357,18 +357,16 @@ impl Hub {
                 .0
                 .extend(events.iter().filter(|ev| !ev.is_marker()).map(|ev| ev.room));
         }
-        let mut wakers = Vec::new();
         for ev in events {
+            let mut wakers = Wakers(Vec::new());
             {
                 let mut s = self.lock();
-                publish_one(&mut s, ev, &mut wakers);
+                publish_one(&mut s, ev, &mut wakers.0);
                 s.published = ev.pos;
                 self.inner.published.store(ev.pos, Ordering::Release);
             }
             first(ev.pos);
-            for w in wakers.drain(..) {
-                w.wake();
-            }
+            drop(wakers);
         }
         if let (Some(last), Some(watch)) = (events.last(), self.inner.published_watch.get()) {
             watch.send_if_modified(|p| {
@@ -560,12 +558,24 @@ impl Hub {
     }
 }
 
+/// Writers to wake, woken when this is dropped: after the lock is let go,
+/// and even if something between panics (a waker taken from a queue and
+/// never called would leave its writer asleep on queued events).
+struct Wakers(Vec<std::task::Waker>);
+
+impl Drop for Wakers {
+    fn drop(&mut self) {
+        for w in self.0.drain(..) {
+            w.wake();
+        }
+    }
+}
+
 /// One event to every online session of the room's members, with its
 /// membership change applied (a joiner gets their own join event; a leaver
-/// gets their own leave event and nothing after it).
-/// Returns how many wake calls its pushes made (see `Hub::publish`).
-/// Queue `ev` to every session that gets it; the wakers of the writers to
-/// wake go to `wakers` (the caller wakes them, after letting the lock go).
+/// gets their own leave event and nothing after it). The wakers of the
+/// writers to wake go to `wakers` (the caller wakes them, after letting the
+/// lock go).
 fn publish_one(s: &mut State, ev: &Published, wakers: &mut Vec<std::task::Waker>) {
     let mut slow: Vec<(UserId, u64)> = Vec::new();
     if let Some(MembershipChange::Joined(user, role)) = &ev.change {
@@ -723,25 +733,29 @@ mod tests {
             .collect();
         let mut seen = Vec::new();
         hub.publish(&events, |pos| {
-            let wakes: Vec<usize> = sessions
-                .iter()
-                .map(|s| s.woken.0.load(Ordering::SeqCst))
-                .collect();
-            seen.push((pos, hub.published(), wakes));
+            for s in sessions.iter_mut() {
+                // Taken out here: the queue held exactly this event.
+                let queued: Vec<Pos> = std::iter::from_fn(|| s.events.try_recv().ok())
+                    .map(|e| e.pos)
+                    .collect();
+                let wakes = s.woken.0.load(Ordering::SeqCst);
+                seen.push((pos, hub.published(), queued, wakes));
+            }
         });
         // Event 11 woke both writers; at event 12 they had not looked at
         // their queues again, so there was nobody left to wake.
         assert_eq!(
             seen,
-            vec![(11, 11, vec![0, 0]), (12, 12, vec![1, 1])],
-            "(pos, published, wakes so far) at each call"
+            vec![
+                (11, 11, vec![11], 0),
+                (11, 11, vec![11], 0),
+                (12, 12, vec![12], 1),
+                (12, 12, vec![12], 1),
+            ],
+            "(pos, published, queued, wakes so far) per session at each call"
         );
-        for s in &mut sessions {
+        for s in &sessions {
             assert_eq!(s.woken.0.load(Ordering::SeqCst), 1);
-            let got: Vec<Pos> = std::iter::from_fn(|| s.events.try_recv().ok())
-                .map(|e| e.pos)
-                .collect();
-            assert_eq!(got, vec![11, 12]);
         }
     }
 }

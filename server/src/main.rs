@@ -279,13 +279,20 @@ fn serve(config: Config) -> anyhow::Result<()> {
         .build()
         .context("starting the writers' runtime")?;
     townhall_server::writer::use_runtime(writers.handle().clone());
-    runtime.block_on(async {
+    let served = runtime.block_on(async {
         let shutdown = CancellationToken::new();
         tokio::spawn(signals(shutdown.clone()));
         townhall_server::run(config, shutdown)
             .await
             .context("townhall")
-    })
+    });
+    // `run` has drained the sessions (each waited for its writer's goodbye,
+    // up to its drain timeout); writers still running after it are dropped
+    // here, while the main runtime, whose I/O driver their sockets are
+    // registered with, is still alive. Only backlog reads already running
+    // are waited for (bounded store reads).
+    drop(writers);
+    served
 }
 
 /// Logs on stderr, in the `--log-format`; `RUST_LOG` picks the lines

@@ -150,9 +150,10 @@ impl<T> Sender<T> {
     /// instead of calling it: the caller must wake it, when it chooses.
     /// There is one when the receiver was waiting, or left its waker when
     /// it stopped waiting (a `select!` that took another branch) and has
-    /// not looked at the queue since. The hub queues an event to a room's sessions under
-    /// its lock, then wakes their writers outside it, in the order it
-    /// chooses (the sender's first: its `ack` then goes out first).
+    /// not looked at the queue since. The hub queues an event to a room's
+    /// sessions under its lock, then wakes their writers outside it, after
+    /// the committer queued the acks of the sends it completes (whose
+    /// pushes wake those writers first).
     #[must_use = "the receiver only looks at the queue once this waker is woken"]
     pub fn try_send_deferred(&self, item: T) -> Result<Option<Waker>, TrySendError<T>> {
         let mut state = self.shared.state();

@@ -46,9 +46,9 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// shared runtime the next request's read, the committer's wakeup and the
 /// ack's write each queued behind all of them (a broadcast's ack waited
 /// for the previous broadcast's 1,000 writes). With the writers on threads
-/// of their own, the kernel shares the cores between the two runtimes and
-/// the sessions and the committer, which use little CPU, run as soon as
-/// they are woken. Unset (the library run inside a test's runtime): the
+/// of their own, the kernel shares the cores between the two runtimes:
+/// the sessions and the committer wait for a core, no longer for every
+/// writer task queued before them. Unset (the library run inside a test's runtime): the
 /// current runtime.
 static RUNTIME: OnceLock<tokio::runtime::Handle> = OnceLock::new();
 

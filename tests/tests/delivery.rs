@@ -622,8 +622,9 @@ async fn a_fan_out_to_300_connections_keeps_each_event_once_and_each_ack_once() 
         }
     }
 
-    // One at a time (each its own group: the next one's sync follows a
-    // publish to 300 idle writers), then 40 pipelined (several per group).
+    // One at a time (each its own group and publish to 300 idle writers),
+    // then 40 pipelined (several per group, the acks in step with the
+    // group's events).
     for i in 0..10 {
         let body = format!("one {i}");
         let (_, seq, _) = owner.post(room.id, &body).await;

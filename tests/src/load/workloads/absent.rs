@@ -124,13 +124,13 @@ pub async fn run(common: &Common, a: AbsentArgs) -> anyhow::Result<Report> {
                 // Spread over the sending period, as people are: started
                 // together, the senders kept in step and every tick brought
                 // a burst of `--senders` broadcasts at once (`--lockstep`).
-                let phase = if a.lockstep {
+                let phase = if a.lockstep || rate <= 0.0 {
                     Duration::ZERO
                 } else {
-                    secs(i as f64 / a.senders as f64 / rate.max(1e-3))
+                    secs(i as f64 / a.senders as f64 / rate)
                 };
                 senders.spawn(async move {
-                    tokio::time::sleep(phase).await;
+                    tokio::time::sleep_until(until.min(tokio::time::Instant::now() + phase)).await;
                     (
                         i,
                         windowed_sender(sink, room, tally, permits, rate, until, body).await,
