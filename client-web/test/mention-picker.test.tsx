@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Composer } from '../src/components/Composer';
 import type { RoomInfo, UserInfo } from '../src/protocol';
 import { alice, bob, connectedStore } from './fake';
+import { typeKeys } from './keys';
 
 afterEach(cleanup);
 beforeEach(() => localStorage.clear());
@@ -22,19 +23,6 @@ function setup(id: string) {
   return { store, s, ui, box };
 }
 
-/** Types as a keyboard does, one task per key: keydown, the text goes in at
- * the caret, input, keyup (the component re-renders in between, as Preact
- * does before the browser's next task). */
-function type(box: HTMLTextAreaElement, text: string) {
-  for (const ch of text) {
-    fireEvent.keyDown(box, { key: ch });
-    const at = box.selectionStart;
-    box.value = box.value.slice(0, at) + ch + box.value.slice(box.selectionEnd);
-    box.setSelectionRange(at + 1, at + 1);
-    fireEvent.input(box);
-    fireEvent.keyUp(box, { key: ch });
-  }
-}
 
 /** The usernames the list offers, in order. */
 const names = (root: ParentNode) => [...root.querySelectorAll('[data-testid="mention-option"] .muted')].map((e) => e.textContent);
@@ -47,16 +35,16 @@ describe('the @ autocomplete of the composer', () => {
   it('Enter inserts the name with the caret after it at once: keys typed right away follow it', async () => {
     const { box, ui, store } = setup('enter');
     box.focus();
-    type(box, 'thanks @a');
+    typeKeys(box, 'thanks @a');
     expect(names(ui.container)).toEqual(['@alice', '@anna']);
     fireEvent.keyDown(box, { key: 'Enter' });
     expect(ui.queryByTestId('mention-list')).toBeNull();
     expect(box.value).toBe('thanks @alice ');
     expect([box.selectionStart, box.selectionEnd]).toEqual([14, 14]);
     // The first key lands before the next frame (CI: "thanks @bob or the reviewf").
-    type(box, 'f');
+    typeKeys(box, 'f');
     await nextFrame();
-    type(box, 'or the review');
+    typeKeys(box, 'or the review');
     expect(box.value).toBe('thanks @alice for the review');
     expect(box.selectionStart).toBe(box.value.length);
     expect(document.activeElement).toBe(box);
@@ -66,9 +54,9 @@ describe('the @ autocomplete of the composer', () => {
   it('choosing with the mouse in the middle of the text puts the caret right after the name', async () => {
     const { box, ui, store } = setup('mouse');
     box.focus();
-    type(box, 'thanks  for it');
+    typeKeys(box, 'thanks  for it');
     box.setSelectionRange(7, 7);
-    type(box, '@an');
+    typeKeys(box, '@an');
     expect(box.value).toBe('thanks @an for it');
     const option = ui.getAllByTestId('mention-option').find((o) => o.textContent?.includes('@anna'))!;
     const mousedown = fireEvent.mouseDown(option);
@@ -76,9 +64,9 @@ describe('the @ autocomplete of the composer', () => {
     expect(mousedown).toBe(false);
     expect(box.value).toBe('thanks @anna for it');
     expect([box.selectionStart, box.selectionEnd]).toEqual([13, 13]);
-    type(box, 'a');
+    typeKeys(box, 'a');
     await nextFrame();
-    type(box, 'nd bob ');
+    typeKeys(box, 'nd bob ');
     expect(box.value).toBe('thanks @anna and bob for it');
     expect(box.selectionStart).toBe(21);
     store.stop();
@@ -87,13 +75,13 @@ describe('the @ autocomplete of the composer', () => {
   it('@room is offered and inserted the same way', async () => {
     const { box, ui, store, s } = setup('room');
     box.focus();
-    type(box, '@ro');
+    typeKeys(box, '@ro');
     expect(names(ui.container)).toEqual(['@room']);
     fireEvent.keyDown(box, { key: 'Tab' });
     expect(box.value).toBe('@room ');
-    type(box, 'l');
+    typeKeys(box, 'l');
     await nextFrame();
-    type(box, 'unch');
+    typeKeys(box, 'unch');
     expect(box.value).toBe('@room lunch');
     fireEvent.keyDown(box, { key: 'Enter' });
     expect(s.ofType('send').at(-1)).toMatchObject({ room: 'room', body: '@room lunch' });

@@ -4,6 +4,7 @@ import { ThreadPanel } from '../src/components/ThreadPanel';
 import type { RoomInfo } from '../src/protocol';
 import { ChatStore } from '../src/store';
 import { alice, bob, FakeSocket, msg, session } from './fake';
+import { typeKeys } from './keys';
 
 afterEach(cleanup);
 beforeEach(() => localStorage.clear());
@@ -71,16 +72,7 @@ describe('the thread panel', () => {
     const { ui, s, store } = await openThread();
     store.members.value = new Map([['g', [alice, bob].map((user) => ({ user, role: 'member' as const }))]]);
     const box = ui.getByLabelText('Reply in thread') as HTMLTextAreaElement;
-    const type = (text: string) => {
-      for (const ch of text) {
-        fireEvent.keyDown(box, { key: ch });
-        const at = box.selectionStart;
-        box.value = box.value.slice(0, at) + ch + box.value.slice(box.selectionEnd);
-        box.setSelectionRange(at + 1, at + 1);
-        fireEvent.input(box);
-        fireEvent.keyUp(box, { key: ch });
-      }
-    };
+    const type = (text: string) => typeKeys(box, text);
     type('ask @al');
     expect(ui.getAllByTestId('mention-option')[0]!.textContent).toContain('@alice');
     fireEvent.keyDown(box, { key: 'Enter' });
