@@ -52,6 +52,17 @@ pub const WRITE_BUFFER: usize = 256 * 1024;
 /// take up to `thumb::MAX_PIXELS` × 4 bytes; more at once only queues.
 pub const THUMBNAILS_AT_ONCE: usize = 2;
 
+/// How long an upload keeps trying the cluster's shared store before it
+/// answers `unavailable`: the bucket the nodes make as they start can be
+/// unknown for a moment to the NATS server a node talks to ("no stream
+/// found for given subject", seen in CI on the first upload after a
+/// cluster started). A put of a content-hash name is safe to repeat.
+const SHARE_RETRY: Duration = Duration::from_secs(3);
+
+/// The first pause between two tries; it doubles up to [`SHARE_PAUSE_MAX`].
+const SHARE_PAUSE: Duration = Duration::from_millis(50);
+const SHARE_PAUSE_MAX: Duration = Duration::from_millis(800);
+
 /// The file store of one node, shared by the upload and download routes
 /// and the sweep.
 #[derive(Clone)]
@@ -275,9 +286,22 @@ impl Files {
     /// shared store, durably, before the upload's record is submitted, so
     /// that every node that applies the record can fetch them. Bytes the
     /// shared store holds already are not sent again (names are content
-    /// hashes). No-op on an embedded node.
+    /// hashes). No-op on an embedded node. A refusal is tried again for
+    /// up to [`SHARE_RETRY`] before it is returned.
     pub async fn share(&self, hash: &str, thumb: bool) -> Result<(), String> {
-        self.put_missing(hash, thumb).await.map(|_| ())
+        let deadline = tokio::time::Instant::now() + SHARE_RETRY;
+        let mut pause = SHARE_PAUSE;
+        loop {
+            match self.put_missing(hash, thumb).await {
+                Ok(_) => return Ok(()),
+                Err(e) if tokio::time::Instant::now() + pause < deadline => {
+                    tracing::debug!(error = %e, "the shared file store refused; trying again");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(SHARE_PAUSE_MAX);
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Put each of the shared names of `hash` (its bytes, and its
@@ -627,4 +651,107 @@ pub fn thumb_path_in(root: &Path, hash: &str) -> PathBuf {
     let mut p = content_path_in(root, hash).into_os_string();
     p.push(".thumb.png");
     PathBuf::from(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shared::{BoxFuture, Listing, SharedBlobs};
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A second `SharedBlobs` for the retry: refuses its first `refusals`
+    /// calls as a bucket not yet known does, then holds what is put.
+    struct Flaky {
+        refusals: usize,
+        calls: AtomicUsize,
+        held: Mutex<Vec<String>>,
+    }
+
+    impl Flaky {
+        fn check(&self) -> Result<(), String> {
+            if self.calls.fetch_add(1, Ordering::SeqCst) < self.refusals {
+                return Err("no stream found for given subject".into());
+            }
+            Ok(())
+        }
+    }
+
+    impl SharedBlobs for Flaky {
+        fn put(&self, name: String, _path: PathBuf) -> BoxFuture<'_, Result<(), String>> {
+            Box::pin(async move {
+                self.check()?;
+                self.held.lock().map_err(|e| e.to_string())?.push(name);
+                Ok(())
+            })
+        }
+        fn fetch(&self, _: String, _: PathBuf) -> BoxFuture<'_, Result<bool, String>> {
+            Box::pin(async { Ok(false) })
+        }
+        fn modified(&self, name: String) -> BoxFuture<'_, Result<Option<SystemTime>, String>> {
+            Box::pin(async move {
+                self.check()?;
+                let held = self.held.lock().map_err(|e| e.to_string())?;
+                Ok(held.contains(&name).then(SystemTime::now))
+            })
+        }
+        fn list(&self, _: u64, _: usize) -> BoxFuture<'_, Result<Listing, String>> {
+            Box::pin(async {
+                Ok(Listing {
+                    objects: Vec::new(),
+                    next: 0,
+                })
+            })
+        }
+        fn delete(&self, _: String) -> BoxFuture<'_, Result<(), String>> {
+            Box::pin(async { Ok(()) })
+        }
+        fn reclaim_strays(&self, _: Duration) -> BoxFuture<'_, Result<usize, String>> {
+            Box::pin(async { Ok(0) })
+        }
+    }
+
+    fn files_on(store: Arc<Flaky>) -> (tempfile::TempDir, Files) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let files = Files::open(dir.path(), FilesConfig::default(), Some(store)).expect("files");
+        (dir, files)
+    }
+
+    fn flaky(refusals: usize) -> Arc<Flaky> {
+        Arc::new(Flaky {
+            refusals,
+            calls: AtomicUsize::new(0),
+            held: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The first upload after a cluster starts: the store refuses a few
+    /// times, then takes the bytes; the upload succeeds.
+    #[tokio::test]
+    async fn an_upload_waits_out_a_shared_store_that_refuses_for_a_moment() {
+        let store = flaky(3);
+        let (_dir, files) = files_on(store.clone());
+        files
+            .share("abc", false)
+            .await
+            .expect("shared after the refusals");
+        assert_eq!(*store.held.lock().expect("held"), vec!["abc".to_owned()]);
+        assert!(store.calls.load(Ordering::SeqCst) > 3);
+    }
+
+    /// A store that keeps refusing: the error comes back, once the retry
+    /// window is spent.
+    #[tokio::test]
+    async fn an_upload_gives_up_on_a_shared_store_that_keeps_refusing() {
+        let store = flaky(usize::MAX);
+        let (_dir, files) = files_on(store.clone());
+        let started = std::time::Instant::now();
+        let err = files.share("abc", false).await.expect_err("refused");
+        assert!(err.contains("no stream found"), "{err}");
+        let took = started.elapsed();
+        assert!(
+            took >= SHARE_RETRY - SHARE_PAUSE_MAX,
+            "gave up after {took:?}"
+        );
+        assert!(store.held.lock().expect("held").is_empty());
+    }
 }
