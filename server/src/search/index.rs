@@ -28,7 +28,10 @@ use townhall_protocol::{Millis, Pos, RoomId, RoomSeq, UserId};
 
 /// Bumped whenever the schema, the analyzer or what a document holds
 /// changes: a folder with another version is rebuilt from the store.
-pub const INDEX_VERSION: &str = "townhall-search-1";
+///
+/// 2: the `pos` field (newest first by position: `ts` ties within a
+/// millisecond, and tantivy leaves ties in document order).
+pub const INDEX_VERSION: &str = "townhall-search-2";
 
 /// The file holding [`INDEX_VERSION`] inside the index folder.
 const VERSION_FILE: &str = "TOWNHALL_VERSION";
@@ -57,6 +60,9 @@ pub struct Fields {
     seq: Field,
     author: Field,
     ts: Field,
+    /// The message's position in the log: the order of "newest first"
+    /// (strictly increasing, where `ts` ties within a millisecond).
+    pos: Field,
     body: Field,
     /// `link`, `file`, `question`, `unanswered`, `thread`, `broadcast`.
     flags: Field,
@@ -77,6 +83,7 @@ fn schema() -> (Schema, Fields) {
         seq: b.add_u64_field("seq", STORED),
         author: b.add_text_field("author", STRING),
         ts: b.add_u64_field("ts", INDEXED | FAST | STORED),
+        pos: b.add_u64_field("pos", FAST),
         body: b.add_text_field("body", text),
         flags: b.add_text_field("flags", STRING),
         mentions: b.add_text_field("mentions", STRING),
@@ -102,6 +109,8 @@ pub struct MessageDoc<'a> {
     pub seq: RoomSeq,
     pub author: UserId,
     pub ts: Millis,
+    /// The message's own position (not an edit's).
+    pub pos: Pos,
     pub body: &'a str,
     pub flags: Vec<&'static str>,
     pub mentions: Vec<String>,
@@ -234,6 +243,7 @@ impl SearchIndex {
         d.add_u64(f.seq, doc.seq);
         d.add_text(f.author, doc.author.to_string());
         d.add_u64(f.ts, doc.ts);
+        d.add_u64(f.pos, doc.pos);
         d.add_text(f.body, doc.body);
         for flag in &doc.flags {
             d.add_text(f.flags, *flag);
@@ -278,7 +288,7 @@ impl SearchIndex {
                 .collect()
         } else {
             searcher
-                .search(&query, &top.order_by_fast_field::<u64>("ts", Order::Desc))?
+                .search(&query, &top.order_by_fast_field::<u64>("pos", Order::Desc))?
                 .into_iter()
                 .map(|(_, a)| a)
                 .collect()
@@ -547,6 +557,62 @@ mod tests {
             out.push(t.text.clone());
         }
         assert_eq!(out, ["run", "cafe", "naiv", "run", "東京"]);
+    }
+
+    /// Two messages in one millisecond and one commit (one segment):
+    /// newest first is by position. Ordered by `ts`, tantivy left the tie
+    /// in document order, oldest first (a 50 ms indexing round hid it by
+    /// putting most messages in segments of their own).
+    #[test]
+    fn newest_first_is_by_position_within_a_millisecond() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (index, _) = SearchIndex::open_or_rebuild(dir.path()).expect("index");
+        let mut writer = index.writer().expect("writer");
+        let room = RoomId(uuid::Uuid::from_u128(1));
+        let author = UserId(uuid::Uuid::from_u128(2));
+        for (seq, pos) in [(1, 10), (2, 11), (3, 12)] {
+            let doc = MessageDoc {
+                room,
+                seq,
+                author,
+                ts: 1_767_312_000_000,
+                pos,
+                body: "same millisecond",
+                flags: Vec::new(),
+                mentions: Vec::new(),
+            };
+            index.upsert(&writer, &doc).expect("upsert");
+        }
+        index.commit(&mut writer, 12).expect("commit");
+        let parsed = super::super::query::parse("millisecond").expect("query");
+        let req = IndexQuery {
+            parsed: &parsed,
+            rooms: &[room],
+            authors: None,
+            mentions: None,
+            by_relevance: false,
+            offset: 0,
+            limit: 10,
+        };
+        let (hits, more) = index
+            .search(&req, |_, _| {
+                Ok(Some(Checked {
+                    author: townhall_protocol::UserInfo {
+                        id: author,
+                        username: "alice".into(),
+                        display_name: "Alice".into(),
+                        role: townhall_protocol::Role::Staff,
+                        transformation_team: false,
+                        avatar: None,
+                    },
+                    ts: 1_767_312_000_000,
+                    body: "same millisecond".into(),
+                }))
+            })
+            .expect("search");
+        assert!(!more);
+        let seqs: Vec<RoomSeq> = hits.iter().map(|h| h.seq).collect();
+        assert_eq!(seqs, [3, 2, 1]);
     }
 
     #[test]

@@ -89,10 +89,15 @@ const COMMIT_EVERY: usize = 50_000;
 /// Events read from the store per range read of a room.
 const CHUNK: usize = 256;
 
-/// Pause after each round before the next: commits (an fsync each) are
-/// grouped over this window under load, and the lag it adds stays far
-/// below the 1 s goal.
-const ROUND_GAP: Duration = Duration::from_millis(50);
+/// Pause after each round before the next. A commit has a fixed cost
+/// whatever it holds: tantivy closes the segment (a term dictionary per
+/// field) and opens the next one (fresh arenas and hash tables, several MB
+/// to fault in and zero), plus an fsync and, later, merges. With a 50 ms
+/// gap a 100-member room at 100 msgs/s committed about 14 times a second
+/// for a few messages each, and the indexer was 38 % of the server's CPU
+/// (docs/benchmarks.md, finding 14). 200 ms groups them, and the lag it
+/// adds stays far below the 1 s goal.
+const ROUND_GAP: Duration = Duration::from_millis(200);
 
 /// With nothing published, look again this often anyway (a room carried
 /// over from a round whose events were not yet published).
@@ -268,13 +273,13 @@ fn apply_event(
     let event = stored.decode()?;
     match &event.content {
         Content::Message { .. } | Content::Broadcast { .. } => {
-            index_message(store, index, writer, &event)
+            index_message(store, index, writer, &event, stored.pos)
         }
         Content::Edited { target, .. }
         | Content::Answered {
             question: target, ..
         } => match store.event(room, *target)? {
-            Some(t) => index_message(store, index, writer, &t.decode()?),
+            Some(t) => index_message(store, index, writer, &t.decode()?, t.pos),
             None => Ok(()),
         },
         Content::Deleted { target } => {
@@ -291,6 +296,7 @@ fn index_message(
     index: &SearchIndex,
     writer: &tantivy::IndexWriter,
     event: &Event,
+    pos: Pos,
 ) -> Result<(), SearchError> {
     let (body, mut flags) = match &event.content {
         Content::Message {
@@ -341,6 +347,7 @@ fn index_message(
             seq: event.seq,
             author: event.sender.id,
             ts: event.ts,
+            pos,
             body: &body,
             flags,
             mentions,
