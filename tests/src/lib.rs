@@ -76,6 +76,18 @@ pub fn dir_bytes(path: &Path) -> u64 {
         .sum()
 }
 
+/// A line of a printed backtrace: `  12: some::function` or its
+/// `             at src/file.rs:10:5`.
+fn is_backtrace_frame(line: &str) -> bool {
+    let t = line.trim_start();
+    if t.len() == line.len() {
+        return false;
+    }
+    t.starts_with("at ")
+        || t.split_once(": ")
+            .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 impl TestServer {
     pub async fn start() -> TestServer {
         Self::start_with(&[]).await
@@ -143,10 +155,18 @@ impl TestServer {
                 }
             }
             // The data folder is a temporary one, gone after the panic:
-            // the log's last lines go into the message.
+            // the log's last lines go into the message, without the frames
+            // of a backtrace (with RUST_BACKTRACE set, as in CI, they filled
+            // the whole tail and hid the error above them: "only 0 MiB
+            // free" on a full disk).
             let log = self.data.with_extension("log");
             let text = std::fs::read_to_string(&log).unwrap_or_default();
-            let tail: Vec<&str> = text.lines().rev().take(30).collect();
+            let tail: Vec<&str> = text
+                .lines()
+                .filter(|l| !is_backtrace_frame(l))
+                .rev()
+                .take(30)
+                .collect();
             let tail: Vec<&str> = tail.into_iter().rev().collect();
             panic!(
                 "townhall exited before listening; {}:\n{}",
@@ -806,4 +826,25 @@ pub fn bodies(events: &[Event]) -> Vec<String> {
         .iter()
         .filter_map(|e| body(e).map(str::to_owned))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn backtrace_frames_are_recognised_and_errors_are_not() {
+        use super::is_backtrace_frame as f;
+        assert!(f("  17: std::sys::backtrace::__rust_begin_short_backtrace"));
+        assert!(f("             at ./server/src/main.rs:287:14"));
+        assert!(f(
+            "   0: <E as anyhow::context::ext::StdError>::ext_context"
+        ));
+        assert!(!f("Error: townhall"));
+        assert!(!f(
+            "    organisation room: storage: only 0 MiB free, writes resume above 256 MiB"
+        ));
+        assert!(!f(
+            "2026-12-01T22:39:38.767294Z ERROR townhall_server::committer: disk nearly full"
+        ));
+        assert!(!f("Stack backtrace:"));
+    }
 }
