@@ -130,7 +130,11 @@ fn start(
     CancellationToken,
     tokio::task::JoinHandle<()>,
 ) {
-    let store = Store::open_sled(dir, 8 << 20).expect("open");
+    // A crash-restart reopens the folder in this process: sled's flusher
+    // may hold its lock a moment after the last handle dropped (CI failed
+    // on it once: "could not acquire lock").
+    let store = Store::open_sled_after_close(dir, 8 << 20, std::time::Duration::from_secs(10))
+        .expect("open");
     let last = store.init().expect("init");
     let members = store
         .current_memberships()

@@ -170,6 +170,28 @@ impl Store {
         Ok(Store::new(Arc::new(SledKv::open(path, cache_bytes)?)))
     }
 
+    /// [`Store::open_sled`] of a folder this process just closed: sled
+    /// 0.34's background flusher holds the folder's lock a moment after the
+    /// last handle drops (sled issues 1234, 1289), so `Locked` is tried
+    /// again every 20 ms for up to `within`. For a reopen in one process
+    /// (tests that crash and restart a store); a folder locked by another
+    /// process is refused after `within` all the same.
+    pub fn open_sled_after_close(
+        path: &Path,
+        cache_bytes: u64,
+        within: std::time::Duration,
+    ) -> Result<Store, StoreError> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            match Store::open_sled(path, cache_bytes) {
+                Err(StoreError::Locked(_)) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
+    }
+
     pub fn memory() -> Store {
         Store::new(Arc::new(MemoryKv::new()))
     }

@@ -298,16 +298,9 @@ fn a_batch_across_trees_is_all_or_nothing_and_durable_across_reopen() {
     }
     // sled's background flusher holds the folder's lock a moment after the
     // last handle drops: wait for it (bounded), as a restarted process would.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let store = loop {
-        match Store::open_sled(&path, 8 * 1024 * 1024) {
-            Ok(store) => break store,
-            Err(StoreError::Locked(_)) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(e) => panic!("reopen: {e}"),
-        }
-    };
+    let store =
+        Store::open_sled_after_close(&path, 8 * 1024 * 1024, std::time::Duration::from_secs(10))
+            .expect("reopen");
     assert_eq!(store.init().expect("init"), 42);
     assert_eq!(
         store.user_by_name("alice").expect("get").map(|u| u.id),
