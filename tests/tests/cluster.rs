@@ -181,20 +181,58 @@ async fn offline_catch_up_and_resume_on_another_node() {
     ben2.close().await;
 
     // More while Ben is away again; he resumes from `caught` on node 1.
+    // A burst elsewhere first (not awaited), so that node 1 is likely
+    // still applying the log when Ben arrives just after the last ack.
+    let busy = ann.create_room("offline-busy", Visibility::Public).await.id;
+    for j in 0..300 {
+        ann.send(&ClientFrame::Send {
+            req_id: None,
+            room: busy,
+            client_id: Uuid::new_v4(),
+            body: format!("burst {j}"),
+            thread: None,
+            question: false,
+            attachments: Vec::new(),
+        })
+        .await;
+    }
     for i in 0..10 {
         ann.post(room, &format!("later {i}")).await;
     }
-    // Node 1 may not have applied the last of them yet when Ben arrives
-    // (a found token pays no read barrier; docs/architecture.md, "Reads
-    // across nodes"): those come live right after its `caught_up`, with
-    // nothing missed or repeated at the hand-over.
-    let (mut ben3, mut events, _) = c
+    // Every one of them was acknowledged before Ben connected, so all
+    // come before his `caught_up` (the read barrier at session open;
+    // docs/architecture.md, "Reads across nodes"), not live after it.
+    // Node 1 usually has them applied anyway (the race is narrow), so
+    // its barrier counter says the session waited for the log, and that
+    // the wait did not time out.
+    let barriers = || async {
+        let text = reqwest::get(c.node(1).http("/metrics"))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics body");
+        let read = |name: &str| -> u64 {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name} ")))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0)
+        };
+        (
+            read("townhall_cluster_barriers_total"),
+            read("townhall_cluster_barrier_timeouts_total"),
+        )
+    };
+    let before = barriers().await;
+    let (_ben3, events, _) = c
         .node(1)
         .connect_caught_up(&ben_token, Some(caught), None)
         .await;
-    while events.iter().filter_map(body).count() < 10 {
-        events.push(ben3.next_event().await);
-    }
+    let after = barriers().await;
+    assert!(
+        after.0 > before.0 && after.1 == before.1,
+        "the session open waited for the log: barriers, timeouts {before:?} -> {after:?}"
+    );
     assert!(
         events.iter().all(|e| e.pos > caught),
         "nothing at or below the resume position"

@@ -57,6 +57,8 @@ pub const THUMBNAILS_AT_ONCE: usize = 2;
 /// unknown for a moment to the NATS server a node talks to ("no stream
 /// found for given subject", seen in CI on the first upload after a
 /// cluster started). A put of a content-hash name is safe to repeat.
+/// A download waits as long for bytes the shared store does not answer
+/// with yet ([`Files::ensure_local_waiting`]).
 const SHARE_RETRY: Duration = Duration::from_secs(3);
 
 /// The first pause between two tries; it doubles up to [`SHARE_PAUSE_MAX`].
@@ -280,6 +282,32 @@ impl Files {
         })
         .await
         .map_err(|e| e.to_string())?
+    }
+
+    /// [`Files::ensure_local`] for a download, in a cluster tried again
+    /// for up to [`SHARE_RETRY`] while the shared store refuses or does
+    /// not have the bytes yet: a read just after the put may reach a
+    /// replica that has not stored it (the object store answers reads from
+    /// any replica), and the bucket can be unknown for a moment to the
+    /// NATS server this node talks to, as for an upload. An embedded node
+    /// answers at once.
+    pub async fn ensure_local_waiting(&self, hash: &str, thumb: bool) -> Result<bool, String> {
+        let deadline = tokio::time::Instant::now() + SHARE_RETRY;
+        let mut pause = SHARE_PAUSE;
+        loop {
+            let found = self.ensure_local(hash, thumb).await;
+            if matches!(found, Ok(true))
+                || self.shared().is_none()
+                || tokio::time::Instant::now() + pause >= deadline
+            {
+                return found;
+            }
+            if let Err(e) = &found {
+                tracing::debug!(error = %e, "the shared file store refused a fetch; trying again");
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(SHARE_PAUSE_MAX);
+        }
     }
 
     /// In a cluster, put the bytes of `hash` (and its thumbnail) in the
@@ -684,8 +712,15 @@ mod tests {
                 Ok(())
             })
         }
-        fn fetch(&self, _: String, _: PathBuf) -> BoxFuture<'_, Result<bool, String>> {
-            Box::pin(async { Ok(false) })
+        fn fetch(&self, name: String, path: PathBuf) -> BoxFuture<'_, Result<bool, String>> {
+            Box::pin(async move {
+                self.check()?;
+                if !self.held.lock().map_err(|e| e.to_string())?.contains(&name) {
+                    return Ok(false);
+                }
+                std::fs::write(&path, b"thumbnail bytes").map_err(|e| e.to_string())?;
+                Ok(true)
+            })
         }
         fn modified(&self, name: String) -> BoxFuture<'_, Result<Option<SystemTime>, String>> {
             Box::pin(async move {
@@ -753,5 +788,38 @@ mod tests {
             "gave up after {took:?}"
         );
         assert!(store.held.lock().expect("held").is_empty());
+    }
+    /// A download just after the cluster started: the store refuses a few
+    /// times, then answers with the bytes; the download gets them.
+    #[tokio::test]
+    async fn a_download_waits_out_a_shared_store_that_refuses_for_a_moment() {
+        let store = flaky(3);
+        store
+            .held
+            .lock()
+            .expect("held")
+            .push(shared::thumb_name("abc"));
+        let (_dir, files) = files_on(store.clone());
+        let found = files.ensure_local_waiting("abc", true).await;
+        assert_eq!(found, Ok(true));
+        assert!(files.thumb_path("abc").exists());
+        assert!(store.calls.load(Ordering::SeqCst) > 3);
+    }
+
+    /// Bytes the store never has: "not here" once the window is spent
+    /// (the route answers `unavailable`), not before.
+    #[tokio::test]
+    async fn a_download_of_bytes_the_store_does_not_have_gives_up_after_the_window() {
+        let store = flaky(0);
+        let (_dir, files) = files_on(store.clone());
+        let started = std::time::Instant::now();
+        let found = files.ensure_local_waiting("abc", true).await;
+        assert_eq!(found, Ok(false));
+        let took = started.elapsed();
+        assert!(
+            took >= SHARE_RETRY - SHARE_PAUSE_MAX,
+            "gave up after {took:?}"
+        );
+        assert!(store.calls.load(Ordering::SeqCst) > 1);
     }
 }

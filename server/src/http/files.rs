@@ -344,14 +344,7 @@ pub async fn thumbnail(
 /// On a cluster node, fetch bytes this node does not hold yet from the
 /// shared store (a file uploaded through another node).
 async fn local_copy(files: &Files, hash: &str, thumb: bool) -> Result<(), ServerError> {
-    let mut found = files.ensure_local(hash, thumb).await;
-    if matches!(found, Ok(false)) && files.shared().is_some() {
-        // A read just after the put may reach a replica that has not
-        // stored it yet (the object store answers reads from any replica).
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        found = files.ensure_local(hash, thumb).await;
-    }
-    match found {
+    match files.ensure_local_waiting(hash, thumb).await {
         Ok(true) => Ok(()),
         // Embedded: the bytes are missing from this node's disk; `serve`
         // logs it and answers as for a missing file.
