@@ -244,16 +244,6 @@ impl App {
         }
     }
 
-    /// [`App::catch_up_reads`] for a session open: its `caught_up` then
-    /// covers every write acknowledged anywhere before it (on permits of
-    /// its own, see `cluster/barrier.rs`).
-    pub async fn catch_up_session(&self) -> bool {
-        match &self.cluster {
-            Some(c) => c.barrier.wait_for_session().await,
-            None => false,
-        }
-    }
-
     /// [`App::authenticate`] off the async threads. In a cluster, a token
     /// this node does not know yet may have been issued a moment ago by
     /// another node: wait for this node to catch up and look once more.

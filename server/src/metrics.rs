@@ -102,7 +102,7 @@ const COUNTERS: [(&str, &str); 17] = [
     ("townhall_login_failures_total", "Refused logins."),
     (
         "townhall_cluster_barriers_total",
-        "Cluster: reads that waited for this node to apply the log as it stood.",
+        "Cluster: reads, logins and session opens that waited for this node to apply the log as it stood.",
     ),
     (
         "townhall_cluster_barrier_timeouts_total",
@@ -110,7 +110,7 @@ const COUNTERS: [(&str, &str); 17] = [
     ),
     (
         "townhall_cluster_barriers_refused_total",
-        "Cluster: misses answered at once because too many waits were in flight.",
+        "Cluster: reads answered at once because 1,024 barriers were already waiting.",
     ),
 ];
 

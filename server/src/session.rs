@@ -131,12 +131,12 @@ async fn open(socket: WebSocket, app: App) -> Option<Open> {
     let device = device.filter(|d| !d.is_empty() && d.len() <= 128);
     // In a cluster, `caught_up` covers every write acknowledged anywhere
     // before this connection opened: wait until this node has applied the
-    // log as it stands now (one JetStream request, at most 3 s; past that,
-    // or with 32 session opens already waiting, it answers from what it has
+    // log as it stands now (one JetStream request shared by every barrier
+    // waiting for it; at most 3 s: past that, it answers from what it has
     // and the rest comes live after `caught_up`, nothing lost either way).
     // Without it, a message acknowledged by another node a moment earlier
     // came after `caught_up` instead of before it. cluster/barrier.rs.
-    app.catch_up_session().await;
+    app.catch_up_reads().await;
     // In a cluster, a client resuming from a position this node has not
     // applied yet (it came from a node further ahead) waits for this node
     // to get there: a reset would make it drop what it has, a backlog from

@@ -76,16 +76,29 @@ pub fn dir_bytes(path: &Path) -> u64 {
         .sum()
 }
 
-/// A line of a printed backtrace: `  12: some::function` or its
-/// `             at src/file.rs:10:5`.
-fn is_backtrace_frame(line: &str) -> bool {
-    let t = line.trim_start();
-    if t.len() == line.len() {
-        return false;
-    }
-    t.starts_with("at ")
-        || t.split_once(": ")
-            .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+/// A log's lines without the frames of its backtraces: a frame
+/// (`  12: some::function`, `      at src/file.rs:10:5`) is dropped only
+/// after a `Stack backtrace:` (anyhow) or `stack backtrace:` (a panic)
+/// header and until the next line that is not one, so an error's numbered
+/// causes above the header (`    0: cannot listen`) stay.
+fn without_backtraces(text: &str) -> Vec<&str> {
+    let mut in_trace = false;
+    text.lines()
+        .filter(|line| {
+            let t = line.trim_start();
+            if t == "Stack backtrace:" || t == "stack backtrace:" {
+                in_trace = true;
+                return true;
+            }
+            let frame = t.len() != line.len()
+                && (t.starts_with("at ")
+                    || t.split_once(": ").is_some_and(|(n, _)| {
+                        !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+                    }));
+            in_trace &= frame;
+            !in_trace
+        })
+        .collect()
 }
 
 impl TestServer {
@@ -161,13 +174,8 @@ impl TestServer {
             // free" on a full disk).
             let log = self.data.with_extension("log");
             let text = std::fs::read_to_string(&log).unwrap_or_default();
-            let tail: Vec<&str> = text
-                .lines()
-                .filter(|l| !is_backtrace_frame(l))
-                .rev()
-                .take(30)
-                .collect();
-            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            let lines = without_backtraces(&text);
+            let tail = &lines[lines.len().saturating_sub(30)..];
             panic!(
                 "townhall exited before listening; {}:\n{}",
                 log.display(),
@@ -831,20 +839,42 @@ pub fn bodies(events: &[Event]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn backtrace_frames_are_recognised_and_errors_are_not() {
-        use super::is_backtrace_frame as f;
-        assert!(f("  17: std::sys::backtrace::__rust_begin_short_backtrace"));
-        assert!(f("             at ./server/src/main.rs:287:14"));
-        assert!(f(
-            "   0: <E as anyhow::context::ext::StdError>::ext_context"
-        ));
-        assert!(!f("Error: townhall"));
-        assert!(!f(
-            "    organisation room: storage: only 0 MiB free, writes resume above 256 MiB"
-        ));
-        assert!(!f(
-            "2026-12-01T22:39:38.767294Z ERROR townhall_server::committer: disk nearly full"
-        ));
-        assert!(!f("Stack backtrace:"));
+    fn backtrace_frames_are_dropped_and_an_errors_causes_kept() {
+        let log = "\
+2026-12-01T22:39:38.767294Z ERROR townhall_server::committer: disk nearly full
+Error: townhall
+
+Caused by:
+    0: cannot listen on 127.0.0.1:1
+    1: Address already in use (os error 98)
+
+Stack backtrace:
+   0: <E as anyhow::context::ext::StdError>::ext_context
+             at ./server/src/main.rs:287:14
+  17: std::sys::backtrace::__rust_begin_short_backtrace
+  32: _start
+thread 'main' panicked at server/src/main.rs:1:1:
+boom
+stack backtrace:
+   0: __rustc::rust_begin_unwind
+             at /rustc/library/std/src/panicking.rs:689:5
+note: Some details are omitted";
+        assert_eq!(
+            super::without_backtraces(log),
+            [
+                "2026-12-01T22:39:38.767294Z ERROR townhall_server::committer: disk nearly full",
+                "Error: townhall",
+                "",
+                "Caused by:",
+                "    0: cannot listen on 127.0.0.1:1",
+                "    1: Address already in use (os error 98)",
+                "",
+                "Stack backtrace:",
+                "thread 'main' panicked at server/src/main.rs:1:1:",
+                "boom",
+                "stack backtrace:",
+                "note: Some details are omitted",
+            ]
+        );
     }
 }

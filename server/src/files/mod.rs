@@ -65,6 +65,14 @@ const SHARE_RETRY: Duration = Duration::from_secs(3);
 const SHARE_PAUSE: Duration = Duration::from_millis(50);
 const SHARE_PAUSE_MAX: Duration = Duration::from_millis(800);
 
+/// Why a fetch into this node's files failed.
+enum FetchError {
+    /// The shared store refused or failed: worth another try.
+    Shared(String),
+    /// This node's disk, or bytes that do not match their hash.
+    Local(String),
+}
+
 /// The file store of one node, shared by the upload and download routes
 /// and the sweep.
 #[derive(Clone)]
@@ -235,6 +243,14 @@ impl Files {
     /// is moved into place; two fetches of the same bytes at once both
     /// end with the same file.
     pub async fn ensure_local(&self, hash: &str, thumb: bool) -> Result<bool, String> {
+        self.fetch_local(hash, thumb).await.map_err(|e| match e {
+            FetchError::Shared(e) | FetchError::Local(e) => e,
+        })
+    }
+
+    /// [`Files::ensure_local`], telling the shared store's refusals (worth
+    /// another try) from this node's own failures and bad bytes (not).
+    async fn fetch_local(&self, hash: &str, thumb: bool) -> Result<bool, FetchError> {
         let dest = if thumb {
             self.thumb_path(hash)
         } else {
@@ -256,7 +272,11 @@ impl Files {
         } else {
             hash.to_owned()
         };
-        if !shared.fetch(name, path.clone()).await? {
+        if !shared
+            .fetch(name, path.clone())
+            .await
+            .map_err(FetchError::Shared)?
+        {
             return Ok(false);
         }
         let files = self.clone();
@@ -281,7 +301,8 @@ impl Files {
             Ok(true)
         })
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(|e| FetchError::Local(e.to_string()))?
+        .map_err(FetchError::Local)
     }
 
     /// [`Files::ensure_local`] for a download, in a cluster tried again
@@ -295,15 +316,21 @@ impl Files {
         let deadline = tokio::time::Instant::now() + SHARE_RETRY;
         let mut pause = SHARE_PAUSE;
         loop {
-            let found = self.ensure_local(hash, thumb).await;
-            if matches!(found, Ok(true))
-                || self.shared().is_none()
-                || tokio::time::Instant::now() + pause >= deadline
-            {
-                return found;
-            }
-            if let Err(e) = &found {
-                tracing::debug!(error = %e, "the shared file store refused a fetch; trying again");
+            let found = self.fetch_local(hash, thumb).await;
+            let again = match &found {
+                Ok(false) => self.shared().is_some(),
+                Err(FetchError::Shared(e)) => {
+                    tracing::debug!(error = %e, "the shared file store refused a fetch; trying again");
+                    true
+                }
+                // Here, or bytes that do not match their hash: another
+                // fetch would not change that.
+                Ok(true) | Err(FetchError::Local(_)) => false,
+            };
+            if !again || tokio::time::Instant::now() + pause >= deadline {
+                return found.map_err(|e| match e {
+                    FetchError::Shared(e) | FetchError::Local(e) => e,
+                });
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(SHARE_PAUSE_MAX);
@@ -821,5 +848,21 @@ mod tests {
             "gave up after {took:?}"
         );
         assert!(store.calls.load(Ordering::SeqCst) > 1);
+    }
+    /// Bytes that do not match their hash: refused after one fetch, not
+    /// fetched again for the whole window (another try would get the same
+    /// bytes).
+    #[tokio::test]
+    async fn a_download_of_bytes_that_do_not_match_their_hash_is_not_tried_again() {
+        let store = flaky(0);
+        store.held.lock().expect("held").push("abc".to_owned());
+        let (_dir, files) = files_on(store.clone());
+        let err = files
+            .ensure_local_waiting("abc", false)
+            .await
+            .expect_err("bad bytes");
+        assert!(err.contains("hash to"), "{err}");
+        assert_eq!(store.calls.load(Ordering::SeqCst), 1);
+        assert!(!files.content_path("abc").exists());
     }
 }
