@@ -636,21 +636,27 @@ impl Client {
         }
     }
 
-    /// Pipeline `count` messages `m0`, `m1`, … without waiting, then wait
-    /// for all their acks (other frames are kept for later).
-    pub async fn post_pipelined(&mut self, room: RoomId, count: usize) {
+    /// Send `count` messages `{prefix}0`, `{prefix}1`, … without waiting
+    /// for their acks (a burst; the acks stay queued for later reads).
+    pub async fn send_burst(&mut self, room: RoomId, prefix: &str, count: usize) {
         for i in 0..count {
             self.send(&ClientFrame::Send {
                 req_id: None,
                 room,
                 client_id: Uuid::new_v4(),
-                body: format!("m{i}"),
+                body: format!("{prefix}{i}"),
                 thread: None,
                 question: false,
                 attachments: Vec::new(),
             })
             .await;
         }
+    }
+
+    /// Pipeline `count` messages `m0`, `m1`, … without waiting, then wait
+    /// for all their acks (other frames are kept for later).
+    pub async fn post_pipelined(&mut self, room: RoomId, count: usize) {
+        self.send_burst(room, "m", count).await;
         for _ in 0..count {
             self.expect("ack", |f| matches!(f, ServerFrame::Ack { .. }))
                 .await;

@@ -110,18 +110,7 @@ async fn what_one_node_acked_is_found_at_once_through_another() {
     for i in 0..12 {
         // A burst through node 0 first, so that node 1 is likely still
         // applying it when the requests below reach it.
-        for j in 0..150 {
-            loud.send(&ClientFrame::Send {
-                req_id: None,
-                room: busy,
-                client_id: Uuid::new_v4(),
-                body: format!("burst {i}.{j}"),
-                thread: None,
-                question: false,
-                attachments: Vec::new(),
-            })
-            .await;
-        }
+        loud.send_burst(busy, &format!("burst {i}."), 150).await;
         let name = format!("rw{i}");
         let (_, token) = a.user(&name).await;
         // The token issued by node 0 opens a socket on node 1.
@@ -184,18 +173,7 @@ async fn offline_catch_up_and_resume_on_another_node() {
     // A burst elsewhere first (not awaited), so that node 1 is likely
     // still applying the log when Ben arrives just after the last ack.
     let busy = ann.create_room("offline-busy", Visibility::Public).await.id;
-    for j in 0..300 {
-        ann.send(&ClientFrame::Send {
-            req_id: None,
-            room: busy,
-            client_id: Uuid::new_v4(),
-            body: format!("burst {j}"),
-            thread: None,
-            question: false,
-            attachments: Vec::new(),
-        })
-        .await;
-    }
+    ann.send_burst(busy, "burst ", 300).await;
     for i in 0..10 {
         ann.post(room, &format!("later {i}")).await;
     }
